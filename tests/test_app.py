@@ -1,0 +1,32 @@
+"""AppTest: every page registered in st.navigation renders without exception."""
+import pytest
+
+from lib import course
+
+PAGES = course.available_lessons()
+
+
+def test_home_shows_system_panel_and_course_map(open_page):
+    app = open_page("home")
+    assert not app.exception, app.exception
+    assert app.title[0].value.startswith("Glassbox")
+    headers = [h.value for h in app.header]
+    assert "Course map" in headers and "This machine" in headers
+    assert app.metric[0].label == "Device"
+    models_table = app.table[1].value
+    assert models_table["installed"].str.contains("available").all()
+
+
+@pytest.mark.parametrize("lesson", PAGES, ids=[l.key for l in PAGES])
+def test_every_page_renders(open_page, lesson):
+    app = open_page(lesson.key)
+    assert not app.exception, app.exception
+
+
+def test_classroom_mode_persists_across_pages(open_page):
+    app = open_page("home")
+    app.sidebar.toggle(key="classroom").set_value(True).run()
+    assert app.session_state["classroom"] is True
+    app.switch_page(PAGES[-1].page).run()
+    assert not app.exception
+    assert app.session_state["classroom"] is True
