@@ -1,0 +1,151 @@
+"""Attention inside real models (an encoder and a decoder from the registry),
+and a decoder's generation loop one token at a time. No Streamlit.
+
+Every function takes a `models.Loaded` and holds its lock around
+tokenize-and-forward; the shared model is never modified.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+DISPLAY_TOKEN_LIMIT = 256  # beyond this a heatmap is unreadable and the memory grows as seq²
+ARCHITECTURES = [
+    {"family": "Encoder-only", "example": "BERT, MiniLM", "attention": "bidirectional self-attention",
+     "trained to": "fill in masked words", "good at": "understanding: classify, search, answer spans",
+     "in this lesson": "MiniLM (offline)"},
+    {"family": "Decoder-only", "example": "GPT, SmolLM2, Llama", "attention": "causal (masked) self-attention",
+     "trained to": "predict the next token", "good at": "generation: chat, completion, code",
+     "in this lesson": "SmolLM2-135M (offline)"},
+    {"family": "Encoder-decoder", "example": "T5, BART, Marian, the 2017 Transformer",
+     "attention": "encoder self-attention + causal decoder self-attention + cross-attention",
+     "trained to": "turn one sequence into another", "good at": "translation, summarisation",
+     "in this lesson": "described; translation is in the pipelines lesson"},
+]
+
+
+@dataclass
+class ModelAttention:
+    tokens: list[str]
+    special: list[bool]          # True for [CLS], [SEP], <s>… added by the tokenizer
+    attentions: np.ndarray       # (layers, heads, seq, seq) float32
+    model_limit: int             # the most tokens the model accepts
+    truncated_from: int | None   # the text's token count when it was cut
+
+
+def token_limit(loaded) -> int:
+    """The most tokens the model itself accepts."""
+    limits = [getattr(loaded.model.config, "max_position_embeddings", None),
+              getattr(loaded.tokenizer, "model_max_length", None)]
+    return min(int(n) for n in limits if n)
+
+
+def encode(loaded, text: str, max_tokens: int) -> tuple[dict, int]:
+    """Token ids cut to `max_tokens` (special tokens included), and the full count."""
+    tokenizer = loaded.tokenizer
+    full_count = len(tokenizer(text)["input_ids"])
+    encoded = tokenizer(text, truncation=True, max_length=max_tokens, return_tensors="pt")
+    return encoded, full_count
+
+
+def model_attention(loaded, text: str, max_tokens: int = DISPLAY_TOKEN_LIMIT) -> ModelAttention:
+    """Every layer's and head's attention weights for `text`, as the model computes them."""
+    if not text.strip():
+        raise ValueError("Type a sentence first: there is nothing to attend to.")
+    limit = min(token_limit(loaded), max_tokens)
+    with loaded.lock:
+        encoded, full_count = encode(loaded, text, limit)
+        encoded = encoded.to(loaded.device)
+        with torch.inference_mode():
+            out = loaded.model(**encoded, output_attentions=True)
+    ids = encoded["input_ids"][0].tolist()
+    special_ids = set(loaded.tokenizer.all_special_ids)
+    attentions = torch.stack(out.attentions)[:, 0].float().cpu().numpy()  # (layers, heads, seq, seq)
+    return ModelAttention(tokens=loaded.tokenizer.convert_ids_to_tokens(ids),
+                          special=[i in special_ids for i in ids],
+                          attentions=attentions, model_limit=token_limit(loaded),
+                          truncated_from=full_count if full_count > limit else None)
+
+
+def readable_tokens(attention: ModelAttention) -> list[str]:
+    """Token labels for axes: position-numbered (repeated words stay apart),
+    byte-level markers shown as spaces, special tokens marked."""
+    labels = []
+    for i, (token, special) in enumerate(zip(attention.tokens, attention.special)):
+        text = token.replace("Ġ", "␣").replace("▁", "␣").replace("Ċ", "⏎")
+        labels.append(f"{i}:{text}" + (" (special)" if special else ""))
+    return labels
+
+
+def head_roles(attention: ModelAttention) -> list[dict]:
+    """For each layer and head, the mean attention a token pays to the first
+    token ([CLS] / <s>), to the last special token ([SEP]), to the previous
+    token and to itself. High values name what that head does."""
+    weights = attention.attentions  # (layers, heads, seq, seq)
+    seq_len = weights.shape[-1]
+    last_special = max((i for i, s in enumerate(attention.special) if s and i > 0), default=None)
+    rows = []
+    for layer in range(weights.shape[0]):
+        for head in range(weights.shape[1]):
+            w = weights[layer, head]  # (seq, seq)
+            row = {"layer": layer, "head": head,
+                   "to first token": float(w[:, 0].mean()),
+                   "to previous token": float(np.diagonal(w, -1).mean()) if seq_len > 1 else 0.0,
+                   "to itself": float(np.diagonal(w).mean())}
+            if last_special is not None:
+                row["to last special ([SEP])"] = float(w[:, last_special].mean())
+            rows.append(row)
+    return rows
+
+
+# --- generation, one token at a time ----------------------------------------
+
+@dataclass
+class GenerationStep:
+    token: str                 # the token chosen at this step
+    candidates: list[str]      # the most probable next tokens
+    probabilities: list[float] # their probabilities after temperature / top-k
+    chosen_probability: float
+
+
+def next_token_distribution(logits: torch.Tensor, temperature: float, top_k: int) -> torch.Tensor:
+    """Probabilities over the vocabulary after temperature (> 0) and top-k
+    (0 = keep all) filtering."""
+    scaled = logits.double() / temperature  # (vocab,)
+    if 0 < top_k < scaled.numel():
+        cutoff = torch.topk(scaled, top_k).values[-1]
+        scaled = scaled.masked_fill(scaled < cutoff, float("-inf"))
+    return torch.softmax(scaled, dim=-1)
+
+
+def generate_steps(loaded, prompt: str, max_new_tokens: int, temperature: float = 0.0,
+                   top_k: int = 0, seed: int = 0, shown: int = 10):
+    """Yield one GenerationStep per new token. Each step runs the decoder once
+    on the new token only, reusing the keys and values cached from before."""
+    if not prompt.strip():
+        raise ValueError("Type a prompt first.")
+    tokenizer = loaded.tokenizer
+    generator = torch.Generator().manual_seed(seed)
+    with loaded.lock:
+        ids = tokenizer(prompt, return_tensors="pt")["input_ids"][:, -512:].to(loaded.device)
+    past = None
+    for _ in range(max_new_tokens):
+        with loaded.lock, torch.inference_mode():
+            out = loaded.model(input_ids=ids, past_key_values=past, use_cache=True)
+        past = out.past_key_values
+        logits = out.logits[0, -1].cpu()  # (vocab,)
+        if temperature > 0:
+            probs = next_token_distribution(logits, temperature, top_k)
+            choice = int(torch.multinomial(probs, 1, generator=generator))
+        else:  # greedy: show the model's own distribution, take its top token
+            probs = torch.softmax(logits.double(), dim=-1)
+            choice = int(probs.argmax())
+        top = torch.topk(probs, shown)
+        yield GenerationStep(token=tokenizer.decode([choice]),
+                             candidates=[tokenizer.decode([i]) for i in top.indices.tolist()],
+                             probabilities=top.values.tolist(), chosen_probability=float(probs[choice]))
+        if choice == tokenizer.eos_token_id:
+            return
+        ids = torch.tensor([[choice]], device=loaded.device)

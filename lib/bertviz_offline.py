@@ -1,0 +1,92 @@
+"""bertviz's head view and model view as self-contained HTML that draws with
+no internet. No Streamlit.
+
+bertviz loads require.js, d3 and jQuery from a CDN. Here the three files come
+from the npm packages `make setup` installs into .venv/js/node_modules: d3 and
+jQuery are inlined first as plain globals, then require.js, then two named
+modules hand those globals to bertviz's `requirejs(['jquery', 'd3'], …)`, so its
+CDN paths are never fetched. Without the local copy the CDN is used and
+`BertvizPage.notice` says so.
+
+Tokens are user text: they reach the page only inside a JSON string in a
+<script>, which `_escape_script_json` keeps from closing the script, and
+bertviz draws them with d3's `.text()`, which never parses HTML.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+JS_DIR = ROOT / ".venv" / "js" / "node_modules"
+LOCAL_JS = {"d3": "d3/dist/d3.min.js", "jquery": "jquery/dist/jquery.min.js",
+            "require": "requirejs/require.js"}
+CDN_REQUIRE = '<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js"></script>'
+# Characters that could end a <script> or open an HTML comment inside it. bertviz
+# writes its parameters with json.dumps (ensure_ascii), which prints these
+# private-use stand-ins as \ue00N escapes, turned back into \u003c… below.
+_STAND_INS = {"<": "\ue000", ">": "\ue001", "&": "\ue002"}
+_ESCAPES = {r"\ue000": r"\u003c", r"\ue001": r"\u003e", r"\ue002": r"\u0026"}
+BERTVIZ_TOKEN_LIMIT = 64  # the views draw every pair of tokens; beyond this they crawl
+
+
+@dataclass
+class BertvizPage:
+    html: str
+    notice: str = ""   # set when the JavaScript comes from the CDN
+
+
+def local_js_dir(base: Path = JS_DIR) -> Path | None:
+    """The node_modules folder holding all three libraries, or None."""
+    return base if all((base / rel).exists() for rel in LOCAL_JS.values()) else None
+
+
+def _script_loader(js_dir: Path | None) -> tuple[str, str]:
+    if js_dir is None:
+        return CDN_REQUIRE, ("bertviz's JavaScript is not installed locally (run `make setup`, which "
+                             "needs npm), so it is loaded from cdnjs.cloudflare.com: without internet "
+                             "the view below stays empty.")
+    source = {name: (js_dir / rel).read_text(encoding="utf-8") for name, rel in LOCAL_JS.items()}
+    tags = "".join(f"<script>{source[name]}</script>\n" for name in ("d3", "jquery", "require"))
+    bridge = ("<script>define('d3', [], function () { return window.d3; });\n"
+              "define('jquery', [], function () { return window.jQuery; });</script>\n")
+    return tags + bridge, ""
+
+
+def _safe_tokens(tokens: list[str]) -> list[str]:
+    for char, stand_in in _STAND_INS.items():
+        tokens = [t.replace(char, stand_in) for t in tokens]
+    return tokens
+
+
+def _escape_script_json(html: str) -> str:
+    for stand_in, escape in _ESCAPES.items():
+        html = html.replace(stand_in, escape)
+    return html
+
+
+def _as_layers(attentions: np.ndarray) -> list[torch.Tensor]:
+    """(layers, heads, seq, seq) → bertviz's list of (1, heads, seq, seq), 3 decimals."""
+    rounded = np.round(attentions.astype(np.float32), 3)
+    return [torch.from_numpy(layer).unsqueeze(0) for layer in rounded]
+
+
+def render(view: str, attentions: np.ndarray, tokens: list[str], js_dir: Path = JS_DIR) -> BertvizPage:
+    """A full HTML page with bertviz's `view` ("head" or "model") of
+    (layers, heads, seq, seq) attentions, its JavaScript from `js_dir`."""
+    from bertviz import head_view, model_view
+
+    if attentions.shape[-1] != len(tokens):
+        raise ValueError(f"{attentions.shape[-1]} attention positions for {len(tokens)} tokens")
+    layers, labels = _as_layers(attentions), _safe_tokens(tokens)
+    if view == "head":
+        html = head_view(layers, labels, html_action="return").data
+    else:
+        html = model_view(layers, labels, display_mode="light", html_action="return").data
+    loader, notice = _script_loader(local_js_dir(js_dir))
+    html = _escape_script_json(html).replace(CDN_REQUIRE, loader)
+    return BertvizPage(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
+                       f"<body style='background:white'>{html}</body></html>", notice)
