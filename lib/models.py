@@ -321,25 +321,29 @@ def resolve(choice: str, role: str) -> ModelSpec:
     return known or ModelSpec(hub_id, hub_id, role, "hub", hub_id, "see the model card")
 
 
-def load(choice: str, role: str = "encoder", device: str | None = None,
-         attentions: bool = False) -> Loaded:
+def load(choice: str, role: str = "encoder", device: str | None = None, attentions: bool = False,
+         model_kwargs: dict | None = None, fallback: str | None = None) -> Loaded:
     """Load a model and tokenizer by registry key or Hub id.
 
-    A Hub model that cannot be used falls back to the role's offline default,
-    with the reason in `Loaded.notice`. `attentions=True` selects the eager
-    attention implementation, which can return attention weights."""
+    A Hub model that cannot be used falls back to `fallback` (by default the
+    role's offline default), with the reason in `Loaded.notice`.
+    `attentions=True` selects the eager attention implementation, which can
+    return attention weights. `model_kwargs` go to `from_pretrained` (e.g.
+    `num_labels` for a new classification head). Each call loads a fresh copy:
+    callers that share a model cache it (lib/ui.py does, per process)."""
     device = device or best_device()
     spec = resolve(choice, role)
+    model_kwargs = model_kwargs or {}
     if spec.bundled:
-        return _load_spec(spec, role, device, attentions)
+        return _load_spec(spec, role, device, attentions, model_kwargs)
     try:
         check_hub_model(spec.location, device, _dtype_bytes(device))
-        return _load_spec(spec, role, device, attentions)
+        return _load_spec(spec, role, device, attentions, model_kwargs)
     except ModelUnavailable as err:
-        fallback = OFFLINE_DEFAULT.get(role)
+        fallback = fallback or OFFLINE_DEFAULT.get(role)
         if fallback is None:
             raise
-        loaded = _load_spec(REGISTRY[fallback], role, device, attentions)
+        loaded = _load_spec(REGISTRY[fallback], role, device, attentions, model_kwargs)
         loaded.notice = f"{err} Showing the offline model {REGISTRY[fallback].title} instead."
         return loaded
 
@@ -348,12 +352,12 @@ def _dtype_bytes(device: str) -> int:
     return 4 if device == "cpu" else 2
 
 
-def _load_spec(spec: ModelSpec, role: str, device: str, attentions: bool) -> Loaded:
+def _load_spec(spec: ModelSpec, role: str, device: str, attentions: bool, model_kwargs: dict) -> Loaded:
     import transformers
 
     source = spec.location if not spec.bundled else _local_dir(spec.key)
     auto_model = getattr(transformers, _AUTO_CLASSES.get(role, "AutoModel"))
-    kwargs = {"trust_remote_code": False, "dtype": default_dtype(device)}
+    kwargs = {"dtype": default_dtype(device), **model_kwargs, "trust_remote_code": False}
     if attentions:
         kwargs["attn_implementation"] = "eager"
     try:
