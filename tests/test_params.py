@@ -1,0 +1,196 @@
+"""lib/params.py against real instantiated models, published totals and plain arithmetic."""
+import dataclasses
+
+import pytest
+import torch
+import transformers
+
+from lib import models, params
+
+TINY_CONFIGS = {  # (config, class): small enough to instantiate for real on the CPU
+    "bert": (transformers.BertConfig(vocab_size=101, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                     intermediate_size=64, max_position_embeddings=40), "BertModel"),
+    "gpt2": (transformers.GPT2Config(vocab_size=101, n_embd=32, n_layer=3, n_head=4, n_positions=40),
+             "GPT2LMHeadModel"),
+    "gpt2-untied": (transformers.GPT2Config(vocab_size=101, n_embd=32, n_layer=2, n_head=4, n_positions=40,
+                                            tie_word_embeddings=False), "GPT2LMHeadModel"),
+    "distilbert": (transformers.DistilBertConfig(vocab_size=101, dim=32, n_layers=2, n_heads=4, hidden_dim=48,
+                                                 max_position_embeddings=40), "DistilBertModel"),
+    "albert": (transformers.AlbertConfig(vocab_size=101, embedding_size=16, hidden_size=32, num_hidden_layers=3,
+                                         num_attention_heads=4, intermediate_size=64), "AlbertModel"),
+    "t5": (transformers.T5Config(vocab_size=101, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=3,
+                                 num_heads=4, relative_attention_num_buckets=8), "T5ForConditionalGeneration"),
+    "llama-gqa": (transformers.LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=48,
+                                           num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                           tie_word_embeddings=False), "LlamaForCausalLM"),
+}
+
+
+@pytest.mark.parametrize("family", TINY_CONFIGS)
+def test_meta_count_equals_a_real_model_group_by_group(family):
+    config, model_class = TINY_CONFIGS[family]
+    torch.manual_seed(0)
+    real = getattr(transformers, model_class)(config)
+    breakdown = params.count_parameters(config, model_class)
+    real_groups = {}
+    for name, tensor in real.named_parameters():  # tied tensors appear once
+        group = params.group_of(name)
+        real_groups[group] = real_groups.get(group, 0) + tensor.numel()
+    assert breakdown.total == sum(p.numel() for p in real.parameters()) == real.num_parameters()
+    assert breakdown.by_group().to_dict() == real_groups
+    table = breakdown.table()  # and the formula predicts every group
+    assert (table["exact"] == table["formula value"]).all(), table
+
+
+@pytest.mark.parametrize("key, total", [("bert-base-uncased", 109_482_240), ("bert-large-uncased", 335_141_888),
+                                        ("gpt2", 124_439_808), ("all-MiniLM-L6-v2", 22_713_216),
+                                        ("distilbert-base-uncased", 66_362_880), ("SmolLM2-135M", 134_515_008)])
+def test_published_totals(key, total):
+    assert params.count_known(key).total == total
+
+
+def test_gpt2_head_is_tied_and_counted_once():
+    gpt2 = params.count_known("gpt2")
+    assert gpt2.tied == {"lm_head.weight": "transformer.wte.weight"}
+    assert gpt2.naive_total == 163_037_184 == gpt2.total + 50_257 * 768
+    assert "LM head" not in gpt2.by_group()  # its only tensor is the token table
+
+
+def test_minilm_count_matches_the_loaded_model(minilm):
+    assert params.count_known("all-MiniLM-L6-v2").total == minilm.model.num_parameters()
+    assert models.REGISTRY["minilm"].num_parameters == minilm.model.num_parameters()
+
+
+@pytest.mark.parametrize("key", [k.key for k in params.KNOWN])
+def test_formula_equals_exact_for_every_shipped_config(key):
+    table = params.count_known(key).table()
+    assert table["formula value"].notna().all()
+    assert (table["exact"] == table["formula value"]).all(), table
+
+
+def test_bert_formulas_read_like_the_lesson():
+    table = params.count_known("bert-base-uncased").table().set_index("group")
+    H, L, V = 768, 12, 30_522
+    assert table.loc["attention", "formula"] == "L × (4·H² + 4·H)"
+    assert table.loc["attention", "exact"] == L * (4 * H * H + 4 * H)
+    assert table.loc["feed-forward", "exact"] == L * (2 * H * 4 * H + 5 * H)
+    embeddings = table.loc[params.EMBEDDING_GROUPS[:4], "exact"].sum()
+    assert embeddings == V * H + 512 * H + 2 * H + 2 * H == 23_837_184  # the course's ≈23.8M
+    assert table.loc["pooler", "exact"] == H * H + H
+
+
+def test_rounding_explained_sums_to_the_exact_total():
+    for key in ("bert-base-uncased", "gpt2", "t5-small"):
+        breakdown = params.count_known(key)
+        parts = params.rounding_explained(breakdown).set_index("part")["parameters"]
+        assert parts.sum() == breakdown.total
+    bert = params.rounding_explained(params.count_known("bert-base-uncased")).set_index("part")["parameters"]
+    assert bert["biases"] == 12 * (4 * 768 + 3072 + 768) + 768  # Q, K, V, O, two FFN layers; pooler
+    assert bert["pooler"] == 768 * 768
+
+
+def test_treemap_frame_keeps_every_parameter():
+    breakdown = params.count_known("t5-small")
+    frame = params.treemap_frame(breakdown)
+    assert frame["parameters"].sum() == breakdown.total
+    assert set(frame["block"]) == {"embeddings", "encoder layers", "decoder layers", "final norm"}
+    assert "encoder.block.*.layer.0.SelfAttention.q.weight" in set(frame["tensor"])
+
+
+def test_presets_land_within_3_percent_of_the_lesson():
+    for name in ("Original Transformer (2017)", "GPT-3 175B (2020)"):
+        arch, published = params.preset(name)
+        assert abs(params.formula_total(arch) - published) / published < 0.03
+    original = params.formula_terms(params.ORIGINAL_TRANSFORMER)
+    assert original[0].value == 37_000 * 512 == 18_944_000  # ≈18.94M, shared with the output layer
+
+
+def test_gpt3_on_the_meta_device_agrees_with_the_formula():
+    breakdown = params.count_architecture(params.GPT3, "GPT-3")
+    assert breakdown.path == "meta device"
+    assert breakdown.total == params.formula_total(params.GPT3) == 174_604_259_328
+    per_layer = (breakdown.by_group()[["attention", "feed-forward", "layer norms"]].sum()) / 96
+    assert 1.8e9 < per_layer < 1.82e9  # the course's ≈1.8B per layer
+
+
+def test_builder_exact_and_formula_paths():
+    for kind in ("encoder", "decoder"):
+        arch = params.builder_architecture(kind, 2, 64, 4, 256, 1000, 128, tied=kind == "decoder")
+        breakdown = params.count_architecture(arch)
+        assert breakdown.path == "meta device"
+        assert breakdown.total == params.formula_total(arch)
+    seq2seq = params.count_architecture(params.ORIGINAL_TRANSFORMER)
+    assert seq2seq.path == "formula" and seq2seq.total == 63_082_496
+
+
+def test_course_attention_row():
+    row = params.course_attention_row(512, 8)
+    assert row["one head Q,K,V"] == 98_304
+    assert row["course block (one head + output)"] == 360_448
+    assert row["all heads Q,K,V,O weights"] == 1_048_576
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"num_attention_heads": 7}, "do not divide"),
+    ({"num_hidden_layers": 0}, "at least one layer"),
+    ({"vocab_size": 10**10, "hidden_size": 16_384, "num_attention_heads": 128}, "ten trillion"),
+    ({"intermediate_size": 0}, "at least 1"),
+])
+def test_bad_architectures_are_refused_with_a_reason(changes, message):
+    arch = params.builder_architecture("decoder", 12, 768, 12, 3072, 50_257, 1024, True)
+    arch = dataclasses.replace(arch, **changes)
+    with pytest.raises(params.InvalidConfig, match=message):
+        params.count_architecture(arch)
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"model_type": "bert", "hidden_size": 770, "num_attention_heads": 12}, "do not divide"),
+    ({"model_type": "gpt2", "n_layer": 0}, "at least one layer"),
+    ({"model_type": "llama", "hidden_size": 2**20, "num_hidden_layers": 200, "num_attention_heads": 64,
+      "intermediate_size": 2**22}, "ten trillion"),
+    ({"model_type": "no-such-model"}, "cannot be read"),
+])
+def test_bad_config_dicts_are_refused_with_a_reason(raw, message):
+    with pytest.raises(params.InvalidConfig, match=message):
+        params.count_parameters(raw)
+
+
+def test_hub_ids_offline_give_a_clear_message():
+    with pytest.raises(models.ModelUnavailable, match="not reachable"):
+        params.count_parameters("google-bert/bert-base-cased")
+    with pytest.raises(models.ModelUnavailable, match="not a valid"):
+        params.count_parameters("../../etc/passwd")
+
+
+def test_memory_uses_torch_element_sizes():
+    n = params.count_known("llama-7b").total
+    table = params.memory_table(n).set_index("use")
+    for precision, dtype in [("fp32", torch.float32), ("bf16", torch.bfloat16), ("fp16", torch.float16),
+                             ("int8", torch.int8)]:
+        expected = n * torch.empty(0, dtype=dtype).element_size() / 2**30
+        assert table.loc[f"inference, {precision}", "GiB"] == pytest.approx(expected)
+    assert table.loc["inference, int4", "GiB"] == pytest.approx(n / 2 / 2**30)
+    assert table.loc["training with Adam, fp32", "GiB"] == pytest.approx(4 * table.loc["inference, fp32", "GiB"])
+
+
+def test_what_fits_on_a_t4():
+    fits = params.fits_table(params.count_known("llama-7b").total, ("Test GPU", 24.0))
+    t4 = fits["T4 (16 GB)"]
+    assert t4["inference, fp32"] == "no"  # 25 GiB
+    assert t4["inference, fp16"] == "fits"  # 12.6 GiB of 16
+    assert t4["inference, int4"] == "fits"
+    assert t4["training with Adam, fp32"] == "no"
+    assert fits["this machine: Test GPU"]["inference, fp16"] == "fits"
+    assert (params.fits_table(params.count_known("llama-65b").total)["T4 (16 GB)"] == "no").all()
+    assert params.fit_verdict(15, 16) == "tight"
+
+
+def test_timeline_and_variants():
+    timeline = params.timeline()
+    assert timeline["year"].is_monotonic_increasing
+    gpt3 = timeline.set_index("model").loc["GPT-3 175B"]
+    assert gpt3["counted by"] == "formula" and gpt3["parameters"] == 174_604_259_328
+    variants = params.variants_table().set_index("model")
+    assert variants.loc["BERT-Large", "exact"] == 335_141_888
+    assert variants.loc["BERT-Large", ["layers", "hidden", "heads"]].tolist() == [24, 1024, 16]
+    assert abs(variants.loc["BERT-Base", "difference"]) < 0.01
