@@ -1,0 +1,120 @@
+"""Who spoke: offline speaker diarisation by clustering the voice of each
+transcript segment.
+
+Each segment's sound becomes a fixed-length voice print: the mean and spread
+of its MFCCs (the spectral envelope on the mel scale, which differs between
+vocal tracts). Prints are standardised and grouped by agglomerative
+clustering; the number of speakers is the one with the best silhouette score.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from lib.minutes.audio import SAMPLE_RATE
+from lib.minutes.schema import Segment
+
+N_FFT = 512  # 32 ms window at 16 kHz
+HOP = 160  # 10 ms
+N_MELS = 40
+N_MFCC = 20
+MIN_SEGMENT_S = 0.3
+
+
+def hz_to_mel(hz):
+    return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
+
+
+def mel_to_hz(mel):
+    return 700.0 * (10 ** (np.asarray(mel) / 2595.0) - 1.0)
+
+
+def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Triangular filters evenly spaced in mel, (n_mels, n_fft // 2 + 1)."""
+    edges = mel_to_hz(np.linspace(0, hz_to_mel(sample_rate / 2), n_mels + 2))
+    bins = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (bins - lower) / (centre - lower)
+    falling = (upper - bins) / (upper - centre)
+    return np.maximum(0.0, np.minimum(rising, falling))
+
+
+def mfcc(samples: np.ndarray, n_mfcc: int = N_MFCC) -> np.ndarray:
+    """(frames, n_mfcc) MFCCs: Hann-windowed power spectrum → mel → log → DCT-II."""
+    from scipy.fft import dct
+
+    if len(samples) < N_FFT:
+        samples = np.pad(samples, (0, N_FFT - len(samples)))
+    n_frames = 1 + (len(samples) - N_FFT) // HOP
+    index = np.arange(N_FFT)[None, :] + HOP * np.arange(n_frames)[:, None]
+    frames = samples[index] * np.hanning(N_FFT)  # (frames, n_fft)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2  # (frames, n_fft // 2 + 1)
+    log_mel = np.log(power @ mel_filterbank().T + 1e-10)  # (frames, n_mels)
+    return dct(log_mel, type=2, axis=1, norm="ortho")[:, :n_mfcc]
+
+
+def voice_print(samples: np.ndarray) -> np.ndarray:
+    """Mean and standard deviation of MFCC 1..19 (c0, the loudness, is left out)."""
+    coeffs = mfcc(samples)[:, 1:]
+    return np.concatenate([coeffs.mean(axis=0), coeffs.std(axis=0)])
+
+
+def voice_prints(samples: np.ndarray, segments: list[Segment]) -> np.ndarray:
+    """(segments, 38) prints of each segment's stretch of the recording."""
+    prints = []
+    for s in segments:
+        start = int(s.start * SAMPLE_RATE)
+        end = max(int(s.end * SAMPLE_RATE), start + int(MIN_SEGMENT_S * SAMPLE_RATE))
+        prints.append(voice_print(samples[start:end].astype(np.float64)))
+    return np.array(prints)
+
+
+def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None = None) -> np.ndarray:
+    """Cluster labels 0..k-1, numbered in order of first appearance."""
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
+    n = len(prints)
+    if n < 3 or num_speakers == 1:
+        return np.zeros(n, dtype=int)
+    scaled = StandardScaler().fit_transform(prints)
+    candidates = [num_speakers] if num_speakers else range(2, min(max_speakers, n - 1) + 1)
+    fits = {k: AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(scaled) for k in candidates}
+    best = max(fits, key=lambda k: silhouette_score(scaled, fits[k]))
+    order = {label: i for i, label in enumerate(dict.fromkeys(fits[best]))}
+    return np.array([order[label] for label in fits[best]])
+
+
+def diarize(samples: np.ndarray, segments: list[Segment], num_speakers: int | None = None) -> list[Segment]:
+    """Copies of `segments` with speaker "Speaker 1".."Speaker N"."""
+    if not segments:
+        return []
+    labels = cluster(voice_prints(samples, segments), num_speakers=num_speakers)
+    return [Segment(s.start, s.end, s.text, f"Speaker {label + 1}") for s, label in zip(segments, labels)]
+
+
+INTRODUCTION = re.compile(r"\b(?:I'm|I am|my name is|this is|it's)\s+([A-Z][a-z]+)")
+NOT_NAMES = {"Not", "Sure", "Sorry", "Here", "Fine", "Good", "Glad", "Happy", "Just", "Also", "Going", "The"}
+
+
+def introduced_names(segments: list[Segment]) -> list[str]:
+    """Names people gave for themselves ("I'm Priya"), in order: a hint for the number of voices."""
+    found = (INTRODUCTION.search(s.text) for s in segments)
+    return list(dict.fromkeys(m.group(1) for m in found if m and m.group(1) not in NOT_NAMES))
+
+
+def names_from_introductions(segments: list[Segment]) -> dict[str, str]:
+    """{"Speaker 2": "David"} for speakers who introduced themselves ("Hi, I'm David")."""
+    names: dict[str, str] = {}
+    for s in segments:
+        match = INTRODUCTION.search(s.text)
+        if match and match.group(1) not in NOT_NAMES and s.speaker and s.speaker not in names \
+                and match.group(1) not in names.values():
+            names[s.speaker] = match.group(1)
+    return names
+
+
+def rename(segments: list[Segment], names: dict[str, str]) -> list[Segment]:
+    return [Segment(s.start, s.end, s.text, names.get(s.speaker) or s.speaker) for s in segments]

@@ -1,0 +1,175 @@
+"""The extractive writer: offline and instant. Nothing is generated; every
+bullet is a sentence (or a piece of one) from the transcript.
+
+- summary: TextRank. Sentences are nodes, MiniLM cosine similarities are
+  edge weights, PageRank finds the most central ones.
+- discussion points: TextTiling. Where the similarity between the sentences
+  before and after a point dips, the topic changed; each topic contributes
+  its most central sentence.
+- decisions, action items, owners, due dates, open questions: rules.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from lib.minutes.schema import ActionItem, Minutes, Point, Segment
+
+WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+DUE = re.compile(
+    rf"\s*,?\s*\b(?:by|on|before|until|due)\s+(?P<due>(?:the\s+)?(?:end of\s+(?:the\s+|this\s+|next\s+)?"
+    rf"(?:day|week|month|term|year)|(?:next\s+|this\s+)?{WEEKDAY}|tomorrow|today|tonight|next week|"
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}|{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?))\b", re.I)
+SELF_COMMITMENT = re.compile(r"\b(?:I will|I'll|I am going to|I'm going to|I shall|I can)\s+"
+                             r"(?:also\s+)?(?P<task>[^.?!]+)", re.I)
+REQUEST = re.compile(r"\b(?P<name>[A-Z][a-z]+)[,.]?\s+(?:can|could|would|will) you(?: please)?\s+"
+                     r"(?P<task>[^.?!]+)", re.I)
+NAMED_COMMITMENT = re.compile(r"\b(?P<name>[A-Z][a-z]+) (?:will|is going to)\s+(?P<task>[^.?!]+)")
+NOT_TASKS = re.compile(r"^(?:do (?:that|it|this)|help|try|depend|be\b|see\b|think|have\b|guess|say)", re.I)
+DECISION = re.compile(r"\b(?:we (?:have )?(?:agreed|decided)|agreed to|decided to|decided that|"
+                      r"the decision is|let's go with|we(?:'ll| will) go with)\b", re.I)
+UNRESOLVED = re.compile(r"\b(?:not sure|not decided|haven't decided|leave (?:that|it|this) open|"
+                        r"don't know|no idea|to be decided|not (?:\w+ )?yet|depends on|open question)\b", re.I)
+SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+
+
+@dataclass
+class Sentence:
+    text: str
+    segment: int  # index of the transcript segment it came from
+    speaker: str
+
+
+def sentences(segments: list[Segment]) -> list[Sentence]:
+    return [Sentence(text.strip(), i, s.speaker) for i, s in enumerate(segments)
+            for text in SENTENCE_END.split(s.text) if text.strip()]
+
+
+def embed(loaded, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """(len(texts), hidden_size) unit-length MiniLM sentence embeddings (mean pooling)."""
+    import torch
+
+    parts = []
+    for i in range(0, len(texts), batch_size):
+        with loaded.lock:
+            batch = loaded.tokenizer(texts[i:i + batch_size], padding=True, truncation=True,
+                                     max_length=128, return_tensors="pt").to(loaded.device)
+            with torch.inference_mode():
+                hidden = loaded.model(**batch).last_hidden_state  # (batch, seq, hidden)
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
+        mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)  # (batch, hidden)
+        parts.append(torch.nn.functional.normalize(mean.float(), dim=-1).cpu().numpy())
+    return np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
+
+
+def pagerank(weights: np.ndarray, damping: float = 0.85, iterations: int = 100) -> np.ndarray:
+    """PageRank scores of a weighted graph given as a (n, n) non-negative matrix."""
+    n = len(weights)
+    if n == 0:
+        return np.zeros(0)
+    out_weight = weights.sum(axis=1, keepdims=True)
+    transition = np.divide(weights, out_weight, out=np.full_like(weights, 1.0 / n), where=out_weight > 0)
+    scores = np.full(n, 1.0 / n)
+    for _ in range(iterations):
+        scores = (1 - damping) / n + damping * transition.T @ scores
+    return scores
+
+
+def textrank(embeddings: np.ndarray) -> np.ndarray:
+    similarity = np.clip(embeddings @ embeddings.T, 0, None)  # (n, n) cosine, negatives cut
+    np.fill_diagonal(similarity, 0)
+    return pagerank(similarity)
+
+
+def topic_boundaries(embeddings: np.ndarray, window: int = 3, min_topic: int = 4) -> list[int]:
+    """TextTiling: indices where a new topic starts. A gap is a boundary when its
+    depth (how far the before/after similarity dips below the peaks on either
+    side) is more than half a standard deviation above the mean depth."""
+    n = len(embeddings)
+    if n < 2 * min_topic:
+        return []
+    gaps = range(1, n)
+    cohesion = np.array([embeddings[max(0, g - window):g].mean(0) @ embeddings[g:g + window].mean(0)
+                         for g in gaps])
+    depth = np.array([(cohesion[:i + 1].max() - c) + (cohesion[i:].max() - c) for i, c in enumerate(cohesion)])
+    threshold = depth.mean() + 0.5 * depth.std()
+    boundaries: list[int] = []
+    for i in np.argsort(-depth):
+        gap = i + 1
+        if depth[i] > threshold and min_topic <= gap <= n - min_topic and \
+                all(abs(gap - b) >= min_topic for b in boundaries):
+            boundaries.append(gap)
+    return sorted(boundaries)
+
+
+def due_date(task: str) -> tuple[str, str]:
+    """("send the list", "Friday") from "send the list by Friday"."""
+    match = DUE.search(task)
+    if not match:
+        return task.strip(" ,"), ""
+    return (task[:match.start()] + task[match.end():]).strip(" ,"), match.group("due")
+
+
+def _is_task(task: str) -> bool:
+    return len(task.split()) >= 3 and not NOT_TASKS.match(task)
+
+
+def action_items(segments: list[Segment], attendees: list[str]) -> list[ActionItem]:
+    """Self-assigned ("I will…": the speaker), requested ("Priya, could you…")
+    and announced ("Tom will…") tasks, each with its due date when one is said."""
+    known = {a.lower(): a for a in attendees}
+    items = []
+    for i, segment in enumerate(segments):
+        found = [(segment.speaker, m.group("task")) for m in SELF_COMMITMENT.finditer(segment.text)]
+        for pattern in (REQUEST, NAMED_COMMITMENT):
+            found += [(known[m.group("name").lower()], m.group("task")) for m in pattern.finditer(segment.text)
+                      if m.group("name").lower() in known]
+        for owner, raw_task in found:
+            task, due = due_date(raw_task)
+            if _is_task(task):
+                items.append(ActionItem(owner=owner, task=task[0].upper() + task[1:], due=due, segments=[i]))
+    return items
+
+
+def decisions(sents: list[Sentence]) -> list[Point]:
+    return [Point(s.text, [s.segment]) for s in sents if DECISION.search(s.text)]
+
+
+def open_questions(sents: list[Sentence], lookahead: int = 3) -> list[Point]:
+    """Questions followed by doubt ("I'm not sure", "we have not decided"), and
+    statements of something still pending ("not approved yet")."""
+    points = []
+    for i, s in enumerate(sents):
+        if s.text.endswith("?") and not REQUEST.search(s.text):
+            if any(UNRESOLVED.search(later.text) for later in sents[i + 1:i + 1 + lookahead]):
+                points.append(Point(s.text, [s.segment]))
+        elif UNRESOLVED.search(s.text) and re.search(r"\bnot (?:\w+ )?yet\b", s.text, re.I):
+            points.append(Point(s.text, [s.segment]))
+    return points
+
+
+def attendees_of(segments: list[Segment]) -> list[str]:
+    return list(dict.fromkeys(s.speaker for s in segments if s.speaker))
+
+
+def write(loaded, segments: list[Segment], title: str = "Meeting minutes", date: str = "",
+          summary_sentences: int = 3, min_words: int = 5) -> Minutes:
+    """Minutes from a transcript with `loaded` = the MiniLM encoder."""
+    sents = sentences(segments)
+    long_enough = [s for s in sents if len(s.text.split()) >= min_words] or sents
+    vectors = embed(loaded, [s.text for s in long_enough])
+    scores = textrank(vectors)
+    top = sorted(np.argsort(-scores)[:summary_sentences])
+    topics = np.split(np.arange(len(long_enough)), topic_boundaries(vectors))
+    # each topic's most central sentence that the summary does not already say
+    central = [int(max(set(t) - set(top), key=scores.__getitem__)) for t in topics if set(t) - set(top)]
+    attendees = attendees_of(segments)
+    return Minutes(
+        title=title, date=date, attendees=attendees,
+        summary=[Point(long_enough[i].text, [long_enough[i].segment]) for i in top],
+        discussion_points=[Point(long_enough[i].text, [long_enough[i].segment]) for i in central],
+        decisions=decisions(sents), action_items=action_items(segments, attendees),
+        open_questions=open_questions(sents))

@@ -1,0 +1,187 @@
+"""The one structure every minutes writer produces, its validation and repair
+from loose JSON, and its renderings (Markdown, JSON, a table of actions)."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Segment:
+    """A stretch of the transcript: seconds from the start, the words, who spoke."""
+    start: float
+    end: float
+    text: str
+    speaker: str = ""
+
+
+@dataclass
+class Point:
+    """A bullet of the minutes, linked to the transcript segments it came from."""
+    text: str
+    segments: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ActionItem:
+    owner: str
+    task: str
+    due: str = ""
+    segments: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Minutes:
+    title: str = "Meeting minutes"
+    date: str = ""
+    attendees: list[str] = field(default_factory=list)
+    summary: list[Point] = field(default_factory=list)
+    discussion_points: list[Point] = field(default_factory=list)
+    decisions: list[Point] = field(default_factory=list)
+    action_items: list[ActionItem] = field(default_factory=list)
+    open_questions: list[Point] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+class InvalidMinutes(ValueError):
+    """The text could not be turned into minutes; the message says why."""
+
+
+POINT_LISTS = ("summary", "discussion_points", "decisions", "open_questions")
+
+
+def _text(value) -> str:
+    if isinstance(value, dict):
+        value = value.get("text") or value.get("point") or value.get("description") or ""
+    return re.sub(r"\s+", " ", str(value)).strip() if value is not None else ""
+
+
+def _point(value) -> Point | None:
+    text = _text(value)
+    segments = value.get("segments", []) if isinstance(value, dict) else []
+    return Point(text, [int(s) for s in segments if str(s).isdigit()]) if text else None
+
+
+def _action(value) -> ActionItem | None:
+    if isinstance(value, str):
+        return ActionItem(owner="", task=_text(value)) if value.strip() else None
+    if not isinstance(value, dict):
+        return None
+    task = _text(value.get("task") or value.get("action") or value.get("text") or value.get("item"))
+    if not task:
+        return None
+    owner = _text(value.get("owner") or value.get("assignee") or value.get("who"))
+    due = _text(value.get("due") or value.get("due_date") or value.get("deadline"))
+    segments = [int(s) for s in value.get("segments", []) if str(s).isdigit()]
+    return ActionItem(owner=owner, task=task, due=due, segments=segments)
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (str, dict)):
+        return [value]
+    return list(value)
+
+
+def validate(data: dict) -> Minutes:
+    """Loose JSON (as an LLM writes it) → Minutes: missing lists become empty,
+    strings become one-item lists, alternative key names are accepted, empty
+    bullets are dropped. Raises InvalidMinutes when nothing usable is left."""
+    if not isinstance(data, dict):
+        raise InvalidMinutes(f"expected a JSON object, got {type(data).__name__}")
+    minutes = Minutes(title=_text(data.get("title")) or "Meeting minutes", date=_text(data.get("date")),
+                      attendees=[a for a in map(_text, _as_list(data.get("attendees"))) if a])
+    for name in POINT_LISTS:
+        aliases = {"discussion_points": ("key_discussion_points", "discussion"),
+                   "open_questions": ("questions",), "decisions": ("takeaways",)}.get(name, ())
+        raw = data.get(name) or next((data[a] for a in aliases if data.get(a)), None)
+        setattr(minutes, name, [p for p in map(_point, _as_list(raw)) if p])
+    minutes.action_items = [a for a in map(_action, _as_list(data.get("action_items") or data.get("actions")))
+                            if a]
+    if not (minutes.summary or minutes.discussion_points or minutes.decisions or minutes.action_items):
+        raise InvalidMinutes("the JSON has no summary, discussion points, decisions or action items")
+    return minutes
+
+
+def extract_json(text: str) -> dict:
+    """The first JSON object in a model's reply, repaired where that is safe:
+    code fences, text around the object, trailing commas, a cut-off ending."""
+    text = re.sub(r"```(?:json)?", "", text)
+    start = text.find("{")
+    if start < 0:
+        raise InvalidMinutes("the reply contains no JSON object")
+    body = text[start:]
+    for candidate in (body, _close_brackets(body)):
+        candidate = re.sub(r",\s*([}\]])", r"\1", candidate)
+        try:
+            return json.JSONDecoder().raw_decode(candidate)[0]
+        except json.JSONDecodeError:
+            continue
+    raise InvalidMinutes("the reply's JSON is malformed and could not be repaired")
+
+
+def _close_brackets(text: str) -> str:
+    """Close the strings, lists and objects left open by a reply that was cut off."""
+    stack, in_string, escaped = [], False, False
+    for char in text:
+        if in_string:
+            escaped = char == "\\" and not escaped
+            if char == '"' and not escaped:
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]" and stack:
+            stack.pop()
+    text = text.rstrip().rstrip(",") + ('"' if in_string else "")
+    return text + "".join(reversed(stack))
+
+
+def parse_reply(text: str) -> Minutes:
+    return validate(extract_json(text))
+
+
+def _timestamp(seconds: float) -> str:
+    return f"{int(seconds // 60):02d}:{int(seconds % 60):02d}"
+
+
+def _source(point_segments: list[int], segments: list[Segment]) -> str:
+    times = [_timestamp(segments[i].start) for i in point_segments if 0 <= i < len(segments)]
+    return f" _({', '.join(times)})_" if times else ""
+
+
+def _bullets(points: list[Point], segments: list[Segment]) -> list[str]:
+    return [f"- {p.text}{_source(p.segments, segments)}" for p in points] or ["- none"]
+
+
+def to_markdown(minutes: Minutes, segments: list[Segment] | None = None) -> str:
+    """The minutes as Markdown; with `segments`, each bullet cites the times it came from."""
+    segments = segments or []
+    lines = [f"# {minutes.title}", ""]
+    if minutes.date:
+        lines.append(f"**Date:** {minutes.date}  ")
+    if minutes.attendees:
+        lines.append(f"**Attendees:** {', '.join(minutes.attendees)}")
+    for heading, name in (("Summary", "summary"), ("Key discussion points", "discussion_points"),
+                          ("Decisions", "decisions")):
+        lines += ["", f"## {heading}"] + _bullets(getattr(minutes, name), segments)
+    lines += ["", "## Action items", "", "| Owner | Task | Due |", "|---|---|---|"]
+    lines += [f"| {a.owner or '?'} | {a.task}{_source(a.segments, segments)} | {a.due or '-'} |"
+              for a in minutes.action_items]
+    lines += ["", "## Open questions"] + _bullets(minutes.open_questions, segments)
+    return "\n".join(lines) + "\n"
+
+
+def action_table(minutes: Minutes):
+    import pandas as pd
+
+    return pd.DataFrame([{"owner": a.owner, "task": a.task, "due": a.due} for a in minutes.action_items],
+                        columns=["owner", "task", "due"])

@@ -1,0 +1,105 @@
+"""Speech recognition with faster-whisper (Whisper in CTranslate2): the
+bundled tiny.en model offline, bigger sizes from the Hub, GPU when present.
+
+Audio goes through in chunks (audio.chunks); inside each chunk Silero VAD
+keeps only the speech, so silence costs almost nothing and Whisper sees
+utterances rather than arbitrary 30-second windows."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from lib import models
+from lib.minutes import audio
+from lib.minutes.schema import Segment
+
+HUB_SIZES = ["base.en", "small.en", "medium.en", "large-v3", "distil-large-v3"]
+
+
+def load_whisper(model_path: str | Path, device: str | None = None, cpu_threads: int = 0):
+    """A faster-whisper model from a folder (the bundled tiny.en:
+    `models.bundled_path("whisper-tiny.en")`) or a size name fetched from the Hub.
+    int8 on CPU (fast, small); float16 on CUDA. MPS is not supported by
+    CTranslate2, so Apple machines use the CPU."""
+    from faster_whisper import WhisperModel
+
+    device = device or models.best_device()
+    ct2_device = "cuda" if device.startswith("cuda") else "cpu"
+    compute_type = "float16" if ct2_device == "cuda" else "int8"
+    try:
+        return WhisperModel(str(model_path), device=ct2_device, compute_type=compute_type,
+                            cpu_threads=cpu_threads)
+    except Exception as err:  # noqa: BLE001 - missing files, download and CUDA errors alike
+        raise models.ModelUnavailable(f"Could not load the Whisper model '{model_path}': "
+                                      f"{type(err).__name__}: {str(err)[:200]}") from err
+
+
+@dataclass
+class Progress:
+    """One step of a transcription: new segments, how far the audio is done."""
+    segments: list[Segment]
+    done_s: float
+    total_s: float
+    elapsed_s: float
+    language: str = ""
+
+    @property
+    def real_time_factor(self) -> float:
+        """Seconds of computing per second of audio (below 1 is faster than real time)."""
+        return self.elapsed_s / self.done_s if self.done_s else 0.0
+
+
+PAUSE_S = 0.5  # a silence this long inside a Whisper segment starts a new one
+
+
+def split_at_pauses(words, offset: float = 0.0) -> list[Segment]:
+    """Whisper segments often run across a change of speaker; cutting them at
+    pauses between words gives segments that each have one voice."""
+    segments, current = [], []
+    for word in list(words) + [None]:
+        if current and (word is None or word.start - current[-1].end > PAUSE_S):
+            text = "".join(w.word for w in current).strip()
+            if text:
+                segments.append(Segment(round(offset + current[0].start, 2),
+                                        round(offset + current[-1].end, 2), text))
+            current = []
+        if word is not None:
+            current.append(word)
+    return segments
+
+
+def transcribe(model, source: str | bytes | BinaryIO, chunk_seconds: float = audio.CHUNK_SECONDS,
+               beam_size: int = 1, split_pauses: bool = True) -> Iterator[Progress]:
+    """Yield Progress after every recognised segment and at the end of each
+    chunk. Timestamps are seconds from the start of the recording.
+    `split_pauses` asks Whisper for word times (about 1.5x slower) and cuts
+    segments at pauses, which diarisation needs."""
+    total = audio.probe(source.getvalue() if hasattr(source, "getvalue") else source).duration
+    if hasattr(source, "seek"):
+        source.seek(0)
+    started = time.perf_counter()
+    offset = 0.0
+    for chunk in audio.chunks(source, chunk_seconds):
+        chunk_s = len(chunk) / audio.SAMPLE_RATE
+        if not audio.is_silent(chunk):
+            pieces, info = model.transcribe(chunk, beam_size=beam_size, vad_filter=True,
+                                            condition_on_previous_text=False, word_timestamps=split_pauses)
+            for piece in pieces:
+                found = split_at_pauses(piece.words, offset) if split_pauses else \
+                    [Segment(round(offset + piece.start, 2), round(offset + piece.end, 2), piece.text.strip())]
+                found = [s for s in found if s.text]
+                if found:
+                    yield Progress(found, min(offset + piece.end, total), total,
+                                   time.perf_counter() - started, info.language)
+        offset += chunk_s
+        yield Progress([], min(offset, total), total, time.perf_counter() - started)
+
+
+def run(model, source, **kwargs) -> tuple[list[Segment], Progress]:
+    """A whole transcription at once: (segments, the last progress)."""
+    segments, last = [], None
+    for last in transcribe(model, source, **kwargs):
+        segments += last.segments
+    return segments, last
