@@ -1,3 +1,5 @@
+import math
+
 import pandas as pd
 import streamlit as st
 import torch
@@ -74,8 +76,9 @@ def step_by_step_section():
                                 "key (looked at)", "query (looking)"), width="stretch", key="attention_softmax")
         st.dataframe(weights_table(steps.weights, labels).style.format("{:.3f}"), key="attention_weights")
         st.caption(f"Every row sums to 1 (largest deviation {float((steps.weights.sum(-1) - 1).abs().max()):.1e}): "
-                   f"each row is a probability distribution. Largest weight in the matrix: "
-                   f"{float(steps.weights.max()):.3f}.")
+                   f"each row is a probability distribution. Average spread "
+                   f"{float(att.row_entropy_bits(steps.weights).mean()):.2f} bits (a uniform row has "
+                   f"{math.log2(len(words)):.2f}, a one-hot row 0): turn off ÷ √d_k with a large d_k to see it fall.")
     with tabs[5]:
         row = st.selectbox("Query token (row)", range(len(words)), format_func=lambda i: labels[i],
                            index=len(words) - 1, key="attention_row")

@@ -1,0 +1,248 @@
+"""lib/attention.py, lib/attention_models.py and lib/bertviz_offline.py against
+independent references: the syllabus numbers, torch's own attention modules,
+float64 formulas and a direct transformers call."""
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lib import attention as att
+from lib import attention_models, bertviz_offline
+
+XSS = "</script><img src=x onerror=alert(1)>"
+
+
+# --- 1. dot products: the course's numbers ------------------------------------
+
+def test_course_dot_products_match_the_syllabus():
+    rows = {r["vector"]: r for r in att.dot_products(att.REFERENCE_VECTOR, att.COURSE_VECTORS)}
+    assert {name: r["dot"] for name, r in rows.items()} == {"v1": 24, "v2": 19, "v3": 0, "v4": -18}
+    assert rows["v1"]["cosine"] == pytest.approx(24 / 25)
+    assert [rows[n]["similarity"].split(" (")[0] for n in ("v1", "v2", "v3", "v4")] == \
+        ["high positive", "positive", "zero", "negative"]
+
+
+def test_zero_vector_has_zero_cosine_not_nan():
+    (row,) = att.dot_products((3, 4), {"zero": (0, 0)})
+    assert row["dot"] == 0 and row["cosine"] == 0
+
+
+# --- 2. the toy pipeline -------------------------------------------------------
+
+def test_split_words_handles_any_script():
+    assert att.split_words("Your cat is a lovely cat") == ["Your", "cat", "is", "a", "lovely", "cat"]
+    assert att.split_words("猫 قطة 🐈!") == ["猫", "قطة", "🐈", "!"]
+    assert att.split_words("   ") == []
+
+
+def test_same_word_same_embedding_and_seed_changes_it():
+    x = att.word_embeddings(["cat", "dog", "Cat"], 8, seed=0)
+    assert torch.equal(x[0], x[2]) and not torch.equal(x[0], x[1])
+    assert not torch.equal(x, att.word_embeddings(["cat", "dog", "Cat"], 8, seed=1))
+
+
+def test_toy_steps_follow_the_formula_and_rows_sum_to_one():
+    steps = att.toy_steps(att.DEFAULT_SENTENCE, d_model=8, d_k=4, seed=3)
+    assert steps.weights.shape == (6, 6)
+    w = att.random_projections(8, 4, 3)
+    q, k, v = steps.x @ w.w_q, steps.x @ w.w_k, steps.x @ w.w_v
+    expected = np.exp(q.numpy() @ k.numpy().T / 2.0)  # √d_k = 2
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(steps.weights.numpy(), expected, atol=1e-12)
+    np.testing.assert_allclose(steps.output.numpy(), expected @ v.numpy(), atol=1e-12)
+    np.testing.assert_allclose(steps.weights.sum(-1).numpy(), 1.0, atol=1e-12)
+    # the two "cat"s have the same embedding, so they attend identically
+    torch.testing.assert_close(steps.weights[1], steps.weights[5])
+
+
+def test_weighted_sum_terms_add_up_to_the_output_row():
+    steps = att.toy_steps(att.DEFAULT_SENTENCE, 8, 4, seed=0)
+    torch.testing.assert_close(att.weighted_sum_terms(steps, 5).sum(0), steps.output[5])
+
+
+def test_without_scaling_softmax_saturates_for_large_d_k():
+    scaled = att.toy_steps(att.DEFAULT_SENTENCE, 512, 64, seed=0, scale=True)
+    unscaled = att.toy_steps(att.DEFAULT_SENTENCE, 512, 64, seed=0, scale=False)
+    torch.testing.assert_close(unscaled.scaled, scaled.scaled * 8)
+    spread, saturated = att.row_entropy_bits(scaled.weights), att.row_entropy_bits(unscaled.weights)
+    assert saturated.mean() < 0.6 * spread.mean()
+    assert saturated.min() < 0.05 < spread.min()  # one row is one-hot without scaling
+
+
+def test_row_entropy_bits():
+    uniform = torch.full((2, 8), 1 / 8, dtype=torch.float64)
+    torch.testing.assert_close(att.row_entropy_bits(uniform), torch.tensor([3.0, 3.0], dtype=torch.float64))
+    assert att.row_entropy_bits(torch.eye(3, dtype=torch.float64)).abs().max() == 0
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attend_matches_torch_scaled_dot_product_attention(causal):
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 7, 16, generator=generator) for _ in range(3))  # (batch, heads, seq, d_k)
+    mask = att.causal_mask(7) if causal else None
+    *_, ours = att.attend(q, k, v, mask)
+    reference = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    assert (ours - reference).abs().max() < 1e-5
+
+
+def test_causal_mask_zeroes_the_upper_triangle():
+    steps = att.toy_steps(att.DEFAULT_SENTENCE, 8, 4, seed=0, causal=True)
+    upper = torch.triu(torch.ones(6, 6, dtype=torch.bool), diagonal=1)
+    assert (steps.weights[upper] == 0).all()
+    assert steps.weights[0, 0] == 1.0
+    np.testing.assert_allclose(steps.weights.sum(-1).numpy(), 1.0, atol=1e-12)
+
+
+def test_padding_mask_gives_pad_keys_zero_weight():
+    x = att.word_embeddings(["a", "b", "c", "[PAD]", "[PAD]"], 8, 0)
+    steps = att.attention_steps(x, att.random_projections(8, 4, 0), att.padding_mask(5, 3))
+    assert (steps.weights[:, 3:] == 0).all()
+    real = att.attention_steps(x[:3], att.random_projections(8, 4, 0))
+    torch.testing.assert_close(steps.weights[:3, :3], real.weights)
+
+
+@pytest.mark.parametrize("num_heads", [1, 2, 4])
+def test_multi_head_matches_torch_multihead_attention(num_heads):
+    d_model, seq = 8, 6
+    x = att.word_embeddings(att.split_words(att.DEFAULT_SENTENCE), d_model, 0)
+    w = att.random_projections(d_model, d_model // num_heads, seed=1, num_heads=num_heads)
+    ours = att.multi_head_attention(x, w, num_heads, att.causal_mask(seq))
+    mha = torch.nn.MultiheadAttention(d_model, num_heads, bias=False, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():  # nn.Linear computes x @ Wᵀ, so it stores our W transposed
+        mha.in_proj_weight.copy_(torch.cat([w.w_q.T, w.w_k.T, w.w_v.T]))
+        mha.out_proj.weight.copy_(w.w_o.T)
+    out, weights = mha(x[None], x[None], x[None], attn_mask=~att.causal_mask(seq),
+                       average_attn_weights=False)
+    assert (ours.output - out[0]).abs().max() < 1e-5
+    assert (ours.weights - weights[0]).abs().max() < 1e-5
+    assert ours.concat.shape == (seq, d_model)
+
+
+# --- 4. positional encoding ----------------------------------------------------------
+
+def test_positional_encoding_matches_the_paper_formula():
+    pe = att.positional_encoding(50, 16)
+    for pos in (0, 7, 49):
+        for i in range(8):
+            angle = pos / 10000 ** (2 * i / 16)
+            assert pe[pos, 2 * i] == pytest.approx(math.sin(angle), abs=1e-12)
+            assert pe[pos, 2 * i + 1] == pytest.approx(math.cos(angle), abs=1e-12)
+    assert att.positional_encoding(4, 5).shape == (4, 5)  # odd width works too
+
+
+def test_attention_alone_is_permutation_invariant_and_positions_break_it():
+    words = att.split_words(att.DEFAULT_SENTENCE)
+    order = [5, 2, 0, 4, 1, 3]
+    assert att.permutation_check(words, order, 8, 4, 0, positions=False) < 1e-12
+    assert att.permutation_check(words, order, 8, 4, 0, positions=True) > 1e-3
+
+
+# --- 5. real models -------------------------------------------------------------------
+
+def direct_attentions(loaded, text):
+    encoded = loaded.tokenizer(text, return_tensors="pt")
+    with torch.no_grad():
+        out = loaded.model(**encoded, output_attentions=True)
+    return torch.stack(out.attentions)[:, 0].numpy()
+
+
+def test_minilm_attention_is_exactly_the_models(minilm):
+    real = attention_models.model_attention(minilm, att.DEFAULT_SENTENCE)
+    assert real.tokens == ["[CLS]", "your", "cat", "is", "a", "lovely", "cat", "[SEP]"]
+    assert real.special == [True] + [False] * 6 + [True]
+    assert real.attentions.shape == (6, 12, 8, 8)
+    np.testing.assert_array_equal(real.attentions, direct_attentions(minilm, att.DEFAULT_SENTENCE))
+    np.testing.assert_allclose(real.attentions.sum(-1), 1.0, atol=1e-5)
+    assert real.truncated_from is None
+
+
+@pytest.mark.slow
+def test_smollm2_attention_is_causal_and_exactly_the_models():
+    from lib import models
+
+    decoder = models.load("smollm2-135m", role="decoder", device="cpu", attentions=True)
+    real = attention_models.model_attention(decoder, att.DEFAULT_SENTENCE)
+    assert real.attentions.shape == (30, 9, 6, 6)
+    np.testing.assert_array_equal(real.attentions, direct_attentions(decoder, att.DEFAULT_SENTENCE))
+    assert np.abs(np.triu(real.attentions, k=1)).max() == 0
+    roles = attention_models.head_roles(real)
+    assert len(roles) == 270 and "to last special ([SEP])" not in roles[0]
+    # the first token is an attention sink in decoders: for position 0 it is all there is
+    assert max(r["to first token"] for r in roles) > 0.5
+
+    steps = list(attention_models.generate_steps(decoder, "The cat chased the", 3))
+    assert len(steps) == 3
+    for step in steps:  # greedy takes the most probable candidate
+        assert step.token == step.candidates[0] and step.chosen_probability == step.probabilities[0]
+    sampled = list(attention_models.generate_steps(decoder, "The cat chased the", 3, 1.0, 5, seed=1))
+    assert all(len([p for p in s.probabilities if p > 0]) <= 5 for s in sampled)
+    assert all(s.token in s.candidates for s in sampled)
+
+
+def test_long_text_is_truncated_to_the_limit_and_says_so(minilm):
+    real = attention_models.model_attention(minilm, "The cat sat on the mat. " * 210)  # ~5,000 chars
+    assert len(real.tokens) == attention_models.DISPLAY_TOKEN_LIMIT
+    assert real.truncated_from > attention_models.DISPLAY_TOKEN_LIMIT
+    assert real.model_limit == 512
+    assert real.tokens[-1] == "[SEP]"
+
+
+def test_empty_text_is_refused(minilm):
+    with pytest.raises(ValueError, match="Type a sentence"):
+        attention_models.model_attention(minilm, "   ")
+
+
+def test_head_roles_measure_what_they_say():
+    eye = np.eye(4)
+    shifted = np.eye(4, k=-1)
+    shifted[0, 0] = 1
+    real = attention_models.ModelAttention(["[CLS]", "a", "b", "[SEP]"], [True, False, False, True],
+                                           np.stack([eye, shifted])[None], 512, None)
+    itself, previous = attention_models.head_roles(real)
+    assert itself["to itself"] == 1 and itself["to previous token"] == 0
+    assert previous["to previous token"] == 1 and previous["to first token"] == 0.5
+    assert itself["to last special ([SEP])"] == 0.25
+
+
+def test_top_k_and_temperature():
+    logits = torch.tensor([2.0, 1.0, 0.0, -1.0])
+    probs = attention_models.next_token_distribution(logits, temperature=1.0, top_k=2)
+    expected = np.exp([2.0, 1.0]) / np.exp([2.0, 1.0]).sum()
+    np.testing.assert_allclose(probs.numpy(), [*expected, 0, 0], atol=1e-12)
+    cold = attention_models.next_token_distribution(logits, temperature=0.1, top_k=0)
+    hot = attention_models.next_token_distribution(logits, temperature=10.0, top_k=0)
+    assert cold[0] > 0.99 and hot.max() < 0.3
+
+
+# --- 6. bertviz, offline and safe ---------------------------------------------------------
+
+def test_bertviz_inlines_local_javascript_and_never_the_cdn():
+    page = bertviz_offline.render("head", np.full((2, 3, 4, 4), 0.25), ["a", "b", "c", "d"])
+    assert page.notice == ""
+    assert "cdnjs" not in page.html.split("require.config")[0]  # only bertviz's unused path table
+    assert "define('d3'" in page.html and "d3.version" in page.html
+
+
+def test_bertviz_falls_back_to_the_cdn_with_a_notice(tmp_path):
+    page = bertviz_offline.render("model", np.full((1, 2, 3, 3), 1 / 3), ["x", "y", "z"], js_dir=tmp_path)
+    assert "cloudflare" in page.notice and bertviz_offline.CDN_REQUIRE in page.html
+
+
+@pytest.mark.parametrize("view", ["head", "model"])
+def test_bertviz_tokens_cannot_break_out_of_the_script(view):
+    tokens = ["[CLS]", XSS, "a&b", "[SEP]"]
+    page = bertviz_offline.render(view, np.full((1, 2, 4, 4), 0.25), tokens)
+    assert "<img" not in page.html and "onerror=alert(1)>" not in page.html
+    assert r"\u003c/script\u003e\u003cimg src=x onerror=alert(1)\u003e" in page.html
+    # every <script> bertviz opened is still closed by its own tag
+    params = re.search(r"const params = (.*?); // HACK", page.html) or \
+        re.search(r"window.bertviz_params = (.*?)\n", page.html)
+    assert params is None or "</" not in params.group(1)
+
+
+def test_bertviz_refuses_mismatched_tokens():
+    with pytest.raises(ValueError, match="positions"):
+        bertviz_offline.render("head", np.full((1, 1, 3, 3), 1 / 3), ["a", "b"])
