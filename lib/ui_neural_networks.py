@@ -1,0 +1,269 @@
+"""Streamlit widgets of the neural-network lesson: the neuron explorer, the
+training playground, the backpropagation walk-through, the fitting
+experiment and the digits network. All arithmetic lives in lib/nn.py."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from lib import nn, nn_plots, ui
+
+KEY = "neural_networks"
+LEARNING_RATES = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 100]
+BATCH_SIZES = [1, 4, 8, 16, 32, 64, 128, 256]
+WEIGHT_DECAYS = [0, 0.0001, 0.001, 0.01, 0.1]
+ACTIVATION_NAMES = list(nn.ACTIVATIONS)
+N_SAMPLES = 400
+
+
+def key(name: str) -> str:
+    return f"{KEY}_{name}"
+
+
+def fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+# --- 1. one neuron ---------------------------------------------------------------------
+
+
+@st.fragment
+def neuron_explorer() -> None:
+    cols = st.columns(6)
+    x = [cols[0].number_input("input x₁", value=1.0, step=0.5, key=key("x1")),
+         cols[1].number_input("input x₂", value=2.0, step=0.5, key=key("x2"))]
+    w = [cols[2].number_input("weight w₁", value=0.5, step=0.1, key=key("w1")),
+         cols[3].number_input("weight w₂", value=-1.0, step=0.1, key=key("w2"))]
+    b = cols[4].number_input("bias b", value=0.1, step=0.1, key=key("b"))
+    act = cols[5].selectbox("activation", ACTIVATION_NAMES, key=key("neuron_act"))
+    neuron = nn.Neuron.compute(x, w, b, act)
+    st.markdown(f"**z** = w₁·x₁ + w₂·x₂ + b = {fmt(w[0])}·{fmt(x[0])} + ({fmt(w[1])})·{fmt(x[1])} + "
+                f"{fmt(b)} = **{fmt(neuron.z)}**  \n**a** = {act}(z) = **{fmt(neuron.a)}** "
+                f"· slope {act}′(z) = {fmt(neuron.slope)}")
+    st.plotly_chart(nn_plots.activation_figure(act, neuron.z), width="stretch", key=key("neuron_chart"))
+
+
+# --- 2. the playground ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    dataset: str
+    noise: float
+    cfg: nn.NetConfig
+    steps: int
+
+
+def settings() -> Settings:
+    left, mid, right = st.columns(3)
+    dataset = left.selectbox("Data set", nn.DATASETS, key=key("dataset"))
+    noise = left.slider("Noise", 0.0, 0.5, 0.1, 0.05, key=key("noise"))
+    layers = mid.number_input("Hidden layers", 0, 4, 2, key=key("layers"))
+    units = mid.number_input("Units per hidden layer", 0, 8, 8, key=key("units"))
+    act = mid.selectbox("Activation", ACTIVATION_NAMES, index=ACTIVATION_NAMES.index("tanh"), key=key("act"))
+    lr = right.select_slider("Learning rate", LEARNING_RATES, 0.03, key=key("lr"))
+    steps = right.slider("Training steps", 50, 1000, 300, 50, key=key("steps"))
+    cfg = nn.NetConfig(num_hidden_layers=int(layers), hidden_size=int(units), hidden_act=act, learning_rate=lr)
+    if not ui.classroom():
+        with st.expander("Advanced: batch size, regularisation, optimiser"):
+            a, b, c = st.columns(3)
+            cfg = dataclasses.replace(
+                cfg, batch_size=a.select_slider("Batch size", BATCH_SIZES, 32, key=key("batch")),
+                weight_decay=b.select_slider("L2 regularisation", WEIGHT_DECAYS, 0, key=key("l2")),
+                optimizer=c.radio("Optimiser", ["adam", "sgd"], key=key("optimizer"), horizontal=True))
+    return Settings(dataset, noise, cfg, steps)
+
+
+def data_for(s: Settings) -> nn.Split:
+    return nn.split(*nn.make_dataset(s.dataset, N_SAMPLES, s.noise))
+
+
+def current_model(s: Settings, data_seed: int = 0) -> tuple[nn.MLP, bool]:
+    """The model trained with these settings if there is one, else a fresh one: (model, trained)."""
+    run = st.session_state.get(key("run"))
+    if run and run["settings"] == s:
+        return run["model"], True
+    return nn.build_model(s.cfg, seed=data_seed, device=ui.device()), False
+
+
+def draw_boundary(slot, model: nn.MLP, data: nn.Split, title: str, chart_key: str) -> None:
+    axis, prob, _ = nn.boundary(model)
+    slot.plotly_chart(nn_plots.boundary_figure(axis, prob, data.X_train, data.y_train, title),
+                      width="stretch", key=chart_key)
+
+
+def train_live(s: Settings, data: nn.Split, boundary_slot, loss_slot) -> None:
+    model = nn.build_model(s.cfg, device=ui.device())
+    run = {"settings": s, "model": model, "history": []}
+    st.session_state[key("run")] = run
+    every = max(s.steps // 30, 5)
+
+    def on_step(i: int, step: nn.Step) -> None:
+        run["history"].append(step)
+        draw_boundary(boundary_slot, model, data, f"Step {step.step}: validation accuracy {step.val_acc:.0%}",
+                      key(f"live_boundary_{i}"))
+        loss_slot.plotly_chart(nn_plots.loss_figure(run["history"]), width="stretch", key=key(f"live_loss_{i}"))
+
+    ui.live_run(nn.train(model, data, s.cfg, s.steps, every), -(-s.steps // every), "Training", on_step)
+
+
+@st.fragment
+def playground() -> None:
+    s = settings()
+    errors, warnings = nn.config_problems(s.cfg)
+    for message in warnings:
+        st.warning(message)
+    for message in errors:
+        st.error(message)
+    if errors:
+        return
+    data = data_for(s)
+    train_clicked = st.button("Train", type="primary", icon=":material/play_arrow:", key=key("train"))
+    left, right = st.columns([3, 2])
+    boundary_slot, loss_slot = left.empty(), right.empty()
+    if train_clicked:
+        with st.spinner("Training…"):
+            train_live(s, data, boundary_slot, loss_slot)
+        st.rerun()  # the whole page, so the backpropagation section sees the trained network
+    model, trained = current_model(s)
+    history = st.session_state[key("run")]["history"] if trained else []
+    if history and history[-1].diverged:
+        last = history[-1]
+        st.error(f"Training diverged at step {last.step}: the loss reached {last.train_loss:.3g} "
+                 f"(a fresh network starts near ln 2 ≈ {math.log(2):.2f}). The steps were too big: lower the learning rate and train again.")
+    title = (f"After {history[-1].step} steps: validation accuracy {history[-1].val_acc:.0%}" if history
+             else "Before training: a random network's guess")
+    draw_boundary(boundary_slot, model, data, title, key("boundary"))
+    if history:
+        loss_slot.plotly_chart(nn_plots.loss_figure(history), width="stretch", key=key("loss"))
+        right.dataframe(pd.DataFrame([history[-1].__dict__]).drop(columns="diverged").set_index("step"),
+                        key=key("final"))
+    if s.cfg.num_hidden_layers and st.toggle("Show each hidden unit's boundary", key=key("show_units")):
+        layer = st.radio("Hidden layer", range(s.cfg.num_hidden_layers), format_func=lambda l: f"layer {l + 1}",
+                         horizontal=True, key=key("units_layer"))
+        axis, _, states = nn.boundary(model)
+        st.plotly_chart(nn_plots.units_figure(axis, states[layer], layer), width="stretch", key=key("units_chart"))
+
+
+# --- 3. backpropagation ---------------------------------------------------------------------
+
+
+def layer_table(trace: nn.Trace, layer: int, hidden_act: str) -> pd.DataFrame:
+    is_output = layer == len(trace.zs) - 1
+    table = {"z (forward)": trace.zs[layer]}
+    if not is_output:
+        table[f"a = {hidden_act}(z)"] = trace.acts[layer + 1]
+        table["∂L/∂a (from the layer above)"] = trace.da[layer]
+        table[f"{hidden_act}′(z)"] = nn.activation_grad(hidden_act, trace.zs[layer])
+    table["∂L/∂z = ∂L/∂a · act′(z)" if not is_output else "∂L/∂z = p − y"] = trace.dz[layer]
+    index = ["output"] if is_output else [f"unit {u + 1}" for u in range(len(trace.zs[layer]))]
+    return pd.DataFrame(table, index=index)
+
+
+def chain_rule_line(trace: nn.Trace) -> str:
+    """∂L/∂w for the first weight of the first layer, with the numbers."""
+    dz, x = trace.dz[0][0], trace.acts[0][0]
+    name = "the output" if len(trace.zs) == 1 else "unit 1 of hidden layer 1"
+    return (f"For the weight from input x₁ to {name}: ∂L/∂w = ∂L/∂z · x₁ = {fmt(dz)} × {fmt(x)} = "
+            f"**{fmt(trace.dweights[0][0, 0])}**")
+
+
+@st.fragment
+def backprop_walkthrough() -> None:
+    s = settings_from_state()
+    errors, _ = nn.config_problems(s.cfg)
+    if errors:
+        st.info("Fix the network settings above to follow backpropagation through it.")
+        return
+    data = data_for(s)
+    model, trained = current_model(s)
+    st.caption("Using the network you trained above." if trained else "Using the untrained network (train it above "
+               "to see the gradients of a trained one).")
+    left, right = st.columns(2)
+    index = left.number_input("Training example", 0, len(data.X_train) - 1, 0, key=key("example"))
+    lr = right.select_slider("Learning rate for one step", [0.01, 0.1, 0.5, 1.0, 2.0], 0.5, key=key("step_lr"))
+    x, y = data.X_train[index], int(data.y_train[index])
+    params = nn.numpy_params(model)
+    trace = nn.backprop(params, x, y, s.cfg.hidden_act)
+    st.markdown(f"Input x = ({fmt(x[0])}, {fmt(x[1])}), true class y = {y}. Forward pass gives "
+                f"p = sigmoid(z) = {fmt(trace.prob)} and loss L = −[y·log p + (1−y)·log(1−p)] = {fmt(trace.loss)}.")
+    for layer in reversed(range(len(trace.zs))):
+        name = "Output layer" if layer == len(trace.zs) - 1 else f"Hidden layer {layer + 1}"
+        st.markdown(f"**{name}** (backward pass runs bottom-up through this list: output first)")
+        st.dataframe(layer_table(trace, layer, s.cfg.hidden_act), key=key(f"layer_{layer}"))
+    st.markdown(chain_rule_line(trace))
+    error = nn.max_gradient_error(trace, params, s.cfg.hidden_act)
+    after = nn.backprop(nn.sgd_step(params, trace, lr), x, y, s.cfg.hidden_act)
+    cols = st.columns(3)
+    cols[0].metric("Max |hand-written − torch.autograd|", f"{error:.1e}")
+    cols[1].metric("Loss before the step", fmt(trace.loss))
+    cols[2].metric("Loss after one step", fmt(after.loss), fmt(after.loss - trace.loss), delta_color="inverse")
+
+
+def settings_from_state() -> Settings:
+    """The playground's settings as last chosen (defaults before the playground ran)."""
+    get = lambda name, default: st.session_state.get(key(name), default)
+    cfg = nn.NetConfig(num_hidden_layers=int(get("layers", 2)), hidden_size=int(get("units", 8)),
+                       hidden_act=get("act", "tanh"), learning_rate=get("lr", 0.03),
+                       batch_size=get("batch", 32), weight_decay=get("l2", 0), optimizer=get("optimizer", "adam"))
+    return Settings(get("dataset", "circles"), get("noise", 0.1), cfg, get("steps", 300))
+
+
+# --- 4. underfitting and overfitting ----------------------------------------------------
+
+
+@st.fragment
+def fitting_experiment(steps: int = 400, every: int = 20) -> None:
+    slot = st.empty()
+    if st.button("Train the three networks", icon=":material/play_arrow:", key=key("fit_train")):
+        runs: dict[str, list[nn.Step]] = {name: [] for name in nn.FIT_NETWORKS}
+        st.session_state[key("fit_runs")] = runs
+
+        def on_step(i: int, item) -> None:
+            name, step = item
+            runs[name].append(step)
+            if step.step == steps:
+                slot.plotly_chart(nn_plots.fit_figure(runs), width="stretch", key=key(f"fit_live_{i}"))
+
+        ui.live_run(nn.fitting_experiment(steps, every, ui.device()), len(runs) * steps // every,
+                    "Training three networks", on_step)
+    runs = st.session_state.get(key("fit_runs"))
+    if runs:
+        slot.plotly_chart(nn_plots.fit_figure(runs), width="stretch", key=key("fit_chart"))
+        st.dataframe(pd.DataFrame({name: {"final training loss": h[-1].train_loss,
+                                          "final validation loss": h[-1].val_loss,
+                                          "lowest validation loss": min(s.val_loss for s in h),
+                                          "validation accuracy": h[-1].val_acc}
+                                   for name, h in runs.items() if h}).T, key=key("fit_table"))
+
+
+# --- 5. digits ------------------------------------------------------------------------------
+
+
+@st.fragment
+def digits_network(steps: int = 300) -> None:
+    hidden = st.select_slider("Hidden units", [4, 8, 16, 32, 64], 32, key=key("digits_hidden"))
+    if st.button("Train on the digits", icon=":material/play_arrow:", key=key("digits_train")):
+        data = nn.load_digits_split()
+        cfg = nn.NetConfig(num_hidden_layers=1, hidden_size=hidden, hidden_act="relu", learning_rate=0.01,
+                           batch_size=64)
+        model = nn.build_model(cfg, in_features=64, out_features=10, device=ui.device())
+        history: list[nn.Step] = []
+        ui.live_run(nn.train(model, data, cfg, steps, every=20), steps // 20, "Training on digits",
+                    lambda i, step: history.append(step))
+        st.session_state[key("digits")] = (hidden, data, model, history)
+    if key("digits") not in st.session_state:
+        return
+    hidden, data, model, history = st.session_state[key("digits")]
+    cols = st.columns(3)
+    cols[0].metric("Parameters", f"{sum(p.numel() for p in model.parameters()):,}",
+                   help=f"64·{hidden} + {hidden} + {hidden}·10 + 10")
+    cols[1].metric("Validation accuracy", f"{history[-1].val_acc:.1%}")
+    cols[2].metric("Validation images", len(data.y_val))
+    guesses = nn.predict_classes(model, data.X_val[:8])
+    st.plotly_chart(nn_plots.digits_figure(data.X_val[:8], data.y_val[:8], guesses), width="stretch",
+                    key=key("digits_chart"))
