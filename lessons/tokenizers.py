@@ -1,0 +1,169 @@
+import time
+
+import streamlit as st
+
+from lib import tokenization, tokenizer_algorithms as algorithms, ui, ui_tokenizers as tui
+
+DEFAULT_TEXT = "Tokenizers find 'unbelievable' words unbelievably easy: 12345 apples, naïve café, 猫, 🤖!"
+
+st.title("Tokenizers: how text becomes numbers")
+ui.lesson_text("tokenizers", "intro")
+text = tui.capped(st.text_area("Your text", DEFAULT_TEXT, height=100, key="tokenizers_text"),
+                  tokenization.MAX_TEXT_CHARS, "text")
+
+tokenizers = tui.bundled_tokenizers()
+if not ui.classroom():
+    hub = tui.hub_tokenizer(st.text_input("Add any tokenizer from the Hub (needs internet)", key="tokenizers_hub_id",
+                                          placeholder="e.g. google-t5/t5-small or FacebookAI/xlm-roberta-base"))
+    tokenizers = tokenizers + [hub] if hub else tokenizers
+trained = st.session_state.get("tokenizers_trained")
+tokenizers = tokenizers + [trained["view"]] if trained else tokenizers
+
+compare_tab, languages_tab, algorithms_tab, train_tab, embeddings_tab = st.tabs(
+    ["Side by side", "Across languages", "How the algorithms work", "Train your own", "Ids → embeddings"])
+
+with compare_tab:
+    ui.lesson_text("tokenizers", "compare")
+    encodings = tokenization.compare(text, tokenizers) if text.strip() else []
+    if not encodings:
+        st.warning("Type some text above to see how each tokenizer cuts it.")
+    else:
+        summary = tokenization.summary_table(encodings, tokenizers)
+        st.dataframe(summary, hide_index=True, width="stretch", key="tokenizers_summary")
+        st.plotly_chart(tui.tokens_chart(summary), width="stretch")
+        for view, encoding in zip(tokenizers, encodings):
+            tui.show_encoding(view, encoding)
+    ui.show_code("""
+import tiktoken                      # OpenAI's BPE (downloads cl100k_base once when online)
+from tokenizers import Tokenizer     # HuggingFace's fast tokenizers
+
+enc = tiktoken.get_encoding("cl100k_base")
+ids = enc.encode("unbelievable")
+print(ids, [enc.decode_single_token_bytes(i) for i in ids])
+
+bert = Tokenizer.from_pretrained("bert-base-uncased")
+out = bert.encode("unbelievable")
+print(out.ids, out.tokens)           # [CLS] and [SEP] are added for you
+""")
+
+with languages_tab:
+    ui.lesson_text("tokenizers", "languages")
+    costs = tokenization.language_costs(tui.SAMPLES["samples"], tokenizers, tui.SAMPLES["baseline"])
+    st.plotly_chart(tui.language_chart(costs), width="stretch")
+    ratios = costs.pivot(index="tokenizer", columns="sample", values="× English")
+    st.dataframe(ratios[tui.SAMPLES["translations"]], width="stretch", key="tokenizers_fertility")
+    with st.expander("The sample sentences"):
+        st.table(tui.SAMPLES["samples"])
+
+with algorithms_tab:
+    st.subheader("BPE: merge the most frequent pair, again and again")
+    ui.lesson_text("tokenizers", "bpe")
+    corpus = tui.capped(st.text_area("A tiny corpus", algorithms.SAMPLE_BPE_CORPUS, key="tokenizers_bpe_corpus"),
+                        algorithms.MAX_BPE_CORPUS_CHARS, "tiny corpus")
+    steps = algorithms.bpe_merge_steps(corpus, num_merges=20)
+
+    @st.fragment
+    def merge_step(steps):
+        number = st.slider("Merge number", 1, len(steps), 1, key="tokenizers_bpe_step")
+        step = steps[number - 1]
+        st.markdown(f"Merge {number}: the pair **`{step.pair[0]}` + `{step.pair[1]}`** occurs "
+                    f"**{step.count}** times, so it becomes the new symbol **`{''.join(step.pair)}`**.")
+        left, right = st.columns([3, 2])
+        left.plotly_chart(tui.pair_counts_chart(step), width="stretch")
+        right.dataframe(step.words, hide_index=True, width="stretch")
+
+    if steps:
+        merge_step(steps)
+    else:
+        st.warning("The corpus needs at least one word of two or more characters to merge anything.")
+
+    st.subheader("WordPiece: the longest piece that fits, with ##")
+    ui.lesson_text("tokenizers", "wordpiece")
+    words = tui.capped(st.text_input("Words to cut", "Tokenization is unbelievably useful", key="tokenizers_words"),
+                       500, "word list")
+    wordpiece = tokenization.load("wordpiece")
+    with wordpiece.lock:
+        st.dataframe(algorithms.wordpiece_walkthrough(wordpiece.tokenizer, words), hide_index=True,
+                     width="stretch", key="tokenizers_wordpiece")
+
+    st.subheader("SentencePiece: spaces become ▁")
+    ui.lesson_text("tokenizers", "sentencepiece")
+    phrase = tui.capped(st.text_input("A phrase", "unbelievable tokenization", key="tokenizers_phrase"),
+                        200, "phrase")
+    unigram = tokenization.load("unigram")
+    if phrase.strip():
+        st.markdown(f"SentencePiece sees: `{algorithms.metaspace(phrase)}`")
+        tui.show_encoding(unigram, unigram.encode(phrase))
+        st.dataframe(unigram.segmentations(phrase), hide_index=True, width="stretch", key="tokenizers_nbest")
+
+with train_tab:
+    ui.lesson_text("tokenizers", "train")
+    source = st.radio("Corpus", ["Python's documentation (bundled)", "Paste text", "Upload a text file"],
+                      horizontal=True, key="tokenizers_corpus_source")
+    corpus = ""
+    if source.startswith("Python"):
+        corpus = tokenization.bundled_corpus()
+    elif source == "Paste text":
+        corpus = st.text_area("Corpus", height=150, key="tokenizers_corpus_text")
+    elif upload := st.file_uploader("A UTF-8 text file", type=["txt", "md", "py", "csv", "json"],
+                                    key="tokenizers_upload"):
+        try:
+            corpus = tokenization.decode_upload(upload.getvalue())
+        except ValueError as err:
+            st.error(str(err))
+    corpus = tui.capped(corpus, tokenization.MAX_CORPUS_CHARS, "corpus")
+    algorithm = st.radio("Algorithm", tokenization.TRAIN_ALGORITHMS, horizontal=True, key="tokenizers_algorithm")
+    vocab_size = st.slider("Vocabulary size", 300, 30_000, 2_000, step=100, key="tokenizers_vocab_size")
+    if not corpus.strip():
+        st.info("Choose a corpus with some text to train on.")
+    elif st.button("Train my tokenizer", type="primary", key="tokenizers_train"):
+        with st.status(f"Training {algorithm} on {len(corpus):,} characters…") as status:
+            started = time.perf_counter()
+            tokenizer = tokenization.train(corpus, algorithm, vocab_size)
+            seconds = time.perf_counter() - started
+            status.update(label=f"Trained in {seconds:.1f} s", state="complete")
+        st.session_state["tokenizers_trained"] = {
+            "json": tokenizer.to_str(), "seconds": seconds, "characters": len(corpus),
+            "view": tokenization.trained_view(tokenizer.to_str(), algorithm)}
+        st.rerun()
+    if trained:
+        view = trained["view"]
+        st.success(f"Your {view.algorithm} tokenizer: {view.vocab_size:,} tokens, trained on "
+                   f"{trained['characters']:,} characters in {trained['seconds']:.1f} s. It now appears in "
+                   "the comparisons on the other tabs.")
+        if text.strip():
+            tui.show_encoding(view, view.encode(text))
+        tui.download_trained(trained)
+    ui.show_code("""
+from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
+
+tokenizer = Tokenizer(models.BPE())
+tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+tokenizer.decoder = decoders.ByteLevel()
+trainer = trainers.BpeTrainer(vocab_size=2000, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+tokenizer.train(["corpus.txt"], trainer)
+tokenizer.save("tokenizer.json")
+""")
+
+with embeddings_tab:
+    ui.lesson_text("tokenizers", "embeddings")
+    loaded = ui.load_model("minilm", role="encoder")
+    table = loaded.model.get_input_embeddings().weight
+    st.metric("MiniLM's embedding matrix (vocabulary × hidden size)", " × ".join(f"{n:,}" for n in table.shape))
+    if text.strip():
+        with loaded.lock:
+            ids = loaded.tokenizer(text, truncation=True)["input_ids"][:40]
+            pieces = loaded.tokenizer.convert_ids_to_tokens(ids)
+            rows = tokenization.embedding_rows(loaded.model, ids)  # (tokens, hidden_size)
+        st.caption(f"The first {len(ids)} tokens of your text: ids {ids}")
+        st.plotly_chart(tui.embedding_heatmap(rows, pieces), width="stretch")
+    ui.show_code("""
+from transformers import AutoModel, AutoTokenizer
+tok = AutoTokenizer.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
+model = AutoModel.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
+ids = tok("unbelievable")["input_ids"]
+table = model.get_input_embeddings().weight      # (vocab_size, hidden_size)
+rows = table[ids]                                # (len(ids), hidden_size): one row per id
+""")
+
+ui.next_lesson("tokenizers")

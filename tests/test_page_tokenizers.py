@@ -1,0 +1,117 @@
+"""AppTest of the tokenizers lesson: real counts for the default text, the
+step-throughs, training, and every kind of bad input the issue lists."""
+import pytest
+import sentencepiece
+from tokenizers import Tokenizer
+
+from lib import models, tokenization as T, tokenizer_algorithms as A
+
+pytestmark = pytest.mark.slow
+PAGE_TIMEOUT = 180
+
+
+@pytest.fixture
+def page(open_page):
+    app = open_page("tokenizers", timeout=PAGE_TIMEOUT)
+    assert not app.exception, app.exception
+    return app
+
+
+def reference_counts(text: str) -> dict[str, int]:
+    """Token counts straight from each library, without lib.tokenization's views."""
+    def hf(path):
+        tokenizer = Tokenizer.from_file(str(path))
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        return len(tokenizer.encode(text).ids)
+
+    unigram = sentencepiece.SentencePieceProcessor(model_file=str(T.glassbox_unigram_model()))
+    return {"WordPiece (MiniLM/BERT)": hf(models.bundled_path("minilm") / "tokenizer.json"),
+            "GPT-2": len(T.tiktoken_encoding("gpt2").encode(text)),
+            "cl100k_base": len(T.tiktoken_encoding("cl100k_base").encode(text)),
+            "o200k_base": len(T.tiktoken_encoding("o200k_base").encode(text)),
+            "SmolLM2": hf(models.smollm2_dir() / "tokenizer.json"),
+            "Whisper tiny.en": hf(models.bundled_path("whisper-tiny.en") / "tokenizer.json"),
+            "Glassbox unigram": len(unigram.encode(text))}
+
+
+def table_with(app, column: str):
+    """The first dataframe on the page that has `column` (AppTest dataframes carry no key)."""
+    return next(d.value for d in app.dataframe if column in d.value.columns)
+
+
+def summary(app):
+    return table_with(app, "chars per token").set_index("tokenizer")
+
+
+def test_default_text_shows_seven_tokenizers_with_correct_counts(page):
+    text = page.text_area(key="tokenizers_text").value
+    table = summary(page)
+    assert len(table) >= 6
+    assert table["tokens"].to_dict() == reference_counts(text)
+    assert table.loc["Whisper tiny.en", "special tokens"] == "<|startoftranscript|>, <|notimestamps|>, <|endoftext|>"
+    chips = [h.proto.body for h in page.get("html") if "gb-chips" in h.proto.body]
+    assert len(chips) >= len(table)
+    assert page.metric[0].value == "30,522 × 384"
+
+
+def test_bpe_and_wordpiece_step_throughs(page):
+    page.slider(key="tokenizers_bpe_step").set_value(3).run()
+    third = A.bpe_merge_steps(A.SAMPLE_BPE_CORPUS, 3)[2]
+    merge_text = next(m.value for m in page.markdown if m.value.startswith("Merge 3"))
+    assert f"`{third.pair[0]}` + `{third.pair[1]}`" in merge_text and f"**{third.count}**" in merge_text
+    page.text_input(key="tokenizers_words").input("unaffable").run()
+    row = table_with(page, "lookups").iloc[0]
+    expected = T.load("wordpiece").tokenizer.encode("unaffable", add_special_tokens=False).tokens
+    assert row["pieces"].split() == expected
+
+
+def test_html_in_text_is_escaped_and_empty_text_warns(page):
+    page.text_area(key="tokenizers_text").input("<b>bold</b>").run()
+    assert not page.exception
+    chips = " ".join(h.proto.body for h in page.get("html"))
+    assert "&lt;/" in chips and "&gt;" in chips  # GPT-2 cuts it as < b > bold </ b >
+    assert "<b>" not in chips and "</b>" not in chips
+    page.text_area(key="tokenizers_text").input("").run()
+    assert any("Type some text" in w.value for w in page.warning)
+
+
+def test_one_megabyte_paste_is_capped_with_a_message(page):
+    page.text_area(key="tokenizers_text").input("word " * 200_000).run()
+    assert not page.exception
+    assert any("1,000,000 characters" in w.value and "10,000" in w.value for w in page.warning)
+    assert summary(page).loc["GPT-2", "tokens"] == len(T.tiktoken_encoding("gpt2").encode(("word " * 2000)))
+
+
+def test_bad_hub_ids_give_messages(page):
+    page.text_input(key="tokenizers_hub_id").input("not a valid id!!").run()
+    assert any("not a valid" in w.value for w in page.warning)
+    page.text_input(key="tokenizers_hub_id").input("nobody-xyz/no-such-tokenizer").run()
+    assert any("not reachable" in w.value for w in page.warning)
+    page.text_input(key="tokenizers_hub_id").input("").run()
+    assert not page.exception
+
+
+def test_invalid_utf8_upload_is_refused(page):
+    page.radio(key="tokenizers_corpus_source").set_value("Upload a text file").run()
+    page.file_uploader(key="tokenizers_upload").upload("latin1.txt", "café".encode("latin-1"), "text/plain")
+    page.run()
+    assert any("not UTF-8" in e.value for e in page.error)
+    assert "tokenizers_train" not in [b.key for b in page.button]
+
+
+def test_train_on_pasted_text_and_compare(page):
+    page.text_area(key="tokenizers_text").input("def tokenize(text): return text.split()").run()
+    page.radio(key="tokenizers_corpus_source").set_value("Paste text").run()
+    corpus = T.bundled_corpus()[:40_000]
+    page.text_area(key="tokenizers_corpus_text").input(corpus).run()
+    page.radio(key="tokenizers_algorithm").set_value("BPE").run()
+    page.slider(key="tokenizers_vocab_size").set_value(500).run()
+    page.button(key="tokenizers_train").click().run()
+    assert not page.exception, page.exception
+    trained = page.session_state["tokenizers_trained"]
+    table = summary(page)
+    assert "Your BPE" in table.index and table.loc["Your BPE", "vocabulary"] <= 500
+    reference = Tokenizer.from_str(trained["json"]).encode("def tokenize(text): return text.split()")
+    assert table.loc["Your BPE", "tokens"] == len(reference.ids)
+    assert page.get("download_button")

@@ -1,0 +1,276 @@
+"""lib/tokenization.py and lib/tokenizer_algorithms.py against independent
+references: tiktoken, the HuggingFace `tokenizers` trainers and models,
+sentencepiece, transformers' GPT-2 byte table, and published token ids."""
+import json
+import random
+
+import httpx2
+import pytest
+import torch
+from huggingface_hub.errors import RepositoryNotFoundError
+from tokenizers import Tokenizer, models as tok_models, pre_tokenizers, trainers
+
+from lib import models, tokenization as T, tokenizer_algorithms as A
+from lib.ui_tokenizers import SAMPLES
+
+MULTILINGUAL = list(SAMPLES["samples"].values()) + [
+    "naïve café — Ünïcödé ß", "Здравствуй, мир!", "こんにちは世界", "👩🏽‍🍳👨‍👩‍👧‍👦 🇫🇷",
+    "tabs\tand\r\nnewlines", "literal <|endoftext|> and [CLS] typed by a student"]
+BYTE_LEVEL = ["gpt2", "cl100k_base", "o200k_base", "smollm2", "whisper"]
+
+
+def test_gpt2_ids_equal_tiktoken_gpt2_built_from_the_same_files():
+    reference = T.tiktoken_encoding("gpt2")
+    for sentence in ["hello world", "The cat chased the mouse across the kitchen.", *MULTILINGUAL]:
+        assert T.load("gpt2").encode(sentence).ids == reference.encode(sentence, allowed_special="all"), sentence
+
+
+@pytest.mark.parametrize("key", ["gpt2", "cl100k_base", "smollm2"])
+def test_typed_special_token_is_special_and_still_round_trips(key):
+    encoding = T.load(key).encode("end <|endoftext|> here")
+    assert encoding.specials == ["<|endoftext|>"]
+    assert encoding.round_trips
+
+
+def test_published_ids_for_hello_world():
+    # ids documented by OpenAI's tokenizer pages for each vocabulary
+    assert T.load("gpt2").encode("hello world").ids == [31373, 995]
+    assert T.load("cl100k_base").encode("hello world").ids == [15339, 1917]
+    assert T.load("o200k_base").encode("hello world").ids == [24912, 2375]
+
+
+def test_byte_table_is_gpt2s():
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    assert T.byte_decoder() == {char: byte for byte, char in bytes_to_unicode().items()}
+    assert set(T.byte_decoder()) == set(pre_tokenizers.ByteLevel.alphabet())
+
+
+@pytest.mark.parametrize("key", BYTE_LEVEL)
+def test_byte_level_tokenizers_round_trip_and_bytes_add_up(key):
+    view = T.load(key)
+    for text in MULTILINGUAL:
+        encoding = view.encode(text)
+        assert encoding.round_trips, (key, text, encoding.decoded)
+        assert b"".join(t.raw for t in encoding.tokens) == text.replace("<|endoftext|>", "").encode("utf-8")
+        assert encoding.num_unknown == 0
+
+
+def test_glassbox_unigram_round_trips_through_byte_fallback_but_normalises_spaces():
+    view = T.load("unigram")
+    assert view.vocab_size == T.UNIGRAM_VOCAB_SIZE
+    for text in ["猫在厨房里追老鼠。", "👩🏽‍🍳 emoji", "Die Katze jagte die Maus durch die Küche."]:
+        encoding = view.encode(text)
+        assert encoding.round_trips and encoding.num_unknown == 0
+    assert any(t.piece.startswith("<0x") for t in view.encode("猫").tokens)  # not in an English corpus
+    doubled = view.encode("two  spaces")
+    assert not doubled.round_trips and doubled.decoded == "two spaces"
+
+
+def test_wordpiece_adds_cls_sep_lowercases_and_marks_unknowns():
+    view = T.load("wordpiece")
+    encoding = view.encode("Naïve 🤖")
+    assert encoding.specials == ["[CLS]", "[SEP]"]
+    assert [t.piece for t in encoding.tokens] == ["[CLS]", "naive", "[UNK]", "[SEP]"]
+    assert encoding.num_unknown == 1 and not encoding.round_trips
+    assert view.encode("Hello there").decoded == "hello there"
+    long_text = "word " * 300  # MiniLM's file pads/truncates to 128; the lesson counts everything
+    assert view.encode(long_text).num_tokens == 302
+
+
+def test_whisper_special_tokens_are_added():
+    encoding = T.load("whisper").encode("hi")
+    assert encoding.specials == ["<|startoftranscript|>", "<|notimestamps|>", "<|endoftext|>"]
+    assert encoding.num_text_tokens == 1 and encoding.chars_per_token == 2.0
+
+
+def test_summary_counts_match_each_library_directly():
+    text = "Tokenizers find 'unbelievable' words easy: 12345 apples, 猫, 🤖!"
+    views = T.load_all()
+    summary = T.summary_table(T.compare(text, views), views).set_index("tokenizer")
+    smollm2 = Tokenizer.from_file(str(models.smollm2_dir() / "tokenizer.json"))
+    assert summary.loc["SmolLM2", "tokens"] == len(smollm2.encode(text).ids)
+    assert summary.loc["o200k_base", "tokens"] == len(T.tiktoken_encoding("o200k_base").encode_ordinary(text))
+    assert summary.loc["Glassbox unigram", "tokens"] == len(T.load("unigram").processor.encode(text))
+    assert summary.loc["GPT-2", "vocabulary"] == 50257
+    assert summary.loc["cl100k_base", "round trip"] == "exact"
+    wordpiece = T.load("wordpiece").tokenizer
+    unknown = [ch for ch in "猫🤖" if wordpiece.token_to_id(ch) is None]
+    assert summary.loc["WordPiece (MiniLM/BERT)", "unknown"] == len(unknown) == 2
+
+
+def test_language_costs_are_relative_to_english():
+    views = [T.load("gpt2"), T.load("o200k_base")]
+    costs = T.language_costs(SAMPLES["samples"], views, SAMPLES["baseline"]).set_index(["tokenizer", "sample"])
+    assert costs.loc[("GPT-2", "English"), "× English"] == 1.0
+    chinese = T.tiktoken_encoding("gpt2").encode_ordinary(SAMPLES["samples"]["Chinese"])
+    assert costs.loc[("GPT-2", "Chinese"), "tokens"] == len(chinese)
+    english = costs.loc[("GPT-2", "English"), "tokens"]
+    assert costs.loc[("GPT-2", "Chinese"), "× English"] == round(len(chinese) / english, 2)
+
+
+def test_text_cap_and_invalid_utf8_upload():
+    text, cut = T.cap_text("x" * 1_000_000)
+    assert len(text) == T.MAX_TEXT_CHARS and cut
+    assert T.cap_text("short") == ("short", False)
+    assert T.decode_upload("héllo".encode()) == "héllo"
+    with pytest.raises(ValueError, match="not UTF-8.*0xff at position 2"):
+        T.decode_upload(b"ok\xff\xfe")
+
+
+def test_chips_escape_student_text_and_show_ids_and_bytes():
+    hostile = T.Token(7, "x", b'<img src=x onerror="alert(1)">')
+    special = T.Token(8, '"><script>alert(1)</script>', b"", special=True)
+    chips = T.chips_html(T.Encoding("test", "", (hostile, special), ""))
+    assert "<img" not in chips and "<script>" not in chips
+    assert "&lt;img␣src=x␣onerror=&quot;alert(1)&quot;&gt;" in chips
+    assert "&quot;&gt;&lt;script&gt;" in chips
+    encoding = T.load("gpt2").encode("a é")
+    chips = T.chips_html(encoding)
+    assert chips.count('class="gb-chip"') == encoding.num_tokens == 2
+    assert 'title="id 64 · bytes 61"' in chips and "bytes 20 c3 a9" in chips  # é is two bytes
+    assert "… and 5 more tokens" in T.chips_html(T.load("gpt2").encode("a b c d e f g h"), limit=3)
+
+
+def test_partial_utf8_tokens_are_shown_as_bytes():
+    tokens = T.load("gpt2").encode("猫").tokens
+    assert [T.chip_label(t) for t in tokens] == ["".join(f"\\x{b:02x}" for b in t.raw) for t in tokens]
+
+
+# --- the algorithms, against the `tokenizers` library ----------------------------------------
+
+def trainer_merges(corpus: str, num_merges: int) -> list[tuple[str, str]]:
+    alphabet = len({ch for word in corpus.split() for ch in word})
+    tokenizer = Tokenizer(tok_models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer.train_from_iterator([corpus], trainers.BpeTrainer(vocab_size=alphabet + num_merges,
+                                                                show_progress=False))
+    return [tuple(m) for m in json.loads(tokenizer.to_str())["model"]["merges"]]
+
+
+def random_corpus(seed: int) -> str:
+    rng = random.Random(seed)
+    return " ".join("".join(rng.choice("abcd") for _ in range(rng.randint(1, 6))) for _ in range(30))
+
+
+@pytest.mark.parametrize("corpus", [A.SAMPLE_BPE_CORPUS, "aaa aaaa aa b ab ba abab",
+                                    T.bundled_corpus()[:3000], *map(random_corpus, range(10))])
+def test_bpe_step_through_reproduces_the_trainers_merges(corpus):
+    steps = A.bpe_merge_steps(corpus, 30)
+    assert [s.pair for s in steps] == trainer_merges(corpus, 30)
+
+
+def test_bpe_steps_show_counts_and_segmentations():
+    steps = A.bpe_merge_steps(A.SAMPLE_BPE_CORPUS, 3)
+    first = steps[0]
+    assert first.pair_counts.iloc[0]["count"] == first.count
+    # 'es' occurs in newest (6) and widest (3)
+    assert first.pair == ("e", "s") and first.count == 6 + 3
+    assert steps[1].pair == ("es", "t")
+    pieces = steps[1].words.set_index("word")["pieces"]
+    assert pieces["newest"] == "n e w est" and pieces["low"] == "l o w"
+    assert A.bpe_merge_steps("a b c", 5) == []
+
+
+def test_wordpiece_greedy_matches_minilms_tokenizer():
+    view = T.load("wordpiece")
+    text = "Tokenization is unbelievably useful; Glassbox shows naïve café-goers 🤖 why."
+    table = A.wordpiece_walkthrough(view.tokenizer, text)
+    expected = view.tokenizer.encode(text, add_special_tokens=False).tokens
+    assert " ".join(table["pieces"]).split() == expected
+    pieces, lookups = A.wordpiece_greedy("unbelievably", view.tokenizer.get_vocab())
+    assert lookups[0].candidate == "unbelievably" and not lookups[0].found
+    assert pieces[0] == "un" and all(p.startswith("##") for p in pieces[1:])
+    assert A.wordpiece_greedy("x" * 101, {"x"}) == (["[UNK]"], [])
+
+
+def test_metaspace_matches_sentencepiece_and_best_segmentation_scores_highest():
+    sp = T.load("unigram")
+    text = "The  quick brown\nfox"
+    assert "".join(sp.processor.encode_as_pieces(text)) == A.metaspace(text) == "▁The▁quick▁brown▁fox"
+    cuts = sp.segmentations("unbelievable")
+    assert cuts.iloc[0]["pieces"].split(" | ") == sp.processor.encode_as_pieces("unbelievable")
+    assert cuts["log-probability"].iloc[0] == cuts["log-probability"].max()
+    best = sum(sp.processor.get_score(i) for i in sp.processor.encode("unbelievable"))
+    assert cuts["log-probability"].iloc[0] == pytest.approx(best)
+
+
+# --- training -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("algorithm", T.TRAIN_ALGORITHMS)
+def test_train_each_algorithm(algorithm):
+    corpus = T.bundled_corpus()[:60_000]
+    tokenizer = T.train(corpus, algorithm, 500)
+    assert tokenizer.get_vocab_size() <= 500
+    view = T.trained_view(tokenizer.to_str(), algorithm)
+    text = "def function(argument): return None"
+    assert view.encode(text).ids == tokenizer.encode(text).ids
+    if algorithm == "BPE":  # byte-level: everything round-trips, nothing is unknown
+        for sample in MULTILINGUAL:
+            assert view.encode(sample).round_trips
+    if algorithm == "WordPiece":
+        assert any(token.startswith("##") for token in tokenizer.get_vocab())
+        assert view.encode("猫").num_unknown == 1
+    if algorithm == "Unigram":
+        assert all(t.piece.startswith("▁") for t in view.encode(" the").tokens[:1])
+
+
+def test_train_rejects_unknown_algorithm():
+    with pytest.raises(ValueError, match="Unknown algorithm"):
+        T.train("some text", "Morfessor", 500)
+
+
+# --- embeddings ---------------------------------------------------------------------------
+
+def test_embedding_rows_are_rows_of_the_table(minilm):
+    ids = T.load("wordpiece").encode("unbelievable tokenizers").ids
+    with minilm.lock:
+        assert ids == minilm.tokenizer("unbelievable tokenizers")["input_ids"]
+        rows = T.embedding_rows(minilm.model, ids)
+    table = minilm.model.embeddings.word_embeddings.weight
+    assert tuple(table.shape) == (minilm.model.config.vocab_size, minilm.model.config.hidden_size) == (30522, 384)
+    assert rows.shape == (len(ids), 384)
+    assert torch.equal(torch.from_numpy(rows), table[ids].detach())
+
+
+# --- the Hub --------------------------------------------------------------------------------
+
+def test_hub_ids_are_validated_and_offline_is_explained():
+    with pytest.raises(models.ModelUnavailable, match="not a valid"):
+        T.load_hub_tokenizer("../etc/passwd")
+    with pytest.raises(models.ModelUnavailable, match="not reachable"):
+        T.load_hub_tokenizer("google-t5/t5-small")  # tests run with HF_HUB_OFFLINE=1
+
+
+def fake_hub(monkeypatch, files: dict):
+    """A Hub that answers with `files` (name -> text, or an exception to raise)."""
+    import huggingface_hub
+
+    def download(repo_id, filename, **_):
+        answer = files[filename]
+        if isinstance(answer, Exception):
+            raise answer
+        path = fake_hub.folder / filename
+        path.write_text(answer)
+        return str(path)
+
+    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+
+
+def test_hub_tokenizer_missing_repo_remote_code_and_success(monkeypatch, tmp_path):
+    fake_hub.folder = tmp_path
+    missing = RepositoryNotFoundError("404", response=httpx2.Response(404, request=httpx2.Request("GET", "https://hub")))
+    fake_hub(monkeypatch, {"tokenizer_config.json": missing})
+    with pytest.raises(models.ModelUnavailable, match="does not exist"):
+        T.load_hub_tokenizer("nobody/no-such-model")
+
+    fake_hub(monkeypatch, {"tokenizer_config.json": json.dumps({"auto_map": {"AutoTokenizer": "x.Tok"}})})
+    with pytest.raises(models.ModelUnavailable, match="trust_remote_code"):
+        T.load_hub_tokenizer("someone/custom-code")
+
+    local = (models.bundled_path("minilm") / "tokenizer.json").read_text()
+    fake_hub(monkeypatch, {"tokenizer_config.json": "{}", "tokenizer.json": local})
+    view = T.load_hub_tokenizer("sentence-transformers/all-MiniLM-L6-v2")
+    assert view.name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert view.encode("hello").ids == [101, 7592, 102]
