@@ -381,15 +381,20 @@ def _check_generic(config) -> None:
         raise InvalidConfig(f"About {rough:.1e} parameters: beyond Glassbox's limit of {MAX_PARAMETERS:.0e}.")
 
 
-def build_on_meta(config, model_class: str):
-    """The model with shapes but no storage. torch.device("meta") creates every
-    tensor directly on the meta device and ties the LM head as usual."""
-    import torch
+def model_class_named(model_class: str):
     import transformers
 
-    cls = getattr(transformers, model_class)
+    return getattr(transformers, model_class)  # the first access imports the modeling code
+
+
+def build_on_meta(config, cls):
+    """The model with shapes but no storage. torch.device("meta") creates every
+    tensor directly on the meta device (accelerate's init_empty_weights first
+    allocates each weight in RAM) and ties the LM head as usual."""
+    import torch
+
     with torch.device("meta"):
-        return cls.from_config(config) if model_class.startswith("Auto") else cls(config)
+        return cls.from_config(config) if cls.__name__.startswith("Auto") else cls(config)
 
 
 def count_parameters(config_or_name, model_class: str | None = None) -> Breakdown:
@@ -403,9 +408,10 @@ def count_parameters(config_or_name, model_class: str | None = None) -> Breakdow
         validate(architecture)
     else:
         _check_generic(config)
-    started = time.perf_counter()
     try:
-        model = build_on_meta(config, model_class)
+        cls = model_class_named(model_class)
+        started = time.perf_counter()
+        model = build_on_meta(config, cls)
     except (ValueError, TypeError, AttributeError, KeyError, ZeroDivisionError) as err:
         raise InvalidConfig(f"transformers cannot build {model_class} from this config: "
                             f"{str(err)[:200]}") from err
@@ -467,28 +473,12 @@ def course_attention_row(hidden_size: int = 512, num_attention_heads: int = 8) -
             "biases": 4 * hidden_size, "all heads with biases": 4 * hidden_size**2 + 4 * hidden_size}
 
 
-# --- presets for "build your own" ----------------------------------------------
-
-ORIGINAL_TRANSFORMER = Architecture(
-    "encoder-decoder", vocab_size=37_000, hidden_size=512, num_hidden_layers=6, num_decoder_layers=6,
-    num_attention_heads=8, intermediate_size=2048, lm_head=True, tie_word_embeddings=True)
-GPT3 = Architecture(
-    "decoder", vocab_size=50_257, hidden_size=12_288, num_hidden_layers=96, num_attention_heads=96,
-    intermediate_size=4 * 12_288, max_position_embeddings=2048, final_norm=True, lm_head=True)
-PRESETS = {"Original Transformer (2017)": (ORIGINAL_TRANSFORMER, 65e6), "GPT-3 175B (2020)": (GPT3, 175e9),
-           "BERT-Base": (None, 110e6), "GPT-2 small": (None, 124.4e6)}
-PRESET_KEYS = {"BERT-Base": "bert-base-uncased", "GPT-2 small": "gpt2"}
-
-
-def preset(name: str) -> tuple[Architecture, float]:
-    arch, published = PRESETS[name]
-    return (arch or count_known(PRESET_KEYS[name]).architecture), published
-
+# --- "build your own" and its presets ---------------------------------------------
 
 def builder_architecture(kind: str, layers: int, hidden: int, heads: int, ffn: int, vocab: int,
                          context: int, tied: bool) -> Architecture:
     """The builder's model: BERT-style encoder, GPT-2-style decoder, or the
-    original encoder-decoder (sinusoidal positions, no final norm)."""
+    original encoder-decoder (sinusoidal positions, post-norm: no final norm)."""
     base = Architecture(kind, vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers,
                         num_attention_heads=heads, intermediate_size=ffn, tie_word_embeddings=tied)
     if kind == "encoder":
@@ -496,6 +486,28 @@ def builder_architecture(kind: str, layers: int, hidden: int, heads: int, ffn: i
     if kind == "decoder":
         return replace(base, max_position_embeddings=context, final_norm=True, lm_head=True)
     return replace(base, num_decoder_layers=layers, lm_head=True)
+
+
+# name: (builder settings, the figure the lesson quotes)
+PRESETS = {
+    "Original Transformer (2017)": (dict(kind="encoder-decoder", layers=6, hidden=512, heads=8, ffn=2048,
+                                         vocab=37_000, context=512, tied=True), 65e6),
+    "GPT-3 175B (2020)": (dict(kind="decoder", layers=96, hidden=12_288, heads=96, ffn=4 * 12_288, vocab=50_257,
+                               context=2048, tied=True), 175e9),
+    "BERT-Base (2018)": (dict(kind="encoder", layers=12, hidden=768, heads=12, ffn=3072, vocab=30_522,
+                              context=512, tied=True), 110e6),
+    "GPT-2 small (2019)": (dict(kind="decoder", layers=12, hidden=768, heads=12, ffn=3072, vocab=50_257,
+                                context=1024, tied=True), 124.4e6),
+}
+
+
+def preset(name: str) -> tuple[Architecture, float]:
+    settings, published = PRESETS[name]
+    return builder_architecture(**settings), published
+
+
+ORIGINAL_TRANSFORMER = preset("Original Transformer (2017)")[0]
+GPT3 = preset("GPT-3 175B (2020)")[0]
 
 
 def transformers_config(arch: Architecture):

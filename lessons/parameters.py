@@ -1,0 +1,88 @@
+import streamlit as st
+
+from lib import params, ui
+from lib import ui_parameters as uip
+
+st.title("Where the parameters are")
+ui.lesson_text("parameters", "intro")
+
+# --- 1. a real model, block by block -------------------------------------------------
+st.header("Count a real model")
+ui.lesson_text("parameters", "count")
+titles = {k.key: f"{k.title} · {k.model_class}" for k in params.KNOWN}
+if ui.hub_enabled() and not ui.classroom():
+    titles["__hub__"] = "Any Hub model (config.json only)…"
+choice = st.selectbox("Model", list(titles), format_func=titles.get, key="parameters_model")
+if choice == "__hub__":
+    choice = st.text_input("Hub model id", placeholder="organization/model-name", key="parameters_hub_id")
+breakdown = uip.count_or_warn(choice) if choice else None
+if breakdown is not None:
+    known = params.KNOWN_BY_KEY.get(choice)
+    cols = st.columns(3)
+    cols[0].metric("Exact parameters", f"{breakdown.total:,}")
+    if known:
+        cols[1].metric("The figure usually quoted", uip.human(known.published),
+                       f"{(breakdown.total - known.published) / known.published:+.1%} exact vs quoted",
+                       delta_color="off")
+    cols[2].metric("Counted on the meta device in", f"{breakdown.seconds:.2f} s")
+    if breakdown.tied:
+        st.info(f"Tied weights counted once: {', '.join(f'`{a}` is `{b}`' for a, b in breakdown.tied.items())}. "
+                f"A count that ignores tying reports {breakdown.naive_total:,} "
+                f"({breakdown.naive_total - breakdown.total:+,}).", icon=":material/link:")
+    st.subheader("Block by block, with the formula")
+    uip.breakdown_table(breakdown)
+    if breakdown.architecture is None:
+        st.caption("Glassbox has no formulas for this family: the exact counts above come from the meta device.")
+    st.plotly_chart(uip.treemap(breakdown, f"{breakdown.title}: where the {uip.human(breakdown.total)} "
+                                           "parameters are (click a block to zoom)"),
+                    width="stretch", key="parameters_treemap")
+    st.subheader("Why the rounded figure is not the exact one")
+    ui.lesson_text("parameters", "rounding")
+    parts = params.rounding_explained(breakdown)
+    st.dataframe(parts.assign(share=parts["parameters"] / breakdown.total), hide_index=True,
+                 column_config={"parameters": uip.COUNT, "share": uip.SHARE})
+    if not ui.classroom():
+        with st.expander("Every tensor", icon=":material/table:"):
+            st.dataframe(breakdown.tensors.astype({"shape": str}), hide_index=True, width="stretch",
+                         column_config={"parameters": uip.COUNT})
+    ui.show_code(f"""
+import torch, transformers
+
+config = transformers.AutoConfig.from_pretrained("{choice}")  # a few KB: no weights
+with torch.device("meta"):  # shapes only, no memory
+    model = transformers.{breakdown.model_class}(config)
+print(model.num_parameters())  # tied weights are counted once
+for name, p in model.named_parameters():
+    print(name, tuple(p.shape), p.numel())""")
+
+# --- 2. models side by side, and over time -----------------------------------------
+st.header("Side by side")
+picked = st.multiselect("Models to compare", list(params.KNOWN_BY_KEY), format_func=lambda k: titles[k],
+                        default=["bert-base-uncased", "bert-large-uncased", "distilbert-base-uncased",
+                                 "albert-base-v2", "gpt2", "t5-small"], key="parameters_compare")
+if picked:
+    st.plotly_chart(uip.stacked_bar(picked), width="stretch", key="parameters_stacked")
+else:
+    st.warning("Pick at least one model to compare.")
+ui.lesson_text("parameters", "compare")
+
+st.header("Sizes over time")
+with st.spinner("Counting every shipped model…"):
+    timeline = params.timeline()
+st.plotly_chart(uip.timeline_chart(timeline), width="stretch", key="parameters_timeline")
+st.subheader("The BERT family")
+st.dataframe(params.variants_table(), hide_index=True, width="stretch", column_config={
+    "quoted": uip.COUNT, "exact": uip.COUNT, "difference": uip.SHARE})
+ui.lesson_text("parameters", "variants")
+
+# --- 3. build your own ---------------------------------------------------------------
+st.header("Build your own Transformer")
+ui.lesson_text("parameters", "builder")
+uip.builder()
+
+# --- 4. memory ------------------------------------------------------------------------
+st.header("How much memory?")
+ui.lesson_text("parameters", "memory")
+uip.memory_section(titles)
+
+ui.next_lesson("parameters")

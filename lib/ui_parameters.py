@@ -1,0 +1,182 @@
+"""Streamlit and Plotly pieces of the parameters lesson; every number comes from lib.params."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from lib import models, params
+
+SAFE = px.colors.qualitative.Safe  # colour-blind-safe qualitative palette
+COUNT = st.column_config.NumberColumn(format="localized")
+SHARE = st.column_config.NumberColumn(format="percent")
+
+
+def human(n: float) -> str:
+    for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= size:
+            return f"{n / size:.{1 if n / size < 100 else 0}f}{unit}"
+    return f"{n:.0f}"
+
+
+@st.cache_data(show_spinner="Building the model on the meta device…", max_entries=16, ttl=3600)
+def count(choice: str) -> params.Breakdown:
+    return params.count_parameters(choice)
+
+
+def count_or_warn(choice: str) -> params.Breakdown | None:
+    try:
+        return count(choice)
+    except (params.InvalidConfig, models.ModelUnavailable) as err:
+        st.error(str(err), icon=":material/error:")
+        return None
+
+
+def breakdown_table(breakdown: params.Breakdown) -> None:
+    table = breakdown.table()
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "exact": COUNT, "formula value": COUNT, "share": SHARE})
+
+
+def treemap(breakdown: params.Breakdown, title: str):
+    frame = params.treemap_frame(breakdown)
+    fig = px.treemap(frame, path=[px.Constant(breakdown.title), "block", "group", "tensor"], values="parameters",
+                     color="block", color_discrete_sequence=SAFE, title=title)
+    fig.update_traces(texttemplate="%{label}<br>%{value:,}<br>%{percentRoot:.1%}", root_color="lightgrey")
+    fig.update_layout(margin=dict(t=50, l=10, r=10, b=10), height=520)
+    return fig
+
+
+def sunburst(breakdown: params.Breakdown, title: str):
+    frame = breakdown.tensors.groupby(["block", "group"], sort=False, as_index=False)["parameters"].sum()
+    fig = px.sunburst(frame, path=["block", "group"], values="parameters", color="block",
+                      color_discrete_sequence=SAFE, title=title)
+    fig.update_traces(texttemplate="%{label}<br>%{percentRoot:.1%}")
+    fig.update_layout(margin=dict(t=50, l=10, r=10, b=10), height=420)
+    return fig
+
+
+def stacked_bar(keys: list[str]):
+    frame = pd.concat([params.count_known(k).by_group().rename("parameters").rename_axis("group").reset_index()
+                       .assign(model=params.KNOWN_BY_KEY[k].title) for k in keys])
+    fig = px.bar(frame, x="model", y="parameters", color="group", color_discrete_sequence=SAFE,
+                 category_orders={"group": params.GROUPS, "model": [params.KNOWN_BY_KEY[k].title for k in keys]},
+                 title="Where each model keeps its parameters",
+                 labels={"parameters": "parameters (exact count)", "model": "model", "group": "block"})
+    fig.update_layout(height=480, legend_traceorder="reversed")
+    return fig
+
+
+def timeline_chart(timeline: pd.DataFrame):
+    fig = px.scatter(timeline, x="year", y="parameters", color="family", symbol="counted by", text="model",
+                     log_y=True, color_discrete_sequence=SAFE, hover_data={"parameters": ":,"},
+                     title="Model sizes over time (log scale)",
+                     labels={"parameters": "parameters (log scale)", "year": "year published"})
+    fig.update_traces(textposition="middle right", marker_size=11)
+    fig.update_layout(height=520, xaxis=dict(dtick=1, range=[2016.5, 2025.5]))
+    return fig
+
+
+def memory_panel(num_parameters: int, key: str) -> None:
+    memory = params.memory_table(num_parameters)
+    left, right = st.columns([2, 3])
+    left.dataframe(memory, hide_index=True, width="stretch", key=f"{key}_memory",
+                   column_config={"GiB": st.column_config.NumberColumn(format="%.2f")})
+    fits = params.fits_table(num_parameters, params.local_gpu())
+    symbols = {"fits": "✅ fits", "tight": "⚠️ tight", "no": "❌ no"}
+    right.dataframe(fits.map(symbols.get), width="stretch", key=f"{key}_fits")
+    training = {part: num_parameters * b / params.GIB for part, b in params.ADAM_STATE_BYTES.items()}
+    fig = px.bar(x=list(training), y=list(training.values()), color=list(training),
+                 color_discrete_sequence=SAFE, title="Training with Adam in fp32: what the memory holds",
+                 labels={"x": "kept in memory", "y": "GiB", "color": "part"})
+    fig.update_layout(height=340, showlegend=False)
+    st.plotly_chart(fig, width="stretch", key=f"{key}_adam")
+
+
+# --- build your own ----------------------------------------------------------------
+
+CUSTOM = "(your own settings)"
+
+
+def _apply_preset() -> None:
+    settings, _ = params.PRESETS.get(st.session_state["parameters_preset"], ({}, None))
+    for name, value in settings.items():
+        st.session_state[f"parameters_{name}"] = value
+
+
+@st.cache_data(show_spinner="Counting…", max_entries=32)
+def _count_architecture(arch: params.Architecture) -> params.Breakdown:
+    return params.count_architecture(arch)
+
+
+def _builder_settings() -> dict:
+    for name, value in params.PRESETS["GPT-2 small (2019)"][0].items():
+        st.session_state.setdefault(f"parameters_{name}", value)
+    st.selectbox("Start from", [CUSTOM, *params.PRESETS], key="parameters_preset", on_change=_apply_preset)
+    left, right = st.columns(2)
+    kind = left.segmented_control("Architecture", ["encoder", "decoder", "encoder-decoder"],
+                                  key="parameters_kind") or "decoder"
+    settings = {"kind": kind,
+                "layers": left.slider("Layers L (per stack)", 0, 128, key="parameters_layers"),
+                "hidden": left.slider("Hidden size H", 64, 16_384, step=64, key="parameters_hidden"),
+                "heads": left.slider("Attention heads A", 1, 128, key="parameters_heads"),
+                "ffn": right.number_input("Feed-forward size F", 1, 10**7, step=256, key="parameters_ffn"),
+                "vocab": right.number_input("Vocabulary V", 1, 10**9, step=1000, key="parameters_vocab"),
+                "context": right.number_input("Context length P (learned positions)", 1, 10**6, step=256,
+                                              key="parameters_context", disabled=kind == "encoder-decoder",
+                                              help="The encoder-decoder uses sinusoidal positions: no parameters."),
+                "tied": right.toggle("Output layer tied to the token embeddings", key="parameters_tied",
+                                     disabled=kind == "encoder", help="An encoder (BertModel) has no output layer.")}
+    return settings
+
+
+@st.fragment
+def builder() -> None:
+    settings = _builder_settings()
+    arch = params.builder_architecture(**settings)
+    try:
+        breakdown = _count_architecture(arch)
+    except params.InvalidConfig as err:
+        st.error(str(err), icon=":material/error:")
+        return
+    st.session_state["parameters_build"] = breakdown.total
+    cols = st.columns(3)
+    cols[0].metric("Parameters", f"{breakdown.total:,}", human(breakdown.total), delta_color="off")
+    path = (f"meta device ({breakdown.model_class}, {breakdown.seconds:.2f} s)" if breakdown.path == "meta device"
+            else "formula (no stock transformers class for this layout)")
+    cols[1].metric("Counted by", path.split(" (")[0], path[path.find("(") + 1:-1], delta_color="off")
+    chosen = st.session_state["parameters_preset"]
+    if chosen in params.PRESETS and params.PRESETS[chosen][0] == settings:
+        quoted = params.PRESETS[chosen][1]
+        cols[2].metric("Quoted for this model", human(quoted),
+                       f"{(breakdown.total - quoted) / quoted:+.1%} exact vs quoted", delta_color="off")
+    left, right = st.columns([3, 2])
+    with left:
+        breakdown_table(breakdown)
+    right.plotly_chart(sunburst(breakdown, "Your model by block"), width="stretch", key="parameters_sunburst")
+    if settings["kind"] == "encoder-decoder":
+        row = params.course_attention_row(settings["hidden"], settings["heads"])
+        st.markdown("**The course's attention row, and the full one** (one block):")
+        st.dataframe(pd.DataFrame([row]), hide_index=True, width="stretch")
+
+
+# --- memory ---------------------------------------------------------------------------
+
+@st.fragment
+def memory_section(titles: dict) -> None:
+    options = {**{k: titles[k] for k in params.KNOWN_BY_KEY}, **{p: p for p in params.PRESETS},
+               "__build__": "Your model (from the builder above)"}
+    choice = st.selectbox("Model", list(options), format_func=options.get,
+                          index=list(options).index("llama-7b"), key="parameters_memory_model")
+    if choice == "__build__":
+        total = st.session_state.get("parameters_build")
+        if total is None:
+            st.warning("Build a valid model above first.")
+            return
+    elif choice in params.PRESETS:
+        total = params.formula_total(params.preset(choice)[0])
+    else:
+        total = params.count_known(choice).total
+    st.markdown(f"**{options[choice]}: {total:,} parameters.** Weights only; activations, the KV cache and "
+                "the framework need more, so *fits* keeps 20% spare.")
+    memory_panel(total, "parameters_memory")

@@ -1,0 +1,82 @@
+"""The parameters lesson page, driven through AppTest."""
+import base64
+import json
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow  # the first run imports transformers and counts every shipped model
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def plotly_specs(at):
+    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def array(encoded):
+    """Plotly 6 sends numeric arrays base64-encoded."""
+    if isinstance(encoded, dict):
+        return np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"]).tolist()
+    return encoded
+
+
+def chart_types(at):
+    return {trace["type"] for spec in plotly_specs(at).values() for trace in spec["data"]}
+
+
+def test_bert_large_shows_its_blocks_and_a_treemap(open_page):
+    at = open_page("parameters", timeout=180)
+    assert not at.exception
+    assert metric(at, "Exact parameters") == "109,482,240"  # BERT-Base first
+    at.selectbox(key="parameters_model").set_value("bert-large-uncased").run()
+    assert not at.exception and not at.error
+    assert metric(at, "Exact parameters") == "335,141,888"
+    table = at.dataframe[0].value.set_index("group")
+    assert table.loc["attention", "exact"] == 24 * (4 * 1024**2 + 4 * 1024)
+    assert table.loc["attention", "formula"] == "L × (4·H² + 4·H)"
+    assert (table["exact"] == table["formula value"]).all()
+    rounding = at.dataframe[1].value.set_index("part")
+    assert rounding["parameters"].sum() == 335_141_888
+    assert {"treemap", "bar", "sunburst", "scatter"} <= chart_types(at)
+    treemap = next(t for s in plotly_specs(at).values() for t in s["data"] if t["type"] == "treemap")
+    assert sum(v for v, p in zip(array(treemap["values"]), treemap["parents"]) if p == "BERT-Large") == 335_141_888
+
+
+def test_builder_presets_paths_and_bad_input(open_page):
+    at = open_page("parameters", timeout=180)
+    assert metric(at, "Parameters") == "124,439,808"  # the builder starts as GPT-2 small
+    at.selectbox(key="parameters_preset").set_value("Original Transformer (2017)").run()
+    assert metric(at, "Parameters") == "63,082,496"
+    assert metric(at, "Counted by") == "formula"
+    assert any(m.label == "Quoted for this model" and m.value == "65.0M" for m in at.metric)
+    at.selectbox(key="parameters_preset").set_value("GPT-3 175B (2020)").run()
+    assert metric(at, "Parameters") == "174,604,259,328"
+    assert metric(at, "Counted by") == "meta device"
+    at.slider(key="parameters_heads").set_value(7).run()
+    assert not at.exception and any("do not divide" in e.value for e in at.error)
+    at.slider(key="parameters_heads").set_value(128).run()
+    at.slider(key="parameters_layers").set_value(0).run()
+    assert not at.exception and any("at least one layer" in e.value for e in at.error)
+    at.slider(key="parameters_layers").set_value(128)
+    at.slider(key="parameters_hidden").set_value(16_384)
+    at.number_input(key="parameters_vocab").set_value(10**9).run()
+    assert not at.exception and any("ten trillion" in e.value for e in at.error)
+
+
+def test_tied_head_memory_and_compare(open_page):
+    at = open_page("parameters", timeout=180)
+    memory = next(d.value for d in at.dataframe if "bytes per parameter" in d.value.columns).set_index("use")
+    assert memory.loc["inference, fp16", "GiB"] == pytest.approx(6_738_415_616 * 2 / 2**30)  # LLaMA 7B
+    fits = next(d.value for d in at.dataframe if "T4 (16 GB)" in d.value.columns)
+    assert fits.loc["inference, fp16", "T4 (16 GB)"] == "✅ fits"
+    assert fits.loc["inference, fp32", "T4 (16 GB)"] == "❌ no"
+    at.selectbox(key="parameters_memory_model").set_value("__build__").run()
+    assert any("124,439,808 parameters" in m.value for m in at.markdown)  # the builder's GPT-2 small
+    at.selectbox(key="parameters_model").set_value("gpt2").run()
+    assert metric(at, "Exact parameters") == "124,439,808"
+    assert any("163,037,184" in i.value for i in at.info)
+    at.multiselect(key="parameters_compare").set_value([]).run()
+    assert any("at least one model" in w.value for w in at.warning)
