@@ -7,6 +7,7 @@ Weights follow torch's nn.Linear layout everywhere: `weight` is
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -128,6 +129,9 @@ def load_digits_split(seed: int = 0) -> Split:
 # --- the network -----------------------------------------------------------------------
 
 
+DEFAULT_STEPS = 300  # the playground's default training budget
+
+
 @dataclass(frozen=True)
 class NetConfig:
     num_hidden_layers: int = 2
@@ -236,12 +240,33 @@ def evaluate(model: MLP, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float
     return loss_fn(logits, y).item(), (predict(logits) == y).float().mean().item()
 
 
+@contextlib.contextmanager
+def one_cpu_thread(device: torch.device):
+    """Tiny networks train fastest on one CPU thread: a second thread only adds
+    hand-off cost, and on a loaded machine it can be many times slower.
+    (torch's thread count is process-wide, so it is restored straight after.)"""
+    if device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def train(model: MLP, data: Split, cfg: NetConfig, steps: int, every: int = 10, seed: int = 0) -> Iterator[Step]:
     """Mini-batch training: forward → loss → backward → optimiser step.
     Yields a Step every `every` steps (and at the end); stops early, yielding a
     Step with diverged=True, once the loss or the weights stop being finite or
     the loss climbs past DIVERGENCE_FACTOR × its starting value."""
     device = next(model.parameters()).device
+    with one_cpu_thread(device):
+        yield from _train(model, data, cfg, steps, every, seed, device)
+
+
+def _train(model: MLP, data: Split, cfg: NetConfig, steps: int, every: int, seed: int, device) -> Iterator[Step]:
     X, y, X_val, y_val = _tensors(data, device)
     initial_loss, _ = evaluate(model, X, y)
     optimizer_cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.SGD

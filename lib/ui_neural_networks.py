@@ -66,7 +66,7 @@ def settings() -> Settings:
     units = mid.number_input("Units per hidden layer", 0, 8, 8, key=key("units"))
     act = mid.selectbox("Activation", ACTIVATION_NAMES, index=ACTIVATION_NAMES.index("tanh"), key=key("act"))
     lr = right.select_slider("Learning rate", LEARNING_RATES, 0.03, key=key("lr"))
-    steps = right.slider("Training steps", 50, 1000, 300, 50, key=key("steps"))
+    steps = right.slider("Training steps", 50, 1000, nn.DEFAULT_STEPS, 50, key=key("steps"))
     cfg = nn.NetConfig(num_hidden_layers=int(layers), hidden_size=int(units), hidden_act=act, learning_rate=lr)
     if not ui.classroom():
         with st.expander("Advanced: batch size, regularisation, optimiser"):
@@ -210,7 +210,7 @@ def settings_from_state() -> Settings:
     cfg = nn.NetConfig(num_hidden_layers=int(get("layers", 2)), hidden_size=int(get("units", 8)),
                        hidden_act=get("act", "tanh"), learning_rate=get("lr", 0.03),
                        batch_size=get("batch", 32), weight_decay=get("l2", 0), optimizer=get("optimizer", "adam"))
-    return Settings(get("dataset", "circles"), get("noise", 0.1), cfg, get("steps", 300))
+    return Settings(get("dataset", "circles"), get("noise", 0.1), cfg, get("steps", nn.DEFAULT_STEPS))
 
 
 # --- 4. underfitting and overfitting ----------------------------------------------------
