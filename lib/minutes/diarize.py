@@ -9,6 +9,7 @@ clustering; the number of speakers is the one with the best silhouette score.
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 import numpy as np
 
@@ -60,14 +61,22 @@ def voice_print(samples: np.ndarray) -> np.ndarray:
     return np.concatenate([coeffs.mean(axis=0), coeffs.std(axis=0)])
 
 
-def voice_prints(samples: np.ndarray, segments: list[Segment]) -> np.ndarray:
-    """(segments, 38) prints of each segment's stretch of the recording."""
-    prints = []
-    for s in segments:
-        start = int(s.start * SAMPLE_RATE)
-        end = max(int(s.end * SAMPLE_RATE), start + int(MIN_SEGMENT_S * SAMPLE_RATE))
-        prints.append(voice_print(samples[start:end].astype(np.float64)))
-    return np.array(prints)
+def voice_prints(chunks: Iterable[np.ndarray], segments: list[Segment]) -> np.ndarray:
+    """(segments, 38) prints of each segment's stretch of the recording, read
+    chunk by chunk (audio.chunks) so a long recording is never whole in memory.
+    A segment that crosses a chunk boundary is printed from its first part."""
+    prints: list[np.ndarray | None] = [None] * len(segments)
+    offset = 0.0
+    for chunk in chunks:
+        chunk_end = offset + len(chunk) / SAMPLE_RATE
+        for i, s in enumerate(segments):
+            if prints[i] is None and offset <= s.start < chunk_end:
+                start = int((s.start - offset) * SAMPLE_RATE)
+                end = max(int((s.end - offset) * SAMPLE_RATE), start + int(MIN_SEGMENT_S * SAMPLE_RATE))
+                prints[i] = voice_print(chunk[start:end].astype(np.float64))
+        offset = chunk_end
+    silent = voice_print(np.zeros(N_FFT))
+    return np.array([p if p is not None else silent for p in prints])
 
 
 def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None = None) -> np.ndarray:
@@ -87,11 +96,12 @@ def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None 
     return np.array([order[label] for label in fits[best]])
 
 
-def diarize(samples: np.ndarray, segments: list[Segment], num_speakers: int | None = None) -> list[Segment]:
+def diarize(chunks: Iterable[np.ndarray], segments: list[Segment],
+            num_speakers: int | None = None) -> list[Segment]:
     """Copies of `segments` with speaker "Speaker 1".."Speaker N"."""
     if not segments:
         return []
-    labels = cluster(voice_prints(samples, segments), num_speakers=num_speakers)
+    labels = cluster(voice_prints(chunks, segments), num_speakers=num_speakers)
     return [Segment(s.start, s.end, s.text, f"Speaker {label + 1}") for s, label in zip(segments, labels)]
 
 

@@ -1,0 +1,95 @@
+import streamlit as st
+
+from lib import ui
+from lib import ui_meeting_minutes as mm
+from lib.minutes import SAMPLE_AUDIO, audio, transcribe, transcript
+
+KEY = "meeting_minutes"
+
+st.title("Meeting minutes: audio → transcript → minutes")
+ui.lesson_text(KEY, "intro")
+
+st.header("1. The meeting")
+source = st.radio("What do you have?", ["The sample meeting", "An audio file", "A recording",
+                                        "A transcript"], horizontal=True, key=f"{KEY}_source")
+audio_bytes = None
+if source == "The sample meeting":
+    audio_bytes = SAMPLE_AUDIO.read_bytes()
+    st.caption("Four synthetic voices (espeak-ng) in a staff meeting; regenerate with "
+               "`scripts/make_sample_meeting.py`.")
+elif source == "An audio file":
+    upload = st.file_uploader("Upload a recording", type=audio.AUDIO_TYPES, key=f"{KEY}_upload")
+    audio_bytes = upload.getvalue() if upload else None
+elif source == "A recording":
+    recording = st.audio_input("Record the meeting", key=f"{KEY}_record")
+    audio_bytes = recording.getvalue() if recording else None
+else:
+    pasted = st.text_area("Paste a transcript (`Name: text` lines carry the speaker)", height=180,
+                          key=f"{KEY}_pasted", placeholder="Maria: Let's start.\nDavid: I will send the list by Friday.")
+    upload = st.file_uploader("…or upload one", type=["txt", "srt", "vtt"], key=f"{KEY}_transcript_file")
+    text = upload.getvalue().decode("utf-8", errors="replace") if upload else pasted
+    if st.button("Use this transcript", key=f"{KEY}_use_transcript", type="primary"):
+        try:
+            mm.remember("segments", transcript.parse(text))
+            mm.remember("minutes", None)
+        except transcript.TranscriptError as err:
+            st.error(str(err))
+
+if audio_bytes is not None:
+    st.header("2. Speech → text")
+    ui.lesson_text(KEY, "transcribe")
+    sizes = ["tiny.en"] + (transcribe.HUB_SIZES if ui.hub_enabled() else [])
+    left, middle, right = st.columns(3)
+    size = left.selectbox("Whisper model", sizes, key=f"{KEY}_whisper",
+                          help="tiny.en is bundled; bigger ones come from the Hub when it is enabled.")
+    split = middle.toggle("Split at pauses", value=True, key=f"{KEY}_split")
+    speakers = right.number_input("Number of speakers (0 = guess)", 0, 8, 0, key=f"{KEY}_speakers")
+    if st.button("Transcribe", type="primary", key=f"{KEY}_transcribe"):
+        mm.remember("minutes", None)
+        if mm.run_transcription(audio_bytes, size, split):
+            mm.run_diarization(audio_bytes, int(speakers))
+        elif not mm.state("segments"):
+            st.warning("No speech was found in this recording (is it silent?).")
+
+segments = mm.named_segments()
+if segments:
+    st.subheader("Transcript")
+    st.caption(f"{len(segments)} segments · language: {mm.state('language', 'en')}")
+    if audio_bytes is not None:
+        ui.lesson_text(KEY, "speakers")
+        mm.speaker_names(segments)
+        segments = mm.named_segments()
+    mm.transcript_player(segments, audio_bytes)
+
+    st.header("3. Text → minutes")
+    ui.lesson_text(KEY, "writers")
+    writer = st.radio("Writer", ["Extractive (MiniLM + rules)", "Local LLM", "Inference server"],
+                      horizontal=True, key=f"{KEY}_writer")
+    server = {"local_model": "smollm2-135m"}
+    if writer == "Local LLM":
+        server["local_model"] = ui.model_picker("decoder", "Language model", key=f"{KEY}_llm")
+    elif writer == "Inference server":
+        secrets = mm.server_secrets()
+        with st.sidebar:
+            st.subheader("Inference server")
+            server["url"] = st.text_input("Base URL", secrets.get("url", "http://127.0.0.1:8000/v1"),
+                                          key=f"{KEY}_server_url")
+            server["model"] = st.text_input("Model", secrets.get("model", ""), key=f"{KEY}_server_model")
+            server["key"] = st.text_input("API key", secrets.get("api_key", ""), type="password",
+                                          key=f"{KEY}_server_key")
+            server["context"] = st.number_input("Context window (tokens)", 512, 1_000_000,
+                                                int(secrets.get("context", 8192)), key=f"{KEY}_server_context")
+    if st.button("Write the minutes", type="primary", key=f"{KEY}_write"):
+        mm.remember("minutes", mm.write_minutes(writer, segments, server) or mm.state("minutes"))
+    minutes = mm.state("minutes")
+    if minutes:
+        st.header("4. The minutes")
+        mm.downloads(minutes, segments)
+
+    st.header("The pipeline, measured")
+    ui.lesson_text(KEY, "panel")
+    st.dataframe(mm.stage_table(), hide_index=True, width="stretch")
+    if writer != "Extractive (MiniLM + rules)":
+        mm.token_panel(segments, writer, server)
+
+ui.next_lesson(KEY)

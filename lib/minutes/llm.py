@@ -1,0 +1,181 @@
+"""Minutes written by a language model: a local one (SmolLM2 offline, bigger
+instruct models from the Hub) or any OpenAI-compatible inference server.
+
+Both go through the same map-reduce. A transcript longer than the model's
+context window is cut into chunks that fit; each chunk is turned into short
+notes (map), and the notes are turned into one JSON object (reduce). The
+reply is validated into `schema.Minutes`; when it cannot be, the caller falls
+back to the extractive writer and says so."""
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from lib.minutes import schema, transcript
+from lib.minutes.schema import Segment
+
+SYSTEM = "You write concise, accurate meeting minutes. Use only facts from the transcript."
+MAP_PROMPT = ("Here is part {part} of {parts} of a meeting transcript.\n\n{text}\n\n"
+              "Write short bullet notes: topics discussed, decisions, action items with owner and due "
+              "date, open questions.")
+REDUCE_PROMPT = (
+    "Notes from a meeting with attendees {attendees}:\n\n{notes}\n\n"
+    "Write the minutes as one JSON object with these keys: "
+    '"title" (string), "summary" (list of strings), "discussion_points" (list of strings), '
+    '"decisions" (list of strings), "action_items" (list of objects with "owner", "task", "due"), '
+    '"open_questions" (list of strings). Reply with the JSON only.')
+PROMPT_OVERHEAD_TOKENS = 200
+MAP_NEW_TOKENS = 160
+REDUCE_NEW_TOKENS = 400
+
+Complete = Callable[[list[dict], int], Iterator[str]]  # (messages, max_new_tokens) -> text pieces
+
+
+class ServerError(RuntimeError):
+    """The inference server could not be used; the message says why."""
+
+
+@dataclass
+class Event:
+    """A step of a map-reduce run, for the page to show as it happens."""
+    kind: str  # "stage" | "text" | "done"
+    text: str = ""
+    minutes: schema.Minutes | None = None
+
+
+def chunk_texts(lines: list[str], count_tokens: Callable[[str], int], budget: int) -> list[str]:
+    """Consecutive transcript lines packed into chunks of at most `budget` tokens
+    (a single longer line becomes a chunk of its own)."""
+    chunks, current, used = [], [], 0
+    for line in lines:
+        size = count_tokens(line) + 1
+        if current and used + size > budget:
+            chunks.append("\n".join(current))
+            current, used = [], 0
+        current.append(line)
+        used += size
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def chunk_budget(context_window: int) -> int:
+    """Transcript tokens per map call: the window less the prompt and the reply."""
+    return max(256, min(context_window, 4096) - PROMPT_OVERHEAD_TOKENS - MAP_NEW_TOKENS)
+
+
+def token_report(segments: list[Segment], count_tokens: Callable[[str], int], context_window: int) -> dict:
+    """How the transcript compares with the model's context window."""
+    lines = transcript.to_text(segments).splitlines()
+    tokens = sum(count_tokens(line) + 1 for line in lines)
+    return {"transcript_tokens": tokens, "context_window": context_window,
+            "chunk_budget": chunk_budget(context_window),
+            "chunks": len(chunk_texts(lines, count_tokens, chunk_budget(context_window)))}
+
+
+def map_reduce(complete: Complete, segments: list[Segment], count_tokens: Callable[[str], int],
+               context_window: int, title: str = "", date: str = "") -> Iterator[Event]:
+    """Run the map and reduce calls, streaming their text; the last event
+    carries the validated minutes, or raises schema.InvalidMinutes."""
+    lines = transcript.to_text(segments).splitlines()
+    chunks = chunk_texts(lines, count_tokens, chunk_budget(context_window))
+    notes = []
+    for part, chunk in enumerate(chunks, start=1):
+        yield Event("stage", f"Map: notes on part {part} of {len(chunks)}")
+        prompt = MAP_PROMPT.format(part=part, parts=len(chunks), text=chunk)
+        pieces = []
+        for piece in complete(_messages(prompt), MAP_NEW_TOKENS):
+            pieces.append(piece)
+            yield Event("text", piece)
+        notes.append("".join(pieces).strip())
+    yield Event("stage", "Reduce: the minutes as JSON")
+    attendees = ", ".join(dict.fromkeys(s.speaker for s in segments if s.speaker)) or "unknown"
+    reply = []
+    for piece in complete(_messages(REDUCE_PROMPT.format(attendees=attendees, notes="\n\n".join(notes))),
+                          REDUCE_NEW_TOKENS):
+        reply.append(piece)
+        yield Event("text", piece)
+    minutes = schema.parse_reply("".join(reply))
+    minutes.date = minutes.date or date
+    minutes.title = title or minutes.title
+    minutes.attendees = minutes.attendees or [a for a in attendees.split(", ") if a != "unknown"]
+    yield Event("done", minutes=minutes)
+
+
+def _messages(prompt: str) -> list[dict]:
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+
+
+# --- a local model -------------------------------------------------------------------
+
+def local_complete(loaded) -> Complete:
+    """Greedy generation with a transformers causal LM, streamed piece by piece."""
+    def complete(messages: list[dict], max_new_tokens: int) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        with loaded.lock:
+            inputs = loaded.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                                          return_tensors="pt", return_dict=True)
+            inputs = inputs.to(loaded.device)
+            streamer = TextIteratorStreamer(loaded.tokenizer, skip_prompt=True, skip_special_tokens=True)
+            worker = threading.Thread(target=loaded.model.generate, daemon=True, kwargs=dict(
+                **inputs, streamer=streamer, max_new_tokens=max_new_tokens, do_sample=False,
+                repetition_penalty=1.1, pad_token_id=loaded.tokenizer.eos_token_id))
+            worker.start()
+            yield from streamer
+            worker.join()
+    return complete
+
+
+def context_window(loaded) -> int:
+    return int(getattr(loaded.model.config, "max_position_embeddings", 2048))
+
+
+def count_tokens_with(tokenizer) -> Callable[[str], int]:
+    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+# --- an OpenAI-compatible server --------------------------------------------------------
+
+def chat_url(base_url: str) -> str:
+    """https://host/v1 (or …/v1/chat/completions) → …/v1/chat/completions."""
+    base = base_url.strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ServerError(f"'{base_url[:80]}' is not an http(s) URL.")
+    return base if base.endswith("/chat/completions") else base + "/chat/completions"
+
+
+def server_complete(base_url: str, model: str, api_key: str = "", timeout: float = 120) -> Complete:
+    """One POST to /chat/completions per call (the reply arrives whole)."""
+    url = chat_url(base_url)
+
+    def complete(messages: list[dict], max_new_tokens: int) -> Iterator[str]:
+        body = json.dumps({"model": model, "messages": messages, "max_tokens": max_new_tokens,
+                           "temperature": 0}).encode()
+        headers = {"Content-Type": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as err:
+            raise ServerError(f"The server at {url} answered HTTP {err.code} ({err.reason}).") from err
+        except (urllib.error.URLError, TimeoutError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            raise ServerError(f"The server at {url} cannot be reached ({reason}).") from err
+        try:
+            yield json.loads(raw)["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError) as err:
+            raise ServerError(f"The server at {url} did not send an OpenAI-style chat reply "
+                              f"({type(err).__name__}: {raw[:80]!r}).") from err
+    return complete
+
+
+def rough_token_count(text: str) -> int:
+    """About 4 characters a token for English, for servers whose tokenizer is unknown here."""
+    return max(1, len(text) // 4)

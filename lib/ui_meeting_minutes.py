@@ -1,0 +1,210 @@
+"""Streamlit pieces of the meeting-minutes lesson: the live transcription,
+the segment table that plays the audio from a clicked segment, the writers'
+runs and the downloads. The work itself is done by lib/minutes."""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from lib import models, ui
+from lib.minutes import audio, diarize, extractive, llm, schema, transcribe, transcript
+
+KEY = "meeting_minutes"
+
+
+def state(name: str, default=None):
+    return st.session_state.get(f"{KEY}_{name}", default)
+
+
+def remember(name: str, value) -> None:
+    st.session_state[f"{KEY}_{name}"] = value
+
+
+def record_time(stage: str, seconds: float, detail: str = "") -> None:
+    timings = dict(state("timings", {}))
+    timings[stage] = {"seconds": round(seconds, 2), "detail": detail}
+    remember("timings", timings)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading Whisper (once for the whole class)…")
+def whisper(size: str, device: str):
+    path = models.bundled_path("whisper-tiny.en") if size == "tiny.en" else size
+    return transcribe.load_whisper(path, device)
+
+
+def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> bool:
+    """Transcribe with a live progress bar, segments appearing as they arrive and
+    a Stop button; what was transcribed before a stop or an error is kept."""
+    try:
+        info = audio.probe(audio_bytes)
+        model = whisper(size, ui.device())
+    except (audio.AudioError, models.ModelUnavailable) as err:
+        st.error(str(err))
+        return False
+    if info.duration > 20 * 60:
+        st.warning(f"This recording is {info.duration / 60:.0f} minutes long. It is read in "
+                   f"{audio.CHUNK_SECONDS // 60}-minute chunks, so memory stays small, but it will take "
+                   "a while: press Stop at any time to keep what is done.")
+    st.button("Stop", icon=":material/stop_circle:", key=f"{KEY}_stop")
+    bar = st.progress(0.0, text="Transcribing…")
+    live = st.empty()
+    segments: list[schema.Segment] = []
+    remember("segments", segments)
+    last = None
+    try:
+        for last in transcribe.transcribe(model, audio_bytes, split_pauses=split_pauses):
+            segments.extend(last.segments)
+            bar.progress(min(last.done_s / last.total_s, 1.0),
+                         text=f"{last.done_s:,.0f} s of {last.total_s:,.0f} s · real-time factor "
+                              f"{last.real_time_factor:.2f} · {len(segments)} segments")
+            if last.segments:
+                live.dataframe(segment_table(segments[-8:]), hide_index=True, width="stretch")
+    except audio.AudioError as err:
+        st.error(f"{err} The {len(segments)} segments before that point are kept.")
+    live.empty()
+    if last:
+        record_time("Speech → text (Whisper)", last.elapsed_s,
+                    f"{last.total_s:.0f} s of audio, real-time factor {last.real_time_factor:.2f}")
+        remember("language", last.language or "en")
+    return bool(segments)
+
+
+def run_diarization(audio_bytes: bytes, num_speakers: int) -> None:
+    segments = state("segments", [])
+    if not segments:
+        return
+    started = time.perf_counter()
+    with st.spinner("Telling the voices apart…"):
+        hint = num_speakers or len(diarize.introduced_names(segments)) or None
+        labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=hint)
+    record_time("Who spoke (MFCC + clustering)", time.perf_counter() - started,
+                f"{len(set(s.speaker for s in labelled))} voices in {len(labelled)} segments")
+    remember("segments", labelled)
+    for label, name in diarize.names_from_introductions(labelled).items():
+        st.session_state[f"{KEY}_name_{label}"] = name
+
+
+def segment_table(segments: list[schema.Segment]) -> pd.DataFrame:
+    return pd.DataFrame({"start": [f"{int(s.start // 60):02d}:{s.start % 60:04.1f}" for s in segments],
+                         "speaker": [s.speaker for s in segments], "text": [s.text for s in segments]})
+
+
+def named_segments() -> list[schema.Segment]:
+    """The transcript with the speaker names the student typed."""
+    segments = state("segments", [])
+    names = {s.speaker: st.session_state.get(f"{KEY}_name_{s.speaker}", "").strip() for s in segments}
+    return diarize.rename(segments, names)
+
+
+def speaker_names(segments: list[schema.Segment]) -> None:
+    labels = list(dict.fromkeys(s.speaker for s in segments if s.speaker.startswith("Speaker ")))
+    if not labels:
+        return
+    st.caption("Rename the voices (names found in introductions are filled in):")
+    for column, label in zip(st.columns(min(len(labels), 4)) * 2, labels):
+        column.text_input(label, key=f"{KEY}_name_{label}", placeholder=label)
+
+
+def transcript_player(segments: list[schema.Segment], audio_bytes: bytes | None) -> None:
+    """The transcript as a table; clicking a row plays the audio from there."""
+    picked = st.dataframe(segment_table(segments), hide_index=True, width="stretch", height=300,
+                          on_select="rerun", selection_mode="single-row", key=f"{KEY}_segment_table")
+    if audio_bytes:
+        rows = picked.selection.rows if picked else []
+        start = int(segments[rows[0]].start) if rows else 0
+        st.audio(audio_bytes, start_time=start)
+        st.caption(f"Playing from {start} s. Click a row to play that segment.")
+
+
+def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> schema.Minutes | None:
+    """Run the chosen writer; an LLM that fails falls back to extractive, with a notice."""
+    encoder = ui.load_model("minilm", role="encoder")
+    date = time.strftime("%Y-%m-%d")
+    started = time.perf_counter()
+    if writer == "Extractive (MiniLM + rules)":
+        minutes = extractive.write(encoder, segments, date=date)
+        record_time("Text → minutes (extractive)", time.perf_counter() - started,
+                    f"{len(segments)} segments")
+        return minutes
+    if writer == "Local LLM":
+        loaded = ui.load_model(server["local_model"], role="decoder")
+        complete, count, window = llm.local_complete(loaded), llm.count_tokens_with(loaded.tokenizer), \
+            llm.context_window(loaded)
+    else:
+        complete, count, window = llm.server_complete(server["url"], server["model"], server["key"]), \
+            llm.rough_token_count, server["context"]
+    stage, stream = st.empty(), st.empty()
+    text = ""
+    try:
+        for event in llm.map_reduce(complete, segments, count, window, date=date):
+            if event.kind == "stage":
+                stage.info(event.text, icon=":material/hourglass_top:")
+                text = ""
+            elif event.kind == "text":
+                text += event.text
+                stream.code(text[-1500:], language=None, wrap_lines=True)
+            else:
+                stage.success("The reply is valid minutes.", icon=":material/check_circle:")
+                record_time(f"Text → minutes ({writer})", time.perf_counter() - started)
+                return event.minutes
+    except llm.ServerError as err:
+        st.error(f"{err} The transcript is kept; check the URL and model, or pick another writer.")
+        return None
+    except schema.InvalidMinutes as err:
+        st.warning(f"The model's reply could not be used as minutes ({err}). Showing the extractive "
+                   "minutes instead.", icon=":material/rule:")
+    minutes = extractive.write(encoder, segments, date=date)
+    record_time(f"Text → minutes ({writer}, fell back to extractive)", time.perf_counter() - started)
+    return minutes
+
+
+def downloads(minutes: schema.Minutes, segments: list[schema.Segment]) -> None:
+    markdown = st.text_area("Minutes (Markdown, editable)", schema.to_markdown(minutes, segments),
+                            height=420, key=f"{KEY}_markdown")
+    st.subheader("Action items")
+    table = st.data_editor(schema.action_table(minutes), num_rows="dynamic", width="stretch",
+                           key=f"{KEY}_actions")
+    columns = st.columns(5)
+    columns[0].download_button("Minutes (.md)", markdown, "minutes.md", "text/markdown", key=f"{KEY}_dl_md")
+    columns[1].download_button("Minutes (.json)", minutes.to_json(), "minutes.json", "application/json",
+                               key=f"{KEY}_dl_json")
+    columns[2].download_button("Actions (.csv)", table.to_csv(index=False), "action_items.csv", "text/csv",
+                               key=f"{KEY}_dl_csv")
+    columns[3].download_button("Transcript (.srt)", transcript.to_srt(segments), "transcript.srt",
+                               "application/x-subrip", key=f"{KEY}_dl_srt")
+    columns[4].download_button("Transcript (.vtt)", transcript.to_vtt(segments), "transcript.vtt", "text/vtt",
+                               key=f"{KEY}_dl_vtt")
+
+
+def server_secrets() -> dict:
+    """[minutes_server] url / model / api_key / context from .streamlit/secrets.toml, if any."""
+    try:
+        return dict(st.secrets.get("minutes_server", {}))
+    except Exception:  # noqa: BLE001 - no secrets file is the normal case
+        return {}
+
+
+def token_panel(segments: list[schema.Segment], writer: str, server: dict) -> None:
+    """Transcript tokens against the model's context window, and the chunks that follow."""
+    if writer == "Local LLM":
+        loaded = ui.load_model(server["local_model"], role="decoder")
+        with loaded.lock:
+            report = llm.token_report(segments, llm.count_tokens_with(loaded.tokenizer),
+                                      llm.context_window(loaded))
+    else:
+        report = llm.token_report(segments, llm.rough_token_count, int(server["context"]))
+    columns = st.columns(4)
+    columns[0].metric("Transcript tokens", f"{report['transcript_tokens']:,}")
+    columns[1].metric("Context window", f"{report['context_window']:,}")
+    columns[2].metric("Tokens per chunk", f"{report['chunk_budget']:,}")
+    columns[3].metric("Map calls", report["chunks"])
+    if writer != "Local LLM":
+        st.caption("Server tokens are estimated at four characters per token.")
+
+
+def stage_table() -> pd.DataFrame:
+    rows = [{"stage": stage, "measured time (s)": t["seconds"], "detail": t["detail"]}
+            for stage, t in state("timings", {}).items()]
+    return pd.DataFrame(rows, columns=["stage", "measured time (s)", "detail"])
