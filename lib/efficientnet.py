@@ -82,14 +82,25 @@ class EfficientNetLite0(nn.Module):
         self._conv_head, self._bn1 = conv_bn(320, 1280, 1)
         self._fc = nn.Linear(1280, num_classes)
 
-    def features(self, x):  # (batch, 3, 224, 224) -> (batch, 1280, 7, 7)
-        x = F.relu6(self._bn0(self._conv_stem(x)))  # (batch, 32, 112, 112)
+    def layer_outputs(self, x) -> list[torch.Tensor]:
+        """The output of every layer in LAYER_NAMES order, for (batch, 3, 224, 224) images:
+        stem (batch, 32, 112, 112), blocks down to (batch, 320, 7, 7), head (batch, 1280, 7, 7)."""
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        outputs = [x]
         for block in self._blocks:
             x = block(x)
-        return F.relu6(self._bn1(self._conv_head(x)))
+            outputs.append(x)
+        outputs.append(F.relu6(self._bn1(self._conv_head(x))))
+        return outputs
+
+    def classifier(self, features):  # (batch, 1280, 7, 7) -> (batch, 1000) logits
+        return self._fc(features.mean(dim=(2, 3)))
 
     def forward(self, x):  # (batch, 3, 224, 224) -> (batch, 1000) logits
-        return self._fc(self.features(x).mean(dim=(2, 3)))
+        return self.classifier(self.layer_outputs(x)[-1])
+
+
+LAYER_NAMES = ["stem"] + [f"block {i}" for i in range(sum(stage[0] for stage in STAGES))] + ["head"]
 
 
 def load_efficientnet_lite0() -> EfficientNetLite0:
@@ -97,7 +108,7 @@ def load_efficientnet_lite0() -> EfficientNetLite0:
     model = EfficientNetLite0()
     state = torch.load(models.bundled_path("efficientnet-lite0"), map_location="cpu", weights_only=True)
     model.load_state_dict(state)  # strict: every checkpoint tensor must have its layer
-    return model.eval()
+    return model.requires_grad_(False).eval()  # shared and never trained: no weight gradients
 
 
 @lru_cache(maxsize=1)
@@ -129,16 +140,20 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def preprocess(image: Image.Image) -> torch.Tensor:
-    """(1, 3, 224, 224) float tensor: shorter side resized to 224 (bicubic),
-    centre crop, pixels scaled as in training. Works for any size down to 1×1."""
+def center_crop(image: Image.Image) -> Image.Image:
+    """Shorter side resized to 224 (bicubic), then the central 224×224 square, in RGB.
+    Works for any size down to 1×1."""
     image = to_rgb(image)
     scale = IMAGE_SIZE / min(image.size)
     width, height = max(IMAGE_SIZE, round(image.width * scale)), max(IMAGE_SIZE, round(image.height * scale))
     image = image.resize((width, height), Image.Resampling.BICUBIC)
     left, top = (width - IMAGE_SIZE) // 2, (height - IMAGE_SIZE) // 2
-    image = image.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE))
-    pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255)  # (224, 224, 3)
+    return image.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE))
+
+
+def preprocess(image: Image.Image) -> torch.Tensor:
+    """(1, 3, 224, 224) float tensor of the centre crop, pixels scaled as in training."""
+    pixels = torch.from_numpy(np.asarray(center_crop(image), dtype=np.float32) / 255)  # (224, 224, 3)
     return ((pixels - MEAN) / STD).permute(2, 0, 1).unsqueeze(0)  # (1, 3, 224, 224)
 
 
@@ -151,3 +166,29 @@ def classify(model: nn.Module, image: Image.Image, top_k: int = 5) -> list[tuple
     values, indices = probs.topk(top_k)
     labels = _labels()
     return [(labels[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]
+
+
+def explain(model: EfficientNetLite0, x: torch.Tensor, class_index: int, layer: int = -1):
+    """Why the model says `class_index`, as two (224, 224) maps in [0, 1]:
+
+    - Grad-CAM: the chosen layer's channels weighted by how much the class score
+      grows with each (mean gradient), summed, ReLU'd, upsampled to the image;
+    - saliency: |d score / d pixel|, the largest over the three colour channels.
+
+    Only the input asks for gradients, so the shared weights are never touched."""
+    x = x.detach().clone().requires_grad_(True)  # (1, 3, 224, 224)
+    with torch.enable_grad():
+        outputs = model.layer_outputs(x)
+        score = model.classifier(outputs[-1])[0, class_index]
+        activation = outputs[layer]  # (1, channels, h, w)
+        layer_grad, input_grad = torch.autograd.grad(score, [activation, x])
+    weights = layer_grad.mean(dim=(2, 3), keepdim=True)  # (1, channels, 1, 1)
+    cam = F.relu((weights * activation.detach()).sum(dim=1, keepdim=True))  # (1, 1, h, w)
+    cam = F.interpolate(cam, size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear", align_corners=False)[0, 0]
+    saliency = input_grad[0].abs().amax(dim=0)  # (224, 224)
+    return _unit_range(cam), _unit_range(saliency)
+
+
+def _unit_range(x: torch.Tensor) -> np.ndarray:
+    x = x.float().cpu().numpy()
+    return (x - x.min()) / (x.max() - x.min()) if x.max() > x.min() else np.zeros_like(x)

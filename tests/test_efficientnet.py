@@ -85,3 +85,38 @@ def test_transparent_pixels_become_white():
 def test_huge_image_is_downscaled():
     huge = Image.new("RGB", (9000, 300))
     assert max(efficientnet.to_rgb(huge).size) == efficientnet.MAX_SIDE
+
+
+def test_layer_outputs_shapes(model):
+    outputs = model.layer_outputs(torch.zeros(1, 3, 224, 224))
+    assert len(outputs) == len(efficientnet.LAYER_NAMES) == 18
+    assert outputs[0].shape == (1, 32, 112, 112) and outputs[-2].shape == (1, 320, 7, 7)
+    assert outputs[-1].shape == (1, 1280, 7, 7)
+
+
+def test_grad_cam_on_the_head_is_the_class_activation_map(model):
+    """After global average pooling and one linear layer, Grad-CAM's channel
+    weights are the class's fc weights / 49: Grad-CAM reduces to CAM (Zhou et al.)."""
+    x = efficientnet.preprocess(Image.fromarray(data.coffee()))
+    espresso = efficientnet.imagenet_labels().index("espresso")
+    cam, saliency = efficientnet.explain(model, x, espresso, layer=-1)
+    with torch.no_grad():
+        features = model.layer_outputs(x)[-1][0]  # (1280, 7, 7)
+        reference = torch.relu(torch.einsum("c,chw->hw", model._fc.weight[espresso], features))
+        reference = F.interpolate(reference[None, None], size=(224, 224), mode="bilinear")[0, 0]
+    reference = (reference - reference.min()) / (reference.max() - reference.min())
+    np.testing.assert_allclose(cam, reference.numpy(), atol=1e-4)
+    assert saliency.shape == (224, 224) and saliency.min() == 0 and saliency.max() == 1
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_saliency_is_the_input_gradient_of_the_class_score(model):
+    """explain()'s saliency equals |d logit / d pixel| taken through the plain forward()."""
+    x = efficientnet.preprocess(Image.fromarray(data.chelsea()))
+    tabby = efficientnet.imagenet_labels().index("tabby")
+    _, saliency = efficientnet.explain(model, x, tabby)
+    pixels = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(pixels)[0, tabby], pixels)
+    reference = grad[0].abs().amax(dim=0)
+    reference = (reference - reference.min()) / (reference.max() - reference.min())
+    np.testing.assert_allclose(saliency, reference.numpy(), atol=1e-4)
