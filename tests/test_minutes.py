@@ -1,0 +1,390 @@
+"""lib/minutes: audio reading, Whisper, diarisation, transcripts, the minutes
+schema and the writers, checked against independent references."""
+import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+import soundfile as sf
+
+from lib import models
+from lib.minutes import MEETING_DIR, SAMPLE_AUDIO, audio, diarize, extractive, llm, schema, transcribe, transcript
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+SCRIPT = json.loads((MEETING_DIR / "script.json").read_text())
+TRUTH = json.loads((MEETING_DIR / "ground_truth.json").read_text())
+TURNS = json.loads((MEETING_DIR / "sample_turns.json").read_text())
+
+
+def wav_bytes(samples, rate=16_000) -> bytes:
+    out = io.BytesIO()
+    sf.write(out, np.asarray(samples, dtype=np.float32), rate, format="WAV", subtype="PCM_16")
+    return out.getvalue()
+
+
+def script_segments() -> list[schema.Segment]:
+    return [schema.Segment(t["start"], t["end"], t["text"], t["speaker"]) for t in TURNS]
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    return transcribe.load_whisper(models.bundled_path("whisper-tiny.en"), "cpu")
+
+
+# --- audio --------------------------------------------------------------------------
+
+def test_sample_duration_matches_soundfile():
+    assert audio.probe(str(SAMPLE_AUDIO)).duration == pytest.approx(sf.info(str(SAMPLE_AUDIO)).duration, abs=0.05)
+
+
+def test_chunks_join_to_faster_whisper_decoding():
+    from faster_whisper import decode_audio
+
+    parts = list(audio.chunks(str(SAMPLE_AUDIO), seconds=60))
+    assert [len(p) for p in parts[:-1]] == [60 * audio.SAMPLE_RATE] * (len(parts) - 1)
+    np.testing.assert_allclose(np.concatenate(parts), decode_audio(str(SAMPLE_AUDIO)), atol=1e-4)
+
+
+def test_resampling_to_16k_keeps_duration_and_pitch():
+    rate = 44_100
+    tone = np.sin(2 * np.pi * 440 * np.arange(rate) / rate) * 0.5  # 1 s of A4
+    samples = audio.read_all(wav_bytes(tone, rate))
+    assert len(samples) == pytest.approx(audio.SAMPLE_RATE, abs=50)
+    spectrum = np.abs(np.fft.rfft(samples))
+    assert np.argmax(spectrum) * audio.SAMPLE_RATE / len(samples) == pytest.approx(440, abs=2)
+
+
+def test_non_audio_with_audio_extension_is_refused(tmp_path):
+    fake = tmp_path / "meeting.mp3"
+    fake.write_text("this is a text file, not a recording\n" * 50)
+    with pytest.raises(audio.AudioError, match="not audio"):
+        audio.probe(str(fake))
+
+
+def test_zero_second_file_is_refused():
+    with pytest.raises(audio.AudioError, match="0 seconds"):
+        audio.probe(wav_bytes([]))
+
+
+def test_silence_only_gives_no_segments(whisper):
+    silence = wav_bytes(np.zeros(5 * audio.SAMPLE_RATE))
+    assert audio.is_silent(audio.read_all(silence))
+    segments, last = transcribe.run(whisper, silence)
+    assert segments == [] and last.done_s == pytest.approx(5, abs=0.1)
+
+
+# --- speech recognition ---------------------------------------------------------------
+
+def test_word_error_rate_by_hand():
+    assert transcribe.word_error_rate("the cat sat on the mat", "the cat sat on the mat") == 0
+    # one substitution (sat→sit), one deletion (the), one insertion (down): 3 / 6
+    assert transcribe.word_error_rate("the cat sat on the mat", "the cat sit down on mat") == pytest.approx(0.5)
+    assert transcribe.word_error_rate("Ill-disposed, young man!", "ill disposed young man") == 0
+
+
+def test_split_at_pauses():
+    from types import SimpleNamespace as Word
+
+    words = [Word(start=0.0, end=0.4, word=" Yes,"), Word(start=0.5, end=0.9, word=" fine."),
+             Word(start=2.0, end=2.5, word=" Next"), Word(start=2.6, end=3.0, word=" topic.")]
+    got = transcribe.split_at_pauses(words, offset=10)
+    assert [(s.start, s.end, s.text) for s in got] == [(10.0, 10.9, "Yes, fine."), (12.0, 13.0, "Next topic.")]
+
+
+@pytest.mark.slow
+def test_librivox_word_error_rate(whisper):
+    if not LIBRIVOX.exists():
+        pytest.skip("Debian pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)")
+    references = {}
+    for line in (LIBRIVOX / "transcription").read_text().splitlines():
+        text, _, clip = line.rpartition("(")
+        references[clip.strip(") ")] = text.replace("<s>", "").replace("</s>", "")
+    errors = words = 0
+    for clip, reference in references.items():
+        segments, _ = transcribe.run(whisper, str(LIBRIVOX / f"{clip}.wav"), split_pauses=False)
+        hypothesis = " ".join(s.text for s in segments)
+        n = len(transcribe.normalise_words(reference))
+        errors += transcribe.word_error_rate(reference, hypothesis) * n
+        words += n
+    assert errors / words <= 0.15
+
+
+# --- diarisation ----------------------------------------------------------------------
+
+def test_mel_scale_round_trip_and_filterbank():
+    hz = np.array([0, 300, 1000, 4000, 8000])
+    np.testing.assert_allclose(diarize.mel_to_hz(diarize.hz_to_mel(hz)), hz, atol=1e-6)
+    assert diarize.hz_to_mel(1000) == pytest.approx(1000, abs=1)  # the mel scale's anchor
+    bank = diarize.mel_filterbank()
+    assert bank.shape == (diarize.N_MELS, diarize.N_FFT // 2 + 1)
+    assert bank.min() >= 0 and bank.max() <= 1 and (bank.max(axis=1) > 0.5).all()
+    centres = np.argmax(bank, axis=1)
+    assert (np.diff(centres) >= 0).all() and (np.diff(np.diff(centres)) >= -1).mean() > 0.8  # wider up high
+
+
+def test_mfcc_matches_explicit_dct_float64():
+    rng = np.random.default_rng(0)
+    samples = rng.standard_normal(4000)
+    got = diarize.mfcc(samples)
+    frame = samples[:diarize.N_FFT] * np.hanning(diarize.N_FFT)
+    log_mel = np.log(diarize.mel_filterbank() @ (np.abs(np.fft.rfft(frame)) ** 2) + 1e-10)
+    n, k = diarize.N_MELS, np.arange(diarize.N_MFCC)[:, None]
+    basis = np.sqrt(2 / n) * np.cos(np.pi * k * (2 * np.arange(n) + 1) / (2 * n))
+    basis[0] /= np.sqrt(2)
+    np.testing.assert_allclose(got[0], basis @ log_mel, rtol=1e-6, atol=1e-6)
+    assert got.shape == (1 + (4000 - diarize.N_FFT) // diarize.HOP, diarize.N_MFCC)
+
+
+@pytest.mark.slow
+def test_diarisation_of_the_sample_turns():
+    """Segments at the true turn times: the voices must be grouped like the script's speakers."""
+    segments = script_segments()
+    found = diarize.diarize(audio.chunks(str(SAMPLE_AUDIO), 60), segments,
+                            num_speakers=len(diarize.introduced_names(segments)))
+    pairs = list(zip((s.speaker for s in found), (t["speaker"] for t in TURNS)))
+    majority = {label: max(set(t for l, t in pairs if l == label), key=[t for l, t in pairs if l == label].count)
+                for label, _ in pairs}
+    purity = sum(majority[l] == t for l, t in pairs) / len(pairs)
+    assert len(set(majority.values())) == 4 and purity >= 0.9
+
+
+def test_names_from_introductions():
+    segments = [schema.Segment(0, 1, "Hi, I'm David. I teach physics.", "Speaker 2"),
+                schema.Segment(1, 2, "I'm not sure.", "Speaker 3"),
+                schema.Segment(2, 3, "And I'm Tom.", "Speaker 3")]
+    assert diarize.names_from_introductions(segments) == {"Speaker 2": "David", "Speaker 3": "Tom"}
+    assert diarize.introduced_names(segments) == ["David", "Tom"]
+    assert [s.speaker for s in diarize.rename(segments, {"Speaker 2": "David"})] == ["David", "Speaker 3", "Speaker 3"]
+
+
+# --- transcripts ------------------------------------------------------------------------
+
+def test_pasted_transcript_carries_speakers():
+    got = transcript.parse("Maria: Let's start.\nDavid: I will send it by Friday.\nand the list too")
+    assert [(s.speaker, s.text) for s in got] == [("Maria", "Let's start."), ("David", "I will send it by Friday."),
+                                                 ("David", "and the list too")]
+    assert all(a.end <= b.start for a, b in zip(got, got[1:]))
+
+
+def test_srt_and_vtt_round_trip():
+    segments = [schema.Segment(0.0, 2.5, "Hello.", "Maria"), schema.Segment(3661.25, 3662.0, "Bye.", "Tom")]
+    assert "01:01:01,250 --> 01:01:02,000" in transcript.to_srt(segments)
+    assert transcript.parse(transcript.to_srt(segments)) == segments
+    assert transcript.parse(transcript.to_vtt(segments)) == segments
+    vtt_voice = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Priya>Sure.</v>\n"
+    assert transcript.parse(vtt_voice) == [schema.Segment(1.0, 2.0, "Sure.", "Priya")]
+
+
+@pytest.mark.parametrize("text, message", [("", "empty"), ("   \n ", "empty"), ("x" * 200_000, "200,000 characters")])
+def test_bad_transcripts(text, message):
+    with pytest.raises(transcript.TranscriptError, match=message):
+        transcript.parse(text)
+
+
+# --- schema ----------------------------------------------------------------------------
+
+def test_validate_repairs_loose_json():
+    minutes = schema.validate({"title": "T", "summary": "One line.", "key_discussion_points": [{"text": "A"}, ""],
+                               "actions": [{"assignee": "Tom", "task": "Book the room", "deadline": "Monday"},
+                                           "Write it up", {"owner": "x"}]})
+    assert [p.text for p in minutes.summary] == ["One line."]
+    assert [p.text for p in minutes.discussion_points] == ["A"]
+    assert [(a.owner, a.task, a.due) for a in minutes.action_items] == [("Tom", "Book the room", "Monday"),
+                                                                          ("", "Write it up", "")]
+    with pytest.raises(schema.InvalidMinutes):
+        schema.validate({"title": "only a title"})
+    with pytest.raises(schema.InvalidMinutes):
+        schema.validate(["not", "an", "object"])
+
+
+@pytest.mark.parametrize("reply", [
+    'Sure! ```json\n{"summary": ["Fine."], "decisions": ["Go"],}\n``` Hope this helps.',
+    '{"summary": ["Fine."], "decisions": ["Go", "Stay',  # cut off mid-string
+])
+def test_extract_json_repairs(reply):
+    minutes = schema.parse_reply(reply)
+    assert minutes.summary[0].text == "Fine." and minutes.decisions[0].text == "Go"
+
+
+@pytest.mark.parametrize("reply", ["No JSON here.", '{"summary": [}}}'])
+def test_extract_json_refuses(reply):
+    with pytest.raises(schema.InvalidMinutes):
+        schema.parse_reply(reply)
+
+
+def test_markdown_and_json_render_every_part():
+    minutes = schema.validate(TRUTH)
+    markdown = schema.to_markdown(minutes)
+    for part in ["# " + TRUTH["title"], "## Decisions", "| David | Ask three parents to be judges | next Wednesday |",
+                 "## Open questions", "- Should we invite the local newspaper to the fair?"]:
+        assert part in markdown
+    assert schema.validate(json.loads(minutes.to_json())) == minutes
+    assert list(schema.action_table(minutes)["owner"]) == [a["owner"] for a in TRUTH["action_items"]]
+
+
+# --- the extractive writer ---------------------------------------------------------------
+
+def test_pagerank_matches_networkx():
+    rng = np.random.default_rng(1)
+    weights = rng.random((7, 7))
+    np.fill_diagonal(weights, 0)
+    expected = nx.pagerank(nx.from_numpy_array(weights, create_using=nx.DiGraph), alpha=0.85, tol=1e-12)
+    np.testing.assert_allclose(extractive.pagerank(weights), [expected[i] for i in range(7)], atol=1e-6)
+
+
+def test_topic_boundaries_find_a_planted_change():
+    rng = np.random.default_rng(2)
+    topic_a, topic_b = rng.standard_normal(16), rng.standard_normal(16)
+    rows = [topic_a + 0.3 * rng.standard_normal(16) for _ in range(8)] + \
+           [topic_b + 0.3 * rng.standard_normal(16) for _ in range(8)]
+    vectors = np.array(rows) / np.linalg.norm(rows, axis=1, keepdims=True)
+    assert extractive.topic_boundaries(vectors) == [8]
+
+
+@pytest.mark.parametrize("text, task, due", [
+    ("send the list by Friday", "send the list", "Friday"),
+    ("install it by the end of next week", "install it", "the end of next week"),
+    ("ask three parents to be judges by next Wednesday", "ask three parents to be judges", "next Wednesday"),
+    ("book the hall before 14th of March, please", "book the hall, please", "14th of March"),
+    ("add photos", "add photos", ""),
+])
+def test_due_dates(text, task, due):
+    assert extractive.due_date(text) == (task, due)
+
+
+def matched(found: list[schema.ActionItem], truth: list[dict]) -> int:
+    """Ground-truth items with a found item of the same owner sharing most of the task's words."""
+    def words(text):
+        return set(transcribe.normalise_words(text)) - {"the", "a", "to", "for", "all", "of"}
+    return sum(any(f.owner == t["owner"] and len(words(f.task) & words(t["task"])) >= 0.6 * len(words(t["task"]))
+                   for f in found) for t in truth)
+
+
+def test_extractive_minutes_of_the_sample_script(minilm):
+    minutes = extractive.write(minilm, script_segments(), title=TRUTH["title"])
+    assert matched(minutes.action_items, TRUTH["action_items"]) >= 0.8 * len(TRUTH["action_items"])
+    assert minutes.attendees == TRUTH["attendees"]
+    assert len(minutes.decisions) == len(TRUTH["decisions"])
+    assert len(minutes.open_questions) >= 2
+    assert len(minutes.summary) == 3 and minutes.discussion_points
+    for item in minutes.action_items:  # every bullet points at the segment it came from
+        assert item.task.split()[1].lower() in TURNS[item.segments[0]]["text"].lower()
+
+
+# --- the LLM writers ----------------------------------------------------------------------
+
+def test_chunks_respect_the_budget():
+    lines = [f"Speaker {i % 3}: " + "word " * (i % 17 + 1) for i in range(200)]
+    chunks = llm.chunk_texts(lines, llm.rough_token_count, 100)
+    assert "\n".join(chunks).splitlines() == lines
+    assert all(sum(llm.rough_token_count(l) + 1 for l in c.splitlines()) <= 100 for c in chunks)
+    report = llm.token_report(script_segments(), llm.rough_token_count, 2048)
+    assert report["chunks"] == 1 and report["transcript_tokens"] > 100
+
+
+def canned(replies):
+    calls = []
+
+    def complete(messages, max_new_tokens):
+        calls.append(messages[-1]["content"])
+        yield from replies[min(len(calls) - 1, len(replies) - 1)].split(" ")
+    return complete, calls
+
+
+def test_map_reduce_with_many_chunks():
+    segments = script_segments() * 20
+    complete, calls = canned(["- notes", '{"summary": ["All good."], "action_items": '
+                                         '[{"owner": "Tom", "task": "Install the software", "due": "Friday"}]}'])
+    events = list(llm.map_reduce(complete, segments, llm.rough_token_count, 1024, date="2026-03-02"))
+    maps = llm.token_report(segments, llm.rough_token_count, 1024)["chunks"]
+    assert maps > 1 and len(calls) == maps + 1 and "Tom" in calls[-1]
+    minutes = events[-1].minutes
+    assert minutes.date == "2026-03-02" and minutes.action_items[0].owner == "Tom"
+    assert minutes.attendees == TRUTH["attendees"]
+
+
+def test_map_reduce_refuses_prose():
+    complete, _ = canned(["- notes", "The meeting went well."])
+    with pytest.raises(schema.InvalidMinutes):
+        list(llm.map_reduce(complete, script_segments(), llm.rough_token_count, 4096))
+
+
+def test_smollm2_streams_text(smollm2):
+    pieces = list(llm.local_complete(smollm2)([{"role": "user", "content": "Say hello."}], 8))
+    assert len(pieces) >= 2 and "".join(pieces).strip()
+    assert llm.context_window(smollm2) == smollm2.model.config.max_position_embeddings
+
+
+class FakeServer(BaseHTTPRequestHandler):
+    reply = b""
+    seen: list = []
+
+    def do_POST(self):  # noqa: N802 - the http.server name
+        FakeServer.seen.append((self.path, self.headers.get("Authorization"),
+                                json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(FakeServer.reply)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_server():
+    server = HTTPServer(("127.0.0.1", 0), FakeServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    FakeServer.seen = []
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+
+
+def chat_reply(content: str) -> bytes:
+    return json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+
+
+def test_server_writer_against_a_fake_server(fake_server):
+    FakeServer.reply = chat_reply(json.dumps(TRUTH))
+    complete = llm.server_complete(fake_server, "tiny", api_key="secret")
+    events = list(llm.map_reduce(complete, script_segments(), llm.rough_token_count, 8192))
+    assert events[-1].minutes.action_items[0].owner == "David"
+    path, auth, body = FakeServer.seen[0]
+    assert path == "/v1/chat/completions" and auth == "Bearer secret" and body["model"] == "tiny"
+
+
+def test_server_that_is_not_openai_style(fake_server):
+    FakeServer.reply = b"<html>hello</html>"
+    with pytest.raises(llm.ServerError, match="OpenAI-style"):
+        list(llm.server_complete(fake_server, "tiny")([{"role": "user", "content": "hi"}], 5))
+
+
+def test_server_with_malformed_minutes_json(fake_server):
+    FakeServer.reply = chat_reply('{"summary": [}}}')
+    with pytest.raises(schema.InvalidMinutes):
+        list(llm.map_reduce(llm.server_complete(fake_server, "tiny"), script_segments(), llm.rough_token_count, 8192))
+
+
+def test_unreachable_server():
+    with socket_closed_port() as port:
+        with pytest.raises(llm.ServerError, match="cannot be reached"):
+            list(llm.server_complete(f"http://127.0.0.1:{port}/v1", "m", timeout=5)([{"role": "user", "content": "x"}], 5))
+    with pytest.raises(llm.ServerError, match="not an http"):
+        llm.chat_url("ftp://example")
+
+
+class socket_closed_port:
+    """A loopback port with nothing listening."""
+    def __enter__(self):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def __exit__(self, *exc):
+        return False
