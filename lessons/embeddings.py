@@ -1,0 +1,105 @@
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+import torch
+
+from lib import embeddings, ui
+
+K = "embeddings"
+SHAPE_SENTENCE = "He went to the bank to deposit money."
+
+st.title("Contextual embeddings")
+ui.lesson_text(K, "intro")
+encoder = ui.load_model("minilm", "encoder")
+
+# --- one vector per token ----------------------------------------------------------
+st.header("One vector per token")
+encoded, states = embeddings.hidden_states(encoder, SHAPE_SENTENCE)
+tokens = encoder.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist())
+st.markdown(f"`{SHAPE_SENTENCE}` becomes {len(tokens)} tokens: " + " ".join(f"`{t}`" for t in tokens))
+st.metric("last_hidden_state.shape (batch, tokens, hidden_size)", str(tuple(states.shape)))
+ui.lesson_text(K, "shape")
+ui.show_code("""
+inputs = tokenizer("He went to the bank to deposit money.", return_tensors="pt")
+outputs = model(**inputs)
+outputs.last_hidden_state.shape   # (1, 11, 384) with MiniLM; (1, 11, 768) with bert-base
+""")
+
+
+# --- the bank example ----------------------------------------------------------------
+@st.fragment
+def bank_section():
+    st.header("'bank' by the river, 'bank' for money")
+    ui.lesson_text(K, "bank")
+    word = st.text_input("Word to follow", "bank", key=f"{K}_word")
+    yours = st.text_input("Your own sentence using that word", "I left my bike outside the bank and went in to "
+                          "pay a cheque.", key=f"{K}_sentence")
+    groups = {sense: list(group) for sense, group in embeddings.BANK_SENTENCES.items()}
+    if yours.strip():
+        groups["yours"] = [yours.strip()[:500]]
+    try:
+        senses, sentences, vectors = embeddings.sense_vectors(encoder, word, groups)
+        static = embeddings.static_vector(encoder, word)
+    except ValueError as err:
+        st.warning(f"{err} Use a word that appears in every sentence (the example sentences use 'bank').")
+        return
+    labels = [f"{i + 1}. {sense}" for i, sense in enumerate(senses)]
+    similarity = embeddings.cosine_matrix(vectors)
+    fig = px.imshow(similarity.numpy(), x=labels, y=labels, zmin=0, zmax=1, text_auto=".2f",
+                    color_continuous_scale="viridis", title=f"Cosine similarity of the contextual '{word}' vectors",
+                    labels={"x": "sentence", "y": "sentence", "color": "cosine"})
+    left, right = st.columns(2)
+    left.plotly_chart(fig, width="stretch")
+    coords, explained = embeddings.pca_2d(vectors)
+    points = pd.DataFrame({"PC1": coords[:, 0], "PC2": coords[:, 1], "sense": senses, "sentence": sentences})
+    scatter = px.scatter(points, x="PC1", y="PC2", color="sense", hover_data=["sentence"], symbol="sense",
+                         color_discrete_sequence=px.colors.qualitative.Safe,
+                         title=f"PCA of the '{word}' vectors ({100 * float(explained.sum()):.0f}% of variance)")
+    scatter.update_traces(marker_size=14)
+    right.plotly_chart(scatter, width="stretch")
+    st.dataframe(pd.DataFrame({"sentence": sentences, "sense": senses}, index=labels), width="stretch")
+    within, across = embeddings.within_and_across(similarity, senses)
+    to_static = embeddings.cosine_matrix(torch.cat([static[None], vectors]))[0, 1:]
+    cols = st.columns(3)
+    cols[0].metric("Same sense: mean cosine", f"{within:.2f}")
+    cols[1].metric("Different senses: mean cosine", f"{across:.2f}")
+    cols[2].metric("Static vs contextual: mean cosine", f"{float(to_static.mean()):.2f}")
+    st.markdown(f"The static row of the input embedding matrix for '{word}' is one vector, the same in every "
+                f"sentence. Its cosine with the contextual vectors above ranges from {float(to_static.min()):.2f}"
+                f" to {float(to_static.max()):.2f}: six layers of attention have moved the word far from "
+                "where it started.")
+    ui.show_code("""
+static = model.get_input_embeddings().weight[tokenizer.convert_tokens_to_ids("bank")]  # same in every sentence
+contextual = model(**tokenizer(sentence, return_tensors="pt")).last_hidden_state[0, position]
+""")
+
+
+bank_section()
+
+
+# --- semantic search -----------------------------------------------------------------------
+@st.cache_data(show_spinner="Embedding the sentence collection…")
+def corpus_vectors(device: str) -> torch.Tensor:
+    return embeddings.sentence_embeddings(encoder, embeddings.bundled_sentences())
+
+
+@st.fragment
+def search_section():
+    st.header("Semantic search")
+    ui.lesson_text(K, "search")
+    corpus = embeddings.bundled_sentences()
+    query = st.text_input("Search the sentence collection", "Will I need an umbrella?", key=f"{K}_query")
+    try:
+        hits = embeddings.semantic_search(encoder, query[:500], corpus, top_k=5,
+                                          corpus_vectors=corpus_vectors(encoder.device))
+    except ValueError as err:
+        st.warning(str(err))
+        return
+    st.dataframe(pd.DataFrame(hits, columns=["sentence", "cosine similarity"]).round(3), width="stretch",
+                 hide_index=True)
+    with st.expander(f"The {len(corpus)} sentences searched"):
+        st.markdown("\n".join(f"- {s}" for s in corpus))
+
+
+search_section()
+ui.next_lesson(K)

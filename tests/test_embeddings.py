@@ -1,0 +1,84 @@
+"""lib.embeddings against independent references: sklearn PCA, float64
+cosines, the syllabus's bank sentence, and the separation of senses."""
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import PCA
+
+from lib import embeddings
+
+
+def test_syllabus_bank_sentence_shape(minilm):
+    encoded, states = embeddings.hidden_states(minilm, "He went to the bank to deposit money.")
+    assert tuple(states.shape) == (1, 11, 384)
+    assert len(minilm.tokenizer) == 30522  # bert-base-uncased's WordPiece vocabulary
+
+
+def test_contextual_vector_is_the_hidden_state_at_the_word(minilm):
+    sentence = "She went to the bank to deposit her salary."
+    word = embeddings.contextual_vector(minilm, sentence, "bank")
+    encoded = minilm.tokenizer(sentence, return_tensors="pt")
+    with torch.no_grad():
+        states = minilm.model(**encoded).last_hidden_state[0]
+    position = encoded["input_ids"][0].tolist().index(minilm.tokenizer.convert_tokens_to_ids("bank"))
+    assert word.tokens == ["bank"]
+    torch.testing.assert_close(word.vector, states[position])
+
+
+def test_split_word_averages_its_pieces(minilm):
+    word = embeddings.contextual_vector(minilm, "The embeddings are contextual.", "embeddings")
+    assert len(word.tokens) > 1 and word.tokens[0] == "em"
+
+
+def test_word_must_be_whole_word(minilm):
+    with pytest.raises(ValueError):
+        embeddings.contextual_vector(minilm, "The banker smiled.", "bank")
+
+
+def test_senses_separate(minilm):
+    senses, _sentences, vectors = embeddings.sense_vectors(minilm, "bank", embeddings.BANK_SENTENCES)
+    within, across = embeddings.within_and_across(embeddings.cosine_matrix(vectors), senses)
+    assert within > across + 0.05
+    coords, _ = embeddings.pca_2d(vectors)
+    river, money = coords[:3, 0], coords[3:, 0]  # the first component splits the senses
+    assert (river.max() < money.min()) or (money.max() < river.min())
+
+
+def test_static_vector_is_the_embedding_row(minilm):
+    row = minilm.model.get_input_embeddings().weight[minilm.tokenizer.convert_tokens_to_ids("bank")]
+    torch.testing.assert_close(embeddings.static_vector(minilm, "bank"), row.detach())
+    with pytest.raises(ValueError):
+        embeddings.static_vector(minilm, "  ")
+
+
+def test_cosine_matrix_float64_reference():
+    vectors = torch.randn(5, 7, generator=torch.Generator().manual_seed(1))
+    v = vectors.double().numpy()
+    expected = (v @ v.T) / np.outer(np.linalg.norm(v, axis=1), np.linalg.norm(v, axis=1))
+    np.testing.assert_allclose(embeddings.cosine_matrix(vectors).numpy(), expected, atol=1e-6)
+
+
+def test_pca_matches_sklearn():
+    vectors = torch.randn(20, 9, generator=torch.Generator().manual_seed(2))
+    coords, explained = embeddings.pca_2d(vectors)
+    reference = PCA(n_components=2).fit(vectors.double().numpy())
+    expected = reference.transform(vectors.double().numpy())
+    np.testing.assert_allclose(np.abs(coords.numpy()), np.abs(expected), atol=1e-4)  # signs are arbitrary
+    np.testing.assert_allclose(explained.numpy(), reference.explained_variance_ratio_, atol=1e-5)
+
+
+def test_sentence_embeddings_are_unit_and_batch_independent(minilm):
+    sentences = embeddings.bundled_sentences()[:5]
+    one_by_one = embeddings.sentence_embeddings(minilm, sentences, batch_size=1)
+    batched = embeddings.sentence_embeddings(minilm, sentences, batch_size=5)
+    torch.testing.assert_close(one_by_one, batched, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(batched.norm(dim=-1), torch.ones(5))
+
+
+def test_semantic_search_finds_the_weather(minilm):
+    corpus = embeddings.bundled_sentences()
+    hits = embeddings.semantic_search(minilm, "Will I need an umbrella?", corpus, top_k=2)
+    assert any("umbrella" in s or "rain" in s for s, _ in hits)
+    assert hits[0][1] >= hits[1][1]
+    with pytest.raises(ValueError):
+        embeddings.semantic_search(minilm, " ", corpus)
