@@ -1,0 +1,124 @@
+import os
+
+import pandas as pd
+import streamlit as st
+
+from lib import embeddings, gpu, ui, ui_gpu
+
+K = "gpu"
+BATCH_SIZES = [1, 4, 16, 64]
+
+st.title("GPU acceleration")
+ui.lesson_text(K, "intro")
+
+# --- what this machine has ------------------------------------------------------------
+st.header("What is in this machine?")
+info = gpu.device_details()
+devices = gpu.available_devices()
+cols = st.columns(4)
+cols[0].metric("Best device", info["device"].upper())
+cols[1].metric("GPU", info.get("gpu_name", "none"))
+cols[2].metric("GPU memory", f"{info['gpu_memory_gb']} GB" if info["cuda"] else "—")
+cols[3].metric("Compute capability", info.get("compute_capability", "—"))
+st.caption(f"PyTorch {info['torch']} · CUDA build {info['cuda_version'] or 'none'} · Apple MPS "
+           f"{'available' if info['mps'] else 'not available'} · CPU threads {info['cpu_threads']} "
+           f"({info['cpu_capability']} instructions)")
+if devices == ["cpu"]:
+    ui.lesson_text(K, "cpu_only")
+ui.show_code("""
+import torch
+torch.cuda.is_available(), torch.backends.mps.is_available()
+torch.cuda.get_device_name(0), torch.cuda.get_device_properties(0).total_memory
+""")
+
+# --- matrix multiply ----------------------------------------------------------------------
+st.header("Matrix multiply: GFLOP/s")
+ui.lesson_text(K, "matmul")
+sizes = st.multiselect("Matrix sizes n (n × n)", [128, 256, 512, 1024, 2048, 4096], [256, 512, 1024],
+                       key=f"{K}_sizes")
+dtypes = st.multiselect("Precisions", list(gpu.DTYPES), ["float32", "bfloat16"], key=f"{K}_dtypes")
+if st.button("Run the matmul benchmark", key=f"{K}_run_matmul", disabled=not (sizes and dtypes)):
+    st.session_state[f"{K}_matmul"] = []
+    total = sum(len(sizes) for d in devices for t in dtypes if t in gpu.dtypes_for(d))
+    ui.live_run(gpu.matmul_sweep(sorted(sizes), devices, dtypes), total, "Multiplying matrices",
+                lambda i, row: st.session_state[f"{K}_matmul"].append(row))
+if not (sizes and dtypes):
+    st.warning("Pick at least one size and one precision.")
+if st.session_state.get(f"{K}_matmul"):
+    ui_gpu.line_chart(st.session_state[f"{K}_matmul"], "size", "gflops", "Matrix multiply throughput",
+                      "matrix size n", "GFLOP/s")
+ui.show_code("""
+a, b = torch.randn(n, n, device="cuda"), torch.randn(n, n, device="cuda")
+a @ b; torch.cuda.synchronize()              # warm-up
+start = time.perf_counter(); a @ b; torch.cuda.synchronize()
+gflops = 2 * n**3 / (time.perf_counter() - start) / 1e9
+""")
+
+# --- a transformer -------------------------------------------------------------------------
+st.header("A transformer: latency and throughput")
+ui.lesson_text(K, "model")
+if st.button("Time MiniLM at batch sizes 1, 4, 16, 64", key=f"{K}_run_model"):
+    sentences = embeddings.bundled_sentences()
+    st.session_state[f"{K}_model"] = []
+    steps = (gpu.encoder_batch_timing(ui_gpu.encoder_on(d), sentences, b) for d in devices for b in BATCH_SIZES)
+    ui.live_run(steps, len(devices) * len(BATCH_SIZES), "Timing MiniLM",
+                lambda i, row: st.session_state[f"{K}_model"].append(row))
+if st.session_state.get(f"{K}_model"):
+    rows = st.session_state[f"{K}_model"]
+    ui_gpu.line_chart(rows, "batch_size", "sequences_per_s", "MiniLM throughput", "batch size",
+                      "sentences per second")
+    st.dataframe(pd.DataFrame(rows).assign(latency_ms=lambda t: 1000 * t.seconds).drop(columns="seconds")
+                 .round(2), width="stretch", hide_index=True)
+    if len(devices) > 1:
+        ui_gpu.speedup_chart(gpu.speedups(rows, "batch_size", "sequences_per_s"), "batch_size",
+                             "GPU speed-up for MiniLM", "batch size")
+
+# --- threads ---------------------------------------------------------------------------------
+st.header("CPU threads")
+ui.lesson_text(K, "threads")
+if st.button("Measure thread scaling (1024 × 1024 matmul)", key=f"{K}_run_threads"):
+    counts = list(range(1, (os.cpu_count() or 1) + 1))
+    st.session_state[f"{K}_threads"] = []
+    ui.live_run(gpu.thread_scaling(1024, counts), len(counts), "Threads",
+                lambda i, row: st.session_state[f"{K}_threads"].append(row))
+if st.session_state.get(f"{K}_threads"):
+    ui_gpu.line_chart(st.session_state[f"{K}_threads"], "threads", "gflops",
+                      "CPU matmul speed vs torch.set_num_threads", "threads", "GFLOP/s")
+
+# --- memory -------------------------------------------------------------------------------------
+st.header("Memory: parameters × bytes per parameter")
+ui.lesson_text(K, "memory")
+encoder = ui.load_model("minilm", "encoder")
+
+
+@st.cache_data(show_spinner="Converting a copy of MiniLM to each precision…")
+def measured_megabytes(dtype: str) -> float:
+    return gpu.measured_weights_bytes(encoder.model, dtype) / 2**20
+
+
+measured = {d: measured_megabytes(d) for d in gpu.DTYPES}
+st.markdown("MiniLM converted to each precision and measured tensor by tensor: "
+            + ", ".join(f"**{d}** {mb:.1f} MB" for d, mb in measured.items()) + ".")
+st.dataframe(pd.DataFrame(gpu.registry_memory_table()).set_index("model").round(1), width="stretch")
+st.markdown(f"On the course's {gpu.COLAB_T4_GB} GB Colab T4, weights alone fit up to about "
+            + ", ".join(f"**{gpu.max_parameters(gpu.COLAB_T4_GB, p) / 1e9:.1f}B** parameters in {p}"
+                        for p in ("float32", "float16", "4-bit")) + ".")
+
+# --- saved results ----------------------------------------------------------------------------
+st.header("Results measured on a GPU")
+ui.lesson_text(K, "saved")
+upload = st.file_uploader("A results file from benchmarks/gpu.py", type=["json"], key=f"{K}_results")
+if upload is not None:
+    try:
+        saved = gpu.load_results(upload.getvalue())
+    except ValueError as err:
+        st.error(str(err))
+    else:
+        machine = saved["machine"]
+        st.success(f"Measured on {machine.get('gpu_name', 'a machine without a GPU')} ({saved['created']}).")
+        ui_gpu.speedup_chart(gpu.speedups(saved["matmul"], "size", "gflops"), "size",
+                             "Matmul speed-up over CPU float32", "matrix size n")
+        ui_gpu.speedup_chart(gpu.speedups(saved["model"], "batch_size", "sequences_per_s"), "batch_size",
+                             "MiniLM speed-up over CPU float32", "batch size")
+
+ui.next_lesson(K)

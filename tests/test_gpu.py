@@ -1,0 +1,86 @@
+"""lib.gpu: timing discipline, FLOP counting, results files and memory
+figures, checked against independent arithmetic and real tensors."""
+import json
+
+import pytest
+import torch
+
+from lib import gpu
+
+
+def test_time_call_runs_warmup_then_repeats_and_takes_the_median(monkeypatch):
+    calls = []
+    clock = iter([0.0, 1.0, 10.0, 13.0, 20.0, 22.0])  # repeats last 1, 3, 2 s
+    monkeypatch.setattr(gpu.time, "perf_counter", lambda: next(clock))
+    synced = []
+    monkeypatch.setattr(gpu, "synchronize", lambda device: synced.append(device))
+    assert gpu.time_call(lambda: calls.append(1), "cuda", warmup=2, repeats=3) == 2.0
+    assert len(calls) == 5
+    assert synced == ["cuda"] * 4  # after the warm-up, then after every timed run
+
+
+def test_synchronize_is_a_no_op_on_cpu():
+    gpu.synchronize("cpu")
+
+
+def test_matmul_gflops_uses_2n_cubed():
+    row = gpu.matmul_gflops(64, "cpu", repeats=1)
+    assert gpu.matmul_flops(64) == 2 * 64 * 64 * 64
+    assert row["gflops"] == pytest.approx(2 * 64**3 / row["seconds"] / 1e9)
+
+
+def test_matmul_sweep_skips_precisions_a_device_does_not_time():
+    rows = list(gpu.matmul_sweep([32, 64], ["cpu"], ["float32", "float16"]))
+    assert [(r["size"], r["dtype"]) for r in rows] == [(32, "float32"), (64, "float32")]
+
+
+def test_thread_scaling_restores_the_thread_count():
+    before = torch.get_num_threads()
+    rows = list(gpu.thread_scaling(64, [1, 2], repeats=1))
+    assert [r["threads"] for r in rows] == [1, 2] and torch.get_num_threads() == before
+
+
+def test_encoder_batch_timing(minilm):
+    row = gpu.encoder_batch_timing(minilm, ["a short sentence", "another one"], 5, repeats=1)
+    assert row["batch_size"] == 5 and row["dtype"] == "float32"
+    assert row["sequences_per_s"] == pytest.approx(5 / row["seconds"])
+
+
+def test_measured_memory_matches_parameters_times_bytes(minilm):
+    parameters = sum(p.numel() for p in minilm.model.parameters())
+    assert parameters == 22_713_216
+    for dtype, size in (("float32", 4), ("bfloat16", 2), ("float16", 2)):
+        assert gpu.measured_weights_bytes(minilm.model, dtype) == gpu.weights_bytes(parameters, dtype) \
+            == parameters * size
+    assert next(minilm.model.parameters()).dtype == torch.float32  # the shared model is untouched
+
+
+def test_max_parameters_on_a_t4():
+    assert gpu.max_parameters(16, "float16") == 16 * 2**30 / 2
+    assert gpu.max_parameters(16, "4-bit") == 4 * gpu.max_parameters(16, "float16")
+
+
+def test_results_round_trip_and_speedups():
+    matmul = [{"size": 1024, "device": "cpu", "dtype": "float32", "seconds": 0.1, "gflops": 20.0},
+              {"size": 1024, "device": "cuda", "dtype": "float16", "seconds": 0.001, "gflops": 2000.0}]
+    model = [{"device": "cpu", "dtype": "float32", "batch_size": 8, "seconds": 1, "sequences_per_s": 8.0}]
+    document = json.dumps(gpu.results_document(matmul, model))
+    loaded = gpu.load_results(document.encode())
+    assert loaded["format"] == gpu.RESULTS_FORMAT
+    assert gpu.speedups(loaded["matmul"], "size", "gflops") == [
+        {"size": 1024, "device": "cuda", "dtype": "float16", "speed-up": 100.0}]
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"\x89PNG not json", "not a JSON file"),
+    (b'{"format": "something else"}', "not a Glassbox GPU benchmark"),
+    (json.dumps({"format": gpu.RESULTS_FORMAT, "matmul": [{"size": 1}], "model": []}).encode(), "matmul"),
+])
+def test_bad_results_files(raw, message):
+    with pytest.raises(ValueError, match=message):
+        gpu.load_results(raw)
+
+
+def test_dtypes_per_device():
+    assert gpu.dtypes_for("cpu") == ["float32", "bfloat16"]
+    assert gpu.available_devices()[0] == "cpu"
