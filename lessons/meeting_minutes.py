@@ -57,7 +57,7 @@ if segments:
     st.caption(f"{len(segments)} segments · language: {mm.state('language', 'en')}")
     if audio_bytes is not None:
         ui.lesson_text(KEY, "speakers")
-        mm.speaker_names(segments)
+        mm.speaker_names()
         segments = mm.named_segments()
     mm.transcript_player(segments, audio_bytes)
 

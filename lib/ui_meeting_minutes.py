@@ -98,8 +98,9 @@ def named_segments() -> list[schema.Segment]:
     return diarize.rename(segments, names)
 
 
-def speaker_names(segments: list[schema.Segment]) -> None:
-    labels = list(dict.fromkeys(s.speaker for s in segments if s.speaker.startswith("Speaker ")))
+def speaker_names() -> None:
+    """A name box per clustered voice, filled in from introductions."""
+    labels = list(dict.fromkeys(s.speaker for s in state("segments", []) if s.speaker.startswith("Speaker ")))
     if not labels:
         return
     st.caption("Rename the voices (names found in introductions are filled in):")
