@@ -77,7 +77,7 @@ with algorithms_tab:
     else:
         st.warning("The corpus needs at least one word of two or more characters to merge anything.")
 
-    st.subheader("WordPiece: the longest piece that fits, with ##")
+    st.subheader("WordPiece: the longest piece that fits, with `##`")
     ui.lesson_text("tokenizers", "wordpiece")
     words = tui.capped(st.text_input("Words to cut", "Tokenization is unbelievably useful", key="tokenizers_words"),
                        500, "word list")

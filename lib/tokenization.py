@@ -22,6 +22,7 @@ import threading
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -38,8 +39,7 @@ BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")  # SentencePiece byte fallbac
 CHIP_COLOURS = ("#cce6f5", "#fde2b3", "#c8ece0", "#f8f3b3", "#d6e3f3", "#f6d5c2", "#ecd5e6")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a NamedTuple: a 10,000-character text makes thousands of them
     id: int
     piece: str  # as the vocabulary spells it: "Ġcat", "##able", "▁the", "<0xE4>"
     raw: bytes  # the bytes of text it stands for; b"" for special tokens
@@ -90,6 +90,7 @@ class TokenizerView:
         self.name, self.algorithm, self.source = name, algorithm, source
         # Fast tokenizers raise "Already borrowed" when two threads share one.
         self.lock = threading.Lock()
+        self.known_tokens: dict = {}  # Token by id (and piece): texts reuse few distinct tokens
 
     vocab_size: int
 
@@ -140,16 +141,18 @@ class HFTokenizer(TokenizerView):
             piece = piece[len(self.subword_prefix):]
         return piece.replace("▁", " ").encode()
 
+    def _token(self, token_id: int, piece: str, added: int) -> Token:
+        unknown = token_id == self.unk_id
+        special = not unknown and (bool(added) or token_id in self.special_ids)
+        return Token(token_id, piece, b"" if special else self.piece_bytes(piece), special, unknown)
+
     def _encode(self, text: str) -> tuple[list[Token], str]:
         encoding = self.tokenizer.encode(text)
-        tokens, from_text = [], []
-        for token_id, piece, added in zip(encoding.ids, encoding.tokens, encoding.special_tokens_mask):
-            unknown = token_id == self.unk_id
-            special = not unknown and (bool(added) or token_id in self.special_ids)
-            tokens.append(Token(token_id, piece, b"" if special else self.piece_bytes(piece),
-                                special, unknown))
-            if not added:  # [CLS]/[SEP] come from the template; a typed "<|endoftext|>" comes from the text
-                from_text.append(token_id)
+        known = self.known_tokens  # keyed by piece too: an unknown token's piece is the text it replaced
+        tokens = [known.get(key) or known.setdefault(key, self._token(*key))
+                  for key in zip(encoding.ids, encoding.tokens, encoding.special_tokens_mask)]
+        # [CLS]/[SEP] come from the template; a typed "<|endoftext|>" comes from the text
+        from_text = [t.id for t, added in zip(tokens, encoding.special_tokens_mask) if not added]
         return tokens, self.tokenizer.decode(from_text, skip_special_tokens=False)
 
 
@@ -181,12 +184,16 @@ class TiktokenTokenizer(TokenizerView):
         self.vocab_size = encoding.n_vocab
         self.special_ids = {encoding.encode_single_token(s) for s in encoding.special_tokens_set}
 
+    def _token(self, token_id: int) -> Token:
+        raw = self.encoding.decode_single_token_bytes(token_id)
+        special = token_id in self.special_ids
+        return Token(token_id, raw.decode("utf-8", "replace"), b"" if special else raw, special)
+
     def _encode(self, text: str) -> tuple[list[Token], str]:
         # A typed "<|endoftext|>" becomes the special token, as in HuggingFace tokenizers.
         ids = self.encoding.encode(text, allowed_special="all")
-        raws = self.encoding.decode_tokens_bytes(ids)
-        tokens = [Token(i, raw.decode("utf-8", "replace"), b"" if i in self.special_ids else raw,
-                        i in self.special_ids) for i, raw in zip(ids, raws)]
+        known = self.known_tokens
+        tokens = [known.get(i) or known.setdefault(i, self._token(i)) for i in ids]
         return tokens, self.encoding.decode(ids)
 
 
@@ -243,14 +250,17 @@ class SentencePieceTokenizer(TokenizerView):
         self.processor = processor
         self.vocab_size = processor.get_piece_size()
 
-    def _encode(self, text: str) -> tuple[list[Token], str]:
+    def _token(self, token_id: int) -> Token:
         sp = self.processor
-        ids = sp.encode(text)
-        tokens = []
-        for i, piece in zip(ids, sp.id_to_piece(ids)):
-            raw = bytes([int(piece[3:5], 16)]) if sp.is_byte(i) else piece.replace("▁", " ").encode()
-            tokens.append(Token(i, piece, raw, bool(sp.is_control(i)), bool(sp.is_unknown(i))))
-        return tokens, sp.decode(ids)
+        piece = sp.id_to_piece(token_id)
+        raw = bytes([int(piece[3:5], 16)]) if sp.is_byte(token_id) else piece.replace("▁", " ").encode()
+        return Token(token_id, piece, raw, bool(sp.is_control(token_id)), bool(sp.is_unknown(token_id)))
+
+    def _encode(self, text: str) -> tuple[list[Token], str]:
+        ids = self.processor.encode(text)
+        known = self.known_tokens
+        tokens = [known.get(i) or known.setdefault(i, self._token(i)) for i in ids]
+        return tokens, self.processor.decode(ids)
 
     def segmentations(self, text: str, n: int = 5) -> pd.DataFrame:
         """The n most likely ways the unigram model can cut `text`, with their
@@ -419,10 +429,8 @@ def visible(text: str) -> str:
 def chip_label(token: Token) -> str:
     if token.special or not token.raw:
         return token.piece
-    try:
-        return visible(token.raw.decode("utf-8"))
-    except UnicodeDecodeError:  # part of a character: show the bytes themselves
-        return "".join(f"\\x{b:02x}" for b in token.raw)
+    # bytes that are only part of a character are shown as \xNN
+    return visible(token.raw.decode("utf-8", "backslashreplace"))
 
 
 def chips_html(encoding: Encoding, limit: int = MAX_CHIPS) -> str:
@@ -445,7 +453,8 @@ def chips_html(encoding: Encoding, limit: int = MAX_CHIPS) -> str:
 
 
 CHIP_CSS = """<style>
-.gb-chip { padding: 2px 4px; margin: 0 1px; border-radius: 4px; color: #111; white-space: pre; }
+.gb-chip { display: inline-block; padding: 0 4px; margin: 2px 1px; border-radius: 4px; color: #111;
+           white-space: pre; line-height: 1.6; }
 .gb-more { color: #555; margin-left: 6px; }
 </style>"""
 
