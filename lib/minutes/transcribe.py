@@ -6,7 +6,6 @@ keeps only the speech, so silence costs almost nothing and Whisper sees
 utterances rather than arbitrary 30-second windows."""
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,19 +104,3 @@ def run(model, source, **kwargs) -> tuple[list[Segment], Progress]:
         segments += last.segments
     return segments, last
 
-
-def normalise_words(text: str) -> list[str]:
-    """Lower case, hyphens split, punctuation dropped: the usual normalisation before scoring."""
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """(substitutions + deletions + insertions) / reference words, by edit distance."""
-    ref, hyp = normalise_words(reference), normalise_words(hypothesis)
-    previous = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        current = [i]
-        for j, h in enumerate(hyp, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
-        previous = current
-    return previous[-1] / max(len(ref), 1)

@@ -1,0 +1,98 @@
+"""Meeting-minutes benchmark: speed of each stage on the bundled sample, the
+extractive writer's action items after real speech recognition, and peak
+memory on a 2-hour recording (made by sox).
+
+    PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py [--skip-long]
+
+Each measurement runs in a fresh process so its peak RSS is its own."""
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lib import models
+from lib.minutes import SAMPLE_AUDIO, MEETING_DIR, audio, diarize, evaluate, extractive, transcribe
+
+TWO_HOURS_S = 2 * 3600
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def sample_end_to_end(split_pauses: str) -> dict:
+    """What the page does for the sample: load Whisper, transcribe, diarise, load MiniLM, write."""
+    started = time.perf_counter()
+    whisper = transcribe.load_whisper(models.bundled_path("whisper-tiny.en"))
+    segments, last = transcribe.run(whisper, str(SAMPLE_AUDIO), split_pauses=split_pauses == "split")
+    asr_done = time.perf_counter()
+    hint = len(diarize.introduced_names(segments)) or None
+    segments = diarize.diarize(audio.chunks(str(SAMPLE_AUDIO)), segments, num_speakers=hint)
+    segments = diarize.rename(segments, diarize.names_from_introductions(segments))
+    diarised = time.perf_counter()
+    minutes = extractive.write(models.load("minilm", "encoder"), segments)
+    truth = json.loads((MEETING_DIR / "ground_truth.json").read_text())["action_items"]
+    return {"audio_s": round(last.total_s, 1), "asr_s": round(last.elapsed_s, 1),
+            "real_time_factor": round(last.real_time_factor, 3),
+            "diarisation_s": round(diarised - asr_done, 1),
+            "writer_s_incl_minilm_load": round(time.perf_counter() - diarised, 1),
+            "end_to_end_s": round(time.perf_counter() - started, 1),
+            "action_items_right_owner": f"{evaluate.action_items_found(minutes.action_items, truth)}/{len(truth)}",
+            "speakers_named": sorted({s.speaker for s in segments}), "peak_rss_mb": round(peak_rss_mb())}
+
+
+def long_file(path: str) -> dict:
+    """Transcribe and diarise a 2-hour file chunk by chunk; report progress and peak RSS."""
+    started = time.perf_counter()
+    whisper = transcribe.load_whisper(models.bundled_path("whisper-tiny.en"))
+    segments, last = [], None
+    for last in transcribe.transcribe(whisper, path):
+        segments += last.segments
+        if not last.segments:
+            print(f"  {last.done_s / 60:5.0f} min of {last.total_s / 60:.0f} · RTF {last.real_time_factor:.3f} "
+                  f"· peak RSS {peak_rss_mb():.0f} MB", file=sys.stderr, flush=True)
+    diarize.diarize(audio.chunks(path), segments)
+    return {"audio_s": round(last.total_s), "segments": len(segments), "real_time_factor": round(last.real_time_factor, 3),
+            "total_s": round(time.perf_counter() - started), "peak_rss_mb": round(peak_rss_mb())}
+
+
+def make_two_hour_file(folder: Path) -> Path:
+    """The sample meeting followed by quiet pink noise up to two hours (opus, 16 kHz mono)."""
+    target = folder / "two_hours.ogg"
+    subprocess.run(["sox", str(SAMPLE_AUDIO), "-r", "16000", "-c", "1", str(folder / "meeting.wav")], check=True)
+    rest = TWO_HOURS_S - audio.probe(str(SAMPLE_AUDIO)).duration
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(folder / "noise.wav"), "synth", str(rest),
+                    "pinknoise", "vol", "0.01"], check=True)
+    subprocess.run(["sox", str(folder / "meeting.wav"), str(folder / "noise.wav"), str(target)], check=True)
+    return target
+
+
+def in_subprocess(*args: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    sys.stderr.write(done.stderr[-2000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    print(f"device: {models.best_device()}, CPU threads: {models.device_report()['cpu_threads']}")
+    for mode in ("plain", "split"):
+        print(f"sample, {mode} segments:", json.dumps(in_subprocess("--sample", mode)))
+    if "--skip-long" not in sys.argv:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = make_two_hour_file(Path(tmp))
+            print(f"2-hour file: {path.stat().st_size / 1e6:.1f} MB")
+            print("2-hour file:", json.dumps(in_subprocess("--long", str(path))))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--sample"]:
+        print(json.dumps(sample_end_to_end(sys.argv[2])))
+    elif sys.argv[1:2] == ["--long"]:
+        print(json.dumps(long_file(sys.argv[2])))
+    else:
+        main()
