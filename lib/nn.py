@@ -306,7 +306,7 @@ FIT_NETWORKS = {
 
 
 def fitting_data(seed: int = 1) -> Split:
-    X, y = make_dataset("moons", 400, noise=0.3, seed=seed)
+    X, y = make_dataset("circles", 400, noise=0.2, seed=seed)
     return split(X, y, val_fraction=0.85, seed=seed)
 
 
@@ -335,8 +335,9 @@ def boundary(model: MLP, extent: float = 1.6, resolution: int = 60):
     axis, points = grid(extent, resolution)
     device = next(model.parameters()).device
     x = torch.as_tensor(points, dtype=torch.float32, device=device)
-    prob = torch.sigmoid(model(x)).reshape(resolution, resolution).cpu().numpy()
-    states = [s.T.reshape(-1, resolution, resolution).cpu().numpy() for s in model.hidden_states(x)]
+    with one_cpu_thread(device):
+        prob = torch.sigmoid(model(x)).reshape(resolution, resolution).cpu().numpy()
+        states = [s.T.reshape(-1, resolution, resolution).cpu().numpy() for s in model.hidden_states(x)]
     return axis, prob, states
 
 

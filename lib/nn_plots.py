@@ -49,14 +49,18 @@ def units_figure(axis, layer_states, layer: int) -> go.Figure:
     cols = min(units, 4)
     rows = -(-units // cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"unit {u + 1}" for u in range(units)],
-                        horizontal_spacing=0.04, vertical_spacing=0.08)
+                        horizontal_spacing=0.04, vertical_spacing=0.12)
     for u in range(units):
         fig.add_heatmap(x=axis, y=axis, z=layer_states[u], colorscale="Cividis", showscale=u == 0,
                         colorbar=dict(title="activation"), row=u // cols + 1, col=u % cols + 1)
     fig.update_layout(title=f"What each unit of hidden layer {layer + 1} responds to",
-                      height=220 * rows + 80, margin=dict(t=80))
-    fig.update_xaxes(title_text="x₁", showticklabels=False)
-    fig.update_yaxes(title_text="x₂", showticklabels=False)
+                      height=220 * rows + 100, margin=dict(t=80))
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    for col in range(1, cols + 1):
+        fig.update_xaxes(title_text="x₁", row=rows, col=col)
+    for row in range(1, rows + 1):
+        fig.update_yaxes(title_text="x₂", row=row, col=1)
     return fig
 
 

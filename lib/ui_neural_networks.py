@@ -100,7 +100,7 @@ def train_live(s: Settings, data: nn.Split, boundary_slot, loss_slot) -> None:
     model = nn.build_model(s.cfg, device=ui.device())
     run = {"settings": s, "model": model, "history": []}
     st.session_state[key("run")] = run
-    every = max(s.steps // 30, 5)
+    every = max(s.steps // 12, 5)  # about a dozen redraws: each costs a boundary and two charts
 
     def on_step(i: int, step: nn.Step) -> None:
         run["history"].append(step)
@@ -186,6 +186,10 @@ def backprop_walkthrough() -> None:
     left, right = st.columns(2)
     index = left.number_input("Training example", 0, len(data.X_train) - 1, 0, key=key("example"))
     lr = right.select_slider("Learning rate for one step", [0.01, 0.1, 0.5, 1.0, 2.0], 0.5, key=key("step_lr"))
+    wrong = (nn.predict_classes(model, data.X_train) != data.y_train).nonzero()[0]
+    if len(wrong):
+        left.caption("Examples this network gets wrong (their gradients are larger): "
+                     + ", ".join(map(str, wrong[:12])) + (" …" if len(wrong) > 12 else ""))
     x, y = data.X_train[index], int(data.y_train[index])
     params = nn.numpy_params(model)
     trace = nn.backprop(params, x, y, s.cfg.hidden_act)
@@ -213,6 +217,14 @@ def settings_from_state() -> Settings:
     return Settings(get("dataset", "circles"), get("noise", 0.1), cfg, get("steps", nn.DEFAULT_STEPS))
 
 
+def run_without_leftovers(steps, total: int, label: str, on_step) -> None:
+    """ui.live_run whose progress bar and Stop button vanish once the run is over."""
+    holder = st.empty()
+    with holder.container():
+        ui.live_run(steps, total, label, on_step)
+    holder.empty()
+
+
 # --- 4. underfitting and overfitting ----------------------------------------------------
 
 
@@ -229,8 +241,8 @@ def fitting_experiment(steps: int = 400, every: int = 20) -> None:
             if step.step == steps:
                 slot.plotly_chart(nn_plots.fit_figure(runs), width="stretch", key=key(f"fit_live_{i}"))
 
-        ui.live_run(nn.fitting_experiment(steps, every, ui.device()), len(runs) * steps // every,
-                    "Training three networks", on_step)
+        run_without_leftovers(nn.fitting_experiment(steps, every, ui.device()), len(runs) * steps // every,
+                              "Training three networks", on_step)
     runs = st.session_state.get(key("fit_runs"))
     if runs:
         slot.plotly_chart(nn_plots.fit_figure(runs), width="stretch", key=key("fit_chart"))
@@ -253,8 +265,8 @@ def digits_network(steps: int = 300) -> None:
                            batch_size=64)
         model = nn.build_model(cfg, in_features=64, out_features=10, device=ui.device())
         history: list[nn.Step] = []
-        ui.live_run(nn.train(model, data, cfg, steps, every=20), steps // 20, "Training on digits",
-                    lambda i, step: history.append(step))
+        run_without_leftovers(nn.train(model, data, cfg, steps, every=20), steps // 20, "Training on digits",
+                              lambda i, step: history.append(step))
         st.session_state[key("digits")] = (hidden, data, model, history)
     if key("digits") not in st.session_state:
         return

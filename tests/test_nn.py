@@ -176,6 +176,7 @@ def test_fitting_experiment_shows_under_and_overfitting():
     assert large[-1].train_loss < right[-1].train_loss < small[-1].train_loss  # capacity
     assert large[-1].val_loss > 1.5 * min(s.val_loss for s in large)         # validation loss turns up
     assert large[-1].val_loss > right[-1].val_loss
+    assert small[-1].val_loss > right[-1].val_loss                            # too small underfits
 
 
 def test_digits_network_learns():

@@ -1,0 +1,106 @@
+"""AppTest of the neural-network lesson: renders, trains, explains backprop,
+and answers bad settings with messages instead of tracebacks."""
+import json
+
+import pytest
+
+K = "neural_networks_"
+
+
+def chart_titles(app) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart")]
+
+
+def messages(app) -> str:
+    return " ".join(e.value for e in [*app.error, *app.warning])
+
+
+@pytest.fixture
+def page(open_page):
+    app = open_page("neural_networks", timeout=60)
+    assert not app.exception, app.exception
+    return app
+
+
+def test_page_renders_with_the_untrained_boundary(page):
+    assert page.title[0].value.startswith("Neural networks")
+    assert not page.error and not page.warning
+    titles = chart_titles(page)
+    assert "Before training: a random network's guess" in titles
+    assert "relu and its derivative" in titles
+
+
+def test_neuron_arithmetic_follows_the_inputs(page):
+    page.number_input(key=K + "w2").set_value(1.0).run()
+    page.selectbox(key=K + "neuron_act").set_value("sigmoid").run()
+    text = " ".join(m.value for m in page.markdown)
+    # z = 0.5·1 + 1·2 + 0.1 = 2.6, sigmoid(2.6) = 0.9309
+    assert "= **2.6**" in text and "**0.9309**" in text
+
+
+def test_training_updates_the_boundary_and_loss(page):
+    page.slider(key=K + "steps").set_value(100).run()
+    page.button(key=K + "train").click().run()
+    assert not page.exception, page.exception
+    history = page.session_state[K + "run"]["history"]
+    assert history[-1].step == 100 and not history[-1].diverged
+    assert history[-1].train_loss < history[0].train_loss
+    titles = chart_titles(page)
+    assert f"After 100 steps: validation accuracy {history[-1].val_acc:.0%}" in titles
+    assert "Loss while training" in titles
+    # the backpropagation section now uses the trained network
+    assert any("network you trained" in c.value for c in page.caption)
+
+
+def test_hidden_unit_boundaries_on_demand(page):
+    page.toggle(key=K + "show_units").set_value(True).run()
+    assert "What each unit of hidden layer 1 responds to" in chart_titles(page)
+
+
+def test_backprop_matches_autograd_and_one_step_lowers_loss(page):
+    metrics = {m.label: m.value for m in page.metric}
+    assert float(metrics["Max |hand-written − torch.autograd|"]) < 1e-6
+    assert float(metrics["Loss after one step"]) < float(metrics["Loss before the step"])
+    assert len(page.dataframe) >= 3  # output layer + two hidden layers
+
+
+@pytest.mark.parametrize("widget, value, expected", [
+    ("units", 0, "at least one unit"),
+    ("lr", 0, "learning rate of 0"),
+])
+def test_impossible_settings_give_an_error_and_no_training(page, widget, value, expected):
+    control = page.number_input(key=K + widget) if widget == "units" else page.select_slider(key=K + widget)
+    control.set_value(value).run()
+    assert not page.exception
+    assert expected in messages(page)
+    assert all(b.key != K + "train" for b in page.button)
+
+
+def test_zero_hidden_layers_warns_and_still_trains(page):
+    page.number_input(key=K + "layers").set_value(0).run()
+    assert "logistic regression" in messages(page)
+    page.slider(key=K + "steps").set_value(50).run()
+    page.button(key=K + "train").click().run()
+    assert not page.exception
+    assert page.session_state[K + "run"]["history"][-1].step == 50
+
+
+def test_huge_learning_rate_says_training_diverged(page):
+    page.select_slider(key=K + "lr").set_value(100).run()
+    page.button(key=K + "train").click().run()
+    assert not page.exception
+    assert "Training diverged" in messages(page)
+    assert page.session_state[K + "run"]["history"][-1].step < 300
+
+
+@pytest.mark.slow
+def test_fitting_and_digits_sections(page):
+    page.button(key=K + "fit_train").click().run(timeout=120)
+    assert not page.exception, page.exception
+    runs = page.session_state[K + "fit_runs"]
+    assert all(len(h) == 20 for h in runs.values())
+    assert "Underfitting and overfitting: the same data, three network sizes" in chart_titles(page)
+    page.button(key=K + "digits_train").click().run(timeout=60)
+    assert not page.exception, page.exception
+    accuracy = {m.label: m.value for m in page.metric}["Validation accuracy"]
+    assert float(accuracy.rstrip("%")) > 90
