@@ -50,6 +50,9 @@ with languages_tab:
     ui.lesson_text("tokenizers", "languages")
     costs = tokenization.language_costs(tui.SAMPLES["samples"], tokenizers, tui.SAMPLES["baseline"])
     st.plotly_chart(tui.language_chart(costs), width="stretch")
+    gap = costs[costs["sample"].isin(tui.SAMPLES["translations"])].sort_values("× English").iloc[-1]
+    st.markdown(f"The widest gap: **{gap['tokenizer']}** needs **{gap['× English']}×** as many tokens for "
+                f"the {gap['sample']} sentence as for the English one.")
     ratios = costs.pivot(index="tokenizer", columns="sample", values="× English")
     st.dataframe(ratios[tui.SAMPLES["translations"]], width="stretch", key="tokenizers_fertility")
     with st.expander("The sample sentences"):
@@ -123,7 +126,7 @@ with train_tab:
             seconds = time.perf_counter() - started
             status.update(label=f"Trained in {seconds:.1f} s", state="complete")
         st.session_state["tokenizers_trained"] = {
-            "json": tokenizer.to_str(), "seconds": seconds, "characters": len(corpus),
+            "json": tokenizer.to_str(), "seconds": seconds, "characters": len(corpus), "requested": vocab_size,
             "view": tokenization.trained_view(tokenizer.to_str(), algorithm)}
         st.rerun()
     if trained:
@@ -131,6 +134,9 @@ with train_tab:
         st.success(f"Your {view.algorithm} tokenizer: {view.vocab_size:,} tokens, trained on "
                    f"{trained['characters']:,} characters in {trained['seconds']:.1f} s. It now appears in "
                    "the comparisons on the other tabs.")
+        if view.vocab_size < trained["requested"]:
+            st.info(f"You asked for {trained['requested']:,} tokens, but this corpus only supports "
+                    f"{view.vocab_size:,}: the trainer ran out of pairs or pieces worth adding.")
         if text.strip():
             tui.show_encoding(view, view.encode(text))
         tui.download_trained(trained)

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -205,6 +205,7 @@ def read_tiktoken_ranks(content: bytes) -> dict[bytes, int]:
 _TIKTOKEN_PATCH_LOCK = threading.Lock()
 
 
+@lru_cache(maxsize=None)
 def tiktoken_encoding(name: str):
     """cl100k_base / o200k_base (and gpt2) from the bundled files, with tiktoken's
     own split pattern and special tokens. tiktoken's constructors would download

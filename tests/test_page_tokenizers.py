@@ -115,3 +115,16 @@ def test_train_on_pasted_text_and_compare(page):
     reference = Tokenizer.from_str(trained["json"]).encode("def tokenize(text): return text.split()")
     assert table.loc["Your BPE", "tokens"] == len(reference.ids)
     assert page.get("download_button")
+
+
+def test_language_gap_is_computed_and_classroom_mode_hides_the_hub_box(page):
+    from lib.ui_tokenizers import SAMPLES
+
+    costs = T.language_costs(SAMPLES["samples"], T.load_all(), SAMPLES["baseline"])
+    translated = costs[costs["sample"].isin(SAMPLES["translations"])]
+    widest = translated["× English"].max()
+    sentence = next(m.value for m in page.markdown if m.value.startswith("The widest gap"))
+    assert f"**{widest}×**" in sentence and widest > 1
+    page.sidebar.toggle(key="classroom").set_value(True).run()
+    assert not page.exception
+    assert "tokenizers_hub_id" not in [t.key for t in page.text_input]
