@@ -1,0 +1,105 @@
+import pandas as pd
+import streamlit as st
+
+from lib import rnn, ui, ui_rnn
+
+st.title("Recurrent networks")
+ui.lesson_text("rnn", "intro")
+
+st.header("1. One cell, unrolled over time")
+ui.lesson_text("rnn", "unroll")
+
+
+@st.fragment
+def unrolling():
+    text = st.text_input("Text for the RNN to read (up to 40 characters)", "hello world", key="rnn_unroll_text")
+    if not text:
+        st.warning("Type at least one character.")
+        return
+    if len(text) > 40:
+        st.warning(f"Your text has {len(text)} characters; the RNN reads the first 40.")
+        text = text[:40]
+    run = rnn.unroll_text(text)
+    st.plotly_chart(ui_rnn.hidden_heatmap(run), width="stretch")
+    step = st.slider("Step to explain", 1, len(text), min(3, len(text)), key="rnn_unroll_step")
+    st.markdown(f"Step {step} reads **{text[step - 1]!r}**: h_{step} = tanh(W_x·x_{step} + W_h·h_{step - 1} + b)")
+    st.dataframe(ui_rnn.equation_table(run, step - 1).style.format("{:+.3f}"))
+    st.caption(f"The same W_x {run.weights['weight_ih'].shape} and W_h {run.weights['weight_hh'].shape} "
+               f"are used at all {len(text)} steps.")
+
+
+unrolling()
+ui.show_code("""
+import torch
+rnn = torch.nn.RNN(input_size=vocab_size, hidden_size=8)
+w_x, w_h, b = rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0 + rnn.bias_hh_l0
+h = torch.zeros(8)
+for x_t in one_hot_chars:                 # the same weights at every step
+    h = torch.tanh(w_x @ x_t + w_h @ h + b)
+""")
+
+st.header("2. Backpropagation through time: vanishing and exploding gradients")
+ui.lesson_text("rnn", "bptt")
+
+
+@st.fragment
+def gradients():
+    left, right = st.columns(2)
+    seq_len = left.slider("Sequence length", 5, 100, 40, key="rnn_bptt_len")
+    scale = left.slider("Recurrent weight scale (singular values of W_h)", 0.25, 4.0, 0.75, 0.25, key="rnn_bptt_scale")
+    gate_bias = right.slider("Keep-memory gate bias (LSTM forget, GRU update)", 0.0, 5.0, 3.0, 0.5,
+                             key="rnn_bptt_gate_bias")
+    max_norm = right.select_slider("Clip gradient norm at", [0.1, 1.0, 5.0, 25.0], 1.0, key="rnn_bptt_clip")
+    reports = {kind: rnn.gradient_norms(kind, seq_len, scale, max_norm, gate_bias) for kind in rnn.KINDS}
+    st.plotly_chart(ui_rnn.gradient_figure({k: r.norms for k, r in reports.items()}, scale), width="stretch")
+    st.dataframe(pd.DataFrame({
+        "‖∂L/∂h_1‖ / ‖∂L/∂h_T‖": [r.norms[0] / r.norms[-1] for r in reports.values()],
+        "factor per step back": [rnn.decay_rate(r.norms) for r in reports.values()],
+        "‖∂L/∂θ‖ before clipping": [r.weight_grad_norm for r in reports.values()],
+        "after clipping": [r.clipped_grad_norm for r in reports.values()],
+    }, index=[ui_rnn.KIND_NAMES[k] for k in reports]).style.format("{:.3g}"))
+
+
+gradients()
+ui.show_code("""
+states = []                                   # keep every h_t
+for x_t in inputs:
+    h = torch.tanh(x_t @ W_x.T + h @ W_h.T + b); states.append(h)
+loss = states[-1] @ readout
+grads = torch.autograd.grad(loss, states, retain_graph=True)   # ∂L/∂h_t for every t
+loss.backward()
+torch.nn.utils.clip_grad_norm_(params, max_norm=1.0)           # gradient clipping
+""")
+
+st.header("3. Inside an LSTM: the gates at work")
+ui.lesson_text("rnn", "gates")
+model = ui_rnn.depth_lstm()
+
+
+@st.fragment
+def gates():
+    text = st.text_input("Brackets for the LSTM", "(()(x))((((x))))(", key="rnn_gates_text", max_chars=80)
+    if not text:
+        st.warning("Type some brackets, for example (()(()))")
+        return
+    trace = rnn.lstm_gate_trace(model, text)
+    st.plotly_chart(ui_rnn.depth_figure(trace, text), width="stretch")
+    st.caption(f"Cell unit {trace.counter_unit} follows the depth with correlation {trace.counter_correlation:.3f}.")
+    st.plotly_chart(ui_rnn.gates_figure(trace, text), width="stretch")
+
+
+gates()
+
+st.header("4. Train live")
+st.subheader("a. A character-level language model")
+ui.lesson_text("rnn", "train_text")
+ui_rnn.char_model_section()
+
+st.subheader("b. Forecasting a time series")
+ui.lesson_text("rnn", "train_series")
+ui_rnn.forecast_section()
+
+st.header("5. Where RNNs went: attention")
+ui.lesson_text("rnn", "attention")
+ui_rnn.timing_section()
+ui.next_lesson("rnn")
