@@ -95,6 +95,15 @@ def window_steps(image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding
     return steps
 
 
+def torch_conv2d(image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: int = 0,
+                 dilation: int = 1) -> np.ndarray:
+    """The same convolution by torch.nn.functional.conv2d, to check the one above."""
+    out = F.conv2d(torch.tensor(image, dtype=torch.float64)[None, None],  # (1, 1, h, w)
+                   torch.tensor(kernel, dtype=torch.float64)[None, None], stride=stride, padding=padding,
+                   dilation=dilation)
+    return out[0, 0].numpy()
+
+
 def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0)
 
@@ -121,12 +130,35 @@ def read_image(data: bytes) -> tuple[Image.Image, list[str]]:
         raise ValueError("This file is not an image that can be read (PNG, JPEG, GIF, BMP, TIFF, "
                          f"WebP…): {type(err).__name__}.") from err
     notes = []
+    if image.mode not in ("RGB", "L"):
+        notes.append(f"The image is stored as {image.mode}; it was converted to RGB "
+                     "(transparent parts become white).")
+    if min(image.size) < 16:
+        notes.append(f"The image is only {image.width}×{image.height} pixels: it is stretched to fill "
+                     "the network's input, so expect a blurry guess.")
     if max(image.size) > MAX_IMAGE_SIDE:
         original = image.size
         image.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
         notes.append(f"The image was {original[0]}×{original[1]} pixels; it was downscaled to "
                      f"{image.width}×{image.height} to keep things fast.")
     return image, notes
+
+
+# Bundled pictures (no download): name -> scikit-image function or scikit-learn sample file.
+SAMPLE_IMAGES = {"Chelsea the cat": "chelsea", "Coffee": "coffee", "Astronaut": "astronaut", "Rocket": "rocket",
+                 "Camera man (grayscale)": "camera", "Coins (grayscale)": "coins",
+                 "Summer palace, China": "china.jpg", "Flower": "flower.jpg"}
+
+
+def sample_image(name: str) -> Image.Image:
+    source = SAMPLE_IMAGES[name]
+    if source.endswith(".jpg"):
+        from sklearn.datasets import load_sample_image
+
+        return Image.fromarray(load_sample_image(source))
+    from skimage import data
+
+    return Image.fromarray(getattr(data, source)())
 
 
 def to_grayscale(image: Image.Image, max_side: int = 256) -> np.ndarray:
@@ -242,6 +274,13 @@ class SmallCNN(nn.Module):
         return self.classifier(x.flatten(1))
 
 
+def activations(model: SmallCNN, x: torch.Tensor) -> list[np.ndarray]:
+    """Each conv layer's feature maps for one image (1, 1, h, w): (filters, h, w) arrays."""
+    model.eval()
+    with torch.no_grad():
+        return [m[0].cpu().numpy() for m in model.feature_maps(x.to(next(model.parameters()).device))]
+
+
 @dataclass
 class EpochResult:
     epoch: int
@@ -260,11 +299,11 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.
 
 
 @contextmanager
-def cpu_threads(count: int):
-    """Run a block on `count` CPU threads. With PyTorch's OpenMP backend the
-    setting belongs to the calling thread, so other students' runs keep theirs."""
+def cpu_threads(count: int | None):
+    """Run a block on `count` CPU threads (None: leave as is). With PyTorch's OpenMP
+    backend the setting belongs to the calling thread, so other students' runs keep theirs."""
     previous = torch.get_num_threads()
-    torch.set_num_threads(count)
+    torch.set_num_threads(count or previous)
     try:
         yield
     finally:
@@ -284,7 +323,7 @@ def train(model: nn.Module, data: Dataset, epochs: int = 10, learning_rate: floa
     order = torch.Generator().manual_seed(seed)
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        with cpu_threads(1 if device == "cpu" else torch.get_num_threads()):
+        with cpu_threads(1 if device == "cpu" else None):
             loss, train_accuracy = train_epoch(model, data, optimizer, batch_size, device, order)
             test_accuracy = (predict(model, data.x_test) == data.y_test).float().mean().item()
         yield EpochResult(epoch, loss, train_accuracy, test_accuracy, time.perf_counter() - started)

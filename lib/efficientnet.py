@@ -168,6 +168,12 @@ def classify(model: nn.Module, image: Image.Image, top_k: int = 5) -> list[tuple
     return [(labels[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]
 
 
+def layer_activation(model: EfficientNetLite0, x: torch.Tensor, layer: int) -> np.ndarray:
+    """One layer's output for one preprocessed image: (channels, h, w)."""
+    with torch.no_grad():
+        return model.layer_outputs(x)[layer][0].float().cpu().numpy()
+
+
 def explain(model: EfficientNetLite0, x: torch.Tensor, class_index: int, layer: int = -1):
     """Why the model says `class_index`, as two (224, 224) maps in [0, 1]:
 

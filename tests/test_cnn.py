@@ -100,7 +100,11 @@ def test_read_image_downscales_huge_images_with_a_note():
     image, notes = cnn.read_image(png_bytes(Image.new("L", (5000, 100))))
     assert image.size == (4096, 82) and "downscaled" in notes[0]
     image, notes = cnn.read_image(png_bytes(Image.new("RGB", (1, 1)), "JPEG"))
-    assert image.size == (1, 1) and notes == []
+    assert image.size == (1, 1) and len(notes) == 1 and "1×1" in notes[0]
+    _, notes = cnn.read_image(png_bytes(Image.new("RGBA", (40, 40))))
+    assert notes == ["The image is stored as RGBA; it was converted to RGB (transparent parts become white)."]
+    _, notes = cnn.read_image(png_bytes(Image.new("RGB", (40, 40))))
+    assert notes == []
 
 
 def test_to_grayscale_any_mode():

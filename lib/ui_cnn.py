@@ -1,0 +1,397 @@
+"""Streamlit widgets and Plotly figures for the CNN lesson; the numbers come from lib/cnn.py
+and lib/efficientnet.py."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from lib import cnn, efficientnet, ui
+
+SCALE = "Viridis"
+DIVERGING = "RdBu"
+
+
+def key(name: str) -> str:
+    return f"cnn_{name}"
+
+
+def heatmap_grid(images: list[np.ndarray], titles: list[str], columns: int, title: str,
+                 scale: str = "Greys_r", height: int | None = None, symmetric: bool = False) -> go.Figure:
+    """Small multiples of 2-D arrays, image-style (row 0 at the top), each with its own colour range."""
+    rows = -(-len(images) // columns)
+    fig = make_subplots(rows, columns, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.08)
+    for i, image in enumerate(images):
+        limit = float(np.abs(image).max()) or 1.0
+        bounds = dict(zmin=-limit, zmax=limit) if symmetric else {}
+        fig.add_trace(go.Heatmap(z=image, colorscale=scale, showscale=False, **bounds,
+                                 hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"),
+                      i // columns + 1, i % columns + 1)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
+    fig.update_xaxes(showticklabels=False, constrain="domain")
+    fig.update_yaxes(constrain="domain")
+    fig.update_layout(title=title, height=height or 60 + 170 * rows, margin=dict(l=10, r=10, t=70, b=10))
+    return fig
+
+
+# --- 1. convolution by hand ---------------------------------------------------------------
+
+def number_grid(values: np.ndarray, label: str, name: str) -> np.ndarray | None:
+    edited = st.data_editor(pd.DataFrame(values), key=key(name), width="content",
+                            column_config={c: st.column_config.NumberColumn(str(c)) for c in range(values.shape[1])})
+    grid = edited.to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isnan(grid).any():
+        st.error(f"Every cell of the {label} needs a number.")
+        return None
+    return grid
+
+
+def animation_figure(image: np.ndarray, kernel: np.ndarray, padding: int,
+                     steps: list[cnn.WindowStep], out_shape: tuple[int, int]) -> go.Figure:
+    """Padded input with the window outlined, the kernel, and the output filling in, one frame per cell."""
+    padded = np.pad(image, padding)
+    fig = make_subplots(1, 3, subplot_titles=["Input (padding in grey)", "Kernel", "Output"],
+                        column_widths=[0.45, 0.25, 0.3], horizontal_spacing=0.06)
+    is_pad = np.pad(np.zeros_like(image), padding, constant_values=1)
+    text = np.where(is_pad == 1, "0", np.vectorize(cnn._number)(padded))
+    fig.add_trace(go.Heatmap(z=np.where(is_pad == 1, np.nan, padded), text=text, texttemplate="%{text}",
+                             colorscale="Cividis", showscale=False, hoverinfo="skip"), 1, 1)
+    fig.add_trace(go.Heatmap(z=kernel, texttemplate="%{z}", colorscale="Cividis", showscale=False,
+                             hoverinfo="skip"), 1, 2)
+
+    def output_trace(done: int) -> go.Heatmap:
+        z = np.full(out_shape, np.nan)
+        for s in steps[:done]:
+            z[s.row, s.col] = s.value
+        return go.Heatmap(z=z, texttemplate="%{z}", colorscale="Viridis", showscale=False, hoverinfo="skip",
+                          zmin=min(s.value for s in steps), zmax=max(s.value for s in steps))
+
+    def window(step: cnn.WindowStep) -> list[dict]:
+        cells = [dict(type="rect", xref="x", yref="y", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                      line=dict(color="#e66100", width=3)) for r in step.rows for c in step.cols]
+        target = dict(type="rect", xref="x3", yref="y3", x0=step.col - 0.5, x1=step.col + 0.5,
+                      y0=step.row - 0.5, y1=step.row + 0.5, line=dict(color="#e66100", width=3))
+        return cells + [target]
+
+    fig.add_trace(output_trace(1), 1, 3)
+    fig.frames = [go.Frame(name=str(i), data=[output_trace(i)], traces=[2],
+                           layout=dict(shapes=window(s), title_text=f"Cell ({s.row}, {s.col}): {s.arithmetic}"))
+                  for i, s in enumerate(steps, start=1)]
+    fig.update_layout(shapes=window(steps[0]), title_text=f"Cell (0, 0): {steps[0].arithmetic}", height=420,
+                      margin=dict(l=10, r=10, t=60, b=90),
+                      updatemenus=[dict(type="buttons", x=0, y=-0.12, xanchor="left", showactive=False, buttons=[
+                          dict(label="▶ Play", method="animate",
+                               args=[None, dict(frame=dict(duration=900, redraw=True), fromcurrent=True)]),
+                          dict(label="❚❚ Pause", method="animate",
+                               args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
+                      sliders=[dict(x=0.15, y=-0.08, len=0.85, currentvalue=dict(prefix="Window "),
+                                    steps=[dict(label=f.name, method="animate",
+                                                args=[[f.name], dict(mode="immediate", frame=dict(redraw=True))])
+                                           for f in fig.frames])])
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="column")
+    fig.update_yaxes(title_text="row", col=1)
+    return fig
+
+
+@st.fragment
+def convolution_by_hand() -> None:
+    cols = st.columns(3)
+    stride = cols[0].slider("Stride", 1, 3, 1, key=key("stride"), help="How far the window moves each step.")
+    padding = cols[1].slider("Padding", 0, 2, 0, key=key("padding"), help="Rings of zeros added around the input.")
+    dilation = cols[2].slider("Dilation", 1, 2, 1, key=key("dilation"), help="Gaps between the kernel's taps.")
+    with st.expander("Change the numbers", icon=":material/edit:"):
+        left, right = st.columns([5, 3])
+        with left:
+            st.caption("Input (5×5)")
+            image = number_grid(cnn.EXAMPLE_INPUT, "input", "input_grid")
+        with right:
+            st.caption("Kernel (3×3)")
+            kernel = number_grid(cnn.EXAMPLE_KERNEL, "kernel", "kernel_grid")
+    if image is None or kernel is None:
+        return
+    try:
+        steps = cnn.window_steps(image, kernel, stride, padding, dilation)
+    except ValueError as err:
+        st.error(str(err))
+        return
+    size = cnn.output_size(image.shape[0], kernel.shape[0], stride, padding, dilation)
+    st.plotly_chart(animation_figure(image, kernel, padding, steps, (size, size)), width="stretch",
+                    key=key("animation"))
+    st.latex(rf"\text{{output}} = \left\lfloor \frac{{n + 2p - d(k-1) - 1}}{{s}} \right\rfloor + 1"
+             rf"= \left\lfloor \frac{{{image.shape[0]} + 2\cdot{padding} - {dilation}\cdot({kernel.shape[0]}-1) - 1}}"
+             rf"{{{stride}}} \right\rfloor + 1 = {size}")
+    result = cnn.conv2d(image, kernel, stride, padding, dilation)
+    st.table(pd.DataFrame(result))
+    reference = cnn.torch_conv2d(image, kernel, stride, padding, dilation)
+    if reference.shape == result.shape and np.allclose(reference, result):
+        st.success(f"`torch.nn.functional.conv2d` gives the same {size}×{size} result.",
+                   icon=":material/check_circle:")
+    else:
+        st.error("torch.nn.functional.conv2d disagrees with the hand computation.")
+
+
+def one_thread():
+    """Small CPU work runs on one thread per student: with several students (or
+    engineers) on two cores, OpenMP threads waiting for each other made every
+    forward pass 10-20× slower than one thread (measured under load)."""
+    return cnn.cpu_threads(1 if ui.device() == "cpu" else None)
+
+
+# --- images (sections 2 and 5) -------------------------------------------------------------------
+
+UPLOAD = "Upload your own…"
+
+
+@st.cache_resource(show_spinner=False)
+def sample_image(name: str):
+    """Decoded once for everyone; never modified (lib functions copy before changing)."""
+    return cnn.sample_image(name)
+
+
+def image_picker(section: str, default: str) -> object | None:
+    """A bundled picture or an upload; bad uploads give a message and None."""
+    options = list(cnn.SAMPLE_IMAGES) + [UPLOAD]
+    choice = st.selectbox("Picture", options, index=options.index(default), key=key(f"{section}_picture"))
+    if choice != UPLOAD:
+        return sample_image(choice)
+    upload = st.file_uploader("An image file (PNG, JPEG, GIF, BMP, TIFF, WebP…)", key=key(f"{section}_upload"))
+    if upload is None:
+        st.info("Choose a file to upload, or pick one of the bundled pictures.")
+        return None
+    try:
+        image, notes = cnn.read_image(upload.getvalue())
+    except ValueError as err:
+        st.error(str(err))
+        return None
+    for note in notes:
+        st.info(note, icon=":material/info:")
+    return image
+
+
+# --- 2. kernels on real images ------------------------------------------------------------------
+
+@st.fragment
+def kernel_playground() -> None:
+    left, right = st.columns([2, 3])
+    with left:
+        image = image_picker("kernels", "Camera man (grayscale)")
+        preset = st.selectbox("Kernel", list(cnn.PRESET_KERNELS), key=key("preset"))
+        st.caption("Edit any weight to design your own kernel.")
+        kernel = number_grid(np.array(cnn.PRESET_KERNELS[preset]), "kernel", f"kernel_{preset}")
+        pooling = st.select_slider("Pooling window", [2, 4, 8], 2, key=key("pool_size"))
+    if image is None or kernel is None:
+        return
+    gray = cnn.to_grayscale(image)
+    feature_map = cnn.conv2d(gray, kernel, padding=1)
+    rectified = cnn.relu(feature_map)
+    if min(rectified.shape) < pooling:
+        st.warning(f"The image is smaller than the {pooling}×{pooling} pooling window: no pooling to show.")
+        return
+    maps = [gray, feature_map, rectified, cnn.pool(rectified, pooling, "max"), cnn.pool(rectified, pooling, "avg")]
+    titles = [f"Input {gray.shape[1]}×{gray.shape[0]}", "Feature map", "ReLU(feature map)",
+              f"Max-pool {pooling}×{pooling}", f"Average-pool {pooling}×{pooling}"]
+    right.plotly_chart(heatmap_grid(maps[:3], titles[:3], 3, "Convolution, then ReLU"), width="stretch",
+                       key=key("feature_maps"))
+    right.plotly_chart(heatmap_grid(maps[3:], titles[3:], 2, "Pooling shrinks the map and keeps the strong responses"),
+                       width="stretch", key=key("pooled"))
+
+
+# --- 3. weight sharing ---------------------------------------------------------------------------
+
+@st.fragment
+def parameter_sharing() -> None:
+    cols = st.columns(5)
+    height = cols[0].number_input("Image height", 1, 4096, 224, key=key("height"))
+    width = cols[1].number_input("Image width", 1, 4096, 224, key=key("width"))
+    channels = cols[2].number_input("Input channels", 1, 512, 3, key=key("channels"))
+    filters = cols[3].number_input("Filters", 1, 1024, 64, key=key("filters"))
+    size = cols[4].select_slider("Kernel size", [1, 3, 5, 7], 3, key=key("kernel_size"))
+    conv = cnn.conv_parameters(channels, filters, size)
+    dense = cnn.dense_parameters(height, width, channels, filters)
+    metrics = st.columns(3)
+    metrics[0].metric("Convolutional layer", f"{conv:,}", help=f"{filters} × ({channels}·{size}·{size} + 1)")
+    metrics[1].metric("Fully connected layer, same output", f"{dense:,}",
+                      help=f"{height}·{width}·{filters} outputs × ({height}·{width}·{channels} inputs + 1)")
+    metrics[2].metric("Ratio", f"{dense / conv:,.0f}×")
+    fig = go.Figure(go.Bar(x=["convolution", "fully connected"], y=[conv, dense], marker_color=["#1b9e77", "#7570b3"],
+                           text=[f"{conv:,}", f"{dense:,}"]))
+    fig.update_layout(title="Parameters to produce the same output (log scale)", yaxis_type="log",
+                      yaxis_title="parameters", xaxis_title="layer", height=320)
+    st.plotly_chart(fig, width="stretch", key=key("parameters_chart"))
+    memory = dense * 4 / 2**30
+    st.caption(f"In float32 the fully connected layer would need {memory:,.1f} GiB of weights; "
+               f"the convolution needs {conv * 4 / 1024:,.1f} KiB.")
+
+
+# --- 4. train a CNN live -------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner="Loading the data set…")
+def dataset(name: str) -> cnn.Dataset:
+    """Shared read-only by every student."""
+    return cnn.load_digits() if name == "digits" else cnn.load_fashion_mnist()
+
+
+def training_settings() -> dict:
+    names = {"digits": "Digits (8×8, sklearn)"}
+    if cnn.fashion_mnist_available():
+        names["fashion"] = "Fashion-MNIST (28×28, first 10,000 training images)"
+    cols = st.columns(4)
+    name = cols[0].radio("Data set", list(names), format_func=names.get, key=key("dataset"))
+    if len(names) == 1:
+        cols[0].caption("Fashion-MNIST appears here when Debian's `dataset-fashion-mnist` is installed.")
+    layers = cols[1].slider("Conv layers", 1, 3, 2, key=key("layers"), help="Each: 3×3 conv → ReLU → 2×2 max-pool.")
+    filters = cols[1].select_slider("Filters in the first layer", [4, 8, 16, 32], 16, key=key("first_filters"),
+                                    help="Each further layer doubles them.")
+    epochs = cols[2].slider("Epochs", 1, 30, 10 if name == "digits" else 2, key=key(f"epochs_{name}"))
+    learning_rate = 3e-3
+    if not ui.classroom():
+        learning_rate = cols[3].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1], 3e-3,
+                                              key=key("learning_rate"))
+    return dict(name=name, layers=layers, filters=filters, epochs=epochs, learning_rate=learning_rate)
+
+
+def curve_figure(history: list[cnn.EpochResult], epochs: int) -> go.Figure:
+    fig = make_subplots(1, 2, subplot_titles=["Training loss", "Accuracy"])
+    x = [r.epoch for r in history]
+    fig.add_trace(go.Scatter(x=x, y=[r.loss for r in history], name="loss", mode="lines+markers",
+                             line_color="#0072b2"), 1, 1)
+    fig.add_trace(go.Scatter(x=x, y=[r.train_accuracy for r in history], name="train accuracy",
+                             mode="lines+markers", line_color="#e69f00"), 1, 2)
+    fig.add_trace(go.Scatter(x=x, y=[r.test_accuracy for r in history], name="test accuracy",
+                             mode="lines+markers", line_color="#009e73"), 1, 2)
+    fig.update_xaxes(title_text="epoch", range=[0.5, epochs + 0.5])
+    fig.update_yaxes(title_text="cross-entropy", col=1)
+    fig.update_yaxes(title_text="accuracy", range=[0, 1.02], col=2)
+    fig.update_layout(title="Learning curves", height=330, margin=dict(t=70))
+    return fig
+
+
+@st.fragment
+def train_cnn() -> None:
+    settings = training_settings()
+    data = dataset(settings["name"])
+    try:
+        model = cnn.SmallCNN(data.x_train.shape[-1], len(data.classes), settings["layers"], settings["filters"])
+    except ValueError as err:
+        st.error(str(err))
+        return
+    st.caption(f"{sum(p.numel() for p in model.parameters()):,} parameters · {len(data.x_train):,} training and "
+               f"{len(data.x_test):,} test images · device {ui.device().upper()}")
+    if st.button("Train", type="primary", icon=":material/play_arrow:", key=key("train")):
+        history: list[cnn.EpochResult] = []
+        st.session_state[key("run")] = dict(settings=settings, model=model, history=history)
+        slot = st.empty()
+
+        def on_step(_: int, result: cnn.EpochResult) -> None:
+            history.append(result)
+            slot.plotly_chart(curve_figure(history, settings["epochs"]), width="stretch", key=key(f"live_{len(history)}"))
+
+        steps = cnn.train(model, data, settings["epochs"], settings["learning_rate"], device=ui.device())
+        ui.live_run(steps, settings["epochs"], "Training the CNN", on_step)
+        slot.empty()
+    run = st.session_state.get(key("run"))
+    if run and run["history"]:
+        show_training_results(run, dataset(run["settings"]["name"]))
+
+
+def show_training_results(run: dict, data: cnn.Dataset) -> None:
+    history, model = run["history"], run["model"].cpu()
+    st.plotly_chart(curve_figure(history, run["settings"]["epochs"]), width="stretch", key=key("curves"))
+    last = history[-1]
+    cols = st.columns(3)
+    cols[0].metric("Test accuracy", f"{last.test_accuracy:.1%}")
+    cols[1].metric("Epochs trained", f"{last.epoch} of {run['settings']['epochs']}")
+    cols[2].metric("Training time", f"{last.seconds:.1f} s")
+    with one_thread():
+        predicted = cnn.predict(model, data.x_test)
+    counts = cnn.confusion_matrix(data.y_test, predicted, len(data.classes))
+    fig = go.Figure(go.Heatmap(z=counts, x=data.classes, y=data.classes, colorscale=SCALE, texttemplate="%{z}",
+                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_layout(title="Confusion matrix (test set)", xaxis_title="predicted", yaxis_title="true",
+                      yaxis_autorange="reversed", height=480)
+    st.plotly_chart(fig, width="stretch", key=key("confusion"))
+    wrong = (predicted != data.y_test).nonzero().flatten()[:12].tolist()
+    if wrong:
+        st.plotly_chart(heatmap_grid([data.x_test[i, 0].numpy() for i in wrong],
+                                     [f"{data.classes[data.y_test[i]]} → {data.classes[predicted[i]]}" for i in wrong],
+                                     6, f"Misclassified test images (true → predicted), {len(wrong)} shown"),
+                        width="stretch", key=key("wrong"))
+    filters = model.convs[0].weight.detach()[:, 0].numpy()  # (filters, 3, 3)
+    st.plotly_chart(heatmap_grid(list(filters), [f"filter {i}" for i in range(len(filters))], 8,
+                                 "Learned first-layer filters (blue negative, red positive)", DIVERGING,
+                                 symmetric=True), width="stretch", key=key("learned_filters"))
+    index = st.number_input("Test image to look inside", 0, len(data.x_test) - 1, 0, key=key("probe"))
+    with one_thread():
+        maps = cnn.activations(model, data.x_test[index:index + 1])
+    st.caption(f"True class **{data.classes[data.y_test[index]]}**, predicted **{data.classes[predicted[index]]}**.")
+    images = [data.x_test[index, 0].numpy()] + [layer[c] for layer in maps for c in range(min(8, len(layer)))]
+    titles = ["input"] + [f"layer {l + 1}, map {c}" for l, layer in enumerate(maps) for c in range(min(8, len(layer)))]
+    st.plotly_chart(heatmap_grid(images, titles, 9, "Feature maps after ReLU (first 8 of each layer)", SCALE),
+                    width="stretch", key=key("probe_maps"))
+
+
+# --- 5. a real pretrained CNN --------------------------------------------------------------------
+
+@st.cache_resource(show_spinner="Loading EfficientNet-Lite0 (once for the whole class)…")
+def efficientnet_model(device: str) -> tuple[efficientnet.EfficientNetLite0, threading.Lock]:
+    """The shared model and the lock every student holds while using it."""
+    return efficientnet.load_efficientnet_lite0().to(device), threading.Lock()
+
+
+def overlay_figure(picture: np.ndarray, heat: np.ndarray, title: str) -> go.Figure:
+    fig = go.Figure(go.Image(z=picture, hoverinfo="skip"))
+    fig.add_trace(go.Heatmap(z=heat, colorscale="Inferno", opacity=0.55, zmin=0, zmax=1,
+                             colorbar=dict(title="importance", thickness=12)))
+    fig.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=50, b=10),
+                      xaxis=dict(showticklabels=False, title="pixel column"),
+                      yaxis=dict(showticklabels=False, title="pixel row", autorange="reversed", scaleanchor="x"))
+    return fig
+
+
+@st.fragment
+def pretrained_cnn() -> None:
+    image = image_picker("pretrained", "Chelsea the cat")
+    if image is None:
+        return
+    model, lock = efficientnet_model(ui.device())
+    labels = efficientnet.imagenet_labels()
+    picture = np.asarray(efficientnet.center_crop(image))  # (224, 224, 3)
+    x = efficientnet.preprocess(image).to(ui.device())
+    with lock, one_thread(), st.spinner("Classifying…"):
+        top5 = efficientnet.classify(model, image)
+    st.caption(f"{sum(p.numel() for p in model.parameters()):,} parameters in {len(efficientnet.LAYER_NAMES)} "
+               f"layers · device {ui.device().upper()}")
+    left, right = st.columns([2, 3])
+    left.image(picture, caption="What the network sees: 224×224 centre crop", width="stretch")
+    fig = go.Figure(go.Bar(x=[p for _, p in top5][::-1], y=[n for n, _ in top5][::-1], orientation="h",
+                           marker_color="#0072b2", text=[f"{p:.1%}" for _, p in top5][::-1]))
+    fig.update_layout(title="Top-5 ImageNet classes", xaxis_title="probability", yaxis_title="class",
+                      xaxis_range=[0, 1], height=330)
+    right.plotly_chart(fig, width="stretch", key=key("top5"))
+
+    st.subheader("Why that answer?")
+    cols = st.columns(2)
+    target = cols[0].selectbox("Explain the class", [n for n, _ in top5], key=key("explain_class"))
+    layer_names = efficientnet.LAYER_NAMES
+    layer = cols[1].select_slider("Grad-CAM layer", layer_names, layer_names[-1], key=key("cam_layer"),
+                                  help="Late layers: coarse but about objects. Early layers: sharp but about edges.")
+    with lock, one_thread(), st.spinner("Computing Grad-CAM and saliency…"):
+        cam, saliency = efficientnet.explain(model, x, labels.index(target), layer_names.index(layer))
+    left, right = st.columns(2)
+    left.plotly_chart(overlay_figure(picture, cam, f"Grad-CAM at {layer}: where '{target}' is found"),
+                      width="stretch", key=key("gradcam"))
+    right.plotly_chart(overlay_figure(picture, saliency, f"Saliency: pixels that move '{target}' most"),
+                       width="stretch", key=key("saliency"))
+
+    st.subheader("Feature maps inside the network")
+    shown = st.select_slider("Layer", layer_names, "block 2", key=key("map_layer"))
+    with lock, one_thread():
+        maps = efficientnet.layer_activation(model, x, layer_names.index(shown))  # (channels, h, w)
+    st.plotly_chart(heatmap_grid(list(maps[:16]), [f"channel {c}" for c in range(min(16, len(maps)))], 8,
+                                 f"{shown}: first 16 of {len(maps)} channels, {maps.shape[1]}×{maps.shape[2]} each",
+                                 SCALE), width="stretch", key=key("effnet_maps"))
