@@ -28,7 +28,8 @@ def dot_product_section():
     rows = att.dot_products(ref, vectors)
     left, right = st.columns([3, 2])
     left.plotly_chart(dot_product_figure(ref, rows), width="stretch", key="attention_dot_chart")
-    right.dataframe(pd.DataFrame(rows).set_index("vector"), key="attention_dot_table")
+    right.dataframe(pd.DataFrame(rows).set_index("vector")[["dot", "cosine", "similarity"]],
+                    key="attention_dot_table")
 
 
 dot_product_section()
@@ -228,17 +229,20 @@ ui.lesson_text("attention", "bertviz")
 shown = min(len(real.tokens), bertviz_offline.BERTVIZ_TOKEN_LIMIT)
 if shown < len(real.tokens):
     st.info(f"bertviz draws the first {shown} tokens so the views stay responsive.")
-for tab, view in zip(st.tabs(["Head view", "Model view"]), ["head", "model"]):
-    page = bertviz_page(view, real.attentions[:, :, :shown, :shown], tuple(real.tokens[:shown]))
-    if page.notice:
-        tab.warning(page.notice, icon=":material/cloud_off:")
-    with tab:
-        st.iframe(page.html, height=650 if view == "head" else 900)
+view = st.segmented_control("View", ["head", "model"], default="head", key="attention_bertviz_view",
+                            format_func=lambda v: f"{v.title()} view") or "head"
+page = bertviz_page(view, real.attentions[:, :, :shown, :shown], tuple(real.tokens[:shown]))
+if page.notice:
+    st.warning(page.notice, icon=":material/cloud_off:")
+st.iframe(page.html, height="content")
 
 # --- 7. encoder, decoder, encoder-decoder -----------------------------------------------
 st.header("7. Encoder, decoder, encoder-decoder")
 ui.lesson_text("attention", "architectures")
 st.table(pd.DataFrame(attention_models.ARCHITECTURES).set_index("family"))
+st.markdown(f"Training the translator on *{att.DEFAULT_SENTENCE}* → *{att.DEFAULT_TRANSLATION}* "
+            "(teacher forcing): the decoder sees the right answer so far and learns the next word.")
+st.table(pd.DataFrame(att.teacher_forcing(att.DEFAULT_TRANSLATION), columns=["decoder input", "must predict"]))
 
 
 @st.fragment

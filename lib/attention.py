@@ -19,6 +19,7 @@ DTYPE = torch.float64
 REFERENCE_VECTOR = (3.0, 4.0)
 COURSE_VECTORS = {"v1": (4.0, 3.0), "v2": (1.0, 4.0), "v3": (-4.0, 3.0), "v4": (-2.0, -3.0)}
 DEFAULT_SENTENCE = "Your cat is a lovely cat"
+DEFAULT_TRANSLATION = "Ton chat est un chat adorable."
 MAX_TOY_WORDS = 24
 
 
@@ -206,3 +207,13 @@ def permutation_check(words: list[str], order: list[int], d_model: int, d_k: int
     permuted = toy_steps(shuffled, d_model, d_k, seed, positions=positions).weights
     index = torch.tensor(order)
     return float((permuted - original[index][:, index]).abs().max())
+
+
+# --- 6. the decoder's training examples --------------------------------------------
+
+def teacher_forcing(target: str, bos: str = "<s>", eos: str = "</s>") -> list[tuple[str, str]]:
+    """(decoder input, word it must predict) pairs for one target sentence: in
+    training the decoder always gets the *correct* previous words, and the
+    causal mask lets one forward pass learn every pair at once."""
+    words = split_words(target) + [eos]
+    return [(" ".join([bos] + words[:i]), word) for i, word in enumerate(words)]

@@ -22,7 +22,7 @@ ARCHITECTURES = [
     {"family": "Encoder-decoder", "example": "T5, BART, Marian, the 2017 Transformer",
      "attention": "encoder self-attention + causal decoder self-attention + cross-attention",
      "trained to": "turn one sequence into another", "good at": "translation, summarisation",
-     "in this lesson": "described; translation is in the pipelines lesson"},
+     "in this lesson": "the teacher-forcing table below (no offline encoder-decoder is bundled)"},
 ]
 
 

@@ -14,25 +14,37 @@ SIMILARITY_COLOURS = {"high positive (same direction)": "#0072B2", "positive (si
                       "zero (perpendicular)": "#999999", "negative (opposite)": "#E69F00"}
 
 
-def heatmap(matrix, x_labels: list[str], y_labels: list[str], title: str, x_title: str,
-            y_title: str, diverging: bool = False, annotate: bool = True) -> go.Figure:
+def fast_figure(spec: dict) -> go.Figure:
+    """A Figure from a plain spec without plotly's per-property validation,
+    which costs ~10x more than the page's own maths for these small charts.
+    tests/test_attention.py builds every spec with validation on, so a typo
+    still fails there."""
+    return go.Figure(spec, _validate=False)
+
+
+def heatmap_spec(matrix, x_labels: list[str], y_labels: list[str], title: str, x_title: str,
+                 y_title: str, diverging: bool = False, annotate: bool = True) -> dict:
     """A labelled heatmap; rows read top to bottom like the matrix on paper.
     -inf (masked) cells are shown empty and labelled "masked"."""
     values = np.asarray(matrix, dtype=float)
-    shown = np.where(np.isfinite(values), values, np.nan)
-    text = np.where(np.isfinite(values), np.char.mod("%.2f", np.nan_to_num(values)), "masked")
-    scale = dict(colorscale="RdBu", zmid=0) if diverging else dict(colorscale="Viridis")
-    fig = go.Figure(go.Heatmap(z=shown, x=x_labels, y=y_labels, **scale,
-                               text=text if annotate else None,
-                               texttemplate="%{text}" if annotate and values.size <= 400 else None,
-                               hovertemplate=f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>value: %{{z:.4f}}"
-                                             "<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title,
-                      yaxis_autorange="reversed", margin=dict(l=10, r=10, t=50, b=10),
-                      height=max(260, 28 * len(y_labels) + 120))
-    fig.update_xaxes(type="category")
-    fig.update_yaxes(type="category")
-    return fig
+    finite = np.isfinite(values)
+    trace = dict(type="heatmap", z=np.where(finite, values, np.nan), x=x_labels, y=y_labels,
+                 colorscale="RdBu" if diverging else "Viridis",
+                 hovertemplate=f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>value: %{{z:.4f}}<extra></extra>")
+    if diverging:
+        trace["zmid"] = 0
+    if annotate and values.size <= 400:
+        trace.update(text=np.where(finite, np.char.mod("%.2f", np.nan_to_num(values)), "masked"),
+                     texttemplate="%{text}")
+    return dict(data=[trace], layout=dict(
+        title=dict(text=title), margin=dict(l=10, r=10, t=50, b=10),
+        height=max(260, 28 * len(y_labels) + 120),
+        xaxis=dict(title=dict(text=x_title), type="category"),
+        yaxis=dict(title=dict(text=y_title), type="category", autorange="reversed")))
+
+
+def heatmap(*args, **kwargs) -> go.Figure:
+    return fast_figure(heatmap_spec(*args, **kwargs))
 
 
 def numbered(labels: list[str]) -> list[str]:

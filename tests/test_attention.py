@@ -140,6 +140,12 @@ def test_attention_alone_is_permutation_invariant_and_positions_break_it():
     assert att.permutation_check(words, order, 8, 4, 0, positions=True) > 1e-3
 
 
+def test_teacher_forcing_pairs_for_the_course_translation():
+    pairs = att.teacher_forcing(att.DEFAULT_TRANSLATION)
+    assert pairs[0] == ("<s>", "Ton") and pairs[1] == ("<s> Ton", "chat")
+    assert pairs[-1] == ("<s> Ton chat est un chat adorable .", "</s>") and len(pairs) == 8
+
+
 # --- 5. real models -------------------------------------------------------------------
 
 def direct_attentions(loaded, text):
@@ -241,6 +247,20 @@ def test_bertviz_tokens_cannot_break_out_of_the_script(view):
     params = re.search(r"const params = (.*?); // HACK", page.html) or \
         re.search(r"window.bertviz_params = (.*?)\n", page.html)
     assert params is None or "</" not in params.group(1)
+
+
+def test_chart_specs_pass_plotly_validation():
+    import plotly.graph_objects as go
+
+    from lib.ui_attention import heatmap_spec
+
+    masked = att.toy_steps(att.DEFAULT_SENTENCE, 8, 4, 0, causal=True).scaled
+    for spec in (heatmap_spec(masked, list("abcdef"), list("abcdef"), "t", "key", "query", diverging=True),
+                 heatmap_spec(np.eye(30), list(range(30)), list(range(30)), "t", "x", "y", annotate=False)):
+        figure = go.Figure(spec)  # validates every property
+        assert figure.layout.title.text == "t" and figure.data[0].type == "heatmap"
+    (trace,) = heatmap_spec(masked, list("abcdef"), list("abcdef"), "t", "k", "q")["data"]
+    assert trace["text"][0][1] == "masked" and np.isnan(trace["z"][0][1])
 
 
 def test_bertviz_refuses_mismatched_tokens():

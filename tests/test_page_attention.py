@@ -105,9 +105,10 @@ def test_emoji_cjk_rtl_and_html_render_safely(page):
     page.text_area(key="attention_real_text").set_value(text).run()
     assert not page.exception
     assert charts(page)["Attention weights softmax(scores)"].shape[0] > 10
-    docs = iframes(page)
-    assert len(docs) == 2 and all("<img" not in doc for doc in docs)
-    assert all(r"\u003c" in doc for doc in docs)  # the tokens' "<" arrive escaped
+    for view in ("head", "model"):
+        page.segmented_control(key="attention_bertviz_view").set_value(view).run()
+        (doc,) = iframes(page)
+        assert "<img" not in doc and r"\u003c" in doc  # the tokens' "<" arrive escaped
 
 
 @pytest.mark.slow

@@ -1,0 +1,47 @@
+"""The attention lesson in headless Chromium with every non-local host
+unresolvable: bertviz draws from the local JavaScript, and a token made of
+HTML runs nothing."""
+import pytest
+from conftest import ARTIFACTS, screenshot
+
+XSS = "</script><img src=x onerror=alert(1)>"
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def open_lesson(page, app_url):
+    page.goto(f"{app_url}/attention", wait_until="domcontentloaded")
+    page.get_by_text("6. bertviz: every head at once").wait_for(timeout=120_000)
+
+
+def head_view(page):
+    return page.frame_locator("iframe").first
+
+
+def test_bertviz_head_view_draws_offline(page, app_url):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    open_lesson(page, app_url)
+    lines = head_view(page).locator("svg line")
+    lines.first.wait_for(state="attached", timeout=60_000)
+    # MiniLM: 12 heads, each joining 8 tokens ([CLS] your cat is a lovely cat [SEP]) to 8
+    assert lines.count() == 12 * 8 * 8
+    assert head_view(page).get_by_text("lovely").first.is_visible()
+    page.get_by_text("6. bertviz: every head at once").scroll_into_view_if_needed()
+    screenshot(page, "attention")
+    page.locator("iframe").first.screenshot(path=str(ARTIFACTS / "attention-bertviz-head.png"))
+    assert not dialogs
+    assert not [e for e in page.console_errors if "cdnjs" in e or "require" in e.lower()]
+
+
+def test_html_in_the_text_is_shown_not_run(page, app_url):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    open_lesson(page, app_url)
+    box = page.locator('textarea[aria-label="Text for the model"]')
+    box.fill(f"my cat {XSS}")
+    box.press("Control+Enter")
+    frame = head_view(page)
+    frame.get_by_text("onerror").first.wait_for(timeout=60_000)
+    assert frame.locator("img").count() == 0
+    page.wait_for_timeout(1000)
+    assert not dialogs
