@@ -430,6 +430,8 @@ def visible(text: str) -> str:
 def chip_label(token: Token) -> str:
     if token.special or not token.raw:
         return token.piece
+    if token.piece.startswith("##") and token.raw == token.piece[2:].encode():
+        return visible(token.piece)  # WordPiece's continuation mark is the point of the lesson
     # bytes that are only part of a character are shown as \xNN
     return visible(token.raw.decode("utf-8", "backslashreplace"))
 

@@ -132,6 +132,12 @@ def test_chips_escape_student_text_and_show_ids_and_bytes():
     assert "… and 5 more tokens" in T.chips_html(T.load("gpt2").encode("a b c d e f g h"), limit=3)
 
 
+def test_wordpiece_chips_keep_the_continuation_mark():
+    tokens = T.load("wordpiece").encode("tokenizers").tokens
+    assert [T.chip_label(t) for t in tokens] == ["[CLS]", "token", "##izer", "##s", "[SEP]"]
+    assert tokens[2].raw == b"izer"
+
+
 def test_partial_utf8_tokens_are_shown_as_bytes():
     tokens = T.load("gpt2").encode("猫").tokens
     assert [T.chip_label(t) for t in tokens] == ["".join(f"\\x{b:02x}" for b in t.raw) for t in tokens]

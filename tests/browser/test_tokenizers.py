@@ -14,6 +14,7 @@ def test_tokenizers_chips_and_tabs(page, app_url):
     chip = page.locator(".gb-chip[title^='id ']").first
     assert chip.get_attribute("title").startswith("id ")
     assert page.locator(".gb-chips").count() >= 7
+    page.locator(".gb-chips").nth(1).scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
     screenshot(page, "tokenizers-compare")
 
