@@ -1,0 +1,103 @@
+"""AppTest of the recurrent-networks lesson: real outputs and bad inputs."""
+import re
+
+import numpy as np
+import pytest
+import torch
+
+TIMEOUT = 240  # the bracket-counting LSTM trains on first render (cached after)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def app(open_page):
+    at = open_page("rnn", timeout=TIMEOUT)
+    assert not at.exception, at.exception
+    return at
+
+
+def frame_with(at, column):
+    return next(df.value for df in at.dataframe if column in df.value.columns)
+
+
+@pytest.mark.slow
+def test_unrolling_shows_the_equation_with_live_numbers(app):
+    assert app.title[0].value == "Recurrent networks"
+    assert any("are used at all 11 steps" in c.value for c in app.caption)
+    table = frame_with(app, "h_t = tanh(sum)")
+    np.testing.assert_allclose(table["h_t = tanh(sum)"], np.tanh(table["sum"]), atol=1e-6)
+    np.testing.assert_allclose(table["sum"], table["W_x·x_t"] + table["W_h·h_{t-1}"] + table["b"], atol=1e-6)
+    app.text_input(key="rnn_unroll_text").set_value("").run()
+    assert any("at least one character" in w.value for w in app.warning)
+    app.text_input(key="rnn_unroll_text").set_value("a" * 60).run()
+    assert any("reads the first 40" in w.value for w in app.warning)
+
+
+@pytest.mark.slow
+def test_gradient_table_vanishes_explodes_and_clips(app):
+    app.slider(key="rnn_bptt_scale").set_value(0.5).run()
+    small = frame_with(app, "factor per step back")
+    assert small.loc["vanilla RNN", "‖∂L/∂h_1‖ / ‖∂L/∂h_T‖"] < 1e-6
+    assert small.loc["vanilla RNN", "factor per step back"] < 0.55
+    app.slider(key="rnn_bptt_scale").set_value(3.0).run()
+    large = frame_with(app, "factor per step back")
+    assert large.loc["vanilla RNN", "‖∂L/∂h_1‖ / ‖∂L/∂h_T‖"] > 1e3
+    assert large.loc["vanilla RNN", "‖∂L/∂θ‖ before clipping"] > 100
+    assert large.loc["vanilla RNN", "after clipping"] == pytest.approx(1.0, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_lstm_gates_find_the_counting_unit(app):
+    caption = next(c.value for c in app.caption if "follows the depth" in c.value)
+    assert float(re.search(r"correlation (\d+\.\d+)", caption).group(1)) > 0.9
+    app.text_input(key="rnn_gates_text").set_value("").run()
+    assert any("Type some brackets" in w.value for w in app.warning)
+
+
+@pytest.mark.slow
+def test_char_model_trains_with_a_tiny_budget_and_samples(app):
+    app.slider(key="rnn_char_steps").set_value(10).run()
+    app.slider(key="rnn_char_budget").set_value(5).run()
+    app.button(key="rnn_char_train").click().run()
+    assert not app.exception, app.exception
+    history = app.session_state["rnn_char_history"]
+    assert history and history[-1]["step"] <= 10 and np.isfinite(history[-1]["val_loss"])
+    summary = next(m.value for m in app.markdown if m.value.startswith("After **"))
+    assert f"After **{history[-1]['step']} steps**" in summary
+    sample = next(c.value for c in app.code if c.value.startswith("The "))
+    assert len(sample) > len("The ") + 50
+    app.button(key="rnn_char_generate").click().run()
+    assert app.session_state["rnn_char_fresh"] != history[-1]["sample"]
+
+
+@pytest.mark.slow
+def test_char_model_bad_inputs_give_messages(app):
+    app.radio(key="rnn_char_source").set_value("Type your own text").run()
+    app.button(key="rnn_char_train").click().run()
+    assert any("empty" in e.value for e in app.error)
+    app.text_area(key="rnn_char_text").set_value("too short").run()
+    app.button(key="rnn_char_train").click().run()
+    assert any("fewer than the sequence length" in e.value for e in app.error)
+    app.radio(key="rnn_char_source").set_value("Upload a .txt file").run()
+    app.file_uploader(key="rnn_char_upload").upload("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png")
+    app.run()
+    assert any("binary" in e.value for e in app.error)
+    assert not app.exception
+
+
+@pytest.mark.slow
+def test_forecasters_train_and_report_mse(app):
+    app.slider(key="rnn_fc_steps").set_value(20).run()
+    app.button(key="rnn_fc_train").click().run()
+    assert not app.exception, app.exception
+    table = frame_with(app, "test MSE")
+    assert set(table.index) == {"vanilla RNN", "LSTM", "GRU", "last value"}
+    assert (table["test MSE"] > 0).all()
+    assert table.loc["last value", "vs last value"] == "1.00×"
