@@ -45,10 +45,11 @@ if breakdown is not None:
         with st.expander("Every tensor", icon=":material/table:"):
             st.dataframe(breakdown.tensors.astype({"shape": str}), hide_index=True, width="stretch",
                          column_config={"parameters": uip.COUNT})
+    hub_id = known.hub_id if known else choice
     ui.show_code(f"""
 import torch, transformers
 
-config = transformers.AutoConfig.from_pretrained("{choice}")  # a few KB: no weights
+config = transformers.AutoConfig.from_pretrained("{hub_id}")  # a few KB: no weights
 with torch.device("meta"):  # shapes only, no memory
     model = transformers.{breakdown.model_class}(config)
 print(model.num_parameters())  # tied weights are counted once

@@ -42,28 +42,31 @@ class Known:
     model_class: str  # the transformers class counted (BertModel: no masked-LM head)
     published: float  # the rounded figure papers and the course quote
     family: str
+    hub_id: str  # where the published config.json lives
 
 
 KNOWN = [
-    Known("bert-base-uncased", "BERT-Base", 2018, "BertModel", 110e6, "BERT"),
-    Known("bert-large-uncased", "BERT-Large", 2018, "BertModel", 340e6, "BERT"),
-    Known("distilbert-base-uncased", "DistilBERT", 2019, "DistilBertModel", 66e6, "BERT"),
-    Known("roberta-base", "RoBERTa-base", 2019, "RobertaModel", 125e6, "BERT"),
-    Known("roberta-large", "RoBERTa-large", 2019, "RobertaModel", 355e6, "BERT"),
-    Known("albert-base-v2", "ALBERT-base", 2019, "AlbertModel", 12e6, "BERT"),
-    Known("albert-xxlarge-v2", "ALBERT-xxlarge", 2019, "AlbertModel", 235e6, "BERT"),
-    Known("all-MiniLM-L6-v2", "MiniLM-L6 (all-MiniLM-L6-v2)", 2021, "BertModel", 22.7e6, "BERT"),
-    Known("gpt2", "GPT-2 small", 2019, "GPT2LMHeadModel", 124.4e6, "GPT"),
-    Known("gpt2-medium", "GPT-2 medium", 2019, "GPT2LMHeadModel", 355e6, "GPT"),
-    Known("gpt2-large", "GPT-2 large", 2019, "GPT2LMHeadModel", 774e6, "GPT"),
-    Known("gpt2-xl", "GPT-2 XL", 2019, "GPT2LMHeadModel", 1.5e9, "GPT"),
-    Known("t5-small", "T5-small", 2019, "T5ForConditionalGeneration", 60e6, "T5"),
-    Known("t5-base", "T5-base", 2019, "T5ForConditionalGeneration", 220e6, "T5"),
-    Known("llama-7b", "LLaMA 7B", 2023, "LlamaForCausalLM", 7e9, "Llama"),
-    Known("llama-13b", "LLaMA 13B", 2023, "LlamaForCausalLM", 13e9, "Llama"),
-    Known("llama-30b", "LLaMA 30B", 2023, "LlamaForCausalLM", 30e9, "Llama"),
-    Known("llama-65b", "LLaMA 65B", 2023, "LlamaForCausalLM", 65e9, "Llama"),
-    Known("SmolLM2-135M", "SmolLM2-135M", 2024, "LlamaForCausalLM", 135e6, "Llama"),
+    Known("bert-base-uncased", "BERT-Base", 2018, "BertModel", 110e6, "BERT", "google-bert/bert-base-uncased"),
+    Known("bert-large-uncased", "BERT-Large", 2018, "BertModel", 340e6, "BERT", "google-bert/bert-large-uncased"),
+    Known("distilbert-base-uncased", "DistilBERT", 2019, "DistilBertModel", 66e6, "BERT",
+          "distilbert/distilbert-base-uncased"),
+    Known("roberta-base", "RoBERTa-base", 2019, "RobertaModel", 125e6, "BERT", "FacebookAI/roberta-base"),
+    Known("roberta-large", "RoBERTa-large", 2019, "RobertaModel", 355e6, "BERT", "FacebookAI/roberta-large"),
+    Known("albert-base-v2", "ALBERT-base", 2019, "AlbertModel", 12e6, "BERT", "albert/albert-base-v2"),
+    Known("albert-xxlarge-v2", "ALBERT-xxlarge", 2019, "AlbertModel", 235e6, "BERT", "albert/albert-xxlarge-v2"),
+    Known("all-MiniLM-L6-v2", "MiniLM-L6 (all-MiniLM-L6-v2)", 2021, "BertModel", 22.7e6, "BERT",
+          "sentence-transformers/all-MiniLM-L6-v2"),
+    Known("gpt2", "GPT-2 small", 2019, "GPT2LMHeadModel", 124.4e6, "GPT", "openai-community/gpt2"),
+    Known("gpt2-medium", "GPT-2 medium", 2019, "GPT2LMHeadModel", 355e6, "GPT", "openai-community/gpt2-medium"),
+    Known("gpt2-large", "GPT-2 large", 2019, "GPT2LMHeadModel", 774e6, "GPT", "openai-community/gpt2-large"),
+    Known("gpt2-xl", "GPT-2 XL", 2019, "GPT2LMHeadModel", 1.5e9, "GPT", "openai-community/gpt2-xl"),
+    Known("t5-small", "T5-small", 2019, "T5ForConditionalGeneration", 60e6, "T5", "google-t5/t5-small"),
+    Known("t5-base", "T5-base", 2019, "T5ForConditionalGeneration", 220e6, "T5", "google-t5/t5-base"),
+    Known("llama-7b", "LLaMA 7B", 2023, "LlamaForCausalLM", 7e9, "Llama", "huggyllama/llama-7b"),
+    Known("llama-13b", "LLaMA 13B", 2023, "LlamaForCausalLM", 13e9, "Llama", "huggyllama/llama-13b"),
+    Known("llama-30b", "LLaMA 30B", 2023, "LlamaForCausalLM", 30e9, "Llama", "huggyllama/llama-30b"),
+    Known("llama-65b", "LLaMA 65B", 2023, "LlamaForCausalLM", 65e9, "Llama", "huggyllama/llama-65b"),
+    Known("SmolLM2-135M", "SmolLM2-135M", 2024, "LlamaForCausalLM", 135e6, "Llama", "HuggingFaceTB/SmolLM2-135M"),
 ]
 KNOWN_BY_KEY = {k.key: k for k in KNOWN}
 
@@ -232,7 +235,7 @@ def formula_terms(arch: Architecture) -> list[Term]:
     if arch.pooler:
         terms.append(Term("pooler", "H² + H", H * H + H))
     if arch.lm_head:
-        terms.append(Term("LM head", "0 (tied: reuses the V·H token embeddings)", 0)
+        terms.append(Term("LM head", "0 (tied to V·H)", 0)
                      if arch.tie_word_embeddings else Term("LM head", "V·H", V * H))
     return terms
 
@@ -340,7 +343,7 @@ class Breakdown:
         return table
 
 
-def _config_from(config_or_name) -> tuple:
+def resolve_config(config_or_name) -> tuple:
     """(transformers config, title, model class) from a key, a Hub id, a dict or a config."""
     from transformers import AutoConfig, PretrainedConfig
 
@@ -389,8 +392,9 @@ def model_class_named(model_class: str):
 
 def build_on_meta(config, cls):
     """The model with shapes but no storage. torch.device("meta") creates every
-    tensor directly on the meta device (accelerate's init_empty_weights first
-    allocates each weight in RAM) and ties the LM head as usual."""
+    tensor directly on the meta device and ties the LM head as usual;
+    accelerate's init_empty_weights creates each weight on the CPU and then
+    moves it, and leaves the head untied (benchmarks/parameters.py compares)."""
     import torch
 
     with torch.device("meta"):
@@ -401,7 +405,7 @@ def count_parameters(config_or_name, model_class: str | None = None) -> Breakdow
     """Exact parameter count, grouped, for a shipped config key ('gpt2'), a Hub
     id (online), a config dict or a transformers config. Raises InvalidConfig
     or models.ModelUnavailable with a message for the student."""
-    config, title, default_class = _config_from(config_or_name)
+    config, title, default_class = resolve_config(config_or_name)
     model_class = model_class or default_class
     architecture = architecture_of(config, model_class)
     if architecture is not None:
@@ -552,8 +556,8 @@ BYTES_PER_PARAMETER = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1, "int4": 0.5}
 # Adam in fp32: the weights, their gradients, and two moment estimates per weight.
 ADAM_STATE_BYTES = {"weights": 4, "gradients": 4, "Adam 1st moment (m)": 4, "Adam 2nd moment (v)": 4}
 GIB = 2**30
-DEVICES_GIB = {"T4 (16 GB)": 16, "V100 (16 GB)": 16, "A100 80 GB": 80, "H100 (80 GB)": 80,
-               "Streamlit Cloud RAM (2.7 GB)": 2.7}
+DEVICES_GIB = {"T4 16 GB": 16, "V100 16 GB": 16, "A100 80 GB": 80, "H100 80 GB": 80,
+               "Streamlit Cloud 2.7 GB RAM": 2.7}
 
 
 def memory_table(num_parameters: int) -> pd.DataFrame:

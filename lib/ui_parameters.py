@@ -8,6 +8,9 @@ import streamlit as st
 from lib import models, params
 
 SAFE = px.colors.qualitative.Safe  # colour-blind-safe qualitative palette
+GROUP_COLOURS = dict(zip(params.GROUPS, SAFE + ["#E69F00", "#0072B2"]))  # two Okabe-Ito colours extend it
+FAMILY_OFFSET = {"Transformer": 0, "BERT": -0.2, "GPT": 0, "T5": 0.2, "Llama": 0}  # spread one year's dots
+VERDICT_COLOURS = {"fits": "#9ecae1", "tight": "#fdd0a2", "no": "#d9d9d9"}  # blue / orange / grey
 COUNT = st.column_config.NumberColumn(format="localized")
 SHARE = st.column_config.NumberColumn(format="percent")
 
@@ -59,7 +62,7 @@ def sunburst(breakdown: params.Breakdown, title: str):
 def stacked_bar(keys: list[str]):
     frame = pd.concat([params.count_known(k).by_group().rename("parameters").rename_axis("group").reset_index()
                        .assign(model=params.KNOWN_BY_KEY[k].title) for k in keys])
-    fig = px.bar(frame, x="model", y="parameters", color="group", color_discrete_sequence=SAFE,
+    fig = px.bar(frame, x="model", y="parameters", color="group", color_discrete_map=GROUP_COLOURS,
                  category_orders={"group": params.GROUPS, "model": [params.KNOWN_BY_KEY[k].title for k in keys]},
                  title="Where each model keeps its parameters",
                  labels={"parameters": "parameters (exact count)", "model": "model", "group": "block"})
@@ -68,29 +71,32 @@ def stacked_bar(keys: list[str]):
 
 
 def timeline_chart(timeline: pd.DataFrame):
-    fig = px.scatter(timeline, x="year", y="parameters", color="family", symbol="counted by", text="model",
-                     log_y=True, color_discrete_sequence=SAFE, hover_data={"parameters": ":,"},
+    timeline = timeline.assign(x=timeline["year"] + timeline["family"].map(FAMILY_OFFSET))
+    fig = px.scatter(timeline, x="x", y="parameters", color="family", symbol="counted by", text="model",
+                     log_y=True, color_discrete_sequence=SAFE, hover_data={"parameters": ":,", "x": False},
                      title="Model sizes over time (log scale)",
-                     labels={"parameters": "parameters (log scale)", "year": "year published"})
-    fig.update_traces(textposition="middle right", marker_size=11)
+                     labels={"parameters": "parameters (log scale)", "x": "year published"})
+    fig.update_traces(marker_size=11, textfont_size=11)
+    for trace in fig.data:  # alternate label sides so one year's names do not overlap
+        trace.textposition = ["middle right" if i % 2 == 0 else "middle left" for i in range(len(trace.x))]
     fig.update_layout(height=520, xaxis=dict(dtick=1, range=[2016.5, 2025.5]))
     return fig
 
 
 def memory_panel(num_parameters: int, key: str) -> None:
-    memory = params.memory_table(num_parameters)
     left, right = st.columns([2, 3])
-    left.dataframe(memory, hide_index=True, width="stretch", key=f"{key}_memory",
+    left.dataframe(params.memory_table(num_parameters), hide_index=True, width="stretch", key=f"{key}_memory",
                    column_config={"GiB": st.column_config.NumberColumn(format="%.2f")})
+    parts = [("inference, bf16", "weights", num_parameters * params.BYTES_PER_PARAMETER["bf16"])]
+    parts += [("training with Adam, fp32", part, num_parameters * b) for part, b in params.ADAM_STATE_BYTES.items()]
+    frame = pd.DataFrame(parts, columns=["use", "part", "bytes"]).assign(GiB=lambda f: f["bytes"] / params.GIB)
+    fig = px.bar(frame, x="GiB", y="use", color="part", orientation="h", color_discrete_sequence=SAFE,
+                 title="Running vs training: what the memory holds", labels={"use": "", "part": "kept in memory"})
+    fig.update_layout(height=300, legend=dict(orientation="h", y=-0.35))
+    right.plotly_chart(fig, width="stretch", key=f"{key}_adam")
     fits = params.fits_table(num_parameters, params.local_gpu())
-    symbols = {"fits": "✅ fits", "tight": "⚠️ tight", "no": "❌ no"}
-    right.dataframe(fits.map(symbols.get), width="stretch", key=f"{key}_fits")
-    training = {part: num_parameters * b / params.GIB for part, b in params.ADAM_STATE_BYTES.items()}
-    fig = px.bar(x=list(training), y=list(training.values()), color=list(training),
-                 color_discrete_sequence=SAFE, title="Training with Adam in fp32: what the memory holds",
-                 labels={"x": "kept in memory", "y": "GiB", "color": "part"})
-    fig.update_layout(height=340, showlegend=False)
-    st.plotly_chart(fig, width="stretch", key=f"{key}_adam")
+    st.dataframe(fits.style.map(lambda verdict: f"background-color: {VERDICT_COLOURS[verdict]}"),
+                 width="stretch", key=f"{key}_fits")
 
 
 # --- build your own ----------------------------------------------------------------
@@ -141,10 +147,12 @@ def builder() -> None:
         return
     st.session_state["parameters_build"] = breakdown.total
     cols = st.columns(3)
-    cols[0].metric("Parameters", f"{breakdown.total:,}", human(breakdown.total), delta_color="off")
+    cols[0].metric("Parameters", f"{breakdown.total:,}", human(breakdown.total), delta_color="off",
+                   delta_arrow="off")
     path = (f"meta device ({breakdown.model_class}, {breakdown.seconds:.2f} s)" if breakdown.path == "meta device"
             else "formula (no stock transformers class for this layout)")
-    cols[1].metric("Counted by", path.split(" (")[0], path[path.find("(") + 1:-1], delta_color="off")
+    cols[1].metric("Counted by", path.split(" (")[0], path[path.find("(") + 1:-1], delta_color="off",
+                   delta_arrow="off")
     chosen = st.session_state["parameters_preset"]
     if chosen in params.PRESETS and params.PRESETS[chosen][0] == settings:
         quoted = params.PRESETS[chosen][1]

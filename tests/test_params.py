@@ -119,6 +119,10 @@ def test_builder_exact_and_formula_paths():
         breakdown = params.count_architecture(arch)
         assert breakdown.path == "meta device"
         assert breakdown.total == params.formula_total(arch)
+    for name, key in [("BERT-Base (2018)", "bert-base-uncased"), ("GPT-2 small (2019)", "gpt2")]:
+        built = params.count_architecture(params.preset(name)[0])
+        assert built.total == params.count_known(key).total
+        assert built.by_group().to_dict() == params.count_known(key).by_group().to_dict()
     seq2seq = params.count_architecture(params.ORIGINAL_TRANSFORMER)
     assert seq2seq.path == "formula" and seq2seq.total == 63_082_496
 
@@ -175,13 +179,13 @@ def test_memory_uses_torch_element_sizes():
 
 def test_what_fits_on_a_t4():
     fits = params.fits_table(params.count_known("llama-7b").total, ("Test GPU", 24.0))
-    t4 = fits["T4 (16 GB)"]
+    t4 = fits["T4 16 GB"]
     assert t4["inference, fp32"] == "no"  # 25 GiB
     assert t4["inference, fp16"] == "fits"  # 12.6 GiB of 16
     assert t4["inference, int4"] == "fits"
     assert t4["training with Adam, fp32"] == "no"
     assert fits["this machine: Test GPU"]["inference, fp16"] == "fits"
-    assert (params.fits_table(params.count_known("llama-65b").total)["T4 (16 GB)"] == "no").all()
+    assert (params.fits_table(params.count_known("llama-65b").total)["T4 16 GB"] == "no").all()
     assert params.fit_verdict(15, 16) == "tight"
 
 
