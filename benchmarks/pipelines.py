@@ -1,0 +1,59 @@
+"""Pipeline latency per offline task on this machine's CPU, and MiniLM's
+batching throughput curve (64 sentences, batch sizes 1…64).
+
+    PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/pipelines.py
+
+Each latency is the median of 3 runs after one warm-up (models already loaded).
+"""
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lib import efficientnet, embeddings, models, pipelines  # noqa: E402
+
+CLIP = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav"
+
+
+def median_seconds(fn, repeats: int = 3) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    encoder = models.load("minilm", "encoder", "cpu")
+    decoder = models.load("smollm2-135m", "decoder", "cpu")
+    whisper = pipelines.load_whisper("cpu")
+    cnn = efficientnet.load_efficientnet_lite0()
+    image = pipelines.sample_image()
+    labels = ["sport", "politics", "cooking"]
+    text = "The striker scored twice in the final minutes."
+    tasks = {
+        "fill-mask (SmolLM2 ranking)": lambda: pipelines.fill_mask(decoder, "Paris is the [MASK] of France."),
+        "feature-extraction (MiniLM)": lambda: pipelines.feature_extraction(encoder, text),
+        "zero-shot by similarity (MiniLM)": lambda: pipelines.zero_shot_by_similarity(encoder, text, labels),
+        "zero-shot by prompting (SmolLM2)": lambda: pipelines.zero_shot_by_prompting(decoder, text, labels),
+        "text-generation, 30 tokens (SmolLM2)": lambda: "".join(
+            pipelines.generate_stream(decoder, "Once upon a time", 30)),
+        "summarization, ≤40 tokens (SmolLM2)": lambda: pipelines.summarize(
+            decoder, "The city council met on Tuesday to discuss new bike lanes. Members voted seven to two "
+                     "to fund the project, which will start in spring."),
+        "ASR, 7.1 s clip (Whisper tiny.en int8)": lambda: pipelines.transcribe(whisper, CLIP),
+        "image-classification (EfficientNet-Lite0)": lambda: efficientnet.classify(cnn, image),
+    }
+    for name, fn in tasks.items():
+        print(f"{name:45s} {median_seconds(fn) * 1000:9.0f} ms")
+    sentences = (embeddings.bundled_sentences() * 3)[:64]
+    for row in pipelines.batch_throughput(encoder, sentences, [1, 2, 4, 8, 16, 32, 64]):
+        print(f"MiniLM batch {row['batch_size']:3d}: {row['sentences_per_s']:7.1f} sentences/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from lib import embeddings, models, pipelines, ui, ui_pipelines
+
+K = "pipelines"
+BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
+
+st.title("HuggingFace pipelines")
+ui.lesson_text(K, "intro")
+
+# --- the playground ---------------------------------------------------------------
+st.header("Pipeline playground")
+task = st.selectbox("Task", pipelines.TASKS, format_func=lambda t: t.title, key=f"{K}_task")
+spec = models.REGISTRY[task.model_key]
+st.markdown(f"**Model:** {spec.title} · {'bundled, works offline' if task.offline else 'from the Hub'}"
+            f" · {spec.license}")
+if task.note:
+    st.caption(task.note)
+ui.show_code(f"from transformers import pipeline\n{task.code}", label="The two-line pipeline")
+ui_pipelines.run_task(task)
+
+# --- under the hood ---------------------------------------------------------------
+st.header("Under the hood")
+ui.lesson_text(K, "under_the_hood")
+hood_models = {"minilm": "MiniLM encoder (feature extraction)", "smollm2-135m": "SmolLM2 decoder (next token)"}
+if st.session_state.get("finetune_model") is not None:
+    hood_models["finetune_model"] = "Your fine-tuned classifier"
+hood_key = st.radio("Model", list(hood_models), format_func=hood_models.get, horizontal=True, key=f"{K}_hood_model")
+hood_raw = st.text_input("Input", "Paris is the capital of", key=f"{K}_hood_text")
+try:
+    hood_text, hood_warning = pipelines.check_text(hood_raw)
+except ValueError as err:
+    st.warning(str(err))
+    hood_text, hood_warning = None, ""
+if hood_warning:
+    st.warning(hood_warning)
+if hood_text:
+    if hood_key == "finetune_model":
+        hood_loaded = st.session_state["finetune_model"]
+    else:
+        hood_loaded = ui.load_model(hood_key, "encoder" if hood_key == "minilm" else "decoder")
+    hood = pipelines.under_the_hood(hood_loaded, hood_text)
+    st.subheader("1 · Tokenizer")
+    st.dataframe(pd.DataFrame({"token": hood["tokens"], "input_id": hood["input_ids"],
+                               "attention_mask": hood["attention_mask"]}).T.astype(str), width="stretch")
+    st.subheader("2 · Model")
+    st.markdown(f"Raw output `{hood['raw_name']}` with shape `{hood['raw_shape']}`.")
+    st.dataframe(pd.DataFrame(hood["raw_sample"]).round(3), width="stretch")
+    st.subheader("3 · Post-processing")
+    st.markdown(hood["post"] + ":")
+    st.dataframe(pd.DataFrame(hood["result"]), width="stretch", hide_index=True)
+ui.show_code("""
+from transformers import AutoTokenizer, AutoModelForCausalLM
+tokenizer = AutoTokenizer.from_pretrained("HuggingFaceTB/SmolLM2-135M-Instruct")
+model = AutoModelForCausalLM.from_pretrained("HuggingFaceTB/SmolLM2-135M-Instruct")
+inputs = tokenizer("Paris is the capital of", return_tensors="pt")    # step 1
+logits = model(**inputs).logits                                       # step 2: (1, seq, 49152)
+probs = logits[0, -1].softmax(-1)                                     # step 3
+print([tokenizer.decode(i) for i in probs.topk(5).indices])
+""")
+
+# --- batching -----------------------------------------------------------------------
+st.header("Why batching matters")
+ui.lesson_text(K, "batching")
+sentences = (embeddings.bundled_sentences() * 3)[:64]
+if st.button("Measure throughput for batch sizes 1…64", key=f"{K}_measure_batches"):
+    encoder = ui.load_model("minilm", "encoder")
+    st.session_state[f"{K}_batch_rows"] = []
+    ui.live_run(pipelines.batch_throughput(encoder, sentences, BATCH_SIZES), len(BATCH_SIZES),
+                "Embedding 64 sentences", lambda i, row: st.session_state[f"{K}_batch_rows"].append(row))
+rows = st.session_state.get(f"{K}_batch_rows")
+if rows:
+    table = pd.DataFrame(rows)
+    fig = px.line(table, x="batch_size", y="sentences_per_s", markers=True, log_x=True,
+                  title=f"MiniLM throughput on {ui.device().upper()} (64 sentences)",
+                  labels={"batch_size": "batch size", "sentences_per_s": "sentences per second"})
+    st.plotly_chart(fig, width="stretch")
+    best = table.loc[table["sentences_per_s"].idxmax()]
+    st.markdown(f"Batch size **{int(best.batch_size)}** was the fastest: "
+                f"**{best.sentences_per_s / table.sentences_per_s.iloc[0]:.1f}×** the throughput of one "
+                "sentence at a time.")
+ui.show_code("""
+extractor = pipeline("feature-extraction", model="sentence-transformers/all-MiniLM-L6-v2")
+vectors = extractor(sentences, batch_size=32)   # 32 sentences per forward pass
+""")
+
+ui.next_lesson(K)

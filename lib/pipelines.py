@@ -1,0 +1,340 @@
+"""The pipeline playground's logic: each task's offline implementation, the
+Hub pipelines, the three steps a pipeline hides, and batching throughput.
+Importable without Streamlit.
+
+Offline stand-ins say what they are: MiniLM has no masked-LM head, so fill-mask
+is done by SmolLM2 ranking candidate words in the full sentence; zero-shot runs
+either by embedding similarity (MiniLM) or by prompting (SmolLM2).
+"""
+from __future__ import annotations
+
+import io
+import re
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+
+from lib import embeddings, gpu, models
+from lib.minutes import evaluate
+from lib.minutes import transcribe as transcribe_lib
+
+MAX_CHARS = 2000
+MASK_PATTERN = re.compile(r"\[MASK\]|<mask>")
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str  # the transformers pipeline task name
+    title: str
+    model_key: str  # registry key of the model used
+    offline: bool  # runs with a bundled model
+    code: str  # the two-line pipeline, as a student would write it
+    note: str = ""
+
+
+TASKS = [
+    Task("sentiment-analysis", "Sentiment analysis", "sst2-distilbert", False,
+         'classifier = pipeline("sentiment-analysis", model="distilbert/distilbert-base-uncased-finetuned-sst-2-english")\n'
+         'classifier("I loved this film!")'),
+    Task("zero-shot-classification", "Zero-shot classification", "minilm", True,
+         'classifier = pipeline("zero-shot-classification", model="facebook/bart-large-mnli")\n'
+         'classifier("The match went to penalties.", candidate_labels=["sport", "politics", "cooking"])',
+         "Offline stand-ins: embedding similarity on MiniLM, or prompting SmolLM2. The Hub "
+         "pipeline uses an NLI model (facebook/bart-large-mnli, 1.6 GB)."),
+    Task("ner", "Named entities (token classification)", "bert-ner", False,
+         'ner = pipeline("ner", model="dslim/bert-base-NER", aggregation_strategy="simple")\n'
+         'ner("Ada Lovelace worked with Charles Babbage in London.")'),
+    Task("question-answering", "Question answering", "distilbert-squad", False,
+         'qa = pipeline("question-answering", model="distilbert/distilbert-base-cased-distilled-squad")\n'
+         'qa(question="What is BERT?", context="BERT is a transformer encoder ...")'),
+    Task("fill-mask", "Fill the mask", "smollm2-135m", True,
+         'unmasker = pipeline("fill-mask", model="google-bert/bert-base-uncased")\n'
+         'unmasker("Paris is the [MASK] of France.")',
+         "Stand-in: MiniLM has no masked-LM head, so SmolLM2 proposes words after the left "
+         "context and ranks them by how likely the whole sentence is with each one. Try the course's "
+         "bias example: 'This man works as a [MASK].' then 'This woman works as a [MASK].'"),
+    Task("summarization", "Summarization", "smollm2-135m", True,
+         'summarizer = pipeline("summarization", model="sshleifer/distilbart-cnn-12-6")\n'
+         'summarizer(long_text, max_length=60)',
+         "Offline: SmolLM2-135M-Instruct asked to summarise (a small chat model, not a "
+         "trained summariser)."),
+    Task("translation_en_to_fr", "Translation (English → French)", "opus-mt-en-fr", False,
+         'translator = pipeline("translation_en_to_fr", model="Helsinki-NLP/opus-mt-en-fr")\n'
+         'translator("The weather is lovely today.")'),
+    Task("text-generation", "Text generation", "smollm2-135m", True,
+         'generator = pipeline("text-generation", model="HuggingFaceTB/SmolLM2-135M-Instruct")\n'
+         'generator("Once upon a time", max_new_tokens=40)'),
+    Task("feature-extraction", "Feature extraction", "minilm", True,
+         'extractor = pipeline("feature-extraction", model="sentence-transformers/all-MiniLM-L6-v2")\n'
+         'extractor("He went to the bank to deposit money.", return_tensors=True).shape'),
+    Task("automatic-speech-recognition", "Speech recognition", "whisper-tiny.en", True,
+         'from faster_whisper import WhisperModel  # the HF pipeline: pipeline("automatic-speech-recognition", model="openai/whisper-tiny.en")\n'
+         'segments, info = WhisperModel("tiny.en").transcribe("speech.wav")'),
+    Task("image-classification", "Image classification", "efficientnet-lite0", True,
+         'classifier = pipeline("image-classification", model="google/efficientnet-b0")\n'
+         'classifier("cat.jpg")',
+         "Offline: EfficientNet-Lite0 ImageNet weights, run by Glassbox's own model code."),
+]
+TASK_BY_KEY = {t.key: t for t in TASKS}
+HUB_ROLES = {"sentiment-analysis": "classifier", "ner": "ner", "question-answering": "qa",
+             "translation_en_to_fr": "seq2seq"}
+
+
+def needs_hub_message(task: Task) -> str:
+    spec = models.REGISTRY[task.model_key]
+    return (f"**{task.title}** has no offline model here. It needs **{spec.location}** "
+            f"({spec.size_mb:.0f} MB) from the HuggingFace Hub: connect to the internet and "
+            "choose *Hub when available* in the sidebar, or download it once with "
+            f"`huggingface-cli download {spec.location}`.")
+
+
+def check_text(text: str, what: str = "text", max_chars: int = MAX_CHARS) -> tuple[str, str]:
+    """Strip and cap a student's text. Returns (text, warning); ValueError when empty."""
+    text = (text or "").strip()
+    if not text:
+        raise ValueError(f"Type some {what} first.")
+    if len(text) > max_chars:
+        return text[:max_chars], (f"The {what} is {len(text):,} characters long; only the first "
+                                  f"{max_chars:,} are used.")
+    return text, ""
+
+
+def parse_labels(raw: str) -> list[str]:
+    labels = list(dict.fromkeys(l.strip() for l in raw.split(",") if l.strip()))
+    if not labels:
+        raise ValueError("Give at least one candidate label, separated by commas.")
+    return labels
+
+
+def timed(fn, device: str):
+    """(result, seconds) of one call, synchronised on GPUs."""
+    started = time.perf_counter()
+    result = fn()
+    gpu.synchronize(device)
+    return result, time.perf_counter() - started
+
+
+# --- causal-LM helpers (SmolLM2) ---------------------------------------------------
+
+def document_start(tokenizer) -> str:
+    """The token that starts a document in pretraining. SmolLM2's `bos_token` is the
+    chat marker <|im_start|>, which pushes the model into chat mode; its pretraining
+    text was separated by <|endoftext|>."""
+    return "<|endoftext|>" if "<|endoftext|>" in tokenizer.get_vocab() else tokenizer.bos_token
+
+
+def sequence_log_probs(loaded, texts: list[str], prefix_tokens: int = 0) -> torch.Tensor:
+    """Sum of log p(token | tokens before it) for each text, skipping the first
+    `prefix_tokens` predicted tokens. A document-start token is prepended so the first word is
+    scored too. (n,)"""
+    tokenizer = loaded.tokenizer
+    with loaded.lock:
+        encoded = tokenizer([document_start(tokenizer) + t for t in texts], padding=True,
+                            add_special_tokens=False, return_tensors="pt").to(loaded.device)
+        with torch.no_grad():
+            logits = loaded.model(**encoded).logits.float()  # (n, seq, vocab_size)
+    log_probs = logits[:, :-1].log_softmax(-1)
+    targets = encoded["input_ids"][:, 1:]  # (n, seq-1)
+    picked = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (n, seq-1)
+    mask = encoded["attention_mask"][:, 1:].float()
+    mask[:, :prefix_tokens] = 0
+    return (picked * mask).sum(-1).cpu()
+
+
+def next_token_distribution(loaded, text: str) -> torch.Tensor:
+    """Probabilities of the token after `text`. (vocab_size,)"""
+    tokenizer = loaded.tokenizer
+    with loaded.lock:
+        ids = tokenizer(document_start(tokenizer) + text, add_special_tokens=False,
+                        return_tensors="pt")["input_ids"].to(loaded.device)
+        with torch.no_grad():
+            logits = loaded.model(input_ids=ids).logits[0, -1].float()  # (vocab_size,)
+    return logits.softmax(-1).cpu()
+
+
+def fill_mask(decoder, text: str, top_k: int = 5, num_candidates: int = 20) -> list[dict]:
+    """Rank words for the single [MASK]: SmolLM2 proposes `num_candidates` whole
+    words after the left context, then each is scored by the log-likelihood of
+    the whole sentence, so the right context counts too."""
+    parts = MASK_PATTERN.split(text)
+    if len(parts) != 2:
+        raise ValueError("Put exactly one [MASK] in the sentence.")
+    left, right = parts[0].rstrip(), parts[1]
+    probs = next_token_distribution(decoder, left)
+    candidates = []
+    for token_id in probs.topk(num_candidates * 3).indices.tolist():
+        word = decoder.tokenizer.decode([token_id]).strip()
+        if word.isalpha() and word not in candidates:
+            candidates.append(word)
+        if len(candidates) == num_candidates:
+            break
+    joiner = " " if left else ""
+    sentences = [f"{left}{joiner}{word}{right}" for word in candidates]
+    scores = sequence_log_probs(decoder, sentences)
+    shares = scores.softmax(-1)  # probability among the candidates only
+    order = scores.argsort(descending=True)[:top_k].tolist()
+    return [{"token_str": candidates[i], "sequence": sentences[i], "score": float(shares[i]),
+             "log_likelihood": float(scores[i])} for i in order]
+
+
+def chat_prompt(decoder, instruction: str) -> str:
+    return decoder.tokenizer.apply_chat_template([{"role": "user", "content": instruction}],
+                                                 tokenize=False, add_generation_prompt=True)
+
+
+def generate_stream(decoder, prompt: str, max_new_tokens: int = 40, temperature: float = 0.0,
+                    seed: int = 0) -> Iterator[str]:
+    """Yield the text of each new token as it is produced (greedy when temperature is 0),
+    reusing the key/value cache so each step feeds only the newest token."""
+    tokenizer = decoder.tokenizer
+    generator = torch.Generator().manual_seed(seed)
+    with decoder.lock:
+        ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        ids = ids.to(decoder.device)
+    new_ids: list[int] = []
+    past, step_input, shown = None, ids, ""
+    for _ in range(max_new_tokens):
+        with decoder.lock, torch.no_grad():
+            output = decoder.model(input_ids=step_input, past_key_values=past, use_cache=True)
+        past = output.past_key_values
+        logits = output.logits[0, -1].float().cpu()  # (vocab_size,)
+        if temperature > 0:
+            next_id = int(torch.multinomial((logits / temperature).softmax(-1), 1, generator=generator))
+        else:
+            next_id = int(logits.argmax())
+        if next_id == tokenizer.eos_token_id:
+            break
+        new_ids.append(next_id)
+        text = tokenizer.decode(new_ids, skip_special_tokens=True)
+        if not text.endswith("\ufffd"):  # wait until a multi-byte character is complete
+            yield text[len(shown):]
+            shown = text
+        step_input = torch.tensor([[next_id]], device=decoder.device)
+
+
+def summarize(decoder, text: str, max_new_tokens: int = 40) -> str:
+    prompt = chat_prompt(decoder, f"Summarise this text in one or two sentences:\n\n{text}")
+    return "".join(generate_stream(decoder, prompt, max_new_tokens)).strip()
+
+
+def zero_shot_by_prompting(decoder, text: str, labels: list[str]) -> list[dict]:
+    """Let SmolLM2 continue "<text>\nThis text is about": each label's probability
+    comes from the log-likelihood of that continuation (a 135M model follows this
+    completion form far better than a chat question)."""
+    prompt = f"{text}\nThis text is about"
+    prefix = len(decoder.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    scores = sequence_log_probs(decoder, [f"{prompt} {label}" for label in labels], prefix_tokens=prefix)
+    return _ranked(labels, scores.softmax(-1))
+
+
+def zero_shot_by_similarity(encoder, text: str, labels: list[str],
+                            template: str = "This text is about {}.") -> list[dict]:
+    """Cosine similarity between the text's embedding and each label's sentence."""
+    vectors = embeddings.sentence_embeddings(encoder, [text] + [template.format(l) for l in labels])
+    return _ranked(labels, vectors[1:] @ vectors[0])
+
+
+def _ranked(labels: list[str], scores: torch.Tensor) -> list[dict]:
+    order = scores.argsort(descending=True).tolist()
+    return [{"label": labels[i], "score": float(scores[i])} for i in order]
+
+
+def feature_extraction(encoder, text: str) -> torch.Tensor:
+    """What the real HF feature-extraction pipeline returns: last_hidden_state, (1, seq, hidden_size)."""
+    with encoder.lock:
+        return hub_pipeline("feature-extraction", encoder)(text, return_tensors=True)
+
+
+def hub_pipeline(task: str, loaded):
+    """A transformers pipeline around an already-loaded model (no download)."""
+    from transformers import pipeline
+
+    return pipeline(task, model=loaded.model, tokenizer=loaded.tokenizer, device=loaded.device)
+
+
+# --- speech -----------------------------------------------------------------------------
+
+def load_whisper(device: str = "cpu"):
+    """The bundled Whisper tiny.en, loaded as the meeting-minutes lesson loads it."""
+    return transcribe_lib.load_whisper(models.bundled_path("whisper-tiny.en"), device)
+
+
+def transcribe(whisper, audio: str | bytes) -> str:
+    """Text of a speech file (path or bytes); ValueError for unreadable audio."""
+    source = io.BytesIO(audio) if isinstance(audio, bytes) else audio
+    try:
+        segments, _info = whisper.transcribe(source, beam_size=1, language="en", vad_filter=False)
+        return " ".join(s.text.strip() for s in segments).strip()
+    except Exception as err:  # noqa: BLE001 - PyAV raises many kinds for a bad file
+        raise ValueError(f"Could not read this audio file ({type(err).__name__}). "
+                         "Upload a WAV, MP3, FLAC or OGG recording.") from err
+
+
+word_error_rate = evaluate.word_error_rate  # shared with the meeting-minutes lesson
+
+
+# --- images -----------------------------------------------------------------------------
+
+def sample_image():
+    """Chelsea the cat, a sample photo bundled with scikit-image."""
+    from PIL import Image
+    from skimage import data
+
+    return Image.fromarray(data.chelsea())
+
+
+def open_image(raw: bytes):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(raw))
+        image.load()
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError("This file is not an image Glassbox can read (try a PNG or JPEG).") from err
+    return image
+
+
+# --- under the hood -----------------------------------------------------------------
+
+def under_the_hood(loaded, text: str, top_k: int = 5) -> dict:
+    """The pipeline's three hidden steps for one input: the tokenizer's output,
+    the model's raw output, and the post-processing that turns it into an answer."""
+    with loaded.lock:
+        encoded = loaded.tokenizer(text, return_tensors="pt", truncation=True).to(loaded.device)
+        with torch.no_grad():
+            output = loaded.model(**encoded)
+    tokens = loaded.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist())
+    step1 = {"tokens": tokens, "input_ids": encoded["input_ids"][0].tolist(),
+             "attention_mask": encoded["attention_mask"][0].tolist()}
+    if getattr(output, "logits", None) is None:  # a bare encoder: hidden states, pooled
+        states = output.last_hidden_state.float()  # (1, seq, hidden_size)
+        pooled = torch.nn.functional.normalize(states.mean(dim=1), dim=-1)[0]
+        return {**step1, "raw_name": "last_hidden_state", "raw_shape": tuple(states.shape),
+                "raw_sample": states[0, :, :6].cpu().tolist(),
+                "post": "mean over tokens, then L2-normalise: one sentence vector",
+                "result": [{"dimension": i, "value": float(v)} for i, v in enumerate(pooled[:8])]}
+    logits = output.logits.float()  # (1, seq, vocab) or (1, num_labels) or (1, seq, num_labels)
+    last = logits[0] if logits.dim() == 2 else logits[0, -1]
+    probs = last.softmax(-1)
+    best = probs.topk(min(top_k, probs.numel()))
+    id2label = getattr(loaded.model.config, "id2label", None) or {}
+    is_lm = logits.shape[-1] == len(loaded.tokenizer)
+    name = (lambda i: loaded.tokenizer.decode([i])) if is_lm else (lambda i: id2label.get(i, str(i)))
+    return {**step1, "raw_name": "logits", "raw_shape": tuple(logits.shape),
+            "raw_sample": [[float(v) for v in last[best.indices].cpu()]],
+            "post": "softmax over the last position's logits, then the top entries"
+                    if is_lm else "softmax over the label logits, then the best label",
+            "result": [{"output": name(int(i)), "logit": float(last[i]), "probability": float(p)}
+                       for p, i in zip(best.values, best.indices)]}
+
+
+# --- batching -----------------------------------------------------------------------------
+
+def batch_throughput(encoder, sentences: list[str], batch_sizes: list[int]) -> Iterator[dict]:
+    """Embed all `sentences` once per batch size; yield sentences per second."""
+    for batch_size in batch_sizes:
+        _vectors, seconds = timed(lambda: embeddings.sentence_embeddings(encoder, sentences, batch_size),
+                                  encoder.device)
+        yield {"batch_size": batch_size, "seconds": seconds, "sentences_per_s": len(sentences) / seconds}

@@ -1,0 +1,107 @@
+"""lib.pipelines against independent references: the course's examples, torch
+log-softmax sums, a hand-checked WER and the LibriVox reference transcripts."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from lib import pipelines
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+
+def test_fill_mask_paris_capital(smollm2):
+    top3 = [r["token_str"] for r in pipelines.fill_mask(smollm2, "Paris is the [MASK] of France.", top_k=3)]
+    assert "capital" in top3
+
+
+def test_fill_mask_needs_exactly_one_mask(smollm2):
+    for text in ("No mask at all.", "[MASK] and [MASK]."):
+        with pytest.raises(ValueError, match="exactly one"):
+            pipelines.fill_mask(smollm2, text)
+
+
+def test_sequence_log_probs_matches_token_by_token_sum(smollm2):
+    text = "The cat sat."
+    tok = smollm2.tokenizer
+    ids = tok(pipelines.document_start(tok) + text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        logits = smollm2.model(input_ids=ids).logits.double()
+    expected = sum(logits[0, i].log_softmax(-1)[ids[0, i + 1]] for i in range(ids.shape[1] - 1))
+    # padded in a batch with a longer text: padding must not change the score
+    got = pipelines.sequence_log_probs(smollm2, [text, "A much longer sentence than the first one."])[0]
+    assert got == pytest.approx(float(expected), abs=1e-3)
+
+
+def test_zero_shot_both_methods_pick_the_topic(minilm, smollm2):
+    text, labels = "The striker scored twice in the final minutes.", ["sport", "politics", "cooking"]
+    by_similarity = pipelines.zero_shot_by_similarity(minilm, text, labels)
+    by_prompt = pipelines.zero_shot_by_prompting(smollm2, text, labels)
+    assert by_similarity[0]["label"] == "sport" and by_prompt[0]["label"] == "sport"
+    assert sum(r["score"] for r in by_prompt) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_feature_extraction_shape_is_minilm_hidden_size(minilm):
+    states = pipelines.feature_extraction(minilm, "He went to the bank to deposit money.")
+    assert tuple(states.shape) == (1, 11, minilm.model.config.hidden_size) == (1, 11, 384)
+
+
+def test_generate_stream_matches_greedy_generate(smollm2):
+    prompt = "The capital of France is"
+    streamed = "".join(pipelines.generate_stream(smollm2, prompt, max_new_tokens=6))
+    ids = smollm2.tokenizer(prompt, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        reference = smollm2.model.generate(ids, max_new_tokens=6, do_sample=False)
+    assert streamed == smollm2.tokenizer.decode(reference[0, ids.shape[1]:], skip_special_tokens=True)
+
+
+def test_check_text_and_labels():
+    with pytest.raises(ValueError):
+        pipelines.check_text("   ")
+    text, warning = pipelines.check_text("x" * 2500)
+    assert len(text) == pipelines.MAX_CHARS and "2,500" in warning
+    assert pipelines.parse_labels("sport, , sport ,cooking") == ["sport", "cooking"]
+    with pytest.raises(ValueError):
+        pipelines.parse_labels(" , ")
+
+
+def test_word_error_rate_by_hand():
+    assert pipelines.word_error_rate("the cat sat", "the cat sat") == 0
+    assert pipelines.word_error_rate("the cat sat", "the bat sat down") == pytest.approx(2 / 3)
+    assert pipelines.word_error_rate("Mr. Dashwood", "mr dashwood") == 0
+
+
+@pytest.mark.slow
+def test_whisper_transcribes_librivox_within_15_percent_wer():
+    references = dict(line.rsplit(" (", 1)[::-1] for line in
+                      (LIBRIVOX / "transcription").read_text().splitlines())
+    clip = "sense_and_sensibility_01_austen_64kb-0870"
+    reference = references[clip + ")"].replace("<s>", "").replace("</s>", "")
+    hypothesis = pipelines.transcribe(pipelines.load_whisper("cpu"), str(LIBRIVOX / f"{clip}.wav"))
+    assert pipelines.word_error_rate(reference, hypothesis) <= 0.15
+
+
+def test_transcribe_rejects_garbage():
+    with pytest.raises(ValueError, match="Could not read"):
+        pipelines.transcribe(pipelines.load_whisper("cpu"), b"not audio" * 50)
+
+
+def test_under_the_hood_decoder_post_processing_is_softmax(smollm2):
+    hood = pipelines.under_the_hood(smollm2, "Paris is the capital of")
+    assert hood["tokens"][0] == "Paris" and hood["raw_shape"][-1] == len(smollm2.tokenizer)
+    probs = [r["probability"] for r in hood["result"]]
+    assert probs == sorted(probs, reverse=True)
+    with torch.no_grad():
+        ids = smollm2.tokenizer("Paris is the capital of", return_tensors="pt")["input_ids"]
+        expected = smollm2.model(input_ids=ids).logits[0, -1].softmax(-1).max()
+    assert probs[0] == pytest.approx(float(expected), rel=1e-4)
+
+
+def test_under_the_hood_encoder_pools_to_unit_vector(minilm):
+    hood = pipelines.under_the_hood(minilm, "hello world")
+    assert hood["tokens"] == ["[CLS]", "hello", "world", "[SEP]"] and hood["raw_shape"] == (1, 4, 384)
+
+
+def test_open_image_rejects_non_images():
+    with pytest.raises(ValueError, match="not an image"):
+        pipelines.open_image(b"definitely not a png")
