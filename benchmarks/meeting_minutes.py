@@ -2,9 +2,10 @@
 extractive writer's action items after real speech recognition, and peak
 memory on a 2-hour recording (made by sox).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py [--skip-long]
+    PYTHONPATH=. .venv/bin/python -P benchmarks/meeting_minutes.py [--skip-long]
 
-Each measurement runs in a fresh process so its peak RSS is its own."""
+Each measurement runs in a fresh process so its peak RSS is its own. `-P`
+keeps benchmarks/ off sys.path: its tokenizers.py would hide the package."""
 from __future__ import annotations
 
 import json
@@ -73,7 +74,7 @@ def make_two_hour_file(folder: Path) -> Path:
 
 
 def in_subprocess(*args: str) -> dict:
-    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-P", __file__, *args], capture_output=True, text=True, check=True)
     sys.stderr.write(done.stderr[-2000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
 

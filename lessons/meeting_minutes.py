@@ -36,6 +36,8 @@ else:
             st.error(str(err))
 
 if audio_bytes is not None:
+    if not mm.state("segments"):
+        st.audio(audio_bytes)
     st.header("2. Speech → text")
     ui.lesson_text(KEY, "transcribe")
     sizes = ["tiny.en"] + (transcribe.HUB_SIZES if ui.hub_enabled() else [])
