@@ -41,8 +41,8 @@ def heatmap_grid(images: list[np.ndarray], titles: list[str], columns: int, titl
 # --- 1. convolution by hand ---------------------------------------------------------------
 
 def number_grid(values: np.ndarray, label: str, name: str) -> np.ndarray | None:
-    edited = st.data_editor(pd.DataFrame(values), key=key(name), width="content",
-                            column_config={c: st.column_config.NumberColumn(str(c)) for c in range(values.shape[1])})
+    columns = [f"col {j}" for j in range(values.shape[1])]
+    edited = st.data_editor(pd.DataFrame(values, columns=columns), key=key(name), width="content")
     grid = edited.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isnan(grid).any():
         st.error(f"Every cell of the {label} needs a number.")
@@ -81,19 +81,20 @@ def animation_figure(image: np.ndarray, kernel: np.ndarray, padding: int,
     fig.frames = [go.Frame(name=str(i), data=[output_trace(i)], traces=[2],
                            layout=dict(shapes=window(s), title_text=f"Cell ({s.row}, {s.col}): {s.arithmetic}"))
                   for i, s in enumerate(steps, start=1)]
-    fig.update_layout(shapes=window(steps[0]), title_text=f"Cell (0, 0): {steps[0].arithmetic}", height=420,
-                      margin=dict(l=10, r=10, t=60, b=90),
-                      updatemenus=[dict(type="buttons", x=0, y=-0.12, xanchor="left", showactive=False, buttons=[
+    fig.update_layout(shapes=window(steps[0]), title_text=f"Cell (0, 0): {steps[0].arithmetic}", height=470,
+                      margin=dict(l=10, r=10, t=60, b=130), plot_bgcolor="#d9d9d9",
+                      updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.3, xanchor="left", yanchor="top",
+                                        showactive=False, buttons=[
                           dict(label="▶ Play", method="animate",
                                args=[None, dict(frame=dict(duration=900, redraw=True), fromcurrent=True)]),
                           dict(label="❚❚ Pause", method="animate",
                                args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
-                      sliders=[dict(x=0.15, y=-0.08, len=0.85, currentvalue=dict(prefix="Window "),
+                      sliders=[dict(x=0.22, y=-0.22, len=0.78, yanchor="top", currentvalue=dict(prefix="Window "),
                                     steps=[dict(label=f.name, method="animate",
                                                 args=[[f.name], dict(mode="immediate", frame=dict(redraw=True))])
                                            for f in fig.frames])])
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="column")
+    fig.update_yaxes(autorange="reversed", dtick=1, showgrid=False)
+    fig.update_xaxes(title_text="column", dtick=1, showgrid=False)
     fig.update_yaxes(title_text="row", col=1)
     return fig
 
@@ -126,7 +127,7 @@ def convolution_by_hand() -> None:
              rf"= \left\lfloor \frac{{{image.shape[0]} + 2\cdot{padding} - {dilation}\cdot({kernel.shape[0]}-1) - 1}}"
              rf"{{{stride}}} \right\rfloor + 1 = {size}")
     result = cnn.conv2d(image, kernel, stride, padding, dilation)
-    st.table(pd.DataFrame(result))
+    st.table(pd.DataFrame(result.astype(int) if np.all(result == np.round(result)) else result.round(3)))
     reference = cnn.torch_conv2d(image, kernel, stride, padding, dilation)
     if reference.shape == result.shape and np.allclose(reference, result):
         st.success(f"`torch.nn.functional.conv2d` gives the same {size}×{size} result.",

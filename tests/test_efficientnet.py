@@ -7,7 +7,14 @@ import torch.nn.functional as F
 from PIL import Image
 from skimage import data
 
-from lib import efficientnet, models
+from lib import cnn, efficientnet, models
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """As the lesson does: on a busy 2-core machine one OpenMP thread is many times faster."""
+    with cnn.cpu_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")

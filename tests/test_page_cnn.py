@@ -12,13 +12,6 @@ from lib import cnn
 TIMEOUT = 240
 
 
-@pytest.fixture
-def page(open_page):
-    app = open_page("cnn", timeout=TIMEOUT)
-    assert not app.exception, app.exception
-    return app
-
-
 def figure(app, chart_key: str) -> dict:
     chart = next(c for c in app.get("plotly_chart") if c.proto.id and chart_key in c.proto.id)
     return json.loads(chart.proto.spec)
@@ -37,7 +30,9 @@ def chart_keys(app) -> list[str]:
     return [c.proto.id for c in app.get("plotly_chart")]
 
 
-def test_course_example_on_screen(page):
+def test_course_example_and_the_cat_on_screen(open_page):
+    page = open_page("cnn", timeout=TIMEOUT)
+    assert not page.exception, page.exception
     result = page.table[0].value.to_numpy()
     np.testing.assert_array_equal(result, [[12, 12, 17], [10, 17, 19], [9, 6, 14]])
     assert "same 3×3 result" in page.success[0].value
@@ -45,16 +40,13 @@ def test_course_example_on_screen(page):
     assert len(animation["frames"]) == 9
     assert animation["frames"][-1]["layout"]["title"]["text"].endswith("= 14")
     assert "= 3" in page.latex[0].value
-
-
-def test_top5_for_the_cat(page):
     top5 = figure(page, "cnn_top5")["data"][0]["y"][::-1]
     assert set(top5[:3]) == {"Egyptian cat", "tiger cat", "tabby"}
     maps = figure(page, "cnn_effnet_maps")
     assert len(maps["data"]) == 16
 
 
-def test_stride_padding_change_the_output(open_page):
+def test_stride_padding_and_kernel_change_the_output(open_page):
     app = open_page("cnn", timeout=TIMEOUT)
     app.slider(key="cnn_stride").set_value(2)
     app.slider(key="cnn_padding").set_value(1).run()
@@ -68,9 +60,6 @@ def test_stride_padding_change_the_output(open_page):
     np.testing.assert_array_equal(app.table[0].value.to_numpy(),
                                   cnn.conv2d(cnn.EXAMPLE_INPUT, cnn.EXAMPLE_KERNEL, dilation=2))
 
-
-def test_changing_the_kernel_changes_the_feature_map(open_page):
-    app = open_page("cnn", timeout=TIMEOUT)
     before = array(figure(app, "cnn_feature_maps")["data"][1]["z"])
     app.selectbox(key="cnn_preset").set_value("Sobel y (horizontal edges)").run()
     after = array(figure(app, "cnn_feature_maps")["data"][1]["z"])

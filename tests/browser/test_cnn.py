@@ -1,0 +1,27 @@
+"""The CNN lesson in headless Chromium: the convolution animation plays in the
+browser, and every section draws (screenshots in test-artifacts/)."""
+import pytest
+from conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SECTIONS = ["1. A convolution by hand", "2. Kernels on real images", "3. Local connectivity and weight sharing",
+            "4. Train a CNN live", "5. Inside a real ImageNet network", "Why that answer?",
+            "Feature maps inside the network"]
+
+
+def test_cnn_lesson_draws_and_animates(page, app_url):
+    page.goto(f"{app_url}/cnn", wait_until="domcontentloaded")
+    page.get_by_text("Top-5 ImageNet classes").first.wait_for(timeout=180_000)
+    page.get_by_text(SECTIONS[-1]).wait_for(timeout=120_000)
+    page.wait_for_timeout(3000)  # let Plotly finish drawing
+    animation = page.locator(".js-plotly-plot").first
+    assert "Cell (0, 0): 3×0 + 3×1" in animation.inner_text()
+    animation.get_by_text("▶ Play").click()
+    page.wait_for_timeout(2500)
+    assert "Cell (0, 0)" not in animation.inner_text()  # the window has moved on
+    animation.screenshot(path=str(ARTIFACTS / "cnn-animation.png"))
+    for i, title in enumerate(SECTIONS, start=1):
+        page.get_by_text(title, exact=True).scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / f"cnn-{i}.png"))
+    assert not [e for e in page.console_errors if "plotly" in e.lower()]
