@@ -9,7 +9,6 @@ GRU r, z, n.
 """
 from __future__ import annotations
 
-import collections
 import math
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ from typing import Iterator
 import numpy as np
 import torch
 from torch import nn
+
+from lib.nn import one_cpu_thread
 
 KINDS = ("rnn", "lstm", "gru")
 TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -221,12 +222,13 @@ def train_depth_lstm(steps: int = 300, hidden_size: int = 8, seed: int = 0) -> D
     idx, depth = bracket_strings(2048, 40, seed)  # (seq, 2048)
     model = DepthLSTM(hidden_size)
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(steps):
-        batch = torch.randint(0, idx.shape[1], (32,), generator=gen)
-        loss = nn.functional.mse_loss(model(idx[:, batch]), depth[:, batch])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    with one_cpu_thread(torch.device("cpu")):
+        for _ in range(steps):
+            batch = torch.randint(0, idx.shape[1], (32,), generator=gen)
+            loss = nn.functional.mse_loss(model(idx[:, batch]), depth[:, batch])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
     return model.eval()
 
 
@@ -409,26 +411,27 @@ def train_char_model(corpus: Corpus, kind: str = "lstm", steps: int = 1000, time
     gen = torch.Generator().manual_seed(seed)
     model = CharModel(len(corpus.vocab), kind, hidden_size).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    start, recent = time.perf_counter(), []
-    for step in range(1, steps + 1):
-        x, y = random_windows(corpus.train, seq_len, batch_size, gen)
-        loss = char_loss(model, x.to(device), y.to(device))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        recent.append(loss.item())
-        out_of_time = time_budget_s is not None and time.perf_counter() - start >= time_budget_s
-        if step % eval_every == 0 or step == steps or out_of_time:
-            model.eval()
-            report = CharReport(step, float(np.mean(recent)), validation_loss(model, corpus, seq_len, device),
-                                sample(model, corpus, prompt, 120, temperature, seed=step),
-                                time.perf_counter() - start, model)
-            model.train()
-            recent = []
-            yield report
-        if out_of_time:
-            return
+    with one_cpu_thread(torch.device(device)):
+        start, recent = time.perf_counter(), []
+        for step in range(1, steps + 1):
+            x, y = random_windows(corpus.train, seq_len, batch_size, gen)
+            loss = char_loss(model, x.to(device), y.to(device))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            recent.append(loss.item())
+            out_of_time = time_budget_s is not None and time.perf_counter() - start >= time_budget_s
+            if step % eval_every == 0 or step == steps or out_of_time:
+                model.eval()
+                report = CharReport(step, float(np.mean(recent)), validation_loss(model, corpus, seq_len, device),
+                                    sample(model, corpus, prompt, 120, temperature, seed=step),
+                                    time.perf_counter() - start, model)
+                model.train()
+                recent = []
+                yield report
+            if out_of_time:
+                return
 
 
 # --- 4b. forecasting a time series -------------------------------------------------------
@@ -484,24 +487,25 @@ def train_forecasters(series: np.ndarray, window: int = 20, steps: int = 300, ki
     gen = torch.Generator().manual_seed(seed)
     models = {kind: Forecaster(kind, hidden_size).to(device) for kind in kinds}
     optims = {kind: torch.optim.Adam(m.parameters(), lr=0.01) for kind, m in models.items()}
-    for step in range(1, steps + 1):
-        batch = torch.randint(0, n_train, (64,), generator=gen)
-        losses = {}
-        for kind, model in models.items():
-            loss = nn.functional.mse_loss(model(x_train[batch].to(device)), y_train[batch].to(device))
-            optims[kind].zero_grad()
-            loss.backward()
-            optims[kind].step()
-            losses[kind] = loss.item()
-        if step % eval_every == 0 or step == steps:
-            with torch.no_grad():
-                preds = {kind: m(x_test.to(device)).cpu() for kind, m in models.items()}
-            preds["last value"] = baseline
-            yield ForecastReport(
-                step, losses,
-                {k: float(((p - y_test) ** 2).mean()) * std ** 2 for k, p in preds.items()},
-                (y_test * std + mean).numpy(),
-                {k: (p * std + mean).numpy() for k, p in preds.items()})
+    with one_cpu_thread(torch.device(device)):
+        for step in range(1, steps + 1):
+            batch = torch.randint(0, n_train, (64,), generator=gen)
+            losses = {}
+            for kind, model in models.items():
+                loss = nn.functional.mse_loss(model(x_train[batch].to(device)), y_train[batch].to(device))
+                optims[kind].zero_grad()
+                loss.backward()
+                optims[kind].step()
+                losses[kind] = loss.item()
+            if step % eval_every == 0 or step == steps:
+                with torch.no_grad():
+                    preds = {kind: m(x_test.to(device)).cpu() for kind, m in models.items()}
+                preds["last value"] = baseline
+                yield ForecastReport(
+                    step, losses,
+                    {k: float(((p - y_test) ** 2).mean()) * std ** 2 for k, p in preds.items()},
+                    (y_test * std + mean).numpy(),
+                    {k: (p * std + mean).numpy() for k, p in preds.items()})
 
 
 # --- 5. recurrence vs attention: time one forward pass -------------------------------------
