@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lib import models, params
+from lib import models, params, ui
 
 SAFE = px.colors.qualitative.Safe  # colour-blind-safe qualitative palette
 GROUP_COLOURS = dict(zip(params.GROUPS, SAFE + ["#E69F00", "#0072B2"]))  # two Okabe-Ito colours extend it
@@ -164,7 +164,7 @@ def builder() -> None:
     right.plotly_chart(sunburst(breakdown, "Your model by block"), width="stretch", key="parameters_sunburst")
     if settings["kind"] == "encoder-decoder":
         row = params.course_attention_row(settings["hidden"], settings["heads"])
-        st.markdown("**The course's attention row, and the full one** (one block):")
+        ui.lesson_text("parameters", "course_row")
         st.dataframe(pd.DataFrame([row]), hide_index=True, width="stretch")
 
 

@@ -52,6 +52,9 @@ def test_builder_presets_paths_and_bad_input(open_page):
     assert metric(at, "Parameters") == "63,082,496"
     assert metric(at, "Counted by") == "formula"
     assert any(m.label == "Quoted for this model" and m.value == "65.0M" for m in at.metric)
+    course_row = next(d.value for d in at.dataframe if "one head Q,K,V" in d.value.columns).iloc[0]
+    assert course_row["course block (one head + output)"] == 360_448
+    assert course_row["all heads Q,K,V,O weights"] == 1_048_576
     at.selectbox(key="parameters_preset").set_value("GPT-3 175B (2020)").run()
     assert metric(at, "Parameters") == "174,604,259,328"
     assert metric(at, "Counted by") == "meta device"

@@ -1,5 +1,6 @@
 """lib/params.py against real instantiated models, published totals and plain arithmetic."""
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -198,3 +199,25 @@ def test_timeline_and_variants():
     assert variants.loc["BERT-Large", "exact"] == 335_141_888
     assert variants.loc["BERT-Large", ["layers", "hidden", "heads"]].tolist() == [24, 1024, 16]
     assert abs(variants.loc["BERT-Base", "difference"]) < 0.01
+
+
+def test_hub_config_path_with_a_stand_in_hub(monkeypatch, tmp_path):
+    import huggingface_hub
+
+    files = {"someone/tiny-bert": {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": 64,
+                                   "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128},
+             "someone/remote-code": {"model_type": "bert", "auto_map": {"AutoModel": "modeling.MyModel"}}}
+
+    def download(repo_id, filename):
+        path = tmp_path / repo_id.replace("/", "--") / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(files[repo_id]))
+        return str(path)
+
+    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    breakdown = params.count_parameters("someone/tiny-bert")
+    expected = transformers.BertModel(transformers.BertConfig(**files["someone/tiny-bert"])).num_parameters()
+    assert breakdown.model_class == "BertModel" and breakdown.total == expected
+    with pytest.raises(models.ModelUnavailable, match="auto_map"):
+        params.count_parameters("someone/remote-code")
