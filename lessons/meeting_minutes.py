@@ -61,6 +61,7 @@ if segments:
         ui.lesson_text(KEY, "speakers")
         mm.speaker_names()
         segments = mm.named_segments()
+        mm.speaker_timeline(segments)
     mm.transcript_player(segments, audio_bytes)
 
     st.header("3. Text → minutes")

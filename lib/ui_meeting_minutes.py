@@ -108,6 +108,23 @@ def speaker_names() -> None:
         column.text_input(label, key=f"{KEY}_name_{label}", placeholder=label)
 
 
+def speaker_timeline(segments: list[schema.Segment]) -> None:
+    """Who spoke when: one bar per segment, one row and colour per speaker."""
+    import plotly.express as px
+
+    table = pd.DataFrame({"speaker": [s.speaker or "?" for s in segments],
+                          "start": [s.start for s in segments],
+                          "length": [max(s.end - s.start, 0.1) for s in segments],
+                          "text": [s.text[:80] for s in segments]})
+    fig = px.bar(table, x="length", y="speaker", base="start", orientation="h", color="speaker",
+                 hover_data={"text": True, "start": ":.1f", "length": ":.1f"},
+                 color_discrete_sequence=px.colors.qualitative.Safe,
+                 labels={"length": "time in the meeting (s)", "speaker": "speaker"},
+                 title="Who spoke when (one bar per transcript segment)")
+    fig.update_layout(height=120 + 40 * table["speaker"].nunique(), showlegend=False, bargap=0.3)
+    st.plotly_chart(fig, width="stretch", key=f"{KEY}_timeline")
+
+
 def transcript_player(segments: list[schema.Segment], audio_bytes: bytes | None) -> None:
     """The transcript as a table; clicking a row plays the audio from there."""
     picked = st.dataframe(segment_table(segments), hide_index=True, width="stretch", height=300,

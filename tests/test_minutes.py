@@ -254,6 +254,15 @@ def test_topic_boundaries_find_a_planted_change():
     assert extractive.topic_boundaries(vectors) == [8]
 
 
+def test_agenda_cues_start_topics():
+    segments = [schema.Segment(0, 1, "Welcome all. First topic: the fair."), schema.Segment(1, 2, "It is big."),
+                schema.Segment(2, 3, "Next topic: laptops. They came.")]
+    sents = extractive.sentences(segments)
+    kept = [s for s in sents if s.text != "Welcome all."]
+    assert extractive.agenda_boundaries(sents, sents) == [1, 3]
+    assert extractive.agenda_boundaries(sents, kept) == [2]  # a cue at the start of `kept` is no boundary
+
+
 @pytest.mark.parametrize("text, task, due", [
     ("send the list by Friday", "send the list", "Friday"),
     ("install it by the end of next week", "install it", "the end of next week"),
@@ -272,6 +281,7 @@ def test_extractive_minutes_of_the_sample_script(minilm):
     assert len(minutes.decisions) == len(TRUTH["decisions"])
     assert len(minutes.open_questions) >= 2
     assert len(minutes.summary) == 3 and minutes.discussion_points
+    assert not any(extractive.AGENDA_CUE.search(p.text) for p in minutes.summary + minutes.discussion_points)
     for item in minutes.action_items:  # every bullet points at the segment it came from
         assert item.task.split()[1].lower() in TURNS[item.segments[0]]["text"].lower()
 

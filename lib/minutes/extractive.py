@@ -3,13 +3,14 @@ bullet is a sentence (or a piece of one) from the transcript.
 
 - summary: TextRank. Sentences are nodes, MiniLM cosine similarities are
   edge weights, PageRank finds the most central ones.
-- discussion points: TextTiling. Where the similarity between the sentences
-  before and after a point dips, the topic changed; each topic contributes
-  its most central sentence.
+- discussion points: topics start at agenda cues ("Next topic: …") and,
+  by TextTiling, where the similarity between the sentences before and
+  after a point dips; each topic contributes its most central sentence.
 - decisions, action items, owners, due dates, open questions: rules.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ DECISION = re.compile(r"\b(?:we (?:have )?(?:agreed|decided)|agreed to|decided t
                       r"the decision is|let's go with|we(?:'ll| will) go with)\b", re.I)
 UNRESOLVED = re.compile(r"\b(?:not sure|not decided|haven't decided|leave (?:that|it|this) open|"
                         r"don't know|no idea|to be decided|not (?:\w+ )?yet|depends on|open question)\b", re.I)
+AGENDA_CUE = re.compile(r"\b(?:next|last|first|final|another) (?:topic|item|point)\b|"
+                        r"\blet's (?:start|move on|turn) (?:with|to)\b", re.I)
 SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 
 
@@ -105,6 +108,14 @@ def topic_boundaries(embeddings: np.ndarray, window: int = 3, min_topic: int = 4
     return sorted(boundaries)
 
 
+def agenda_boundaries(sents: list[Sentence], kept: list[Sentence]) -> list[int]:
+    """Indices into `kept` (a subset of `sents`) where an agenda cue ("Next topic: …") starts a topic."""
+    position = {id(s): i for i, s in enumerate(sents)}
+    kept_at = [position[id(s)] for s in kept]  # increasing
+    starts = (bisect.bisect_left(kept_at, i) for i, s in enumerate(sents) if AGENDA_CUE.search(s.text))
+    return [k for k in starts if 0 < k < len(kept)]
+
+
 def due_date(task: str) -> tuple[str, str]:
     """("send the list", "Friday") from "send the list by Friday"."""
     match = DUE.search(task)
@@ -162,10 +173,13 @@ def write(loaded, segments: list[Segment], title: str = "Meeting minutes", date:
     long_enough = [s for s in sents if len(s.text.split()) >= min_words] or sents
     vectors = embed(loaded, [s.text for s in long_enough])
     scores = textrank(vectors)
-    top = sorted(np.argsort(-scores)[:summary_sentences])
-    topics = np.split(np.arange(len(long_enough)), topic_boundaries(vectors))
+    content = [i for i, s in enumerate(long_enough) if not AGENDA_CUE.search(s.text)] or list(range(len(scores)))
+    top = sorted(sorted(content, key=lambda i: -scores[i])[:summary_sentences])
+    topics = np.split(np.arange(len(long_enough)), sorted(set(topic_boundaries(vectors)) |
+                                                          set(agenda_boundaries(sents, long_enough))))
     # each topic's most central sentence that the summary does not already say
-    central = [int(max(set(t) - set(top), key=scores.__getitem__)) for t in topics if set(t) - set(top)]
+    central = [max(set(t) & set(content) - set(top), key=scores.__getitem__)
+               for t in topics if set(t) & set(content) - set(top)]
     attendees = attendees_of(segments)
     return Minutes(
         title=title, date=date, attendees=attendees,
