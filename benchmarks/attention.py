@@ -1,6 +1,7 @@
 """Speed of the attention lesson, warm (models loaded, first run discarded).
 
     PYTHONPATH=. .venv/bin/python benchmarks/attention.py [--repeats 7]
+    OMP_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python benchmarks/attention.py
 
 Prints medians of:
 - MiniLM forward with output_attentions for a 32-token input (lib only);
@@ -9,6 +10,11 @@ Prints medians of:
 - the whole page rerun after a toy control changes (real-model results cached);
 - the toy alone: toy_steps + its eight heatmap figures (what one toy widget
   change recomputes inside its fragment in the browser).
+
+On a 2-core machine shared with other busy processes, torch's two OpenMP
+threads spin-wait for each other: MiniLM's forward measured ~2.9 s with the
+default, ~0.28 s with OMP_WAIT_POLICY=PASSIVE and ~0.12 s with one thread
+(load average ~22). Run both ways and report which.
 """
 import argparse
 import os

@@ -75,7 +75,7 @@ def step_by_step_section():
     with tabs[4]:
         st.plotly_chart(heatmap(steps.weights, labels, labels, "Attention weights softmax(scores)",
                                 "key (looked at)", "query (looking)"), width="stretch", key="attention_softmax")
-        st.dataframe(weights_table(steps.weights, labels).style.format("{:.3f}"), key="attention_weights")
+        st.dataframe(weights_table(steps.weights, labels).round(4), key="attention_weights")
         st.caption(f"Every row sums to 1 (largest deviation {float((steps.weights.sum(-1) - 1).abs().max()):.1e}): "
                    f"each row is a probability distribution. Average spread "
                    f"{float(att.row_entropy_bits(steps.weights).mean()):.2f} bits (a uniform row has "

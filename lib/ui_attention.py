@@ -15,10 +15,12 @@ SIMILARITY_COLOURS = {"high positive (same direction)": "#0072B2", "positive (si
 
 
 def fast_figure(spec: dict) -> go.Figure:
-    """A Figure from a plain spec without plotly's per-property validation,
-    which costs ~10x more than the page's own maths for these small charts.
+    """A Figure from a plain spec without plotly's per-property validation and
+    without its default template (Streamlit's theme styles the chart anyway):
+    both cost ~10x more than the page's own maths for these small charts.
     tests/test_attention.py builds every spec with validation on, so a typo
     still fails there."""
+    spec["layout"].setdefault("template", {})
     return go.Figure(spec, _validate=False)
 
 
