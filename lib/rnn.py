@@ -524,7 +524,8 @@ def count_parameters(module: nn.Module) -> int:
 
 @torch.no_grad()
 def time_forward(module: nn.Module, seq_len: int, d_model: int, device: str = "cpu", repeats: int = 3) -> float:
-    """Median wall time (ms) of one forward pass over a (1, seq_len, d_model) batch."""
+    """Best-of-`repeats` wall time (ms) of one forward pass over a (1, seq_len, d_model)
+    batch: on a shared machine the minimum is the least disturbed by other work."""
     x = torch.randn(1, seq_len, d_model, device=device)
     module(x)  # warm-up
     times = []
@@ -536,7 +537,7 @@ def time_forward(module: nn.Module, seq_len: int, d_model: int, device: str = "c
         if device == "cuda":
             torch.cuda.synchronize()
         times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
+    return min(times)
 
 
 def forward_timings(lengths, d_model: int = 128, device: str = "cpu", repeats: int = 3) -> list[dict]:
