@@ -53,10 +53,14 @@ def timed(label: str, fn, repeats: int = 3):
 def efficientnet_figures(device: str) -> None:
     model = timed("efficientnet-lite0 load", efficientnet.load_efficientnet_lite0).to(device)
     cat = Image.fromarray(data.chelsea())
-    top = timed("classify chelsea (preprocess + forward)", lambda: efficientnet.classify(model, cat))
-    print("  top-3:", ", ".join(f"{name} {p:.3f}" for name, p in top[:3]))
     x = efficientnet.preprocess(cat).to(device)
-    timed("Grad-CAM + saliency", lambda: efficientnet.explain(model, x, efficientnet.imagenet_labels().index("tabby")))
+    tabby = efficientnet.imagenet_labels().index("tabby")
+    # the lesson runs CPU inference on one thread per student (lib/ui_cnn.one_thread)
+    for threads in sorted({1, torch.get_num_threads()}):
+        with cnn.cpu_threads(threads if device == "cpu" else None):
+            top = timed(f"classify chelsea, {threads} thread(s)", lambda: efficientnet.classify(model, cat))
+            timed(f"Grad-CAM + saliency, {threads} thread(s)", lambda: efficientnet.explain(model, x, tabby))
+    print("  top-3:", ", ".join(f"{name} {p:.3f}" for name, p in top[:3]))
 
 
 def main() -> None:

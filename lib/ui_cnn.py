@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 from lib import cnn, efficientnet, ui
 
 SCALE = "Viridis"
-DIVERGING = "RdBu"
+DIVERGING = "RdBu_r"  # Plotly's RdBu runs red (low) to blue (high); reversed: blue negative, red positive
 
 
 def key(name: str) -> str:

@@ -17,11 +17,19 @@ def test_cnn_lesson_draws_and_animates(page, app_url):
     animation = page.locator(".js-plotly-plot").first
     assert "Cell (0, 0): 3×0 + 3×1" in animation.inner_text()
     animation.get_by_text("▶ Play").click()
-    page.wait_for_timeout(2500)
-    assert "Cell (0, 0)" not in animation.inner_text()  # the window has moved on
+    for _ in range(30):  # the window moves on (slowly on a busy machine)
+        page.wait_for_timeout(500)
+        if "Cell (0, 0)" not in animation.inner_text():
+            break
+    assert "Cell (0, 0)" not in animation.inner_text()
     animation.screenshot(path=str(ARTIFACTS / "cnn-animation.png"))
     for i, title in enumerate(SECTIONS, start=1):
         page.get_by_text(title, exact=True).scroll_into_view_if_needed()
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / f"cnn-{i}.png"))
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Confusion matrix (test set)").wait_for(timeout=180_000)
+    page.wait_for_timeout(2000)
+    page.get_by_text("Learned first-layer filters").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "cnn-trained.png"))
     assert not [e for e in page.console_errors if "plotly" in e.lower()]
