@@ -48,9 +48,10 @@ if audio_bytes is not None:
     speakers = right.number_input("Number of speakers (0 = guess)", 0, 8, 0, key=f"{KEY}_speakers")
     if st.button("Transcribe", type="primary", key=f"{KEY}_transcribe"):
         mm.remember("minutes", None)
-        if mm.run_transcription(audio_bytes, size, split):
+        found = mm.run_transcription(audio_bytes, size, split)
+        if found:
             mm.run_diarization(audio_bytes, int(speakers))
-        elif not mm.state("segments"):
+        elif found == 0:
             st.warning("No speech was found in this recording (is it silent?).")
 
 segments = mm.named_segments()

@@ -34,15 +34,17 @@ def whisper(size: str, device: str):
     return transcribe.load_whisper(path, device)
 
 
-def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> bool:
+def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int | None:
     """Transcribe with a live progress bar, segments appearing as they arrive and
-    a Stop button; what was transcribed before a stop or an error is kept."""
+    a Stop button; what was transcribed before a stop or an error is kept.
+    Returns the number of segments, or None when the audio or model is unusable."""
+    remember("segments", [])
     try:
         info = audio.probe(audio_bytes)
         model = whisper(size, ui.device())
     except (audio.AudioError, models.ModelUnavailable) as err:
         st.error(str(err))
-        return False
+        return None
     if info.duration > 20 * 60:
         st.warning(f"This recording is {info.duration / 60:.0f} minutes long. It is read in "
                    f"{audio.CHUNK_SECONDS // 60}-minute chunks, so memory stays small, but it will take "
@@ -68,7 +70,7 @@ def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> bool
         record_time("Speech → text (Whisper)", last.elapsed_s,
                     f"{last.total_s:.0f} s of audio, real-time factor {last.real_time_factor:.2f}")
         remember("language", last.language or "en")
-    return bool(segments)
+    return len(segments)
 
 
 def run_diarization(audio_bytes: bytes, num_speakers: int) -> None:
