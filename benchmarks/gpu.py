@@ -11,7 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# the script folder holds tokenizers.py, which would shadow the tokenizers package: replace it
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from lib import embeddings, gpu, models  # noqa: E402
 

@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# the script folder holds tokenizers.py, which would shadow the tokenizers package: replace it
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from lib import efficientnet, embeddings, models, pipelines  # noqa: E402
 

@@ -50,6 +50,7 @@ def test_tasks_without_offline_model_name_their_hub_model(app, task_key):
     assert models.REGISTRY[pipelines.TASK_BY_KEY[task_key].model_key].location in messages(app)
 
 
+@pytest.mark.slow
 def test_fill_mask_finds_capital(app):
     choose(app, "fill-mask")
     app.button(key="pipelines_run_fill_mask").click().run()
@@ -134,6 +135,7 @@ def test_summarization_runs(app):
     assert len(app.success[0].value.split()) >= 5
 
 
+@pytest.mark.slow
 def test_batching_chart(app):
     app.button(key="pipelines_measure_batches").click().run()
     rows = app.session_state["pipelines_batch_rows"]

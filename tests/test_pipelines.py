@@ -10,6 +10,7 @@ from lib import pipelines
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
 
+@pytest.mark.slow
 def test_fill_mask_paris_capital(smollm2):
     top3 = [r["token_str"] for r in pipelines.fill_mask(smollm2, "Paris is the [MASK] of France.", top_k=3)]
     assert "capital" in top3
@@ -46,6 +47,7 @@ def test_feature_extraction_shape_is_minilm_hidden_size(minilm):
     assert tuple(states.shape) == (1, 11, minilm.model.config.hidden_size) == (1, 11, 384)
 
 
+@pytest.mark.slow
 def test_generate_stream_matches_greedy_generate(smollm2):
     prompt = "The capital of France is"
     streamed = "".join(pipelines.generate_stream(smollm2, prompt, max_new_tokens=6))
