@@ -1,0 +1,132 @@
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from lib import finetune as ft
+from lib import ui
+from lib import ui_finetuning as view
+
+st.title("Fine-tuning a pretrained model")
+ui.lesson_text("finetuning", "intro")
+
+st.header("1 · The data")
+source = st.radio("Data set", ["Bundled product reviews", "Upload a CSV (text,label)"], horizontal=True,
+                  key="ft_source")
+if source.startswith("Bundled"):
+    splits = ft.bundled_reviews()
+    st.caption(f"{sum(map(len, splits.values()))} reviews written for Glassbox (scripts/make_reviews.py), "
+               "balanced, already split into train / validation / test.")
+else:
+    upload = st.file_uploader("CSV with columns text,label", type=["csv"], key="ft_upload")
+    if upload is None:
+        st.info("Upload a CSV to continue, or pick the bundled reviews.")
+        st.stop()
+    try:
+        splits = ft.split_dataset(ft.parse_labelled_csv(upload.getvalue()))
+    except ft.DataError as err:
+        st.error(str(err))
+        st.stop()
+train_set, val_set, test_set = splits["train"], splits["validation"], splits["test"]
+label_names = train_set.label_names
+counts = pd.DataFrame({name: [data.labels.count(i) for i in range(len(label_names))]
+                       for name, data in splits.items()}, index=label_names)
+left, right = st.columns([2, 1])
+left.dataframe(pd.DataFrame({"text": train_set.texts[:6], "label": [label_names[y] for y in train_set.labels[:6]]}),
+               hide_index=True, width="stretch")
+right.table(counts)
+
+st.header("2 · Model and hyperparameters")
+ui.lesson_text("finetuning", "hyperparameters")
+base = ui.model_picker("encoder", "Pretrained encoder", key="ft_base")
+c1, c2, c3, c4 = st.columns(4)
+cfg = ft.TrainConfig(
+    learning_rate=c1.select_slider("Learning rate", [1e-5, 3e-5, 5e-5, 1e-4, 2e-4, 5e-4], value=1e-4, key="ft_lr"),
+    batch_size=c2.select_slider("Batch size", [4, 8, 16, 32], value=16, key="ft_bs"),
+    epochs=c3.slider("Epochs", 1, 6, 3, key="ft_epochs"),
+    max_length=c4.select_slider("Max length (tokens)", [32, 64, 128, 256], value=64, key="ft_maxlen"),
+    warmup_ratio=c1.slider("Warm-up (share of steps)", 0.0, 0.5, 0.1, 0.05, key="ft_warmup"),
+    schedule=c2.selectbox("Schedule", ["linear", "cosine", "constant"], key="ft_schedule"),
+    early_stopping_patience=c3.number_input("Early stopping patience (epochs, 0 = off)", 0, 5, 1, key="ft_patience"),
+    seed=c4.number_input("Seed", 0, 10_000, 0, key="ft_seed"),
+    freeze_encoder=st.toggle("Freeze the encoder (train only the new head)", key="ft_freeze"),
+)
+limit = st.slider("Training examples to use", min(20, len(train_set)), len(train_set), len(train_set), key="ft_limit",
+                  help="Fewer examples train faster; the test set stays the same.")
+ui.show_code(ft.TRAINER_CODE)
+
+st.header("3 · Train")
+if st.button("Fine-tune", type="primary", icon=":material/play_arrow:", key="ft_train"):
+    st.session_state.pop("ft_result", None)
+    model = ft.new_classifier(base, label_names, ui.device())
+    run = ft.TrainingRun(cfg)
+    chart = st.empty()
+    subset = train_set.subset(limit, cfg.seed) if limit < len(train_set) else train_set
+    steps = ft.train(model, subset, val_set, cfg, run)
+    total = cfg.epochs * (-(-len(subset) // cfg.batch_size) + 1)
+
+    def draw(i, log):
+        if log.val_loss is not None or i % 5 == 0:
+            chart.plotly_chart(view.loss_chart(run.logs), width="stretch", key=f"ft_live_{i}")
+
+    ui.live_run(steps, total, "Fine-tuning", draw)
+    with st.spinner("Evaluating on the test set and the zero-shot baseline…"):
+        probs = ft.predict_proba(model, test_set.texts, cfg.max_length)
+        encoder = ui.load_model("minilm", "encoder")
+        baseline = ft.zero_shot_predict(encoder, test_set.texts, label_names)
+    st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "labels": label_names}
+    st.session_state["finetune_model"] = model  # the pipelines lesson offers it for sentiment analysis
+
+result = st.session_state.get("ft_result")
+if result:
+    run, probs = result["run"], result["probs"]
+    predicted = probs.argmax(1)
+    metrics = ft.classification_metrics(test_set.labels, predicted, len(label_names))
+    zero_shot = ft.classification_metrics(test_set.labels, result["baseline"], len(label_names))
+    st.plotly_chart(view.loss_chart(run.logs), width="stretch", key="ft_final_curve")
+    if run.stopped_early:
+        st.info("Early stopping: the validation loss stopped improving, so the best epoch's weights were kept.")
+    st.header("4 · Evaluate")
+    ui.lesson_text("finetuning", "evaluate")
+    view.metrics_row(metrics, zero_shot)
+    st.caption(f"Zero-shot baseline (no training, embedding similarity): accuracy {zero_shot['accuracy']:.1%}.")
+    left, right = st.columns(2)
+    left.plotly_chart(view.confusion_chart(metrics["confusion"], label_names), width="stretch")
+    if len(label_names) == 2:
+        right.plotly_chart(view.pr_chart(test_set.labels, probs[:, 1], label_names[1]), width="stretch")
+    wrong = np.flatnonzero(predicted != np.array(test_set.labels))
+    st.subheader(f"The {len(wrong)} test reviews it gets wrong")
+    st.dataframe(pd.DataFrame({"text": [test_set.texts[i] for i in wrong],
+                               "true": [label_names[test_set.labels[i]] for i in wrong],
+                               "predicted": [label_names[predicted[i]] for i in wrong],
+                               "confidence": probs[wrong].max(1).round(3)}), hide_index=True, width="stretch")
+    st.success("The fine-tuned model is saved in this session: the pipelines lesson offers it for "
+               "sentiment analysis.", icon=":material/check_circle:")
+
+    st.header("5 · Attention before and after fine-tuning")
+    sentence = st.text_input("Sentence", "The battery died after a day, but support replaced it at once.",
+                             max_chars=300, key="ft_attention_text")
+    if sentence.strip():
+        pretrained = ui.load_model("minilm", "encoder", attentions=True)
+        view.attention_pair(ft.last_layer_attention(pretrained, sentence),
+                            ft.last_layer_attention(st.session_state["finetune_model"], sentence))
+        st.caption("Fine-tuning moves the last layers most: they are closest to the new head.")
+
+st.header("6 · A small hyperparameter sweep")
+st.write("Each cell of the grid is a full fine-tuning run on 120 training examples, one after another.")
+rates = st.multiselect("Learning rates", [1e-5, 3e-5, 1e-4, 3e-4], [3e-5, 1e-4, 3e-4], key="ft_sweep_lrs")
+epochs = st.multiselect("Epochs", [1, 2, 3], [1, 2], key="ft_sweep_epochs")
+if st.button("Run the sweep", icon=":material/grid_view:", key="ft_sweep"):
+    grid = [(lr, ep) for lr in rates for ep in epochs]
+    rows = st.session_state["ft_sweep_rows"] = []
+    small = train_set.subset(120, 0)
+
+    def record(i, row):
+        rows.append(row)
+
+    ui.live_run(ft.sweep(base, small, val_set, grid, ui.device()), len(grid), "Sweep", record)
+if st.session_state.get("ft_sweep_rows"):
+    table = pd.DataFrame(st.session_state["ft_sweep_rows"])
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.plotly_chart(view.sweep_chart(table), width="stretch")
+
+ui.next_lesson("finetuning")

@@ -1,0 +1,87 @@
+import plotly.graph_objects as go
+import streamlit as st
+
+from lib import params, tinygpt, ui
+from lib import ui_finetuning as view
+
+st.title("A tiny GPT, trained from scratch")
+ui.lesson_text("tiny_gpt", "intro")
+
+full = params.count_known("gpt2")
+st.metric("GPT-2 small, the course's configuration (counted by the parameters lesson)", f"{full.total:,}",
+          help="12 layers, 768 hidden, 12 heads, 50,257 tokens, 1,024 positions; LM head tied to the token embedding.")
+
+st.header("1 · Corpus and configuration")
+source = st.radio("Corpus", ["Python's documentation (bundled)", "My own text"], horizontal=True, key="gpt_source")
+text = tinygpt.bundled_corpus() if source.startswith("Python") else st.text_area(
+    "Paste at least a few thousand characters", height=160, max_chars=tinygpt.MAX_CORPUS_CHARS, key="gpt_text")
+c1, c2, c3, c4 = st.columns(4)
+config = tinygpt.TinyGPTConfig(
+    n_layer=c1.slider("Layers (n_layer)", 1, 4, 2, key="gpt_layers"),
+    n_head=c2.select_slider("Heads (n_head)", [1, 2, 4, 8], 4, key="gpt_heads"),
+    n_embd=c3.select_slider("Width (n_embd)", [32, 64, 128, 192], 128, key="gpt_embd"),
+    block_size=c4.select_slider("Context (block_size)", [16, 32, 64, 128], 64, key="gpt_block"),
+    max_steps=c1.slider("Training steps", 50, 1500, 600, 50, key="gpt_steps"),
+    learning_rate=c2.select_slider("Learning rate", [1e-3, 3e-3, 1e-2], 3e-3, key="gpt_lr"),
+    eval_every=c3.select_slider("Sample every N steps", [25, 50, 100, 200], 100, key="gpt_every"),
+    seed=c4.number_input("Seed", 0, 10_000, 0, key="gpt_seed"),
+)
+try:
+    corpus = tinygpt.prepare_corpus(text, config.block_size)
+except tinygpt.CorpusError as err:
+    st.warning(str(err))
+    st.stop()
+vocab = tinygpt.CharTokenizer.from_text(corpus).vocab_size
+try:
+    breakdown = params.count_parameters(config.gpt2_config(vocab).to_dict(), "GPT2LMHeadModel")
+except params.InvalidConfig as err:
+    st.error(str(err))
+    st.stop()
+st.write(f"**{len(corpus):,} characters**, a vocabulary of **{vocab} characters**, and a model of "
+         f"**{breakdown.total:,} parameters** — {full.total / breakdown.total:,.0f}× smaller than GPT-2 small.")
+st.dataframe(breakdown.table()[["group", "exact", "formula", "share"]], hide_index=True, width="stretch")
+
+st.header("2 · Train")
+ui.lesson_text("tiny_gpt", "loop")
+if st.button("Train from scratch", type="primary", icon=":material/play_arrow:", key="gpt_train"):
+    run, train_data, val_data = tinygpt.new_run(corpus, config, ui.device())
+    st.session_state["gpt_run"] = run
+    chart, sample_box = st.empty(), st.empty()
+
+    def draw(i, progress):
+        if progress.val_loss is not None:
+            chart.plotly_chart(view.gpt_loss_chart(run), width="stretch", key=f"gpt_live_{i}")
+            sample_box.code(progress.sample, language=None)
+
+    ui.live_run(tinygpt.train(run, train_data, val_data), config.max_steps, "Training", draw)
+
+run = st.session_state.get("gpt_run")
+if run and run.history:
+    st.plotly_chart(view.gpt_loss_chart(run), width="stretch", key="gpt_final_chart")
+    evals = [p for p in run.history if p.val_loss is not None]
+    if evals:
+        last = evals[-1]
+        verdict = "below" if last.val_loss < run.baseline else "not yet below"
+        st.write(f"After {last.step} steps the validation loss is **{last.val_loss:.3f}**, {verdict} the unigram "
+                 f"baseline of **{run.baseline:.3f}**.")
+        with st.expander("Samples during training"):
+            for p in evals:
+                st.markdown(f"**step {p.step}** (validation loss {p.val_loss:.2f})")
+                st.code(p.sample, language=None)
+
+    st.header("3 · The generation loop")
+    ui.lesson_text("tiny_gpt", "generate")
+    c1, c2, c3 = st.columns(3)
+    prompt = c1.text_input("Prompt", "The ", max_chars=60, key="gpt_prompt")
+    temperature = c2.slider("Temperature (0 = greedy)", 0.0, 2.0, 0.8, 0.1, key="gpt_temperature")
+    top_k = c3.slider("Top-k (0 = off)", 0, 20, 0, key="gpt_topk")
+    steps = list(tinygpt.generate(run, prompt, 40, temperature, top_k or None, seed=0))
+    st.code(prompt + "".join(s.token for s in steps), language=None)
+    pick = st.slider("Look at step", 1, len(steps), 1, key="gpt_step")
+    step = steps[pick - 1]
+    fig = go.Figure(go.Bar(x=[repr(t) for t in step.top_tokens], y=step.top_probs, marker_color="#3b6fb6"))
+    fig.update_layout(title=f"Step {pick}: the five most likely next characters (chosen: {step.token!r})",
+                      xaxis_title="candidate character", yaxis_title="probability", height=320)
+    st.plotly_chart(fig, width="stretch")
+
+ui.next_lesson("tiny_gpt")

@@ -1,0 +1,330 @@
+"""Fine-tuning a pretrained encoder for text classification, the course's workflow:
+load a pretrained model → add a task head → tokenize → train → evaluate.
+
+The loop is the plain PyTorch equivalent of `transformers.Trainer` (AdamW,
+warm-up + linear/cosine schedule, evaluation each epoch, early stopping), written
+out so each step can be shown live.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from lib import models
+
+REVIEWS_CSV = Path(__file__).resolve().parent.parent / "assets" / "reviews" / "reviews.csv"
+REVIEW_LABELS = ["negative", "positive"]
+MAX_UPLOAD_ROWS = 5000
+MAX_TEXT_CHARS = 2000
+
+
+class DataError(ValueError):
+    """An uploaded data set cannot be used; the message is for the student."""
+
+
+@dataclass
+class Dataset:
+    texts: list[str]
+    labels: list[int]
+    label_names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, n: int, seed: int = 0) -> "Dataset":
+        """A label-balanced sample of at most n examples."""
+        rng = random.Random(seed)
+        by_label = {c: [i for i, y in enumerate(self.labels) if y == c] for c in set(self.labels)}
+        per_label = max(1, n // len(by_label))
+        keep = sorted(i for idx in by_label.values() for i in rng.sample(idx, min(per_label, len(idx))))
+        return Dataset([self.texts[i] for i in keep], [self.labels[i] for i in keep], self.label_names)
+
+
+def bundled_reviews() -> dict[str, Dataset]:
+    """Glassbox's own review set (scripts/make_reviews.py), as train/validation/test."""
+    splits: dict[str, Dataset] = {}
+    with REVIEWS_CSV.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            split = splits.setdefault(row["split"], Dataset([], [], REVIEW_LABELS))
+            split.texts.append(row["text"])
+            split.labels.append(int(row["label"]))
+    return splits
+
+
+def parse_labelled_csv(data: bytes) -> Dataset:
+    """A student's CSV with columns `text,label`; labels may be words or numbers."""
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError("The file is not UTF-8 text. Save it as CSV (UTF-8) and upload it again.") from err
+    reader = csv.DictReader(io.StringIO(content))
+    if not reader.fieldnames or not {"text", "label"} <= {f.strip().lower() for f in reader.fieldnames}:
+        raise DataError("The CSV needs a header with the columns `text` and `label`.")
+    rows = [{k.strip().lower(): (v or "").strip() for k, v in row.items() if k} for row in reader]
+    if len(rows) > MAX_UPLOAD_ROWS:
+        raise DataError(f"The CSV has {len(rows):,} rows; the limit here is {MAX_UPLOAD_ROWS:,}.")
+    missing = [i + 2 for i, r in enumerate(rows) if not r.get("text") or not r.get("label")]
+    if missing:
+        raise DataError(f"{len(missing)} rows have an empty text or label (first at line {missing[0]}).")
+    names = sorted({r["label"] for r in rows})
+    if len(names) < 2:
+        raise DataError("Every row has the same label: a classifier needs at least two classes.")
+    if len(rows) < 10 * len(names):
+        raise DataError(f"Only {len(rows)} rows for {len(names)} classes: give at least 10 examples per class.")
+    return Dataset([r["text"][:MAX_TEXT_CHARS] for r in rows], [names.index(r["label"]) for r in rows], names)
+
+
+def split_dataset(data: Dataset, seed: int = 0, shares=(0.7, 0.1, 0.2)) -> dict[str, Dataset]:
+    """Shuffle and split into train/validation/test."""
+    order = list(range(len(data)))
+    random.Random(seed).shuffle(order)
+    cut1, cut2 = round(shares[0] * len(order)), round((shares[0] + shares[1]) * len(order))
+    parts = {"train": order[:cut1], "validation": order[cut1:cut2], "test": order[cut2:]}
+    return {name: Dataset([data.texts[i] for i in idx], [data.labels[i] for i in idx], data.label_names)
+            for name, idx in parts.items()}
+
+
+# --- model and training -------------------------------------------------------------
+
+@dataclass
+class TrainConfig:
+    learning_rate: float = 1e-4
+    batch_size: int = 16
+    epochs: int = 3
+    max_length: int = 64
+    warmup_ratio: float = 0.1
+    schedule: str = "linear"  # linear | cosine | constant
+    early_stopping_patience: int = 1  # epochs without validation improvement; 0 = off
+    freeze_encoder: bool = False
+    seed: int = 0
+
+
+@dataclass
+class Log:
+    """One entry of the training log: a step (train_loss) or an epoch end (validation)."""
+    step: int
+    epoch: float
+    train_loss: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    note: str = ""
+
+
+@dataclass
+class TrainingRun:
+    config: TrainConfig
+    logs: list[Log] = field(default_factory=list)
+    total_steps: int = 0
+    stopped_early: bool = False
+
+
+def new_classifier(base: str, label_names: list[str], device: str = "cpu") -> models.Loaded:
+    """A fresh, private copy of a pretrained encoder with a new classification head.
+
+    Never the shared cached model: training changes the weights."""
+    return models.load(base, role="classifier", device=device, attentions=True, fallback="minilm",
+                       model_kwargs={"num_labels": len(label_names),
+                                     "id2label": dict(enumerate(label_names)),
+                                     "label2id": {n: i for i, n in enumerate(label_names)}})
+
+
+def _batches(data: Dataset, batch_size: int, shuffle: bool, rng: random.Random) -> Iterator[list[int]]:
+    order = list(range(len(data)))
+    if shuffle:
+        rng.shuffle(order)
+    for start in range(0, len(order), batch_size):
+        yield order[start:start + batch_size]
+
+
+def _encode(loaded: models.Loaded, texts: list[str], max_length: int) -> dict:
+    encoded = loaded.tokenizer(texts, padding=True, truncation=True, max_length=max_length,
+                               return_tensors="pt")
+    return {k: v.to(loaded.device) for k, v in encoded.items()}
+
+
+def _schedule(name: str, warmup: int, total: int):
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        if name == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * progress))
+        if name == "linear":
+            return max(0.0, 1 - progress)
+        return 1.0
+    return factor
+
+
+def train(loaded: models.Loaded, train_set: Dataset, val_set: Dataset, cfg: TrainConfig,
+          run: TrainingRun) -> Iterator[Log]:
+    """Fine-tune `loaded.model` in place, yielding a Log per step and per epoch.
+
+    With early stopping the best epoch's weights are restored at the end."""
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    model = loaded.model
+    encoder = getattr(model, model.base_model_prefix)
+    for p in encoder.parameters():
+        p.requires_grad = not cfg.freeze_encoder
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.01)
+    steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
+    run.total_steps = steps_per_epoch * cfg.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _schedule(cfg.schedule, int(cfg.warmup_ratio * run.total_steps), run.total_steps))
+    best_loss, best_state, bad_epochs, step = math.inf, None, 0, 0
+    for epoch in range(cfg.epochs):
+        model.train()
+        for idx in _batches(train_set, cfg.batch_size, shuffle=True, rng=rng):
+            batch = _encode(loaded, [train_set.texts[i] for i in idx], cfg.max_length)
+            labels = torch.tensor([train_set.labels[i] for i in idx], device=loaded.device)
+            loss = model(**batch, labels=labels).loss
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            log = Log(step, step / steps_per_epoch, train_loss=loss.item())
+            run.logs.append(log)
+            yield log
+        val_loss, val_accuracy = evaluate_loss(loaded, val_set, cfg.max_length)
+        log = Log(step, epoch + 1.0, val_loss=val_loss, val_accuracy=val_accuracy)
+        run.logs.append(log)
+        yield log
+        if val_loss < best_loss:
+            best_loss, bad_epochs = val_loss, 0
+            if cfg.early_stopping_patience:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad_epochs += 1
+            if cfg.early_stopping_patience and bad_epochs >= cfg.early_stopping_patience:
+                run.stopped_early = True
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+
+
+@torch.no_grad()
+def predict_proba(loaded: models.Loaded, texts: list[str], max_length: int = 64,
+                  batch_size: int = 64) -> np.ndarray:
+    """Class probabilities, shape (len(texts), num_labels)."""
+    loaded.model.eval()
+    chunks = []
+    for start in range(0, len(texts), batch_size):
+        with loaded.lock:
+            batch = _encode(loaded, texts[start:start + batch_size], max_length)
+            logits = loaded.model(**batch).logits  # (batch, num_labels)
+        chunks.append(torch.softmax(logits.float(), -1).cpu().numpy())
+    return np.concatenate(chunks) if chunks else np.zeros((0, loaded.model.config.num_labels))
+
+
+@torch.no_grad()
+def evaluate_loss(loaded: models.Loaded, data: Dataset, max_length: int) -> tuple[float, float]:
+    probs = predict_proba(loaded, data.texts, max_length)
+    labels = np.array(data.labels)
+    loss = -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, None)).mean()
+    return float(loss), float((probs.argmax(1) == labels).mean())
+
+
+# --- metrics ------------------------------------------------------------------------
+
+def classification_metrics(y_true, y_pred, num_labels: int) -> dict:
+    """Accuracy, precision, recall, F1 (binary: of class 1; otherwise macro) and
+    the confusion matrix (rows = true class, columns = predicted)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    confusion = np.zeros((num_labels, num_labels), dtype=int)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    tp = np.diag(confusion).astype(float)
+    precision_c = np.divide(tp, confusion.sum(0), out=np.zeros(num_labels), where=confusion.sum(0) > 0)
+    recall_c = np.divide(tp, confusion.sum(1), out=np.zeros(num_labels), where=confusion.sum(1) > 0)
+    denominator = precision_c + recall_c
+    f1_c = np.divide(2 * precision_c * recall_c, denominator, out=np.zeros(num_labels), where=denominator > 0)
+    pick = (lambda v: v[1]) if num_labels == 2 else (lambda v: v.mean())
+    return {"accuracy": float(tp.sum() / max(1, len(y_true))), "precision": float(pick(precision_c)),
+            "recall": float(pick(recall_c)), "f1": float(pick(f1_c)), "confusion": confusion}
+
+
+def precision_recall_curve(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
+    """Precision and recall of class 1 at every score threshold, highest first."""
+    y_true, scores = np.asarray(y_true), np.asarray(scores)
+    order = np.argsort(-scores, kind="stable")
+    hits = np.cumsum(y_true[order] == 1)
+    predicted = np.arange(1, len(order) + 1)
+    return hits / predicted, hits / max(1, (y_true == 1).sum())
+
+
+# --- the zero-shot baseline -----------------------------------------------------------
+
+@torch.no_grad()
+def sentence_embeddings(encoder: models.Loaded, texts: list[str], max_length: int = 128) -> torch.Tensor:
+    """Mean-pooled, L2-normalised sentence embeddings, shape (len(texts), hidden_size)."""
+    with encoder.lock:
+        batch = _encode(encoder, texts, max_length)
+        hidden = encoder.model(**batch).last_hidden_state  # (batch, seq, hidden)
+    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
+    pooled = (hidden * mask).sum(1) / mask.sum(1)
+    return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu()
+
+
+def zero_shot_predict(encoder: models.Loaded, texts: list[str], label_names: list[str]) -> np.ndarray:
+    """No training: pick the label whose description is closest in embedding space."""
+    prompts = [f"This review is {name}." for name in label_names]
+    labels = sentence_embeddings(encoder, prompts)  # (num_labels, hidden)
+    chunks = [sentence_embeddings(encoder, texts[i:i + 64]) @ labels.T for i in range(0, len(texts), 64)]
+    return torch.cat(chunks).argmax(-1).numpy()
+
+
+# --- attention before and after ---------------------------------------------------------
+
+@torch.no_grad()
+def last_layer_attention(loaded: models.Loaded, sentence: str) -> tuple[list[str], np.ndarray]:
+    """Tokens and the last layer's attention averaged over heads, shape (seq, seq)."""
+    with loaded.lock:
+        batch = _encode(loaded, [sentence], 64)
+        out = loaded.model(**batch, output_attentions=True)
+    tokens = loaded.tokenizer.convert_ids_to_tokens(batch["input_ids"][0].tolist())
+    return tokens, out.attentions[-1][0].mean(0).float().cpu().numpy()  # (heads, seq, seq) → (seq, seq)
+
+
+def sweep(base: str, train_set: Dataset, val_set: Dataset, grid: list[tuple[float, int]],
+          device: str = "cpu", seed: int = 0) -> Iterator[dict]:
+    """One fine-tuning run per (learning rate, epochs), each from the same
+    pretrained weights; yields a result row per run."""
+    for learning_rate, epochs in grid:
+        model = new_classifier(base, train_set.label_names, device)
+        cfg = TrainConfig(learning_rate=learning_rate, epochs=epochs, early_stopping_patience=0, seed=seed)
+        run = TrainingRun(cfg)
+        for _ in train(model, train_set, val_set, cfg, run):
+            pass
+        final = run.logs[-1]
+        yield {"learning rate": learning_rate, "epochs": epochs, "validation loss": round(final.val_loss, 4),
+               "validation accuracy": round(final.val_accuracy, 4)}
+
+
+TRAINER_CODE = '''
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
+                          Trainer, TrainingArguments)
+
+tokenizer = AutoTokenizer.from_pretrained("bert-base-uncased")
+model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased", num_labels=2)
+
+def tokenize(batch):
+    return tokenizer(batch["text"], padding="max_length", truncation=True, max_length=64)
+
+train_ds, val_ds = train_ds.map(tokenize, batched=True), val_ds.map(tokenize, batched=True)
+args = TrainingArguments("out", learning_rate=1e-4, per_device_train_batch_size=16,
+                         num_train_epochs=3, warmup_ratio=0.1, lr_scheduler_type="linear",
+                         eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True)
+Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds).train()
+'''
