@@ -213,6 +213,35 @@ def l2_penalty(model: MLP) -> torch.Tensor:
     return sum((p**2).sum() for name, p in model.named_parameters() if name.endswith("weight"))
 
 
+class Optimizer:
+    """Plain gradient descent ("sgd") or Adam, written out. torch.optim does the
+    same arithmetic, but its first use in a process imports torch._dynamo, which
+    takes many seconds on a small CPU: longer than this lesson's whole training."""
+
+    def __init__(self, params, name: str, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.params, self.name, self.lr, self.betas, self.eps = list(params), name, lr, betas, eps
+        self.t = 0
+        self.m = [torch.zeros_like(p) for p in self.params]  # running mean of gradients
+        self.v = [torch.zeros_like(p) for p in self.params]  # running mean of squared gradients
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        beta1, beta2 = self.betas
+        for p, m, v in zip(self.params, self.m, self.v):
+            if self.name == "sgd":
+                p.sub_(self.lr * p.grad)  # w ← w − lr · ∂L/∂w
+                continue
+            m.mul_(beta1).add_(p.grad, alpha=1 - beta1)
+            v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+            m_hat, v_hat = m / (1 - beta1**self.t), v / (1 - beta2**self.t)  # undo the zero start
+            p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
+
+
 @dataclass
 class Step:
     step: int
@@ -269,8 +298,7 @@ def train(model: MLP, data: Split, cfg: NetConfig, steps: int, every: int = 10, 
 def _train(model: MLP, data: Split, cfg: NetConfig, steps: int, every: int, seed: int, device) -> Iterator[Step]:
     X, y, X_val, y_val = _tensors(data, device)
     initial_loss, _ = evaluate(model, X, y)
-    optimizer_cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.SGD
-    optimizer = optimizer_cls(model.parameters(), lr=cfg.learning_rate)
+    optimizer = Optimizer(model.parameters(), cfg.optimizer, cfg.learning_rate)
     generator = torch.Generator().manual_seed(seed)
     batch_size = min(cfg.batch_size, len(X))
     order, cursor = torch.randperm(len(X), generator=generator), 0

@@ -50,9 +50,10 @@ def units_figure(axis, layer_states, layer: int) -> go.Figure:
     rows = -(-units // cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"unit {u + 1}" for u in range(units)],
                         horizontal_spacing=0.04, vertical_spacing=0.12)
+    low, high = float(layer_states.min()), float(layer_states.max())  # one scale for every unit
     for u in range(units):
-        fig.add_heatmap(x=axis, y=axis, z=layer_states[u], colorscale="Cividis", showscale=u == 0,
-                        colorbar=dict(title="activation"), row=u // cols + 1, col=u % cols + 1)
+        fig.add_heatmap(x=axis, y=axis, z=layer_states[u], colorscale="Cividis", zmin=low, zmax=high,
+                        showscale=u == 0, colorbar=dict(title="activation"), row=u // cols + 1, col=u % cols + 1)
     fig.update_layout(title=f"What each unit of hidden layer {layer + 1} responds to",
                       height=220 * rows + 100, margin=dict(t=80))
     fig.update_xaxes(showticklabels=False)

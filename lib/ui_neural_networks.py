@@ -140,8 +140,10 @@ def playground() -> None:
     draw_boundary(boundary_slot, model, data, title, key("boundary"))
     if history:
         loss_slot.plotly_chart(nn_plots.loss_figure(history), width="stretch", key=key("loss"))
-        right.dataframe(pd.DataFrame([history[-1].__dict__]).drop(columns="diverged").set_index("step"),
-                        key=key("final"))
+        last = history[-1]
+        right.dataframe(pd.DataFrame({"training": [last.train_loss, last.train_acc],
+                                      "validation": [last.val_loss, last.val_acc]},
+                                     index=["loss", "accuracy"]), key=key("final"))
     if s.cfg.num_hidden_layers and st.toggle("Show each hidden unit's boundary", key=key("show_units")):
         layer = st.radio("Hidden layer", range(s.cfg.num_hidden_layers), format_func=lambda l: f"layer {l + 1}",
                          horizontal=True, key=key("units_layer"))

@@ -196,3 +196,19 @@ def test_training_uses_one_cpu_thread_and_restores_the_count():
     seen = [torch.get_num_threads() for _ in nn.train(nn.build_model(cfg), data, cfg, 20, every=10)]
     assert seen == [1, 1]
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.slow  # the first torch.optim use in a process imports torch._dynamo (seconds)
+@pytest.mark.parametrize("name, reference", [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam)])
+def test_optimizer_matches_torch_optim(name, reference):
+    torch.manual_seed(0)
+    ours = [torch.randn(4, 3, dtype=torch.float64, requires_grad=True)]
+    theirs = [ours[0].detach().clone().requires_grad_(True)]
+    mine, ref = nn.Optimizer(ours, name, 0.05), reference(theirs, lr=0.05)
+    for step in range(5):
+        for params, opt in [(ours, mine), (theirs, ref)]:
+            opt.zero_grad()
+            loss = ((params[0] ** 3).sum() - step * params[0].sum())
+            loss.backward()
+            opt.step()
+    torch.testing.assert_close(ours[0], theirs[0], rtol=0, atol=1e-12)

@@ -1,0 +1,60 @@
+"""Neural-network lesson: how long the playground's default training takes,
+how long until it first reaches 95% validation accuracy on circles, the
+one-vs-two-thread difference, and the cost of one live redraw's boundary.
+
+    .venv/bin/python benchmarks/neural_networks.py
+"""
+import time
+import tracemalloc
+
+import torch
+
+from lib import nn, nn_plots
+
+
+def default_run(threads: int | None = None):
+    data = nn.split(*nn.make_dataset("circles", 400, noise=0.1))
+    cfg = nn.NetConfig()
+    model = nn.build_model(cfg)
+    start, first_95 = time.perf_counter(), None
+    steps = nn.train(model, data, cfg, nn.DEFAULT_STEPS, every=10)
+    if threads:  # bypass the one-thread rule to measure what it saves
+        steps = nn._train(model, data, cfg, nn.DEFAULT_STEPS, 10, 0, torch.device("cpu"))
+    for step in steps:
+        if first_95 is None and step.val_acc >= 0.95:
+            first_95 = (step.step, time.perf_counter() - start)
+    return time.perf_counter() - start, first_95, step
+
+
+def main() -> None:
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads by default")
+    start = time.perf_counter()
+    default_run()
+    print(f"first training in a fresh process (includes torch's one-time autograd/optimiser "
+          f"warm-up): {time.perf_counter() - start:.2f} s")
+    for label, threads in [("one thread (as shipped)", None), (f"{torch.get_num_threads()} threads", 2)]:
+        seconds, first_95, last = default_run(threads)
+        print(f"default network, circles, {nn.DEFAULT_STEPS} steps, {label}: {seconds:.2f} s, "
+              f"final val acc {last.val_acc:.1%}; ≥95% first at step {first_95[0]} after {first_95[1]:.2f} s")
+    model = nn.build_model(nn.NetConfig())
+    data = nn.split(*nn.make_dataset("circles"))
+    start = time.perf_counter()
+    for _ in range(10):
+        axis, prob, _ = nn.boundary(model)
+    boundary_s = (time.perf_counter() - start) / 10
+    start = time.perf_counter()
+    for _ in range(10):
+        nn_plots.boundary_figure(axis, prob, data.X_train, data.y_train, "t").to_json()
+    figure_s = (time.perf_counter() - start) / 10
+    print(f"one redraw: boundary on a 60×60 grid {boundary_s * 1000:.1f} ms, Plotly figure + JSON "
+          f"{figure_s * 1000:.1f} ms")
+    start = time.perf_counter()
+    list(nn.fitting_experiment())
+    print(f"fitting experiment (3 networks × 400 full-batch steps): {time.perf_counter() - start:.2f} s")
+    tracemalloc.start()
+    list(nn.train(nn.build_model(nn.NetConfig()), data, nn.NetConfig(), nn.DEFAULT_STEPS))
+    print(f"Python heap peak while training the default network: {tracemalloc.get_traced_memory()[1] / 2**20:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
