@@ -19,6 +19,7 @@ import json
 import os
 import re
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -83,7 +84,7 @@ class Encoding:
         return self.decoded == self.text
 
 
-class TokenizerView:
+class TokenizerView(ABC):
     """One tokenizer, seen the same way as every other."""
 
     def __init__(self, name: str, algorithm: str, source: str):
@@ -99,8 +100,9 @@ class TokenizerView:
             tokens, decoded = self._encode(text)
         return Encoding(self.name, text, tuple(tokens), decoded)
 
+    @abstractmethod
     def _encode(self, text: str) -> tuple[list[Token], str]:
-        raise NotImplementedError
+        """The tokens of `text` and their decoding back to a string."""
 
 
 # --- HuggingFace `tokenizers` (WordPiece, byte-level BPE, Unigram, Hub) --------------
