@@ -9,7 +9,6 @@ from lib import models, params, ui
 
 SAFE = px.colors.qualitative.Safe  # colour-blind-safe qualitative palette
 GROUP_COLOURS = dict(zip(params.GROUPS, SAFE + ["#E69F00", "#0072B2"]))  # two Okabe-Ito colours extend it
-FAMILY_OFFSET = {"Transformer": 0, "BERT": -0.2, "GPT": 0, "T5": 0.2, "Llama": 0}  # spread one year's dots
 VERDICT_COLOURS = {"fits": "#9ecae1", "tight": "#fdd0a2", "no": "#d9d9d9"}  # blue / orange / grey
 COUNT = st.column_config.NumberColumn(format="localized")
 SHARE = st.column_config.NumberColumn(format="percent")
@@ -71,15 +70,15 @@ def stacked_bar(keys: list[str]):
 
 
 def timeline_chart(timeline: pd.DataFrame):
-    timeline = timeline.assign(x=timeline["year"] + timeline["family"].map(FAMILY_OFFSET))
-    fig = px.scatter(timeline, x="x", y="parameters", color="family", symbol="counted by", text="model",
-                     log_y=True, color_discrete_sequence=SAFE, hover_data={"parameters": ":,", "x": False},
-                     title="Model sizes over time (log scale)",
-                     labels={"parameters": "parameters (log scale)", "x": "year published"})
-    fig.update_traces(marker_size=11, textfont_size=11)
-    for trace in fig.data:  # alternate label sides so one year's names do not overlap
-        trace.textposition = ["middle right" if i % 2 == 0 else "middle left" for i in range(len(trace.x))]
-    fig.update_layout(height=520, xaxis=dict(dtick=1, range=[2016.5, 2025.5]))
+    """One bar per model in publication order, on a log axis: each step right is ×10."""
+    frame = timeline.assign(label=timeline["model"] + " (" + timeline["year"].astype(str) + ")",
+                            size=timeline["parameters"].map(human))
+    fig = px.bar(frame, x="parameters", y="label", color="family", pattern_shape="counted by", text="size",
+                 orientation="h", log_x=True, color_discrete_sequence=SAFE, hover_data={"parameters": ":,"},
+                 category_orders={"label": frame["label"].tolist()}, title="Model sizes over time (log scale)",
+                 labels={"parameters": "parameters (log scale)", "label": "model (year published)"})
+    fig.update_traces(textposition="outside")
+    fig.update_layout(height=120 + 28 * len(frame), yaxis_autorange="reversed")
     return fig
 
 

@@ -40,7 +40,10 @@ def test_bert_large_shows_its_blocks_and_a_treemap(open_page):
     assert (table["exact"] == table["formula value"]).all()
     rounding = at.dataframe[1].value.set_index("part")
     assert rounding["parameters"].sum() == 335_141_888
-    assert {"treemap", "bar", "sunburst", "scatter"} <= chart_types(at)
+    assert {"treemap", "bar", "sunburst"} <= chart_types(at)
+    timeline = {label: value for s in plotly_specs(at).values() for t in s["data"] if t.get("orientation") == "h"
+                for label, value in zip(t["y"], array(t["x"]))}
+    assert timeline["GPT-3 175B (2020)"] == 174_604_259_328 and timeline["BERT-Large (2018)"] == 335_141_888
     treemap = next(t for s in plotly_specs(at).values() for t in s["data"] if t["type"] == "treemap")
     assert sum(v for v, p in zip(array(treemap["values"]), treemap["parents"]) if p == "BERT-Large") == 335_141_888
 
