@@ -71,11 +71,11 @@ class WindowStep:
 
     @property
     def arithmetic(self) -> str:
-        terms = " + ".join(f"{_number(x)}×{_number(w)}" for x, w in self.products)
-        return f"{terms} = {_number(self.value)}"
+        terms = " + ".join(f"{format_number(x)}×{format_number(w)}" for x, w in self.products)
+        return f"{terms} = {format_number(self.value)}"
 
 
-def _number(x: float) -> str:
+def format_number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
 
 

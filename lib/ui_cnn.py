@@ -57,7 +57,7 @@ def animation_figure(image: np.ndarray, kernel: np.ndarray, padding: int,
     fig = make_subplots(1, 3, subplot_titles=["Input (padding in grey)", "Kernel", "Output"],
                         column_widths=[0.45, 0.25, 0.3], horizontal_spacing=0.06)
     is_pad = np.pad(np.zeros_like(image), padding, constant_values=1)
-    text = np.where(is_pad == 1, "0", np.vectorize(cnn._number)(padded))
+    text = np.where(is_pad == 1, "0", np.vectorize(cnn.format_number)(padded))
     fig.add_trace(go.Heatmap(z=np.where(is_pad == 1, np.nan, padded), text=text, texttemplate="%{text}",
                              colorscale="Cividis", showscale=False, hoverinfo="skip"), 1, 1)
     fig.add_trace(go.Heatmap(z=kernel, texttemplate="%{z}", colorscale="Cividis", showscale=False,

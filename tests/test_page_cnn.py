@@ -68,6 +68,19 @@ def test_stride_padding_and_kernel_change_the_output(open_page):
     expected = cnn.conv2d(gray, cnn.PRESET_KERNELS["Sobel y (horizontal edges)"], padding=1)
     np.testing.assert_allclose(after, expected, atol=1e-9)
 
+    # the kernel is editable: a new centre weight changes the map; an empty cell is refused
+    edits = {"edited_rows": {1: {"col 1": 9}}, "added_rows": [], "deleted_rows": []}
+    app.session_state["cnn_kernel_Sobel y (horizontal edges)"] = edits
+    app.run()
+    custom = np.array(cnn.PRESET_KERNELS["Sobel y (horizontal edges)"], dtype=float)
+    custom[1, 1] = 9
+    np.testing.assert_allclose(array(figure(app, "cnn_feature_maps")["data"][1]["z"]),
+                               cnn.conv2d(gray, custom, padding=1), atol=1e-9)
+    edits["edited_rows"] = {0: {"col 2": None}}
+    app.session_state["cnn_kernel_Sobel y (horizontal edges)"] = edits
+    app.run()
+    assert not app.exception and any("needs a number" in e.value for e in app.error)
+
 
 @pytest.mark.slow
 def test_training_runs_to_completion(open_page):
