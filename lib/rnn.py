@@ -9,6 +9,7 @@ GRU r, z, n.
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -216,7 +217,9 @@ class DepthLSTM(nn.Module):
         return self.head(self.lstm(x)[0]).squeeze(-1)  # (seq, batch)
 
 
+@functools.cache
 def train_depth_lstm(steps: int = 300, hidden_size: int = 8, seed: int = 0) -> DepthLSTM:
+    """Deterministic, so trained once per process; callers must not modify it."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     idx, depth = bracket_strings(2048, 40, seed)  # (seq, 2048)
