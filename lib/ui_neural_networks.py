@@ -34,11 +34,10 @@ def fmt(value: float) -> str:
 @st.fragment
 def neuron_explorer() -> None:
     cols = st.columns(6)
-    x = [cols[0].number_input("input x₁", value=1.0, step=0.5, key=key("x1")),
-         cols[1].number_input("input x₂", value=2.0, step=0.5, key=key("x2"))]
-    w = [cols[2].number_input("weight w₁", value=0.5, step=0.1, key=key("w1")),
-         cols[3].number_input("weight w₂", value=-1.0, step=0.1, key=key("w2"))]
-    b = cols[4].number_input("bias b", value=0.1, step=0.1, key=key("b"))
+    number = lambda col, label, value, step, name: col.number_input(label, -100.0, 100.0, value, step, key=key(name))
+    x = [number(cols[0], "input x₁", 1.0, 0.5, "x1"), number(cols[1], "input x₂", 2.0, 0.5, "x2")]
+    w = [number(cols[2], "weight w₁", 0.5, 0.1, "w1"), number(cols[3], "weight w₂", -1.0, 0.1, "w2")]
+    b = number(cols[4], "bias b", 0.1, 0.1, "b")
     act = cols[5].selectbox("activation", ACTIVATION_NAMES, key=key("neuron_act"))
     neuron = nn.Neuron.compute(x, w, b, act)
     st.markdown(f"**z** = w₁·x₁ + w₂·x₂ + b = {fmt(w[0])}·{fmt(x[0])} + ({fmt(w[1])})·{fmt(x[1])} + "
@@ -82,12 +81,12 @@ def data_for(s: Settings) -> nn.Split:
     return nn.split(*nn.make_dataset(s.dataset, N_SAMPLES, s.noise))
 
 
-def current_model(s: Settings, data_seed: int = 0) -> tuple[nn.MLP, bool]:
+def current_model(s: Settings) -> tuple[nn.MLP, bool]:
     """The model trained with these settings if there is one, else a fresh one: (model, trained)."""
     run = st.session_state.get(key("run"))
     if run and run["settings"] == s:
         return run["model"], True
-    return nn.build_model(s.cfg, seed=data_seed, device=ui.device()), False
+    return nn.build_model(s.cfg, device=ui.device()), False
 
 
 def draw_boundary(slot, model: nn.MLP, data: nn.Split, title: str, chart_key: str) -> None:

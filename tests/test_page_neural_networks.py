@@ -104,3 +104,11 @@ def test_fitting_and_digits_sections(page):
     assert not page.exception, page.exception
     accuracy = {m.label: m.value for m in page.metric}["Validation accuracy"]
     assert float(accuracy.rstrip("%")) > 90
+
+
+def test_classroom_mode_hides_the_advanced_controls(page):
+    assert any(e.label.startswith("Advanced") for e in page.expander)
+    page.sidebar.toggle(key="classroom").set_value(True).run()
+    assert not page.exception
+    assert not any(e.label.startswith("Advanced") for e in page.expander)
+    assert "Before training: a random network's guess" in chart_titles(page)
