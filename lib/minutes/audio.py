@@ -96,10 +96,3 @@ def read_all(source: str | bytes | BinaryIO) -> np.ndarray:
 def is_silent(samples: np.ndarray) -> bool:
     return samples.size == 0 or float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) < SILENCE_RMS
 
-
-def to_wav_bytes(samples: np.ndarray) -> bytes:
-    import soundfile as sf
-
-    out = io.BytesIO()
-    sf.write(out, samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
-    return out.getvalue()
