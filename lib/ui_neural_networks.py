@@ -82,9 +82,10 @@ def data_for(s: Settings) -> nn.Split:
 
 
 def current_model(s: Settings) -> tuple[nn.MLP, bool]:
-    """The model trained with these settings if there is one, else a fresh one: (model, trained)."""
+    """The model trained with these settings (any number of steps) if there is one, else a
+    fresh one: (model, trained)."""
     run = st.session_state.get(key("run"))
-    if run and run["settings"] == s:
+    if run and dataclasses.replace(run["settings"], steps=s.steps) == s:
         return run["model"], True
     return nn.build_model(s.cfg, device=ui.device()), False
 
@@ -132,8 +133,9 @@ def playground() -> None:
     history = st.session_state[key("run")]["history"] if trained else []
     if history and history[-1].diverged:
         last = history[-1]
-        st.error(f"Training diverged at step {last.step}: the loss reached {last.train_loss:.3g} "
-                 f"(a fresh network starts near ln 2 ≈ {math.log(2):.2f}). The steps were too big: lower the learning rate and train again.")
+        st.error(f"Training diverged at step {last.step}: the loss reached {last.train_loss:.3g} (a fresh "
+                 f"network starts near ln 2 ≈ {math.log(2):.2f}). The steps were too big: lower the learning "
+                 "rate and train again.")
     title = (f"After {history[-1].step} steps: validation accuracy {history[-1].val_acc:.0%}" if history
              else "Before training: a random network's guess")
     draw_boundary(boundary_slot, model, data, title, key("boundary"))
