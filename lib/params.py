@@ -146,7 +146,7 @@ class Term:
 
 GROUPS = ["token embeddings", "position embeddings", "segment embeddings", "embedding norm",
           "embedding projection", "attention", "cross-attention", "relative position bias",
-          "feed-forward", "layer norms", "final norm", "pooler", "LM head"]
+          "feed-forward", "layer norms", "final norm", "pooler", "LM head", "other"]
 EMBEDDING_GROUPS = GROUPS[:5]
 
 
@@ -292,9 +292,10 @@ def group_of(name: str) -> str:
     for pattern, group in rules:
         if re.search(pattern, n):
             return group
-    if not re.search(r"\.\d+\.", n):
-        return "final norm"
-    if re.search(r"norm|ln_\d", n):
+    is_norm = re.search(r"norm|ln_", n)
+    if not re.search(r"\.\d+\.", n):  # outside the stack of layers
+        return "final norm" if is_norm else "other"
+    if is_norm:
         return "layer norms"
     if re.search(r"crossattention|encdecattention|encoder_attn", n):
         return "cross-attention"
@@ -304,7 +305,7 @@ def group_of(name: str) -> str:
 def block_of(name: str, group: str, encoder_decoder: bool) -> str:
     if group in EMBEDDING_GROUPS:
         return "embeddings"
-    if group in ("final norm", "pooler", "LM head"):
+    if group in ("final norm", "pooler", "LM head", "other"):
         return group
     if encoder_decoder:
         return "decoder layers" if "decoder" in name else "encoder layers"
@@ -447,22 +448,22 @@ def treemap_frame(breakdown: Breakdown) -> pd.DataFrame:
 
 # --- the lesson's rounded figures vs exact ----------------------------------------
 
+NORM_GROUPS = ["embedding norm", "layer norms", "final norm"]
+RULE_OF_THUMB_PART = {  # group -> what the rounding table calls it; the rest are "weight matrices in the layers"
+    "token embeddings": "token embedding table", **dict.fromkeys(
+        ["position embeddings", "segment embeddings", "relative position bias"], "position and segment embeddings"),
+    **dict.fromkeys(NORM_GROUPS, "normalisation layers"), "pooler": "pooler", "LM head": "LM head (not tied)"}
+
+
 def rounding_explained(breakdown: Breakdown) -> pd.DataFrame:
     """The exact count split into what the rule of thumb 12·L·H² + V·H covers
     (weight matrices of the layers and the token table) and the small items it
     rounds away. The rows sum to the exact total."""
     t = breakdown.tensors
-    is_bias = t["name"].str.endswith("bias") & ~t["group"].isin(["embedding norm", "layer norms", "final norm"])
-    kinds = pd.Series("weight matrices in the layers", index=t.index)
-    kinds[t["group"] == "token embeddings"] = "token embedding table"
-    kinds[t["group"].isin(["position embeddings", "segment embeddings", "relative position bias"])] = \
-        "position and segment embeddings"
-    kinds[t["group"].isin(["embedding norm", "layer norms", "final norm"])] = "normalisation layers"
-    kinds[t["group"] == "pooler"] = "pooler"
-    kinds[(t["group"] == "LM head")] = "LM head (not tied)"
-    kinds[is_bias] = "biases"
-    parts = t.groupby(kinds, sort=False)["parameters"].sum()
-    return parts.rename_axis("part").reset_index().astype({"parameters": "int64"})
+    parts = t["group"].map(RULE_OF_THUMB_PART).fillna("weight matrices in the layers")
+    parts[t["name"].str.endswith("bias") & ~t["group"].isin(NORM_GROUPS)] = "biases"
+    sums = t.groupby(parts.rename("part"), sort=False)["parameters"].sum()
+    return sums.reset_index().astype({"parameters": "int64"})
 
 
 def course_attention_row(hidden_size: int = 512, num_attention_heads: int = 8) -> dict:

@@ -8,7 +8,7 @@ import streamlit as st
 from lib import models, params, ui
 
 SAFE = px.colors.qualitative.Safe  # colour-blind-safe qualitative palette
-GROUP_COLOURS = dict(zip(params.GROUPS, SAFE + ["#E69F00", "#0072B2"]))  # two Okabe-Ito colours extend it
+GROUP_COLOURS = dict(zip(params.GROUPS, SAFE + ["#E69F00", "#0072B2", "#000000"]))  # Okabe-Ito colours extend it
 VERDICT_COLOURS = {"fits": "#9ecae1", "tight": "#fdd0a2", "no": "#d9d9d9"}  # blue / orange / grey
 COUNT = st.column_config.NumberColumn(format="localized")
 SHARE = st.column_config.NumberColumn(format="percent")

@@ -90,6 +90,15 @@ def test_rounding_explained_sums_to_the_exact_total():
     assert bert["pooler"] == 768 * 768
 
 
+def test_group_names():
+    assert params.group_of("transformer.h.3.ln_2.weight") == "layer norms"
+    assert params.group_of("transformer.ln_f.weight") == "final norm"
+    assert params.group_of("encoder.layer.0.attention.output.LayerNorm.bias") == "layer norms"
+    assert params.group_of("encoder.layer.0.output.dense.weight") == "feed-forward"
+    assert params.group_of("decoder.block.0.layer.1.EncDecAttention.q.weight") == "cross-attention"
+    assert params.group_of("some_new_top_level.weight") == "other"
+
+
 def test_treemap_frame_keeps_every_parameter():
     breakdown = params.count_known("t5-small")
     frame = params.treemap_frame(breakdown)
