@@ -46,6 +46,7 @@ def test_course_example_and_the_cat_on_screen(open_page):
     assert len(maps["data"]) == 16
 
 
+@pytest.mark.slow
 def test_stride_padding_and_kernel_change_the_output(open_page):
     app = open_page("cnn", timeout=TIMEOUT)
     app.slider(key="cnn_stride").set_value(2)
