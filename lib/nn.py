@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import threading
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -269,20 +270,31 @@ def evaluate(model: MLP, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float
     return loss_fn(logits, y).item(), (predict(logits) == y).float().mean().item()
 
 
+_threads_lock = threading.Lock()
+_threads_state = {"users": 0, "saved": 1}  # trainings running now; torch's thread count before the first
+
+
 @contextlib.contextmanager
 def one_cpu_thread(device: torch.device):
     """Tiny networks train fastest on one CPU thread: a second thread only adds
     hand-off cost, and on a loaded machine it can be many times slower.
-    (torch's thread count is process-wide, so it is restored straight after.)"""
+    torch's thread count is process-wide, so several students training at once
+    share the setting; the last one to finish restores the original count."""
     if device.type != "cpu":
         yield
         return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    with _threads_lock:
+        if _threads_state["users"] == 0:
+            _threads_state["saved"] = torch.get_num_threads()
+        _threads_state["users"] += 1
+        torch.set_num_threads(1)
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        with _threads_lock:
+            _threads_state["users"] -= 1
+            if _threads_state["users"] == 0:
+                torch.set_num_threads(_threads_state["saved"])
 
 
 def train(model: MLP, data: Split, cfg: NetConfig, steps: int, every: int = 10, seed: int = 0) -> Iterator[Step]:

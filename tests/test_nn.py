@@ -212,3 +212,16 @@ def test_optimizer_matches_torch_optim(name, reference):
             loss.backward()
             opt.step()
     torch.testing.assert_close(ours[0], theirs[0], rtol=0, atol=1e-12)
+
+
+def test_overlapping_trainings_restore_the_thread_count_once_all_end():
+    before = torch.get_num_threads()
+    data = nn.split(*nn.make_dataset("circles", 40))
+    cfg = nn.NetConfig()
+    first = nn.train(nn.build_model(cfg), data, cfg, 20, every=10)
+    second = nn.train(nn.build_model(cfg), data, cfg, 20, every=10)
+    next(first), next(second)
+    list(first)  # the first student finishes while the second is still training
+    assert torch.get_num_threads() == 1
+    list(second)
+    assert torch.get_num_threads() == before
