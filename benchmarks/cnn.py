@@ -57,7 +57,7 @@ def efficientnet_figures(device: str) -> None:
     tabby = efficientnet.imagenet_labels().index("tabby")
     # the lesson runs CPU inference on one thread per student (lib/ui_cnn.one_thread)
     for threads in sorted({1, torch.get_num_threads()}):
-        with cnn.cpu_threads(threads if device == "cpu" else None):
+        with models.cpu_threads(device, threads):
             top = timed(f"classify chelsea, {threads} thread(s)", lambda: efficientnet.classify(model, cat))
             timed(f"Grad-CAM + saliency, {threads} thread(s)", lambda: efficientnet.explain(model, x, tabby))
     print("  top-3:", ", ".join(f"{name} {p:.3f}" for name, p in top[:3]))

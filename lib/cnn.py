@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import io
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -20,6 +19,8 @@ import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, UnidentifiedImageError
 from torch import nn
+
+from lib import models
 
 # The course's worked example: a 5×5 input and a 3×3 kernel.
 EXAMPLE_INPUT = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]])
@@ -298,18 +299,6 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.
                           for i in range(0, len(x), batch_size)])
 
 
-@contextmanager
-def cpu_threads(count: int | None):
-    """Run a block on `count` CPU threads (None: leave as is). With PyTorch's OpenMP
-    backend the setting belongs to the calling thread, so other students' runs keep theirs."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count or previous)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def train(model: nn.Module, data: Dataset, epochs: int = 10, learning_rate: float = 3e-3,
           batch_size: int = 32, device: str = "cpu", seed: int = 0) -> Iterator[EpochResult]:
     """Adam on cross-entropy; yields after every epoch so a page can draw the curve and stop early.
@@ -323,7 +312,7 @@ def train(model: nn.Module, data: Dataset, epochs: int = 10, learning_rate: floa
     order = torch.Generator().manual_seed(seed)
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        with cpu_threads(1 if device == "cpu" else None):
+        with models.cpu_threads(device):
             loss, train_accuracy = train_epoch(model, data, optimizer, batch_size, device, order)
             test_accuracy = (predict(model, data.x_test) == data.y_test).float().mean().item()
         yield EpochResult(epoch, loss, train_accuracy, test_accuracy, time.perf_counter() - started)

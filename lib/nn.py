@@ -7,10 +7,8 @@ Weights follow torch's nn.Linear layout everywhere: `weight` is
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-import threading
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -20,6 +18,8 @@ from scipy.special import erf
 from sklearn import datasets as sk_datasets
 from torch import nn
 from torch.nn import functional as F
+
+from lib import models
 
 # --- activations -------------------------------------------------------------------
 
@@ -270,40 +270,13 @@ def evaluate(model: MLP, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float
     return loss_fn(logits, y).item(), (predict(logits) == y).float().mean().item()
 
 
-_threads_lock = threading.Lock()
-_threads_state = {"users": 0, "saved": 1}  # trainings running now; torch's thread count before the first
-
-
-@contextlib.contextmanager
-def one_cpu_thread(device: torch.device):
-    """Tiny networks train fastest on one CPU thread: a second thread only adds
-    hand-off cost, and on a loaded machine it can be many times slower.
-    torch's thread count is process-wide, so several students training at once
-    share the setting; the last one to finish restores the original count."""
-    if device.type != "cpu":
-        yield
-        return
-    with _threads_lock:
-        if _threads_state["users"] == 0:
-            _threads_state["saved"] = torch.get_num_threads()
-        _threads_state["users"] += 1
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        with _threads_lock:
-            _threads_state["users"] -= 1
-            if _threads_state["users"] == 0:
-                torch.set_num_threads(_threads_state["saved"])
-
-
 def train(model: MLP, data: Split, cfg: NetConfig, steps: int, every: int = 10, seed: int = 0) -> Iterator[Step]:
     """Mini-batch training: forward → loss → backward → optimiser step.
     Yields a Step every `every` steps (and at the end); stops early, yielding a
     Step with diverged=True, once the loss or the weights stop being finite or
     the loss climbs past DIVERGENCE_FACTOR × its starting value."""
     device = next(model.parameters()).device
-    with one_cpu_thread(device):
+    with models.cpu_threads(device):
         yield from _train(model, data, cfg, steps, every, seed, device)
 
 
@@ -375,7 +348,7 @@ def boundary(model: MLP, extent: float = 1.6, resolution: int = 60):
     axis, points = grid(extent, resolution)
     device = next(model.parameters()).device
     x = torch.as_tensor(points, dtype=torch.float32, device=device)
-    with one_cpu_thread(device):
+    with models.cpu_threads(device):
         prob = torch.sigmoid(model(x)).reshape(resolution, resolution).cpu().numpy()
         states = [s.T.reshape(-1, resolution, resolution).cpu().numpy() for s in model.hidden_states(x)]
     return axis, prob, states

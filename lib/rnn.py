@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from lib.nn import one_cpu_thread
+from lib import models
+
 
 KINDS = ("rnn", "lstm", "gru")
 TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -225,7 +226,7 @@ def train_depth_lstm(steps: int = 300, hidden_size: int = 8, seed: int = 0) -> D
     idx, depth = bracket_strings(2048, 40, seed)  # (seq, 2048)
     model = DepthLSTM(hidden_size)
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
-    with one_cpu_thread(torch.device("cpu")):
+    with models.cpu_threads("cpu"):
         for _ in range(steps):
             batch = torch.randint(0, idx.shape[1], (32,), generator=gen)
             loss = nn.functional.mse_loss(model(idx[:, batch]), depth[:, batch])
@@ -414,7 +415,7 @@ def train_char_model(corpus: Corpus, kind: str = "lstm", steps: int = 1000, time
     gen = torch.Generator().manual_seed(seed)
     model = CharModel(len(corpus.vocab), kind, hidden_size).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    with one_cpu_thread(torch.device(device)):
+    with models.cpu_threads(device):
         start, recent = time.perf_counter(), []
         for step in range(1, steps + 1):
             x, y = random_windows(corpus.train, seq_len, batch_size, gen)
@@ -490,7 +491,7 @@ def train_forecasters(series: np.ndarray, window: int = 20, steps: int = 300, ki
     gen = torch.Generator().manual_seed(seed)
     models = {kind: Forecaster(kind, hidden_size).to(device) for kind in kinds}
     optims = {kind: torch.optim.Adam(m.parameters(), lr=0.01) for kind, m in models.items()}
-    with one_cpu_thread(torch.device(device)):
+    with models.cpu_threads(device):
         for step in range(1, steps + 1):
             batch = torch.randint(0, n_train, (64,), generator=gen)
             losses = {}

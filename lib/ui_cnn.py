@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lib import cnn, efficientnet, ui
+from lib import cnn, efficientnet, models, ui
 
 SCALE = "Viridis"
 DIVERGING = "RdBu_r"  # Plotly's RdBu runs red (low) to blue (high); reversed: blue negative, red positive
@@ -140,7 +140,7 @@ def one_thread():
     """Small CPU work runs on one thread per student: with several students (or
     engineers) on two cores, OpenMP threads waiting for each other made every
     forward pass 10-20× slower than one thread (measured under load)."""
-    return cnn.cpu_threads(1 if ui.device() == "cpu" else None)
+    return models.cpu_threads(ui.device())
 
 
 # --- images (sections 2 and 5) -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from lib import cnn, efficientnet, models
 @pytest.fixture(autouse=True)
 def one_thread():
     """As the lesson does: on a busy 2-core machine one OpenMP thread is many times faster."""
-    with cnn.cpu_threads(1):
+    with models.cpu_threads("cpu"):
         yield
 
 

@@ -82,3 +82,14 @@ def test_hub_offline_env_skips_network(monkeypatch):
 def test_device_and_dtype():
     assert models.best_device() in {"cpu", "cuda", "mps"}
     assert models.default_dtype("cpu") == torch.float32
+
+
+def test_cpu_threads_counts_concurrent_users_and_restores():
+    before = torch.get_num_threads()
+    with models.cpu_threads("cpu"):
+        with models.cpu_threads("cpu"):  # a second student training at the same time
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 1, "the first student is still training"
+    assert torch.get_num_threads() == before
+    with models.cpu_threads("cuda"):
+        assert torch.get_num_threads() == before
