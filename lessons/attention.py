@@ -158,8 +158,9 @@ def positional_section():
         st.write(f"Shuffle: **{toy_sentence}** → **{' '.join(words[i] for i in order)}**")
         without = att.permutation_check(words, order, 8, 4, 0, positions=False)
         with_pe = att.permutation_check(words, order, 8, 4, 0, positions=True)
-        st.dataframe(pd.DataFrame({"largest change after un-shuffling the weights":
-                                   [without, with_pe]}, index=["without positions", "with positions"]),
+        column = "largest change after un-shuffling the weights"
+        st.dataframe(pd.DataFrame({column: [without, with_pe]}, index=["without positions", "with positions"]),
+                     column_config={column: st.column_config.NumberColumn(format="%.1e")},
                      key="attention_permutation")
 
 
@@ -249,7 +250,7 @@ st.table(pd.DataFrame(att.teacher_forcing(att.DEFAULT_TRANSLATION), columns=["de
 def generation_section():
     prompt = st.text_input("Prompt", "The cat chased the mouse and", max_chars=2000, key="attention_prompt")
     cols = st.columns(5)
-    sampling = cols[0].toggle("Sample (instead of greedy)", key="attention_sampling")
+    sampling = cols[0].toggle("Sample", help="Off: greedy, always the most likely token. On: draw at random from the distribution.", key="attention_sampling")
     seed = cols[4].number_input("Sampling seed", 0, 10_000, 0, disabled=not sampling, key="attention_gen_seed")
     temperature = cols[1].slider("Temperature", 0.1, 2.0, 0.8, disabled=not sampling, key="attention_temperature")
     top_k = cols[2].slider("Top-k (0 = all)", 0, 100, 20, disabled=not sampling, key="attention_top_k")
