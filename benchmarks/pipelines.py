@@ -1,10 +1,12 @@
 """Pipeline latency per offline task on this machine's CPU, and MiniLM's
 batching throughput curve (64 sentences, batch sizes 1…64).
 
-    PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/pipelines.py
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/pipelines.py [--repeats N] [--only WORD]
 
-Each latency is the median of 3 runs after one warm-up (models already loaded).
+Each latency is the median of N (default 3) runs after one warm-up (models
+already loaded); --only keeps the tasks whose name contains WORD.
 """
+import argparse
 import statistics
 import sys
 import time
@@ -29,6 +31,10 @@ def median_seconds(fn, repeats: int = 3) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="")
+    args = parser.parse_args()
     encoder = models.load("minilm", "encoder", "cpu")
     decoder = models.load("smollm2-135m", "decoder", "cpu")
     whisper = pipelines.load_whisper("cpu")
@@ -50,10 +56,11 @@ def main() -> None:
         "image-classification (EfficientNet-Lite0)": lambda: efficientnet.classify(cnn, image),
     }
     for name, fn in tasks.items():
-        print(f"{name:45s} {median_seconds(fn) * 1000:9.0f} ms")
+        if args.only in name:
+            print(f"{name:45s} {median_seconds(fn, args.repeats) * 1000:9.0f} ms", flush=True)
     sentences = (embeddings.bundled_sentences() * 3)[:64]
     for row in pipelines.batch_throughput(encoder, sentences, [1, 2, 4, 8, 16, 32, 64]):
-        print(f"MiniLM batch {row['batch_size']:3d}: {row['sentences_per_s']:7.1f} sentences/s")
+        print(f"MiniLM batch {row['batch_size']:3d}: {row['sentences_per_s']:7.1f} sentences/s", flush=True)
 
 
 if __name__ == "__main__":
