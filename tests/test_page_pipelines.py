@@ -15,10 +15,6 @@ def choose(app, task_key):
     return app
 
 
-def chart_text(app, index=0) -> str:
-    return json.dumps(json.loads(app.get("plotly_chart")[index].proto.spec)["data"])
-
-
 def messages(app) -> str:
     return " ".join(m.value for kind in ("info", "warning", "error") for m in getattr(app, kind))
 
