@@ -25,8 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
-# benchmarks/tokenizers.py would shadow the `tokenizers` package for a script run from here
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path.insert(0, str(ROOT))
 
 from lib import attention as att  # noqa: E402
 from lib import attention_models, models  # noqa: E402

@@ -15,9 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-# Running a script puts its folder first on sys.path, where benchmarks/tokenizers.py
-# would shadow the `tokenizers` package that transformers imports.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lib import params  # noqa: E402
 

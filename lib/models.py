@@ -11,6 +11,7 @@ default is loaded instead.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -236,17 +237,6 @@ def validate_hub_id(hub_id: str) -> str:
     return hub_id
 
 
-def estimate_num_parameters(config) -> int:
-    """Parameters of a model built from `config` on the meta device: no weights
-    are allocated or downloaded. Tied weights are counted once."""
-    from accelerate import init_empty_weights
-    from transformers import AutoModel
-
-    with init_empty_weights():
-        model = AutoModel.from_config(config)
-    return model.num_parameters()
-
-
 def available_memory_bytes(device: str) -> int:
     import psutil
     import torch
@@ -257,26 +247,32 @@ def available_memory_bytes(device: str) -> int:
     return psutil.virtual_memory().available
 
 
-def check_hub_model(hub_id: str, device: str = "cpu", dtype_bytes: int = 4):
-    """Fetch only the config of a Hub model and refuse it before any weights are
-    downloaded when it needs remote code or would not fit in free memory."""
-    from transformers import AutoConfig
-
+def fetch_hub_config(hub_id: str) -> dict:
+    """config.json of a Hub model: that small file only, never weights. Refuses
+    ids that are invalid, an unreachable Hub, and models that ship their own code."""
     hub_id = validate_hub_id(hub_id)
     if not hub_reachable():
-        raise ModelUnavailable(f"The HuggingFace Hub is not reachable, so '{hub_id}' cannot be "
-                               "downloaded.")
+        raise ModelUnavailable(f"The HuggingFace Hub is not reachable, so '{hub_id}' cannot be downloaded.")
+    from huggingface_hub import hf_hub_download
+
     try:
-        config = AutoConfig.from_pretrained(hub_id, trust_remote_code=False)
-    except Exception as err:  # noqa: BLE001 - the Hub raises many kinds
-        if "trust_remote_code" in str(err):
-            raise ModelUnavailable(f"'{hub_id}' needs `trust_remote_code=True`, which Glassbox "
-                                   "refuses: it would run code from the Hub on this machine.") from err
-        raise ModelUnavailable(f"'{hub_id}' could not be found on the Hub ({type(err).__name__}).") from err
-    if getattr(config, "auto_map", None):
-        raise ModelUnavailable(f"'{hub_id}' ships its own model code (auto_map); Glassbox refuses "
-                               "`trust_remote_code`.")
-    ensure_fits(estimate_num_parameters(config), device, dtype_bytes, hub_id)
+        path = hf_hub_download(hub_id, "config.json")
+    except Exception as err:  # noqa: BLE001 - missing repo, gated model, network
+        raise ModelUnavailable(f"'{hub_id}' has no config.json on the Hub ({type(err).__name__}).") from err
+    config = json.loads(Path(path).read_text(encoding="utf-8"))
+    if "auto_map" in config:
+        raise ModelUnavailable(f"'{hub_id}' ships its own model code (auto_map), which would need "
+                               "`trust_remote_code=True`: Glassbox refuses to run code from the Hub.")
+    return config
+
+
+def check_hub_model(hub_id: str, device: str = "cpu", dtype_bytes: int = 4) -> dict:
+    """Refuse a Hub model before any weights are downloaded when it needs remote
+    code or would not fit in free memory (counted from its config)."""
+    config = fetch_hub_config(hub_id)
+    from lib import params  # params imports this module
+
+    ensure_fits(params.count_parameters(config).total, device, dtype_bytes, hub_id)
     return config
 
 

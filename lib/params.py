@@ -77,23 +77,7 @@ def shipped_config(key: str) -> dict:
 
 def hub_config(hub_id: str) -> dict:
     """config.json of any Hub model (only that small file is downloaded)."""
-    hub_id = models.validate_hub_id(hub_id)
-    if not models.hub_reachable():
-        raise models.ModelUnavailable(
-            f"The HuggingFace Hub is not reachable, so the config of '{hub_id}' cannot be fetched. "
-            "Pick one of the configs shipped with Glassbox, or build your own below.")
-    from huggingface_hub import hf_hub_download
-
-    try:
-        path = hf_hub_download(hub_id, "config.json")
-    except Exception as err:  # noqa: BLE001 - missing repo, gated model, network
-        raise models.ModelUnavailable(f"No config.json for '{hub_id}' on the Hub "
-                                      f"({type(err).__name__}).") from err
-    config = json.loads(Path(path).read_text(encoding="utf-8"))
-    if "auto_map" in config:
-        raise models.ModelUnavailable(f"'{hub_id}' ships its own model code (auto_map); Glassbox "
-                                      "only builds architectures that transformers knows.")
-    return config
+    return models.fetch_hub_config(hub_id)
 
 
 # --- the formulas -------------------------------------------------------------

@@ -120,11 +120,13 @@ def live_run(steps: Iterable, total: int, label: str, on_step: Callable[[int, ob
     was done survives a stop. Returns True when the run finished.
 
     Pressing Stop reruns the page, which ends this run at its next Streamlit call."""
-    st.button("Stop", icon=":material/stop_circle:", key=f"stop_{label}")
-    bar = st.progress(0.0, text=label)
+    controls = st.empty()
+    with controls.container():
+        st.button("Stop", icon=":material/stop_circle:", key=f"stop_{label}")
+        bar = st.progress(0.0, text=label)
     done = 0
     for done, item in enumerate(steps, start=1):
         on_step(done, item)
         bar.progress(min(done / max(total, 1), 1.0), text=f"{label}: {done}/{total}")
-    bar.empty()
+    controls.empty()
     return done >= total

@@ -18,8 +18,8 @@ def minilm() -> models.Loaded:
 
 @pytest.fixture(scope="session")
 def smollm2() -> models.Loaded:
-    """The bundled SmolLM2-135M-Instruct causal decoder."""
-    return models.load("smollm2-135m", role="decoder", device="cpu")
+    """The bundled SmolLM2-135M-Instruct causal decoder (eager attention: returns attention weights)."""
+    return models.load("smollm2-135m", role="decoder", device="cpu", attentions=True)
 
 
 @pytest.fixture

@@ -166,10 +166,8 @@ def test_minilm_attention_is_exactly_the_models(minilm):
 
 
 @pytest.mark.slow
-def test_smollm2_attention_is_causal_and_exactly_the_models():
-    from lib import models
-
-    decoder = models.load("smollm2-135m", role="decoder", device="cpu", attentions=True)
+def test_smollm2_attention_is_causal_and_exactly_the_models(smollm2):
+    decoder = smollm2
     real = attention_models.model_attention(decoder, att.DEFAULT_SENTENCE)
     assert real.attentions.shape == (30, 9, 6, 6)
     np.testing.assert_array_equal(real.attentions, direct_attentions(decoder, att.DEFAULT_SENTENCE))

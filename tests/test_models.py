@@ -60,18 +60,39 @@ def test_too_large_model_is_refused_before_download(monkeypatch):
     models.ensure_fits(22_713_216, "cpu", 4, "minilm")  # a small one fits
 
 
-def test_remote_code_models_are_refused(monkeypatch):
-    class Config:
-        auto_map = {"AutoModel": "modeling_custom.Custom"}
+def test_remote_code_models_are_refused(monkeypatch, tmp_path):
+    import json
 
+    import huggingface_hub
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model_type": "bert", "auto_map": {"AutoModel": "modeling_custom.Custom"}}))
     monkeypatch.setattr(models, "hub_reachable", lambda: True)
-    monkeypatch.setattr("transformers.AutoConfig.from_pretrained", lambda *a, **k: Config())
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo_id, filename: str(config))
     with pytest.raises(models.ModelUnavailable, match="trust_remote_code"):
         models.check_hub_model("someone/custom-model")
 
 
+def test_too_large_hub_model_is_refused_from_its_config(monkeypatch, tmp_path):
+    import json
+
+    import huggingface_hub
+
+    config = tmp_path / "config.json"  # a 7B Llama: its weights are never downloaded
+    config.write_text(json.dumps({"model_type": "llama", "architectures": ["LlamaForCausalLM"],
+                                  "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
+                                  "num_attention_heads": 32, "vocab_size": 32000}))
+    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    monkeypatch.setattr(models, "available_memory_bytes", lambda device: 8 * 2**30)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo_id, filename: str(config))
+    with pytest.raises(models.ModelUnavailable, match="6,738M parameters"):
+        models.check_hub_model("someone/llama-7b")
+
+
 def test_meta_device_count_matches_real_model(minilm):
-    assert models.estimate_num_parameters(minilm.model.config) == minilm.model.num_parameters()
+    from lib import params
+
+    assert params.count_parameters(minilm.model.config).total == minilm.model.num_parameters()
 
 
 def test_hub_offline_env_skips_network(monkeypatch):

@@ -2,21 +2,15 @@
 them on a 10,000-character text (warm), and training a 2,000-token BPE on
 500 KB. Targets from the issue: compare <= 300 ms warm, train <= 5 s.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/tokenizers.py
+    PYTHONPATH=. .venv/bin/python benchmarks/tokenizer_speed.py
 """
 import statistics
-import sys
 import time
-from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, and this file's
-# name would hide the `tokenizers` library: take the folder off again.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import psutil
 
-import psutil  # noqa: E402
-
-from lib import tokenization  # noqa: E402
-from lib.ui_tokenizers import SAMPLES  # noqa: E402
+from lib import tokenization
+from lib.ui_tokenizers import SAMPLES
 
 
 def timed(function, *args):
