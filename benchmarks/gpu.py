@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-# the script folder holds tokenizers.py, which would shadow the tokenizers package: replace it
+# the repository root instead of the script folder, so no file in benchmarks/ can shadow a package
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from lib import embeddings, gpu, models  # noqa: E402

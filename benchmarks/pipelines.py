@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-# the script folder holds tokenizers.py, which would shadow the tokenizers package: replace it
+# the repository root instead of the script folder, so no file in benchmarks/ can shadow a package
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from lib import efficientnet, embeddings, models, pipelines  # noqa: E402
