@@ -2,10 +2,9 @@
 extractive writer's action items after real speech recognition, and peak
 memory on a 2-hour recording (made by sox).
 
-    PYTHONPATH=. .venv/bin/python -P benchmarks/meeting_minutes.py [--skip-long]
+    PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py [--skip-long]
 
-Each measurement runs in a fresh process so its peak RSS is its own. `-P`
-keeps benchmarks/ off sys.path: its tokenizers.py would hide the package."""
+Each measurement runs in a fresh process so its peak RSS is its own."""
 from __future__ import annotations
 
 import json

@@ -77,11 +77,12 @@ def _cached_load(choice: str, role: str, device_name: str, attentions: bool) -> 
     return models.load(choice, role=role, device=device_name, attentions=attentions)
 
 
-def load_model(choice: str, role: str = "encoder", attentions: bool = False) -> models.Loaded:
+def load_model(choice: str, role: str = "encoder", attentions: bool = False,
+               device_name: str | None = None) -> models.Loaded:
     """The shared, cached model for `choice`; shows the fallback notice, and
     stops the page with a clear message when no model can be loaded."""
     try:
-        loaded = _cached_load(choice, role, device(), attentions)
+        loaded = _cached_load(choice, role, device_name or device(), attentions)
     except models.ModelUnavailable as err:
         st.error(str(err))
         st.stop()

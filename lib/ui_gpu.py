@@ -9,14 +9,9 @@ import streamlit as st
 from lib import models, ui
 
 
-@st.cache_resource(max_entries=2, show_spinner="Loading MiniLM on another device…")
-def _encoder_on(device: str) -> models.Loaded:
-    return models.load("minilm", role="encoder", device=device)
-
-
 def encoder_on(device: str) -> models.Loaded:
-    """MiniLM on `device`: the shared copy for the student's device, a second one otherwise."""
-    return ui.load_model("minilm", "encoder") if device == ui.device() else _encoder_on(device)
+    """MiniLM on `device`, from the shared model cache."""
+    return ui.load_model("minilm", "encoder", device_name=device)
 
 
 def line_chart(rows: list[dict], x: str, y: str, title: str, x_title: str, y_title: str,
