@@ -489,13 +489,13 @@ def train_forecasters(series: np.ndarray, window: int = 20, steps: int = 300, ki
     baseline = x_test[:, -1, 0]
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    models = {kind: Forecaster(kind, hidden_size).to(device) for kind in kinds}
-    optims = {kind: torch.optim.Adam(m.parameters(), lr=0.01) for kind, m in models.items()}
+    forecasters = {kind: Forecaster(kind, hidden_size).to(device) for kind in kinds}
+    optims = {kind: torch.optim.Adam(m.parameters(), lr=0.01) for kind, m in forecasters.items()}
     with models.cpu_threads(device):
         for step in range(1, steps + 1):
             batch = torch.randint(0, n_train, (64,), generator=gen)
             losses = {}
-            for kind, model in models.items():
+            for kind, model in forecasters.items():
                 loss = nn.functional.mse_loss(model(x_train[batch].to(device)), y_train[batch].to(device))
                 optims[kind].zero_grad()
                 loss.backward()
@@ -503,7 +503,7 @@ def train_forecasters(series: np.ndarray, window: int = 20, steps: int = 300, ki
                 losses[kind] = loss.item()
             if step % eval_every == 0 or step == steps:
                 with torch.no_grad():
-                    preds = {kind: m(x_test.to(device)).cpu() for kind, m in models.items()}
+                    preds = {kind: m(x_test.to(device)).cpu() for kind, m in forecasters.items()}
                 preds["last value"] = baseline
                 yield ForecastReport(
                     step, losses,
