@@ -37,3 +37,10 @@ def open_page():
         return at
 
     return _open
+
+
+@pytest.fixture
+def one_cpu_thread():
+    """Tiny models train far faster on one thread, above all on a shared, loaded CPU."""
+    with models.cpu_threads("cpu"):
+        yield

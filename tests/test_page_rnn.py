@@ -3,17 +3,10 @@ import re
 
 import numpy as np
 import pytest
-import torch
 
 TIMEOUT = 240  # the bracket-counting LSTM trains on first render (cached after)
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_cpu_thread")
 
 
 @pytest.fixture

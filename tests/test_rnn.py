@@ -11,13 +11,7 @@ from torch import nn
 from lib import rnn
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny recurrent models run faster on one thread, and far faster on a shared, loaded CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_cpu_thread")
 
 
 @pytest.fixture(scope="module")
