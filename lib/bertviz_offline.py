@@ -70,7 +70,7 @@ def _escape_script_json(html: str) -> str:
 
 def _as_layers(attentions: np.ndarray) -> list[torch.Tensor]:
     """(layers, heads, seq, seq) → bertviz's list of (1, heads, seq, seq), 3 decimals."""
-    rounded = np.round(attentions.astype(np.float32), 3)
+    rounded = np.round(attentions.astype(np.float64), 3)  # float64: 0.123 stays 0.123 in the JSON
     return [torch.from_numpy(layer).unsqueeze(0) for layer in rounded]
 
 
