@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def open_lesson(page, app_url):
     page.goto(f"{app_url}/attention", wait_until="domcontentloaded")
-    page.get_by_text("6. bertviz: every head at once").wait_for(timeout=120_000)
+    page.get_by_text("6. bertviz: every head at once").first.wait_for(timeout=120_000)
 
 
 def head_view(page):
@@ -26,7 +26,7 @@ def test_bertviz_head_view_draws_offline(page, app_url):
     # MiniLM: 12 heads, each joining 8 tokens ([CLS] your cat is a lovely cat [SEP]) to 8
     assert lines.count() == 12 * 8 * 8
     assert head_view(page).get_by_text("lovely").first.is_visible()
-    page.get_by_text("6. bertviz: every head at once").scroll_into_view_if_needed()
+    page.get_by_text("6. bertviz: every head at once").first.scroll_into_view_if_needed()
     screenshot(page, "attention")
     page.locator("iframe").first.screenshot(path=str(ARTIFACTS / "attention-bertviz-head.png"))
     assert not dialogs
@@ -39,7 +39,7 @@ def test_html_in_the_text_is_shown_not_run(page, app_url):
     open_lesson(page, app_url)
     box = page.locator('textarea[aria-label="Text for the model"]')
     for _ in range(30):  # Streamlit mounts elements once they scroll into view; charts above still grow
-        page.get_by_text("5. Inside real models").scroll_into_view_if_needed()
+        page.get_by_text("5. Inside real models").first.scroll_into_view_if_needed()
         if box.count():
             break
         page.wait_for_timeout(1000)

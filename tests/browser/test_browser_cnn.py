@@ -16,7 +16,7 @@ def test_cnn_lesson_draws_and_animates(page, app_url):
     page.wait_for_timeout(3000)  # let Plotly finish drawing
     animation = page.locator(".js-plotly-plot").first
     assert "Cell (0, 0): 3×0 + 3×1" in animation.inner_text()
-    animation.get_by_text("▶ Play").click()
+    animation.get_by_text("▶ Play").first.click()
     for _ in range(30):  # the window moves on (slowly on a busy machine)
         page.wait_for_timeout(500)
         if "Cell (0, 0)" not in animation.inner_text():
@@ -28,7 +28,7 @@ def test_cnn_lesson_draws_and_animates(page, app_url):
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / f"cnn-{i}.png"))
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Confusion matrix (test set)").wait_for(timeout=180_000)
+    page.get_by_text("Confusion matrix (test set)").first.wait_for(timeout=180_000)
     page.wait_for_timeout(2000)
     page.get_by_text("Learned first-layer filters").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "cnn-trained.png"))

@@ -9,6 +9,6 @@ def test_home_page_shows_system_panel(page, app_url):
     assert page.get_by_text("Course map", exact=True).is_visible()
     screenshot(page, "home")
     # a sidebar toggle exists and classroom mode enlarges the text
-    page.get_by_test_id("stSidebar").get_by_text("Classroom mode").click()
+    page.get_by_test_id("stSidebar").get_by_text("Classroom mode").first.click()
     page.wait_for_function("getComputedStyle(document.documentElement).fontSize === '20px'", timeout=15_000)
     screenshot(page, "home-classroom")

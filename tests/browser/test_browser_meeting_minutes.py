@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_pasted_transcript_to_minutes(page, app_url):
     turns = json.loads((MEETING_DIR / "script.json").read_text())["turns"]
     page.goto(f"{app_url}/meeting_minutes", wait_until="domcontentloaded")
-    page.get_by_text("1. The meeting").wait_for(timeout=120_000)
+    page.get_by_text("1. The meeting").first.wait_for(timeout=120_000)
     screenshot(page, "meeting_minutes-start")
     page.get_by_text("A transcript", exact=True).click()
     box = page.locator('textarea[aria-label*="Paste a transcript"]')
@@ -21,7 +21,7 @@ def test_pasted_transcript_to_minutes(page, app_url):
     box.press("Control+Enter")
     page.get_by_role("button", name="Use this transcript").click()
     page.get_by_role("button", name="Write the minutes").click()
-    page.get_by_text("4. The minutes").wait_for(timeout=180_000)
+    page.get_by_text("4. The minutes").first.wait_for(timeout=180_000)
     csv = page.get_by_text("Actions (.csv)")
     csv.wait_for(timeout=60_000)
     page.get_by_text("Action items", exact=True).first.scroll_into_view_if_needed()

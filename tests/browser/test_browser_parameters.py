@@ -6,9 +6,9 @@ def test_parameters_page_draws_its_charts(page, app_url):
     page.goto(f"{app_url}/parameters", wait_until="domcontentloaded")
     page.get_by_text("Where the parameters are").first.wait_for(timeout=60_000)
     page.get_by_text("109,482,240").first.wait_for(timeout=180_000)
-    page.get_by_text("Build your own Transformer").wait_for(timeout=180_000)
+    page.get_by_text("Build your own Transformer", exact=True).first.wait_for(timeout=180_000)
     page.locator(".js-plotly-plot .treemap").first.wait_for(timeout=60_000)
-    page.get_by_text("How much memory?").scroll_into_view_if_needed()  # charts below the fold draw when seen
+    page.get_by_text("How much memory?").first.scroll_into_view_if_needed()  # charts below the fold draw when seen
     page.locator(".js-plotly-plot").nth(4).wait_for(timeout=60_000)  # treemap, bar, timeline, sunburst, Adam
     page.wait_for_timeout(2000)
     screenshot(page, "parameters-memory")

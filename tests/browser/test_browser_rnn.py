@@ -11,7 +11,7 @@ SECTIONS = ["1. One cell, unrolled over time", "2. Backpropagation through time:
 def test_rnn_lesson_draws_trains_and_stops(page, app_url):
     page.goto(f"{app_url}/rnn", wait_until="domcontentloaded")
     page.get_by_text(SECTIONS[-1], exact=True).wait_for(timeout=180_000)
-    page.get_by_text("follows the depth with correlation").wait_for(timeout=180_000)
+    page.get_by_text("follows the depth with correlation").first.wait_for(timeout=180_000)
     page.wait_for_timeout(3000)  # let Plotly finish drawing
     for i, title in enumerate(SECTIONS[:3], start=1):
         page.get_by_text(title, exact=True).scroll_into_view_if_needed()
@@ -21,9 +21,9 @@ def test_rnn_lesson_draws_trains_and_stops(page, app_url):
     page.get_by_role("button", name="Train the character model").click()
     page.get_by_text("Character model: cross-entropy while training").first.wait_for(timeout=120_000)
     page.get_by_role("button", name="Stop").first.click()
-    page.get_by_text("nats/char").wait_for(timeout=60_000)  # the summary of the partial run
+    page.get_by_text("nats/char").first.wait_for(timeout=60_000)  # the summary of the partial run
     assert page.get_by_text("unigram baseline", exact=False).count() > 0
-    page.get_by_text("nats/char").scroll_into_view_if_needed()
+    page.get_by_text("nats/char").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "rnn-4-char-model.png"))
 

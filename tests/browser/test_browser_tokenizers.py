@@ -5,7 +5,7 @@ from conftest import screenshot
 
 def open_lesson(page, app_url):
     page.goto(f"{app_url}/tokenizers", wait_until="domcontentloaded")
-    page.get_by_text("Tokenizers: how text becomes numbers").wait_for(timeout=60_000)
+    page.get_by_text("Tokenizers: how text becomes numbers").first.wait_for(timeout=60_000)
     page.locator(".gb-chip").first.wait_for(timeout=90_000)
 
 
@@ -25,7 +25,7 @@ def test_tokenizers_chips_and_tabs(page, app_url):
     assert page.locator(".gb-chips img").count() == 0  # the tag is shown as text, never parsed
 
     page.get_by_role("tab", name="How the algorithms work").click()
-    page.get_by_text("Merge 1:").wait_for(timeout=30_000)
+    page.get_by_text("Merge 1:").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
     screenshot(page, "tokenizers-algorithms")
     page.get_by_role("tab", name="Across languages").click()
