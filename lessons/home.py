@@ -1,20 +1,44 @@
 import pandas as pd
 import streamlit as st
 
-from lib import course, system, ui
+from lib import checkpoints, course, progress, system, ui
 
 st.title("Glassbox: see inside deep-learning models")
 ui.lesson_text("home", "intro")
 
-st.header("Course map")
+st.header("Your course path")
+st.caption("Lessons in teaching order, with your best checkpoint score in this session. "
+           "Nothing is stored on the server: download your progress to keep it.")
+scores = st.session_state.setdefault("progress", {})
 for section in course.SECTIONS[1:]:
-    lessons = [l for l in course.LESSONS if l.section == section]
     st.subheader(section)
-    for lesson in lessons:
-        if lesson.available:
-            st.page_link(lesson.page, label=f"**{lesson.title}** — {lesson.summary}", icon=lesson.icon)
-        else:
+    for lesson in (l for l in course.LESSONS if l.section == section):
+        if not lesson.available:
             st.markdown(f":gray[{lesson.title} — {lesson.summary} *(in preparation)*]")
+            continue
+        link, score = st.columns([5, 1], vertical_alignment="center")
+        link.page_link(lesson.page, label=f"**{lesson.title}** — {lesson.summary}", icon=lesson.icon)
+        if lesson.key in scores:
+            done = scores[lesson.key]
+            score.progress(done["correct"] / done["total"], text=f"{done['correct']}/{done['total']} correct")
+        elif checkpoints.has_checkpoints(lesson.key):
+            score.caption("checkpoint not tried")
+
+save, restore = st.columns(2)
+save.download_button("Download my progress", progress.dumps(scores), file_name="glassbox-progress.json",
+                     mime="application/json", icon=":material/download:", disabled=not scores)
+upload = restore.file_uploader("Continue from a progress file", type=["json"], key="home_progress_upload")
+if upload is not None and st.session_state.get("_progress_file") != upload.file_id:
+    try:
+        loaded = progress.loads(upload.getvalue())
+    except progress.ProgressError as err:
+        restore.error(f"That progress file was not loaded: {err}", icon=":material/error:")
+    else:
+        st.session_state["_progress_file"] = upload.file_id
+        scores.update({key: entry for key, entry in loaded.items() if progress.better(entry, scores.get(key))})
+        st.rerun()
+elif upload is not None:
+    restore.success(f"Progress loaded: {len(scores)} lesson(s) with a checkpoint score.")
 
 
 @st.cache_data(ttl=300, show_spinner="Checking this machine…")

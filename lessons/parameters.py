@@ -4,6 +4,7 @@ from lib import params, ui
 from lib import ui_parameters as uip
 
 st.title("Where the parameters are")
+ui.shared_state("parameters", uip.SHARED, uip.PRESETS)
 ui.lesson_text("parameters", "intro")
 
 # --- 1. a real model, block by block -------------------------------------------------
@@ -59,8 +60,7 @@ for name, p in model.named_parameters():
 # --- 2. models side by side, and over time -----------------------------------------
 st.header("Side by side")
 picked = st.multiselect("Models to compare", list(params.KNOWN_BY_KEY), format_func=lambda k: titles[k],
-                        default=["bert-base-uncased", "bert-large-uncased", "distilbert-base-uncased",
-                                 "albert-base-v2", "gpt2", "t5-small"], key="parameters_compare")
+                        key="parameters_compare")
 if picked:
     st.plotly_chart(uip.stacked_bar(picked), width="stretch", key="parameters_stacked")
 else:
@@ -86,4 +86,5 @@ st.header("How much memory?")
 ui.lesson_text("parameters", "memory")
 uip.memory_section(titles)
 
+ui.checkpoint("parameters")
 ui.next_lesson("parameters")

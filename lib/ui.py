@@ -1,17 +1,20 @@
 """Shared Streamlit helpers: the sidebar, model picking and loading, lesson
-text, "show me the code", live runs with progress, and next-lesson links.
+text, "show me the code", live runs with progress, settings shared by link,
+teacher presets, checkpoints, and next-lesson links.
 
 The only module in lib/ that imports Streamlit; everything it shows is computed
 by the other lib modules.
 """
 from __future__ import annotations
 
+import functools
+import random
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
 
-from lib import course, models
+from lib import checkpoints, course, models, progress, urlstate
 
 LESSON_DIR = Path(__file__).resolve().parent.parent / "assets" / "lessons"
 CLASSROOM_CSS = """
@@ -21,6 +24,34 @@ CLASSROOM_CSS = """
   .gb-advanced { display: none; }
 </style>
 """
+# Copies the address bar, so the link carries every setting the student has changed so far.
+COPY_LINK_HTML = """
+<button type="button" class="gb-copy-link" aria-label="Copy link for the class">🔗 Copy link for the class</button>
+<span class="gb-copy-status" role="status" aria-live="polite"></span>
+<style>
+  .gb-copy-link { font: inherit; padding: .35rem .8rem; border-radius: .5rem; cursor: pointer;
+                  border: 1px solid rgba(49, 51, 63, .3); background: white; color: rgb(49, 51, 63); }
+  .gb-copy-link:hover, .gb-copy-link:focus { border-color: #1f77b4; color: #1f77b4; }
+  .gb-copy-status { margin-left: .5rem; font-size: .85rem; }
+</style>
+<script>
+if (!window.glassboxCopyLink) {
+  window.glassboxCopyLink = true;
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest(".gb-copy-link");
+    if (!button) return;
+    const status = button.parentElement.querySelector(".gb-copy-status");
+    try {
+      await navigator.clipboard.writeText(window.location.href);
+      status.textContent = "Link copied";
+    } catch (error) {
+      window.prompt("Copy this link for the class:", window.location.href);
+    }
+  });
+}
+</script>
+"""
+QUIZ_SEED_RANGE = (1, 999_999)
 
 
 # --- session-wide settings (sidebar) ----------------------------------------------
@@ -52,6 +83,9 @@ def sidebar() -> None:
         if st.session_state.get("model_source") == "Hub when available" and not models.hub_reachable():
             st.caption("The HuggingFace Hub is not reachable: using the bundled models.")
         st.toggle("Classroom mode", key="classroom", help="Bigger text and fewer controls, for a projector.")
+        st.html(COPY_LINK_HTML, unsafe_allow_javascript=True)
+        st.caption("The link opens this page with your settings, for every student.")
+    st.session_state["_shared_lesson"] = None  # set again by the page's shared_state()
     if classroom():
         st.html(CLASSROOM_CSS)
 
@@ -102,6 +136,138 @@ def show_code(code: str, label: str = "Show me the code") -> None:
     """The few lines of plain transformers/torch code that reproduce a widget."""
     with st.expander(label, icon=":material/code:"):
         st.code(code.strip(), language="python")
+
+
+# --- settings shared by link, and teacher presets ----------------------------
+
+_SHARED: dict[str, dict[str, urlstate.Param]] = {}  # lesson key -> its URL settings (same for every session)
+
+
+def quiz_key(lesson_key: str) -> str:
+    return f"{lesson_key}_quiz_seed"
+
+
+def shared_state(lesson_key: str, params: Mapping[str, urlstate.Param],
+                 presets: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    """Call at the top of a lesson page. `params` maps short URL names to the
+    widgets' session-state keys and defaults (shared widgets take their default
+    from here, so they pass no value= of their own). Restores settings from the
+    link, offers the teacher presets, and keeps the URL in step."""
+    params = {**params, "quiz": urlstate.Int(quiz_key(lesson_key), 1, *QUIZ_SEED_RANGE)}
+    _SHARED[lesson_key] = params
+    st.session_state["_shared_lesson"] = lesson_key
+    decoded = urlstate.decode(params, st.query_params.to_dict())
+    for key, value in decoded.values.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+    for param in params.values():
+        st.session_state.setdefault(param.key, param.default)
+    if decoded.notices:
+        st.info("Some settings in this link were ignored: " + "; ".join(decoded.notices) + ".",
+                icon=":material/link_off:")
+    if presets:
+        _preset_buttons(lesson_key, presets)
+    for notice in sync_url():
+        st.caption(notice)
+
+
+def _apply_preset(lesson_key: str, values: Mapping[str, Any]) -> None:
+    for name, param in _SHARED[lesson_key].items():
+        if name != "quiz":
+            st.session_state[param.key] = values.get(name, param.default)
+
+
+def _preset_buttons(lesson_key: str, presets: Mapping[str, Mapping[str, Any]]) -> None:
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.markdown(":material/school: **Start from:**")
+        for name, values in presets.items():
+            st.button(name, key=f"{lesson_key}_preset_{name}", on_click=_apply_preset, args=(lesson_key, values),
+                      help="A teacher preset: sets this page's controls and the link.")
+
+
+def sync_url() -> list[str]:
+    """Write the current page's shared settings into the URL (only the ones that
+    differ from their defaults); returns notices about text cut to fit."""
+    params = _SHARED.get(st.session_state.get("_shared_lesson"))
+    if not params:
+        return []
+    query, notices = urlstate.encode(params, st.session_state)
+    if query != st.query_params.to_dict():
+        st.query_params.from_dict(query)
+    return notices
+
+
+def fragment(func: Callable) -> Callable:
+    """st.fragment that also puts what the fragment's widgets changed into the URL."""
+    @functools.wraps(func)
+    def run_and_sync(*args, **kwargs):
+        result = func(*args, **kwargs)
+        sync_url()
+        return result
+    return st.fragment(run_and_sync)
+
+
+# --- checkpoints and progress ---------------------------------------------------
+
+@st.cache_data(max_entries=200, show_spinner=False)
+def _questions(lesson_key: str, seed: int) -> list[checkpoints.Question]:
+    return checkpoints.questions(lesson_key, seed)
+
+
+def checkpoint(lesson_key: str) -> None:
+    """The lesson's checkpoint: questions computed by lib.checkpoints for this
+    session's seed, checked one by one with the worked solution; the score goes
+    to this session's progress (the home page shows it)."""
+    st.header("Checkpoint", anchor="checkpoint")
+    st.caption("Answers are computed by the same code as the lesson: new questions get new numbers.")
+    _checkpoint_questions(lesson_key)
+
+
+def _new_questions(lesson_key: str) -> None:
+    st.session_state[quiz_key(lesson_key)] = random.randint(*QUIZ_SEED_RANGE)
+
+
+@fragment
+def _checkpoint_questions(lesson_key: str) -> None:
+    seed = st.session_state.setdefault(quiz_key(lesson_key), 1)
+    with st.spinner("Computing the questions…"):
+        questions = _questions(lesson_key, seed)
+    results = st.session_state.setdefault(f"_checkpoint_{lesson_key}_{seed}", {})
+    for number, question in enumerate(questions, start=1):
+        with st.container(border=True):
+            _one_question(lesson_key, seed, number, question, results)
+    correct = sum(results.values())
+    st.progress(correct / len(questions), text=f"Score: {correct}/{len(questions)}")
+    if results:
+        _record_score(lesson_key, progress.record(correct, len(questions), seed))
+    st.button("New questions", icon=":material/refresh:", key=f"{lesson_key}_new_questions",
+              on_click=_new_questions, args=(lesson_key,))
+
+
+def _one_question(lesson_key: str, seed: int, number: int, question: checkpoints.Question,
+                  results: dict[int, bool]) -> None:
+    st.markdown(f"**Question {number}.** {question.prompt}")
+    with st.form(f"{lesson_key}_q{number}_{seed}", border=False):
+        if question.options:
+            response = st.radio("Your answer", question.options, index=None, key=f"{lesson_key}_a{number}_{seed}")
+        else:
+            response = st.text_input("Your answer", key=f"{lesson_key}_a{number}_{seed}",
+                                     placeholder="a number, e.g. 1,234 or 110M")
+        if st.form_submit_button("Check"):
+            results[number] = question.check(response)
+    if number in results:
+        if results[number]:
+            st.success("Correct.", icon=":material/check_circle:")
+        else:
+            st.error("Not quite: see the worked solution.", icon=":material/cancel:")
+        with st.expander("Worked solution", expanded=not results[number]):
+            st.markdown(question.solution)
+
+
+def _record_score(lesson_key: str, new: dict[str, int]) -> None:
+    scores = st.session_state.setdefault("progress", {})
+    if progress.better(new, scores.get(lesson_key)):
+        scores[lesson_key] = new
 
 
 def next_lesson(lesson_key: str) -> None:

@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lib import models, params, ui
+from lib import models, params, ui, urlstate
 
 SAFE = px.colors.qualitative.Safe  # colour-blind-safe qualitative palette
 GROUP_COLOURS = dict(zip(params.GROUPS, SAFE + ["#E69F00", "#0072B2", "#000000"]))  # Okabe-Ito colours extend it
@@ -98,6 +98,34 @@ def memory_panel(num_parameters: int, key: str) -> None:
                  width="stretch", key=f"{key}_fits")
 
 
+# --- settings shared by link ------------------------------------------------------
+
+BUILDER_DEFAULTS = params.PRESETS["GPT-2 small (2019)"][0]
+COMPARED = ["bert-base-uncased", "bert-large-uncased", "distilbert-base-uncased", "albert-base-v2", "gpt2", "t5-small"]
+MEMORY_CHOICES = [*params.KNOWN_BY_KEY, *params.PRESETS, "__build__"]
+SHARED = {
+    "model": urlstate.Choice("parameters_model", "bert-base-uncased", list(params.KNOWN_BY_KEY)),
+    "compare": urlstate.Choices("parameters_compare", COMPARED, list(params.KNOWN_BY_KEY)),
+    "kind": urlstate.Choice("parameters_kind", BUILDER_DEFAULTS["kind"], ["encoder", "decoder", "encoder-decoder"]),
+    "layers": urlstate.Int("parameters_layers", BUILDER_DEFAULTS["layers"], 0, 128),
+    "hidden": urlstate.Int("parameters_hidden", BUILDER_DEFAULTS["hidden"], 64, 16_384),
+    "heads": urlstate.Int("parameters_heads", BUILDER_DEFAULTS["heads"], 1, 128),
+    "ffn": urlstate.Int("parameters_ffn", BUILDER_DEFAULTS["ffn"], 1, 10**7),
+    "vocab": urlstate.Int("parameters_vocab", BUILDER_DEFAULTS["vocab"], 1, 10**9),
+    "context": urlstate.Int("parameters_context", BUILDER_DEFAULTS["context"], 1, 10**6),
+    "tied": urlstate.Bool("parameters_tied", BUILDER_DEFAULTS["tied"]),
+    "memory": urlstate.Choice("parameters_memory_model", "llama-7b", MEMORY_CHOICES),
+}
+GPT3 = params.PRESETS["GPT-3 175B (2020)"][0]
+PRESETS = {
+    "BERT-base, block by block": {"model": "bert-base-uncased", "compare": ["bert-base-uncased", "distilbert-base-uncased",
+                                                                           "albert-base-v2"]},
+    "Build GPT-3": {**GPT3, "memory": "__build__"},
+    "Will LLaMA fit?": {"model": "llama-7b", "compare": ["llama-7b", "llama-13b", "llama-30b", "llama-65b"],
+                        "memory": "llama-65b"},
+}
+
+
 # --- build your own ----------------------------------------------------------------
 
 CUSTOM = "(your own settings)"
@@ -115,8 +143,6 @@ def _count_architecture(arch: params.Architecture) -> params.Breakdown:
 
 
 def _builder_settings() -> dict:
-    for name, value in params.PRESETS["GPT-2 small (2019)"][0].items():
-        st.session_state.setdefault(f"parameters_{name}", value)
     st.selectbox("Start from", [CUSTOM, *params.PRESETS], key="parameters_preset", on_change=_apply_preset)
     left, right = st.columns(2)
     kind = left.segmented_control("Architecture", ["encoder", "decoder", "encoder-decoder"],
@@ -135,7 +161,7 @@ def _builder_settings() -> dict:
     return settings
 
 
-@st.fragment
+@ui.fragment
 def builder() -> None:
     settings = _builder_settings()
     arch = params.builder_architecture(**settings)
@@ -169,12 +195,11 @@ def builder() -> None:
 
 # --- memory ---------------------------------------------------------------------------
 
-@st.fragment
+@ui.fragment
 def memory_section(titles: dict) -> None:
     options = {**{k: titles[k] for k in params.KNOWN_BY_KEY}, **{p: p for p in params.PRESETS},
                "__build__": "Your model (from the builder above)"}
-    choice = st.selectbox("Model", list(options), format_func=options.get,
-                          index=list(options).index("llama-7b"), key="parameters_memory_model")
+    choice = st.selectbox("Model", list(options), format_func=options.get, key="parameters_memory_model")
     if choice == "__build__":
         total = st.session_state.get("parameters_build")
         if total is None:

@@ -24,15 +24,17 @@ def smollm2() -> models.Loaded:
 
 @pytest.fixture
 def open_page():
-    """open_page(key) -> an AppTest of the whole app, switched to that lesson and run."""
+    """open_page(key, query={...}) -> an AppTest of the whole app, switched to
+    that lesson (opened with those URL query parameters) and run."""
     from streamlit.testing.v1 import AppTest
 
     from lib import course
 
-    def _open(key: str = "home", timeout: float = 120) -> AppTest:
+    def _open(key: str = "home", timeout: float = 120, query: dict | None = None) -> AppTest:
         at = AppTest.from_file(str(course.ROOT / "streamlit_app.py"), default_timeout=timeout)
         at.run()
-        if key != "home":
+        at.query_params.update(query or {})
+        if key != "home" or query:
             at.switch_page(course.lesson(key).page).run()
         return at
 

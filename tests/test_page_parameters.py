@@ -86,3 +86,53 @@ def test_tied_head_memory_and_compare(open_page):
     assert any("163,037,184" in i.value for i in at.info)
     at.multiselect(key="parameters_compare").set_value([]).run()
     assert any("at least one model" in w.value for w in at.warning)
+
+
+def test_a_shared_link_restores_the_view(open_page):
+    at = open_page("parameters", timeout=180)
+    at.selectbox(key="parameters_model").set_value("roberta-base")
+    at.multiselect(key="parameters_compare").set_value(["gpt2", "t5-small"])
+    at.slider(key="parameters_layers").set_value(24)
+    at.selectbox(key="parameters_memory_model").set_value("llama-13b").run()
+    link = dict(at.query_params)
+    assert link == {"model": "roberta-base", "compare": "gpt2,t5-small", "layers": "24", "memory": "llama-13b"}
+    opened = open_page("parameters", timeout=180, query=link)
+    assert not opened.exception and not opened.info
+    assert opened.selectbox(key="parameters_model").value == "roberta-base"
+    assert opened.multiselect(key="parameters_compare").value == ["gpt2", "t5-small"]
+    assert opened.slider(key="parameters_layers").value == 24
+    for label in ("Exact parameters", "Parameters"):
+        assert metric(opened, label) == metric(at, label)
+    assert dict(opened.query_params) == link
+
+
+def test_malformed_links_and_presets(open_page):
+    at = open_page("parameters", timeout=180, query={"seed": "abc", "layers": "999", "memory": "x" * 10_240})
+    assert not at.exception
+    notice = at.info[0].value
+    assert "`seed` is not a setting" in notice and "outside 0–128" in notice and "too long" in notice
+    assert dict(at.query_params) == {}  # the link is cleaned
+    assert at.slider(key="parameters_layers").value == 12
+    next(b for b in at.button if b.label == "Build GPT-3").click().run()
+    assert metric(at, "Parameters") == "174,604,259,328"
+    assert dict(at.query_params)["layers"] == "96" and dict(at.query_params)["memory"] == "__build__"
+
+
+def test_checkpoint_feedback_and_new_questions(open_page):
+    from lib import checkpoints
+
+    at = open_page("parameters", timeout=180)
+    first = checkpoints.questions("parameters", 1)
+    at.text_input(key="parameters_a1_1").input(f"{first[0].answer:,}")
+    at.text_input(key="parameters_a2_1").input("12")
+    checks = [b for b in at.button if b.label == "Check"]
+    checks[0].click().run()
+    checks = [b for b in at.button if b.label == "Check"]
+    checks[1].click().run()
+    assert [s.value for s in at.success] == ["Correct."]
+    assert any("Not quite" in e.value for e in at.error)
+    assert at.session_state["progress"]["parameters"] == {"correct": 1, "total": 5, "seed": 1}
+    next(b for b in at.button if b.label == "New questions").click().run()
+    seed = int(at.query_params["quiz"])
+    assert seed != 1 and at.session_state["parameters_quiz_seed"] == seed
+    assert at.session_state["progress"]["parameters"]["correct"] == 1  # the best set is kept
