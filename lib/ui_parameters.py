@@ -90,7 +90,7 @@ def memory_panel(num_parameters: int, key: str) -> None:
     parts += [("training with Adam, fp32", part, num_parameters * b) for part, b in params.ADAM_STATE_BYTES.items()]
     frame = pd.DataFrame(parts, columns=["use", "part", "bytes"]).assign(GiB=lambda f: f["bytes"] / params.GIB)
     fig = px.bar(frame, x="GiB", y="use", color="part", orientation="h", color_discrete_sequence=SAFE,
-                 title="Running vs training: what the memory holds", labels={"use": "", "part": "kept in memory"})
+                 title="Running vs training: what the memory holds", labels={"use": "what the memory is for", "part": "kept in memory"})
     fig.update_layout(height=300, legend=dict(orientation="h", y=-0.35))
     right.plotly_chart(fig, width="stretch", key=f"{key}_adam")
     fits = params.fits_table(num_parameters, params.local_gpu())

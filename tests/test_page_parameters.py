@@ -136,3 +136,11 @@ def test_checkpoint_feedback_and_new_questions(open_page):
     seed = int(at.query_params["quiz"])
     assert seed != 1 and at.session_state["parameters_quiz_seed"] == seed
     assert at.session_state["progress"]["parameters"]["correct"] == 1  # the best set is kept
+
+
+def test_charts_and_widgets_are_labelled(open_page):
+    from accessibility import chart_problems, widget_label_problems
+
+    at = open_page("parameters", timeout=180)
+    assert chart_problems(at) == []
+    assert widget_label_problems(at) == []
