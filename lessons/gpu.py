@@ -9,6 +9,7 @@ K = "gpu"
 BATCH_SIZES = [1, 4, 16, 64]
 
 st.title("GPU acceleration")
+ui.shared_state(K, ui_gpu.SHARED, ui_gpu.PRESETS)
 ui.lesson_text(K, "intro")
 
 # --- what this machine has ------------------------------------------------------------
@@ -34,9 +35,8 @@ torch.cuda.get_device_name(0), torch.cuda.get_device_properties(0).total_memory
 # --- matrix multiply ----------------------------------------------------------------------
 st.header("Matrix multiply: GFLOP/s")
 ui.lesson_text(K, "matmul")
-sizes = st.multiselect("Matrix sizes n (n × n)", [128, 256, 512, 1024, 2048, 4096], [256, 512, 1024],
-                       key=f"{K}_sizes")
-dtypes = st.multiselect("Precisions", list(gpu.DTYPES), ["float32", "bfloat16"], key=f"{K}_dtypes")
+sizes = st.multiselect("Matrix sizes n (n × n)", ui_gpu.MATMUL_SIZES, key=f"{K}_sizes")
+dtypes = st.multiselect("Precisions", list(gpu.DTYPES), key=f"{K}_dtypes")
 if st.button("Run the matmul benchmark", key=f"{K}_run_matmul", disabled=not (sizes and dtypes)):
     st.session_state[f"{K}_matmul"] = []
     total = sum(len(sizes) for d in devices for t in dtypes if t in gpu.dtypes_for(d))
@@ -53,6 +53,11 @@ a @ b; torch.cuda.synchronize()              # warm-up
 start = time.perf_counter(); a @ b; torch.cuda.synchronize()
 gflops = 2 * n**3 / (time.perf_counter() - start) / 1e9
 """)
+
+# --- work per byte: the roofline ----------------------------------------------------------
+st.header("Work per byte: the roofline")
+ui.lesson_text(K, "roofline")
+ui_gpu.roofline_section()
 
 # --- a transformer -------------------------------------------------------------------------
 st.header("A transformer: latency and throughput")
@@ -121,4 +126,5 @@ if upload is not None:
         ui_gpu.speedup_chart(gpu.speedups(saved["model"], "batch_size", "sequences_per_s"), "batch_size",
                              "MiniLM speed-up over CPU float32", "batch size")
 
+ui.checkpoint(K)
 ui.next_lesson(K)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import statistics
 import threading
 import time
@@ -72,9 +73,9 @@ def device_details() -> dict:
 
 # --- matrix multiply ------------------------------------------------------------
 
-def matmul_flops(n: int) -> int:
-    """An (n, n) @ (n, n) product: n² outputs, each n multiplies and n adds."""
-    return 2 * n**3
+def matmul_flops(m: int, k: int, n: int) -> int:
+    """An (m, k) @ (k, n) product: m·n outputs, each k multiplies and k adds."""
+    return 2 * m * k * n
 
 
 def matmul_gflops(n: int, device: str, dtype: str = "float32", repeats: int = 3) -> dict:
@@ -83,7 +84,7 @@ def matmul_gflops(n: int, device: str, dtype: str = "float32", repeats: int = 3)
     b = torch.randn(n, n, generator=generator).to(device, DTYPES[dtype])
     seconds = time_call(lambda: a @ b, device, warmup=1, repeats=repeats)
     return {"size": n, "device": device, "dtype": dtype, "seconds": seconds,
-            "gflops": matmul_flops(n) / seconds / 1e9}
+            "gflops": matmul_flops(n, n, n) / seconds / 1e9}
 
 
 def matmul_sweep(sizes: list[int], devices: list[str], dtypes: list[str]) -> Iterator[dict]:
@@ -133,11 +134,54 @@ def weights_bytes(num_parameters: int, precision: str) -> float:
     return num_parameters * BYTES_PER_PARAMETER[precision]
 
 
+def tensor_bytes(shape: tuple[int, ...], precision: str) -> float:
+    """Bytes of a tensor: its number of elements times the bytes of one element."""
+    return weights_bytes(math.prod(shape), precision)
+
+
 def measured_weights_bytes(model: torch.nn.Module, dtype: str) -> int:
     """Bytes of a copy of `model` converted to `dtype`, summed tensor by tensor
     (the shared model itself is never touched)."""
     converted = copy.deepcopy(model).to(DTYPES[dtype])
     return sum(p.numel() * p.element_size() for p in converted.parameters())
+
+
+# --- work and bytes: the roofline ----------------------------------------------------
+
+# Datasheet peaks of the course's Colab GPUs: FLOP/s by precision (float16 on tensor
+# cores; Turing and Volta have no bfloat16) and memory bandwidth in bytes/s.
+PEAK_FLOPS = {"T4": {"float32": 8.1e12, "float16": 65e12}, "V100": {"float32": 15.7e12, "float16": 125e12}}
+BANDWIDTH = {"T4": 320e9, "V100": 900e9}
+ROOFLINE_PRECISIONS = ["float32", "float16"]
+
+
+def matmul_bytes(m: int, k: int, n: int, precision: str) -> float:
+    """The least memory traffic of (m, k) @ (k, n): read both inputs once, write the output once."""
+    return sum(tensor_bytes(shape, precision) for shape in ((m, k), (k, n), (m, n)))
+
+
+def arithmetic_intensity(m: int, k: int, n: int, precision: str) -> float:
+    """FLOPs per byte moved: how much arithmetic each byte fetched from memory pays for."""
+    return matmul_flops(m, k, n) / matmul_bytes(m, k, n, precision)
+
+
+def ridge_point(gpu_name: str, precision: str) -> float:
+    """The arithmetic intensity (FLOP/byte) above which the GPU's arithmetic, not its memory, is the limit."""
+    return PEAK_FLOPS[gpu_name][precision] / BANDWIDTH[gpu_name]
+
+
+def attainable_flops(intensity: float, gpu_name: str, precision: str) -> float:
+    """The roofline: FLOP/s reachable at this arithmetic intensity, capped by the bandwidth or the peak."""
+    return min(PEAK_FLOPS[gpu_name][precision], BANDWIDTH[gpu_name] * intensity)
+
+
+def roofline(flops: float, bytes_moved: float, gpu_name: str, precision: str) -> dict:
+    """The roofline's lower bound on the time: the slower of doing the arithmetic at peak
+    speed and moving the bytes at full bandwidth, and which of the two it is."""
+    compute_s = flops / PEAK_FLOPS[gpu_name][precision]
+    memory_s = bytes_moved / BANDWIDTH[gpu_name]
+    return {"compute_s": compute_s, "memory_s": memory_s, "seconds": max(compute_s, memory_s),
+            "bound": "compute-bound" if compute_s >= memory_s else "memory-bound"}
 
 
 # --- results files -------------------------------------------------------------------
@@ -147,21 +191,38 @@ def results_document(matmul: list[dict], model: list[dict]) -> dict:
             "machine": device_details(), "matmul": matmul, "model": model}
 
 
+RESULT_FIELDS = {"matmul": {"size": "number", "device": "name", "dtype": "name", "gflops": "number"},
+                 "model": {"device": "name", "dtype": "name", "batch_size": "number", "sequences_per_s": "number"}}
+MAX_NAME_CHARS = 100
+
+
+def _valid_field(value, kind: str) -> bool:
+    """A name is a short string; a number is finite and positive (a speed-up divides by it)."""
+    if kind == "name":
+        return isinstance(value, str) and len(value) <= MAX_NAME_CHARS
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
 def load_results(raw: bytes | str) -> dict:
     """Parse and check a saved results file; ValueError with a readable reason."""
     try:
         document = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise ValueError(f"This is not a JSON file ({err.__class__.__name__}).") from err
     if not isinstance(document, dict) or document.get("format") != RESULTS_FORMAT:
         raise ValueError(f"This JSON file is not a Glassbox GPU benchmark (expected format "
                          f"'{RESULTS_FORMAT}', as written by benchmarks/gpu.py).")
-    for section, fields in (("matmul", ("size", "device", "dtype", "gflops")),
-                            ("model", ("device", "dtype", "batch_size", "sequences_per_s"))):
+    machine = document.get("machine")
+    if not (isinstance(machine, dict) and _valid_field(machine.get("gpu_name", "none"), "name")
+            and _valid_field(document.get("created"), "name")):
+        raise ValueError("The 'machine' or 'created' entry is missing or not what benchmarks/gpu.py writes.")
+    for section, fields in RESULT_FIELDS.items():
         rows = document.get(section)
-        if not isinstance(rows, list) or not all(isinstance(r, dict) and all(f in r for f in fields)
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and all(_valid_field(r.get(f), kind)
+                                                                            for f, kind in fields.items())
                                                  for r in rows):
-            raise ValueError(f"The '{section}' section is missing or has rows without {', '.join(fields)}.")
+            raise ValueError(f"The '{section}' section is missing or has rows without "
+                             f"{', '.join(fields)} (names as text, figures as positive numbers).")
     return document
 
 

@@ -1,12 +1,33 @@
-"""Streamlit helpers for the GPU lesson: the encoder on each device, and the
-charts the benchmarks share."""
+"""Streamlit helpers for the GPU lesson: the encoder on each device, the charts
+the benchmarks share, the computed roofline, and the settings shared by link."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
-from lib import models, ui
+from lib import gpu, models, ui, urlstate
+
+MATMUL_SIZES = [128, 256, 512, 1024, 2048, 4096]
+ROOFLINE_SIZES = [2**i for i in range(4, 15)]  # 16 … 16,384
+SAFE = px.colors.qualitative.Safe  # colour-blind-safe qualitative palette
+
+# --- settings shared by link ------------------------------------------------------
+
+SHARED = {
+    "sizes": urlstate.Choices("gpu_sizes", [256, 512, 1024], MATMUL_SIZES),
+    "dtypes": urlstate.Choices("gpu_dtypes", ["float32", "bfloat16"], list(gpu.DTYPES)),
+    "n": urlstate.Choice("gpu_roofline_n", 1024, ROOFLINE_SIZES),
+    "prec": urlstate.Choice("gpu_roofline_precision", "float16", gpu.ROOFLINE_PRECISIONS),
+    "gpu": urlstate.Choice("gpu_roofline_gpu", "T4", list(gpu.PEAK_FLOPS)),
+}
+PRESETS = {
+    "Small matrices starve a GPU": {"sizes": [128, 256], "n": 64},
+    "Big matrices keep it busy": {"sizes": [1024, 2048, 4096], "n": 8192},
+    "float32 or half precision?": {"dtypes": ["float32", "bfloat16", "float16"], "n": 512, "prec": "float32"},
+}
 
 
 def encoder_on(device: str) -> models.Loaded:
@@ -33,3 +54,40 @@ def speedup_chart(rows: list[dict], x: str, title: str, x_title: str) -> None:
                  color_discrete_sequence=px.colors.qualitative.Safe)
     fig.update_xaxes(type="category")
     st.plotly_chart(fig, width="stretch")
+
+
+# --- work per byte: the roofline --------------------------------------------------
+
+def roofline_figure(gpu_name: str, intensity: float, precision: str, n: int) -> go.Figure:
+    intensities = np.logspace(-1, 4, 200)  # FLOP per byte
+    fig = go.Figure()
+    for colour, dtype in zip(SAFE, gpu.ROOFLINE_PRECISIONS):
+        fig.add_trace(go.Scatter(x=intensities, y=[gpu.attainable_flops(i, gpu_name, dtype) / 1e12 for i in intensities],
+                                 mode="lines", name=f"{gpu_name} {dtype}", line=dict(color=colour, width=3)))
+    fig.add_trace(go.Scatter(x=[intensity], y=[gpu.attainable_flops(intensity, gpu_name, precision) / 1e12],
+                             mode="markers+text", marker=dict(size=14, color="black", symbol="diamond"),
+                             text=[f"n = {n:,}"], textposition="top left", name=f"your matmul ({precision})"))
+    fig.update_layout(title=f"Roofline of the {gpu_name}: the slope is memory bandwidth, the flat roof peak arithmetic",
+                      xaxis_title="arithmetic intensity (FLOP per byte moved)", yaxis_title="attainable TFLOP/s",
+                      xaxis_type="log", yaxis_type="log", height=420)
+    return fig
+
+
+@ui.fragment
+def roofline_section() -> None:
+    cols = st.columns(3)
+    n = cols[0].select_slider("Matrix size n (two n × n matrices)", ROOFLINE_SIZES, key="gpu_roofline_n")
+    precision = cols[1].selectbox("Precision", gpu.ROOFLINE_PRECISIONS, key="gpu_roofline_precision")
+    gpu_name = cols[2].selectbox("GPU (datasheet figures)", list(gpu.PEAK_FLOPS), key="gpu_roofline_gpu")
+    flops, moved = gpu.matmul_flops(n, n, n), gpu.matmul_bytes(n, n, n, precision)
+    intensity = gpu.arithmetic_intensity(n, n, n, precision)
+    limit = gpu.roofline(flops, moved, gpu_name, precision)
+    metrics = st.columns(4)
+    metrics[0].metric("Work", f"{flops:,} FLOPs", help="2·n³")
+    metrics[1].metric("Bytes moved", f"{moved / 2**20:,.2f} MiB", help="3·n² numbers, read A and B, write C")
+    metrics[2].metric("Arithmetic intensity", f"{intensity:,.1f} FLOP/byte",
+                      help=f"The {gpu_name}'s ridge point in {precision}: "
+                           f"{gpu.ridge_point(gpu_name, precision):,.1f} FLOP/byte")
+    metrics[3].metric("Fastest possible time", f"{limit['seconds'] * 1e6:,.2f} µs", limit["bound"],
+                      delta_color="off")
+    st.plotly_chart(roofline_figure(gpu_name, intensity, precision, n), width="stretch", key="gpu_roofline")

@@ -25,7 +25,7 @@ def test_synchronize_is_a_no_op_on_cpu():
 
 def test_matmul_gflops_uses_2n_cubed():
     row = gpu.matmul_gflops(64, "cpu", repeats=1)
-    assert gpu.matmul_flops(64) == 2 * 64 * 64 * 64
+    assert gpu.matmul_flops(64, 64, 64) == 2 * 64 * 64 * 64
     assert row["gflops"] == pytest.approx(2 * 64**3 / row["seconds"] / 1e9)
 
 
@@ -71,12 +71,25 @@ def test_results_round_trip_and_speedups():
         {"size": 1024, "device": "cuda", "dtype": "float16", "speed-up": 100.0}]
 
 
+MATMUL_ROW = {"size": 1024, "device": "cpu", "dtype": "float32", "seconds": 0.1, "gflops": 20.0}
+GOOD = {"format": gpu.RESULTS_FORMAT, "created": "2026-01-01T00:00:00", "machine": {}, "matmul": [MATMUL_ROW],
+        "model": []}
+
+
 @pytest.mark.parametrize("raw, message", [
     (b"\x89PNG not json", "not a JSON file"),
     (b'{"format": "something else"}', "not a Glassbox GPU benchmark"),
-    (json.dumps({"format": gpu.RESULTS_FORMAT, "matmul": [{"size": 1}], "model": []}).encode(), "matmul"),
+    (json.dumps({**GOOD, "matmul": [{"size": 1}]}).encode(), "matmul"),
+    (json.dumps({**GOOD, "matmul": [{**MATMUL_ROW, "gflops": "fast"}]}).encode(), "positive numbers"),
+    (json.dumps({**GOOD, "matmul": [{**MATMUL_ROW, "gflops": 0}]}).encode(), "positive numbers"),
+    (json.dumps({**GOOD, "model": [{"device": ["cpu"], "dtype": "float32", "batch_size": 1,
+                                     "sequences_per_s": 1.0}]}).encode(), "model"),
+    (json.dumps({**GOOD, "machine": "a string"}).encode(), "machine"),
+    (json.dumps({**GOOD, "machine": {"gpu_name": "<script>" * 100}}).encode(), "machine"),
+    (b"[" * 100_000 + b"]" * 100_000, "not a JSON file"),
 ])
 def test_bad_results_files(raw, message):
+    gpu.load_results(json.dumps(GOOD))
     with pytest.raises(ValueError, match=message):
         gpu.load_results(raw)
 
@@ -84,3 +97,15 @@ def test_bad_results_files(raw, message):
 def test_dtypes_per_device():
     assert gpu.dtypes_for("cpu") == ["float32", "bfloat16"]
     assert gpu.available_devices()[0] == "cpu"
+
+
+def test_roofline_of_a_square_matmul():
+    assert gpu.matmul_flops(3, 5, 7) == 2 * 3 * 5 * 7
+    assert gpu.tensor_bytes((8, 128, 768), "bfloat16") == torch.empty(8, 128, 768, dtype=torch.bfloat16).nbytes
+    assert gpu.arithmetic_intensity(1024, 1024, 1024, "float16") == pytest.approx(2 * 1024 / (3 * 2))
+    assert gpu.ridge_point("T4", "float16") == pytest.approx(65e12 / 320e9)
+    # float16 on a T4: intensity n/3 crosses the ridge point 203.1 between n = 512 and n = 1024
+    small, big = (gpu.roofline(gpu.matmul_flops(n, n, n), gpu.matmul_bytes(n, n, n, "float16"), "T4", "float16")
+                  for n in (512, 1024))
+    assert small["bound"] == "memory-bound" and small["seconds"] == small["memory_s"] == 3 * 512**2 * 2 / 320e9
+    assert big["bound"] == "compute-bound" and big["seconds"] == big["compute_s"] == 2 * 1024**3 / 65e12

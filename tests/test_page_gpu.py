@@ -22,3 +22,65 @@ def test_page_detects_device_and_runs_cpu_benchmarks(open_page):
 
     app.multiselect(key="gpu_dtypes").set_value([]).run()
     assert "at least one size and one precision" in app.warning[0].value
+
+
+def metrics(app) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def test_a_shared_link_restores_the_view(open_page):
+    app = open_page("gpu", timeout=180)
+    app.multiselect(key="gpu_sizes").set_value([128, 2048])
+    app.multiselect(key="gpu_dtypes").set_value(["float32"])
+    app.select_slider(key="gpu_roofline_n").set_value(4096)
+    app.selectbox(key="gpu_roofline_precision").set_value("float32")
+    app.selectbox(key="gpu_roofline_gpu").set_value("V100").run()
+    link = dict(app.query_params)
+    assert link == {"sizes": "128,2048", "dtypes": "float32", "n": "4096", "prec": "float32", "gpu": "V100"}
+    shown = metrics(app)
+    assert shown["Work"] == f"{2 * 4096**3:,} FLOPs" and shown["Bytes moved"] == f"{3 * 4096**2 * 4 / 2**20:,.2f} MiB"
+    assert shown["Fastest possible time"] == f"{2 * 4096**3 / 15.7e12 * 1e6:,.2f} µs"  # compute-bound on a V100
+
+    opened = open_page("gpu", timeout=180, query=link)
+    assert not opened.exception and not opened.info
+    assert opened.multiselect(key="gpu_sizes").value == [128, 2048]
+    assert opened.multiselect(key="gpu_dtypes").value == ["float32"]
+    assert opened.select_slider(key="gpu_roofline_n").value == 4096
+    assert opened.selectbox(key="gpu_roofline_gpu").value == "V100"
+    assert metrics(opened) == shown
+    assert dict(opened.query_params) == link
+
+
+def test_bad_links_presets_checkpoint_uploads_and_labels(open_page):
+    from accessibility import chart_problems, widget_label_problems
+
+    from lib import checkpoints
+
+    app = open_page("gpu", timeout=180, query={"seed": "abc", "n": "999", "gpu": "x" * 10_240})
+    assert not app.exception
+    notice = app.info[0].value
+    assert "`seed` is not a setting" in notice and "`n=999` is not one of the choices" in notice
+    assert "too long" in notice and dict(app.query_params) == {}
+    assert app.select_slider(key="gpu_roofline_n").value == 1024 and app.selectbox(key="gpu_roofline_gpu").value == "T4"
+    assert chart_problems(app) == [] and widget_label_problems(app) == []
+
+    next(b for b in app.button if b.label == "Small matrices starve a GPU").click().run()
+    assert dict(app.query_params) == {"sizes": "128,256", "n": "64"}
+    time_metric = next(m for m in app.metric if m.label == "Fastest possible time")
+    assert time_metric.delta == "memory-bound"  # 2·64³ FLOPs take less than moving 3·64² float16 numbers
+
+    first = checkpoints.questions("gpu", 1)[0]
+    app.text_input(key="gpu_a1_1").input(f"{first.answer:,}")
+    next(b for b in app.button if b.label == "Check").click().run()
+    assert [s.value for s in app.success] == ["Correct."]
+
+    results = app.file_uploader(key="gpu_results")
+    results.set_value(("results.json", b"<html>not json</html>", "application/json")).run()
+    assert not app.exception and any("not a JSON file" in e.value for e in app.error)
+    document = gpu.results_document([{"size": 256, "device": "cpu", "dtype": "float32", "seconds": 1, "gflops": 1.0}],
+                                    [])
+    document["machine"]["gpu_name"] = "<script>alert('x')</script>"
+    app.file_uploader(key="gpu_results").set_value(("results.json", json.dumps(document).encode(),
+                                                     "application/json")).run()
+    assert not app.exception and any("<script>" in s.value for s in app.success)  # markdown without unsafe_allow_html: never HTML
+    assert any("No GPU rows" in i.value for i in app.info)
