@@ -4,6 +4,7 @@ from lib import ui
 from lib import ui_neural_networks as lesson
 
 st.title("Neural networks: from one neuron to backpropagation")
+ui.shared_state("neural_networks", lesson.SHARED, lesson.PRESETS)
 ui.lesson_text("neural_networks", "intro")
 
 st.header("1. One neuron")
@@ -58,4 +59,5 @@ lesson.digits_network()
 st.header("6. Kinds of learning, and reusing a trained network")
 ui.lesson_text("neural_networks", "learning")
 
+ui.checkpoint("neural_networks")
 ui.next_lesson("neural_networks")

@@ -114,9 +114,14 @@ class Split:
     y_val: np.ndarray
 
 
+def train_size(n_samples: int, val_fraction: float = 0.3) -> int:
+    """How many of `n_samples` examples split() keeps for training."""
+    return n_samples - int(round(n_samples * val_fraction))
+
+
 def split(X, y, val_fraction: float = 0.3, seed: int = 0) -> Split:
     order = np.random.default_rng(seed).permutation(len(X))
-    n_val = int(round(len(X) * val_fraction))
+    n_val = len(X) - train_size(len(X), val_fraction)
     val, train = order[:n_val], order[n_val:]
     return Split(X[train], y[train], X[val], y[val])
 

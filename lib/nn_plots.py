@@ -56,12 +56,8 @@ def units_figure(axis, layer_states, layer: int) -> go.Figure:
                         showscale=u == 0, colorbar=dict(title="activation"), row=u // cols + 1, col=u % cols + 1)
     fig.update_layout(title=f"What each unit of hidden layer {layer + 1} responds to",
                       height=220 * rows + 100, margin=dict(t=80))
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    for col in range(1, cols + 1):
-        fig.update_xaxes(title_text="x₁", row=rows, col=col)
-    for row in range(1, rows + 1):
-        fig.update_yaxes(title_text="x₂", row=row, col=1)
+    fig.update_xaxes(showticklabels=False, title=dict(text="x₁", standoff=0))
+    fig.update_yaxes(showticklabels=False, title=dict(text="x₂", standoff=0))
     return fig
 
 
@@ -85,7 +81,7 @@ def fit_figure(runs: dict[str, list[nn.Step]]) -> go.Figure:
         fig.add_scatter(x=steps, y=[s.val_loss for s in history], name="validation loss",
                         line=dict(color="#ff7f0e", dash="dash"), showlegend=col == 1, row=1, col=col)
         fig.update_xaxes(title_text="step", row=1, col=col)
-    fig.update_yaxes(title_text="cross-entropy loss", row=1, col=1)
+    fig.update_yaxes(title_text="cross-entropy loss")
     fig.update_layout(title="Underfitting and overfitting: the same data, three network sizes", height=380,
                       margin=dict(t=80))
     return fig
@@ -99,8 +95,8 @@ def digits_figure(images, labels, predictions) -> go.Figure:
     for i, image in enumerate(images):
         fig.add_heatmap(z=np.asarray(image).reshape(8, 8)[::-1], colorscale="gray_r", showscale=False,
                         row=1, col=i + 1)
-    fig.update_xaxes(showticklabels=False, title_text="")
-    fig.update_yaxes(showticklabels=False, scaleanchor="x")
+    fig.update_xaxes(visible=False)  # pixel grids: the axes carry nothing to read
+    fig.update_yaxes(visible=False, scaleanchor="x")
     fig.update_layout(title="Validation digits and the network's guesses", height=220, margin=dict(t=80),
                       font=dict(size=11))
     return fig

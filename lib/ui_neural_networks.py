@@ -10,14 +10,19 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from lib import nn, nn_plots, ui
+from lib import nn, nn_plots, ui, urlstate
 
 KEY = "neural_networks"
 LEARNING_RATES = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 100]
 BATCH_SIZES = [1, 4, 8, 16, 32, 64, 128, 256]
 WEIGHT_DECAYS = [0, 0.0001, 0.001, 0.01, 0.1]
+STEP_LEARNING_RATES = [0.01, 0.1, 0.5, 1.0, 2.0]
+DIGITS_HIDDEN_SIZES = [4, 8, 16, 32, 64]
 ACTIVATION_NAMES = list(nn.ACTIVATIONS)
 N_SAMPLES = 400
+NEURON_LIMIT = 100.0
+NEURON_INPUTS = {"x1": ("input x₁", 1.0, 0.5), "x2": ("input x₂", 2.0, 0.5),  # name -> (label, default, step)
+                 "w1": ("weight w₁", 0.5, 0.1), "w2": ("weight w₂", -1.0, 0.1), "b": ("bias b", 0.1, 0.1)}
 
 
 def key(name: str) -> str:
@@ -28,16 +33,49 @@ def fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+# --- settings shared by link, and teacher presets --------------------------------------
+
+DEFAULT = nn.NetConfig()
+SHARED = {
+    **{name: urlstate.Float(key(name), default, -NEURON_LIMIT, NEURON_LIMIT)
+       for name, (_, default, _) in NEURON_INPUTS.items()},
+    "neuron": urlstate.Choice(key("neuron_act"), ACTIVATION_NAMES[0], ACTIVATION_NAMES),
+    "data": urlstate.Choice(key("dataset"), nn.DATASETS[0], nn.DATASETS),
+    "noise": urlstate.Float(key("noise"), 0.1, 0.0, 0.5),
+    "layers": urlstate.Int(key("layers"), DEFAULT.num_hidden_layers, 0, 4),
+    "units": urlstate.Int(key("units"), DEFAULT.hidden_size, 0, 8),
+    "act": urlstate.Choice(key("act"), DEFAULT.hidden_act, ACTIVATION_NAMES),
+    "lr": urlstate.Choice(key("lr"), DEFAULT.learning_rate, LEARNING_RATES),
+    "steps": urlstate.Int(key("steps"), nn.DEFAULT_STEPS, 50, 1000),
+    "batch": urlstate.Choice(key("batch"), DEFAULT.batch_size, BATCH_SIZES),
+    "l2": urlstate.Choice(key("l2"), WEIGHT_DECAYS[0], WEIGHT_DECAYS),
+    "opt": urlstate.Choice(key("optimizer"), DEFAULT.optimizer, ["adam", "sgd"]),
+    "example": urlstate.Int(key("example"), 0, 0, nn.train_size(N_SAMPLES) - 1),
+    "step_lr": urlstate.Choice(key("step_lr"), 0.5, STEP_LEARNING_RATES),
+    "digits": urlstate.Choice(key("digits_hidden"), 32, DIGITS_HIDDEN_SIZES),
+}
+PRESETS = {
+    "XOR: one straight line fails": {"data": "xor", "layers": 0},
+    "Spirals need depth": {"data": "spirals", "noise": 0.0, "layers": 4, "lr": 0.01, "steps": 1000},
+    "Learning rate too big": {"lr": 10},
+}
+
+
+def shared(name: str):
+    """A shared setting's value, also while its widget is hidden (classroom mode)."""
+    param = SHARED[name]
+    return st.session_state.get(param.key, param.default)
+
+
 # --- 1. one neuron ---------------------------------------------------------------------
 
 
-@st.fragment
+@ui.fragment
 def neuron_explorer() -> None:
     cols = st.columns(6)
-    number = lambda col, label, value, step, name: col.number_input(label, -100.0, 100.0, value, step, key=key(name))
-    x = [number(cols[0], "input x₁", 1.0, 0.5, "x1"), number(cols[1], "input x₂", 2.0, 0.5, "x2")]
-    w = [number(cols[2], "weight w₁", 0.5, 0.1, "w1"), number(cols[3], "weight w₂", -1.0, 0.1, "w2")]
-    b = number(cols[4], "bias b", 0.1, 0.1, "b")
+    x1, x2, w1, w2, b = (col.number_input(label, -NEURON_LIMIT, NEURON_LIMIT, step=step, key=key(name))
+                         for col, (name, (label, _, step)) in zip(cols, NEURON_INPUTS.items()))
+    x, w = [x1, x2], [w1, w2]
     act = cols[5].selectbox("activation", ACTIVATION_NAMES, key=key("neuron_act"))
     neuron = nn.Neuron.compute(x, w, b, act)
     st.markdown(f"**z** = w₁·x₁ + w₂·x₂ + b = {fmt(w[0])}·{fmt(x[0])} + ({fmt(w[1])})·{fmt(x[1])} + "
@@ -58,23 +96,22 @@ class Settings:
 
 
 def settings() -> Settings:
+    """The playground's controls (classroom mode hides the advanced ones but keeps their values)."""
     left, mid, right = st.columns(3)
-    dataset = left.selectbox("Data set", nn.DATASETS, key=key("dataset"))
-    noise = left.slider("Noise", 0.0, 0.5, 0.1, 0.05, key=key("noise"))
-    layers = mid.number_input("Hidden layers", 0, 4, 2, key=key("layers"))
-    units = mid.number_input("Units per hidden layer", 0, 8, 8, key=key("units"))
-    act = mid.selectbox("Activation", ACTIVATION_NAMES, index=ACTIVATION_NAMES.index("tanh"), key=key("act"))
-    lr = right.select_slider("Learning rate", LEARNING_RATES, 0.03, key=key("lr"))
-    steps = right.slider("Training steps", 50, 1000, nn.DEFAULT_STEPS, 50, key=key("steps"))
-    cfg = nn.NetConfig(num_hidden_layers=int(layers), hidden_size=int(units), hidden_act=act, learning_rate=lr)
+    left.selectbox("Data set", nn.DATASETS, key=key("dataset"))
+    left.slider("Noise", 0.0, 0.5, step=0.05, key=key("noise"))
+    mid.number_input("Hidden layers", 0, 4, key=key("layers"))
+    mid.number_input("Units per hidden layer", 0, 8, key=key("units"))
+    mid.selectbox("Activation", ACTIVATION_NAMES, key=key("act"))
+    right.select_slider("Learning rate", LEARNING_RATES, key=key("lr"))
+    right.slider("Training steps", 50, 1000, step=50, key=key("steps"))
     if not ui.classroom():
         with st.expander("Advanced: batch size, regularisation, optimiser"):
             a, b, c = st.columns(3)
-            cfg = dataclasses.replace(
-                cfg, batch_size=a.select_slider("Batch size", BATCH_SIZES, 32, key=key("batch")),
-                weight_decay=b.select_slider("L2 regularisation", WEIGHT_DECAYS, 0, key=key("l2")),
-                optimizer=c.radio("Optimiser", ["adam", "sgd"], key=key("optimizer"), horizontal=True))
-    return Settings(dataset, noise, cfg, steps)
+            a.select_slider("Batch size", BATCH_SIZES, key=key("batch"))
+            b.select_slider("L2 regularisation", WEIGHT_DECAYS, key=key("l2"))
+            c.radio("Optimiser", SHARED["opt"].options, key=key("optimizer"), horizontal=True)
+    return settings_from_state()
 
 
 def data_for(s: Settings) -> nn.Split:
@@ -111,7 +148,7 @@ def train_live(s: Settings, data: nn.Split, boundary_slot, loss_slot) -> None:
     ui.live_run(nn.train(model, data, s.cfg, s.steps, every), -(-s.steps // every), "Training", on_step)
 
 
-@st.fragment
+@ui.fragment
 def playground() -> None:
     s = settings()
     errors, warnings = nn.config_problems(s.cfg)
@@ -175,7 +212,7 @@ def chain_rule_line(trace: nn.Trace) -> str:
             f"**{fmt(trace.dweights[0][0, 0])}**")
 
 
-@st.fragment
+@ui.fragment
 def backprop_walkthrough() -> None:
     s = settings_from_state()
     errors, _ = nn.config_problems(s.cfg)
@@ -187,8 +224,8 @@ def backprop_walkthrough() -> None:
     st.caption("Using the network you trained above." if trained else "Using the untrained network (train it above "
                "to see the gradients of a trained one).")
     left, right = st.columns(2)
-    index = left.number_input("Training example", 0, len(data.X_train) - 1, 0, key=key("example"))
-    lr = right.select_slider("Learning rate for one step", [0.01, 0.1, 0.5, 1.0, 2.0], 0.5, key=key("step_lr"))
+    index = left.number_input("Training example", 0, len(data.X_train) - 1, key=key("example"))
+    lr = right.select_slider("Learning rate for one step", STEP_LEARNING_RATES, key=key("step_lr"))
     wrong = (nn.predict_classes(model, data.X_train) != data.y_train).nonzero()[0]
     if len(wrong):
         left.caption("Examples this network gets wrong (their gradients are larger): "
@@ -212,12 +249,11 @@ def backprop_walkthrough() -> None:
 
 
 def settings_from_state() -> Settings:
-    """The playground's settings as last chosen (defaults before the playground ran)."""
-    get = lambda name, default: st.session_state.get(key(name), default)
-    cfg = nn.NetConfig(num_hidden_layers=int(get("layers", 2)), hidden_size=int(get("units", 8)),
-                       hidden_act=get("act", "tanh"), learning_rate=get("lr", 0.03),
-                       batch_size=get("batch", 32), weight_decay=get("l2", 0), optimizer=get("optimizer", "adam"))
-    return Settings(get("dataset", "circles"), get("noise", 0.1), cfg, get("steps", nn.DEFAULT_STEPS))
+    """The playground's settings as last chosen (from the link, or the defaults, before it ran)."""
+    cfg = nn.NetConfig(num_hidden_layers=int(shared("layers")), hidden_size=int(shared("units")),
+                       hidden_act=shared("act"), learning_rate=shared("lr"), batch_size=shared("batch"),
+                       weight_decay=shared("l2"), optimizer=shared("opt"))
+    return Settings(shared("data"), shared("noise"), cfg, shared("steps"))
 
 
 def run_without_leftovers(steps, total: int, label: str, on_step) -> None:
@@ -231,7 +267,7 @@ def run_without_leftovers(steps, total: int, label: str, on_step) -> None:
 # --- 4. underfitting and overfitting ----------------------------------------------------
 
 
-@st.fragment
+@ui.fragment
 def fitting_experiment(steps: int = 400, every: int = 20) -> None:
     slot = st.empty()
     if st.button("Train the three networks", icon=":material/play_arrow:", key=key("fit_train")):
@@ -259,9 +295,9 @@ def fitting_experiment(steps: int = 400, every: int = 20) -> None:
 # --- 5. digits ------------------------------------------------------------------------------
 
 
-@st.fragment
+@ui.fragment
 def digits_network(steps: int = 300) -> None:
-    hidden = st.select_slider("Hidden units", [4, 8, 16, 32, 64], 32, key=key("digits_hidden"))
+    hidden = st.select_slider("Hidden units", DIGITS_HIDDEN_SIZES, key=key("digits_hidden"))
     if st.button("Train on the digits", icon=":material/play_arrow:", key=key("digits_train")):
         data = nn.load_digits_split()
         cfg = nn.NetConfig(num_hidden_layers=1, hidden_size=hidden, hidden_act="relu", learning_rate=0.01,

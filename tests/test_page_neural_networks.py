@@ -104,6 +104,8 @@ def test_fitting_and_digits_sections(page):
     assert not page.exception, page.exception
     accuracy = {m.label: m.value for m in page.metric}["Validation accuracy"]
     assert float(accuracy.rstrip("%")) > 90
+    from accessibility import chart_problems
+    assert chart_problems(page) == []  # the fitting and digits charts too
 
 
 def test_classroom_mode_hides_the_advanced_controls(page):
@@ -112,3 +114,59 @@ def test_classroom_mode_hides_the_advanced_controls(page):
     assert not page.exception
     assert not any(e.label.startswith("Advanced") for e in page.expander)
     assert "Before training: a random network's guess" in chart_titles(page)
+
+
+def test_a_shared_link_restores_the_view(page, open_page):
+    from accessibility import chart_problems, widget_label_problems
+
+    page.number_input(key=K + "x1").set_value(3.0)
+    page.selectbox(key=K + "neuron_act").set_value("sigmoid")
+    page.selectbox(key=K + "dataset").set_value("moons")
+    page.number_input(key=K + "layers").set_value(1)
+    page.select_slider(key=K + "lr").set_value(0.1)
+    page.number_input(key=K + "example").set_value(5).run()
+    link = dict(page.query_params)
+    assert link == {"x1": "3.0", "neuron": "sigmoid", "data": "moons", "layers": "1", "lr": "0.1", "example": "5"}
+    opened = open_page("neural_networks", timeout=60, query=link)
+    assert not opened.exception and not opened.info
+    for kind, name, value in [("number_input", "x1", 3.0), ("selectbox", "neuron_act", "sigmoid"),
+                              ("selectbox", "dataset", "moons"), ("number_input", "layers", 1),
+                              ("select_slider", "lr", 0.1), ("number_input", "example", 5)]:
+        assert getattr(opened, kind)(key=K + name).value == value, name
+    # the same neuron arithmetic, backpropagation numbers and charts
+    neuron = [m.value for m in page.markdown if "**z**" in m.value]
+    assert "= **-0.4**" in neuron[0] and "**0.4013**" in neuron[0]  # z = 0.5·3 − 1·2 + 0.1, sigmoid(z)
+    assert [m.value for m in opened.markdown if "**z**" in m.value] == neuron
+    metrics = {m.label: m.value for m in page.metric}
+    assert "Loss before the step" in metrics and {m.label: m.value for m in opened.metric} == metrics
+    assert chart_titles(opened) == chart_titles(page)
+    assert dict(opened.query_params) == link
+    opened.toggle(key=K + "show_units").set_value(True).run()
+    assert chart_problems(opened) == [] and widget_label_problems(opened) == []
+
+
+def test_malformed_links_and_presets(open_page):
+    at = open_page("neural_networks", timeout=60,
+                   query={"seed": "abc", "layers": "999", "x1": "nan", "data": "x" * 10_240})
+    assert not at.exception
+    notice = at.info[0].value
+    assert "`seed` is not a setting" in notice and "outside 0–4" in notice and "`x1=nan`" in notice
+    assert "`data` is too long" in notice
+    assert dict(at.query_params) == {}  # the link is cleaned
+    assert at.number_input(key=K + "layers").value == 2 and at.selectbox(key=K + "dataset").value == "circles"
+    next(b for b in at.button if b.label == "XOR: one straight line fails").click().run()
+    assert dict(at.query_params) == {"data": "xor", "layers": "0"}
+    assert "logistic regression" in messages(at)
+    next(b for b in at.button if b.label == "Learning rate too big").click().run()
+    assert dict(at.query_params) == {"lr": "10"}  # a preset starts from the defaults
+    assert at.select_slider(key=K + "lr").value == 10 and at.selectbox(key=K + "dataset").value == "circles"
+
+
+def test_checkpoint_answer_gets_feedback(page):
+    from lib import checkpoints
+
+    first = checkpoints.questions("neural_networks", 1)[0]
+    page.text_input(key="neural_networks_a1_1").input(f"{first.answer:.6g}")
+    next(b for b in page.button if b.label == "Check").click().run()
+    assert [s.value for s in page.success] == ["Correct."]
+    assert page.session_state["progress"]["neural_networks"]["correct"] == 1
