@@ -4,11 +4,10 @@ import streamlit as st
 
 from lib import tokenization, tokenizer_algorithms as algorithms, ui, ui_tokenizers as tui
 
-DEFAULT_TEXT = "Tokenizers find 'unbelievable' words unbelievably easy: 12345 apples, naïve café, 猫, 🤖!"
-
 st.title("Tokenizers: how text becomes numbers")
+ui.shared_state("tokenizers", tui.SHARED, tui.PRESETS)
 ui.lesson_text("tokenizers", "intro")
-text = tui.capped(st.text_area("Your text", DEFAULT_TEXT, height=100, key="tokenizers_text"),
+text = tui.capped(st.text_area("Your text", height=100, key="tokenizers_text"),
                   tokenization.MAX_TEXT_CHARS, "text")
 
 tokenizers = tui.bundled_tokenizers()
@@ -61,13 +60,13 @@ with languages_tab:
 with algorithms_tab:
     st.subheader("BPE: merge the most frequent pair, again and again")
     ui.lesson_text("tokenizers", "bpe")
-    corpus = tui.capped(st.text_area("A tiny corpus", algorithms.SAMPLE_BPE_CORPUS, key="tokenizers_bpe_corpus"),
+    corpus = tui.capped(st.text_area("A tiny corpus", key="tokenizers_bpe_corpus"),
                         algorithms.MAX_BPE_CORPUS_CHARS, "tiny corpus")
-    steps = algorithms.bpe_merge_steps(corpus, num_merges=20)
+    steps = algorithms.bpe_merge_steps(corpus, num_merges=tui.MAX_MERGES)
 
-    @st.fragment
+    @ui.fragment
     def merge_step(steps):
-        number = st.slider("Merge number", 1, len(steps), 1, key="tokenizers_bpe_step")
+        number = tui.merge_number(len(steps))
         step = steps[number - 1]
         st.markdown(f"Merge {number}: the pair **`{step.pair[0]}` + `{step.pair[1]}`** occurs "
                     f"**{step.count}** times, so it becomes the new symbol **`{''.join(step.pair)}`**.")
@@ -82,17 +81,15 @@ with algorithms_tab:
 
     st.subheader("WordPiece: the longest piece that fits, with `##`")
     ui.lesson_text("tokenizers", "wordpiece")
-    words = tui.capped(st.text_input("Words to cut", "Tokenization is unbelievably useful", key="tokenizers_words"),
-                       500, "word list")
+    words = tui.capped(st.text_input("Words to cut", key="tokenizers_words"), 500, "word list")
     wordpiece = tokenization.load("wordpiece")
     with wordpiece.lock:
-        st.dataframe(algorithms.wordpiece_walkthrough(wordpiece.tokenizer, words), hide_index=True,
-                     width="stretch", key="tokenizers_wordpiece")
+        walkthrough = algorithms.wordpiece_walkthrough(wordpiece.tokenizer, words, wordpiece.vocab)
+    st.dataframe(walkthrough, hide_index=True, width="stretch", key="tokenizers_wordpiece")
 
     st.subheader("SentencePiece: spaces become ▁")
     ui.lesson_text("tokenizers", "sentencepiece")
-    phrase = tui.capped(st.text_input("A phrase", "unbelievable tokenization", key="tokenizers_phrase"),
-                        200, "phrase")
+    phrase = tui.capped(st.text_input("A phrase", key="tokenizers_phrase"), 200, "phrase")
     unigram = tokenization.load("unigram")
     if phrase.strip():
         st.markdown(f"SentencePiece sees: `{algorithms.metaspace(phrase)}`")
@@ -101,8 +98,7 @@ with algorithms_tab:
 
 with train_tab:
     ui.lesson_text("tokenizers", "train")
-    source = st.radio("Corpus", ["Python's documentation (bundled)", "Paste text", "Upload a text file"],
-                      horizontal=True, key="tokenizers_corpus_source")
+    source = st.radio("Corpus", tui.CORPUS_SOURCES, horizontal=True, key="tokenizers_corpus_source")
     corpus = ""
     if source.startswith("Python"):
         corpus = tokenization.bundled_corpus()
@@ -116,7 +112,7 @@ with train_tab:
             st.error(str(err))
     corpus = tui.capped(corpus, tokenization.MAX_CORPUS_CHARS, "corpus")
     algorithm = st.radio("Algorithm", tokenization.TRAIN_ALGORITHMS, horizontal=True, key="tokenizers_algorithm")
-    vocab_size = st.slider("Vocabulary size", 300, 30_000, 2_000, step=100, key="tokenizers_vocab_size")
+    vocab_size = st.slider("Vocabulary size", 300, 30_000, step=100, key="tokenizers_vocab_size")
     if not corpus.strip():
         st.info("Choose a corpus with some text to train on.")
     elif st.button("Train my tokenizer", type="primary", key="tokenizers_train"):
@@ -172,4 +168,5 @@ table = model.get_input_embeddings().weight      # (vocab_size, hidden_size)
 rows = table[ids]                                # (len(ids), hidden_size): one row per id
 """)
 
+ui.checkpoint("tokenizers")
 ui.next_lesson("tokenizers")

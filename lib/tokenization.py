@@ -21,7 +21,7 @@ import re
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -131,6 +131,11 @@ class HFTokenizer(TokenizerView):
         self.unk_id = tokenizer.token_to_id(unk) if unk else spec["model"].get("unk_id")
         self.special_ids = {t["id"] for t in spec.get("added_tokens", []) if t.get("special")}
         self.vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
+
+    @cached_property
+    def vocab(self) -> dict[str, int]:
+        """Piece -> id. Read once: get_vocab builds a new 30,000-entry dict on every call."""
+        return self.tokenizer.get_vocab()
 
     def piece_bytes(self, piece: str) -> bytes:
         if self.byte_level:

@@ -104,10 +104,11 @@ def wordpiece_greedy(word: str, vocab: set[str] | dict, prefix: str = "##",
     return pieces, lookups
 
 
-def wordpiece_walkthrough(tokenizer, text: str) -> pd.DataFrame:
+def wordpiece_walkthrough(tokenizer, text: str, vocab: dict | None = None) -> pd.DataFrame:
     """Each word of `text` as a `tokenizers` WordPiece tokenizer sees it (after
-    its normalizer and pre-tokenizer), cut by `wordpiece_greedy`."""
-    vocab = tokenizer.get_vocab()
+    its normalizer and pre-tokenizer), cut by `wordpiece_greedy` (with `vocab`,
+    the tokenizer's vocabulary, when the caller has it at hand)."""
+    vocab = vocab or tokenizer.get_vocab()
     normalized = tokenizer.normalizer.normalize_str(text) if tokenizer.normalizer else text
     rows = []
     for word, _span in tokenizer.pre_tokenizer.pre_tokenize_str(normalized):

@@ -9,11 +9,46 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lib import models, tokenization, ui
+from lib import models, tokenization, tokenizer_algorithms as algorithms, ui, urlstate
 from lib.tokenization import Encoding, TokenizerView
 
 SAMPLES = json.loads((ui.LESSON_DIR / "tokenizers" / "samples.json").read_text(encoding="utf-8"))
 PALETTE = px.colors.qualitative.Safe  # colour-blind-safe qualitative colours
+DEFAULT_TEXT = "Tokenizers find 'unbelievable' words unbelievably easy: 12345 apples, naïve café, 猫, 🤖!"
+CORPUS_SOURCES = ["Python's documentation (bundled)", "Paste text", "Upload a text file"]
+MAX_MERGES = 20  # merges the BPE step-through computes
+
+# --- settings shared by link, and teacher presets ------------------------------------
+
+SHARED = {
+    "text": urlstate.Text("tokenizers_text", DEFAULT_TEXT),
+    "hub": urlstate.Text("tokenizers_hub_id", "", max_chars=100),
+    "corpus": urlstate.Text("tokenizers_bpe_corpus", algorithms.SAMPLE_BPE_CORPUS),
+    "merge": urlstate.Int("tokenizers_bpe_step", 1, 1, MAX_MERGES),
+    "words": urlstate.Text("tokenizers_words", "Tokenization is unbelievably useful"),
+    "phrase": urlstate.Text("tokenizers_phrase", "unbelievable tokenization", max_chars=200),
+    "source": urlstate.Choice("tokenizers_corpus_source", CORPUS_SOURCES[0], CORPUS_SOURCES),
+    "algo": urlstate.Choice("tokenizers_algorithm", tokenization.TRAIN_ALGORITHMS[0], tokenization.TRAIN_ALGORITHMS),
+    "vocab": urlstate.Int("tokenizers_vocab_size", 2_000, 300, 30_000),
+}
+PRESETS = {
+    "Rare words fall apart": {"text": "Antidisestablishmentarianism is unbelievably rare; cats are not.",
+                              "words": "antidisestablishmentarianism unbelievably cats",
+                              "phrase": "antidisestablishmentarianism"},
+    "Numbers, emoji and other scripts": {"text": "In 2024, 1234567 people paid $19.99 for 🤖🎉 — 東京 and Straße too."},
+    "Python code": {"text": "def tokenize(text):\n    return text.split()  # four spaces of indent",
+                    "algo": "BPE", "vocab": 1_000},
+}
+
+
+def merge_number(merges: int) -> int:
+    """The BPE merge the student steps to. A link may ask for a merge past this
+    corpus's last one: the last one is shown instead."""
+    if merges == 1:  # a slider needs two ends
+        return 1
+    if st.session_state.get("tokenizers_bpe_step", 1) > merges:
+        st.session_state["tokenizers_bpe_step"] = merges
+    return st.slider("Merge number", 1, merges, key="tokenizers_bpe_step")
 
 
 @st.cache_resource(show_spinner="Loading seven tokenizers (once for the whole class)…")

@@ -2,9 +2,10 @@
 step-throughs, training, and every kind of bad input the issue lists."""
 import pytest
 import sentencepiece
+from accessibility import chart_problems, widget_label_problems
 from tokenizers import Tokenizer
 
-from lib import models, tokenization as T, tokenizer_algorithms as A
+from lib import checkpoints, models, tokenization as T, tokenizer_algorithms as A, ui_tokenizers as tui
 
 pytestmark = pytest.mark.slow
 PAGE_TIMEOUT = 180
@@ -128,3 +129,74 @@ def test_language_gap_is_computed_and_classroom_mode_hides_the_hub_box(page):
     page.sidebar.toggle(key="classroom").set_value(True).run()
     assert not page.exception
     assert "tokenizers_hub_id" not in [t.key for t in page.text_input]
+
+
+def test_a_corpus_with_a_single_merge_needs_no_slider(page):
+    page.text_area(key="tokenizers_bpe_corpus").input("ab ab").run()
+    assert not page.exception, page.exception
+    assert any(m.value.startswith("Merge 1: the pair **`a` + `b`**") for m in page.markdown)
+    assert "tokenizers_bpe_step" not in [s.key for s in page.slider]
+    page.text_area(key="tokenizers_bpe_corpus").input("a b c").run()
+    assert any("at least one word of two or more characters" in w.value for w in page.warning)
+
+
+# --- the classroom layer: links, presets, checkpoint, accessibility ----------------------
+
+def test_a_shared_link_restores_the_view(page, open_page):
+    page.text_area(key="tokenizers_text").input("The cat sat on the mat, 42 times.")
+    page.text_input(key="tokenizers_words").input("unaffable cats")
+    page.slider(key="tokenizers_bpe_step").set_value(5)
+    page.radio(key="tokenizers_algorithm").set_value("WordPiece")
+    page.slider(key="tokenizers_vocab_size").set_value(800).run()
+    link = dict(page.query_params)
+    assert link == {"text": "The cat sat on the mat, 42 times.", "words": "unaffable cats", "merge": "5",
+                    "algo": "WordPiece", "vocab": "800"}
+    opened = open_page("tokenizers", timeout=PAGE_TIMEOUT, query=link)
+    assert not opened.exception and not opened.info
+    for kind, key in [("text_area", "tokenizers_text"), ("text_input", "tokenizers_words"),
+                      ("slider", "tokenizers_bpe_step"), ("radio", "tokenizers_algorithm"),
+                      ("slider", "tokenizers_vocab_size")]:
+        assert getattr(opened, kind)(key=key).value == getattr(page, kind)(key=key).value, key
+    assert summary(opened).equals(summary(page))
+    assert table_with(opened, "lookups").equals(table_with(page, "lookups"))
+    assert dict(opened.query_params) == link
+
+
+def test_malformed_and_hostile_links_are_ignored_with_a_notice(open_page):
+    at = open_page("tokenizers", timeout=PAGE_TIMEOUT, query={
+        "seed": "abc", "merge": "999", "text": "x" * 10_240, "vocab": "-5", "hub": "../../etc/passwd"})
+    assert not at.exception, at.exception
+    notices = [i.value for i in at.info if "ignored" in i.value]
+    assert len(notices) == 1
+    for reason in ("`seed` is not a setting", "`merge=999` is outside 1–20", "`text` is too long (10,240",
+                   "`vocab=-5` is outside 300–30000"):
+        assert reason in notices[0]
+    assert at.text_area(key="tokenizers_text").value == tui.DEFAULT_TEXT
+    assert at.slider(key="tokenizers_bpe_step").value == 1
+    assert at.slider(key="tokenizers_vocab_size").value == 2_000
+    assert any("not a valid" in w.value for w in at.warning)  # the path-like Hub id is refused, never fetched
+    assert dict(at.query_params) == {"hub": "../../etc/passwd"}  # the link keeps only what it showed
+
+
+def test_a_merge_past_this_corpus_shows_its_last_merge(open_page):
+    at = open_page("tokenizers", timeout=PAGE_TIMEOUT, query={"corpus": "hug hug pug pun", "merge": "20"})
+    assert not at.exception, at.exception
+    last = len(A.bpe_merge_steps("hug hug pug pun", tui.MAX_MERGES))
+    assert at.slider(key="tokenizers_bpe_step").value == last
+    assert dict(at.query_params)["merge"] == str(last)
+
+
+def test_preset_checkpoint_and_accessibility(page):
+    next(b for b in page.button if b.label == "Python code").click().run()
+    assert page.text_area(key="tokenizers_text").value == tui.PRESETS["Python code"]["text"]
+    assert dict(page.query_params) == {"text": tui.PRESETS["Python code"]["text"], "vocab": "1000"}
+    assert summary(page)["tokens"].to_dict() == reference_counts(tui.PRESETS["Python code"]["text"])
+
+    first = checkpoints.questions("tokenizers", 1)[0]
+    page.text_input(key="tokenizers_a1_1").input(str(first.answer))
+    next(b for b in page.button if b.label == "Check").click().run()
+    assert [s.value for s in page.success][-1] == "Correct."
+    assert page.session_state["progress"]["tokenizers"] == {"correct": 1, "total": 4, "seed": 1}
+
+    assert chart_problems(page) == []
+    assert widget_label_problems(page) == []
