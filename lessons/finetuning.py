@@ -7,6 +7,7 @@ from lib import ui
 from lib import ui_finetuning as view
 
 st.title("Fine-tuning a pretrained model")
+ui.shared_state("finetuning", view.SHARED, view.PRESETS)
 ui.lesson_text("finetuning", "intro")
 
 st.header("1 · The data")
@@ -40,18 +41,21 @@ ui.lesson_text("finetuning", "hyperparameters")
 base = ui.model_picker("encoder", "Pretrained encoder", key="ft_base")
 c1, c2, c3, c4 = st.columns(4)
 cfg = ft.TrainConfig(
-    learning_rate=c1.select_slider("Learning rate", [1e-5, 3e-5, 5e-5, 1e-4, 2e-4, 5e-4], value=1e-4, key="ft_lr"),
-    batch_size=c2.select_slider("Batch size", [4, 8, 16, 32], value=16, key="ft_bs"),
-    epochs=c3.slider("Epochs", 1, 6, 3, key="ft_epochs"),
-    max_length=c4.select_slider("Max length (tokens)", [32, 64, 128, 256], value=64, key="ft_maxlen"),
-    warmup_ratio=c1.slider("Warm-up (share of steps)", 0.0, 0.5, 0.1, 0.05, key="ft_warmup"),
-    schedule=c2.selectbox("Schedule", ["linear", "cosine", "constant"], key="ft_schedule"),
-    early_stopping_patience=c3.number_input("Early stopping patience (epochs, 0 = off)", 0, 5, 1, key="ft_patience"),
-    seed=c4.number_input("Seed", 0, 10_000, 0, key="ft_seed"),
+    learning_rate=c1.select_slider("Learning rate", view.LEARNING_RATES, key="ft_lr"),
+    batch_size=c2.select_slider("Batch size", view.BATCH_SIZES, key="ft_bs"),
+    epochs=c3.slider("Epochs", 1, 6, key="ft_epochs"),
+    max_length=c4.select_slider("Max length (tokens)", view.MAX_LENGTHS, key="ft_maxlen"),
+    warmup_ratio=c1.slider("Warm-up (share of steps)", 0.0, 0.5, step=0.05, key="ft_warmup"),
+    schedule=c2.selectbox("Schedule", view.SCHEDULES, key="ft_schedule"),
+    early_stopping_patience=c3.number_input("Early stopping patience (epochs, 0 = off)", 0, 5, key="ft_patience"),
+    seed=c4.number_input("Seed", 0, 10_000, key="ft_seed"),
     freeze_encoder=st.toggle("Freeze the encoder (train only the new head)", key="ft_freeze"),
 )
-limit = st.slider("Training examples to use", min(20, len(train_set)), len(train_set), len(train_set), key="ft_limit",
+fewest = min(20, len(train_set))
+st.session_state["ft_limit"] = min(max(st.session_state["ft_limit"], fewest), len(train_set))  # fits this data set
+limit = st.slider("Training examples to use", fewest, len(train_set), key="ft_limit",
                   help="Fewer examples train faster; the test set stays the same.")
+view.training_plan(base, limit, len(label_names), cfg)
 ui.show_code(ft.TRAINER_CODE)
 
 st.header("3 · Train")
@@ -62,7 +66,7 @@ if st.button("Fine-tune", type="primary", icon=":material/play_arrow:", key="ft_
     chart = st.empty()
     subset = train_set.subset(limit, cfg.seed) if limit < len(train_set) else train_set
     steps = ft.train(model, subset, val_set, cfg, run)
-    total = cfg.epochs * (-(-len(subset) // cfg.batch_size) + 1)
+    total = ft.training_steps(len(subset), cfg.batch_size, cfg.epochs, cfg.warmup_ratio)[1] + cfg.epochs  # + evals
 
     def draw(i, log):
         if log.val_loss is not None or i % 5 == 0:
@@ -103,8 +107,7 @@ if result:
                "sentiment analysis.", icon=":material/check_circle:")
 
     st.header("5 · Attention before and after fine-tuning")
-    sentence = st.text_input("Sentence", "The battery died after a day, but support replaced it at once.",
-                             max_chars=300, key="ft_attention_text")
+    sentence = st.text_input("Sentence", max_chars=300, key="ft_attention_text")
     if sentence.strip():
         pretrained = ui.load_model("minilm", "encoder", attentions=True)
         view.attention_pair(ft.last_layer_attention(pretrained, sentence),
@@ -129,4 +132,5 @@ if st.session_state.get("ft_sweep_rows"):
     st.dataframe(table, hide_index=True, width="stretch")
     st.plotly_chart(view.sweep_chart(table), width="stretch")
 
+ui.checkpoint("finetuning")
 ui.next_lesson("finetuning")

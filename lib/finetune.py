@@ -13,18 +13,20 @@ import io
 import math
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import torch
 
-from lib import models
+from lib import models, params
 
 REVIEWS_CSV = Path(__file__).resolve().parent.parent / "assets" / "reviews" / "reviews.csv"
 REVIEW_LABELS = ["negative", "positive"]
 MAX_UPLOAD_ROWS = 5000
 MAX_TEXT_CHARS = 2000
+BASE_CONFIGS = {"minilm": "all-MiniLM-L6-v2"}  # registry key -> the config lib.params ships for it
 
 
 class DataError(ValueError):
@@ -137,6 +139,30 @@ def new_classifier(base: str, label_names: list[str], device: str = "cpu") -> mo
                                      "label2id": {n: i for i, n in enumerate(label_names)}})
 
 
+def trainable_parameters(model: torch.nn.Module, freeze_encoder: bool) -> int:
+    """What the optimiser updates: every parameter, or with the encoder frozen only the new head's."""
+    frozen = {id(p) for p in getattr(model, model.base_model_prefix).parameters()} if freeze_encoder else set()
+    return sum(p.numel() for p in model.parameters() if id(p) not in frozen)
+
+
+@lru_cache(maxsize=64)
+def parameter_counts(base: str, num_labels: int) -> tuple[int, int]:
+    """(trainable with the encoder frozen, trainable in full fine-tuning) for `base` with a
+    new `num_labels`-class head, counted on the meta device from its config (no weights).
+    Raises params.InvalidConfig or models.ModelUnavailable when the config cannot be had."""
+    config, _, _ = params.resolve_config(BASE_CONFIGS.get(base, base))
+    config.num_labels = num_labels
+    model = params.build_on_meta(config, params.model_class_named("AutoModelForSequenceClassification"))
+    return trainable_parameters(model, freeze_encoder=True), trainable_parameters(model, freeze_encoder=False)
+
+
+def training_steps(num_examples: int, batch_size: int, epochs: int, warmup_ratio: float) -> tuple[int, int, int]:
+    """Optimiser steps per epoch (the last batch may be short), in all, and of warm-up."""
+    per_epoch = math.ceil(num_examples / batch_size)
+    total = per_epoch * epochs
+    return per_epoch, total, int(warmup_ratio * total)
+
+
 def _batches(data: Dataset, batch_size: int, shuffle: bool, rng: random.Random) -> Iterator[list[int]]:
     order = list(range(len(data)))
     if shuffle:
@@ -175,12 +201,11 @@ def train(loaded: models.Loaded, train_set: Dataset, val_set: Dataset, cfg: Trai
     encoder = getattr(model, model.base_model_prefix)
     for p in encoder.parameters():
         p.requires_grad = not cfg.freeze_encoder
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.01)
-    steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
-    run.total_steps = steps_per_epoch * cfg.epochs
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _schedule(cfg.schedule, int(cfg.warmup_ratio * run.total_steps), run.total_steps))
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=cfg.learning_rate, weight_decay=0.01)
+    steps_per_epoch, run.total_steps, warmup = training_steps(len(train_set), cfg.batch_size, cfg.epochs,
+                                                              cfg.warmup_ratio)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(cfg.schedule, warmup, run.total_steps))
     best_loss, best_state, bad_epochs, step = math.inf, None, 0, 0
     for epoch in range(cfg.epochs):
         model.train()
@@ -190,7 +215,7 @@ def train(loaded: models.Loaded, train_set: Dataset, val_set: Dataset, cfg: Trai
             loss = model(**batch, labels=labels).loss
             optimizer.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             scheduler.step()
             step += 1

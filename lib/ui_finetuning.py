@@ -7,6 +7,55 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lib import finetune as ft
+from lib import models, params, ui, urlstate
+
+
+# --- settings shared by link ---------------------------------------------------------
+
+def _encoder_choices() -> list[str]:
+    """ui.model_picker's registry options for the encoder role on this machine."""
+    return [s.key for s in models.specs("encoder") if s.bundled or ui.hub_enabled()]
+
+
+LEARNING_RATES, BATCH_SIZES, MAX_LENGTHS = [1e-5, 3e-5, 5e-5, 1e-4, 2e-4, 5e-4], [4, 8, 16, 32], [32, 64, 128, 256]
+SCHEDULES = ["linear", "cosine", "constant"]
+ATTENTION_SENTENCE = "The battery died after a day, but support replaced it at once."
+SHARED = {
+    "model": urlstate.Choice("ft_base", "minilm", _encoder_choices),
+    "lr": urlstate.Choice("ft_lr", 1e-4, LEARNING_RATES),
+    "batch": urlstate.Choice("ft_bs", 16, BATCH_SIZES),
+    "epochs": urlstate.Int("ft_epochs", 3, 1, 6),
+    "maxlen": urlstate.Choice("ft_maxlen", 64, MAX_LENGTHS),
+    "warmup": urlstate.Float("ft_warmup", 0.1, 0.0, 0.5),
+    "schedule": urlstate.Choice("ft_schedule", "linear", SCHEDULES),
+    "patience": urlstate.Int("ft_patience", 1, 0, 5),
+    "seed": urlstate.Int("ft_seed", 0, 0, 10_000),
+    "freeze": urlstate.Bool("ft_freeze", False),
+    "n": urlstate.Int("ft_limit", len(ft.bundled_reviews()["train"]), 1, ft.MAX_UPLOAD_ROWS),
+    "text": urlstate.Text("ft_attention_text", ATTENTION_SENTENCE, 300),
+}
+PRESETS = {
+    "Quick demo: 100 reviews, 1 epoch": {"n": 100, "epochs": 1},
+    "Frozen encoder: train only the head": {"freeze": True, "lr": 5e-4, "patience": 0},
+    "Tiny learning rate: 1e-5": {"lr": 1e-5, "patience": 0},
+}
+
+
+def training_plan(base: str, num_examples: int, num_labels: int, cfg: ft.TrainConfig) -> None:
+    """What the chosen settings mean before anything trains: steps and trainable parameters."""
+    per_epoch, total, warmup = ft.training_steps(num_examples, cfg.batch_size, cfg.epochs, cfg.warmup_ratio)
+    steps, epochs_col, warm, trained = st.columns(4)
+    steps.metric("Steps per epoch", per_epoch, help=f"⌈{num_examples} examples / batch size {cfg.batch_size}⌉")
+    epochs_col.metric("Optimiser steps", total, help=f"{per_epoch} steps per epoch × {cfg.epochs} epoch(s)")
+    warm.metric("Warm-up steps", warmup, help=f"{cfg.warmup_ratio:.0%} of {total} steps")
+    try:
+        head, everything = ft.parameter_counts(base, num_labels)
+    except (params.InvalidConfig, models.ModelUnavailable) as err:
+        trained.caption(f"Trainable parameters: not counted ({err})")
+        return
+    trained.metric("Trainable parameters", f"{head if cfg.freeze_encoder else everything:,}",
+                   help=f"Encoder frozen: only the new head's {head:,}. Otherwise all {everything:,} "
+                        "(counted on the meta device, no weights loaded).")
 
 
 def loss_chart(logs: list[ft.Log], title: str = "Training and validation loss") -> go.Figure:

@@ -86,6 +86,22 @@ def test_freezing_the_encoder_trains_only_the_head():
     list(ft.train(model, data, data, cfg, ft.TrainingRun(cfg)))
     assert torch.equal(model.model.bert.encoder.layer[0].attention.self.query.weight, encoder_before)
     assert not torch.equal(model.model.classifier.weight, head_before)
+    updated = sum(p.numel() for p in model.model.parameters() if p.requires_grad)
+    assert ft.trainable_parameters(model.model, freeze_encoder=True) == updated == 384 * 2 + 2
+    assert ft.parameter_counts("minilm", 2) == (updated, model.model.num_parameters())  # what the page shows
+
+
+@pytest.mark.parametrize("examples, batch, epochs, warmup, expected", [
+    (560, 16, 3, 0.1, (35, 105, 10)), (100, 8, 2, 0.25, (13, 26, 6)), (20, 32, 1, 0.0, (1, 1, 0))])
+def test_training_steps(examples, batch, epochs, warmup, expected):
+    assert ft.training_steps(examples, batch, epochs, warmup) == expected
+
+
+def test_long_texts_are_cut_and_html_is_kept_as_text():
+    rows = "text,label\n" + "".join(f"{'x' * 50_000},a\n<script>alert({i})</script>,b\n" for i in range(10))
+    data = ft.parse_labelled_csv(rows.encode())
+    assert max(map(len, data.texts)) == ft.MAX_TEXT_CHARS
+    assert data.texts[1] == "<script>alert(0)</script>"
 
 
 def test_zero_shot_baseline_beats_chance(minilm):
