@@ -1,10 +1,32 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import params, tinygpt, ui
+from lib import params, tinygpt, ui, urlstate
 from lib import ui_finetuning as view
 
+# Settings shared by link (the own-text corpus is not: it needs thousands of characters).
+SHARED = {
+    "layers": urlstate.Int("gpt_layers", 2, 1, 4),
+    "heads": urlstate.Choice("gpt_heads", 4, [1, 2, 4, 8]),
+    "width": urlstate.Choice("gpt_embd", 128, [32, 64, 128, 192]),
+    "context": urlstate.Choice("gpt_block", 64, [16, 32, 64, 128]),
+    "steps": urlstate.Int("gpt_steps", 600, 50, 1500),
+    "lr": urlstate.Choice("gpt_lr", 3e-3, [1e-3, 3e-3, 1e-2]),
+    "every": urlstate.Choice("gpt_every", 100, [25, 50, 100, 200]),
+    "seed": urlstate.Int("gpt_seed", 0, 0, 10_000),
+    "prompt": urlstate.Text("gpt_prompt", "The ", 60),
+    "temp": urlstate.Float("gpt_temperature", 0.8, 0.0, 2.0),
+    "topk": urlstate.Int("gpt_topk", 0, 0, 20),
+}
+PRESETS = {
+    "Quick demo: 1 layer, 200 steps": {"layers": 1, "heads": 2, "width": 64, "context": 32, "steps": 200,
+                                       "every": 50},
+    "Greedy decoding (temperature 0)": {"temp": 0.0},
+    "Hot sampling: temperature 1.5, top-k 5": {"temp": 1.5, "topk": 5},
+}
+
 st.title("A tiny GPT, trained from scratch")
+ui.shared_state("tiny_gpt", SHARED, PRESETS)
 ui.lesson_text("tiny_gpt", "intro")
 
 full = params.count_known("gpt2")
@@ -17,14 +39,14 @@ text = tinygpt.bundled_corpus() if source.startswith("Python") else st.text_area
     "Paste at least a few thousand characters", height=160, max_chars=tinygpt.MAX_CORPUS_CHARS, key="gpt_text")
 c1, c2, c3, c4 = st.columns(4)
 config = tinygpt.TinyGPTConfig(
-    n_layer=c1.slider("Layers (n_layer)", 1, 4, 2, key="gpt_layers"),
-    n_head=c2.select_slider("Heads (n_head)", [1, 2, 4, 8], 4, key="gpt_heads"),
-    n_embd=c3.select_slider("Width (n_embd)", [32, 64, 128, 192], 128, key="gpt_embd"),
-    block_size=c4.select_slider("Context (block_size)", [16, 32, 64, 128], 64, key="gpt_block"),
-    max_steps=c1.slider("Training steps", 50, 1500, 600, 50, key="gpt_steps"),
-    learning_rate=c2.select_slider("Learning rate", [1e-3, 3e-3, 1e-2], 3e-3, key="gpt_lr"),
-    eval_every=c3.select_slider("Sample every N steps", [25, 50, 100, 200], 100, key="gpt_every"),
-    seed=c4.number_input("Seed", 0, 10_000, 0, key="gpt_seed"),
+    n_layer=c1.slider("Layers (n_layer)", 1, 4, key="gpt_layers"),
+    n_head=c2.select_slider("Heads (n_head)", SHARED["heads"].options, key="gpt_heads"),
+    n_embd=c3.select_slider("Width (n_embd)", SHARED["width"].options, key="gpt_embd"),
+    block_size=c4.select_slider("Context (block_size)", SHARED["context"].options, key="gpt_block"),
+    max_steps=c1.slider("Training steps", 50, 1500, step=50, key="gpt_steps"),
+    learning_rate=c2.select_slider("Learning rate", SHARED["lr"].options, key="gpt_lr"),
+    eval_every=c3.select_slider("Sample every N steps", SHARED["every"].options, key="gpt_every"),
+    seed=c4.number_input("Seed", 0, 10_000, key="gpt_seed"),
 )
 try:
     corpus = tinygpt.prepare_corpus(text, config.block_size)
@@ -72,9 +94,9 @@ if run and run.history:
     st.header("3 · The generation loop")
     ui.lesson_text("tiny_gpt", "generate")
     c1, c2, c3 = st.columns(3)
-    prompt = c1.text_input("Prompt", "The ", max_chars=60, key="gpt_prompt")
-    temperature = c2.slider("Temperature (0 = greedy)", 0.0, 2.0, 0.8, 0.1, key="gpt_temperature")
-    top_k = c3.slider("Top-k (0 = off)", 0, 20, 0, key="gpt_topk")
+    prompt = c1.text_input("Prompt", max_chars=60, key="gpt_prompt")
+    temperature = c2.slider("Temperature (0 = greedy)", 0.0, 2.0, step=0.1, key="gpt_temperature")
+    top_k = c3.slider("Top-k (0 = off)", 0, 20, key="gpt_topk")
     steps = list(tinygpt.generate(run, prompt, 40, temperature, top_k or None, seed=0))
     st.code(prompt + "".join(s.token for s in steps), language=None)
     pick = st.slider("Look at step", 1, len(steps), 1, key="gpt_step")
@@ -84,4 +106,5 @@ if run and run.history:
                       xaxis_title="candidate character", yaxis_title="probability", height=320)
     st.plotly_chart(fig, width="stretch")
 
+ui.checkpoint("tiny_gpt")
 ui.next_lesson("tiny_gpt")

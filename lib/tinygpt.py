@@ -186,6 +186,17 @@ class GenerationStep:
     top_probs: list[float]
 
 
+def next_char_probs(logits: torch.Tensor, temperature: float, top_k: int | None = None) -> torch.Tensor:
+    """The sampling distribution over the vocabulary: softmax(logits / temperature),
+    cut to the top_k most likely and renormalised when top_k is given."""
+    probs = torch.softmax(logits / max(temperature, 1e-6), -1)  # (vocab,)
+    if top_k:
+        cutoff = torch.topk(probs, min(top_k, len(probs))).values[-1]
+        probs = torch.where(probs >= cutoff, probs, torch.zeros_like(probs))
+        probs /= probs.sum()
+    return probs
+
+
 @torch.no_grad()
 def generate(run: TinyGPTRun, prompt: str, max_new_tokens: int, temperature: float = 1.0,
              top_k: int | None = None, seed: int = 0) -> Iterator[GenerationStep]:
@@ -200,11 +211,7 @@ def generate(run: TinyGPTRun, prompt: str, max_new_tokens: int, temperature: flo
     for _ in range(max_new_tokens):
         context = torch.tensor([ids[-block:]], device=device)
         logits = model(input_ids=context).logits[0, -1].float().cpu()  # (vocab,)
-        probs = torch.softmax(logits / max(temperature, 1e-6), -1)
-        if top_k:
-            cutoff = torch.topk(probs, min(top_k, len(probs))).values[-1]
-            probs = torch.where(probs >= cutoff, probs, torch.zeros_like(probs))
-            probs /= probs.sum()
+        probs = next_char_probs(logits, temperature, top_k)
         next_id = int(probs.argmax()) if temperature == 0 else int(torch.multinomial(probs, 1, generator=generator))
         top = torch.topk(probs, min(5, len(probs)))
         ids.append(next_id)

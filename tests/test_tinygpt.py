@@ -35,6 +35,17 @@ def test_unusable_corpus_gives_a_message(text, message):
         tinygpt.prepare_corpus(text, 64)
 
 
+def test_a_huge_corpus_is_cut_to_the_limit():
+    assert len(tinygpt.prepare_corpus("ab\r\n" * 200_000, 64)) == tinygpt.MAX_CORPUS_CHARS
+
+
+def test_sampling_distribution_with_temperature_and_top_k():
+    logits = torch.tensor([2.0, 1.0, 0.0, -1.0], dtype=torch.float64)
+    torch.testing.assert_close(tinygpt.next_char_probs(logits, 1.0), torch.softmax(logits, -1))
+    top_two = torch.cat([torch.softmax(logits[:2] / 0.5, -1), torch.zeros(2, dtype=torch.float64)])
+    torch.testing.assert_close(tinygpt.next_char_probs(logits, 0.5, top_k=2), top_two)
+
+
 def test_a_few_hundred_steps_beat_the_unigram_baseline():
     config = tinygpt.TinyGPTConfig(n_layer=1, n_head=2, n_embd=64, block_size=32, max_steps=200, eval_every=200)
     run, train, val = tinygpt.new_run(tinygpt.bundled_corpus(100_000), config)
