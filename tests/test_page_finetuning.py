@@ -82,10 +82,13 @@ def test_a_shared_link_restores_the_view(open_page):
 
 
 def test_malformed_link_preset_checkpoint_and_labels(open_page):
-    at = open_page("finetuning", query={"seed": "abc", "epochs": "999", "text": "x" * 10_240})
+    at = open_page("finetuning", query={"seed": "abc", "epochs": "999", "text": "x" * 10_240,
+                                        "model": "../../etc/passwd"})
     assert not at.exception
     (notice,) = [i.value for i in at.info]
-    assert all(part in notice for part in ("`seed=abc` is not a whole number", "outside 1–6", "`text` is too long"))
+    assert all(part in notice for part in ("`seed=abc` is not a whole number", "outside 1–6", "`text` is too long",
+                                           "`model=../../etc/passwd` is not one of the choices"))
+    assert at.selectbox(key="ft_base").value == "minilm"
     assert dict(at.query_params) == {}
     assert at.number_input(key="ft_seed").value == 0 and at.slider(key="ft_epochs").value == 3
     assert metrics(at)["Trainable parameters"] == "22,713,986"  # MiniLM with a 2-class head, all trained
