@@ -4,6 +4,7 @@ from lib import ui
 from lib import ui_cnn as lesson
 
 st.title("Convolutional networks: filters that scan images")
+ui.shared_state("cnn", lesson.SHARED, lesson.PRESETS)
 ui.lesson_text("cnn", "intro")
 
 st.header("1. A convolution by hand")
@@ -62,4 +63,5 @@ score = model(x)[0, class_index]
 saliency = torch.autograd.grad(score, x)[0].abs().amax(dim=1)   # (1, 224, 224)
 """)
 
+ui.checkpoint("cnn")
 ui.next_lesson("cnn")

@@ -127,7 +127,10 @@ def read_image(data: bytes) -> tuple[Image.Image, list[str]]:
             raise ValueError(f"This image is {image.width}×{image.height} pixels, too large to open "
                              "safely. Please upload one under 100 megapixels.")
         image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as err:
+    except Image.DecompressionBombError as err:  # Pillow's own limit, checked as the header is read
+        raise ValueError("This image has too many pixels to open safely. Please upload one under "
+                         "100 megapixels.") from err
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise ValueError("This file is not an image that can be read (PNG, JPEG, GIF, BMP, TIFF, "
                          f"WebP…): {type(err).__name__}.") from err
     notes = []

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lib import cnn, efficientnet, models, ui
+from lib import cnn, efficientnet, models, ui, urlstate
 
 SCALE = "Viridis"
 DIVERGING = "RdBu_r"  # Plotly's RdBu runs red (low) to blue (high); reversed: blue negative, red positive
@@ -18,6 +18,43 @@ DIVERGING = "RdBu_r"  # Plotly's RdBu runs red (low) to blue (high); reversed: b
 
 def key(name: str) -> str:
     return f"cnn_{name}"
+
+
+# --- settings shared by link ----------------------------------------------------------------
+
+UPLOAD = "Upload your own…"
+PICTURES = [*cnn.SAMPLE_IMAGES, UPLOAD]
+POOL_SIZES = [2, 4, 8]
+KERNEL_SIZES = [1, 3, 5, 7]
+FIRST_FILTERS = [4, 8, 16, 32]
+LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+SHARED = {
+    "stride": urlstate.Int(key("stride"), 1, 1, 3),
+    "pad": urlstate.Int(key("padding"), 0, 0, 2),
+    "dil": urlstate.Int(key("dilation"), 1, 1, 2),
+    "pic": urlstate.Choice(key("kernels_picture"), "Camera man (grayscale)", PICTURES),
+    "kernel": urlstate.Choice(key("preset"), next(iter(cnn.PRESET_KERNELS)), list(cnn.PRESET_KERNELS)),
+    "pool": urlstate.Choice(key("pool_size"), 2, POOL_SIZES),
+    "h": urlstate.Int(key("height"), 224, 1, 4096),
+    "w": urlstate.Int(key("width"), 224, 1, 4096),
+    "ch": urlstate.Int(key("channels"), 3, 1, 512),
+    "filters": urlstate.Int(key("filters"), 64, 1, 1024),
+    "k": urlstate.Choice(key("kernel_size"), 3, KERNEL_SIZES),
+    "data": urlstate.Choice(key("dataset"), "digits", lambda: list(dataset_names())),
+    "layers": urlstate.Int(key("layers"), 2, 1, 3),
+    "first": urlstate.Choice(key("first_filters"), 16, FIRST_FILTERS),
+    "epochs": urlstate.Int(key("epochs_digits"), 10, 1, 30),
+    "fepochs": urlstate.Int(key("epochs_fashion"), 2, 1, 30),
+    "lr": urlstate.Choice(key("learning_rate"), 3e-3, LEARNING_RATES),
+    "photo": urlstate.Choice(key("pretrained_picture"), "Chelsea the cat", PICTURES),
+    "cam": urlstate.Choice(key("cam_layer"), efficientnet.LAYER_NAMES[-1], efficientnet.LAYER_NAMES),
+    "maps": urlstate.Choice(key("map_layer"), "block 2", efficientnet.LAYER_NAMES),
+}
+PRESETS = {
+    "Stride 2 and padding": {"stride": 2, "pad": 1},
+    "Edge detectors on coins": {"pic": "Coins (grayscale)", "kernel": "Sobel x (vertical edges)", "pool": 4},
+    "Weight sharing in full HD": {"h": 1080, "w": 1920, "ch": 3, "filters": 64, "k": 3},
+}
 
 
 def heatmap_grid(images: list[np.ndarray], titles: list[str], columns: int, title: str,
@@ -31,9 +68,9 @@ def heatmap_grid(images: list[np.ndarray], titles: list[str], columns: int, titl
         fig.add_trace(go.Heatmap(z=image, colorscale=scale, showscale=False, **bounds,
                                  hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"),
                       i // columns + 1, i % columns + 1)
-    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
-    fig.update_xaxes(showticklabels=False, constrain="domain")
-    fig.update_yaxes(constrain="domain")
+    # pixel grids: no axes to read (the subplot titles say what each shows; hovering gives row and column)
+    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x", constrain="domain")
+    fig.update_xaxes(visible=False, constrain="domain")
     fig.update_layout(title=title, height=height or 60 + 170 * rows, margin=dict(l=10, r=10, t=70, b=10))
     return fig
 
@@ -95,16 +132,16 @@ def animation_figure(image: np.ndarray, kernel: np.ndarray, padding: int,
                                            for f in fig.frames])])
     fig.update_yaxes(autorange="reversed", dtick=1, showgrid=False)
     fig.update_xaxes(title_text="column", dtick=1, showgrid=False)
-    fig.update_yaxes(title_text="row", col=1)
+    fig.update_yaxes(title_text="row")
     return fig
 
 
-@st.fragment
+@ui.fragment
 def convolution_by_hand() -> None:
     cols = st.columns(3)
-    stride = cols[0].slider("Stride", 1, 3, 1, key=key("stride"), help="How far the window moves each step.")
-    padding = cols[1].slider("Padding", 0, 2, 0, key=key("padding"), help="Rings of zeros added around the input.")
-    dilation = cols[2].slider("Dilation", 1, 2, 1, key=key("dilation"), help="Gaps between the kernel's taps.")
+    stride = cols[0].slider("Stride", 1, 3, key=key("stride"), help="How far the window moves each step.")
+    padding = cols[1].slider("Padding", 0, 2, key=key("padding"), help="Rings of zeros added around the input.")
+    dilation = cols[2].slider("Dilation", 1, 2, key=key("dilation"), help="Gaps between the kernel's taps.")
     with st.expander("Change the numbers", icon=":material/edit:"):
         left, right = st.columns([5, 3])
         with left:
@@ -145,19 +182,15 @@ def one_thread():
 
 # --- images (sections 2 and 5) -------------------------------------------------------------------
 
-UPLOAD = "Upload your own…"
-
-
 @st.cache_resource(show_spinner=False)
 def sample_image(name: str):
     """Decoded once for everyone; never modified (lib functions copy before changing)."""
     return cnn.sample_image(name)
 
 
-def image_picker(section: str, default: str) -> object | None:
+def image_picker(section: str) -> object | None:
     """A bundled picture or an upload; bad uploads give a message and None."""
-    options = list(cnn.SAMPLE_IMAGES) + [UPLOAD]
-    choice = st.selectbox("Picture", options, index=options.index(default), key=key(f"{section}_picture"))
+    choice = st.selectbox("Picture", PICTURES, key=key(f"{section}_picture"))
     if choice != UPLOAD:
         return sample_image(choice)
     upload = st.file_uploader("An image file (PNG, JPEG, GIF, BMP, TIFF, WebP…)", key=key(f"{section}_upload"))
@@ -176,15 +209,15 @@ def image_picker(section: str, default: str) -> object | None:
 
 # --- 2. kernels on real images ------------------------------------------------------------------
 
-@st.fragment
+@ui.fragment
 def kernel_playground() -> None:
     left, right = st.columns([2, 3])
     with left:
-        image = image_picker("kernels", "Camera man (grayscale)")
+        image = image_picker("kernels")
         preset = st.selectbox("Kernel", list(cnn.PRESET_KERNELS), key=key("preset"))
         st.caption("Edit any weight to design your own kernel.")
         kernel = number_grid(np.array(cnn.PRESET_KERNELS[preset]), "kernel", f"kernel_{preset}")
-        pooling = st.select_slider("Pooling window", [2, 4, 8], 2, key=key("pool_size"))
+        pooling = st.select_slider("Pooling window", POOL_SIZES, key=key("pool_size"))
     if image is None or kernel is None:
         return
     gray = cnn.to_grayscale(image)
@@ -204,14 +237,14 @@ def kernel_playground() -> None:
 
 # --- 3. weight sharing ---------------------------------------------------------------------------
 
-@st.fragment
+@ui.fragment
 def parameter_sharing() -> None:
     cols = st.columns(5)
-    height = cols[0].number_input("Image height", 1, 4096, 224, key=key("height"))
-    width = cols[1].number_input("Image width", 1, 4096, 224, key=key("width"))
-    channels = cols[2].number_input("Input channels", 1, 512, 3, key=key("channels"))
-    filters = cols[3].number_input("Filters", 1, 1024, 64, key=key("filters"))
-    size = cols[4].select_slider("Kernel size", [1, 3, 5, 7], 3, key=key("kernel_size"))
+    height = cols[0].number_input("Image height", 1, 4096, key=key("height"))
+    width = cols[1].number_input("Image width", 1, 4096, key=key("width"))
+    channels = cols[2].number_input("Input channels", 1, 512, key=key("channels"))
+    filters = cols[3].number_input("Filters", 1, 1024, key=key("filters"))
+    size = cols[4].select_slider("Kernel size", KERNEL_SIZES, key=key("kernel_size"))
     conv = cnn.conv_parameters(channels, filters, size)
     dense = cnn.dense_parameters(height, width, channels, filters)
     metrics = st.columns(3)
@@ -237,22 +270,27 @@ def dataset(name: str) -> cnn.Dataset:
     return cnn.load_digits() if name == "digits" else cnn.load_fashion_mnist()
 
 
-def training_settings() -> dict:
+def dataset_names() -> dict[str, str]:
+    """The data sets this machine has: Fashion-MNIST only where Debian's package is installed."""
     names = {"digits": "Digits (8×8, sklearn)"}
     if cnn.fashion_mnist_available():
         names["fashion"] = "Fashion-MNIST (28×28, first 10,000 training images)"
+    return names
+
+
+def training_settings() -> dict:
+    names = dataset_names()
     cols = st.columns(4)
     name = cols[0].radio("Data set", list(names), format_func=names.get, key=key("dataset"))
     if len(names) == 1:
         cols[0].caption("Fashion-MNIST appears here when Debian's `dataset-fashion-mnist` is installed.")
-    layers = cols[1].slider("Conv layers", 1, 3, 2, key=key("layers"), help="Each: 3×3 conv → ReLU → 2×2 max-pool.")
-    filters = cols[1].select_slider("Filters in the first layer", [4, 8, 16, 32], 16, key=key("first_filters"),
+    layers = cols[1].slider("Conv layers", 1, 3, key=key("layers"), help="Each: 3×3 conv → ReLU → 2×2 max-pool.")
+    filters = cols[1].select_slider("Filters in the first layer", FIRST_FILTERS, key=key("first_filters"),
                                     help="Each further layer doubles them.")
-    epochs = cols[2].slider("Epochs", 1, 30, 10 if name == "digits" else 2, key=key(f"epochs_{name}"))
-    learning_rate = 3e-3
+    epochs = cols[2].slider("Epochs", 1, 30, key=key(f"epochs_{name}"))
+    learning_rate = SHARED["lr"].default
     if not ui.classroom():
-        learning_rate = cols[3].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1], 3e-3,
-                                              key=key("learning_rate"))
+        learning_rate = cols[3].select_slider("Learning rate", LEARNING_RATES, key=key("learning_rate"))
     return dict(name=name, layers=layers, filters=filters, epochs=epochs, learning_rate=learning_rate)
 
 
@@ -272,7 +310,7 @@ def curve_figure(history: list[cnn.EpochResult], epochs: int) -> go.Figure:
     return fig
 
 
-@st.fragment
+@ui.fragment
 def train_cnn() -> None:
     settings = training_settings()
     data = dataset(settings["name"])
@@ -354,9 +392,9 @@ def overlay_figure(picture: np.ndarray, heat: np.ndarray, title: str) -> go.Figu
     return fig
 
 
-@st.fragment
+@ui.fragment
 def pretrained_cnn() -> None:
-    image = image_picker("pretrained", "Chelsea the cat")
+    image = image_picker("pretrained")
     if image is None:
         return
     model, lock = efficientnet_model(ui.device())
@@ -379,7 +417,7 @@ def pretrained_cnn() -> None:
     cols = st.columns(2)
     target = cols[0].selectbox("Explain the class", [n for n, _ in top5], key=key("explain_class"))
     layer_names = efficientnet.LAYER_NAMES
-    layer = cols[1].select_slider("Grad-CAM layer", layer_names, layer_names[-1], key=key("cam_layer"),
+    layer = cols[1].select_slider("Grad-CAM layer", layer_names, key=key("cam_layer"),
                                   help="Late layers: coarse but about objects. Early layers: sharp but about edges.")
     with lock, one_thread(), st.spinner("Computing Grad-CAM and saliency…"):
         cam, saliency = efficientnet.explain(model, x, labels.index(target), layer_names.index(layer))
@@ -390,7 +428,7 @@ def pretrained_cnn() -> None:
                        width="stretch", key=key("saliency"))
 
     st.subheader("Feature maps inside the network")
-    shown = st.select_slider("Layer", layer_names, "block 2", key=key("map_layer"))
+    shown = st.select_slider("Layer", layer_names, key=key("map_layer"))
     with lock, one_thread():
         maps = efficientnet.layer_activation(model, x, layer_names.index(shown))  # (channels, h, w)
     st.plotly_chart(heatmap_grid(list(maps[:16]), [f"channel {c}" for c in range(min(16, len(maps)))], 8,

@@ -96,6 +96,23 @@ def test_read_image_refuses_non_images():
             cnn.read_image(junk)
 
 
+
+def test_read_image_refuses_decompression_bombs_before_decoding():
+    """Tiny files whose headers promise 144 and 400 megapixels: the pixels are never decoded."""
+    import struct
+    import zlib
+
+    def claimed(width: int, height: int) -> bytes:
+        raw = bytearray(png_bytes(Image.new("L", (1, 1))))
+        raw[16:24] = struct.pack(">II", width, height)  # IHDR width, height
+        raw[29:33] = struct.pack(">I", zlib.crc32(bytes(raw[12:29])))
+        return bytes(raw)
+
+    with pytest.warns(Image.DecompressionBombWarning), pytest.raises(ValueError, match="12000×12000 pixels, too large"):
+        cnn.read_image(claimed(12_000, 12_000))  # over Glassbox's 100 MP, under Pillow's own limit
+    with pytest.raises(ValueError, match="too many pixels to open safely"):
+        cnn.read_image(claimed(20_000, 20_000))  # over Pillow's limit too
+
 def test_read_image_downscales_huge_images_with_a_note():
     image, notes = cnn.read_image(png_bytes(Image.new("L", (5000, 100))))
     assert image.size == (4096, 82) and "downscaled" in notes[0]

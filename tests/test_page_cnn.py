@@ -116,7 +116,7 @@ def upload(app, data: bytes, name: str, mime: str):
 @pytest.mark.slow
 def test_bad_and_odd_uploads(open_page):
     app = open_page("cnn", timeout=TIMEOUT)
-    upload(app, b"just some words", "notes.txt", "text/plain")
+    upload(app, b"<script>alert('x')</script>", "../../etc/passwd.png", "image/png")  # the name is never used
     assert any("not an image" in e.value for e in app.error)
     assert not any("cnn_top5" in k for k in chart_keys(app))
 
@@ -130,3 +130,59 @@ def test_bad_and_odd_uploads(open_page):
     upload(app, image_bytes(Image.new("LA", (5000, 40)), "PNG"), "wide.png", "image/png")
     assert any("downscaled" in i.value for i in app.info) and any("LA" in i.value for i in app.info)
     assert any("cnn_gradcam" in k for k in chart_keys(app))
+
+
+def metrics(app) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def test_a_shared_link_restores_the_view(open_page):
+    app = open_page("cnn", timeout=TIMEOUT)
+    app.slider(key="cnn_stride").set_value(2)
+    app.slider(key="cnn_padding").set_value(1)
+    app.selectbox(key="cnn_preset").set_value("Sobel y (horizontal edges)")
+    app.select_slider(key="cnn_pool_size").set_value(4)
+    app.number_input(key="cnn_channels").set_value(16)
+    app.number_input(key="cnn_filters").set_value(32)
+    app.select_slider(key="cnn_map_layer").set_value("block 5").run()
+    link = dict(app.query_params)
+    assert link == {"stride": "2", "pad": "1", "kernel": "Sobel y (horizontal edges)", "pool": "4", "ch": "16",
+                    "filters": "32", "maps": "block 5"}
+    assert metrics(app)["Convolutional layer"] == "4,640"  # the course's 3×3, 16 in, 32 out: 32·(16·9 + 1)
+
+    opened = open_page("cnn", timeout=TIMEOUT, query=link)
+    assert not opened.exception and not opened.info
+    assert (opened.slider(key="cnn_stride").value, opened.slider(key="cnn_padding").value) == (2, 1)
+    assert opened.selectbox(key="cnn_preset").value == "Sobel y (horizontal edges)"
+    assert opened.select_slider(key="cnn_pool_size").value == 4
+    assert opened.select_slider(key="cnn_map_layer").value == "block 5"
+    np.testing.assert_array_equal(opened.table[0].value.to_numpy(), app.table[0].value.to_numpy())
+    assert metrics(opened) == metrics(app)
+    for chart in ("cnn_feature_maps", "cnn_pooled", "cnn_effnet_maps"):
+        assert figure(opened, chart) == figure(app, chart)
+    assert dict(opened.query_params) == link
+
+
+def test_bad_links_presets_checkpoint_and_labels(open_page):
+    from accessibility import chart_problems, widget_label_problems
+
+    from lib import checkpoints
+
+    app = open_page("cnn", timeout=TIMEOUT, query={"seed": "abc", "stride": "999", "photo": "x" * 10_240})
+    assert not app.exception
+    notice = app.info[0].value
+    assert "`seed` is not a setting" in notice and "outside 1–3" in notice and "too long" in notice
+    assert dict(app.query_params) == {} and app.slider(key="cnn_stride").value == 1
+    assert app.selectbox(key="cnn_pretrained_picture").value == "Chelsea the cat"
+    np.testing.assert_array_equal(app.table[0].value.to_numpy(), [[12, 12, 17], [10, 17, 19], [9, 6, 14]])
+    assert chart_problems(app) == [] and widget_label_problems(app) == []
+
+    next(b for b in app.button if b.label == "Stride 2 and padding").click().run()
+    assert dict(app.query_params) == {"stride": "2", "pad": "1"}
+    np.testing.assert_array_equal(app.table[0].value.to_numpy(),
+                                  cnn.conv2d(cnn.EXAMPLE_INPUT, cnn.EXAMPLE_KERNEL, stride=2, padding=1))
+
+    first = checkpoints.questions("cnn", 1)[0]
+    app.text_input(key="cnn_a1_1").input(str(first.answer))
+    next(b for b in app.button if b.label == "Check").click().run()
+    assert [s.value for s in app.success if s.value == "Correct."] == ["Correct."]
