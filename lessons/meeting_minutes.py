@@ -2,16 +2,16 @@ import streamlit as st
 
 from lib import ui
 from lib import ui_meeting_minutes as mm
-from lib.minutes import SAMPLE_AUDIO, audio, transcribe, transcript
+from lib.minutes import SAMPLE_AUDIO, audio, transcript
 
 KEY = "meeting_minutes"
 
 st.title("Meeting minutes: audio → transcript → minutes")
+ui.shared_state(KEY, mm.SHARED, mm.PRESETS)
 ui.lesson_text(KEY, "intro")
 
 st.header("1. The meeting")
-source = st.radio("What do you have?", ["The sample meeting", "An audio file", "A recording",
-                                        "A transcript"], horizontal=True, key=f"{KEY}_source")
+source = st.radio("What do you have?", mm.SOURCES, horizontal=True, key=f"{KEY}_source")
 audio_bytes = None
 if source == "The sample meeting":
     audio_bytes = SAMPLE_AUDIO.read_bytes()
@@ -40,12 +40,11 @@ if audio_bytes is not None:
         st.audio(audio_bytes)
     st.header("2. Speech → text")
     ui.lesson_text(KEY, "transcribe")
-    sizes = ["tiny.en"] + (transcribe.HUB_SIZES if ui.hub_enabled() else [])
     left, middle, right = st.columns(3)
-    size = left.selectbox("Whisper model", sizes, key=f"{KEY}_whisper",
+    size = left.selectbox("Whisper model", mm.whisper_sizes(), key=f"{KEY}_whisper",
                           help="tiny.en is bundled; bigger ones come from the Hub when it is enabled.")
-    split = middle.toggle("Split at pauses", value=True, key=f"{KEY}_split")
-    speakers = right.number_input("Number of speakers (0 = guess)", 0, 8, 0, key=f"{KEY}_speakers")
+    split = middle.toggle("Split at pauses", key=f"{KEY}_split")
+    speakers = right.number_input("Number of speakers (0 = guess)", 0, 8, key=f"{KEY}_speakers")
     if st.button("Transcribe", type="primary", key=f"{KEY}_transcribe"):
         mm.remember("minutes", None)
         found = mm.run_transcription(audio_bytes, size, split)
@@ -67,8 +66,7 @@ if segments:
 
     st.header("3. Text → minutes")
     ui.lesson_text(KEY, "writers")
-    writer = st.radio("Writer", ["Extractive (MiniLM + rules)", "Local LLM", "Inference server"],
-                      horizontal=True, key=f"{KEY}_writer")
+    writer = st.radio("Writer", mm.WRITERS, horizontal=True, key=f"{KEY}_writer")
     server = {"local_model": "smollm2-135m"}
     if writer == "Local LLM":
         server["local_model"] = ui.model_picker("decoder", "Language model", key=f"{KEY}_llm")
@@ -82,7 +80,7 @@ if segments:
             server["key"] = st.text_input("API key", secrets.get("api_key", ""), type="password",
                                           key=f"{KEY}_server_key")
             server["context"] = st.number_input("Context window (tokens)", 512, 1_000_000,
-                                                int(secrets.get("context", 8192)), key=f"{KEY}_server_context")
+                                                key=f"{KEY}_server_context")
     if st.button("Write the minutes", type="primary", key=f"{KEY}_write"):
         mm.remember("minutes", mm.write_minutes(writer, segments, server) or mm.state("minutes"))
     minutes = mm.state("minutes")
@@ -96,4 +94,5 @@ if segments:
     if writer != "Extractive (MiniLM + rules)":
         mm.token_panel(segments, writer, server)
 
+ui.checkpoint(KEY)
 ui.next_lesson(KEY)

@@ -1,6 +1,7 @@
-"""Streamlit pieces of the meeting-minutes lesson: the live transcription,
-the segment table that plays the audio from a clicked segment, the writers'
-runs and the downloads. The work itself is done by lib/minutes."""
+"""Streamlit pieces of the meeting-minutes lesson: the settings shared by link,
+the live transcription, the segment table that plays the audio from a clicked
+segment, the writers' runs and the downloads. The work itself is done by
+lib/minutes."""
 from __future__ import annotations
 
 import time
@@ -8,10 +9,44 @@ import time
 import pandas as pd
 import streamlit as st
 
-from lib import models, ui
+from lib import models, ui, urlstate
 from lib.minutes import audio, diarize, extractive, llm, schema, transcribe, transcript
 
 KEY = "meeting_minutes"
+SOURCES = ["The sample meeting", "An audio file", "A recording", "A transcript"]
+WRITERS = ["Extractive (MiniLM + rules)", "Local LLM", "Inference server"]
+SHORT_MEETING = ("Maria: We agreed to hold the science fair in the gym.\n"
+                 "David: I will book the gym by Friday.\n"
+                 "Maria: Tom, could you set up the laptops before the fair?\n"
+                 "Tom: Sure, I will do it next week.")
+
+
+def server_secrets() -> dict:
+    """[minutes_server] url / model / api_key / context from .streamlit/secrets.toml, if any."""
+    try:
+        return dict(st.secrets.get("minutes_server", {}))
+    except Exception:  # noqa: BLE001 - no secrets file is the normal case
+        return {}
+
+
+def whisper_sizes() -> list[str]:
+    return ["tiny.en"] + (transcribe.HUB_SIZES if ui.hub_enabled() else [])
+
+
+SHARED = {
+    "src": urlstate.Choice(f"{KEY}_source", SOURCES[0], SOURCES),
+    "text": urlstate.Text(f"{KEY}_pasted", ""),
+    "whisper": urlstate.Choice(f"{KEY}_whisper", "tiny.en", whisper_sizes),
+    "split": urlstate.Bool(f"{KEY}_split", True),
+    "spk": urlstate.Int(f"{KEY}_speakers", 0, 0, 8),
+    "writer": urlstate.Choice(f"{KEY}_writer", WRITERS[0], WRITERS),
+    "ctx": urlstate.Int(f"{KEY}_server_context", int(server_secrets().get("context", 8192)), 512, 1_000_000),
+}
+PRESETS = {
+    "Sample meeting, four voices": {"spk": 4},
+    "Whisper's own segments": {"split": False},
+    "A typed transcript, no Whisper": {"src": "A transcript", "text": SHORT_MEETING},
+}
 
 
 def state(name: str, default=None):
@@ -125,6 +160,8 @@ def speaker_timeline(segments: list[schema.Segment]) -> None:
                  title="Who spoke when (one bar per transcript segment)")
     fig.update_layout(height=120 + 40 * table["speaker"].nunique(), showlegend=False, bargap=0.3)
     st.plotly_chart(fig, width="stretch", key=f"{KEY}_timeline")
+    st.caption("Talk time: " + " · ".join(f"{name or '?'} {seconds:.0f} s"
+                                          for name, seconds in diarize.talk_time(segments).items()))
 
 
 def transcript_player(segments: list[schema.Segment], audio_bytes: bytes | None) -> None:
@@ -148,16 +185,16 @@ def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> 
         record_time("Text → minutes (extractive)", time.perf_counter() - started,
                     f"{len(segments)} segments")
         return minutes
-    if writer == "Local LLM":
-        loaded = ui.load_model(server["local_model"], role="decoder")
-        complete, count, window = llm.local_complete(loaded), llm.count_tokens_with(loaded.tokenizer), \
-            llm.context_window(loaded)
-    else:
-        complete, count, window = llm.server_complete(server["url"], server["model"], server["key"]), \
-            llm.rough_token_count, server["context"]
     stage, stream = st.empty(), st.empty()
     text = ""
     try:
+        if writer == "Local LLM":
+            loaded = ui.load_model(server["local_model"], role="decoder")
+            complete, count, window = llm.local_complete(loaded), llm.count_tokens_with(loaded.tokenizer), \
+                llm.context_window(loaded)
+        else:
+            complete, count, window = llm.server_complete(server["url"], server["model"], server["key"]), \
+                llm.rough_token_count, server["context"]
         for event in llm.map_reduce(complete, segments, count, window, date=date):
             if event.kind == "stage":
                 stage.info(event.text, icon=":material/hourglass_top:")
@@ -196,14 +233,6 @@ def downloads(minutes: schema.Minutes, segments: list[schema.Segment]) -> None:
                                "application/x-subrip", key=f"{KEY}_dl_srt")
     columns[4].download_button("Transcript (.vtt)", transcript.to_vtt(segments), "transcript.vtt", "text/vtt",
                                key=f"{KEY}_dl_vtt")
-
-
-def server_secrets() -> dict:
-    """[minutes_server] url / model / api_key / context from .streamlit/secrets.toml, if any."""
-    try:
-        return dict(st.secrets.get("minutes_server", {}))
-    except Exception:  # noqa: BLE001 - no secrets file is the normal case
-        return {}
 
 
 def token_panel(segments: list[schema.Segment], writer: str, server: dict) -> None:

@@ -186,9 +186,19 @@ def test_srt_and_vtt_round_trip():
     assert transcript.parse(transcript.to_vtt(segments)) == segments
     vtt_voice = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Priya>Sure.</v>\n"
     assert transcript.parse(vtt_voice) == [schema.Segment(1.0, 2.0, "Sure.", "Priya")]
+    no_millis = "1\n00:00:01 --> 00:00:02\nTom: Hi.\n2\n00:00:03 --> 00:00:04\nPriya: Hello.\n"  # no blank line
+    assert transcript.parse(no_millis) == [schema.Segment(1.0, 2.0, "Hi.", "Tom"),
+                                           schema.Segment(3.0, 4.0, "Hello.", "Priya")]
 
 
-@pytest.mark.parametrize("text, message", [("", "empty"), ("   \n ", "empty"), ("x" * 200_000, "200,000 characters")])
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"), ("   \n ", "empty"), ("x" * 200_000, "200,000 characters"),
+    ("1\n00:00:01,000 --> 00:00:02,000\nHi.\n\n2\n00:00:0x,000 --> 00:00:05,000\nBye.",
+     "Line 6 is not a valid cue time"),
+    ("1\n00:00:xx --> 00:00:yy\nHi.", "Line 2 is not a valid cue time"),  # all cues broken: not read as plain text
+    ("WEBVTT\n\n00:01:75.000 --> 00:01:80.000\nHi.", "Line 3 is not a valid cue time"),  # 75 seconds
+    ("1\n00:00:05,000 --> 00:00:02,000\nHi.", "Line 2: the cue ends before it starts"),
+    ("\n\n1\n00:00:01,000 --> 00:00:02,000\n", "No transcript lines")])
 def test_bad_transcripts(text, message):
     with pytest.raises(transcript.TranscriptError, match=message):
         transcript.parse(text)

@@ -1,11 +1,14 @@
 """The meeting-minutes page in AppTest: the sample through Whisper to minutes,
-a pasted transcript that skips speech recognition, and bad input."""
+a pasted transcript that skips speech recognition, bad and hostile input,
+links that share the settings, presets and the checkpoint."""
 import json
 import socket
 
 import pytest
 
 from lib.minutes import MEETING_DIR
+from lib.minutes.schema import Segment
+from tests.accessibility import chart_problems, widget_label_problems
 from tests.test_minutes import FakeServer, chat_reply, fake_server  # noqa: F401 - a fixture
 
 KEY = "meeting_minutes"
@@ -110,13 +113,33 @@ def transcribe_bytes_page(kind: str):
         sf.write(out, np.asarray(samples, np.float32), 16_000, format="WAV", subtype="PCM_16")
         return out.getvalue()
 
-    payload = {"text": b"not a recording at all\n" * 100, "empty": wav([]), "silence": wav(np.zeros(32_000))}[kind]
+    def twenty_one_silent_minutes():  # FLAC packs silence into a few KB
+        out = io.BytesIO()
+        sf.write(out, np.zeros(21 * 60 * 8_000, np.int16), 8_000, format="FLAC")
+        return out.getvalue()
+
+    def video_without_sound():
+        import av
+
+        out = io.BytesIO()
+        with av.open(out, mode="w", format="matroska") as container:
+            stream = container.add_stream("mpeg4", rate=1)
+            stream.width = stream.height = 16
+            frame = av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8), format="rgb24")
+            for packet in [*stream.encode(frame), *stream.encode(None)]:
+                container.mux(packet)
+        return out.getvalue()
+
+    payload = {"text": lambda: b"not a recording at all\n" * 100, "empty": lambda: wav([]),
+               "silence": lambda: wav(np.zeros(32_000)), "huge": twenty_one_silent_minutes,
+               "video": video_without_sound}[kind]()
     found = mm.run_transcription(payload, "tiny.en", split_pauses=True)
     st.write(f"found={found}")
 
 
 @pytest.mark.parametrize("kind, message, found", [("text", "not audio", "None"), ("empty", "0 seconds", "None"),
-                                                   ("silence", None, "0")])
+                                                   ("video", "no audio track", "None"), ("silence", None, "0"),
+                                                   ("huge", None, "0")])
 def test_bad_audio_is_explained(kind, message, found):
     from streamlit.testing.v1 import AppTest
 
@@ -127,3 +150,109 @@ def test_bad_audio_is_explained(kind, message, found):
         assert message in at.error[0].value
     else:
         assert not at.error and at.session_state[f"{KEY}_segments"] == []
+    if kind == "huge":  # read in 5-minute chunks, with a notice that it will take a while
+        assert "21 minutes long" in at.warning[0].value
+
+
+# --- hostile input -----------------------------------------------------------------------
+
+HOSTILE = ("Maria: <script>alert('owned')</script> We agreed to meet <img src=x onerror=alert(1)> in the gym.\n"
+           "David: I will send the <b>list</b> by Friday.")
+
+
+def test_script_in_a_transcript_stays_text_and_a_file_url_is_refused(open_page):
+    at = write(paste(open_page(KEY, timeout=180), HOSTILE))
+    assert not at.exception and not at.error
+    assert "<script>alert('owned')</script>" in at.session_state[f"{KEY}_segments"][0].text  # kept as words
+    assert "<script>" in at.text_area(key=f"{KEY}_markdown").value  # the minutes show it as plain text
+    shown = [e.value for kind in ("markdown", "caption", "html") for e in at.get(kind)]
+    assert not [v for v in shown if "owned" in v or "onerror" in v]  # never rendered as Markdown or HTML
+    at.radio(key=f"{KEY}_writer").set_value("Inference server").run()
+    at.text_input(key=f"{KEY}_server_url").input("file:///etc/passwd").run()
+    write(at)
+    assert not at.exception
+    assert "not an http(s) URL" in at.error[0].value
+
+
+def test_uploads_with_path_traversal_names_and_broken_content(open_page, tmp_path):
+    at = open_page(KEY)
+    at.radio(key=f"{KEY}_source").set_value("An audio file").run()
+    junk = (f"../../../../..{tmp_path}/escaped.ogg", b"MZ\x90\x00 not a recording" * 50, "audio/ogg")
+    at.file_uploader(key=f"{KEY}_upload").set_value(junk).run()
+    at.button(key=f"{KEY}_transcribe").click().run()
+    assert not at.exception and "not audio" in at.error[0].value
+    at.radio(key=f"{KEY}_source").set_value("A transcript").run()
+    broken = b"1\n00:00:01,000 --> 00:00:02,000\nMaria: Hello.\n\n2\n00:00:0x,000 --> 00:00:05,000\nTom: Hi.\n"
+    escape = f"..\\..\\..\\..\\..{tmp_path}/escaped.srt"
+    at.file_uploader(key=f"{KEY}_transcript_file").set_value((escape, broken, "application/x-subrip")).run()
+    at.button(key=f"{KEY}_use_transcript").click().run()
+    assert not at.exception
+    assert "Line 6 is not a valid cue time" in at.error[0].value
+    assert not list(tmp_path.iterdir())  # uploads stay in memory: a file name is never used as a path
+    backwards = b"1\n00:00:05,000 --> 00:00:02,000\nMaria: Hello.\n"
+    at.file_uploader(key=f"{KEY}_transcript_file").set_value(("minutes.srt", backwards, "text/plain")).run()
+    at.button(key=f"{KEY}_use_transcript").click().run()
+    assert "ends before it starts" in at.error[0].value
+    assert not at.dataframe  # no transcript was taken from either file
+
+
+# --- the classroom layer: links, presets, checkpoint -----------------------------------------
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_a_shared_link_restores_the_view(open_page):
+    from lib.ui_meeting_minutes import SHORT_MEETING
+
+    at = paste(open_page(KEY, timeout=180), SHORT_MEETING)
+    at.radio(key=f"{KEY}_writer").set_value("Inference server").run()
+    at.number_input(key=f"{KEY}_server_context").set_value(512).run()
+    link = dict(at.query_params)
+    assert link == {"src": "A transcript", "text": SHORT_MEETING, "writer": "Inference server", "ctx": "512"}
+    opened = open_page(KEY, query=link)
+    assert not opened.exception and not opened.info
+    assert opened.radio(key=f"{KEY}_source").value == "A transcript"
+    assert opened.text_area(key=f"{KEY}_pasted").value == SHORT_MEETING
+    opened.button(key=f"{KEY}_use_transcript").click().run()
+    assert opened.radio(key=f"{KEY}_writer").value == "Inference server"
+    assert opened.number_input(key=f"{KEY}_server_context").value == 512
+    assert metrics(opened) == metrics(at) and metrics(at)["Context window"] == "512"
+    assert opened.dataframe[0].value.equals(at.dataframe[0].value)
+    assert dict(opened.query_params) == link
+
+
+def test_malformed_links_are_ignored_with_a_notice(open_page):
+    at = open_page(KEY, query={"seed": "abc", "spk": "999", "text": "x" * 10_240, "whisper": "../../etc/passwd"})
+    assert not at.exception
+    notice = at.info[0].value
+    assert "`seed` is not a setting" in notice and "outside 0–8" in notice and "too long" in notice
+    assert "`whisper=../../etc/passwd` is not one of the choices" in notice
+    assert dict(at.query_params) == {}
+    assert at.number_input(key=f"{KEY}_speakers").value == 0
+    assert at.selectbox(key=f"{KEY}_whisper").value == "tiny.en"
+    assert at.session_state[f"{KEY}_pasted"] == ""
+
+
+def test_presets_accessibility_and_checkpoint(open_page):
+    from lib import checkpoints
+    from lib.ui_meeting_minutes import SHORT_MEETING
+
+    at = open_page(KEY)
+    next(b for b in at.button if b.label == "Sample meeting, four voices").click().run()
+    assert at.number_input(key=f"{KEY}_speakers").value == 4 and dict(at.query_params) == {"spk": "4"}
+    at.session_state[f"{KEY}_segments"] = [Segment(0.0, 4.0, "Hi, I'm Maria.", "Speaker 1"),
+                                           Segment(4.5, 7.5, "I'm Tom.", "Speaker 2"),
+                                           Segment(8.0, 14.0, "Let's start.", "Speaker 1")]
+    at.run()  # a transcribed sample without running Whisper: the timeline and the name boxes show
+    assert at.get("plotly_chart") and at.text_input(key=f"{KEY}_name_Speaker 2")
+    assert "Talk time: Speaker 1 10 s · Speaker 2 3 s" in [c.value for c in at.caption]
+    assert chart_problems(at) == [] and widget_label_problems(at) == []
+    first = checkpoints.questions(KEY, 1)[0]
+    at.text_input(key=f"{KEY}_a1_1").input(f"{first.answer:.3f}")
+    next(b for b in at.button if b.label == "Check").click().run()
+    assert [s.value for s in at.success] == ["Correct."]
+    next(b for b in at.button if b.label == "A typed transcript, no Whisper").click().run()
+    assert at.radio(key=f"{KEY}_source").value == "A transcript"
+    assert at.text_area(key=f"{KEY}_pasted").value == SHORT_MEETING
+    assert dict(at.query_params) == {"src": "A transcript", "text": SHORT_MEETING}

@@ -126,5 +126,13 @@ def names_from_introductions(segments: list[Segment]) -> dict[str, str]:
     return names
 
 
+def talk_time(segments: list[Segment]) -> dict[str, float]:
+    """Seconds each speaker talked, longest first."""
+    totals: dict[str, float] = {}
+    for s in segments:
+        totals[s.speaker] = totals.get(s.speaker, 0.0) + max(s.end - s.start, 0.0)
+    return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+
 def rename(segments: list[Segment], names: dict[str, str]) -> list[Segment]:
     return [Segment(s.start, s.end, s.text, names.get(s.speaker) or s.speaker) for s in segments]

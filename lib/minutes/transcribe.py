@@ -6,6 +6,8 @@ keeps only the speech, so silence costs almost nothing and Whisper sees
 utterances rather than arbitrary 30-second windows."""
 from __future__ import annotations
 
+import functools
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,20 @@ class Progress:
     def real_time_factor(self) -> float:
         """Seconds of computing per second of audio (below 1 is faster than real time)."""
         return self.elapsed_s / self.done_s if self.done_s else 0.0
+
+
+@functools.lru_cache(maxsize=1)
+def window_seconds() -> int:
+    """How much audio Whisper's encoder reads at once (its feature extractor's
+    chunk length: 30 s, 3,000 mel frames of 10 ms); shorter input is padded."""
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    return FeatureExtractor().chunk_length
+
+
+def window_count(duration_s: float) -> int:
+    """Back-to-back encoder windows that cover a recording (no VAD), the last one padded."""
+    return math.ceil(duration_s / window_seconds())
 
 
 PAUSE_S = 0.5  # a silence this long inside a Whisper segment starts a new one

@@ -8,7 +8,10 @@ from lib.minutes.schema import Segment
 
 MAX_TRANSCRIPT_CHARS = 100_000
 SPEAKER_LINE = re.compile(r"^\s*([A-Z][\w .'-]{0,30}?)\s*:\s+(\S.*)$")
-CUE_TIME = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})\s*-->\s*(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})")
+TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{3}))?"  # [hours:]minutes:seconds[,millis]
+CUE_TIME = re.compile(TIME + r"\s*-->\s*" + TIME)
+CUE_LINE = re.compile(r"^\s*\d\S*\s*-->")  # a line that means to be a cue time, valid or not
+CUE_EXAMPLE = "00:01:02,500 --> 00:01:05,000"
 WORDS_PER_SECOND = 2.5  # typical speech, to give pasted text plausible times
 
 
@@ -17,7 +20,19 @@ class TranscriptError(ValueError):
 
 
 def _seconds(hours, minutes, seconds, millis) -> float:
-    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(millis) / 1000
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(millis or 0) / 1000
+
+
+def _cue_times(line: str, number: int) -> tuple[float, float]:
+    """(start, end) of a cue-time line, or TranscriptError naming the line."""
+    match = CUE_TIME.match(line.strip())
+    shown = line.strip()[:60]
+    if not match or any(int(part) >= 60 for part in match.group(2, 3, 6, 7)):
+        raise TranscriptError(f"Line {number} is not a valid cue time: '{shown}' (expected like {CUE_EXAMPLE}).")
+    start, end = _seconds(*match.groups()[:4]), _seconds(*match.groups()[4:])
+    if end < start:
+        raise TranscriptError(f"Line {number}: the cue ends before it starts ('{shown}').")
+    return start, end
 
 
 def _speaker_and_text(line: str) -> tuple[str, str]:
@@ -26,21 +41,28 @@ def _speaker_and_text(line: str) -> tuple[str, str]:
 
 
 def parse_cues(text: str) -> list[Segment]:
-    """SRT or VTT cues → segments (a `Name:` prefix or a VTT <v Name> tag sets the speaker)."""
-    segments = []
-    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
-        lines = block.strip().splitlines()
-        times = next((CUE_TIME.search(l) for l in lines if CUE_TIME.search(l)), None)
-        if not times:
-            continue
-        body = " ".join(l for l in lines[[i for i, l in enumerate(lines) if CUE_TIME.search(l)][0] + 1:])
-        voice = re.match(r"<v\s+([^>]+)>(.*)", body)
-        speaker, words = (voice.group(1).strip(), re.sub(r"</v>", "", voice.group(2)).strip()) if voice \
-            else _speaker_and_text(body)
-        if words:
-            segments.append(Segment(_seconds(*times.groups()[:4]), _seconds(*times.groups()[4:]),
-                                    re.sub(r"<[^>]+>", "", words), speaker))
+    """SRT or VTT cues → segments (a `Name:` prefix or a VTT <v Name> tag sets
+    the speaker). A broken cue time is a TranscriptError naming its line."""
+    segments, cue, body = [], None, []
+    for number, line in enumerate([*text.replace("\r\n", "\n").split("\n"), ""], start=1):
+        if cue and (CUE_LINE.match(line) or not line.strip()):
+            if CUE_LINE.match(line) and body and body[-1].isdigit():
+                body.pop()  # the next cue's number, with no blank line before it
+            segments += _cue_segment(cue, " ".join(body))
+            cue = None
+        if CUE_LINE.match(line):
+            cue, body = _cue_times(line, number), []
+        elif line.strip() and cue:
+            body.append(line.strip())
     return segments
+
+
+def _cue_segment(times: tuple[float, float], body: str) -> list[Segment]:
+    voice = re.match(r"<v\s+([^>]+)>(.*)", body)
+    speaker, words = (voice.group(1).strip(), re.sub(r"</v>", "", voice.group(2)).strip()) if voice \
+        else _speaker_and_text(body)
+    words = re.sub(r"<[^>]+>", "", words).strip()
+    return [Segment(*times, words, speaker)] if words else []
 
 
 def parse_plain(text: str) -> list[Segment]:
@@ -60,14 +82,15 @@ def parse_plain(text: str) -> list[Segment]:
 
 def parse(text: str) -> list[Segment]:
     """Any pasted or uploaded transcript → segments, or TranscriptError."""
-    text = text.strip()
-    if not text:
+    size = len(text.strip())  # the text itself is kept whole, so errors give true line numbers
+    if not size:
         raise TranscriptError("The transcript is empty.")
-    if len(text) > MAX_TRANSCRIPT_CHARS:
+    if size > MAX_TRANSCRIPT_CHARS:
         raise TranscriptError(
-            f"The transcript has {len(text):,} characters; the limit is {MAX_TRANSCRIPT_CHARS:,} "
+            f"The transcript has {size:,} characters; the limit is {MAX_TRANSCRIPT_CHARS:,} "
             "(about 10 hours of speech). Split it into meetings and write minutes for each.")
-    segments = parse_cues(text) if CUE_TIME.search(text) else parse_plain(text)
+    is_cues = any(CUE_LINE.match(line) for line in text.splitlines())
+    segments = parse_cues(text) if is_cues else parse_plain(text)
     if not segments:
         raise TranscriptError("No transcript lines were found in the text.")
     return segments
