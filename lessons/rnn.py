@@ -4,24 +4,26 @@ import streamlit as st
 from lib import rnn, ui, ui_rnn
 
 st.title("Recurrent networks")
+ui.shared_state("rnn", ui_rnn.SHARED, ui_rnn.PRESETS)
 ui.lesson_text("rnn", "intro")
 
 st.header("1. One cell, unrolled over time")
 ui.lesson_text("rnn", "unroll")
 
 
-@st.fragment
+@ui.fragment
 def unrolling():
-    text = st.text_input("Text for the RNN to read (up to 40 characters)", "hello world", key="rnn_unroll_text")
+    limit = ui_rnn.UNROLL_MAX_CHARS
+    text = st.text_input(f"Text for the RNN to read (up to {limit} characters)", key="rnn_unroll_text")
     if not text:
         st.warning("Type at least one character.")
         return
-    if len(text) > 40:
-        st.warning(f"Your text has {len(text)} characters; the RNN reads the first 40.")
-        text = text[:40]
+    if len(text) > limit:
+        st.warning(f"Your text has {len(text)} characters; the RNN reads the first {limit}.")
+        text = text[:limit]
     run = rnn.unroll_text(text)
     st.plotly_chart(ui_rnn.hidden_heatmap(run), width="stretch")
-    step = st.slider("Step to explain", 1, len(text), min(3, len(text)), key="rnn_unroll_step")
+    step = ui_rnn.unroll_step_slider(len(text))
     st.markdown(f"Step {step} reads **{text[step - 1]!r}**: h_{step} = tanh(W_x·x_{step} + W_h·h_{step - 1} + b)")
     st.dataframe(ui_rnn.equation_table(run, step - 1).style.format("{:+.3f}"))
     st.caption(f"The same W_x {run.weights['weight_ih'].shape} and W_h {run.weights['weight_hh'].shape} "
@@ -42,14 +44,14 @@ st.header("2. Backpropagation through time: vanishing and exploding gradients")
 ui.lesson_text("rnn", "bptt")
 
 
-@st.fragment
+@ui.fragment
 def gradients():
     left, right = st.columns(2)
-    seq_len = left.slider("Sequence length", 5, 100, 40, key="rnn_bptt_len")
-    scale = left.slider("Recurrent weight scale (singular values of W_h)", 0.25, 4.0, 0.75, 0.25, key="rnn_bptt_scale")
-    gate_bias = right.slider("Keep-memory gate bias (LSTM forget, GRU update)", 0.0, 5.0, 3.0, 0.5,
+    seq_len = left.slider("Sequence length", 5, 100, key="rnn_bptt_len")
+    scale = left.slider("Recurrent weight scale (singular values of W_h)", 0.25, 4.0, step=0.25, key="rnn_bptt_scale")
+    gate_bias = right.slider("Keep-memory gate bias (LSTM forget, GRU update)", 0.0, 5.0, step=0.5,
                              key="rnn_bptt_gate_bias")
-    max_norm = right.select_slider("Clip gradient norm at", [0.1, 1.0, 5.0, 25.0], 1.0, key="rnn_bptt_clip")
+    max_norm = right.select_slider("Clip gradient norm at", ui_rnn.CLIP_NORMS, key="rnn_bptt_clip")
     reports = {kind: rnn.gradient_norms(kind, seq_len, scale, max_norm, gate_bias) for kind in rnn.KINDS}
     st.plotly_chart(ui_rnn.gradient_figure({k: r.norms for k, r in reports.items()}, scale), width="stretch")
     st.dataframe(pd.DataFrame({
@@ -76,9 +78,9 @@ ui.lesson_text("rnn", "gates")
 model = ui_rnn.depth_lstm()
 
 
-@st.fragment
+@ui.fragment
 def gates():
-    text = st.text_input("Brackets for the LSTM", "(()(x))((((x))))(", key="rnn_gates_text", max_chars=80)
+    text = st.text_input("Brackets for the LSTM", key="rnn_gates_text", max_chars=ui_rnn.BRACKETS_MAX_CHARS)
     if not text:
         st.warning("Type some brackets, for example (()(()))")
         return
@@ -102,4 +104,6 @@ ui_rnn.forecast_section()
 st.header("5. Where RNNs went: attention")
 ui.lesson_text("rnn", "attention")
 ui_rnn.timing_section()
+
+ui.checkpoint("rnn")
 ui.next_lesson("rnn")

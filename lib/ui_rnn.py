@@ -9,9 +9,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lib import rnn, ui
+from lib import rnn, ui, urlstate
 
 KIND_NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
+UNROLL_MAX_CHARS = 40
+BRACKETS_MAX_CHARS = 80
+CLIP_NORMS = [0.1, 1.0, 5.0, 25.0]
 COLOURS = dict(zip(["rnn", "lstm", "gru", "last value", "truth"], px.colors.qualitative.Safe))
 
 
@@ -24,6 +27,15 @@ def depth_lstm() -> rnn.DepthLSTM:
 def _tick_labels(chars) -> list[str]:
     """Unique per-step labels so repeated characters get their own row."""
     return [f"{t + 1}: {ch!r}" if ch.isspace() else f"{t + 1}: {ch}" for t, ch in enumerate(chars)]
+
+
+def unroll_step_slider(length: int) -> int:
+    """The step to explain, 1..length: kept inside the text when the text gets shorter."""
+    if length == 1:
+        return 1  # a slider needs two ends
+    if st.session_state.get("rnn_unroll_step", 1) > length:
+        st.session_state["rnn_unroll_step"] = length
+    return st.slider("Step to explain", 1, length, key="rnn_unroll_step")
 
 
 def hidden_heatmap(run: rnn.TextUnroll) -> go.Figure:
@@ -67,8 +79,10 @@ def gates_figure(trace: rnn.GateTrace, text: str) -> go.Figure:
                                  zmax=zmax if limit is None else limit, name=name,
                                  colorbar={"len": 1 / len(panels), "y": 1 - (row - 0.5) / len(panels),
                                            "title": "c" if limit else "gate"}), row=row, col=1)
-    fig.update_layout(title="Inside the trained LSTM: gates (0 = closed, 1 = open) and cell state",
-                      height=900, xaxis4_title="step: character")
+    fig.update_xaxes(visible=False)  # the panels share the last panel's x axis
+    fig.update_xaxes(visible=True, title_text="step: character", row=len(panels), col=1)
+    fig.update_yaxes(title_text="cell unit")
+    fig.update_layout(title="Inside the trained LSTM: gates (0 = closed, 1 = open) and cell state", height=900)
     return fig
 
 
@@ -117,6 +131,7 @@ def timing_figure(rows: list[dict]) -> go.Figure:
 # --- 4a. the character model ----------------------------------------------------------------
 
 SOURCES = ["Python's help texts (bundled)", "Type your own text", "Upload a .txt file"]
+PROMPT_MAX_CHARS = 200
 
 
 @st.cache_data(show_spinner=False)
@@ -147,11 +162,12 @@ def char_model_section() -> None:
         text = None
     left, middle, right = st.columns(3)
     kind = left.selectbox("Cell", ["lstm", "gru"], format_func=KIND_NAMES.get, key="rnn_char_kind")
-    budget = middle.slider("Time budget (s)", 5, 120, 60, key="rnn_char_budget")
-    steps = right.slider("Maximum steps", 10, 3000, 1000, 10, key="rnn_char_steps")
-    seq_len = 48 if ui.classroom() else left.slider("Sequence length (characters)", 16, 128, 48, key="rnn_char_seq_len")
-    temperature = middle.slider("Sampling temperature", 0.1, 2.0, 0.8, 0.1, key="rnn_char_temperature")
-    prompt = right.text_input("Sample prompt", "The ", key="rnn_char_prompt")
+    budget = middle.slider("Time budget (s)", 5, 120, key="rnn_char_budget")
+    steps = right.slider("Maximum steps", 10, 3000, step=10, key="rnn_char_steps")
+    seq_len = (SHARED["seq"].default if ui.classroom()
+               else left.slider("Sequence length (characters)", 16, 128, key="rnn_char_seq_len"))
+    temperature = middle.slider("Sampling temperature", 0.1, 2.0, step=0.1, key="rnn_char_temperature")
+    prompt = right.text_input("Sample prompt", key="rnn_char_prompt", max_chars=PROMPT_MAX_CHARS)
     if st.button("Train the character model", key="rnn_char_train", type="primary") and text is not None:
         try:
             corpus = rnn.build_corpus(text, seq_len)
@@ -210,7 +226,7 @@ def show_char_results(temperature: float, prompt: str) -> None:
 def forecast_section() -> None:
     left, right = st.columns(2)
     series_kind = left.radio("Series", rnn.SERIES, key="rnn_fc_series", horizontal=True)
-    steps = right.slider("Training steps", 20, 600, 300, 20, key="rnn_fc_steps")
+    steps = right.slider("Training steps", 20, 600, step=20, key="rnn_fc_steps")
     if st.button("Train RNN, LSTM and GRU", key="rnn_fc_train", type="primary"):
         eval_every = max(steps // 10, 10)
 
@@ -236,7 +252,7 @@ PAGE_LENGTHS = [16, 64, 256, 1024]
 
 
 def timing_section() -> None:
-    n = st.select_slider("Distance between two tokens", PAGE_LENGTHS, 256, key="rnn_path_len")
+    n = st.select_slider("Distance between two tokens", PAGE_LENGTHS, key="rnn_path_len")
     st.dataframe(pd.DataFrame({"steps the signal crosses": rnn.path_lengths(n)}))
     if st.button("Time one forward pass at 16…1024 tokens", key="rnn_time", type="primary"):
         with st.spinner("Timing on " + ui.device().upper() + "…"):
@@ -249,3 +265,32 @@ def timing_section() -> None:
         params = {r["layer"]: r["parameters"] for r in rows}
         st.caption("Parameters: " + ", ".join(f"{k} {v:,}" for k, v in params.items())
                    + ". Measured on this machine just now; other users share its CPU, so expect noise.")
+
+
+# --- settings shared by link, and teacher presets ----------------------------------------------
+
+SHARED = {
+    "text": urlstate.Text("rnn_unroll_text", "hello world", max_chars=UNROLL_MAX_CHARS),
+    "step": urlstate.Int("rnn_unroll_step", 3, 1, UNROLL_MAX_CHARS),
+    "len": urlstate.Int("rnn_bptt_len", 40, 5, 100),
+    "scale": urlstate.Float("rnn_bptt_scale", 0.75, 0.25, 4.0),
+    "gate": urlstate.Float("rnn_bptt_gate_bias", 3.0, 0.0, 5.0),
+    "clip": urlstate.Choice("rnn_bptt_clip", 1.0, CLIP_NORMS),
+    "brackets": urlstate.Text("rnn_gates_text", "(()(x))((((x))))(", max_chars=BRACKETS_MAX_CHARS),
+    "source": urlstate.Choice("rnn_char_source", SOURCES[0], SOURCES),
+    "corpus": urlstate.Text("rnn_char_text", ""),
+    "cell": urlstate.Choice("rnn_char_kind", "lstm", ["lstm", "gru"]),
+    "budget": urlstate.Int("rnn_char_budget", 60, 5, 120),
+    "max_steps": urlstate.Int("rnn_char_steps", 1000, 10, 3000),
+    "seq": urlstate.Int("rnn_char_seq_len", 48, 16, 128),
+    "temp": urlstate.Float("rnn_char_temperature", 0.8, 0.1, 2.0),
+    "prompt": urlstate.Text("rnn_char_prompt", "The ", max_chars=PROMPT_MAX_CHARS),
+    "series": urlstate.Choice("rnn_fc_series", rnn.SERIES[0], rnn.SERIES),
+    "fc_steps": urlstate.Int("rnn_fc_steps", 300, 20, 600),
+    "distance": urlstate.Choice("rnn_path_len", 256, PAGE_LENGTHS),
+}
+PRESETS = {
+    "Vanishing gradients": {"scale": 0.5, "len": 100},
+    "Exploding gradients, clipped": {"scale": 3.0, "len": 100},
+    "Deeper than it was trained on": {"brackets": "(((((((((((((x)))))))))))))"},
+}

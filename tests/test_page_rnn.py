@@ -83,6 +83,10 @@ def test_char_model_bad_inputs_give_messages(app):
     app.run()
     assert any("binary" in e.value for e in app.error)
     assert not app.exception
+    # the file name is never used (the bytes are read in memory), so a path in it reaches nothing
+    app.file_uploader(key="rnn_char_upload").upload("../../../etc/passwd.txt", b"root:x:0:0 " * 20, "text/plain")
+    app.run()
+    assert not app.error and not app.exception
 
 
 @pytest.mark.slow
@@ -94,3 +98,64 @@ def test_forecasters_train_and_report_mse(app):
     assert set(table.index) == {"vanilla RNN", "LSTM", "GRU", "last value"}
     assert (table["test MSE"] > 0).all()
     assert table.loc["last value", "vs last value"] == "1.00×"
+
+
+@pytest.mark.slow
+def test_a_shared_link_restores_the_view(app, open_page):
+    from accessibility import chart_problems, widget_label_problems
+
+    app.text_input(key="rnn_unroll_text").input("to be or not").run()  # a new length gives a new step slider
+    app.slider(key="rnn_unroll_step").set_value(5)
+    app.slider(key="rnn_bptt_len").set_value(60)
+    app.slider(key="rnn_bptt_scale").set_value(2.0)
+    app.select_slider(key="rnn_bptt_clip").set_value(5.0)
+    app.text_input(key="rnn_gates_text").input("((x))(")
+    app.radio(key="rnn_fc_series").set_value("random walk")
+    app.select_slider(key="rnn_path_len").set_value(64).run()
+    link = dict(app.query_params)
+    assert link == {"text": "to be or not", "step": "5", "len": "60", "scale": "2.0", "clip": "5.0",
+                    "brackets": "((x))(", "series": "random walk", "distance": "64"}
+    opened = open_page("rnn", timeout=TIMEOUT, query=link)
+    assert not opened.exception and not opened.info
+    for kind, key, value in [("text_input", "rnn_unroll_text", "to be or not"), ("slider", "rnn_unroll_step", 5),
+                             ("slider", "rnn_bptt_len", 60), ("slider", "rnn_bptt_scale", 2.0),
+                             ("select_slider", "rnn_bptt_clip", 5.0), ("text_input", "rnn_gates_text", "((x))("),
+                             ("radio", "rnn_fc_series", "random walk"), ("select_slider", "rnn_path_len", 64)]:
+        assert getattr(opened, kind)(key=key).value == value, key
+    assert any("Step 5 reads **'e'**" in m.value for m in opened.markdown)
+    for column in ("h_t = tanh(sum)", "factor per step back", "steps the signal crosses"):
+        assert frame_with(opened, column).equals(frame_with(app, column)), column
+    assert frame_with(opened, "factor per step back").loc["vanilla RNN", "after clipping"] == pytest.approx(5.0, rel=1e-4)
+    assert dict(opened.query_params) == link
+    assert chart_problems(opened) == [] and widget_label_problems(opened) == []
+
+
+@pytest.mark.slow
+def test_malformed_links_and_presets(open_page):
+    at = open_page("rnn", timeout=TIMEOUT, query={"seed": "abc", "len": "999", "step": "40", "text": "x" * 10_240})
+    assert not at.exception
+    notice = at.info[0].value
+    assert "`seed` is not a setting" in notice and "outside 5–100" in notice and "`text` is too long" in notice
+    assert at.text_input(key="rnn_unroll_text").value == "hello world" and at.slider(key="rnn_bptt_len").value == 40
+    assert at.slider(key="rnn_unroll_step").value == 11  # step 40 is kept inside the 11 characters
+    assert dict(at.query_params) == {"step": "11"}
+    next(b for b in at.button if b.label == "Vanishing gradients").click().run()
+    assert dict(at.query_params) == {"scale": "0.5", "len": "100"}
+    vanishing = frame_with(at, "factor per step back").loc["vanilla RNN"]
+    assert vanishing["‖∂L/∂h_1‖ / ‖∂L/∂h_T‖"] < 1e-6 and 0 < vanishing["factor per step back"] < 0.55
+
+
+@pytest.mark.slow
+def test_unroll_text_hostile_input_and_checkpoint(app):
+    from lib import checkpoints
+
+    app.text_input(key="rnn_unroll_text").input("<script>alert(1)</script>").run()
+    assert not app.exception
+    assert not any("<script" in m.value for m in app.markdown)  # only one quoted character is shown as markdown
+    assert any("are used at all 25 steps" in c.value for c in app.caption)
+    app.text_input(key="rnn_unroll_text").input("a").run()  # one character: nothing to slide over
+    assert not app.exception and any("are used at all 1 steps" in c.value for c in app.caption)
+    first = checkpoints.questions("rnn", 1)[0]
+    app.text_input(key="rnn_a1_1").input(f"{first.answer:,}")
+    next(b for b in app.button if b.label == "Check").click().run()
+    assert [s.value for s in app.success] == ["Correct."]

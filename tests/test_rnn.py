@@ -84,6 +84,12 @@ def test_vanilla_rnn_gradients_vanish_geometrically_with_small_weights():
     assert norms[0] / norms[-1] < 1e-6
 
 
+def test_decay_rate_ignores_gradients_that_underflowed_to_zero():
+    norms = rnn.gradient_norms("rnn", 100, 0.5).norms
+    assert (norms == 0).any()  # float32 underflow far back (the "Vanishing gradients" preset)
+    assert 0 < rnn.decay_rate(norms) <= 0.5 + 1e-6
+
+
 def test_large_weights_explode_and_clipping_caps_the_update():
     report = rnn.gradient_norms("rnn", 30, 3.0, max_norm=1.0)
     assert report.norms[0] / report.norms[-1] > 1e3
@@ -130,6 +136,11 @@ def test_corpus_bad_inputs_have_clear_messages():
     corpus = rnn.build_corpus("abcdefghij" * 10, 16)
     assert len(corpus.train) + len(corpus.val) == 100 and len(corpus.val) == 17
     assert corpus.decode(corpus.train[:10].tolist()) == "abcdefghij"
+
+
+def test_a_huge_corpus_is_cut_to_the_limit():
+    corpus = rnn.build_corpus("ab" * (rnn.MAX_CORPUS_CHARS // 2 + 1_000), 48)
+    assert corpus.truncated and len(corpus.train) + len(corpus.val) == rnn.MAX_CORPUS_CHARS
 
 
 def test_decode_upload_accepts_text_and_refuses_binary():
