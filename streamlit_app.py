@@ -8,6 +8,6 @@ st.set_page_config(page_title="Glassbox", page_icon="🔬", layout="wide")
 pages = {section: [st.Page(l.page, title=l.title, icon=l.icon, url_path=l.key, default=l.key == "home")
                    for l in course.available_lessons() if l.section == section]
          for section in course.SECTIONS}
-navigation = st.navigation({section: entries for section, entries in pages.items() if entries})
+navigation = st.navigation({section: entries for section, entries in pages.items() if entries}, expanded=True)
 ui.sidebar()
 navigation.run()
