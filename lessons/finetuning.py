@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import finetune as ft
-from lib import ui
+from lib import ui, ui_trained
 from lib import ui_finetuning as view
 
 st.title("Fine-tuning a pretrained model")
@@ -78,7 +78,7 @@ if st.button("Fine-tune", type="primary", icon=":material/play_arrow:", key="ft_
         encoder = ui.load_model("minilm", "encoder")
         baseline = ft.zero_shot_predict(encoder, test_set.texts, label_names)
     st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "labels": label_names}
-    st.session_state["finetune_model"] = model  # the pipelines lesson offers it for sentiment analysis
+    ui_trained.keep("finetune_model", model)  # the pipelines lesson offers it for sentiment analysis
 
 result = st.session_state.get("ft_result")
 if result:
@@ -108,10 +108,11 @@ if result:
 
     st.header("5 · Attention before and after fine-tuning")
     sentence = st.text_input("Sentence", max_chars=300, key="ft_attention_text")
-    if sentence.strip():
+    finetuned = ui_trained.kept("finetune_model", "fine-tuned model")
+    if sentence.strip() and finetuned is not None:
         pretrained = ui.load_model("minilm", "encoder", attentions=True)
         view.attention_pair(ft.last_layer_attention(pretrained, sentence),
-                            ft.last_layer_attention(st.session_state["finetune_model"], sentence))
+                            ft.last_layer_attention(finetuned, sentence))
         st.caption("Fine-tuning moves the last layers most: they are closest to the new head.")
 
 st.header("6 · A small hyperparameter sweep")

@@ -2,7 +2,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lib import embeddings, models, pipelines, ui, ui_pipelines
+from lib import embeddings, models, pipelines, ui, ui_pipelines, ui_trained
 
 K = "pipelines"
 BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
@@ -25,7 +25,8 @@ ui_pipelines.run_task(task)
 st.header("Under the hood")
 ui.lesson_text(K, "under_the_hood")
 hood_models = {"minilm": "MiniLM encoder (feature extraction)", "smollm2-135m": "SmolLM2 decoder (next token)"}
-if st.session_state.get("finetune_model") is not None:
+finetuned = ui_trained.kept("finetune_model", "fine-tuned model")
+if finetuned is not None:
     hood_models["finetune_model"] = "Your fine-tuned classifier"
 hood_key = st.radio("Model", list(hood_models), format_func=hood_models.get, horizontal=True, key=f"{K}_hood_model")
 hood_raw = st.text_input("Input", "Paris is the capital of", key=f"{K}_hood_text")
@@ -38,7 +39,7 @@ if hood_warning:
     st.warning(hood_warning)
 if hood_text:
     if hood_key == "finetune_model":
-        hood_loaded = st.session_state["finetune_model"]
+        hood_loaded = finetuned
     else:
         hood_loaded = ui.load_model(hood_key, "encoder" if hood_key == "minilm" else "decoder")
     hood = pipelines.under_the_hood(hood_loaded, hood_text)

@@ -1,7 +1,7 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import params, tinygpt, ui, urlstate
+from lib import params, tinygpt, ui, ui_trained, urlstate
 from lib import ui_finetuning as view
 
 # Settings shared by link (the own-text corpus is not: it needs thousands of characters).
@@ -67,7 +67,7 @@ st.header("2 · Train")
 ui.lesson_text("tiny_gpt", "loop")
 if st.button("Train from scratch", type="primary", icon=":material/play_arrow:", key="gpt_train"):
     run, train_data, val_data = tinygpt.new_run(corpus, config, ui.device())
-    st.session_state["gpt_run"] = run
+    ui_trained.keep("gpt_run", run)  # kept before training, so a stopped run keeps what it learned
     chart, sample_box = st.empty(), st.empty()
 
     def draw(i, progress):
@@ -77,7 +77,7 @@ if st.button("Train from scratch", type="primary", icon=":material/play_arrow:",
 
     ui.live_run(tinygpt.train(run, train_data, val_data), config.max_steps, "Training", draw)
 
-run = st.session_state.get("gpt_run")
+run = ui_trained.kept("gpt_run", "tiny GPT")
 if run and run.history:
     st.plotly_chart(view.gpt_loss_chart(run), width="stretch", key="gpt_final_chart")
     evals = [p for p in run.history if p.val_loss is not None]

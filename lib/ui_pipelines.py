@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lib import efficientnet, models, pipelines, ui
+from lib import efficientnet, models, pipelines, ui, ui_trained
 
 K = "pipelines"
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
@@ -63,8 +63,8 @@ def whisper_model(device: str):
 def hub_model(task: pipelines.Task) -> models.Loaded | None:
     """The task's Hub model, a fine-tuned one from this session, or None after
     saying plainly what is needed."""
-    finetuned = st.session_state.get("finetune_model")
-    if task.key == "sentiment-analysis" and finetuned is not None:
+    finetuned = ui_trained.kept("finetune_model", "fine-tuned model") if task.key == "sentiment-analysis" else None
+    if finetuned is not None:
         st.info("Using the model you fine-tuned in the Fine-tuning lesson.", icon=":material/tune:")
         return finetuned
     if not ui.hub_enabled():

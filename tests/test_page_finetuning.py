@@ -2,7 +2,7 @@
 import pytest
 from accessibility import chart_problems, widget_label_problems
 
-from lib import checkpoints
+from lib import checkpoints, ui_trained
 
 
 def metrics(at) -> dict[str, str]:
@@ -25,7 +25,8 @@ def test_one_epoch_on_a_tiny_subset_shows_the_confusion_matrix(open_page):
     titles = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("Confusion matrix" in spec for spec in titles)
     assert [m.label for m in at.metric][-4:] == ["Accuracy", "Precision", "Recall", "F1"]
-    assert at.session_state["finetune_model"].model.config.num_labels == 2
+    kept = ui_trained.store().get(at.session_state[ui_trained.OWNER_KEY].session_id, "finetune_model")
+    assert kept.model.config.num_labels == 2
     assert any("zero-shot" in c.value.lower() for c in at.caption)
     assert chart_problems(at) == [] and widget_label_problems(at) == []
 
