@@ -92,10 +92,15 @@ def sidebar() -> None:
 
 # --- models -------------------------------------------------------------------------
 
+def model_choices(role: str) -> list[str]:
+    """Registry keys offered for `role` on this machine: bundled ones, and Hub ones when the Hub is on."""
+    return [s.key for s in models.specs(role) if s.bundled or hub_enabled()]
+
+
 def model_picker(role: str, label: str = "Model", key: str | None = None) -> str:
     """A selectbox of registry models for `role`, offline defaults first; Hub
     models (and any Hub id) only when the Hub is enabled and reachable."""
-    options = [s for s in models.specs(role) if s.bundled or hub_enabled()]
+    options = [models.REGISTRY[key] for key in model_choices(role)]
     labels = {s.key: s.title + ("" if s.bundled else " · Hub") for s in options}
     if hub_enabled():
         labels["__other__"] = "Another Hub id…"
