@@ -8,14 +8,16 @@ K = "pipelines"
 BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
 
 st.title("HuggingFace pipelines")
+ui.shared_state(K, ui_pipelines.SHARED, ui_pipelines.PRESETS)
 ui.lesson_text(K, "intro")
 
 # --- the playground ---------------------------------------------------------------
 st.header("Pipeline playground")
-task = st.selectbox("Task", pipelines.TASKS, format_func=lambda t: t.title, key=f"{K}_task")
+task = pipelines.TASK_BY_KEY[st.selectbox("Task", list(pipelines.TASK_BY_KEY), key=f"{K}_task",
+                                          format_func=lambda key: pipelines.TASK_BY_KEY[key].title)]
 spec = models.REGISTRY[task.model_key]
-st.markdown(f"**Model:** {spec.title} · {'bundled, works offline' if task.offline else 'from the Hub'}"
-            f" · {spec.license}")
+st.markdown(f"**Use it to:** {task.use_case}  \n**Model:** {spec.title} · "
+            f"{'bundled, works offline' if task.offline else 'from the Hub'} · {spec.license}")
 if task.note:
     st.caption(task.note)
 ui.show_code(f"from transformers import pipeline\n{task.code}", label="The two-line pipeline")
@@ -24,12 +26,14 @@ ui_pipelines.run_task(task)
 # --- under the hood ---------------------------------------------------------------
 st.header("Under the hood")
 ui.lesson_text(K, "under_the_hood")
-hood_models = {"minilm": "MiniLM encoder (feature extraction)", "smollm2-135m": "SmolLM2 decoder (next token)"}
+hood_models = dict(ui_pipelines.HOOD_MODELS)
 finetuned = ui_trained.kept("finetune_model", "fine-tuned model")
 if finetuned is not None:
     hood_models["finetune_model"] = "Your fine-tuned classifier"
+if st.session_state[f"{K}_hood_model"] not in hood_models:  # a link from a student who fine-tuned a model
+    st.session_state[f"{K}_hood_model"] = "minilm"
 hood_key = st.radio("Model", list(hood_models), format_func=hood_models.get, horizontal=True, key=f"{K}_hood_model")
-hood_raw = st.text_input("Input", "Paris is the capital of", key=f"{K}_hood_text")
+hood_raw = st.text_input("Input", key=f"{K}_hood_text")
 try:
     hood_text, hood_warning = pipelines.check_text(hood_raw)
 except ValueError as err:
@@ -87,4 +91,5 @@ extractor = pipeline("feature-extraction", model="sentence-transformers/all-Mini
 vectors = extractor(sentences, batch_size=32)   # 32 sentences per forward pass
 """)
 
+ui.checkpoint(K)
 ui.next_lesson(K)

@@ -12,7 +12,7 @@ import io
 import re
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
@@ -28,6 +28,7 @@ MASK_PATTERN = re.compile(r"\[MASK\]|<mask>")
 class Task:
     key: str  # the transformers pipeline task name
     title: str
+    use_case: str  # a job this task does, as a student would meet it
     model_key: str  # registry key of the model used
     offline: bool  # runs with a bundled model
     code: str  # the two-line pipeline, as a student would write it
@@ -35,44 +36,51 @@ class Task:
 
 
 TASKS = [
-    Task("sentiment-analysis", "Sentiment analysis", "sst2-distilbert", False,
+    Task("sentiment-analysis", "Sentiment analysis", "Tell whether each product review is positive or negative.",
+         "sst2-distilbert", False,
          'classifier = pipeline("sentiment-analysis", model="distilbert/distilbert-base-uncased-finetuned-sst-2-english")\n'
          'classifier("I loved this film!")'),
-    Task("zero-shot-classification", "Zero-shot classification", "minilm", True,
+    Task("zero-shot-classification", "Zero-shot classification",
+         "Sort support emails into topics you name on the spot, with no labelled examples.", "minilm", True,
          'classifier = pipeline("zero-shot-classification", model="facebook/bart-large-mnli")\n'
          'classifier("The match went to penalties.", candidate_labels=["sport", "politics", "cooking"])',
          "Offline stand-ins: embedding similarity on MiniLM, or prompting SmolLM2. The Hub "
          "pipeline uses an NLI model (facebook/bart-large-mnli, 1.6 GB)."),
-    Task("ner", "Named entities (token classification)", "bert-ner", False,
+    Task("ner", "Named entities (token classification)",
+         "Find the people, places and organisations mentioned in news articles.", "bert-ner", False,
          'ner = pipeline("ner", model="dslim/bert-base-NER", aggregation_strategy="simple")\n'
          'ner("Ada Lovelace worked with Charles Babbage in London.")'),
-    Task("question-answering", "Question answering", "distilbert-squad", False,
+    Task("question-answering", "Question answering",
+         "Pull the answer to a question out of a paragraph you provide.", "distilbert-squad", False,
          'qa = pipeline("question-answering", model="distilbert/distilbert-base-cased-distilled-squad")\n'
          'qa(question="What is BERT?", context="BERT is a transformer encoder ...")'),
-    Task("fill-mask", "Fill the mask", "smollm2-135m", True,
+    Task("fill-mask", "Fill the mask", "Suggest the missing word in a sentence with a gap.", "smollm2-135m", True,
          'unmasker = pipeline("fill-mask", model="google-bert/bert-base-uncased")\n'
          'unmasker("Paris is the [MASK] of France.")',
          "Stand-in: MiniLM has no masked-LM head, so SmolLM2 proposes words after the left "
          "context and ranks them by how likely the whole sentence is with each one. Try the course's "
          "bias example: 'This man works as a [MASK].' then 'This woman works as a [MASK].'"),
-    Task("summarization", "Summarization", "smollm2-135m", True,
+    Task("summarization", "Summarization", "Shorten a long meeting report to two sentences.", "smollm2-135m", True,
          'summarizer = pipeline("summarization", model="sshleifer/distilbart-cnn-12-6")\n'
          'summarizer(long_text, max_length=60)',
          "Offline: SmolLM2-135M-Instruct asked to summarise (a small chat model, not a "
          "trained summariser)."),
-    Task("translation_en_to_fr", "Translation (English → French)", "opus-mt-en-fr", False,
+    Task("translation_en_to_fr", "Translation (English → French)",
+         "Turn English product descriptions into French ones.", "opus-mt-en-fr", False,
          'translator = pipeline("translation_en_to_fr", model="Helsinki-NLP/opus-mt-en-fr")\n'
          'translator("The weather is lovely today.")'),
-    Task("text-generation", "Text generation", "smollm2-135m", True,
+    Task("text-generation", "Text generation", "Continue a story from its first line.", "smollm2-135m", True,
          'generator = pipeline("text-generation", model="HuggingFaceTB/SmolLM2-135M-Instruct")\n'
          'generator("Once upon a time", max_new_tokens=40)'),
-    Task("feature-extraction", "Feature extraction", "minilm", True,
+    Task("feature-extraction", "Feature extraction",
+         "Turn sentences into vectors, to search documents by meaning.", "minilm", True,
          'extractor = pipeline("feature-extraction", model="sentence-transformers/all-MiniLM-L6-v2")\n'
          'extractor("He went to the bank to deposit money.", return_tensors=True).shape'),
-    Task("automatic-speech-recognition", "Speech recognition", "whisper-tiny.en", True,
+    Task("automatic-speech-recognition", "Speech recognition", "Write down what is said in a recorded lecture.",
+         "whisper-tiny.en", True,
          'from faster_whisper import WhisperModel  # the HF pipeline: pipeline("automatic-speech-recognition", model="openai/whisper-tiny.en")\n'
          'segments, info = WhisperModel("tiny.en").transcribe("speech.wav")'),
-    Task("image-classification", "Image classification", "efficientnet-lite0", True,
+    Task("image-classification", "Image classification", "Say which object a photo shows.", "efficientnet-lite0", True,
          'classifier = pipeline("image-classification", model="google/efficientnet-b0")\n'
          'classifier("cat.jpg")',
          "Offline: EfficientNet-Lite0 ImageNet weights, run by Glassbox's own model code."),
@@ -317,17 +325,24 @@ def under_the_hood(loaded, text: str, top_k: int = 5) -> dict:
                 "result": [{"dimension": i, "value": float(v)} for i, v in enumerate(pooled[:8])]}
     logits = output.logits.float()  # (1, seq, vocab) or (1, num_labels) or (1, seq, num_labels)
     last = logits[0] if logits.dim() == 2 else logits[0, -1]
-    probs = last.softmax(-1)
-    best = probs.topk(min(top_k, probs.numel()))
     id2label = getattr(loaded.model.config, "id2label", None) or {}
     is_lm = logits.shape[-1] == len(loaded.tokenizer)
     name = (lambda i: loaded.tokenizer.decode([i])) if is_lm else (lambda i: id2label.get(i, str(i)))
+    result = top_outputs(last.cpu(), name, top_k)
     return {**step1, "raw_name": "logits", "raw_shape": tuple(logits.shape),
-            "raw_sample": [[float(v) for v in last[best.indices].cpu()]],
+            "raw_sample": [[row["logit"] for row in result]],
             "post": "softmax over the last position's logits, then the top entries"
                     if is_lm else "softmax over the label logits, then the best label",
-            "result": [{"output": name(int(i)), "logit": float(last[i]), "probability": float(p)}
-                       for p, i in zip(best.values, best.indices)]}
+            "result": result}
+
+
+def top_outputs(logits: torch.Tensor, name: Callable[[int], str], top_k: int = 5) -> list[dict]:
+    """Step 3 for one position's logits (vocab_size,) or (num_labels,): softmax
+    into probabilities, then the `top_k` outputs, most probable first."""
+    probs = logits.softmax(-1)
+    best = probs.topk(min(top_k, probs.numel()))
+    return [{"output": name(int(i)), "logit": float(logits[i]), "probability": float(p)}
+            for p, i in zip(best.values, best.indices)]
 
 
 # --- batching -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lib import efficientnet, models, pipelines, ui, ui_trained
+from lib import efficientnet, models, pipelines, ui, ui_trained, urlstate
 
 K = "pipelines"
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
@@ -28,11 +28,37 @@ DEFAULT_TEXT = {
 }
 QA_CONTEXT = ("BERT is a transformer encoder pretrained by Google in 2018 with masked language "
               "modelling and next-sentence prediction. It reads the whole sentence at once.")
+ZERO_SHOT_METHODS = ["Embedding similarity (MiniLM)", "Prompting (SmolLM2)"]
+HOOD_MODELS = {"minilm": "MiniLM encoder (feature extraction)", "smollm2-135m": "SmolLM2 decoder (next token)"}
+FINETUNED = "finetune_model"  # offered under the hood only in the session that fine-tuned it
+
+# --- settings shared by link, and teacher presets ------------------------------------
+
+SHARED = {
+    "task": urlstate.Choice(f"{K}_task", pipelines.TASKS[0].key, list(pipelines.TASK_BY_KEY)),
+    **{task: urlstate.Text(f"{K}_text_{task}", text, max_chars=500) for task, text in DEFAULT_TEXT.items()},
+    "labels": urlstate.Text(f"{K}_labels", "sport, politics, cooking"),
+    "method": urlstate.Choice(f"{K}_zero_shot_method", ZERO_SHOT_METHODS[0], ZERO_SHOT_METHODS),
+    "question": urlstate.Text(f"{K}_question", "What is BERT?"),
+    "context": urlstate.Text(f"{K}_context", QA_CONTEXT, max_chars=500),
+    "tokens": urlstate.Int(f"{K}_max_new", 30, 5, 100),
+    "temp": urlstate.Float(f"{K}_temperature", 0.0, 0.0, 1.5),
+    "hood": urlstate.Choice(f"{K}_hood_model", "minilm", [*HOOD_MODELS, FINETUNED]),
+    "input": urlstate.Text(f"{K}_hood_text", "Paris is the capital of"),
+}
+PRESETS = {
+    "Bias in fill-mask": {"task": "fill-mask", "fill-mask": "This woman works as a [MASK]."},
+    "Zero-shot news topics": {"task": "zero-shot-classification", "labels": "sport, politics, economy, science",
+                              "zero-shot-classification": "The central bank raised interest rates again.",
+                              "method": ZERO_SHOT_METHODS[1]},
+    "A decoder under the hood": {"task": "text-generation", "hood": "smollm2-135m",
+                                 "input": "The capital of France is", "text-generation": "The capital of France is"},
+}
 
 
 def text_input(task: pipelines.Task, label: str = "Input text") -> str | None:
     """The task's text box; None (with a message) when the text is unusable."""
-    raw = st.text_area(label, DEFAULT_TEXT.get(task.key, ""), key=f"{K}_text_{task.key}", height=100)
+    raw = st.text_area(label, key=f"{K}_text_{task.key}", height=100)
     try:
         text, warning = pipelines.check_text(raw)
     except ValueError as err:
@@ -47,10 +73,10 @@ def show_time(seconds: float, device: str) -> None:
     st.caption(f":material/timer: {seconds * 1000:,.0f} ms on {device.upper()}")
 
 
-def score_bars(rows: list[dict], x: str, y: str, title: str, x_title: str) -> None:
+def score_bars(rows: list[dict], x: str, y: str, title: str, x_title: str, y_title: str = "label") -> None:
     fig = px.bar(pd.DataFrame(rows), x=x, y=y, orientation="h", color=x, range_color=[0, max(r[x] for r in rows)],
                  color_continuous_scale="viridis", title=title, text_auto=".3f")
-    fig.update_layout(yaxis={"autorange": "reversed", "title": None}, xaxis_title=x_title,
+    fig.update_layout(yaxis={"autorange": "reversed", "title": y_title}, xaxis_title=x_title,
                       coloraxis_showscale=False, height=120 + 40 * len(rows))
     st.plotly_chart(fig, width="stretch")
 
@@ -63,7 +89,7 @@ def whisper_model(device: str):
 def hub_model(task: pipelines.Task) -> models.Loaded | None:
     """The task's Hub model, a fine-tuned one from this session, or None after
     saying plainly what is needed."""
-    finetuned = ui_trained.kept("finetune_model", "fine-tuned model") if task.key == "sentiment-analysis" else None
+    finetuned = ui_trained.kept(FINETUNED, "fine-tuned model") if task.key == "sentiment-analysis" else None
     if finetuned is not None:
         st.info("Using the model you fine-tuned in the Fine-tuning lesson.", icon=":material/tune:")
         return finetuned
@@ -111,8 +137,8 @@ def highlight(text: str, spans: list[tuple[int, int, str]]) -> str:
 
 
 def run_question_answering(task):
-    question = st.text_input("Question", "What is BERT?", key=f"{K}_question")
-    context = st.text_area("Context", QA_CONTEXT, key=f"{K}_context", height=110)
+    question = st.text_input("Question", key=f"{K}_question")
+    context = st.text_area("Context", key=f"{K}_context", height=110)
     if not context.strip():
         st.warning("Question answering needs a context: paste the paragraph that holds the answer.")
         return
@@ -141,10 +167,8 @@ def run_translation(task):
 
 def run_zero_shot(task):
     text = text_input(task)
-    raw_labels = st.text_input("Candidate labels (comma-separated)", "sport, politics, cooking",
-                               key=f"{K}_labels")
-    method = st.radio("Method", ["Embedding similarity (MiniLM)", "Prompting (SmolLM2)"],
-                      key=f"{K}_zero_shot_method", horizontal=True)
+    raw_labels = st.text_input("Candidate labels (comma-separated)", key=f"{K}_labels")
+    method = st.radio("Method", ZERO_SHOT_METHODS, key=f"{K}_zero_shot_method", horizontal=True)
     try:
         labels = pipelines.parse_labels(raw_labels)
     except ValueError as err:
@@ -176,15 +200,15 @@ def run_fill_mask(task):
         st.warning(str(err))
         return
     score_bars(rows, "score", "token_str", "Best words for [MASK] (probability among the candidates)",
-               "probability")
+               "probability", "candidate word")
     show_time(seconds, loaded.device)
 
 
 def run_generation(task):
     text = text_input(task, "Prompt")
     cols = st.columns(2)
-    max_new = cols[0].slider("New tokens", 5, 100, 30, key=f"{K}_max_new")
-    temperature = cols[1].slider("Temperature (0 = greedy)", 0.0, 1.5, 0.0, 0.1, key=f"{K}_temperature")
+    max_new = cols[0].slider("New tokens", 5, 100, key=f"{K}_max_new")
+    temperature = cols[1].slider("Temperature (0 = greedy)", 0.0, 1.5, step=0.1, key=f"{K}_temperature")
     if text and st.button("Generate", key=f"{K}_run_generation", type="primary"):
         loaded = ui.load_model("smollm2-135m", "decoder")
         st.markdown(f"**{text}**")
@@ -255,7 +279,7 @@ def run_image_classification(task):
     model = efficientnet_model()
     rows, seconds = pipelines.timed(lambda: efficientnet.classify(model, image), "cpu")
     score_bars([{"label": l, "score": p} for l, p in rows], "score", "label", "Top-5 ImageNet classes",
-               "probability")
+               "probability", "ImageNet class")
     show_time(seconds, "cpu")
 
 

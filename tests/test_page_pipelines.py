@@ -3,14 +3,15 @@ input or says which Hub model it needs; bad input gives a message."""
 import json
 
 import pytest
+from accessibility import chart_problems, widget_label_problems
 
-from lib import models, pipelines
+from lib import checkpoints, models, pipelines, ui_pipelines, ui_trained
 
 TIMEOUT = 240
 
 
 def choose(app, task_key):
-    app.selectbox(key="pipelines_task").set_value(pipelines.TASK_BY_KEY[task_key]).run()
+    app.selectbox(key="pipelines_task").set_value(task_key).run()
     assert not app.exception, app.exception
     return app
 
@@ -101,12 +102,16 @@ def test_finetuned_sentiment_model_is_used(app, minilm):
     classifier = AutoModelForSequenceClassification.from_config(minilm.model.config.__class__(
         **{**minilm.model.config.to_dict(), "num_labels": 2,
            "id2label": {0: "NEGATIVE", 1: "POSITIVE"}, "label2id": {"NEGATIVE": 0, "POSITIVE": 1}})).eval()
-    app.session_state["finetune_model"] = models.Loaded(minilm.spec, classifier, minilm.tokenizer, "cpu")
-    choose(app, "sentiment-analysis")
-    app.button(key="pipelines_run_sentiment-analysis").click().run()
-    labels = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]["y"]
-    assert sorted(labels) == ["NEGATIVE", "POSITIVE"]
-    del app.session_state["finetune_model"]
+    session = app.session_state[ui_trained.OWNER_KEY].session_id
+    ui_trained.store().put(session, ui_pipelines.FINETUNED,
+                           models.Loaded(minilm.spec, classifier, minilm.tokenizer, "cpu"), nbytes=1)
+    try:
+        choose(app, "sentiment-analysis")
+        app.button(key="pipelines_run_sentiment-analysis").click().run()
+        labels = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]["y"]
+        assert sorted(labels) == ["NEGATIVE", "POSITIVE"]
+    finally:
+        ui_trained.store().drop_session(session)
 
 
 @pytest.mark.slow
@@ -137,3 +142,99 @@ def test_batching_chart(app):
     rows = app.session_state["pipelines_batch_rows"]
     assert [r["batch_size"] for r in rows] == [1, 2, 4, 8, 16, 32, 64]
     assert all(r["sentences_per_s"] > 0 for r in rows)
+
+
+# --- hostile input ----------------------------------------------------------------------
+
+def test_a_corrupt_image_with_a_path_like_name_is_refused(app):
+    choose(app, "image-classification")
+    app.file_uploader(key="pipelines_image").upload("../../etc/passwd.png", b"not an image at all", "image/png")
+    app.run()
+    assert not app.exception
+    assert "not an image Glassbox can read" in messages(app)
+    app.file_uploader(key="pipelines_image").clear()
+    app.run()
+
+
+@pytest.mark.slow
+def test_a_corrupt_recording_is_refused(app):
+    choose(app, "automatic-speech-recognition")
+    app.file_uploader(key="pipelines_audio").upload("lecture.wav", b"RIFF not really audio" * 40, "audio/wav")
+    app.run()
+    app.button(key="pipelines_run_asr").click().run()
+    assert not app.exception
+    assert "Could not read this audio file" in messages(app)
+    app.file_uploader(key="pipelines_audio").clear()
+    app.run()
+
+
+def test_student_html_is_escaped_in_highlights():
+    marked = ui_pipelines.highlight("<script>alert(1)</script> Ada <b>", [(26, 29, "<img src=x onerror=alert(1)>")])
+    assert "<script>" not in marked and "<img" not in marked
+    assert "&lt;script&gt;" in marked and ">Ada <small>" in marked and marked.endswith(" &lt;b&gt;</p>")
+
+
+# --- the classroom layer: links, presets, checkpoint, accessibility ----------------------
+
+def first_chart(app) -> list:
+    return json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
+
+
+def step_three(app):
+    return next(d.value for d in app.dataframe if "probability" in d.value.columns)
+
+
+def test_a_shared_link_restores_the_view(open_page):
+    at = open_page("pipelines", timeout=TIMEOUT)
+    at.selectbox(key="pipelines_task").set_value("zero-shot-classification").run()
+    at.text_area(key="pipelines_text_zero-shot-classification").input("The orchestra played Mozart all night.")
+    at.text_input(key="pipelines_labels").input("music, sport, cooking")
+    at.radio(key="pipelines_hood_model").set_value("smollm2-135m")
+    at.text_input(key="pipelines_hood_text").input("The capital of Italy is").run()
+    link = dict(at.query_params)
+    assert link == {"task": "zero-shot-classification", "zero-shot-classification": "The orchestra played Mozart all night.",
+                    "labels": "music, sport, cooking", "hood": "smollm2-135m", "input": "The capital of Italy is"}
+    opened = open_page("pipelines", timeout=TIMEOUT, query=link)
+    assert not opened.exception and not [i for i in opened.info if "ignored" in i.value]
+    for kind, key in [("selectbox", "pipelines_task"), ("text_area", "pipelines_text_zero-shot-classification"),
+                      ("text_input", "pipelines_labels"), ("radio", "pipelines_hood_model"),
+                      ("text_input", "pipelines_hood_text")]:
+        assert getattr(opened, kind)(key=key).value == getattr(at, kind)(key=key).value, key
+    assert first_chart(opened) == first_chart(at) and first_chart(at)[0]["y"][0] == "music"
+    assert step_three(opened).equals(step_three(at))
+    assert dict(opened.query_params) == link
+
+
+def test_malformed_and_hostile_links_are_ignored_with_a_notice(open_page):
+    at = open_page("pipelines", timeout=TIMEOUT, query={
+        "seed": "abc", "tokens": "999", "fill-mask": "x" * 10_240, "temp": "nan", "task": "../../etc/passwd",
+        "hood": "finetune_model"})
+    assert not at.exception, at.exception
+    notices = [i.value for i in at.info if "ignored" in i.value]
+    assert len(notices) == 1
+    for reason in ("`seed` is not a setting", "`tokens=999` is outside 5–100", "`fill-mask` is too long (10,240",
+                   "`temp=nan` is outside", "`task=../../etc/passwd` is not one of the choices"):
+        assert reason in notices[0]
+    assert at.selectbox(key="pipelines_task").value == "sentiment-analysis"
+    assert at.radio(key="pipelines_hood_model").value == "minilm"  # no fine-tuned model in this session
+    assert dict(at.query_params) == {}
+    choose(at, "text-generation")
+    assert at.slider(key="pipelines_max_new").value == 30 and at.slider(key="pipelines_temperature").value == 0.0
+
+
+def test_preset_checkpoint_and_accessibility(app):
+    next(b for b in app.button if b.label == "Bias in fill-mask").click().run()
+    assert app.selectbox(key="pipelines_task").value == "fill-mask"
+    assert app.text_area(key="pipelines_text_fill-mask").value == "This woman works as a [MASK]."
+    assert dict(app.query_params) == {"task": "fill-mask", "fill-mask": "This woman works as a [MASK]."}
+
+    first = checkpoints.questions("pipelines", 1)[0]
+    app.radio(key="pipelines_a1_1").set_value(first.answer)
+    next(b for b in app.button if b.label == "Check").click().run()
+    assert [s.value for s in app.success][-1] == "Correct."
+    assert app.session_state["progress"]["pipelines"] == {"correct": 1, "total": 4, "seed": 1}
+
+    for task_key in ("zero-shot-classification", "feature-extraction", "image-classification"):
+        choose(app, task_key)
+        assert app.get("plotly_chart") and chart_problems(app) == [], task_key
+        assert widget_label_problems(app) == [], task_key
