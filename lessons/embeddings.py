@@ -3,12 +3,26 @@ import plotly.express as px
 import streamlit as st
 import torch
 
-from lib import embeddings, ui
+from lib import embeddings, ui, urlstate
 
 K = "embeddings"
 SHAPE_SENTENCE = "He went to the bank to deposit money."
+MAX_CHARS = 500  # longer sentences and queries are cut: MiniLM was trained on short texts
+SHARED = {
+    "word": urlstate.Text(f"{K}_word", "bank", max_chars=40),
+    "mine": urlstate.Text(f"{K}_sentence", "I left my bike outside the bank and went in to pay a cheque.",
+                          max_chars=MAX_CHARS),
+    "q": urlstate.Text(f"{K}_query", "Will I need an umbrella?", max_chars=MAX_CHARS),
+}
+PRESETS = {
+    "A river bank of my own": {"mine": "We had a picnic on the grassy bank of the stream.",
+                               "q": "Where can we walk by the water?"},
+    "A money bank of my own": {"mine": "I asked the bank for a loan to buy a car.", "q": "How do I pay my rent?"},
+    "Meaning, not shared words": {"q": "Is it going to be wet outside tonight?"},
+}
 
 st.title("Contextual embeddings")
+ui.shared_state(K, SHARED, PRESETS)
 ui.lesson_text(K, "intro")
 encoder = ui.load_model("minilm", "encoder")
 
@@ -27,16 +41,15 @@ outputs.last_hidden_state.shape   # (1, 11, 384) with MiniLM; (1, 11, 768) with 
 
 
 # --- the bank example ----------------------------------------------------------------
-@st.fragment
+@ui.fragment
 def bank_section():
     st.header("'bank' by the river, 'bank' for money")
     ui.lesson_text(K, "bank")
-    word = st.text_input("Word to follow", "bank", key=f"{K}_word")
-    yours = st.text_input("Your own sentence using that word", "I left my bike outside the bank and went in to "
-                          "pay a cheque.", key=f"{K}_sentence")
+    word = st.text_input("Word to follow", key=f"{K}_word")
+    yours = st.text_input("Your own sentence using that word", key=f"{K}_sentence")
     groups = {sense: list(group) for sense, group in embeddings.BANK_SENTENCES.items()}
     if yours.strip():
-        groups["yours"] = [yours.strip()[:500]]
+        groups["yours"] = [yours.strip()[:MAX_CHARS]]
     try:
         senses, sentences, vectors = embeddings.sense_vectors(encoder, word, groups)
         static = embeddings.static_vector(encoder, word)
@@ -83,14 +96,14 @@ def corpus_vectors(device: str) -> torch.Tensor:
     return embeddings.sentence_embeddings(encoder, embeddings.bundled_sentences())
 
 
-@st.fragment
+@ui.fragment
 def search_section():
     st.header("Semantic search")
     ui.lesson_text(K, "search")
     corpus = embeddings.bundled_sentences()
-    query = st.text_input("Search the sentence collection", "Will I need an umbrella?", key=f"{K}_query")
+    query = st.text_input("Search the sentence collection", key=f"{K}_query")
     try:
-        hits = embeddings.semantic_search(encoder, query[:500], corpus, top_k=5,
+        hits = embeddings.semantic_search(encoder, query[:MAX_CHARS], corpus, top_k=5,
                                           corpus_vectors=corpus_vectors(encoder.device))
     except ValueError as err:
         st.warning(str(err))
@@ -102,4 +115,5 @@ def search_section():
 
 
 search_section()
+ui.checkpoint(K)
 ui.next_lesson(K)

@@ -47,6 +47,8 @@ def hidden_states(loaded, text: str) -> tuple[dict, torch.Tensor]:
 def word_token_positions(offsets: torch.Tensor, text: str, word: str) -> list[int]:
     """Positions of the tokens that make up the first whole-word occurrence of `word`."""
     lowered, target = text.lower(), word.lower().strip()
+    if not target:  # find("") matches everywhere: the loop below would never end
+        return []
     start = 0
     while True:
         start = lowered.find(target, start)
@@ -63,6 +65,8 @@ def word_token_positions(offsets: torch.Tensor, text: str, word: str) -> list[in
 
 def contextual_vector(loaded, sentence: str, word: str) -> WordVector:
     """The word's vector in this sentence: the mean of its pieces' last hidden states."""
+    if not word.strip():
+        raise ValueError("Type a word to follow.")
     encoded, states = hidden_states(loaded, sentence)
     positions = word_token_positions(encoded["offset_mapping"][0], sentence, word)
     if not positions:

@@ -35,6 +35,14 @@ def test_word_must_be_whole_word(minilm):
         embeddings.contextual_vector(minilm, "The banker smiled.", "bank")
 
 
+@pytest.mark.timeout(30)
+def test_an_empty_word_is_refused_not_searched_forever(minilm):
+    encoded, _ = embeddings.hidden_states(minilm, "We sat on the bank.")
+    assert embeddings.word_token_positions(encoded["offset_mapping"][0], "We sat on the bank.", " ") == []
+    with pytest.raises(ValueError, match="Type a word"):
+        embeddings.contextual_vector(minilm, "We sat on the bank.", "")
+
+
 def test_senses_separate(minilm):
     senses, _sentences, vectors = embeddings.sense_vectors(minilm, "bank", embeddings.BANK_SENTENCES)
     within, across = embeddings.within_and_across(embeddings.cosine_matrix(vectors), senses)

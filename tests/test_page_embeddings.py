@@ -1,14 +1,32 @@
 """AppTest of the contextual embeddings lesson."""
+import base64
+import json
+
+import numpy as np
+from accessibility import chart_problems, widget_label_problems
+
+from lib import checkpoints
+
+TIMEOUT = 180
+UMBRELLA = "Bring an umbrella: the forecast says showers this evening."
+
+
+def similarity(app) -> np.ndarray:
+    """The cosine matrix the heatmap draws (plotly ships it as typed binary)."""
+    spec = json.loads(next(c for c in app.get("plotly_chart") if "Cosine similarity" in c.proto.spec).proto.spec)
+    z = spec["data"][0]["z"]
+    return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(len(spec["data"][0]["y"]), -1)
 
 
 def test_page_shows_shape_bank_matrix_and_search(open_page):
-    app = open_page("embeddings", timeout=180)
+    app = open_page("embeddings", timeout=TIMEOUT)
     assert not app.exception, app.exception
     assert app.metric[0].value == "(1, 11, 384)"
     within, across = (float(m.value) for m in app.metric[1:3])
     assert within > across
     hits = app.dataframe[-1].value
     assert "umbrella" in hits["sentence"].iloc[0] or "rain" in hits["sentence"].iloc[0]
+    assert chart_problems(app) == [] and widget_label_problems(app) == []
 
     app.text_input(key="embeddings_sentence").input("We had a picnic on the bank of the stream.").run()
     assert not app.exception
@@ -19,3 +37,53 @@ def test_page_shows_shape_bank_matrix_and_search(open_page):
 
     app.text_input(key="embeddings_query").input("   ").run()
     assert any("Type a question" in w.value for w in app.warning)
+
+
+def test_hostile_text_gives_messages_not_hangs(open_page):
+    app = open_page("embeddings", timeout=TIMEOUT)
+    app.text_input(key="embeddings_word").input("   ").run()  # an empty word once looped forever
+    assert not app.exception and "Type a word to follow." in app.warning[0].value
+    app.text_input(key="embeddings_word").input("bank")
+    script = "<img src=x onerror=alert(1)> the bank <script>alert(2)</script>"
+    app.text_input(key="embeddings_sentence").input(script + " x" * 5_000).run()
+    assert not app.exception
+    assert app.dataframe[0].value["sentence"].iloc[-1] == (script + " x" * 5_000)[:500]  # shown as text, cut
+    app.text_input(key="embeddings_query").input("rain? " * 2_000).run()
+    assert not app.exception and len(app.dataframe[-1].value) == 5
+
+
+def test_a_shared_link_restores_the_view(open_page):
+    app = open_page("embeddings", timeout=TIMEOUT)
+    app.text_input(key="embeddings_sentence").input("The bank was closed on Sunday.")
+    app.text_input(key="embeddings_query").input("Who won the tennis match?").run()
+    link = dict(app.query_params)
+    assert link == {"mine": "The bank was closed on Sunday.", "q": "Who won the tennis match?"}
+    opened = open_page("embeddings", timeout=TIMEOUT, query=link)
+    assert not opened.exception and not opened.info
+    for key in ("embeddings_word", "embeddings_sentence", "embeddings_query"):
+        assert opened.text_input(key=key).value == app.text_input(key=key).value
+    np.testing.assert_array_equal(similarity(opened), similarity(app))
+    assert opened.dataframe[-1].value.equals(app.dataframe[-1].value)
+    assert dict(opened.query_params) == link
+
+
+def test_malformed_links_presets_and_checkpoint(open_page):
+    app = open_page("embeddings", timeout=TIMEOUT, query={"seed": "abc", "quiz": "0", "word": "x" * 10_240})
+    assert not app.exception
+    (notice,) = [i.value for i in app.info]
+    for reason in ("`seed` is not a setting", "`quiz=0` is outside 1–999999", "`word` is too long (10,240"):
+        assert reason in notice
+    assert app.text_input(key="embeddings_word").value == "bank"
+
+    app.button(key="embeddings_preset_Meaning, not shared words").click().run()
+    assert dict(app.query_params) == {"q": "Is it going to be wet outside tonight?"}
+    assert app.dataframe[-1].value["sentence"].iloc[0] == UMBRELLA  # no word in common with the query
+    app.button(key="embeddings_preset_A river bank of my own").click().run()
+    assert dict(app.query_params)["mine"] == "We had a picnic on the grassy bank of the stream."
+    yours = similarity(app)[-1]
+    assert sum(yours[:3]) > sum(yours[3:6])  # the new sentence sits with the river sentences
+
+    first = checkpoints.questions("embeddings", 1)[0]
+    app.text_input(key="embeddings_a1_1").input(f"{first.answer:,}")
+    next(b for b in app.button if b.label == "Check").click().run()
+    assert [s.value for s in app.success] == ["Correct."]
