@@ -6,10 +6,11 @@ import torch
 
 from lib import attention as att
 from lib import attention_models, bertviz_offline, ui
-from lib.ui_attention import (bertviz_page, dot_product_figure, heatmap, numbered, probability_bars,
-                              real_attention, weights_table)
+from lib.ui_attention import (AVERAGE, PRESETS, SENTENCE_CHARS, SHARED, bertviz_page, dot_product_figure,
+                              fit_to_model, heatmap, numbered, probability_bars, real_attention, weights_table)
 
 st.title("Attention and the Transformer")
+ui.shared_state("attention", SHARED, PRESETS)
 ui.lesson_text("attention", "intro")
 
 # --- 1. dot product ---------------------------------------------------------
@@ -17,14 +18,14 @@ st.header("1. The dot product measures similarity")
 ui.lesson_text("attention", "dot_product")
 
 
-@st.fragment
+@ui.fragment
 def dot_product_section():
     cols = st.columns(5)
-    ref = (cols[0].number_input("v_ref x", value=att.REFERENCE_VECTOR[0], key="attention_ref_x"),
-           cols[0].number_input("v_ref y", value=att.REFERENCE_VECTOR[1], key="attention_ref_y"))
-    vectors = {name: (col.number_input(f"{name} x", value=x, key=f"attention_{name}_x"),
-                      col.number_input(f"{name} y", value=y, key=f"attention_{name}_y"))
-               for col, (name, (x, y)) in zip(cols[1:], att.COURSE_VECTORS.items())}
+    ref = (cols[0].number_input("v_ref x", key="attention_ref_x"),
+           cols[0].number_input("v_ref y", key="attention_ref_y"))
+    vectors = {name: (col.number_input(f"{name} x", key=f"attention_{name}_x"),
+                      col.number_input(f"{name} y", key=f"attention_{name}_y"))
+               for col, name in zip(cols[1:], att.COURSE_VECTORS)}
     rows = att.dot_products(ref, vectors)
     left, right = st.columns([3, 2])
     left.plotly_chart(dot_product_figure(ref, rows), width="stretch", key="attention_dot_chart")
@@ -37,7 +38,7 @@ dot_product_section()
 # --- 2. step by step --------------------------------------------------------
 st.header("2. Scaled dot-product attention, one step at a time")
 ui.lesson_text("attention", "steps")
-sentence = st.text_input("Sentence", att.DEFAULT_SENTENCE, max_chars=400, key="attention_sentence")
+sentence = st.text_input("Sentence", max_chars=SENTENCE_CHARS, key="attention_sentence")
 words = att.split_words(sentence)
 if not words:
     st.warning("Type a sentence with at least one word to see attention.")
@@ -48,14 +49,14 @@ elif len(words) > att.MAX_TOY_WORDS:
 toy_sentence = " ".join(words)
 
 
-@st.fragment
+@ui.fragment
 def step_by_step_section():
     cols = st.columns(4)
-    d_model = cols[0].select_slider("d_model", [4, 8, 16, 32, 64, 512], value=8, key="attention_d_model")
-    d_k = cols[1].select_slider("d_k", [2, 4, 8, 16, 64], value=4, key="attention_d_k")
-    seed = cols[2].number_input("Random seed", 0, 10_000, 0, key="attention_seed")
-    scale = cols[3].toggle("Divide by √d_k", value=True, key="attention_scale")
-    causal = cols[3].toggle("Causal mask (decoder)", value=False, key="attention_causal")
+    d_model = cols[0].select_slider("d_model", SHARED["dm"].options, key="attention_d_model")
+    d_k = cols[1].select_slider("d_k", SHARED["dk"].options, key="attention_d_k")
+    seed = cols[2].number_input("Random seed", 0, 10_000, key="attention_seed")
+    scale = cols[3].toggle("Divide by √d_k", key="attention_scale")
+    causal = cols[3].toggle("Causal mask (decoder)", key="attention_causal")
     steps = att.toy_steps(toy_sentence, d_model, d_k, seed, causal=causal, scale=scale)
     labels = numbered(words)
     dims = lambda n: [f"d{i}" for i in range(n)]  # noqa: E731
@@ -108,7 +109,7 @@ st.header("3. Masks and heads")
 ui.lesson_text("attention", "masks_heads")
 
 
-@st.fragment
+@ui.fragment
 def masks_and_heads_section():
     n = len(words)
     cols = st.columns(2)
@@ -120,7 +121,7 @@ def masks_and_heads_section():
     cols[1].plotly_chart(heatmap(att.padding_mask(padded, n).double(), numbered(padded_words),
                                  numbered(padded_words), "Padding mask: [PAD] keys get 0", "key", "query"),
                          width="stretch", key="attention_padding_mask")
-    heads = st.select_slider("Number of heads h", [1, 2, 4], value=2, key="attention_heads")
+    heads = st.select_slider("Number of heads h", SHARED["heads"].options, key="attention_heads")
     d_model = 8
     x = att.word_embeddings(words, d_model, seed=0)
     mh = att.multi_head_attention(x, att.random_projections(d_model, d_model // heads, 0, heads), heads)
@@ -144,11 +145,11 @@ st.header("4. Positional encoding")
 ui.lesson_text("attention", "position")
 
 
-@st.fragment
+@ui.fragment
 def positional_section():
     cols = st.columns(2)
-    length = cols[0].slider("Positions", 8, 128, 50, key="attention_pe_len")
-    width = cols[1].select_slider("d_model ", [16, 32, 64, 128, 512], value=64, key="attention_pe_dim")
+    length = cols[0].slider("Positions", 8, 128, key="attention_pe_len")
+    width = cols[1].select_slider("d_model ", SHARED["pedim"].options, key="attention_pe_dim")
     pe = att.positional_encoding(length, width)
     st.plotly_chart(heatmap(pe, list(range(width)), list(range(length)), "Sinusoidal positional encoding",
                             "dimension", "position", diverging=True, annotate=False),
@@ -177,28 +178,17 @@ for col, family in zip(cols, ["encoder", "decoder"]):
 role = cols[2].radio("Show", ["encoder", "decoder"], horizontal=True, key="attention_role",
                      format_func=lambda r: {"encoder": "Encoder (bidirectional)",
                                             "decoder": "Decoder (causal)"}[r])
-text = st.text_area("Text for the model", att.DEFAULT_SENTENCE, max_chars=20_000, key="attention_real_text")
+text = st.text_area("Text for the model", max_chars=20_000, key="attention_real_text")
 loaded = ui.load_model(picked[role], role=role, attentions=True)
-try:
-    real = real_attention(loaded, f"{loaded.spec.key}@{loaded.device}", text)
-except ValueError as err:
-    st.warning(str(err))
-    st.stop()
-if real.truncated_from:
-    st.warning(f"Your text is {real.truncated_from:,} tokens; the model accepts {real.model_limit:,} and "
-               f"this page shows at most {attention_models.DISPLAY_TOKEN_LIMIT}: using the first "
-               f"{len(real.tokens)} tokens.")
-token_labels = attention_models.readable_tokens(real)
-num_layers, num_heads = real.attentions.shape[:2]
 
 
-@st.fragment
+@ui.fragment
 def real_heatmap_section():
+    fit_to_model(role, num_layers, num_heads)
     cols = st.columns(2)
-    layer = cols[0].slider("Layer", 1, num_layers, 1, key=f"attention_layer_{role}") - 1
-    head = cols[1].selectbox("Head", ["average over heads"] + list(range(1, num_heads + 1)),
-                             key=f"attention_head_{role}")
-    weights = real.attentions[layer].mean(0) if head == "average over heads" else real.attentions[layer, head - 1]
+    layer = cols[0].slider("Layer", 1, num_layers, key=f"attention_layer_{role}") - 1
+    head = cols[1].selectbox("Head", [AVERAGE, *range(1, num_heads + 1)], key=f"attention_head_{role}")
+    weights = real.attentions[layer].mean(0) if head == AVERAGE else real.attentions[layer, head - 1]
     st.plotly_chart(heatmap(weights, token_labels, token_labels,
                             f"{loaded.spec.title}: layer {layer + 1}, head {head}", "key (looked at)",
                             "query (looking)", annotate=len(token_labels) <= 12),
@@ -215,7 +205,19 @@ def real_heatmap_section():
                                           for l, h, v in zip(top["layer"], top["head"], top[measure])))
 
 
-real_heatmap_section()
+try:
+    real = real_attention(loaded, f"{loaded.spec.key}@{loaded.device}", text)
+except ValueError as err:  # empty text: sections 5 and 6 wait for one, the rest of the lesson goes on
+    st.warning(str(err))
+    real = None
+if real is not None:
+    if real.truncated_from:
+        st.warning(f"Your text is {real.truncated_from:,} tokens; the model accepts {real.model_limit:,} and "
+                   f"this page shows at most {attention_models.DISPLAY_TOKEN_LIMIT}: using the first "
+                   f"{len(real.tokens)} tokens.")
+    token_labels = attention_models.readable_tokens(real)
+    num_layers, num_heads = real.attentions.shape[:2]
+    real_heatmap_section()
 ui.show_code("""
 from transformers import AutoModel, AutoTokenizer
 tok = AutoTokenizer.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
@@ -227,15 +229,22 @@ out.attentions[layer][0, head]   # (seq, seq): one row per query token, each sum
 # --- 6. bertviz ---------------------------------------------------------------------
 st.header("6. bertviz: every head at once")
 ui.lesson_text("attention", "bertviz")
-shown = min(len(real.tokens), bertviz_offline.BERTVIZ_TOKEN_LIMIT)
-if shown < len(real.tokens):
-    st.info(f"bertviz draws the first {shown} tokens so the views stay responsive.")
-view = st.segmented_control("View", ["head", "model"], default="head", key="attention_bertviz_view",
-                            format_func=lambda v: f"{v.title()} view") or "head"
-page = bertviz_page(view, real.attentions[:, :, :shown, :shown], tuple(real.tokens[:shown]))
-if page.notice:
-    st.warning(page.notice, icon=":material/cloud_off:")
-st.iframe(page.html, height="content")
+
+
+def bertviz_section(real: attention_models.ModelAttention) -> None:
+    shown = min(len(real.tokens), bertviz_offline.BERTVIZ_TOKEN_LIMIT)
+    if shown < len(real.tokens):
+        st.info(f"bertviz draws the first {shown} tokens so the views stay responsive.")
+    view = st.segmented_control("View", ["head", "model"], default="head", key="attention_bertviz_view",
+                                format_func=lambda v: f"{v.title()} view") or "head"
+    page = bertviz_page(view, real.attentions[:, :, :shown, :shown], tuple(real.tokens[:shown]))
+    if page.notice:
+        st.warning(page.notice, icon=":material/cloud_off:")
+    st.iframe(page.html, height="content")
+
+
+if real is not None:
+    bertviz_section(real)
 
 # --- 7. encoder, decoder, encoder-decoder -----------------------------------------------
 st.header("7. Encoder, decoder, encoder-decoder")
@@ -246,15 +255,15 @@ st.markdown(f"Training the translator on *{att.DEFAULT_SENTENCE}* → *{att.DEFA
 st.table(pd.DataFrame(att.teacher_forcing(att.DEFAULT_TRANSLATION), columns=["decoder input", "must predict"]))
 
 
-@st.fragment
+@ui.fragment
 def generation_section():
-    prompt = st.text_input("Prompt", "The cat chased the mouse and", max_chars=2000, key="attention_prompt")
+    prompt = st.text_input("Prompt", max_chars=2000, key="attention_prompt")
     cols = st.columns(5)
     sampling = cols[0].toggle("Sample", help="Off: greedy, always the most likely token. On: draw at random from the distribution.", key="attention_sampling")
-    seed = cols[4].number_input("Sampling seed", 0, 10_000, 0, disabled=not sampling, key="attention_gen_seed")
-    temperature = cols[1].slider("Temperature", 0.1, 2.0, 0.8, disabled=not sampling, key="attention_temperature")
-    top_k = cols[2].slider("Top-k (0 = all)", 0, 100, 20, disabled=not sampling, key="attention_top_k")
-    new_tokens = cols[3].slider("New tokens", 1, 30, 10, key="attention_new_tokens")
+    seed = cols[4].number_input("Sampling seed", 0, 10_000, disabled=not sampling, key="attention_gen_seed")
+    temperature = cols[1].slider("Temperature", 0.1, 2.0, disabled=not sampling, key="attention_temperature")
+    top_k = cols[2].slider("Top-k (0 = all)", 0, 100, disabled=not sampling, key="attention_top_k")
+    new_tokens = cols[3].slider("New tokens", 1, 30, key="attention_new_tokens")
     if st.button("Generate token by token", icon=":material/play_arrow:", key="attention_generate"):
         if not prompt.strip():
             st.warning("Type a prompt first.")
@@ -282,4 +291,5 @@ def generation_section():
 
 
 generation_section()
+ui.checkpoint("attention")
 ui.next_lesson("attention")

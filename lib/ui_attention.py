@@ -8,7 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import attention_models, bertviz_offline
+from lib import attention as att
+from lib import attention_models, bertviz_offline, models, ui, urlstate
 
 SIMILARITY_COLOURS = {"high positive (same direction)": "#0072B2", "positive (similar)": "#56B4E9",
                       "zero (perpendicular)": "#999999", "negative (opposite)": "#E69F00"}
@@ -98,3 +99,65 @@ def real_attention(_loaded, model_key: str, text: str) -> attention_models.Model
 @st.cache_data(max_entries=4, show_spinner="Drawing bertviz…")
 def bertviz_page(view: str, attentions: np.ndarray, tokens: tuple[str, ...]) -> bertviz_offline.BertvizPage:
     return bertviz_offline.render(view, attentions, list(tokens))
+
+
+# --- settings shared by link, and teacher presets ------------------------------------
+
+def model_choices(role: str):
+    """ui.model_picker's options for `role` on this machine (Hub models only when the Hub is on)."""
+    return lambda: [s.key for s in models.specs(role) if s.bundled or ui.hub_enabled()] + (
+        ["__other__"] if ui.hub_enabled() else [])
+
+
+AVERAGE = "average over heads"
+MAX_LAYERS, MAX_HEADS = 64, 64  # a link is checked against these; the page then fits it to the model
+SENTENCE_CHARS = 400
+VECTORS = {"ref": att.REFERENCE_VECTOR, **att.COURSE_VECTORS}
+SHARED = {
+    **{f"{name}{axis}": urlstate.Float(f"attention_{name}_{axis}", value, -1000.0, 1000.0)
+       for name, vector in VECTORS.items() for axis, value in zip("xy", vector)},
+    "s": urlstate.Text("attention_sentence", att.DEFAULT_SENTENCE, SENTENCE_CHARS),
+    "dm": urlstate.Choice("attention_d_model", 8, [4, 8, 16, 32, 64, 512]),
+    "dk": urlstate.Choice("attention_d_k", 4, [2, 4, 8, 16, 64]),
+    "seed": urlstate.Int("attention_seed", 0, 0, 10_000),
+    "scale": urlstate.Bool("attention_scale", True),
+    "causal": urlstate.Bool("attention_causal", False),
+    "heads": urlstate.Choice("attention_heads", 2, [1, 2, 4]),
+    "pelen": urlstate.Int("attention_pe_len", 50, 8, 128),
+    "pedim": urlstate.Choice("attention_pe_dim", 64, [16, 32, 64, 128, 512]),
+    "enc": urlstate.Choice("attention_encoder_model", models.OFFLINE_DEFAULT["encoder"], model_choices("encoder")),
+    "dec": urlstate.Choice("attention_decoder_model", models.OFFLINE_DEFAULT["decoder"], model_choices("decoder")),
+    "role": urlstate.Choice("attention_role", "encoder", ["encoder", "decoder"]),
+    "text": urlstate.Text("attention_real_text", att.DEFAULT_SENTENCE),
+    **{f"{prefix}layer": urlstate.Int(f"attention_layer_{role}", 1, 1, MAX_LAYERS)
+       for prefix, role in (("", "encoder"), ("d", "decoder"))},
+    **{f"{prefix}head": urlstate.Choice(f"attention_head_{role}", AVERAGE, [AVERAGE, *range(1, MAX_HEADS + 1)])
+       for prefix, role in (("", "encoder"), ("d", "decoder"))},
+    "prompt": urlstate.Text("attention_prompt", "The cat chased the mouse and"),
+    "sample": urlstate.Bool("attention_sampling", False),
+    "temp": urlstate.Float("attention_temperature", 0.8, 0.1, 2.0),
+    "topk": urlstate.Int("attention_top_k", 20, 0, 100),
+    "new": urlstate.Int("attention_new_tokens", 10, 1, 30),
+    "gseed": urlstate.Int("attention_gen_seed", 0, 0, 10_000),
+}
+PRONOUN = "The animal didn't cross the street because it was too tired."
+# Heads of the bundled MiniLM picked by looking (tests/test_page_attention.py checks them): layer 4 head 2
+# puts most of "it"'s weight on "animal"; layer 3 head 10 sends the second "cat" to the first. Toy seed 44
+# gives the second "cat" its largest weights on both copies of "cat".
+PRESETS = {
+    "Pronoun resolution": {"s": PRONOUN, "text": PRONOUN, "layer": 4, "head": 2},
+    "Repeated word": {"seed": 44, "layer": 3, "head": 10},
+    "Causal vs bidirectional": {"causal": True, "role": "decoder"},
+}
+
+
+def fit_to_model(role: str, num_layers: int, num_heads: int) -> None:
+    """A link or preset may name a layer or head this model lacks (a link made with a bigger Hub
+    model): show the nearest one instead, and say so."""
+    layer_key, head_key = f"attention_layer_{role}", f"attention_head_{role}"
+    layer, head = st.session_state[layer_key], st.session_state[head_key]
+    if layer > num_layers or (head != AVERAGE and head > num_heads):
+        st.session_state[layer_key] = min(layer, num_layers)
+        st.session_state[head_key] = head if head == AVERAGE else min(head, num_heads)
+        st.caption(f"This model has {num_layers} layers of {num_heads} heads: the link's layer and head were "
+                   "moved to the nearest ones it has.")

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from lib import attention as att
 from lib import attention_models
+from lib.ui_attention import PRONOUN
 
 TIMEOUT = 240
 
@@ -92,8 +94,15 @@ def test_real_encoder_heatmap_is_the_models_attention(page, minilm):
 def test_bad_inputs_give_messages_not_tracebacks(page):
     page.text_input(key="attention_sentence").set_value("   ").run()
     assert not page.exception and "at least one word" in warnings(page)
+    page.text_input(key="attention_sentence").set_value("word " * 30).run()
+    assert f"first {att.MAX_TOY_WORDS} of your 30 words" in warnings(page)
+    assert charts(page)["Attention weights softmax(scores)"].shape == (att.MAX_TOY_WORDS, att.MAX_TOY_WORDS)
     page.text_area(key="attention_real_text").set_value("").run()
     assert not page.exception and "Type a sentence" in warnings(page)
+    assert any(h.value == "Checkpoint" for h in page.header)  # the rest of the lesson still runs
+    page.text_input(key="attention_prompt").set_value("   ")
+    page.button(key="attention_generate").click().run()
+    assert not page.exception and "Type a prompt first." in warnings(page)
     page.text_area(key="attention_real_text").set_value("The cat sat on the mat. " * 210).run()
     assert not page.exception
     assert "accepts 512" in warnings(page) and f"first {attention_models.DISPLAY_TOKEN_LIMIT} tokens" in warnings(page)
@@ -113,8 +122,11 @@ def test_emoji_cjk_rtl_and_html_render_safely(page):
 
 @pytest.mark.slow
 def test_decoder_is_causal_and_generates_token_by_token(page):
-    page.radio(key="attention_role").set_value("decoder").run()
+    page.button(key="attention_preset_Causal vs bidirectional").click().run()
     assert not page.exception
+    assert dict(page.query_params) == {"causal": "1", "role": "decoder"}
+    assert page.radio(key="attention_role").value == "decoder"
+    assert np.triu(charts(page)["Attention weights softmax(scores)"], 1).max() == 0  # the toy is causal too
     title = next(t for t in charts(page) if t.startswith("SmolLM2") and "layer 1" in t)
     weights = charts(page)[title]
     assert weights.shape == (6, 6) and np.triu(weights, 1).max() == 0
@@ -125,3 +137,77 @@ def test_decoder_is_causal_and_generates_token_by_token(page):
     assert len(steps) == 3 and all(s.token == s.candidates[0] for s in steps)
     bars = charts(page)[f"Step 3: chose {steps[2].token!r} (p = {steps[2].chosen_probability:.1%})"]
     assert bars["x"][0] == pytest.approx(steps[2].chosen_probability)
+
+
+def real_title(layer: int, head) -> str:
+    return f"all-MiniLM-L6-v2 (6-layer BERT encoder): layer {layer}, head {head}"
+
+
+def test_a_shared_link_restores_the_view(page, open_page):
+    page.text_input(key="attention_sentence").set_value("The cat chased the mouse")
+    page.select_slider(key="attention_d_k").set_value(8)
+    page.number_input(key="attention_seed").set_value(7)
+    page.toggle(key="attention_causal").set_value(True)
+    page.number_input(key="attention_v1_x").set_value(-1.0)
+    page.text_area(key="attention_real_text").set_value("We sat on the bank of the river.").run()
+    page.slider(key="attention_layer_encoder").set_value(5)
+    page.selectbox(key="attention_head_encoder").set_value(7).run()
+    link = dict(page.query_params)
+    assert link == {"s": "The cat chased the mouse", "dk": "8", "seed": "7", "causal": "1", "v1x": "-1.0",
+                    "text": "We sat on the bank of the river.", "layer": "5", "head": "7"}
+    opened = open_page("attention", timeout=TIMEOUT, query=link)
+    assert not opened.exception and not opened.info
+    for kind, key in [("text_input", "attention_sentence"), ("select_slider", "attention_d_k"),
+                      ("number_input", "attention_seed"), ("toggle", "attention_causal"),
+                      ("number_input", "attention_v1_x"), ("text_area", "attention_real_text"),
+                      ("slider", "attention_layer_encoder"), ("selectbox", "attention_head_encoder")]:
+        assert getattr(opened, kind)(key=key).value == getattr(page, kind)(key=key).value
+    for title in ("Attention weights softmax(scores)", real_title(5, 7)):
+        np.testing.assert_array_equal(charts(opened)[title], charts(page)[title])
+    assert next(d.value for d in opened.dataframe if "dot" in d.value.columns).loc["v1", "dot"] == -3 + 4 * 3
+    assert dict(opened.query_params) == link
+
+
+def test_malformed_links_are_ignored_with_one_notice(open_page):
+    at = open_page("attention", timeout=TIMEOUT,
+                   query={"seed": "abc", "layer": "999", "s": "x" * 10_240, "enc": "../../etc/passwd", "head": "30"})
+    assert not at.exception
+    (notice,) = [i.value for i in at.info]
+    for reason in ("`seed=abc` is not a whole number", "`layer=999` is outside 1–64", "`s` is too long (10,240",
+                   "`enc=../../etc/passwd` is not one of the choices"):
+        assert reason in notice
+    assert at.number_input(key="attention_seed").value == 0
+    assert at.text_input(key="attention_sentence").value == "Your cat is a lovely cat"
+    assert at.selectbox(key="attention_encoder_model").value == "minilm"
+    # head 30 is a valid link value, but MiniLM has 12 heads: the page shows the nearest one and says so
+    assert at.selectbox(key="attention_head_encoder").value == 12
+    assert any("moved to the nearest" in c.value for c in at.caption)
+    assert real_title(1, 12) in charts(at)
+
+
+def test_presets_set_the_view_and_the_link(page, minilm):
+    page.button(key="attention_preset_Pronoun resolution").click().run()
+    assert not page.exception
+    assert dict(page.query_params) == {"s": PRONOUN, "text": PRONOUN, "layer": "4", "head": "2"}
+    tokens = ["[CLS]", *minilm.tokenizer.tokenize(PRONOUN), "[SEP]"]
+    weights = charts(page)[real_title(4, 2)]
+    assert weights[tokens.index("it")].argmax() == tokens.index("animal")
+
+    page.button(key="attention_preset_Repeated word").click().run()
+    assert dict(page.query_params) == {"seed": "44", "layer": "3", "head": "10"}
+    toy = charts(page)["Attention weights softmax(scores)"]
+    assert toy[5].argmax() in (1, 5) and toy[5, 1] == toy[5, 5]  # the second "cat" looks at both copies
+    assert charts(page)[real_title(3, 10)][6].argmax() == 2  # [CLS] your cat … cat: the second finds the first
+
+
+def test_checkpoint_and_accessibility(page):
+    from accessibility import chart_problems, widget_label_problems
+
+    from lib import checkpoints
+
+    assert chart_problems(page) == [] and widget_label_problems(page) == []
+    first = checkpoints.questions("attention", 1)[0]
+    page.text_input(key="attention_a1_1").input(str(first.answer))
+    next(b for b in page.button if b.label == "Check").click().run()
+    assert [s.value for s in page.success] == ["Correct."]
+    assert page.session_state["progress"]["attention"]["correct"] == 1
