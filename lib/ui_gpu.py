@@ -13,6 +13,8 @@ from lib import gpu, models, ui, urlstate
 MATMUL_SIZES = [128, 256, 512, 1024, 2048, 4096]
 ROOFLINE_SIZES = [2**i for i in range(4, 15)]  # 16 … 16,384
 SAFE = px.colors.qualitative.Safe  # colour-blind-safe qualitative palette
+SECONDS = {"s": 1, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}
+BYTES = {"GiB": 2**30, "MiB": 2**20, "KiB": 2**10, "bytes": 1}
 
 # --- settings shared by link ------------------------------------------------------
 
@@ -58,12 +60,19 @@ def speedup_chart(rows: list[dict], x: str, title: str, x_title: str) -> None:
 
 # --- work per byte: the roofline --------------------------------------------------
 
+def with_unit(value: float, units: dict[str, float]) -> str:
+    """`value` in the largest of `units` (largest first) it reaches at least one of: 2.73e-8 s → '27.31 ns'."""
+    name = next((n for n, size in units.items() if value >= size), list(units)[-1])
+    return f"{value / units[name]:,.2f} {name}"
+
+
 def roofline_figure(gpu_name: str, intensity: float, precision: str, n: int) -> go.Figure:
     intensities = np.logspace(-1, 4, 200)  # FLOP per byte
     fig = go.Figure()
     for colour, dtype in zip(SAFE, gpu.ROOFLINE_PRECISIONS):
-        fig.add_trace(go.Scatter(x=intensities, y=[gpu.attainable_flops(i, gpu_name, dtype) / 1e12 for i in intensities],
-                                 mode="lines", name=f"{gpu_name} {dtype}", line=dict(color=colour, width=3)))
+        tflops = [gpu.attainable_flops(i, gpu_name, dtype) / 1e12 for i in intensities]
+        fig.add_trace(go.Scatter(x=intensities, y=tflops, mode="lines", name=f"{gpu_name} {dtype}",
+                                 line=dict(color=colour, width=3)))
     fig.add_trace(go.Scatter(x=[intensity], y=[gpu.attainable_flops(intensity, gpu_name, precision) / 1e12],
                              mode="markers+text", marker=dict(size=14, color="black", symbol="diamond"),
                              text=[f"n = {n:,}"], textposition="top left", name=f"your matmul ({precision})"))
@@ -84,10 +93,10 @@ def roofline_section() -> None:
     limit = gpu.roofline(flops, moved, gpu_name, precision)
     metrics = st.columns(4)
     metrics[0].metric("Work", f"{flops:,} FLOPs", help="2·n³")
-    metrics[1].metric("Bytes moved", f"{moved / 2**20:,.2f} MiB", help="3·n² numbers, read A and B, write C")
-    metrics[2].metric("Arithmetic intensity", f"{intensity:,.1f} FLOP/byte",
+    metrics[1].metric("Bytes moved", with_unit(moved, BYTES), help="3·n² numbers, read A and B, write C")
+    metrics[2].metric("Arithmetic intensity (FLOP/byte)", f"{intensity:,.1f}",
                       help=f"The {gpu_name}'s ridge point in {precision}: "
                            f"{gpu.ridge_point(gpu_name, precision):,.1f} FLOP/byte")
-    metrics[3].metric("Fastest possible time", f"{limit['seconds'] * 1e6:,.2f} µs", limit["bound"],
-                      delta_color="off")
+    metrics[3].metric("Fastest possible time", with_unit(limit["seconds"], SECONDS), limit["bound"],
+                      delta_color="off", delta_arrow="off")
     st.plotly_chart(roofline_figure(gpu_name, intensity, precision, n), width="stretch", key="gpu_roofline")

@@ -34,16 +34,17 @@ def test_answers_match_torch(seed):
     with torch.device("meta"):
         assert conv_q.answer == count(nn.Conv2d(in_channels, out_channels, kernel))
 
-    image, kernel = (torch.tensor(ast.literal_eval(m), dtype=torch.float64) for m in re.findall(r"`(.*?)`", cell_q.prompt))
+    image, kernel = (torch.tensor(ast.literal_eval(m), dtype=torch.float64)
+                     for m in re.findall(r"`(.*?)`", cell_q.prompt))
     row, col = map(int, re.search(r"row (\d+), column (\d+)", cell_q.prompt).groups())
     assert cell_q.answer == F.conv2d(image[None, None], kernel[None, None])[0, 0, row, col].item()
 
-    side, channels, filters = map(int, re.search(r"A (\d+)×\d+ image with (\d+) channel.* with (\d+) filters",
+    side, channels, filters = map(int, re.search(r"image of (\d+)×\d+ pixels with (\d+) channel.* with (\d+) filters",
                                                  dense_q.prompt).groups())
     with torch.device("meta"):
         assert dense_q.answer == count(nn.Linear(side * side * channels, side * side * filters))
 
-    side, layers, filters = map(int, re.search(r"A (\d+)×\d+ grayscale image goes through (\d+) block.*with (\d+) "
+    side, layers, filters = map(int, re.search(r"image of (\d+)×\d+ pixels goes through (\d+) block.*with (\d+) "
                                                r"filters", flatten_q.prompt).groups())
     x, c_in = torch.zeros(1, 1, side, side, device="meta"), 1
     for c_out in (filters * 2**i for i in range(layers)):

@@ -39,7 +39,7 @@ def test_a_shared_link_restores_the_view(open_page):
     assert link == {"sizes": "128,2048", "dtypes": "float32", "n": "4096", "prec": "float32", "gpu": "V100"}
     shown = metrics(app)
     assert shown["Work"] == f"{2 * 4096**3:,} FLOPs" and shown["Bytes moved"] == f"{3 * 4096**2 * 4 / 2**20:,.2f} MiB"
-    assert shown["Fastest possible time"] == f"{2 * 4096**3 / 15.7e12 * 1e6:,.2f} µs"  # compute-bound on a V100
+    assert shown["Fastest possible time"] == f"{2 * 4096**3 / 15.7e12 * 1e3:,.2f} ms"  # compute-bound on a V100
 
     opened = open_page("gpu", timeout=180, query=link)
     assert not opened.exception and not opened.info
@@ -82,5 +82,6 @@ def test_bad_links_presets_checkpoint_uploads_and_labels(open_page):
     document["machine"]["gpu_name"] = "<script>alert('x')</script>"
     app.file_uploader(key="gpu_results").set_value(("results.json", json.dumps(document).encode(),
                                                      "application/json")).run()
-    assert not app.exception and any("<script>" in s.value for s in app.success)  # markdown without unsafe_allow_html: never HTML
+    # shown through markdown without unsafe_allow_html: never as HTML
+    assert not app.exception and any("<script>" in s.value for s in app.success)
     assert any("No GPU rows" in i.value for i in app.info)

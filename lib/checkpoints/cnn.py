@@ -17,17 +17,19 @@ def _matrix(values: np.ndarray) -> str:
 def _output_size(rng: random.Random) -> Question:
     while True:
         size, kernel = rng.choice([5, 7, 8, 13, 28, 32, 64, 224]), rng.choice([1, 3, 5, 7])
-        stride, padding, dilation = rng.choice([1, 2, 3]), rng.choice([0, 1, 2, 3]), rng.choice([1, 2])
+        stride, padding = rng.choice([1, 2, 3]), rng.choice([0, 1, 2, 3])
+        dilation = rng.choice([1, 2]) if kernel > 1 else 1  # a 1×1 kernel has no gaps to spread
         if size + 2 * padding >= dilation * (kernel - 1) + 1:
             break
     out = cnn.output_size(size, kernel, stride, padding, dilation)
     top = size + 2 * padding - dilation * (kernel - 1) - 1
     return Question(
-        f"A {size}×{size} input and a {kernel}×{kernel} kernel with stride {stride}, padding {padding} and "
-        f"dilation {dilation}: how many rows (and columns) does the output have?",
+        f"Input {size}×{size}, kernel {kernel}×{kernel}, stride {stride}, padding {padding}, dilation {dilation}: "
+        "how many rows (and columns) does the output have?",
         out,
-        f"⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 = ⌊({size} + 2·{padding} − {dilation}·({kernel} − 1) − 1) / {stride}⌋ + 1 "
-        f"= ⌊{top} / {stride}⌋ + 1 = **{out}**.")
+        f"⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 "
+        f"= ⌊({size} + 2·{padding} − {dilation}·({kernel} − 1) − 1) / {stride}⌋ + 1 = ⌊{top} / {stride}⌋ + 1 "
+        f"= **{out}**.")
 
 
 def _conv_parameters(rng: random.Random) -> Question:
@@ -64,8 +66,8 @@ def _dense_parameters(rng: random.Random) -> Question:
     conv = cnn.conv_parameters(channels, filters, 3)
     inputs, outputs = side * side * channels, side * side * filters
     return Question(
-        f"A {side}×{side} image with {channels} channel(s) goes into a 3×3 convolution with {filters} filters and "
-        f"same padding ({side}×{side}×{filters} outputs). A fully connected layer producing the same "
+        f"An image of {side}×{side} pixels with {channels} channel(s) goes into a 3×3 convolution with "
+        f"{filters} filters and same padding ({side}×{side}×{filters} outputs). A fully connected layer producing the same "
         f"{side}×{side}×{filters} outputs, biases included: how many parameters?",
         dense,
         f"Every output is connected to every input: {outputs:,} outputs × ({inputs:,} inputs + 1 bias) "
@@ -80,8 +82,8 @@ def _classifier_inputs(rng: random.Random) -> Question:
     sides = [side // 2**i for i in range(layers + 1)]
     channels = filters * 2 ** (layers - 1)
     return Question(
-        f"A {side}×{side} grayscale image goes through {layers} block(s) of [3×3 convolution with padding 1 → ReLU "
-        f"→ 2×2 max-pool], with {filters} filters in the first block and twice as many in each next one. "
+        f"A grayscale image of {side}×{side} pixels goes through {layers} block(s) of [3×3 convolution with "
+        f"padding 1 → ReLU → 2×2 max-pool], with {filters} filters in the first block and twice as many in each next one. "
         "How many numbers does the flattened output hand to the final linear layer?",
         features,
         f"Padding 1 keeps the size through each 3×3 convolution; each pool halves it, rounding down: "

@@ -45,7 +45,8 @@ def _arithmetic_intensity(rng: random.Random) -> Question:
         f"Multiplying two {n} × {n} matrices in {precision} reads both inputs once and writes the output once. "
         "What is its arithmetic intensity, in FLOPs per byte moved? (to 2 decimals)",
         intensity,
-        f"Work: 2n³ = 2 × {n}³ = {gpu.matmul_flops(n, n, n):,} FLOPs. Bytes: three {n} × {n} matrices × {each} bytes "
+        f"Work: 2n³ = 2 × {n}³ = {gpu.matmul_flops(n, n, n):,} FLOPs. "
+        f"Bytes: three {n} × {n} matrices × {each} bytes "
         f"= {gpu.matmul_bytes(n, n, n, precision):,.0f}. Intensity = 2n³ / (3n²·{each}) = 2·{n} / (3·{each}) "
         f"= **{intensity:,.2f} FLOP/byte**: it grows with n, which is why big matrices keep a GPU busy.",
         tolerance=0.005)
