@@ -32,7 +32,7 @@ COPY_LINK_HTML = """
   .gb-copy-link { font: inherit; padding: .35rem .8rem; border-radius: .5rem; cursor: pointer;
                   border: 1px solid rgba(49, 51, 63, .3); background: white; color: rgb(49, 51, 63); }
   .gb-copy-link:hover, .gb-copy-link:focus { border-color: #1f77b4; color: #1f77b4; }
-  .gb-copy-status { margin-left: .5rem; font-size: .85rem; }
+  .gb-copy-status { display: block; margin-top: .25rem; font-size: .85rem; }
 </style>
 <script>
 if (!window.glassboxCopyLink) {

@@ -11,7 +11,7 @@ def test_home_shows_system_panel_and_course_map(open_page):
     assert not app.exception, app.exception
     assert app.title[0].value.startswith("Glassbox")
     headers = [h.value for h in app.header]
-    assert "Course map" in headers and "This machine" in headers
+    assert "Your course path" in headers and "This machine" in headers
     assert app.metric[0].label == "Device"
     models_table = app.table[1].value
     assert models_table["installed"].str.contains("available").all()
@@ -30,3 +30,14 @@ def test_classroom_mode_persists_across_pages(open_page):
     app.switch_page(PAGES[-1].page).run()
     assert not app.exception
     assert app.session_state["classroom"] is True
+
+
+def test_course_path_shows_this_sessions_scores(open_page):
+    app = open_page("home")
+    assert [c.value for c in app.caption].count("checkpoint not tried") == len(PAGES) - 1
+    app.session_state["progress"] = {"cnn": {"correct": 3, "total": 5, "seed": 7}}
+    app.run()
+    assert not app.exception
+    assert [c.value for c in app.caption].count("checkpoint not tried") == len(PAGES) - 2
+    bar = next(p for p in app.get("progress"))
+    assert bar.proto.text == "3/5 correct" and bar.proto.value == 60
