@@ -62,6 +62,8 @@ left, right = st.columns([1, 2])
 left.table(pd.DataFrame(report["versions"].items(), columns=["library", "version"]).set_index("library"))
 models_table = pd.DataFrame(report["bundled_models"])
 models_table["installed"] = models_table["installed"].map({True: "✅ available", False: "❌ missing"})
+models_table["parameters"] = models_table["parameters"].map(lambda n: "—" if pd.isna(n) else f"{n:,.0f}")
+models_table["size (MB)"] = models_table["size (MB)"].map("{:g}".format)
 right.table(models_table.set_index("model"))
 if not all(m["installed"] for m in report["bundled_models"]):
     right.warning("Some bundled models are missing: run `make setup` to install them.")
