@@ -52,8 +52,10 @@ TASKS = [
          'ner("Ada Lovelace worked with Charles Babbage in London.")'),
     Task("question-answering", "Question answering",
          "Pull the answer to a question out of a paragraph you provide.", "distilbert-squad", False,
-         'qa = pipeline("question-answering", model="distilbert/distilbert-base-cased-distilled-squad")\n'
-         'qa(question="What is BERT?", context="BERT is a transformer encoder ...")'),
+         'model = AutoModelForQuestionAnswering.from_pretrained("distilbert/distilbert-base-cased-distilled-squad")\n'
+         'out = model(**tokenizer(question, context, return_tensors="pt"))  # start_logits, end_logits per token',
+         "transformers 5 has no question-answering pipeline: Glassbox does its two steps in the open "
+         "(score each token as the answer's start and end, keep the best span)."),
     Task("fill-mask", "Fill the mask", "Suggest the missing word in a sentence with a gap.", "smollm2-135m", True,
          'unmasker = pipeline("fill-mask", model="google-bert/bert-base-uncased")\n'
          'unmasker("Paris is the [MASK] of France.")',
@@ -67,8 +69,10 @@ TASKS = [
          "trained summariser)."),
     Task("translation_en_to_fr", "Translation (English → French)",
          "Turn English product descriptions into French ones.", "opus-mt-en-fr", False,
-         'translator = pipeline("translation_en_to_fr", model="Helsinki-NLP/opus-mt-en-fr")\n'
-         'translator("The weather is lovely today.")'),
+         'model = AutoModelForSeq2SeqLM.from_pretrained("Helsinki-NLP/opus-mt-en-fr")\n'
+         'tokenizer.decode(model.generate(**tokenizer("The weather is lovely today.", return_tensors="pt"))[0])',
+         "transformers 5 has no translation pipeline: the encoder reads English, the decoder "
+         "generates French token by token."),
     Task("text-generation", "Text generation", "Continue a story from its first line.", "smollm2-135m", True,
          'generator = pipeline("text-generation", model="HuggingFaceTB/SmolLM2-135M-Instruct")\n'
          'generator("Once upon a time", max_new_tokens=40)'),
@@ -253,6 +257,33 @@ def feature_extraction(encoder, text: str) -> torch.Tensor:
     """What the real HF feature-extraction pipeline returns: last_hidden_state, (1, seq, hidden_size)."""
     with encoder.lock:
         return hub_pipeline("feature-extraction", encoder)(text, return_tensors=True)
+
+
+def answer_question(loaded, question: str, context: str, max_answer_tokens: int = 30) -> dict:
+    """Extractive question answering, the steps the old "question-answering"
+    pipeline hid (transformers 5 dropped it): the model scores every context
+    token as the answer's start and as its end; the answer is the best span."""
+    encoded = loaded.tokenizer(question, context, return_tensors="pt", truncation="only_second",
+                               return_offsets_mapping=True)
+    offsets = encoded.pop("offset_mapping")[0]  # (seq, 2) character span of each token
+    in_context = torch.tensor([part == 1 for part in encoded.sequence_ids(0)])  # (seq,)
+    with torch.no_grad():
+        output = loaded.model(**{k: v.to(loaded.device) for k, v in encoded.items()})
+    start_probs = output.start_logits[0].float().cpu().masked_fill(~in_context, -torch.inf).softmax(-1)  # (seq,)
+    end_probs = output.end_logits[0].float().cpu().masked_fill(~in_context, -torch.inf).softmax(-1)  # (seq,)
+    spans = torch.outer(start_probs, end_probs).triu().tril(max_answer_tokens - 1)  # (seq, seq): start ≤ end
+    best = int(spans.argmax())
+    first, last = divmod(best, spans.shape[1])
+    start, end = int(offsets[first][0]), int(offsets[last][1])
+    return {"answer": context[start:end], "start": start, "end": end, "score": float(spans.flatten()[best])}
+
+
+def translate(loaded, text: str, max_new_tokens: int = 200) -> str:
+    """A sequence-to-sequence model's greedy translation of `text`."""
+    encoded = loaded.tokenizer(text, return_tensors="pt", truncation=True, return_token_type_ids=False)
+    with torch.no_grad():
+        generated = loaded.model.generate(**encoded.to(loaded.device), max_new_tokens=max_new_tokens, num_beams=1, do_sample=False)
+    return loaded.tokenizer.decode(generated[0], skip_special_tokens=True)
 
 
 def hub_pipeline(task: str, loaded):

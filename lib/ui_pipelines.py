@@ -113,6 +113,11 @@ def _call_hub(task, loaded, *args, **kwargs):
         return pipelines.hub_pipeline(task.key, loaded)(*args, **kwargs)
 
 
+def _locked(loaded, step, *args):
+    with loaded.lock:
+        return step(loaded, *args)
+
+
 def run_ner(task):
     text = text_input(task)
     loaded = hub_model(task) if text else None
@@ -150,7 +155,7 @@ def run_question_answering(task):
         st.warning(warning)
     loaded = hub_model(task)
     if loaded and st.button("Run", key=f"{K}_run_qa", type="primary"):
-        answer, seconds = pipelines.timed(lambda: _call_hub(task, loaded, question=question, context=context),
+        answer, seconds = pipelines.timed(lambda: _locked(loaded, pipelines.answer_question, question, context),
                                           loaded.device)
         st.html(highlight(context, [(answer["start"], answer["end"], f"{answer['score']:.2f}")]))
         show_time(seconds, loaded.device)
@@ -160,8 +165,8 @@ def run_translation(task):
     text = text_input(task)
     loaded = hub_model(task) if text else None
     if loaded and st.button("Run", key=f"{K}_run_translation", type="primary"):
-        result, seconds = pipelines.timed(lambda: _call_hub(task, loaded, text), loaded.device)
-        st.success(result[0]["translation_text"])
+        result, seconds = pipelines.timed(lambda: _locked(loaded, pipelines.translate, text), loaded.device)
+        st.success(result)
         show_time(seconds, loaded.device)
 
 

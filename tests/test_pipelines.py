@@ -107,3 +107,56 @@ def test_under_the_hood_encoder_pools_to_unit_vector(minilm):
 def test_open_image_rejects_non_images():
     with pytest.raises(ValueError, match="not an image"):
         pipelines.open_image(b"definitely not a png")
+
+
+def tiny(model_class, config_class, tokenizer, **sizes):
+    """A small randomly initialised model around the bundled tokenizer, as a Loaded-like object."""
+    from types import SimpleNamespace
+
+    torch.manual_seed(0)
+    config = config_class(vocab_size=len(tokenizer), **sizes)
+    return SimpleNamespace(model=model_class(config).eval(), tokenizer=tokenizer, device="cpu")
+
+
+def test_answer_question_picks_the_best_span_inside_the_context(minilm):
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    qa = tiny(BertForQuestionAnswering, BertConfig, minilm.tokenizer, hidden_size=32, num_hidden_layers=1,
+              num_attention_heads=2, intermediate_size=64)
+    question, context = "Who wrote the notes?", "Ada Lovelace wrote the notes on the Analytical Engine in 1843."
+    answer = pipelines.answer_question(qa, question, context, max_answer_tokens=5)
+    encoded = minilm.tokenizer(question, context, return_offsets_mapping=True)
+    with torch.no_grad():
+        out = qa.model(**minilm.tokenizer(question, context, return_tensors="pt"))
+    context_tokens = [i for i, s in enumerate(encoded.sequence_ids()) if s == 1]
+    start = torch.softmax(out.start_logits[0, context_tokens].double(), -1)
+    end = torch.softmax(out.end_logits[0, context_tokens].double(), -1)
+    best = max(((i, j) for i in range(len(context_tokens)) for j in range(i, min(i + 5, len(context_tokens)))),
+               key=lambda ij: start[ij[0]] * end[ij[1]])
+    first, last = context_tokens[best[0]], context_tokens[best[1]]
+    offsets = encoded["offset_mapping"]
+    assert (answer["start"], answer["end"]) == (offsets[first][0], offsets[last][1])
+    assert answer["answer"] == context[answer["start"]:answer["end"]]
+    assert answer["score"] == pytest.approx(float(start[best[0]] * end[best[1]]), rel=1e-5)
+
+
+def test_translate_is_greedy_decoding(minilm):
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    tokenizer = minilm.tokenizer
+    seq2seq = tiny(BartForConditionalGeneration, BartConfig, tokenizer, d_model=32, encoder_layers=1,
+                   decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
+                   decoder_ffn_dim=64, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
+                   eos_token_id=tokenizer.sep_token_id, decoder_start_token_id=tokenizer.cls_token_id,
+                   forced_eos_token_id=None)
+    text = "The weather is lovely today."
+    translated = pipelines.translate(seq2seq, text, max_new_tokens=6)
+    ids = tokenizer(text, return_tensors="pt", return_token_type_ids=False)
+    decoded = torch.tensor([[tokenizer.cls_token_id]])
+    with torch.no_grad():
+        for _ in range(6):
+            logits = seq2seq.model(**ids, decoder_input_ids=decoded).logits[0, -1]
+            decoded = torch.cat([decoded, logits.argmax().view(1, 1)], dim=1)
+            if decoded[0, -1] == tokenizer.sep_token_id:
+                break
+    assert translated == tokenizer.decode(decoded[0], skip_special_tokens=True)
