@@ -93,21 +93,21 @@ def sidebar() -> None:
 # --- models -------------------------------------------------------------------------
 
 def model_choices(role: str) -> list[str]:
-    """Registry keys offered for `role` on this machine: bundled ones, and Hub ones when the Hub is on."""
-    return [s.key for s in models.specs(role) if s.bundled or hub_enabled()]
+    """The options a model picker offers for `role` on this machine: bundled
+    models, and Hub ones plus "another Hub id" when the Hub is on."""
+    hub = hub_enabled()
+    return [s.key for s in models.specs(role) if s.bundled or hub] + (["__other__"] if hub else [])
 
 
 def model_picker(role: str, label: str = "Model", key: str | None = None) -> str:
     """A selectbox of registry models for `role`, offline defaults first; Hub
     models (and any Hub id) only when the Hub is enabled and reachable."""
-    options = [models.REGISTRY[key] for key in model_choices(role)]
-    labels = {s.key: s.title + ("" if s.bundled else " · Hub") for s in options}
-    if hub_enabled():
-        labels["__other__"] = "Another Hub id…"
+    labels = {k: "Another Hub id…" if k == "__other__" else
+              models.REGISTRY[k].title + ("" if models.REGISTRY[k].bundled else " · Hub") for k in model_choices(role)}
     choice = st.selectbox(label, list(labels), format_func=labels.get, key=key)
     if choice == "__other__":
         typed = st.text_input("Hub model id", placeholder="organization/model-name", key=f"{key}_hub_id")
-        return typed.strip() or models.OFFLINE_DEFAULT.get(role, options[0].key)
+        return typed.strip() or models.OFFLINE_DEFAULT.get(role, next(iter(labels)))
     return choice
 
 

@@ -103,12 +103,6 @@ def bertviz_page(view: str, attentions: np.ndarray, tokens: tuple[str, ...]) -> 
 
 # --- settings shared by link, and teacher presets ------------------------------------
 
-def model_choices(role: str):
-    """ui.model_picker's options for `role` on this machine (Hub models only when the Hub is on)."""
-    return lambda: [s.key for s in models.specs(role) if s.bundled or ui.hub_enabled()] + (
-        ["__other__"] if ui.hub_enabled() else [])
-
-
 AVERAGE = "average over heads"
 MAX_LAYERS, MAX_HEADS = 64, 64  # a link is checked against these; the page then fits it to the model
 SENTENCE_CHARS = 400
@@ -125,8 +119,8 @@ SHARED = {
     "heads": urlstate.Choice("attention_heads", 2, [1, 2, 4]),
     "pelen": urlstate.Int("attention_pe_len", 50, 8, 128),
     "pedim": urlstate.Choice("attention_pe_dim", 64, [16, 32, 64, 128, 512]),
-    "enc": urlstate.Choice("attention_encoder_model", models.OFFLINE_DEFAULT["encoder"], model_choices("encoder")),
-    "dec": urlstate.Choice("attention_decoder_model", models.OFFLINE_DEFAULT["decoder"], model_choices("decoder")),
+    "enc": urlstate.Choice("attention_encoder_model", models.OFFLINE_DEFAULT["encoder"], lambda: ui.model_choices("encoder")),
+    "dec": urlstate.Choice("attention_decoder_model", models.OFFLINE_DEFAULT["decoder"], lambda: ui.model_choices("decoder")),
     "role": urlstate.Choice("attention_role", "encoder", ["encoder", "decoder"]),
     "text": urlstate.Text("attention_real_text", att.DEFAULT_SENTENCE),
     **{f"{prefix}layer": urlstate.Int(f"attention_layer_{role}", 1, 1, MAX_LAYERS)

@@ -12,16 +12,11 @@ from lib import models, params, ui, urlstate
 
 # --- settings shared by link ---------------------------------------------------------
 
-def _encoder_choices() -> list[str]:
-    """ui.model_picker's registry options for the encoder role on this machine."""
-    return [s.key for s in models.specs("encoder") if s.bundled or ui.hub_enabled()]
-
-
 LEARNING_RATES, BATCH_SIZES, MAX_LENGTHS = [1e-5, 3e-5, 5e-5, 1e-4, 2e-4, 5e-4], [4, 8, 16, 32], [32, 64, 128, 256]
 SCHEDULES = ["linear", "cosine", "constant"]
 ATTENTION_SENTENCE = "The battery died after a day, but support replaced it at once."
 SHARED = {
-    "model": urlstate.Choice("ft_base", "minilm", _encoder_choices),
+    "model": urlstate.Choice("ft_base", "minilm", lambda: ui.model_choices("encoder")),
     "lr": urlstate.Choice("ft_lr", 1e-4, LEARNING_RATES),
     "batch": urlstate.Choice("ft_bs", 16, BATCH_SIZES),
     "epochs": urlstate.Int("ft_epochs", 3, 1, 6),
