@@ -12,10 +12,14 @@ JS_PACKAGES := requirejs@2.3.6 d3@5.7.0 jquery@2.2.4
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-nodeps.txt lib/models.py
+# requirements.txt is installed without its PyTorch index line: where only PyPI is reachable,
+# pip retries that index about 8 s for every package. torch==2.13.0 then comes from PyPI or
+# a local wheel (README "Deploy").
+$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt lib/models.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	grep -v '^--extra-index-url' requirements.txt > $(VENV)/requirements-pypi.txt
+	$(PY) -m pip install --quiet -r $(VENV)/requirements-pypi.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	if command -v npm >/dev/null 2>&1; then \
 	  npm install --silent --prefix $(VENV)/js --no-save --no-audit --no-fund $(JS_PACKAGES) \
