@@ -110,7 +110,7 @@ if result:
     sentence = st.text_input("Sentence", max_chars=300, key="ft_attention_text")
     finetuned = ui_trained.kept("finetune_model", "fine-tuned model")
     if sentence.strip() and finetuned is not None:
-        pretrained = ui.load_model("minilm", "encoder", attentions=True)
+        pretrained = ui.load_model("minilm", "encoder")
         view.attention_pair(ft.last_layer_attention(pretrained, sentence),
                             ft.last_layer_attention(finetuned, sentence))
         st.caption("Fine-tuning moves the last layers most: they are closest to the new head.")

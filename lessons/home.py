@@ -65,5 +65,7 @@ models_table["installed"] = models_table["installed"].map({True: "✅ available"
 models_table["parameters"] = models_table["parameters"].map(lambda n: "—" if pd.isna(n) else f"{n:,.0f}")
 models_table["size (MB)"] = models_table["size (MB)"].map("{:g}".format)
 right.table(models_table.set_index("model"))
-if not all(m["installed"] for m in report["bundled_models"]):
-    right.warning("Some bundled models are missing: run `make setup` to install them.")
+missing = [m["model"] for m in report["bundled_models"] if not m["installed"]]
+if missing:
+    right.info(f"Not installed here: {', '.join(missing)}. Those with a Hub fallback are downloaded from the "
+               "HuggingFace Hub when a lesson needs them; `make setup` installs them all for offline use.")

@@ -10,7 +10,9 @@ ui.lesson_text("tokenizers", "intro")
 text = tui.capped(st.text_area("Your text", height=100, key="tokenizers_text"),
                   tokenization.MAX_TEXT_CHARS, "text")
 
-tokenizers = tui.bundled_tokenizers()
+tokenizers, missing = tui.bundled_tokenizers()
+for reason in missing:
+    st.warning(reason, icon=":material/cloud_off:")
 if not ui.classroom():
     hub = tui.hub_tokenizer(st.text_input("Add any tokenizer from the Hub (needs internet)", key="tokenizers_hub_id",
                                           placeholder="e.g. google-t5/t5-small or FacebookAI/xlm-roberta-base"))

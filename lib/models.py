@@ -19,6 +19,7 @@ import shutil
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -447,6 +448,35 @@ def load(choice: str, role: str = "encoder", device: str | None = None, attentio
             raise
         loaded = _load_spec(REGISTRY[fallback], role, device, attentions, model_kwargs)
         loaded.notice = f"{err} Showing the offline model {REGISTRY[fallback].title} instead. {loaded.notice}".strip()
+        return loaded
+
+
+SHARED_MODELS = 3  # copies kept at once: Community Cloud's 2.7 GB holds a few small models, not more
+_shared: "OrderedDict[tuple[str, str, str], Loaded]" = OrderedDict()
+_shared_locks: dict[tuple[str, str, str], threading.Lock] = {}
+_shared_guard = threading.Lock()
+
+
+def shared(choice: str, role: str = "encoder", device: str | None = None) -> Loaded:
+    """The one copy of a model that every student, page and checkpoint uses in
+    this process. It is loaded with eager attention, so the same copy serves
+    lessons that read attention weights and those that do not; beyond
+    SHARED_MODELS the least recently used copy is dropped. Never mutate it."""
+    key = (choice, role, device or best_device())
+    with _shared_guard:
+        if key in _shared:
+            _shared.move_to_end(key)
+            return _shared[key]
+        key_lock = _shared_locks.setdefault(key, threading.Lock())
+    with key_lock:  # two students asking at once get one load, not two
+        with _shared_guard:
+            if key in _shared:
+                return _shared[key]
+        loaded = load(choice, role=role, device=key[2], attentions=True)
+        with _shared_guard:
+            _shared[key] = loaded
+            while len(_shared) > SHARED_MODELS:
+                _shared.popitem(last=False)
         return loaded
 
 

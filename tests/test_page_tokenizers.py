@@ -121,7 +121,7 @@ def test_train_on_pasted_text_and_compare(page):
 def test_language_gap_is_computed_and_classroom_mode_hides_the_hub_box(page):
     from lib.ui_tokenizers import SAMPLES
 
-    costs = T.language_costs(SAMPLES["samples"], T.load_all(), SAMPLES["baseline"])
+    costs = T.language_costs(SAMPLES["samples"], T.load_all()[0], SAMPLES["baseline"])
     translated = costs[costs["sample"].isin(SAMPLES["translations"])]
     widest = translated["× English"].max()
     sentence = next(m.value for m in page.markdown if m.value.startswith("The widest gap"))

@@ -86,7 +86,8 @@ def test_whisper_special_tokens_are_added():
 
 def test_summary_counts_match_each_library_directly():
     text = "Tokenizers find 'unbelievable' words easy: 12345 apples, 猫, 🤖!"
-    views = T.load_all()
+    views, missing = T.load_all()
+    assert missing == []
     summary = T.summary_table(T.compare(text, views), views).set_index("tokenizer")
     smollm2 = Tokenizer.from_file(str(models.smollm2_dir() / "tokenizer.json"))
     assert summary.loc["SmolLM2", "tokens"] == len(smollm2.encode(text).ids)
@@ -280,3 +281,14 @@ def test_hub_tokenizer_missing_repo_remote_code_and_success(monkeypatch, tmp_pat
     view = T.load_hub_tokenizer("sentence-transformers/all-MiniLM-L6-v2")
     assert view.name == "sentence-transformers/all-MiniLM-L6-v2"
     assert view.encode("hello").ids == [101, 7592, 102]
+
+
+def test_a_tokenizer_that_cannot_load_is_reported_not_fatal(monkeypatch):
+    def not_here():
+        raise models.ModelUnavailable("SmolLM2 is not installed, and the HuggingFace Hub is not reachable")
+
+    monkeypatch.setitem(T.BUNDLED, "smollm2", not_here)
+    T.load.cache_clear()
+    views, missing = T.load_all()
+    assert "SmolLM2" not in [v.name for v in views] and len(views) == len(T.BUNDLED) - 1
+    assert missing == ["SmolLM2 is not installed, and the HuggingFace Hub is not reachable"]

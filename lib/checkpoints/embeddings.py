@@ -19,9 +19,9 @@ QUERIES = ["Is it going to be wet outside tonight?", "How do I pay my rent?", "W
 CLEAR_MARGIN = 0.02  # a question whose top two cosines are closer than this is drawn again
 
 
-@functools.lru_cache(maxsize=1)
 def _encoder() -> models.Loaded:
-    return models.load("minilm", role="encoder", device="cpu")
+    """The class's shared MiniLM on the CPU (the copy the lessons use)."""
+    return models.shared("minilm", "encoder", "cpu")
 
 
 @functools.lru_cache(maxsize=64)

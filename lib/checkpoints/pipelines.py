@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import random
-from functools import lru_cache
 
 import torch
 
@@ -21,10 +20,9 @@ LABEL_SETS = [("NEGATIVE", "POSITIVE"), ("sport", "politics", "cooking"), ("bill
               ("anger", "joy", "sadness", "surprise")]
 
 
-@lru_cache(maxsize=1)
 def _encoder() -> models.Loaded:
-    """MiniLM on the CPU, loaded once per process for the questions (one short forward pass each)."""
-    return models.load("minilm", role="encoder", device="cpu")
+    """The class's shared MiniLM on the CPU (the copy the lessons use)."""
+    return models.shared("minilm", "encoder", "cpu")
 
 
 def _task_for_use_case(rng: random.Random) -> Question:
