@@ -3,7 +3,7 @@ import streamlit as st
 
 from lib import course, ui
 
-st.set_page_config(page_title="Glassbox", page_icon="🔬", layout="wide")
+st.set_page_config(page_title="Glassbox", page_icon=":material/biotech:", layout="wide")
 
 pages = {section: [st.Page(l.page, title=l.title, icon=l.icon, url_path=l.key, default=l.key == "home")
                    for l in course.available_lessons() if l.section == section]

@@ -1,4 +1,3 @@
-import pandas as pd
 import streamlit as st
 
 from lib import checkpoints, course, progress, system, ui
@@ -59,12 +58,8 @@ st.caption("Apple MPS: " + ("available" if device["mps"] else "not available")
            + " · CUDA: " + ("available" if device["cuda"] else "not available"))
 
 left, right = st.columns([1, 2])
-left.table(pd.DataFrame(report["versions"].items(), columns=["library", "version"]).set_index("library"))
-models_table = pd.DataFrame(report["bundled_models"])
-models_table["installed"] = models_table["installed"].map({True: "✅ available", False: "❌ missing"})
-models_table["parameters"] = models_table["parameters"].map(lambda n: "—" if pd.isna(n) else f"{n:,.0f}")
-models_table["size (MB)"] = models_table["size (MB)"].map("{:g}".format)
-right.table(models_table.set_index("model"))
+left.markdown(system.markdown_table([{"library": k, "version": v} for k, v in report["versions"].items()]))
+right.markdown(system.markdown_table(system.models_rows(report["bundled_models"])))
 missing = [m["model"] for m in report["bundled_models"] if not m["installed"]]
 if missing:
     right.info(f"Not installed here: {', '.join(missing)}. Those with a Hub fallback are downloaded from the "

@@ -14,8 +14,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import platform
 import re
 import shutil
+import sys
 import threading
 import time
 import urllib.request
@@ -149,13 +151,33 @@ def is_installed(key: str) -> bool:
 
 # --- device and dtype -----------------------------------------------------------
 
+GPU_DEVICE_FILES = ["/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia/version",  # NVIDIA
+                    "/dev/kfd",  # AMD ROCm (torch.cuda too)
+                    "/dev/dxg"]  # WSL 2's GPU bridge
+
+
+def gpu_possible() -> bool:
+    """Whether torch could find a GPU here, known without importing torch
+    (2–3 s on a small server): a GPU driver's device files, or Apple silicon."""
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"
+    return any(Path(path).exists() for path in GPU_DEVICE_FILES)
+
+
+def cpu_count() -> int:
+    """CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def best_device() -> str:
     """CUDA, then Apple MPS, then CPU. GLASSBOX_DEVICE=cpu forces one."""
-    import torch
-
     forced = os.environ.get("GLASSBOX_DEVICE")
     if forced:
         return forced
+    if not gpu_possible():
+        return "cpu"
+    import torch
+
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
@@ -208,6 +230,8 @@ def cpu_threads(device, count: int = 1):
 
 def device_report() -> dict:
     """What the hardware offers, for the system panel and the GPU lesson."""
+    if not gpu_possible():
+        return {"device": best_device(), "cuda": False, "mps": False, "cpu_threads": cpu_count()}
     import torch
 
     report = {"device": best_device(), "cuda": torch.cuda.is_available(),

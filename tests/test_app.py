@@ -1,7 +1,7 @@
 """AppTest: every page registered in st.navigation renders without exception."""
 import pytest
 
-from lib import course
+from lib import course, models
 
 PAGES = course.available_lessons()
 
@@ -13,8 +13,10 @@ def test_home_shows_system_panel_and_course_map(open_page):
     headers = [h.value for h in app.header]
     assert "Your course path" in headers and "This machine" in headers
     assert app.metric[0].label == "Device"
-    models_table = app.table[1].value
-    assert models_table["installed"].str.contains("available").all()
+    models_table = next(m.value for m in app.markdown if m.value.startswith("| model |"))
+    rows = models_table.splitlines()[2:]
+    assert len(rows) == len(models.installed_report()) and all("✅ available" in row for row in rows)
+    assert "| 22,713,216 |" in models_table  # MiniLM's parameters, from the registry
 
 
 @pytest.mark.parametrize("lesson", PAGES, ids=[l.key for l in PAGES])

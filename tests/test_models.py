@@ -319,3 +319,24 @@ def test_shared_copies_are_loaded_once_and_bounded(monkeypatch):
     models.shared("b", "encoder", "cpu")
     models.shared("e", "encoder", "cpu")
     assert list(k[0] for k in models._shared) == ["d", "b", "e"] and calls == list("abcde")
+
+
+def test_gpu_possible_reads_driver_files(monkeypatch, tmp_path):
+    monkeypatch.setattr(models.sys, "platform", "linux")
+    monkeypatch.setattr(models, "GPU_DEVICE_FILES", [str(tmp_path / "nvidia0")])
+    assert not models.gpu_possible() and models.best_device() in ("cpu", models.os.environ.get("GLASSBOX_DEVICE"))
+    (tmp_path / "nvidia0").touch()
+    assert models.gpu_possible()
+
+
+@pytest.mark.skipif(models.gpu_possible(), reason="this machine may have a GPU: torch must be asked")
+def test_the_first_page_does_not_wait_for_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from lib import system; report = system.system_report(); "
+            "print(report['device']['device'], 'torch' in sys.modules, 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=models.ROOT,
+                         env={**models.os.environ, "HF_HUB_OFFLINE": "1", "GLASSBOX_DEVICE": ""}).stdout
+    assert out.split() == ["cpu", "False", "False"]
