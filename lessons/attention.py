@@ -170,20 +170,16 @@ positional_section()
 # --- 5. real models -------------------------------------------------------------
 st.header("5. Inside real models")
 ui.lesson_text("attention", "real_models")
-cols = st.columns(3)
 picked = {}
-for col, family in zip(cols, ["encoder", "decoder"]):
+for col, family in zip(st.columns(2), ["encoder", "decoder"]):
     with col:
         picked[family] = ui.model_picker(family, f"{family.title()} model", key=f"attention_{family}_model")
-role = cols[2].radio("Show", ["encoder", "decoder"], horizontal=True, key="attention_role",
-                     format_func=lambda r: {"encoder": "Encoder (bidirectional)",
-                                            "decoder": "Decoder (causal)"}[r])
-text = st.text_area("Text for the model", max_chars=20_000, key="attention_real_text")
-loaded = ui.load_model(picked[role], role=role, attentions=True)
 
 
 @ui.fragment
-def real_heatmap_section():
+def real_heatmap_section(real: attention_models.ModelAttention, loaded, role: str):
+    token_labels = attention_models.readable_tokens(real)
+    num_layers, num_heads = real.attentions.shape[:2]
     fit_to_model(role, num_layers, num_heads)
     cols = st.columns(2)
     layer = cols[0].slider("Layer", 1, num_layers, key=f"attention_layer_{role}") - 1
@@ -205,32 +201,6 @@ def real_heatmap_section():
                                           for l, h, v in zip(top["layer"], top["head"], top[measure])))
 
 
-try:
-    real = real_attention(loaded, f"{loaded.spec.key}@{loaded.device}", text)
-except ValueError as err:  # empty text: sections 5 and 6 wait for one, the rest of the lesson goes on
-    st.warning(str(err))
-    real = None
-if real is not None:
-    if real.truncated_from:
-        st.warning(f"Your text is {real.truncated_from:,} tokens; the model accepts {real.model_limit:,} and "
-                   f"this page shows at most {attention_models.DISPLAY_TOKEN_LIMIT}: using the first "
-                   f"{len(real.tokens)} tokens.")
-    token_labels = attention_models.readable_tokens(real)
-    num_layers, num_heads = real.attentions.shape[:2]
-    real_heatmap_section()
-ui.show_code("""
-from transformers import AutoModel, AutoTokenizer
-tok = AutoTokenizer.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
-model = AutoModel.from_pretrained("sentence-transformers/all-MiniLM-L6-v2", attn_implementation="eager")
-out = model(**tok("Your cat is a lovely cat", return_tensors="pt"), output_attentions=True)
-out.attentions[layer][0, head]   # (seq, seq): one row per query token, each summing to 1
-""")
-
-# --- 6. bertviz ---------------------------------------------------------------------
-st.header("6. bertviz: every head at once")
-ui.lesson_text("attention", "bertviz")
-
-
 def bertviz_section(real: attention_models.ModelAttention) -> None:
     shown = min(len(real.tokens), bertviz_offline.BERTVIZ_TOKEN_LIMIT)
     if shown < len(real.tokens):
@@ -243,8 +213,42 @@ def bertviz_section(real: attention_models.ModelAttention) -> None:
     st.iframe(page.html, height="content")
 
 
-if real is not None:
-    bertviz_section(real)
+@ui.fragment
+def real_model_sections(picked: dict[str, str]):
+    """Sections 5 and 6 below the model pickers. A new text or role reruns only these, not
+    the whole lesson: with a class on one server every full rerun costs the others CPU time
+    (measured in benchmarks/load_sessions.py)."""
+    role = st.radio("Show", ["encoder", "decoder"], horizontal=True, key="attention_role",
+                    format_func=lambda r: {"encoder": "Encoder (bidirectional)", "decoder": "Decoder (causal)"}[r])
+    loaded = ui.load_model(picked[role], role=role)
+    text = st.text_area("Text for the model", max_chars=20_000, key="attention_real_text")
+    try:
+        real = real_attention(loaded, f"{loaded.spec.key}@{loaded.device}", text)
+    except ValueError as err:  # empty text: sections 5 and 6 wait for one, the rest of the lesson goes on
+        st.warning(str(err))
+        real = None
+    if real is not None:
+        if real.truncated_from:
+            st.warning(f"Your text is {real.truncated_from:,} tokens; the model accepts {real.model_limit:,} and "
+                       f"this page shows at most {attention_models.DISPLAY_TOKEN_LIMIT}: using the first "
+                       f"{len(real.tokens)} tokens.")
+        real_heatmap_section(real, loaded, role)
+    ui.show_code("""
+from transformers import AutoModel, AutoTokenizer
+tok = AutoTokenizer.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
+model = AutoModel.from_pretrained("sentence-transformers/all-MiniLM-L6-v2", attn_implementation="eager")
+out = model(**tok("Your cat is a lovely cat", return_tensors="pt"), output_attentions=True)
+out.attentions[layer][0, head]   # (seq, seq): one row per query token, each summing to 1
+""")
+
+    # --- 6. bertviz -----------------------------------------------------------------
+    st.header("6. bertviz: every head at once")
+    ui.lesson_text("attention", "bertviz")
+    if real is not None:
+        bertviz_section(real)
+
+
+real_model_sections(picked)
 
 # --- 7. encoder, decoder, encoder-decoder -----------------------------------------------
 st.header("7. Encoder, decoder, encoder-decoder")
@@ -268,7 +272,7 @@ def generation_section():
         if not prompt.strip():
             st.warning("Type a prompt first.")
             return
-        decoder = ui.load_model(picked["decoder"], role="decoder", attentions=True)
+        decoder = ui.load_model(picked["decoder"], role="decoder")
         st.session_state["attention_steps"] = []
         live = st.empty()
 

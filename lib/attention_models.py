@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lib import models
+
 DISPLAY_TOKEN_LIMIT = 256  # beyond this a heatmap is unreadable and the memory grows as seq²
 ARCHITECTURES = [
     {"family": "Encoder-only", "example": "BERT, MiniLM", "attention": "bidirectional self-attention",
@@ -55,11 +57,16 @@ def model_attention(loaded, text: str, max_tokens: int = DISPLAY_TOKEN_LIMIT) ->
     if not text.strip():
         raise ValueError("Type a sentence first: there is nothing to attend to.")
     limit = min(token_limit(loaded), max_tokens)
-    with loaded.lock:
+    # One thread: the lock serialises the class's forward passes anyway, and two threads
+    # per pass fight the other students' reruns for the cores (benchmarks/README.md: MiniLM
+    # on 32 tokens at load 8.6 took 961 ms on two threads, 45 ms on one).
+    with loaded.lock, models.cpu_threads(loaded.device):
         encoded, full_count = encode(loaded, text, limit)
         encoded = encoded.to(loaded.device)
+        # The base model, without the LM head: SmolLM2's scores 49,152 tokens at every position,
+        # a third of its time, for logits this page never shows.
         with torch.inference_mode():
-            out = loaded.model(**encoded, output_attentions=True)
+            out = loaded.model.base_model(**encoded, output_attentions=True)
     ids = encoded["input_ids"][0].tolist()
     special_ids = set(loaded.tokenizer.all_special_ids)
     attentions = torch.stack(out.attentions)[:, 0].float().cpu().numpy()  # (layers, heads, seq, seq)
