@@ -65,3 +65,21 @@ def test_the_pipelines_page_offers_a_fine_tuned_model_to_its_own_session_only(op
     alice.run()
     assert FINETUNED not in alice.radio(key="pipelines_hood_model").options
     assert any(CLEARED in i.value for i in alice.info)
+
+
+@pytest.mark.slow
+def test_a_trained_tokenizer_joins_its_own_sessions_comparison_only(open_page):
+    """The seven bundled tokenizers are one cached list for the whole server: a student's own
+    tokenizer must be added to a copy of it, never to the shared list."""
+    alice = open_page("tokenizers")
+    alice.text_area(key="tokenizers_text").set_value("Tokenizers cut text into pieces.").run()
+    bundled = len(alice.dataframe[0].value)
+    alice.radio(key="tokenizers_corpus_source").set_value("Paste text").run()
+    alice.text_area(key="tokenizers_corpus_text").set_value("the quick brown fox jumps over the lazy dog " * 200).run()
+    alice.slider(key="tokenizers_vocab_size").set_value(300)
+    alice.button(key="tokenizers_train").click().run()
+    assert not alice.exception, alice.exception
+    assert len(alice.dataframe[0].value) == bundled + 1
+    bob = open_page("tokenizers")
+    bob.text_area(key="tokenizers_text").set_value("Tokenizers cut text into pieces.").run()
+    assert len(bob.dataframe[0].value) == bundled
