@@ -7,15 +7,17 @@ Starts one `streamlit run streamlit_app.py --server.headless true` on a free
 port (HF_HUB_OFFLINE=1) and opens `--sessions` sessions against it over
 Streamlit's own websocket protocol (BackMsg / ForwardMsg protobufs on
 /_stcore/stream, as the browser front-end speaks it), so that no browser
-competes with the server for the CPU. Each session opens /attention, then
+competes with the server for the CPU. One student first loads both models;
+then every session opens /attention at once, and when all have it, each
 `--interactions` times changes the "Text for the model" box to its own
 sentence (or switches the model between MiniLM and SmolLM2) and waits for the
 script to finish. `--think` seconds (uniformly 0…2×think) pass between a
 student's interactions; 0 means every student sends again the moment the last
 answer arrives.
 
-Prints per-interaction latency (send → script finished: median, p95, max),
-the first page load of each session, the server's peak RSS (its process tree,
+Prints per-interaction latency (send → script finished: median, p95, max) by
+kind, the page opening, the server's CPU time per page and per interaction
+(the better guide on a busy machine), its peak RSS (its process tree,
 sampled every 0.1 s by psutil), its RSS after the first session, and how many
 sessions were shown the "Loading the model" spinner (the model is loaded once
 for the class when that count is at most one per model). Each answer is also
