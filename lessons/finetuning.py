@@ -61,24 +61,29 @@ ui.show_code(ft.TRAINER_CODE)
 st.header("3 · Train")
 if st.button("Fine-tune", type="primary", icon=":material/play_arrow:", key="ft_train"):
     st.session_state.pop("ft_result", None)
-    model = ft.new_classifier(base, label_names, ui.device())
-    run = ft.TrainingRun(cfg)
-    chart = st.empty()
-    subset = train_set.subset(limit, cfg.seed) if limit < len(train_set) else train_set
-    steps = ft.train(model, subset, val_set, cfg, run)
-    total = ft.training_steps(len(subset), cfg.batch_size, cfg.epochs, cfg.warmup_ratio)[1] + cfg.epochs  # + evals
+    waiting = st.empty()
+    with ft.training_slot(lambda seconds: waiting.info(
+            f"{ft.CONCURRENT_RUNS} classmates are fine-tuning on this server; yours starts when one finishes "
+            f"(waiting {seconds:.0f} s).", icon=":material/hourglass_top:")):
+        waiting.empty()
+        model = ft.new_classifier(base, label_names, ui.device())
+        run = ft.TrainingRun(cfg)
+        chart = st.empty()
+        subset = train_set.subset(limit, cfg.seed) if limit < len(train_set) else train_set
+        steps = ft.train(model, subset, val_set, cfg, run)
+        total = ft.training_steps(len(subset), cfg.batch_size, cfg.epochs, cfg.warmup_ratio)[1] + cfg.epochs  # + evals
 
-    def draw(i, log):
-        if log.val_loss is not None or i % 5 == 0:
-            chart.plotly_chart(view.loss_chart(run.logs), width="stretch", key=f"ft_live_{i}")
+        def draw(i, log):
+            if log.val_loss is not None or i % 5 == 0:
+                chart.plotly_chart(view.loss_chart(run.logs), width="stretch", key=f"ft_live_{i}")
 
-    ui.live_run(steps, total, "Fine-tuning", draw)
-    with st.spinner("Evaluating on the test set and the zero-shot baseline…"):
-        probs = ft.predict_proba(model, test_set.texts, cfg.max_length)
-        encoder = ui.load_model("minilm", "encoder")
-        baseline = ft.zero_shot_predict(encoder, test_set.texts, label_names)
-    st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "labels": label_names}
-    ui_trained.keep("finetune_model", model)  # the pipelines lesson offers it for sentiment analysis
+        ui.live_run(steps, total, "Fine-tuning", draw)
+        with st.spinner("Evaluating on the test set and the zero-shot baseline…"):
+            probs = ft.predict_proba(model, test_set.texts, cfg.max_length)
+            encoder = ui.load_model("minilm", "encoder")
+            baseline = ft.zero_shot_predict(encoder, test_set.texts, label_names)
+        st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "labels": label_names}
+        ui_trained.keep("finetune_model", model)  # the pipelines lesson offers it for sentiment analysis
 
 result = st.session_state.get("ft_result")
 if result:

@@ -12,10 +12,12 @@ import csv
 import io
 import math
 import random
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -127,6 +129,28 @@ class TrainingRun:
     logs: list[Log] = field(default_factory=list)
     total_steps: int = 0
     stopped_early: bool = False
+
+
+# A run holds about 0.7 GB beyond its model (activations, gradients, Adam's moments, measured):
+# three at once would pass Community Cloud's 2.7 GB, so a server trains two at a time.
+CONCURRENT_RUNS = 2
+TRAINING_SLOTS = threading.BoundedSemaphore(CONCURRENT_RUNS)
+
+
+@contextmanager
+def training_slot(on_wait: Callable[[float], None], slots: threading.Semaphore = TRAINING_SLOTS,
+                  poll_s: float = 1.0) -> Iterator[None]:
+    """Hold one of the server's training slots for the run; while none is free,
+    call on_wait(seconds waited) every poll_s (a page shows it, and its Stop
+    button can end the wait there)."""
+    waited = 0.0
+    while not slots.acquire(timeout=poll_s):
+        waited += poll_s
+        on_wait(waited)
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def new_classifier(base: str, label_names: list[str], device: str = "cpu") -> models.Loaded:

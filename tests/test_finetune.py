@@ -114,3 +114,18 @@ def test_attention_map_rows_are_distributions(minilm):
     tokens, weights = ft.last_layer_attention(minilm, "Great value, terrible battery.")
     assert tokens[0] == "[CLS]" and weights.shape == (len(tokens), len(tokens))
     np.testing.assert_allclose(weights.sum(1), 1, atol=1e-5)
+
+
+def test_a_run_waits_for_a_free_training_slot():
+    import threading
+
+    slots = threading.BoundedSemaphore(1)
+    slots.acquire()  # a classmate's run holds the only slot
+    releaser = threading.Timer(0.3, slots.release)
+    releaser.start()
+    waits = []
+    with ft.training_slot(waits.append, slots, poll_s=0.05):
+        assert not slots.acquire(blocking=False)  # this run holds it now
+    assert waits and waits == sorted(waits)  # told the student while waiting
+    assert slots.acquire(blocking=False)  # and gave it back
+    releaser.join()
