@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lib import attention as att
-from lib import attention_models, bertviz_offline
+from lib import attention_models, bertviz_offline, models
 
 XSS = "</script><img src=x onerror=alert(1)>"
 
@@ -149,8 +149,10 @@ def test_teacher_forcing_pairs_for_the_course_translation():
 # --- 5. real models -------------------------------------------------------------------
 
 def direct_attentions(loaded, text):
+    """The model's own output_attentions, on one thread as the lesson runs it: a
+    different thread count sums in another order (differences of ~1e-6)."""
     encoded = loaded.tokenizer(text, return_tensors="pt")
-    with torch.no_grad():
+    with torch.no_grad(), models.cpu_threads("cpu"):
         out = loaded.model(**encoded, output_attentions=True)
     return torch.stack(out.attentions)[:, 0].numpy()
 
