@@ -43,3 +43,11 @@ def test_course_path_shows_this_sessions_scores(open_page):
     assert [c.value for c in app.caption].count("checkpoint not tried") == len(PAGES) - 2
     bar = next(p for p in app.get("progress"))
     assert bar.proto.text == "3/5 correct" and bar.proto.value == 60
+
+
+def test_home_widgets_are_labelled(open_page):
+    from accessibility import chart_problems, widget_label_problems
+
+    app = open_page("home")
+    assert widget_label_problems(app) == [] and chart_problems(app) == []
+    assert widget_label_problems(app.sidebar) == []
