@@ -263,12 +263,13 @@ def answer_question(loaded, question: str, context: str, max_answer_tokens: int 
     """Extractive question answering, the steps the old "question-answering"
     pipeline hid (transformers 5 dropped it): the model scores every context
     token as the answer's start and as its end; the answer is the best span."""
-    encoded = loaded.tokenizer(question, context, return_tensors="pt", truncation="only_second",
-                               return_offsets_mapping=True)
-    offsets = encoded.pop("offset_mapping")[0]  # (seq, 2) character span of each token
+    with loaded.lock:
+        encoded = loaded.tokenizer(question, context, return_tensors="pt", truncation="only_second",
+                                   return_offsets_mapping=True)
+        with torch.no_grad():
+            output = loaded.model(**{k: v.to(loaded.device) for k, v in encoded.items() if k != "offset_mapping"})
+    offsets = encoded["offset_mapping"][0]  # (seq, 2) character span of each token
     in_context = torch.tensor([part == 1 for part in encoded.sequence_ids(0)])  # (seq,)
-    with torch.no_grad():
-        output = loaded.model(**{k: v.to(loaded.device) for k, v in encoded.items()})
     start_probs = output.start_logits[0].float().cpu().masked_fill(~in_context, -torch.inf).softmax(-1)  # (seq,)
     end_probs = output.end_logits[0].float().cpu().masked_fill(~in_context, -torch.inf).softmax(-1)  # (seq,)
     spans = torch.outer(start_probs, end_probs).triu().tril(max_answer_tokens - 1)  # (seq, seq): start ≤ end
@@ -280,10 +281,10 @@ def answer_question(loaded, question: str, context: str, max_answer_tokens: int 
 
 def translate(loaded, text: str, max_new_tokens: int = 200) -> str:
     """A sequence-to-sequence model's greedy translation of `text`."""
-    encoded = loaded.tokenizer(text, return_tensors="pt", truncation=True, return_token_type_ids=False)
-    with torch.no_grad():
+    with loaded.lock, torch.no_grad():
+        encoded = loaded.tokenizer(text, return_tensors="pt", truncation=True, return_token_type_ids=False)
         generated = loaded.model.generate(**encoded.to(loaded.device), max_new_tokens=max_new_tokens, num_beams=1, do_sample=False)
-    return loaded.tokenizer.decode(generated[0], skip_special_tokens=True)
+        return loaded.tokenizer.decode(generated[0], skip_special_tokens=True)
 
 
 def hub_pipeline(task: str, loaded):

@@ -110,11 +110,6 @@ def _call_hub(task, loaded, *args, **kwargs):
         return pipelines.hub_pipeline(task.key, loaded)(*args, **kwargs)
 
 
-def _locked(loaded, step, *args):
-    with loaded.lock:
-        return step(loaded, *args)
-
-
 def run_ner(task):
     text = text_input(task)
     loaded = hub_model(task) if text else None
@@ -152,7 +147,7 @@ def run_question_answering(task):
         st.warning(warning)
     loaded = hub_model(task)
     if loaded and st.button("Run", key=f"{K}_run_qa", type="primary"):
-        answer, seconds = pipelines.timed(lambda: _locked(loaded, pipelines.answer_question, question, context),
+        answer, seconds = pipelines.timed(lambda: pipelines.answer_question(loaded, question, context),
                                           loaded.device)
         st.html(highlight(context, [(answer["start"], answer["end"], f"{answer['score']:.2f}")]))
         show_time(seconds, loaded.device)
@@ -162,7 +157,7 @@ def run_translation(task):
     text = text_input(task)
     loaded = hub_model(task) if text else None
     if loaded and st.button("Run", key=f"{K}_run_translation", type="primary"):
-        result, seconds = pipelines.timed(lambda: _locked(loaded, pipelines.translate, text), loaded.device)
+        result, seconds = pipelines.timed(lambda: pipelines.translate(loaded, text), loaded.device)
         st.success(result)
         show_time(seconds, loaded.device)
 

@@ -111,11 +111,12 @@ def test_open_image_rejects_non_images():
 
 def tiny(model_class, config_class, tokenizer, **sizes):
     """A small randomly initialised model around the bundled tokenizer, as a Loaded-like object."""
+    import threading
     from types import SimpleNamespace
 
     torch.manual_seed(0)
     config = config_class(vocab_size=len(tokenizer), **sizes)
-    return SimpleNamespace(model=model_class(config).eval(), tokenizer=tokenizer, device="cpu")
+    return SimpleNamespace(model=model_class(config).eval(), tokenizer=tokenizer, device="cpu", lock=threading.Lock())
 
 
 def test_answer_question_picks_the_best_span_inside_the_context(minilm):
