@@ -24,7 +24,7 @@ def unrolling():
     run = rnn.unroll_text(text)
     st.plotly_chart(ui_rnn.hidden_heatmap(run), width="stretch")
     step = ui_rnn.unroll_step_slider(len(text))
-    st.markdown(f"Step {step} reads **{text[step - 1]!r}**: h_{step} = tanh(W_x·x_{step} + W_h·h_{step - 1} + b)")
+    ui_rnn.step_equation(text, step)
     st.dataframe(ui_rnn.equation_table(run, step - 1).style.format("{:+.3f}"))
     st.caption(f"The same W_x {run.weights['weight_ih'].shape} and W_h {run.weights['weight_hh'].shape} "
                f"are used at all {len(text)} steps.")
@@ -60,6 +60,7 @@ def gradients():
         "‖∂L/∂θ‖ before clipping": [r.weight_grad_norm for r in reports.values()],
         "after clipping": [r.clipped_grad_norm for r in reports.values()],
     }, index=[ui_rnn.KIND_NAMES[k] for k in reports]).style.format("{:.3g}"))
+    st.caption(ui_rnn.clipping_caption(reports, max_norm))
 
 
 gradients()

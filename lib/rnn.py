@@ -289,15 +289,22 @@ def bundled_corpus() -> str:
     return "\n".join(topics.topics[k] for k in sorted(topics.topics))
 
 
+UTF16_BOMS = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}  # the codec reads the mark and drops it
+
+
 def decode_upload(data: bytes) -> str:
-    """Text from an uploaded file, or CorpusError when it is not text."""
-    if b"\x00" in data[:4096]:
+    """Text from an uploaded file, or CorpusError when it is not text. UTF-8
+    (with or without a byte-order mark) and UTF-16 with its byte-order mark
+    (what Windows Notepad saves as "Unicode") are read; anything else is refused."""
+    encoding = UTF16_BOMS.get(data[:2], "utf-8-sig")
+    if encoding == "utf-8-sig" and b"\x00" in data[:4096]:
         raise CorpusError("This file looks binary (it contains NUL bytes). Upload a plain-text file (.txt).")
     try:
-        text = data.decode("utf-8")
+        text = data.decode(encoding)
     except UnicodeDecodeError as err:
-        raise CorpusError(f"This file is not UTF-8 text (byte {err.start} cannot be decoded). "
-                          "Upload a plain-text file.") from None
+        name = "UTF-16" if encoding == "utf-16" else "UTF-8"
+        raise CorpusError(f"This file is not {name} text (byte {err.start} cannot be decoded). "
+                          "Upload a plain-text file saved as UTF-8.") from None
     printable = sum(ch.isprintable() or ch in "\n\r\t" for ch in text)
     if text and printable / len(text) < 0.9:
         raise CorpusError("This file is mostly control characters, not text. Upload a plain-text file.")

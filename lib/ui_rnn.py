@@ -2,6 +2,8 @@
 (lessons/rnn.py). All numbers come from lib/rnn.py."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -38,6 +40,17 @@ def unroll_step_slider(length: int) -> int:
     return st.slider("Step to explain", 1, length, key="rnn_unroll_step")
 
 
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~])")
+
+
+def step_equation(text: str, step: int) -> None:
+    """Which character step `step` (1-based) reads, and its equation with the step numbers filled in."""
+    shown = MARKDOWN_SPECIALS.sub(r"\\\1", repr(text[step - 1]))  # the character as text, never as markup
+    st.markdown(f"Step {step} reads **{shown}**. Each row of the table is one hidden unit of this equation, "
+                "with its real numbers:")
+    st.latex(rf"h_{{{step}}} = \tanh\left(W_x\,x_{{{step}}} + W_h\,h_{{{step - 1}}} + b\right)")
+
+
 def hidden_heatmap(run: rnn.TextUnroll) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=run.hidden, y=_tick_labels(run.chars), x=[f"h{u}" for u in range(run.hidden.shape[1])],
                                colorscale="RdBu", zmid=0, zmin=-1, zmax=1, colorbar={"title": "h"}))
@@ -62,6 +75,16 @@ def gradient_figure(norms: dict[str, np.ndarray], scale: float) -> go.Figure:
                       xaxis_title="time step t", yaxis_title="gradient norm (log scale)", yaxis_type="log",
                       yaxis_exponentformat="power")
     return fig
+
+
+def clipping_caption(reports: dict[str, rnn.GradientReport], max_norm: float) -> str:
+    """What clipping at `max_norm` did to each model's whole gradient."""
+    parts = [f"the {KIND_NAMES[k]}'s gradient shrinks {r.weight_grad_norm / r.clipped_grad_norm:.3g}×"
+             if r.weight_grad_norm > max_norm else f"the {KIND_NAMES[k]}'s is left alone"
+             for k, r in reports.items()]
+    return (f"Clipping at {max_norm:g} rescales the whole gradient g to g·min(1, {max_norm:g}/‖g‖) before the "
+            f"update: {', '.join(parts)}. The direction is kept and only the step is shorter, so the curve above "
+            "(how the gradient spreads over time) does not change.")
 
 
 def gates_figure(trace: rnn.GateTrace, text: str) -> go.Figure:
@@ -184,7 +207,7 @@ def train_char_model(corpus, kind, steps, budget, seq_len, temperature, prompt) 
     state = st.session_state
     state["rnn_char_history"], state["rnn_char_corpus"] = [], corpus
     state["rnn_char_baseline"] = rnn.unigram_loss(corpus)
-    eval_every = max(steps // 40, 5)
+    state["rnn_char_every"] = eval_every = max(steps // 40, 5)
     live = st.empty()
 
     def on_step(i: int, report: rnn.CharReport) -> None:
@@ -192,10 +215,11 @@ def train_char_model(corpus, kind, steps, budget, seq_len, temperature, prompt) 
                                           "val_loss": report.val_loss, "seconds": report.seconds,
                                           "sample": report.sample})
         state["rnn_char_model"] = report.model
+        state["rnn_char_shown"] = prompt + report.sample  # the newest model's sample, with the prompt it continues
         with live.container():
             st.plotly_chart(loss_figure(state["rnn_char_history"], state["rnn_char_baseline"]),
                             width="stretch", key=f"rnn_char_live_{i}")
-            st.code(report.sample, language=None)
+            st.code(state["rnn_char_shown"], language=None)
 
     reports = rnn.train_char_model(corpus, kind, steps, budget, seq_len=seq_len, eval_every=eval_every,
                                    temperature=temperature, prompt=prompt, device=ui.device())
@@ -204,20 +228,22 @@ def train_char_model(corpus, kind, steps, budget, seq_len, temperature, prompt) 
 
 
 def show_char_results(temperature: float, prompt: str) -> None:
-    history = st.session_state.get("rnn_char_history")
+    state = st.session_state
+    history = state.get("rnn_char_history")
     if not history:
         return
-    last, baseline = history[-1], st.session_state["rnn_char_baseline"]
+    last, baseline = history[-1], state["rnn_char_baseline"]
     st.plotly_chart(loss_figure(history, baseline), width="stretch", key="rnn_char_loss")
     verdict = "below" if last["val_loss"] < baseline else "not yet below"
     st.markdown(f"After **{last['step']} steps** ({last['seconds']:.0f} s) the validation loss is "
                 f"**{last['val_loss']:.3f}** nats/char, {verdict} the unigram baseline **{baseline:.3f}**.")
-    if st.button("Generate a new sample", key="rnn_char_generate"):
-        st.session_state["rnn_char_fresh"] = rnn.sample(
-            st.session_state["rnn_char_model"], st.session_state["rnn_char_corpus"], prompt, 300, temperature,
-            seed=len(history) + int(temperature * 100))
-    st.code(prompt + st.session_state.get("rnn_char_fresh", last["sample"]), language=None)
-    with st.expander("Samples during training"):
+    if st.button("Generate a new sample", key="rnn_char_generate",
+                 help="300 characters after the prompt, at the temperature above"):
+        state["rnn_char_draws"] = state.get("rnn_char_draws", 0) + 1  # a new seed per click
+        state["rnn_char_shown"] = prompt + rnn.sample(state["rnn_char_model"], state["rnn_char_corpus"], prompt,
+                                                      300, temperature, seed=10_000 + state["rnn_char_draws"])
+    st.code(state["rnn_char_shown"], language=None)
+    with st.expander(f"Samples during training (every {state['rnn_char_every']} steps)"):
         st.dataframe(pd.DataFrame(history)[["step", "val_loss", "sample"]], hide_index=True)
 
 

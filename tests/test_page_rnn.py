@@ -27,6 +27,8 @@ def test_unrolling_shows_the_equation_with_live_numbers(app):
     table = frame_with(app, "h_t = tanh(sum)")
     np.testing.assert_allclose(table["h_t = tanh(sum)"], np.tanh(table["sum"]), atol=1e-6)
     np.testing.assert_allclose(table["sum"], table["W_x·x_t"] + table["W_h·h_{t-1}"] + table["b"], atol=1e-6)
+    assert any("Step 3 reads **'l'**" in m.value for m in app.markdown)  # "hello world", step 3
+    assert [x.value.strip("$\n") for x in app.latex] == [r"h_{3} = \tanh\left(W_x\,x_{3} + W_h\,h_{2} + b\right)"]
     app.text_input(key="rnn_unroll_text").set_value("").run()
     assert any("at least one character" in w.value for w in app.warning)
     app.text_input(key="rnn_unroll_text").set_value("a" * 60).run()
@@ -44,6 +46,9 @@ def test_gradient_table_vanishes_explodes_and_clips(app):
     assert large.loc["vanilla RNN", "‖∂L/∂h_1‖ / ‖∂L/∂h_T‖"] > 1e3
     assert large.loc["vanilla RNN", "‖∂L/∂θ‖ before clipping"] > 100
     assert large.loc["vanilla RNN", "after clipping"] == pytest.approx(1.0, rel=1e-4)
+    caption = next(c.value for c in app.caption if c.value.startswith("Clipping at 1 "))
+    shrink = large.loc["vanilla RNN", "‖∂L/∂θ‖ before clipping"] / large.loc["vanilla RNN", "after clipping"]
+    assert f"the vanilla RNN's gradient shrinks {shrink:.3g}×" in caption
 
 
 @pytest.mark.slow
@@ -52,6 +57,24 @@ def test_lstm_gates_find_the_counting_unit(app):
     assert float(re.search(r"correlation (\d+\.\d+)", caption).group(1)) > 0.9
     app.text_input(key="rnn_gates_text").set_value("").run()
     assert any("Type some brackets" in w.value for w in app.warning)
+
+
+def test_page_defaults_are_the_library_defaults():
+    """The 60 s budget and settings the issue's criterion names are what the page starts with."""
+    import inspect
+
+    from lib import rnn, ui_rnn
+
+    defaults = inspect.signature(rnn.train_char_model).parameters
+    assert ui_rnn.SHARED["budget"].default == defaults["time_budget_s"].default == 60
+    assert ui_rnn.SHARED["max_steps"].default == defaults["steps"].default
+    assert ui_rnn.SHARED["seq"].default == defaults["seq_len"].default
+    assert ui_rnn.SHARED["cell"].default == defaults["kind"].default
+    assert ui_rnn.SHARED["source"].default == ui_rnn.SOURCES[0]  # Python's help texts
+
+
+def shown_sample(at):
+    return at.session_state["rnn_char_shown"]
 
 
 @pytest.mark.slow
@@ -64,29 +87,63 @@ def test_char_model_trains_with_a_tiny_budget_and_samples(app):
     assert history and history[-1]["step"] <= 10 and np.isfinite(history[-1]["val_loss"])
     summary = next(m.value for m in app.markdown if m.value.startswith("After **"))
     assert f"After **{history[-1]['step']} steps**" in summary
+    assert any(e.label == "Samples during training (every 5 steps)" for e in app.expander)
     sample = next(c.value for c in app.code if c.value.startswith("The "))
-    assert len(sample) > len("The ") + 50
+    assert sample == "The " + history[-1]["sample"] and len(sample) > len("The ") + 50
+    first_model = app.session_state["rnn_char_model"]
+
     app.button(key="rnn_char_generate").click().run()
-    assert app.session_state["rnn_char_fresh"] != history[-1]["sample"]
+    fresh = shown_sample(app)
+    assert fresh.startswith("The ") and fresh != sample and any(c.value == fresh for c in app.code)
+    app.button(key="rnn_char_generate").click().run()
+    assert shown_sample(app) != fresh  # every click draws a new sample
+    app.text_input(key="rnn_char_prompt").input("def ").run()
+    assert shown_sample(app).startswith("The ")  # the text shown is the one the model wrote after "The "
+    app.button(key="rnn_char_generate").click().run()
+    assert shown_sample(app).startswith("def ")
+
+    app.button(key="rnn_char_train").click().run()  # a new model: its own sample, not the old model's
+    assert app.session_state["rnn_char_model"] is not first_model
+    assert shown_sample(app) == "def " + app.session_state["rnn_char_history"][-1]["sample"]
+
+
+BAD_CORPORA = {  # the issue's bad inputs: what the student does, and the message they must see
+    "empty text": ("Type your own text", "   \n", None, "The corpus is empty"),
+    "text shorter than the sequence": ("Type your own text", "too short", None, "fewer than the sequence length"),
+    "binary upload": ("Upload a .txt file", None, ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png"),
+                      "looks binary"),
+    "empty file": ("Upload a .txt file", None, ("empty.txt", b"", "text/plain"), "The corpus is empty"),
+}
 
 
 @pytest.mark.slow
-def test_char_model_bad_inputs_give_messages(app):
-    app.radio(key="rnn_char_source").set_value("Type your own text").run()
+@pytest.mark.parametrize("case", BAD_CORPORA)
+def test_char_model_bad_inputs_give_messages(app, case):
+    source, text, upload, message = BAD_CORPORA[case]
+    app.radio(key="rnn_char_source").set_value(source).run()
+    if text is not None:
+        app.text_area(key="rnn_char_text").set_value(text).run()
+    if upload is not None:
+        app.file_uploader(key="rnn_char_upload").upload(*upload)
+        app.run()
     app.button(key="rnn_char_train").click().run()
-    assert any("empty" in e.value for e in app.error)
-    app.text_area(key="rnn_char_text").set_value("too short").run()
-    app.button(key="rnn_char_train").click().run()
-    assert any("fewer than the sequence length" in e.value for e in app.error)
+    assert not app.exception, app.exception
+    assert [e.value for e in app.error if message in e.value], [e.value for e in app.error]
+    assert "rnn_char_history" not in app.session_state  # nothing trained, nothing half-shown
+
+
+@pytest.mark.slow
+def test_an_upload_in_utf16_with_a_path_for_a_name_trains(app):
     app.radio(key="rnn_char_source").set_value("Upload a .txt file").run()
-    app.file_uploader(key="rnn_char_upload").upload("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png")
-    app.run()
-    assert any("binary" in e.value for e in app.error)
-    assert not app.exception
+    app.slider(key="rnn_char_steps").set_value(10).run()
+    app.slider(key="rnn_char_budget").set_value(5).run()
+    text = "Le café est très chaud. " * 20  # what Windows Notepad saves as "Unicode"
     # the file name is never used (the bytes are read in memory), so a path in it reaches nothing
-    app.file_uploader(key="rnn_char_upload").upload("../../../etc/passwd.txt", b"root:x:0:0 " * 20, "text/plain")
+    app.file_uploader(key="rnn_char_upload").upload("../../../etc/passwd.txt", text.encode("utf-16"), "text/plain")
     app.run()
+    app.button(key="rnn_char_train").click().run()
     assert not app.error and not app.exception
+    assert "é" in app.session_state["rnn_char_corpus"].vocab and app.session_state["rnn_char_history"]
 
 
 @pytest.mark.slow
@@ -153,6 +210,11 @@ def test_unroll_text_hostile_input_and_checkpoint(app):
     assert not app.exception
     assert not any("<script" in m.value for m in app.markdown)  # only one quoted character is shown as markdown
     assert any("are used at all 25 steps" in c.value for c in app.caption)
+    app.text_input(key="rnn_unroll_text").input("a*`b").run()
+    app.slider(key="rnn_unroll_step").set_value(2).run()
+    assert any(m.value.startswith(r"Step 2 reads **'\*'**.") for m in app.markdown)  # a star, not bold markup
+    app.slider(key="rnn_unroll_step").set_value(3).run()
+    assert any(m.value.startswith(r"Step 3 reads **'\`'**.") for m in app.markdown)
     app.text_input(key="rnn_unroll_text").input("a").run()  # one character: nothing to slide over
     assert not app.exception and any("are used at all 1 steps" in c.value for c in app.caption)
     first = checkpoints.questions("rnn", 1)[0]
