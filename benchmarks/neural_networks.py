@@ -4,6 +4,7 @@ one-vs-two-thread difference, and the cost of one live redraw's boundary.
 
     .venv/bin/python benchmarks/neural_networks.py
 """
+import os
 import resource
 import time
 
@@ -17,14 +18,14 @@ def default_run(threads: int | None = None):
     data = nn.split(*nn.make_dataset("circles", 400, noise=0.1))
     cfg = nn.NetConfig()
     model = nn.build_model(cfg)
-    start, first_95 = time.perf_counter(), None
+    start, cpu_start, first_95 = time.perf_counter(), time.process_time(), None
     steps = nn.train(model, data, cfg, nn.DEFAULT_STEPS, every=10)
     if threads:  # bypass the one-thread rule to measure what it saves
         steps = nn._train(model, data, cfg, nn.DEFAULT_STEPS, 10, 0, torch.device("cpu"))
     for step in steps:
         if first_95 is None and step.val_acc >= 0.95:
             first_95 = (step.step, time.perf_counter() - start)
-    return time.perf_counter() - start, first_95, step
+    return time.perf_counter() - start, time.process_time() - cpu_start, first_95, step
 
 
 def main() -> None:
@@ -34,8 +35,8 @@ def main() -> None:
     print(f"first training in a fresh process (includes torch's one-time autograd warm-up): "
           f"{time.perf_counter() - start:.2f} s")
     for label, threads in [("one thread (as shipped)", None), (f"{torch.get_num_threads()} threads", 2)]:
-        seconds, first_95, last = default_run(threads)
-        print(f"default network, circles, {nn.DEFAULT_STEPS} steps, {label}: {seconds:.2f} s, "
+        seconds, cpu_seconds, first_95, last = default_run(threads)
+        print(f"default network, circles, {nn.DEFAULT_STEPS} steps, {label}: {seconds:.2f} s ({cpu_seconds:.2f} s CPU), "
               f"final val acc {last.val_acc:.1%}; ≥95% first at step {first_95[0]} after {first_95[1]:.2f} s")
     model = nn.build_model(nn.NetConfig())
     data = nn.split(*nn.make_dataset("circles"))
@@ -49,9 +50,12 @@ def main() -> None:
     figure_s = (time.perf_counter() - start) / 10
     print(f"one redraw: boundary on a 60×60 grid {boundary_s * 1000:.1f} ms, Plotly figure + JSON "
           f"{figure_s * 1000:.1f} ms")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     list(nn.fitting_experiment())
-    print(f"fitting experiment (3 networks × 400 full-batch steps): {time.perf_counter() - start:.2f} s")
+    print(f"fitting experiment (3 networks × 400 full-batch steps): {time.perf_counter() - start:.2f} s "
+          f"({time.process_time() - cpu_start:.2f} s CPU)")
+    if hasattr(os, "getloadavg"):
+        print("load average now: " + ", ".join(f"{n:.1f}" for n in os.getloadavg()))
     print(f"page: clicking Train with the defaults until the page is drawn again: {page_train_seconds():.2f} s")
     print(f"process peak RSS (torch, sklearn, Streamlit and all of the above): "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

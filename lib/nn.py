@@ -263,6 +263,17 @@ class Step:
 DIVERGENCE_FACTOR = 5.0
 
 
+def divergence_message(step: Step) -> str:
+    """What the page says when training stopped at a diverged Step."""
+    if math.isfinite(step.train_loss):
+        what = (f"the loss reached {step.train_loss:.3g}, over {DIVERGENCE_FACTOR:g}× where it started (a fresh "
+                f"network starts near ln 2 ≈ {math.log(2):.2f})")
+    else:
+        what = "the loss stopped being a number (NaN or infinity): the weights overflowed"
+    return (f"Training diverged at step {step.step} and was stopped: {what}. The steps were too big: lower the "
+            "learning rate and train again.")
+
+
 def _tensors(data: Split, device: str):
     as_x = lambda a: torch.as_tensor(a, dtype=torch.float32, device=device)
     as_y = lambda a: torch.as_tensor(a, dtype=torch.long, device=device)

@@ -4,7 +4,6 @@ experiment and the digits network. All arithmetic lives in lib/nn.py."""
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -21,6 +20,7 @@ DIGITS_HIDDEN_SIZES = [4, 8, 16, 32, 64]
 ACTIVATION_NAMES = list(nn.ACTIVATIONS)
 N_SAMPLES = 400
 NEURON_LIMIT = 100.0
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 NEURON_INPUTS = {"x1": ("input x₁", 1.0, 0.5), "x2": ("input x₂", 2.0, 0.5),  # name -> (label, default, step)
                  "w1": ("weight w₁", 0.5, 0.1), "w2": ("weight w₂", -1.0, 0.1), "b": ("bias b", 0.1, 0.1)}
 
@@ -169,18 +169,15 @@ def playground() -> None:
     model, trained = current_model(s)
     history = st.session_state[key("run")]["history"] if trained else []
     if history and history[-1].diverged:
-        last = history[-1]
-        st.error(f"Training diverged at step {last.step}: the loss reached {last.train_loss:.3g} (a fresh "
-                 f"network starts near ln 2 ≈ {math.log(2):.2f}). The steps were too big: lower the learning "
-                 "rate and train again.")
+        st.error(nn.divergence_message(history[-1]))
     title = (f"After {history[-1].step} steps: validation accuracy {history[-1].val_acc:.0%}" if history
              else "Before training: a random network's guess")
     draw_boundary(boundary_slot, model, data, title, key("boundary"))
     if history:
         loss_slot.plotly_chart(nn_plots.loss_figure(history), width="stretch", key=key("loss"))
         last = history[-1]
-        right.dataframe(pd.DataFrame({"training": [last.train_loss, last.train_acc],
-                                      "validation": [last.val_loss, last.val_acc]},
+        right.dataframe(pd.DataFrame({"training": [f"{last.train_loss:.4f}", f"{last.train_acc:.1%}"],
+                                      "validation": [f"{last.val_loss:.4f}", f"{last.val_acc:.1%}"]},
                                      index=["loss", "accuracy"]), key=key("final"))
     if s.cfg.num_hidden_layers and st.toggle("Show each hidden unit's boundary", key=key("show_units")):
         layer = st.radio("Hidden layer", range(s.cfg.num_hidden_layers), format_func=lambda l: f"layer {l + 1}",
@@ -204,12 +201,38 @@ def layer_table(trace: nn.Trace, layer: int, hidden_act: str) -> pd.DataFrame:
     return pd.DataFrame(table, index=index)
 
 
+def factor(value: float) -> str:
+    """A number as a factor in a product: negative ones in parentheses."""
+    return f"({fmt(value)})" if value < 0 else fmt(value)
+
+
 def chain_rule_line(trace: nn.Trace) -> str:
     """∂L/∂w for the first weight of the first layer, with the numbers."""
     dz, x = trace.dz[0][0], trace.acts[0][0]
     name = "the output" if len(trace.zs) == 1 else "unit 1 of hidden layer 1"
-    return (f"For the weight from input x₁ to {name}: ∂L/∂w = ∂L/∂z · x₁ = {fmt(dz)} × {fmt(x)} = "
+    return (f"For the weight from input x₁ to {name}: ∂L/∂w = ∂L/∂z · x₁ = {factor(dz)} × {factor(x)} = "
             f"**{fmt(trace.dweights[0][0, 0])}**")
+
+
+def input_names(trace: nn.Trace, layer: int) -> list[str]:
+    """What feeds `layer`: the inputs x₁, x₂ … or the units of the layer below."""
+    width = len(trace.acts[layer])
+    if layer == 0:
+        return [f"x{i + 1}".translate(SUBSCRIPTS) for i in range(width)]
+    return [f"from unit {i + 1}" for i in range(width)]
+
+
+def gradient_table(trace: nn.Trace, layer: int) -> pd.DataFrame:
+    """∂L/∂W (one row per unit, one column per input) and ∂L/∂b for one layer."""
+    is_output = layer == len(trace.zs) - 1
+    index = ["output"] if is_output else [f"unit {u + 1}" for u in range(len(trace.zs[layer]))]
+    table = pd.DataFrame(trace.dweights[layer], index=index, columns=input_names(trace, layer))
+    table["∂L/∂b"] = trace.dbiases[layer]
+    return table
+
+
+def layer_name(trace: nn.Trace, layer: int) -> str:
+    return "Output layer" if layer == len(trace.zs) - 1 else f"Hidden layer {layer + 1}"
 
 
 @ui.fragment
@@ -235,11 +258,16 @@ def backprop_walkthrough() -> None:
     trace = nn.backprop(params, x, y, s.cfg.hidden_act)
     st.markdown(f"Input x = ({fmt(x[0])}, {fmt(x[1])}), true class y = {y}. Forward pass gives "
                 f"p = sigmoid(z) = {fmt(trace.prob)} and loss L = −[y·log p + (1−y)·log(1−p)] = {fmt(trace.loss)}.")
+    st.caption("The layers are listed in the order the backward pass visits them: the output first, then down "
+               "to the first hidden layer.")
     for layer in reversed(range(len(trace.zs))):
-        name = "Output layer" if layer == len(trace.zs) - 1 else f"Hidden layer {layer + 1}"
-        st.markdown(f"**{name}** (backward pass runs bottom-up through this list: output first)")
+        st.markdown(f"**{layer_name(trace, layer)}**")
         st.dataframe(layer_table(trace, layer, s.cfg.hidden_act), key=key(f"layer_{layer}"))
     st.markdown(chain_rule_line(trace))
+    with st.expander("Every weight's and bias's gradient: ∂L/∂W = ∂L/∂z · (the input it multiplies)"):
+        for layer in reversed(range(len(trace.zs))):
+            st.markdown(f"**{layer_name(trace, layer)}**: ∂L/∂W, one row per unit, one column per input")
+            st.dataframe(gradient_table(trace, layer), key=key(f"grads_{layer}"))
     error = nn.max_gradient_error(trace, params, s.cfg.hidden_act)
     after = nn.backprop(nn.sgd_step(params, trace, lr), x, y, s.cfg.hidden_act)
     cols = st.columns(3)

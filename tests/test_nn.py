@@ -110,9 +110,10 @@ def test_default_network_separates_circles():
     assert history[-1].train_loss < history[0].train_loss
 
 
-def test_huge_learning_rate_diverges_and_stops_early():
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_huge_learning_rate_diverges_and_stops_early(optimizer):
     data = nn.split(*nn.make_dataset("circles"))
-    cfg = nn.NetConfig(learning_rate=100)
+    cfg = nn.NetConfig(learning_rate=100, optimizer=optimizer)
     history = list(nn.train(nn.build_model(cfg), data, cfg, 300, every=10))
     assert history[-1].diverged and history[-1].step < 300
     assert not any(s.diverged for s in history[:-1])
@@ -127,6 +128,28 @@ def test_nan_weights_are_reported_as_diverged():
         model.out.weight[0, 0] = float("nan")
     history = list(nn.train(model, data, cfg, 100, every=10))
     assert len(history) == 1 and history[0].diverged and history[0].step == 1
+
+
+def test_divergence_message_names_the_step_and_the_cure():
+    blown_up = nn.divergence_message(nn.Step(20, 55.1, 60.0, 0.5, 0.5, diverged=True))
+    assert "step 20" in blown_up and "55.1" in blown_up and "lower the learning rate" in blown_up
+    for loss in [float("nan"), float("inf")]:
+        message = nn.divergence_message(nn.Step(3, loss, loss, 0.5, 0.5, diverged=True))
+        assert "step 3" in message and "stopped being a number" in message and "nan" not in message
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_default_network_trains_on_the_gpu():
+    data = nn.split(*nn.make_dataset("circles", 400, noise=0.1))
+    cfg = nn.NetConfig()
+    model = nn.build_model(cfg, device="cuda")
+    history = list(nn.train(model, data, cfg, nn.DEFAULT_STEPS, every=100))
+    assert history[-1].val_acc >= 0.95 and not history[-1].diverged
+    axis, prob, states = nn.boundary(model)
+    assert prob.shape == (60, 60) and len(states) == cfg.num_hidden_layers
+    assert (nn.predict_classes(model, data.X_val) == data.y_val).mean() == pytest.approx(history[-1].val_acc)
+    trace = nn.backprop(nn.numpy_params(model), data.X_train[0], int(data.y_train[0]), cfg.hidden_act)
+    assert nn.max_gradient_error(trace, nn.numpy_params(model), cfg.hidden_act) < 1e-6
 
 
 def test_config_problems():

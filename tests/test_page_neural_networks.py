@@ -38,7 +38,20 @@ def test_neuron_arithmetic_follows_the_inputs(page):
     assert "= **2.6**" in text and "**0.9309**" in text
 
 
+def boundary_probabilities(app):
+    """P(class 1) over the grid, from the playground's contour chart (Plotly sends it base64-encoded)."""
+    import base64
+
+    import numpy as np
+
+    charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    z = next(t for c in charts for t in c["data"] if t["type"] == "contour")["z"]
+    shape = tuple(int(n) for n in z["shape"].split(","))
+    return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+
+
 def test_training_updates_the_boundary_and_loss(page):
+    before = boundary_probabilities(page)
     page.slider(key=K + "steps").set_value(100).run()
     page.button(key=K + "train").click().run()
     assert not page.exception, page.exception
@@ -48,6 +61,12 @@ def test_training_updates_the_boundary_and_loss(page):
     titles = chart_titles(page)
     assert f"After 100 steps: validation accuracy {history[-1].val_acc:.0%}" in titles
     assert "Loss while training" in titles
+    after = boundary_probabilities(page)
+    assert after.shape == before.shape == (60, 60)
+    assert abs(after - before).max() > 0.5  # the contour itself is redrawn from the trained network
+    assert after.min() < 0.1 and after.max() > 0.9  # a confident boundary, where the untrained guess is not
+    final = page.dataframe[0].value
+    assert final.loc["accuracy", "validation"] == f"{history[-1].val_acc:.1%}"
     # the backpropagation section now uses the trained network
     assert any("network you trained" in c.value for c in page.caption)
 
@@ -58,10 +77,28 @@ def test_hidden_unit_boundaries_on_demand(page):
 
 
 def test_backprop_matches_autograd_and_one_step_lowers_loss(page):
+    import numpy as np
+    import torch
+
+    from lib import nn
+
     metrics = {m.label: m.value for m in page.metric}
     assert float(metrics["Max |hand-written − torch.autograd|"]) < 1e-6
     assert float(metrics["Loss after one step"]) < float(metrics["Loss before the step"])
-    assert len(page.dataframe) >= 3  # output layer + two hidden layers
+    # every weight's gradient, as the page shows it, is the one autograd computes for that example
+    data = nn.split(*nn.make_dataset("circles", 400, noise=0.1))  # the page's defaults
+    model = nn.build_model(nn.NetConfig())  # the untrained network the page uses (same seed)
+    x = torch.tensor(data.X_train[:1], dtype=torch.float64)
+    loss = nn.loss_fn(model.double()(x), torch.tensor(data.y_train[:1]))
+    loss.backward()
+    layers = list(model.hidden) + [model.out]
+    shown = [d.value for d in page.dataframe if "∂L/∂b" in d.value.columns][::-1]  # listed output first
+    assert len(shown) == len(layers) == 3
+    assert list(shown[0].columns) == ["x₁", "x₂", "∂L/∂b"]
+    assert list(shown[2].index) == ["output"] and shown[2].shape == (1, 8 + 1)
+    for table, layer in zip(shown, layers):
+        np.testing.assert_allclose(table.drop(columns="∂L/∂b").to_numpy(), layer.weight.grad.numpy(), atol=1e-9)
+        np.testing.assert_allclose(table["∂L/∂b"].to_numpy(), layer.bias.grad.numpy(), atol=1e-9)
 
 
 @pytest.mark.parametrize("widget, value, expected", [
@@ -89,7 +126,7 @@ def test_huge_learning_rate_says_training_diverged(page):
     page.select_slider(key=K + "lr").set_value(100).run()
     page.button(key=K + "train").click().run()
     assert not page.exception
-    assert "Training diverged" in messages(page)
+    assert "Training diverged" in messages(page) and "lower the learning rate" in messages(page)
     assert page.session_state[K + "run"]["history"][-1].step < 300
 
 
