@@ -18,15 +18,21 @@ def timing_table(device: str) -> pd.DataFrame:
     return pd.DataFrame(rows).pivot(index="seq_len", columns="layer", values="ms").round(2)
 
 
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def char_model_default_budget(device: str) -> None:
     corpus = rnn.build_corpus(rnn.bundled_corpus(), 48)
     baseline = rnn.unigram_loss(corpus)
     crossed = None
+    cpu = time.process_time()
     for report in rnn.train_char_model(corpus, device=device):  # the page's defaults: LSTM, 60 s, ≤ 1000 steps
         if crossed is None and report.val_loss < baseline:
             crossed = report
-    print(f"char LSTM (defaults): unigram baseline {baseline:.3f} nats/char; "
-          f"final step {report.step} after {report.seconds:.1f} s, val loss {report.val_loss:.3f}")
+    print(f"char LSTM (defaults): unigram baseline {baseline:.3f} nats/char; final step {report.step} after "
+          f"{report.seconds:.1f} s ({time.process_time() - cpu:.1f} s CPU), val loss {report.val_loss:.3f}")
     if crossed:
         print(f"  first below the baseline at step {crossed.step} ({crossed.seconds:.1f} s), val {crossed.val_loss:.3f}")
     print(f"  sample: {report.sample[:100]!r}")
@@ -34,7 +40,7 @@ def char_model_default_budget(device: str) -> None:
 
 def main() -> None:
     device = models.best_device()
-    print(f"device {device}, torch threads {torch.get_num_threads()}")
+    print(f"device {device}, torch threads {torch.get_num_threads()}, load average {load_average()}")
     for threads in sorted({1, torch.get_num_threads()}):
         torch.set_num_threads(threads)
         print(f"One forward pass, batch 1, d_model 128, {threads} thread(s) (best of 5, ms):")
@@ -50,11 +56,13 @@ def main() -> None:
     char_model_default_budget(device)
 
     for series in rnn.SERIES:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         *_, last = rnn.train_forecasters(rnn.make_series(series), steps=300, eval_every=300, device=device)
         mse = ", ".join(f"{k} {v:.4f}" for k, v in last.test_mse.items())
-        print(f"forecast {series} (300 steps, {time.perf_counter() - start:.1f} s): test MSE {mse}")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        print(f"forecast {series} (300 steps, {time.perf_counter() - start:.1f} s, "
+              f"{time.process_time() - cpu:.1f} s CPU): test MSE {mse}")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
+          f"load average at the end {load_average()}")
 
 
 if __name__ == "__main__":
