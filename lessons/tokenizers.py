@@ -1,8 +1,6 @@
-import time
-
 import streamlit as st
 
-from lib import tokenization, tokenizer_algorithms as algorithms, ui, ui_tokenizers as tui
+from lib import tokenization, ui, ui_tokenizers as tui
 
 st.title("Tokenizers: how text becomes numbers")
 ui.shared_state("tokenizers", tui.SHARED, tui.PRESETS)
@@ -56,88 +54,25 @@ with languages_tab:
                 f"the {gap['sample']} sentence as for the English one.")
     ratios = costs.pivot(index="tokenizer", columns="sample", values="× English")
     st.dataframe(ratios[tui.SAMPLES["translations"]], width="stretch", key="tokenizers_fertility")
+    if note := tui.unknown_note(costs):
+        st.info(note, icon=":material/help:")
     with st.expander("The sample sentences"):
         st.table(tui.SAMPLES["samples"])
 
 with algorithms_tab:
     st.subheader("BPE: merge the most frequent pair, again and again")
     ui.lesson_text("tokenizers", "bpe")
-    corpus = tui.capped(st.text_area("A tiny corpus", key="tokenizers_bpe_corpus"),
-                        algorithms.MAX_BPE_CORPUS_CHARS, "tiny corpus")
-    steps = algorithms.bpe_merge_steps(corpus, num_merges=tui.MAX_MERGES)
-
-    @ui.fragment
-    def merge_step(steps):
-        number = tui.merge_number(len(steps))
-        step = steps[number - 1]
-        st.markdown(f"Merge {number}: the pair **`{step.pair[0]}` + `{step.pair[1]}`** occurs "
-                    f"**{step.count}** times, so it becomes the new symbol **`{''.join(step.pair)}`**.")
-        left, right = st.columns([3, 2])
-        left.plotly_chart(tui.pair_counts_chart(step), width="stretch")
-        right.dataframe(step.words, hide_index=True, width="stretch")
-
-    if steps:
-        merge_step(steps)
-    else:
-        st.warning("The corpus needs at least one word of two or more characters to merge anything.")
-
+    tui.bpe_section()
     st.subheader("WordPiece: the longest piece that fits, with `##`")
     ui.lesson_text("tokenizers", "wordpiece")
-    words = tui.capped(st.text_input("Words to cut", key="tokenizers_words"), 500, "word list")
-    wordpiece = tokenization.load("wordpiece")
-    with wordpiece.lock:
-        walkthrough = algorithms.wordpiece_walkthrough(wordpiece.tokenizer, words, wordpiece.vocab)
-    st.dataframe(walkthrough, hide_index=True, width="stretch", key="tokenizers_wordpiece")
-
+    tui.wordpiece_section()
     st.subheader("SentencePiece: spaces become ▁")
     ui.lesson_text("tokenizers", "sentencepiece")
-    phrase = tui.capped(st.text_input("A phrase", key="tokenizers_phrase"), 200, "phrase")
-    unigram = tokenization.load("unigram")
-    if phrase.strip():
-        st.markdown(f"SentencePiece sees: `{algorithms.metaspace(phrase)}`")
-        tui.show_encoding(unigram, unigram.encode(phrase))
-        st.dataframe(unigram.segmentations(phrase), hide_index=True, width="stretch", key="tokenizers_nbest")
+    tui.sentencepiece_section()
 
 with train_tab:
     ui.lesson_text("tokenizers", "train")
-    source = st.radio("Corpus", tui.CORPUS_SOURCES, horizontal=True, key="tokenizers_corpus_source")
-    corpus = ""
-    if source.startswith("Python"):
-        corpus = tokenization.bundled_corpus()
-    elif source == "Paste text":
-        corpus = st.text_area("Corpus", height=150, key="tokenizers_corpus_text")
-    elif upload := st.file_uploader("A UTF-8 text file", type=["txt", "md", "py", "csv", "json"],
-                                    key="tokenizers_upload"):
-        try:
-            corpus = tokenization.decode_upload(upload.getvalue())
-        except ValueError as err:
-            st.error(str(err))
-    corpus = tui.capped(corpus, tokenization.MAX_CORPUS_CHARS, "corpus")
-    algorithm = st.radio("Algorithm", tokenization.TRAIN_ALGORITHMS, horizontal=True, key="tokenizers_algorithm")
-    vocab_size = st.slider("Vocabulary size", 300, 30_000, step=100, key="tokenizers_vocab_size")
-    if not corpus.strip():
-        st.info("Choose a corpus with some text to train on.")
-    elif st.button("Train my tokenizer", type="primary", key="tokenizers_train"):
-        with st.status(f"Training {algorithm} on {len(corpus):,} characters…") as status:
-            started = time.perf_counter()
-            tokenizer = tokenization.train(corpus, algorithm, vocab_size)
-            seconds = time.perf_counter() - started
-            status.update(label=f"Trained in {seconds:.1f} s", state="complete")
-        st.session_state["tokenizers_trained"] = {
-            "json": tokenizer.to_str(), "seconds": seconds, "characters": len(corpus), "requested": vocab_size,
-            "view": tokenization.trained_view(tokenizer.to_str(), algorithm)}
-        st.rerun()
-    if trained:
-        view = trained["view"]
-        st.success(f"Your {view.algorithm} tokenizer: {view.vocab_size:,} tokens, trained on "
-                   f"{trained['characters']:,} characters in {trained['seconds']:.1f} s. It now appears in "
-                   "the comparisons on the other tabs.")
-        if view.vocab_size < trained["requested"]:
-            st.info(f"You asked for {trained['requested']:,} tokens, but this corpus only supports "
-                    f"{view.vocab_size:,}: the trainer ran out of pairs or pieces worth adding.")
-        if text.strip():
-            tui.show_encoding(view, view.encode(text))
-        tui.download_trained(trained)
+    tui.train_section(text, trained)
     ui.show_code("""
 from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
 

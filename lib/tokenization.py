@@ -117,13 +117,25 @@ def byte_decoder() -> dict[str, int]:
     return {chr(b): b for b in printable} | {chr(256 + i): b for i, b in enumerate(shifted)}
 
 
+def algorithm_of(spec: dict) -> str:
+    """The algorithm a tokenizer.json describes, as the lesson names it:
+    'byte-level BPE', 'BPE (byte fallback)', 'WordPiece', 'unigram (SentencePiece)'…"""
+    kind = spec["model"]["type"]
+    name = {"BPE": "BPE", "WordPiece": "WordPiece", "Unigram": "unigram", "WordLevel": "word-level"}.get(kind, kind)
+    if '"ByteLevel"' in json.dumps(spec.get("decoder")):
+        return f"byte-level {name}"
+    metaspace = '"Metaspace"' in json.dumps([spec.get("pre_tokenizer"), spec.get("normalizer"), spec.get("decoder")])
+    fallback = " with byte fallback" if spec["model"].get("byte_fallback") else ""
+    return f"{name} (SentencePiece{fallback})" if metaspace else name + fallback
+
+
 class HFTokenizer(TokenizerView):
-    def __init__(self, tokenizer, name: str, algorithm: str, source: str):
-        super().__init__(name, algorithm, source)
+    def __init__(self, tokenizer, name: str, algorithm: str | None, source: str):
+        spec = json.loads(tokenizer.to_str())
+        super().__init__(name, algorithm or algorithm_of(spec), source)
         tokenizer.no_padding()  # MiniLM's file pads and truncates to 128: count the whole text
         tokenizer.no_truncation()
         self.tokenizer = tokenizer
-        spec = json.loads(tokenizer.to_str())
         decoder = json.dumps(spec.get("decoder"))
         self.byte_level = '"ByteLevel"' in decoder
         self.subword_prefix = spec["model"].get("continuing_subword_prefix") or ""
@@ -163,7 +175,7 @@ class HFTokenizer(TokenizerView):
         return tokens, self.tokenizer.decode(from_text, skip_special_tokens=False)
 
 
-def from_tokenizer_json(path: Path | str, name: str, algorithm: str, source: str) -> HFTokenizer:
+def from_tokenizer_json(path: Path | str, name: str, algorithm: str | None, source: str) -> HFTokenizer:
     from tokenizers import Tokenizer
 
     return HFTokenizer(Tokenizer.from_file(str(path)), name, algorithm, source)
@@ -392,7 +404,7 @@ def load_hub_tokenizer(hub_id: str) -> HFTokenizer:
     except Exception as err:  # noqa: BLE001
         raise models.ModelUnavailable(f"Could not download the tokenizer of '{hub_id}' "
                                       f"({type(err).__name__}).") from err
-    return from_tokenizer_json(path, hub_id, "from the Hub", f"huggingface.co/{hub_id}")
+    return from_tokenizer_json(path, hub_id, None, f"huggingface.co/{hub_id}")  # algorithm read from its file
 
 
 # --- comparing ---------------------------------------------------------------------------
@@ -420,9 +432,11 @@ def language_costs(samples: dict[str, str], tokenizers: list[TokenizerView], bas
     `baseline` (the same sentence in English): the fertility gap between languages."""
     rows = []
     for t in tokenizers:
-        counts = {name: t.encode(text).num_text_tokens for name, text in samples.items()}
-        rows += [{"tokenizer": t.name, "sample": name, "tokens": n, "× English": round(n / counts[baseline], 2)}
-                 for name, n in counts.items()]
+        encodings = {name: t.encode(text) for name, text in samples.items()}
+        english = encodings[baseline].num_text_tokens
+        rows += [{"tokenizer": t.name, "sample": name, "tokens": e.num_text_tokens,
+                  "× English": round(e.num_text_tokens / english, 2), "unknown": e.num_unknown}
+                 for name, e in encodings.items()]
     return pd.DataFrame(rows)
 
 
@@ -479,10 +493,30 @@ CHIP_CSS = """<style>
 
 # --- train your own ---------------------------------------------------------------------
 
-def train(corpus: str, algorithm: str, vocab_size: int):
+@dataclass
+class TrainingProgress:
+    """How many of the corpus's lines `train` has read so far. The trainer pulls
+    lines from its own threads, so the page polls this counter instead of being
+    called back."""
+    lines: int
+    read: int = 0
+
+    @property
+    def fraction(self) -> float:
+        return min(self.read / max(self.lines, 1), 1.0)
+
+
+def _counted(lines: list[str], progress: TrainingProgress):
+    for read, line in enumerate(lines, 1):  # a generator runs in one thread at a time
+        progress.read = read
+        yield line
+
+
+def train(corpus: str, algorithm: str, vocab_size: int, progress: TrainingProgress | None = None):
     """A new tokenizer trained on `corpus` with the HuggingFace `tokenizers`
     library. BPE is byte-level (GPT-2 style: nothing is unknown), WordPiece is
-    BERT style with ##, Unigram uses SentencePiece's ▁ for spaces."""
+    BERT style with ##, Unigram uses SentencePiece's ▁ for spaces. The trainer
+    first reads every line (counted in `progress`), then learns the vocabulary."""
     from tokenizers import Tokenizer, decoders, models as tok_models, pre_tokenizers, trainers
 
     if algorithm == "BPE":
@@ -506,7 +540,9 @@ def train(corpus: str, algorithm: str, vocab_size: int):
     else:
         raise ValueError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(TRAIN_ALGORITHMS)}.")
     lines = corpus.splitlines()
-    tokenizer.train_from_iterator(lines, trainer, length=len(lines))
+    if progress is not None:
+        progress.lines = len(lines)
+    tokenizer.train_from_iterator(lines if progress is None else _counted(lines, progress), trainer, length=len(lines))
     return tokenizer
 
 

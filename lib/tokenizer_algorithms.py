@@ -21,6 +21,7 @@ class MergeStep:
     count: int
     pair_counts: pd.DataFrame  # every adjacent pair before this merge, most frequent first
     words: pd.DataFrame  # each distinct word's segmentation after this merge
+    tied: tuple[tuple[str, str], ...] = ()  # pairs as frequent as `pair` that lost the tie-break
 
 
 def word_counts(corpus: str) -> Counter:
@@ -69,8 +70,22 @@ def bpe_merge_steps(corpus: str, num_merges: int) -> list[MergeStep]:
         steps.append(MergeStep(pair, pairs[pair],
                                pd.DataFrame([{"pair": f"{a} + {b}", "count": n} for (a, b), n in ranked]),
                                pd.DataFrame([{"word": w, "count": counts[w], "pieces": " ".join(s)}
-                                             for w, s in segmented.items()])))
+                                             for w, s in segmented.items()]),
+                               tuple(p for p, n in ranked if n == pairs[pair] and p != pair)))
     return steps
+
+
+def merge_sentence(number: int, step: MergeStep) -> str:
+    """What merge `number` did, in words, and why this pair when others were as frequent."""
+    left, right = step.pair
+    sentence = (f"Merge {number}: the pair **`{left}` + `{right}`** occurs **{step.count}** times, so it becomes "
+                f"the new symbol **`{left}{right}`**.")
+    if step.tied:
+        others = ", ".join(f"`{a}` + `{b}`" for a, b in step.tied)
+        sentence += (f" {others} {'occurs' if len(step.tied) == 1 else 'occur'} just as often: a tie goes to the "
+                     "pair whose symbols joined the vocabulary first (single characters in Unicode order, then "
+                     "merged symbols in the order they were made), as in the `tokenizers` trainer.")
+    return sentence
 
 
 # --- WordPiece ------------------------------------------------------------------------------

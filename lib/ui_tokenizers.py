@@ -4,6 +4,8 @@ lib/tokenization.py and lib/tokenizer_algorithms.py."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pandas as pd
 import plotly.express as px
@@ -72,6 +74,16 @@ def hub_tokenizer(hub_id: str) -> TokenizerView | None:
         return None
 
 
+def bundled(key: str) -> TokenizerView | None:
+    """One bundled tokenizer for a step-through, or None with the reason shown
+    (on a server without its package and without the Hub)."""
+    try:
+        return tokenization.load(key)
+    except models.ModelUnavailable as err:
+        st.warning(str(err), icon=":material/cloud_off:")
+        return None
+
+
 def capped(text: str, limit: int, what: str) -> str:
     """`text` cut to `limit` characters, saying so when it was cut."""
     kept, was_cut = tokenization.cap_text(text, limit)
@@ -86,6 +98,18 @@ def show_encoding(view: TokenizerView, encoding: Encoding) -> None:
     trip = "exact" if encoding.round_trips else f"changed → `{encoding.decoded[:80]}`"
     st.caption(f"{encoding.num_tokens:,} tokens ({len(encoding.specials)} special, {encoding.num_unknown} "
                f"unknown) · {encoding.chars_per_token:.2f} characters per token · round trip: {trip}")
+
+
+def unknown_note(costs: pd.DataFrame) -> str | None:
+    """Which tokenizers replaced parts of the samples by unknown tokens: their
+    low counts there mean lost text, not efficiency."""
+    lost = costs[costs["unknown"] > 0]
+    if lost.empty:
+        return None
+    parts = [f"**{name}**: " + ", ".join(f"{n} of {t} for {sample}" for sample, t, n in zip(
+        rows["sample"], rows["tokens"], rows["unknown"])) for name, rows in lost.groupby("tokenizer", sort=False)]
+    return ("Unknown tokens in the samples: " + "; ".join(parts) + ". A short count there is not efficiency: "
+            "the model never sees what an unknown token replaced.")
 
 
 def tokens_chart(summary: pd.DataFrame):
@@ -123,3 +147,123 @@ def embedding_heatmap(rows, labels: list[str], dims: int = 64):
 def download_trained(trained: dict) -> None:
     st.download_button("Download tokenizer.json", trained["json"], file_name="tokenizer.json",
                        mime="application/json", icon=":material/download:", key="tokenizers_download")
+
+
+# --- sections of the "How the algorithms work" and "Train your own" tabs ---------------
+
+def bpe_section() -> None:
+    corpus = capped(st.text_area("A tiny corpus", key="tokenizers_bpe_corpus"),
+                    algorithms.MAX_BPE_CORPUS_CHARS, "tiny corpus")
+    steps = algorithms.bpe_merge_steps(corpus, num_merges=MAX_MERGES)
+    if steps:
+        merge_step(steps)
+    else:
+        st.warning("The corpus needs at least one word of two or more characters to merge anything.")
+
+
+@ui.fragment
+def merge_step(steps: list[algorithms.MergeStep]) -> None:
+    number = merge_number(len(steps))
+    step = steps[number - 1]
+    st.markdown(algorithms.merge_sentence(number, step))
+    left, right = st.columns([3, 2])
+    left.plotly_chart(pair_counts_chart(step), width="stretch")
+    right.dataframe(step.words, hide_index=True, width="stretch")
+
+
+def wordpiece_section() -> None:
+    words = capped(st.text_input("Words to cut", key="tokenizers_words"), 500, "word list")
+    wordpiece = bundled("wordpiece")
+    if wordpiece:
+        with wordpiece.lock:
+            walkthrough = algorithms.wordpiece_walkthrough(wordpiece.tokenizer, words, wordpiece.vocab)
+        st.dataframe(walkthrough, hide_index=True, width="stretch", key="tokenizers_wordpiece")
+
+
+def sentencepiece_section() -> None:
+    phrase = capped(st.text_input("A phrase", key="tokenizers_phrase"), 200, "phrase")
+    unigram = bundled("unigram")
+    if unigram and phrase.strip():
+        st.markdown(f"SentencePiece sees: `{algorithms.metaspace(phrase)}`")
+        show_encoding(unigram, unigram.encode(phrase))
+        st.dataframe(unigram.segmentations(phrase), hide_index=True, width="stretch", key="tokenizers_nbest")
+
+
+def corpus_input() -> str:
+    """The training corpus the student chose (bundled, pasted or uploaded), capped."""
+    source = st.radio("Corpus", CORPUS_SOURCES, horizontal=True, key="tokenizers_corpus_source")
+    corpus = ""
+    if source == CORPUS_SOURCES[0]:
+        corpus = tokenization.bundled_corpus()
+    elif source == CORPUS_SOURCES[1]:
+        corpus = st.text_area("Corpus", height=150, key="tokenizers_corpus_text")
+    elif upload := st.file_uploader("A UTF-8 text file", type=["txt", "md", "py", "csv", "json"],
+                                    key="tokenizers_upload"):
+        try:
+            corpus = tokenization.decode_upload(upload.getvalue())
+        except ValueError as err:
+            st.error(str(err))
+    return capped(corpus, tokenization.MAX_CORPUS_CHARS, "corpus")
+
+
+def train_with_progress(corpus: str, algorithm: str, vocab_size: int) -> tuple[object | None, float]:
+    """Train in a worker thread while a progress bar follows the trainer: first
+    the share of lines read, then the seconds spent learning the vocabulary.
+    None (with the reason in the status box) if the trainer fails."""
+    progress, outcome = tokenization.TrainingProgress(lines=0), {}
+
+    def work():
+        try:
+            outcome["tokenizer"] = tokenization.train(corpus, algorithm, vocab_size, progress)
+        except Exception as err:  # noqa: BLE001 - shown to the student below
+            outcome["error"] = err
+
+    started, worker = time.perf_counter(), threading.Thread(target=work, daemon=True)
+    with st.status(f"Training {algorithm} on {len(corpus):,} characters…", expanded=True) as status:
+        bar = st.progress(0.0, text="Starting…")
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.1)
+            if progress.fraction < 1:
+                bar.progress(progress.fraction, text=f"Reading the corpus: {progress.read:,} of "
+                                                     f"{progress.lines:,} lines")
+            else:
+                bar.progress(1.0, text=f"All {progress.lines:,} lines read; learning the vocabulary… "
+                                       f"{time.perf_counter() - started:.1f} s")
+        seconds = time.perf_counter() - started
+        if "error" in outcome:
+            status.update(label=f"Training failed: {outcome['error']}", state="error")
+        else:
+            status.update(label=f"Trained in {seconds:.1f} s", state="complete", expanded=False)
+    return outcome.get("tokenizer"), seconds
+
+
+def train_section(text: str, trained: dict | None) -> None:
+    corpus = corpus_input()
+    algorithm = st.radio("Algorithm", tokenization.TRAIN_ALGORITHMS, horizontal=True, key="tokenizers_algorithm")
+    vocab_size = st.slider("Vocabulary size", 300, 30_000, step=100, key="tokenizers_vocab_size")
+    if not corpus.strip():
+        st.info("Choose a corpus with some text to train on.")
+    elif st.button("Train my tokenizer", type="primary", key="tokenizers_train"):
+        tokenizer, seconds = train_with_progress(corpus, algorithm, vocab_size)
+        if tokenizer is None:
+            return
+        st.session_state["tokenizers_trained"] = {
+            "json": tokenizer.to_str(), "seconds": seconds, "characters": len(corpus), "requested": vocab_size,
+            "view": tokenization.trained_view(tokenizer.to_str(), algorithm)}
+        st.rerun()
+    if trained:
+        show_trained(trained, text)
+
+
+def show_trained(trained: dict, text: str) -> None:
+    view = trained["view"]
+    st.success(f"Your {view.algorithm} tokenizer: {view.vocab_size:,} tokens, trained on "
+               f"{trained['characters']:,} characters in {trained['seconds']:.1f} s. It now appears in "
+               "the comparisons on the other tabs.")
+    if view.vocab_size < trained["requested"]:
+        st.info(f"You asked for {trained['requested']:,} tokens, but this corpus only supports "
+                f"{view.vocab_size:,}: the trainer ran out of pairs or pieces worth adding.")
+    if text.strip():
+        show_encoding(view, view.encode(text))
+    download_trained(trained)

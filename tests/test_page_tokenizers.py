@@ -1,8 +1,15 @@
 """AppTest of the tokenizers lesson: real counts for the default text, the
 step-throughs, training, and every kind of bad input the issue lists."""
+import json
+import threading
+
+import httpx2
 import pytest
 import sentencepiece
+import streamlit as st
 from accessibility import chart_problems, widget_label_problems
+from huggingface_hub.errors import RepositoryNotFoundError
+from test_tokenization import fake_hub
 from tokenizers import Tokenizer
 
 from lib import checkpoints, models, tokenization as T, tokenizer_algorithms as A, ui_tokenizers as tui
@@ -61,6 +68,7 @@ def test_bpe_and_wordpiece_step_throughs(page):
     third = A.bpe_merge_steps(A.SAMPLE_BPE_CORPUS, 3)[2]
     merge_text = next(m.value for m in page.markdown if m.value.startswith("Merge 3"))
     assert f"`{third.pair[0]}` + `{third.pair[1]}`" in merge_text and f"**{third.count}**" in merge_text
+    assert third.pair == ("l", "o") and "`o` + `w` occurs just as often" in merge_text  # the tie is explained
     page.text_input(key="tokenizers_words").input("unaffable").run()
     row = table_with(page, "lookups").iloc[0]
     expected = T.load("wordpiece").tokenizer.encode("unaffable", add_special_tokens=False).tokens
@@ -91,6 +99,62 @@ def test_bad_hub_ids_give_messages(page):
     assert any("not reachable" in w.value for w in page.warning)
     page.text_input(key="tokenizers_hub_id").input("").run()
     assert not page.exception
+
+
+def test_hub_ids_that_do_not_exist_or_need_remote_code_are_refused(page, monkeypatch, tmp_path):
+    fake_hub.folder = tmp_path  # a Hub that answers, as when the server is online
+    missing = RepositoryNotFoundError("404", response=httpx2.Response(404, request=httpx2.Request("GET", "https://hub")))
+    fake_hub(monkeypatch, {"tokenizer_config.json": missing})
+    page.text_input(key="tokenizers_hub_id").input("nobody-xyz/no-such-tokenizer").run()
+    assert not page.exception, page.exception
+    assert any("'nobody-xyz/no-such-tokenizer' does not exist on the Hub" in w.value for w in page.warning)
+    assert len(summary(page)) == len(T.BUNDLED)  # the bundled ones are still compared
+
+    fake_hub(monkeypatch, {"tokenizer_config.json": json.dumps({"auto_map": {"AutoTokenizer": ["x.Tok", None]}})})
+    page.text_input(key="tokenizers_hub_id").input("someone/custom-code-tokenizer").run()
+    assert not page.exception, page.exception
+    assert any("refuses `trust_remote_code`" in w.value for w in page.warning)
+    assert len(summary(page)) == len(T.BUNDLED)
+
+    bert = (models.bundled_path("minilm") / "tokenizer.json").read_text()
+    fake_hub(monkeypatch, {"tokenizer_config.json": "{}", "tokenizer.json": bert})
+    page.text_input(key="tokenizers_hub_id").input("someone/bert-tokenizer-copy").run()
+    table = summary(page)
+    assert table.loc["someone/bert-tokenizer-copy", "algorithm"] == "WordPiece"
+    assert table.loc["someone/bert-tokenizer-copy", "tokens"] == table.loc["WordPiece (MiniLM/BERT)", "tokens"]
+
+
+def test_training_progress_bar_follows_the_trainer(monkeypatch):
+    """The bar shows the share of lines read, then the seconds spent learning (Streamlit in bare mode).
+    The fake trainer waits until the page has shown each stage, so no timing can make this flaky."""
+    shown, stages = [], {"4 of 10 lines": threading.Event(), "learning the vocabulary": threading.Event()}
+
+    class Bar:
+        def progress(self, value, text):
+            shown.append((value, text))
+            for words, seen in stages.items():
+                if words in text:
+                    seen.set()
+
+    def staged_train(corpus, algorithm, vocab_size, progress):
+        progress.lines = 10
+        for read, stage in zip((4, 10), stages.values()):
+            progress.read = read
+            assert stage.wait(timeout=30)
+        return "trained"
+
+    monkeypatch.setattr(st, "progress", lambda value, text: Bar())
+    monkeypatch.setattr(T, "train", staged_train)
+    tokenizer, seconds = tui.train_with_progress("corpus", "BPE", 500)
+    assert tokenizer == "trained" and seconds > 0
+    assert (0.4, "Reading the corpus: 4 of 10 lines") in shown
+    assert any(v == 1.0 and t.startswith("All 10 lines read; learning the vocabulary…") for v, t in shown)
+
+    def broken(*_args):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(T, "train", broken)
+    assert tui.train_with_progress("corpus", "BPE", 500)[0] is None
 
 
 def test_invalid_utf8_upload_is_refused(page):
@@ -126,6 +190,11 @@ def test_language_gap_is_computed_and_classroom_mode_hides_the_hub_box(page):
     widest = translated["× English"].max()
     sentence = next(m.value for m in page.markdown if m.value.startswith("The widest gap"))
     assert f"**{widest}×**" in sentence and widest > 1
+    wordpiece = costs[(costs["tokenizer"] == "WordPiece (MiniLM/BERT)") & (costs["unknown"] > 0)]
+    note = next(i.value for i in page.info if i.value.startswith("Unknown tokens in the samples"))
+    for row in wordpiece.itertuples():
+        assert f"{row.unknown} of {row.tokens} for {row.sample}" in note
+    assert not wordpiece.empty and "GPT-2" not in note
     page.sidebar.toggle(key="classroom").set_value(True).run()
     assert not page.exception
     assert "tokenizers_hub_id" not in [t.key for t in page.text_input]
@@ -152,7 +221,7 @@ def test_a_shared_link_restores_the_view(page, open_page):
     assert link == {"text": "The cat sat on the mat, 42 times.", "words": "unaffable cats", "merge": "5",
                     "algo": "WordPiece", "vocab": "800"}
     opened = open_page("tokenizers", timeout=PAGE_TIMEOUT, query=link)
-    assert not opened.exception and not opened.info
+    assert not opened.exception and not [i for i in opened.info if "ignored" in i.value]  # no link notice
     for kind, key in [("text_area", "tokenizers_text"), ("text_input", "tokenizers_words"),
                       ("slider", "tokenizers_bpe_step"), ("radio", "tokenizers_algorithm"),
                       ("slider", "tokenizers_vocab_size")]:

@@ -3,6 +3,7 @@ references: tiktoken, the HuggingFace `tokenizers` trainers and models,
 sentencepiece, transformers' GPT-2 byte table, and published token ids."""
 import json
 import random
+import unicodedata
 
 import httpx2
 import pytest
@@ -67,6 +68,36 @@ def test_glassbox_unigram_round_trips_through_byte_fallback_but_normalises_space
     assert not doubled.round_trips and doubled.decoded == "two spaces"
 
 
+def test_glassbox_unigram_changes_multilingual_text_only_by_its_normalisation():
+    """SentencePiece's nmt_nfkc: NFKC, and runs of whitespace become one space. Anything else
+    (Chinese, Arabic, emoji outside its 4,000 English pieces) comes back through byte fallback."""
+    view = T.load("unigram")
+    for text in MULTILINGUAL:
+        encoding = view.encode(text)
+        normalised = unicodedata.normalize("NFKC", " ".join(text.split()))
+        assert encoding.decoded == normalised, text
+        assert encoding.round_trips == (normalised == text) and encoding.num_unknown == 0
+    assert not view.encode(MULTILINGUAL[-2]).round_trips  # tabs and a CR LF become single spaces
+
+
+def bert_uncased(text: str) -> str:
+    """BERT's uncased normaliser, written out: lower-case, then drop accents (combining marks after NFD)."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(ch) != "Mn")
+
+
+def test_wordpiece_changes_multilingual_text_only_by_bert_normalisation_and_unknowns():
+    view = T.load("wordpiece")
+    for text in MULTILINGUAL[:-1]:  # the last one types "[CLS]", which is kept as the special token
+        encoding = view.encode(text)
+        assert encoding.decoded.count("[UNK]") == encoding.num_unknown, text
+        if encoding.num_unknown == 0:  # decoding re-spaces punctuation, so compare without spaces
+            assert "".join(encoding.decoded.split()) == "".join(bert_uncased(text).split()), text
+        assert encoding.round_trips == (encoding.decoded == text) and not encoding.round_trips
+    assert view.encode("the cat chased the mouse.").round_trips  # already in BERT's normal form
+    counts = {name: view.encode(text).num_unknown for name, text in SAMPLES["samples"].items()}
+    assert counts["Chinese"] > 0 and counts["Emoji"] > 0 and counts["English"] == counts["German"] == 0
+
+
 def test_wordpiece_adds_cls_sep_lowercases_and_marks_unknowns():
     view = T.load("wordpiece")
     encoding = view.encode("Naïve 🤖")
@@ -108,6 +139,10 @@ def test_language_costs_are_relative_to_english():
     assert costs.loc[("GPT-2", "Chinese"), "tokens"] == len(chinese)
     english = costs.loc[("GPT-2", "English"), "tokens"]
     assert costs.loc[("GPT-2", "Chinese"), "× English"] == round(len(chinese) / english, 2)
+    assert costs["unknown"].sum() == 0  # byte-level: nothing is unknown
+    wordpiece = T.language_costs(SAMPLES["samples"], [T.load("wordpiece")], SAMPLES["baseline"]).set_index("sample")
+    emoji = T.load("wordpiece").tokenizer.encode(SAMPLES["samples"]["Emoji"], add_special_tokens=False)
+    assert wordpiece.loc["Emoji", "unknown"] == emoji.tokens.count("[UNK]") > 0
 
 
 def test_text_cap_and_invalid_utf8_upload():
@@ -179,6 +214,21 @@ def test_bpe_steps_show_counts_and_segmentations():
     assert A.bpe_merge_steps("a b c", 5) == []
 
 
+def test_merge_sentence_explains_ties():
+    steps = A.bpe_merge_steps(A.SAMPLE_BPE_CORPUS, 5)
+    # e+s and s+t both occur 9 times (newest ×6, widest ×3): e entered the vocabulary before s
+    assert steps[0].tied == (("s", "t"),)
+    first = A.merge_sentence(1, steps[0])
+    assert first.startswith("Merge 1: the pair **`e` + `s`** occurs **9** times")
+    assert "`s` + `t` occurs just as often" in first and "Unicode order" in first
+    assert steps[1].tied == () and "tie" not in A.merge_sentence(2, steps[1])
+    assert set(steps[4].tied) == {("n", "e"), ("w", "est")} and "occur just as often" in A.merge_sentence(5, steps[4])
+    for step in steps:  # every pair named as tied really has the winning count
+        counts = dict(zip(step.pair_counts["pair"], step.pair_counts["count"]))
+        assert {f"{a} + {b}" for a, b in step.tied} == {p for p, n in counts.items() if n == step.count} \
+            - {f"{step.pair[0]} + {step.pair[1]}"}
+
+
 def test_wordpiece_greedy_matches_minilms_tokenizer():
     view = T.load("wordpiece")
     text = "Tokenization is unbelievably useful; Glassbox shows naïve café-goers 🤖 why."
@@ -220,6 +270,39 @@ def test_train_each_algorithm(algorithm):
         assert view.encode("猫").num_unknown == 1
     if algorithm == "Unigram":
         assert all(t.piece.startswith("▁") for t in view.encode(" the").tokens[:1])
+
+
+@pytest.mark.parametrize("algorithm", T.TRAIN_ALGORITHMS)
+def test_training_progress_counts_every_line_and_changes_nothing(algorithm):
+    corpus = T.bundled_corpus()[:30_000]
+    progress = T.TrainingProgress(lines=0)
+    assert progress.fraction == 0.0
+    followed, plain = T.train(corpus, algorithm, 400, progress), T.train(corpus, algorithm, 400)
+    assert progress.read == progress.lines == len(corpus.splitlines()) and progress.fraction == 1.0
+    assert followed.get_vocab_size() == plain.get_vocab_size()
+    # the trainers break ties between equally frequent candidates in hash order: two plain runs of the
+    # WordPiece trainer already differ in a few entries, and Unigram's scores differ in the last digits
+    if algorithm == "BPE":
+        assert followed.to_str() == plain.to_str()
+    if algorithm == "Unigram":
+        assert set(followed.get_vocab()) == set(plain.get_vocab())
+
+
+def test_algorithm_is_read_from_a_tokenizer_file():
+    def algorithm(path):
+        return T.algorithm_of(json.loads(Tokenizer.from_file(str(path)).to_str()))
+
+    assert algorithm(models.bundled_path("minilm") / "tokenizer.json") == "WordPiece"
+    assert algorithm(models.smollm2_dir() / "tokenizer.json") == "byte-level BPE"
+    assert algorithm(models.bundled_path("whisper-tiny.en") / "tokenizer.json") == "byte-level BPE"
+    unigram = json.loads(T.train("the cat sat on the mat", "Unigram", 300).to_str())
+    assert T.algorithm_of(unigram) == "unigram (SentencePiece)"
+    # Llama-style: BPE over ▁-marked text with byte fallback
+    llama = {"model": {"type": "BPE", "byte_fallback": True}, "decoder": {"type": "Sequence", "decoders": [
+        {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"}]},
+        "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"}]},
+        "pre_tokenizer": {"type": "Metaspace", "replacement": "▁"}}
+    assert T.algorithm_of(llama) == "BPE (SentencePiece with byte fallback)"
 
 
 def test_train_rejects_unknown_algorithm():
@@ -279,7 +362,7 @@ def test_hub_tokenizer_missing_repo_remote_code_and_success(monkeypatch, tmp_pat
     local = (models.bundled_path("minilm") / "tokenizer.json").read_text()
     fake_hub(monkeypatch, {"tokenizer_config.json": "{}", "tokenizer.json": local})
     view = T.load_hub_tokenizer("sentence-transformers/all-MiniLM-L6-v2")
-    assert view.name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert view.name == "sentence-transformers/all-MiniLM-L6-v2" and view.algorithm == "WordPiece"
     assert view.encode("hello").ids == [101, 7592, 102]
 
 
