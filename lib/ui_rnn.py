@@ -77,9 +77,13 @@ def gradient_figure(norms: dict[str, np.ndarray], scale: float) -> go.Figure:
     return fig
 
 
+def _times(ratio: float) -> str:
+    return f"{ratio:,.0f}" if ratio >= 1000 else f"{ratio:.3g}"
+
+
 def clipping_caption(reports: dict[str, rnn.GradientReport], max_norm: float) -> str:
     """What clipping at `max_norm` did to each model's whole gradient."""
-    parts = [f"the {KIND_NAMES[k]}'s gradient shrinks {r.weight_grad_norm / r.clipped_grad_norm:.3g}×"
+    parts = [f"the {KIND_NAMES[k]}'s gradient shrinks {_times(r.weight_grad_norm / r.clipped_grad_norm)}×"
              if r.weight_grad_norm > max_norm else f"the {KIND_NAMES[k]}'s is left alone"
              for k, r in reports.items()]
     return (f"Clipping at {max_norm:g} rescales the whole gradient g to g·min(1, {max_norm:g}/‖g‖) before the "
@@ -270,6 +274,17 @@ def forecast_section() -> None:
     st.dataframe(pd.DataFrame({"test MSE": report.test_mse,
                                "vs last value": {k: f"{v / baseline:.2f}×" for k, v in report.test_mse.items()}})
                  .rename(index=KIND_NAMES))
+    st.markdown(forecast_verdict(report.test_mse))
+
+
+def forecast_verdict(test_mse: dict[str, float]) -> str:
+    """Which trained models beat "tomorrow = today" on the held-out part, in words."""
+    baseline = test_mse["last value"]
+    better = [KIND_NAMES[k] for k in rnn.KINDS if k in test_mse and test_mse[k] < baseline]
+    if not better:
+        return ("**No model beats \"tomorrow = today\"** on the held-out part: on a random walk none can on "
+                "average; on the sine, train for more steps.")
+    return f"**Beat \"tomorrow = today\":** {', '.join(better)} (a ratio below 1.00× in the table)."
 
 
 # --- 5. recurrence vs attention ----------------------------------------------------------------
