@@ -2,7 +2,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lib import embeddings, models, pipelines, ui, ui_pipelines, ui_trained
+from lib import embeddings, models, pipelines, ui, ui_pipelines
 
 K = "pipelines"
 BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
@@ -26,36 +26,7 @@ ui_pipelines.run_task(task)
 # --- under the hood ---------------------------------------------------------------
 st.header("Under the hood")
 ui.lesson_text(K, "under_the_hood")
-hood_models = dict(ui_pipelines.HOOD_MODELS)
-finetuned = ui_trained.kept("finetune_model", "fine-tuned model")
-if finetuned is not None:
-    hood_models["finetune_model"] = "Your fine-tuned classifier"
-if st.session_state[f"{K}_hood_model"] not in hood_models:  # a link from a student who fine-tuned a model
-    st.session_state[f"{K}_hood_model"] = "minilm"
-hood_key = st.radio("Model", list(hood_models), format_func=hood_models.get, horizontal=True, key=f"{K}_hood_model")
-hood_raw = st.text_input("Input", key=f"{K}_hood_text")
-try:
-    hood_text, hood_warning = pipelines.check_text(hood_raw)
-except ValueError as err:
-    st.warning(str(err))
-    hood_text, hood_warning = None, ""
-if hood_warning:
-    st.warning(hood_warning)
-if hood_text:
-    if hood_key == "finetune_model":
-        hood_loaded = finetuned
-    else:
-        hood_loaded = ui.load_model(hood_key, "encoder" if hood_key == "minilm" else "decoder")
-    hood = pipelines.under_the_hood(hood_loaded, hood_text)
-    st.subheader("1 · Tokenizer")
-    st.dataframe(pd.DataFrame({"token": hood["tokens"], "input_id": hood["input_ids"],
-                               "attention_mask": hood["attention_mask"]}).T.astype(str), width="stretch")
-    st.subheader("2 · Model")
-    st.markdown(f"Raw output `{hood['raw_name']}` with shape `{hood['raw_shape']}`.")
-    st.dataframe(pd.DataFrame(hood["raw_sample"]).round(3), width="stretch")
-    st.subheader("3 · Post-processing")
-    st.markdown(hood["post"] + ":")
-    st.dataframe(pd.DataFrame(hood["result"]), width="stretch", hide_index=True)
+ui_pipelines.hood_section(task)
 ui.show_code("""
 from transformers import AutoTokenizer, AutoModelForCausalLM
 tokenizer = AutoTokenizer.from_pretrained("HuggingFaceTB/SmolLM2-135M-Instruct")

@@ -355,12 +355,17 @@ def under_the_hood(loaded, text: str, top_k: int = 5) -> dict:
                 "raw_sample": states[0, :, :6].cpu().tolist(),
                 "post": "mean over tokens, then L2-normalise: one sentence vector",
                 "result": [{"dimension": i, "value": float(v)} for i, v in enumerate(pooled[:8])]}
-    logits = output.logits.float()  # (1, seq, vocab) or (1, num_labels) or (1, seq, num_labels)
-    last = logits[0] if logits.dim() == 2 else logits[0, -1]
+    logits = output.logits.float().cpu()  # (1, seq, vocab) or (1, num_labels) or (1, seq, num_labels)
     id2label = getattr(loaded.model.config, "id2label", None) or {}
     is_lm = logits.shape[-1] == len(loaded.tokenizer)
+    if logits.dim() == 3 and not is_lm:  # token classification: one label per token
+        return {**step1, "raw_name": "logits", "raw_shape": tuple(logits.shape),
+                "raw_sample": logits[0, :, :6].tolist(),
+                "post": "softmax over each token's label logits, then its best label",
+                "result": token_labels(logits[0], tokens, id2label)}
+    last = logits[0] if logits.dim() == 2 else logits[0, -1]
     name = (lambda i: loaded.tokenizer.decode([i])) if is_lm else (lambda i: id2label.get(i, str(i)))
-    result = top_outputs(last.cpu(), name, top_k)
+    result = top_outputs(last, name, top_k)
     return {**step1, "raw_name": "logits", "raw_shape": tuple(logits.shape),
             "raw_sample": [[row["logit"] for row in result]],
             "post": "softmax over the last position's logits, then the top entries"
@@ -375,6 +380,101 @@ def top_outputs(logits: torch.Tensor, name: Callable[[int], str], top_k: int = 5
     best = probs.topk(min(top_k, probs.numel()))
     return [{"output": name(int(i)), "logit": float(logits[i]), "probability": float(p)}
             for p, i in zip(best.values, best.indices)]
+
+
+def token_labels(logits: torch.Tensor, tokens: list[str], id2label: dict) -> list[dict]:
+    """Step 3 of token classification for (seq, num_labels) logits: each token's most probable label."""
+    probs = logits.softmax(-1)  # (seq, num_labels)
+    best = probs.max(-1)
+    return [{"token": token, "label": id2label.get(int(i), str(int(i))), "probability": float(p)}
+            for token, p, i in zip(tokens, best.values, best.indices)]
+
+
+# Under the hood of the task picked in the playground: the model its offline path runs.
+HOOD_MODEL_OF_TASK = {"feature-extraction": "minilm", "fill-mask": "smollm2-135m", "text-generation": "smollm2-135m",
+                      "summarization": "smollm2-135m"}
+
+
+def hood_model_key(task_key: str, by_prompting: bool = False) -> str | None:
+    """Registry key of the offline text model the task runs, or None (Hub, image or speech tasks)."""
+    if task_key == "zero-shot-classification":
+        return "smollm2-135m" if by_prompting else "minilm"
+    return HOOD_MODEL_OF_TASK.get(task_key)
+
+
+def hood_text(task_key: str, text: str, loaded, by_prompting: bool = False) -> tuple[str, str]:
+    """The text the task's model actually reads for the student's `text`, and a note on
+    what the task then does beyond the three steps shown. ValueError for a fill-mask text
+    without exactly one [MASK]."""
+    if task_key == "fill-mask":
+        parts = MASK_PATTERN.split(text)
+        if len(parts) != 2:
+            raise ValueError("Put exactly one [MASK] in the sentence.")
+        return parts[0].rstrip(), ("The model reads the words before [MASK]; fill-mask then re-ranks these "
+                                   "candidates by how likely the whole sentence is with each one.")
+    if task_key == "summarization":
+        return chat_prompt(loaded, f"Summarise this text in one or two sentences:\n\n{text}"), (
+            "The text is wrapped in SmolLM2's chat template; generation repeats steps 2-3 one token at a time.")
+    if task_key == "zero-shot-classification" and by_prompting:
+        return f"{text}\nThis text is about", ("Zero-shot then scores each label as the continuation of "
+                                               "this prompt (its tokens' log-probabilities summed).")
+    if task_key == "zero-shot-classification":
+        return text, "Zero-shot then compares this vector with each label's sentence vector (cosine)."
+    if task_key == "text-generation":
+        return text, "Generation appends the chosen token and repeats steps 2-3 for every new token."
+    return text, ""
+
+
+def image_under_the_hood(model: torch.nn.Module, image, top_k: int = 5) -> dict:
+    """Image classification's three steps: preprocessing into pixel_values, the
+    model's 1000 ImageNet logits, softmax and the top classes."""
+    from lib import efficientnet
+
+    pixels = efficientnet.preprocess(image)  # (1, 3, 224, 224)
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        logits = model(pixels.to(device)).float().cpu()  # (1, 1000)
+    labels = efficientnet.imagenet_labels()
+    result = top_outputs(logits[0], labels.__getitem__, top_k)
+    channels = [{"channel": name, "mean": float(plane.mean()), "std": float(plane.std()), "min": float(plane.min()),
+                 "max": float(plane.max())} for name, plane in zip("RGB", pixels[0])]
+    return {"inputs_name": "pixel_values", "inputs_shape": tuple(pixels.shape), "inputs": channels,
+            "inputs_note": "the short side resized to 224, the centre 224 × 224 cut out, pixels scaled to 0-1, "
+                           f"minus {efficientnet.MEAN:.3f}, divided by {efficientnet.STD:.3f}",
+            "raw_name": "logits", "raw_shape": tuple(logits.shape), "raw_sample": [[r["logit"] for r in result]],
+            "post": "softmax over the 1000 class logits, then the top classes", "result": result}
+
+
+def speech_under_the_hood(whisper, audio: str | bytes) -> dict:
+    """Speech recognition's three steps: the feature extractor's log-mel spectrogram,
+    the token ids Whisper's decoder generates (CTranslate2 keeps its logits inside),
+    and the tokenizer turning text tokens back into words. ValueError for unreadable audio."""
+    from faster_whisper.audio import decode_audio
+    from faster_whisper.tokenizer import Tokenizer
+
+    rate = whisper.feature_extractor.sampling_rate
+    try:
+        samples = decode_audio(io.BytesIO(audio) if isinstance(audio, bytes) else audio, sampling_rate=rate)
+    except Exception as err:  # noqa: BLE001 - PyAV raises many kinds for a bad file
+        raise ValueError(f"Could not read this audio file ({type(err).__name__}).") from err
+    if samples.size == 0:
+        raise ValueError("The recording is empty.")
+    features = whisper.feature_extractor(samples)  # (n_mels, frames)
+    segments, _info = whisper.transcribe(samples, beam_size=1, language="en", vad_filter=False)
+    ids = [token for segment in segments for token in segment.tokens]
+    tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language="en")
+    pieces = [tokenizer.decode_with_timestamps([i]) if i >= tokenizer.eot else tokenizer.decode([i]) for i in ids]
+    return {"inputs_name": "input_features (log-mel spectrogram)", "inputs_shape": tuple(features.shape),
+            "inputs": [{"what": "audio samples at 16 kHz", "value": f"{samples.size:,}"},
+                       {"what": "mel bands", "value": f"{features.shape[0]}"},
+                       {"what": "frames (one every 10 ms)", "value": f"{features.shape[1]:,}"},
+                       {"what": "lowest / highest value", "value": f"{features.min():.2f} / {features.max():.2f}"}],
+            "inputs_note": "the waveform cut into 25 ms windows, each turned into energies in 80 pitch bands "
+                           "(log scale); Whisper reads 30-second chunks",
+            "raw_name": "generated token ids", "raw_shape": (len(ids),),
+            "raw_sample": [{"token_id": i, "piece": piece} for i, piece in zip(ids, pieces)],
+            "post": "the tokenizer decodes the text tokens (ids below its end-of-text id); timestamps dropped",
+            "result": [{"output": tokenizer.decode(ids).strip()}]}
 
 
 # --- batching -----------------------------------------------------------------------------

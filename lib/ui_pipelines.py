@@ -29,7 +29,9 @@ DEFAULT_TEXT = {
 QA_CONTEXT = ("BERT is a transformer encoder pretrained by Google in 2018 with masked language "
               "modelling and next-sentence prediction. It reads the whole sentence at once.")
 ZERO_SHOT_METHODS = ["Embedding similarity (MiniLM)", "Prompting (SmolLM2)"]
-HOOD_MODELS = {"minilm": "MiniLM encoder (feature extraction)", "smollm2-135m": "SmolLM2 decoder (next token)"}
+HOOD_TASK = "task"  # under the hood of the task picked in the playground, on its own input
+HOOD_MODELS = {HOOD_TASK: "The task above, on its input", "minilm": "MiniLM encoder (any text)",
+               "smollm2-135m": "SmolLM2 decoder (any text)"}
 FINETUNED = "finetune_model"  # offered under the hood only in the session that fine-tuned it
 
 # --- settings shared by link, and teacher presets ------------------------------------
@@ -43,7 +45,7 @@ SHARED = {
     "context": urlstate.Text(f"{K}_context", QA_CONTEXT, max_chars=500),
     "tokens": urlstate.Int(f"{K}_max_new", 30, 5, 100),
     "temp": urlstate.Float(f"{K}_temperature", 0.0, 0.0, 1.5),
-    "hood": urlstate.Choice(f"{K}_hood_model", "minilm", [*HOOD_MODELS, FINETUNED]),
+    "hood": urlstate.Choice(f"{K}_hood_model", HOOD_TASK, [*HOOD_MODELS, FINETUNED]),
     "input": urlstate.Text(f"{K}_hood_text", "Paris is the capital of"),
 }
 PRESETS = {
@@ -241,11 +243,11 @@ def run_feature_extraction(task):
 def run_speech(task):
     uploaded = st.file_uploader("Speech recording (optional)", type=["wav", "mp3", "flac", "ogg", "m4a"],
                                 key=f"{K}_audio")
-    audio = uploaded.getvalue() if uploaded else str(SAMPLE_AUDIO)
+    audio = current_audio()
+    if audio is None:
+        st.info("Upload a recording (the bundled LibriVox sample needs the pocketsphinx test data).")
+        return
     if uploaded is None:
-        if not SAMPLE_AUDIO.exists():
-            st.info("Upload a recording (the bundled LibriVox sample needs the pocketsphinx test data).")
-            return
         st.caption("Default: a LibriVox clip of *Sense and Sensibility* (pocketsphinx test data).")
     st.audio(audio if isinstance(audio, bytes) else SAMPLE_AUDIO.read_bytes())
     if st.button("Transcribe", key=f"{K}_run_asr", type="primary"):
@@ -262,10 +264,9 @@ def run_speech(task):
 def run_image_classification(task):
     uploaded = st.file_uploader("Image (optional)", type=["png", "jpg", "jpeg", "webp", "bmp"],
                                 key=f"{K}_image")
-    try:
-        image = pipelines.open_image(uploaded.getvalue()) if uploaded else pipelines.sample_image()
-    except ValueError as err:
-        st.error(str(err))
+    image, error = current_image()
+    if error:
+        st.error(error)
         return
     st.image(image, caption="Input" if uploaded else "Default: Chelsea the cat (scikit-image sample)", width=260)
     model, lock = ui.efficientnet(ui.device())
@@ -274,6 +275,23 @@ def run_image_classification(task):
     score_bars([{"label": l, "score": p} for l, p in rows], "score", "label", "Top-5 ImageNet classes",
                "probability", "ImageNet class")
     show_time(seconds, ui.device())
+
+
+def current_audio() -> str | bytes | None:
+    """The uploaded recording's bytes, else the bundled clip's path, else None."""
+    uploaded = st.session_state.get(f"{K}_audio")
+    if uploaded is not None:
+        return uploaded.getvalue()
+    return str(SAMPLE_AUDIO) if SAMPLE_AUDIO.exists() else None
+
+
+def current_image():
+    """(image, None) for the upload or the sample photo; (None, reason) for an unreadable upload."""
+    uploaded = st.session_state.get(f"{K}_image")
+    try:
+        return (pipelines.open_image(uploaded.getvalue()) if uploaded else pipelines.sample_image()), None
+    except ValueError as err:
+        return None, str(err)
 
 
 RUNNERS = {"sentiment-analysis": run_text_classification, "ner": run_ner,
@@ -286,3 +304,113 @@ RUNNERS = {"sentiment-analysis": run_text_classification, "ner": run_ner,
 
 def run_task(task: pipelines.Task) -> None:
     RUNNERS[task.key](task)
+
+
+# --- under the hood ------------------------------------------------------------------
+
+def hood_section(task: pipelines.Task) -> None:
+    """The three hidden steps, for the playground's task on its input or for a model on any text."""
+    choices = dict(HOOD_MODELS)
+    finetuned = ui_trained.kept(FINETUNED, "fine-tuned model")
+    if finetuned is not None:
+        choices[FINETUNED] = "Your fine-tuned classifier (any text)"
+    if st.session_state[f"{K}_hood_model"] not in choices:  # a link from a student who fine-tuned a model
+        st.session_state[f"{K}_hood_model"] = HOOD_TASK
+    pick = st.radio("Show the steps of", list(choices), format_func=choices.get, horizontal=True,
+                    key=f"{K}_hood_model")
+    hood = task_hood(task, finetuned) if pick == HOOD_TASK else free_hood(pick, finetuned)
+    if hood:
+        show_hood(hood)
+
+
+def free_hood(pick: str, finetuned) -> dict | None:
+    try:
+        text, warning = pipelines.check_text(st.text_input("Input", key=f"{K}_hood_text"))
+    except ValueError as err:
+        st.warning(str(err))
+        return None
+    if warning:
+        st.warning(warning)
+    loaded = finetuned if pick == FINETUNED else ui.load_model(pick, "encoder" if pick == "minilm" else "decoder")
+    return pipelines.under_the_hood(loaded, text)
+
+
+def task_hood(task: pipelines.Task, finetuned) -> dict | None:
+    st.caption(f"**{task.title}**, on the input in the playground above.")
+    if task.key == "image-classification":
+        image, _error = current_image()  # an unreadable upload is reported by the playground
+        if image is None:
+            return None
+        model, lock = ui.efficientnet(ui.device())
+        with lock:
+            return pipelines.image_under_the_hood(model, image)
+    if task.key == "automatic-speech-recognition":
+        return speech_hood()
+    if task.key in ("question-answering", "translation_en_to_fr"):
+        st.info(f"{task.title} has no pipeline in transformers 5: the code in the playground writes out its "
+                "steps. Pick MiniLM or SmolLM2 above to see the three steps on any text.")
+        return None
+    text = stored_text(task)
+    if text is None:
+        return None
+    if not task.offline:
+        loaded = finetuned if (finetuned is not None and task.key == "sentiment-analysis") else hub_model_quietly(task)
+        if loaded is None:
+            st.info(f"{task.title} needs its Hub model (named above). Pick MiniLM or SmolLM2 above to see the "
+                    "three steps on any text.")
+            return None
+        return pipelines.under_the_hood(loaded, text)
+    by_prompting = st.session_state.get(f"{K}_zero_shot_method", "").startswith("Prompting")
+    key = pipelines.hood_model_key(task.key, by_prompting)
+    loaded = ui.load_model(key, "encoder" if key == "minilm" else "decoder")
+    try:
+        read, note = pipelines.hood_text(task.key, text, loaded, by_prompting)
+    except ValueError as err:
+        st.warning(str(err))
+        return None
+    if read != text:
+        st.markdown(f"What {loaded.spec.title} reads:")
+        st.code(read, language=None, wrap_lines=True)
+    return {**pipelines.under_the_hood(loaded, read), "note": note}
+
+
+def stored_text(task: pipelines.Task) -> str | None:
+    """The task's input text as the playground holds it (its box warns when it is unusable)."""
+    try:
+        return pipelines.check_text(st.session_state.get(f"{K}_text_{task.key}", ""))[0]
+    except ValueError:
+        return None
+
+
+def hub_model_quietly(task: pipelines.Task) -> models.Loaded | None:
+    return ui.load_model(task.model_key, role=pipelines.HUB_ROLES[task.key]) if ui.hub_enabled() else None
+
+
+def speech_hood() -> dict | None:
+    audio = current_audio()
+    if audio is None or not st.button("Show the three steps for this recording", key=f"{K}_hood_asr"):
+        return None
+    try:
+        return pipelines.speech_under_the_hood(ui.whisper("tiny.en", ui.device()), audio)
+    except ValueError as err:
+        st.error(str(err))
+        return None
+
+
+def show_hood(hood: dict) -> None:
+    if "tokens" in hood:
+        st.subheader("1 · Tokenizer")
+        st.dataframe(pd.DataFrame({"token": hood["tokens"], "input_id": hood["input_ids"],
+                                   "attention_mask": hood["attention_mask"]}).T.astype(str), width="stretch")
+    else:
+        st.subheader("1 · Preprocessing")
+        st.markdown(f"`{hood['inputs_name']}` with shape `{hood['inputs_shape']}`: {hood['inputs_note']}.")
+        st.dataframe(pd.DataFrame(hood["inputs"]).round(3), width="stretch", hide_index=True)
+    st.subheader("2 · Model")
+    st.markdown(f"Raw output `{hood['raw_name']}` with shape `{hood['raw_shape']}`.")
+    st.dataframe(pd.DataFrame(hood["raw_sample"]).round(3), width="stretch")
+    st.subheader("3 · Post-processing")
+    st.markdown(hood["post"] + ":")
+    st.dataframe(pd.DataFrame(hood["result"]), width="stretch", hide_index=True)
+    if hood.get("note"):
+        st.caption(hood["note"])

@@ -36,9 +36,55 @@ def app():
 def test_default_page_explains_hub_tasks_and_shows_the_three_steps(app):
     assert app.title[0].value == "HuggingFace pipelines"
     assert "distilbert/distilbert-base-uncased-finetuned-sst-2-english" in messages(app)
+    assert "Sentiment analysis needs its Hub model" in messages(app)  # under the hood of the default task
+    app.radio(key="pipelines_hood_model").set_value("minilm").run()
     tokens = app.dataframe[0].value  # the under-the-hood tokenizer table (rows: token, id, mask)
     assert list(tokens.loc["token"])[:3] == ["[CLS]", "paris", "is"]
     assert list(tokens.loc["attention_mask"]) == ["1"] * tokens.shape[1]
+    app.radio(key="pipelines_hood_model").set_value(ui_pipelines.HOOD_TASK).run()
+
+
+def hood_tokens(app) -> list[str]:
+    return list(next(d.value for d in app.dataframe if "token" in d.value.index).loc["token"])
+
+
+def test_under_the_hood_follows_the_task_and_its_input(app, minilm, smollm2):
+    choose(app, "feature-extraction")
+    assert hood_tokens(app) == minilm.tokenizer.tokenize("[CLS] He went to the bank to deposit money. [SEP]")
+    assert "mean over tokens" in " ".join(m.value for m in app.markdown)
+
+    choose(app, "fill-mask")  # SmolLM2 reads the words before [MASK]
+    assert hood_tokens(app) == smollm2.tokenizer.tokenize("Paris is the")
+    assert any(c.value == "Paris is the" for c in app.code)
+    app.text_area(key="pipelines_text_fill-mask").input("No mask here.").run()
+    assert "exactly one [MASK]" in messages(app)
+    app.text_area(key="pipelines_text_fill-mask").input("Paris is the [MASK] of France.").run()
+
+    choose(app, "zero-shot-classification")
+    app.radio(key="pipelines_zero_shot_method").set_value(ui_pipelines.ZERO_SHOT_METHODS[1]).run()
+    expected = smollm2.tokenizer.tokenize("\nThis text is about")
+    assert hood_tokens(app)[-len(expected):] == expected
+    by_prompt = first_chart(app)[0]["y"]  # the playground's own answer, by prompting
+    assert by_prompt[0] == "sport"
+    app.radio(key="pipelines_zero_shot_method").set_value(ui_pipelines.ZERO_SHOT_METHODS[0]).run()
+
+    choose(app, "image-classification")
+    result = step_three(app)
+    assert "cat" in result["output"].iloc[0] and "(1, 3, 224, 224)" in " ".join(m.value for m in app.markdown)
+
+    for task_key in ("question-answering", "translation_en_to_fr", "ner"):
+        choose(app, task_key)
+        assert "Pick MiniLM or SmolLM2 above" in messages(app), task_key
+
+
+@pytest.mark.slow
+def test_under_the_hood_of_speech_recognition(app):
+    choose(app, "automatic-speech-recognition")
+    app.button(key="pipelines_hood_asr").click().run()
+    assert not app.exception, app.exception
+    words = next(d.value for d in app.dataframe if list(d.value.columns) == ["output"])["output"].iloc[0]
+    assert "john dashwood had then leisure" in words.lower()
+    assert any(list(d.value.columns) == ["token_id", "piece"] for d in app.dataframe)
 
 
 @pytest.mark.parametrize("task_key", ["ner", "question-answering", "translation_en_to_fr"])
@@ -189,7 +235,7 @@ def test_a_shared_link_restores_the_view(open_page):
     at.selectbox(key="pipelines_task").set_value("zero-shot-classification").run()
     at.text_area(key="pipelines_text_zero-shot-classification").input("The orchestra played Mozart all night.")
     at.text_input(key="pipelines_labels").input("music, sport, cooking")
-    at.radio(key="pipelines_hood_model").set_value("smollm2-135m")
+    at.radio(key="pipelines_hood_model").set_value("smollm2-135m").run()
     at.text_input(key="pipelines_hood_text").input("The capital of Italy is").run()
     link = dict(at.query_params)
     assert link == {"task": "zero-shot-classification", "zero-shot-classification": "The orchestra played Mozart all night.",
@@ -216,7 +262,7 @@ def test_malformed_and_hostile_links_are_ignored_with_a_notice(open_page):
                    "`temp=nan` is outside", "`task=../../etc/passwd` is not one of the choices"):
         assert reason in notices[0]
     assert at.selectbox(key="pipelines_task").value == "sentiment-analysis"
-    assert at.radio(key="pipelines_hood_model").value == "minilm"  # no fine-tuned model in this session
+    assert at.radio(key="pipelines_hood_model").value == ui_pipelines.HOOD_TASK  # no fine-tuned model here
     assert dict(at.query_params) == {}
     choose(at, "text-generation")
     assert at.slider(key="pipelines_max_new").value == 30 and at.slider(key="pipelines_temperature").value == 0.0

@@ -161,3 +161,69 @@ def test_translate_is_greedy_decoding(minilm):
             if decoded[0, -1] == tokenizer.sep_token_id:
                 break
     assert translated == tokenizer.decode(decoded[0], skip_special_tokens=True)
+
+
+# --- under the hood of each task ----------------------------------------------------------
+
+def test_each_text_task_names_the_model_its_offline_path_runs():
+    assert pipelines.hood_model_key("feature-extraction") == "minilm"
+    assert pipelines.hood_model_key("zero-shot-classification") == "minilm"
+    assert pipelines.hood_model_key("zero-shot-classification", by_prompting=True) == "smollm2-135m"
+    for key in ("fill-mask", "text-generation", "summarization"):
+        assert pipelines.hood_model_key(key) == "smollm2-135m"
+    for key in ("sentiment-analysis", "ner", "question-answering", "image-classification"):
+        assert pipelines.hood_model_key(key) is None
+
+
+def test_hood_text_is_what_the_task_feeds_its_model(smollm2):
+    assert pipelines.hood_text("fill-mask", "Paris is the [MASK] of France.", smollm2)[0] == "Paris is the"
+    with pytest.raises(ValueError, match="exactly one"):
+        pipelines.hood_text("fill-mask", "no mask", smollm2)
+    prompt, note = pipelines.hood_text("zero-shot-classification", "Goal!", smollm2, by_prompting=True)
+    assert prompt == "Goal!\nThis text is about" and "continuation" in note
+    chat = pipelines.hood_text("summarization", "Long text.", smollm2)[0]
+    assert chat == pipelines.chat_prompt(smollm2, "Summarise this text in one or two sentences:\n\nLong text.")
+    assert pipelines.hood_text("feature-extraction", "Hi.", smollm2)[0] == "Hi."
+
+
+def test_token_classification_hood_labels_every_token(minilm):
+    from transformers import BertConfig, BertForTokenClassification
+
+    labels = {0: "O", 1: "B-PER", 2: "B-LOC"}
+    ner = tiny(BertForTokenClassification, BertConfig, minilm.tokenizer, hidden_size=32, num_hidden_layers=1,
+               num_attention_heads=2, intermediate_size=64, num_labels=3, id2label=labels,
+               label2id={v: k for k, v in labels.items()})
+    hood = pipelines.under_the_hood(ner, "Ada lives in London.")
+    with torch.no_grad():
+        logits = ner.model(**minilm.tokenizer("Ada lives in London.", return_tensors="pt")).logits[0]
+    assert hood["raw_shape"] == (1, len(hood["tokens"]), 3)
+    assert [r["token"] for r in hood["result"]] == hood["tokens"]
+    assert [r["label"] for r in hood["result"]] == [labels[int(i)] for i in logits.argmax(-1)]
+    assert [r["probability"] for r in hood["result"]] == pytest.approx(logits.double().softmax(-1).max(-1).values.tolist(),
+                                                                       rel=1e-5)
+
+
+def test_image_hood_matches_the_classifier():
+    from lib import efficientnet
+
+    model, image = efficientnet.load_efficientnet_lite0(), pipelines.sample_image()
+    hood = pipelines.image_under_the_hood(model, image)
+    assert hood["inputs_shape"] == (1, 3, 224, 224) and hood["raw_shape"] == (1, 1000)
+    pixels = efficientnet.preprocess(image)[0]
+    assert [c["mean"] for c in hood["inputs"]] == pytest.approx(pixels.mean(dim=(1, 2)).tolist(), abs=1e-6)
+    reference = efficientnet.classify(model, image)
+    assert [r["output"] for r in hood["result"]] == [name for name, _ in reference]
+    assert [r["probability"] for r in hood["result"]] == pytest.approx([p for _, p in reference], rel=1e-5)
+
+
+@pytest.mark.slow
+def test_speech_hood_decodes_the_same_words_as_transcribe():
+    whisper, clip = pipelines.load_whisper("cpu"), str(LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav")
+    hood = pipelines.speech_under_the_hood(whisper, clip)
+    samples = int(hood["inputs"][0]["value"].replace(",", ""))
+    assert 7.0 < samples / 16_000 < 7.2  # the 7.1 s clip at 16 kHz
+    assert hood["inputs_shape"] == (80, samples // 160 + 1)  # a frame every 10 ms (hop of 160 samples)
+    assert hood["result"][0]["output"] == pipelines.transcribe(whisper, clip)
+    assert hood["raw_shape"] == (len(hood["raw_sample"]),)
+    with pytest.raises(ValueError, match="Could not read"):
+        pipelines.speech_under_the_hood(whisper, b"not audio" * 50)
