@@ -3,7 +3,8 @@ machine has, written to a JSON results file the GPU lesson can load.
 
     PYTHONPATH=. .venv/bin/python benchmarks/gpu.py [results.json] [--quick]
 
-Timing: one warm-up, synchronise before reading the clock, median of 3 runs.
+Timing: one warm-up, synchronise before reading the clock, median of 3 runs. MiniLM is
+timed in every precision the device supports (float32 and bfloat16 on a CPU), each a converted copy.
 Prints a table and the speed-up of each GPU row over the CPU in float32.
 """
 import argparse
@@ -31,16 +32,18 @@ def main() -> None:
     for row in gpu.matmul_sweep(sizes, devices, list(gpu.DTYPES)):
         matmul.append(row)
         print(f"matmul n={row['size']:5d} {row['device']:4s} {row['dtype']:8s} "
-              f"{row['seconds'] * 1000:9.2f} ms {row['gflops']:10.1f} GFLOP/s")
+              f"{row['seconds'] * 1000:9.2f} ms {row['gflops']:10.1f} GFLOP/s", flush=True)
 
-    model, sentences = [], embeddings.bundled_sentences()
-    for device in devices:
-        encoder = models.load("minilm", role="encoder", device=device)
-        for batch_size in batch_sizes:
-            row = gpu.encoder_batch_timing(encoder, sentences, batch_size)
-            model.append(row)
-            print(f"MiniLM {device:4s} {row['dtype']:8s} batch {batch_size:4d} "
-                  f"{row['seconds'] * 1000:9.2f} ms {row['sequences_per_s']:10.1f} sentences/s")
+    model, encoders = [], {}
+
+    def encoder_in(device: str, dtype: str):  # one load per device, a converted copy per precision
+        encoders.setdefault(device, models.load("minilm", role="encoder", device=device))
+        return gpu.in_precision(encoders[device], dtype)
+
+    for row in gpu.model_sweep(encoder_in, embeddings.bundled_sentences(), devices, list(gpu.DTYPES), batch_sizes):
+        model.append(row)
+        print(f"MiniLM {row['device']:4s} {row['dtype']:8s} batch {row['batch_size']:4d} "
+              f"{row['seconds'] * 1000:9.2f} ms {row['sequences_per_s']:10.1f} sentences/s", flush=True)
 
     for row in gpu.speedups(matmul, "size", "gflops") + gpu.speedups(model, "batch_size", "sequences_per_s"):
         print("speed-up", row)

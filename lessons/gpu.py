@@ -62,12 +62,14 @@ ui_gpu.roofline_section()
 # --- a transformer -------------------------------------------------------------------------
 st.header("A transformer: latency and throughput")
 ui.lesson_text(K, "model")
-if st.button("Time MiniLM at batch sizes 1, 4, 16, 64", key=f"{K}_run_model"):
-    sentences = embeddings.bundled_sentences()
+model_dtypes = st.multiselect("Precisions for MiniLM", list(gpu.DTYPES), key=f"{K}_model_dtypes")
+if st.button("Time MiniLM at batch sizes 1, 4, 16, 64", key=f"{K}_run_model", disabled=not model_dtypes):
     st.session_state[f"{K}_model"] = []
-    steps = (gpu.encoder_batch_timing(ui_gpu.encoder_on(d), sentences, b) for d in devices for b in BATCH_SIZES)
-    ui.live_run(steps, len(devices) * len(BATCH_SIZES), "Timing MiniLM",
-                lambda i, row: st.session_state[f"{K}_model"].append(row))
+    steps = gpu.model_sweep(ui_gpu.encoder_on, embeddings.bundled_sentences(), devices, model_dtypes, BATCH_SIZES)
+    total = sum(len(BATCH_SIZES) for d in devices for t in model_dtypes if t in gpu.dtypes_for(d))
+    ui.live_run(steps, total, "Timing MiniLM", lambda i, row: st.session_state[f"{K}_model"].append(row))
+if not model_dtypes:
+    st.warning("Pick at least one precision for MiniLM.")
 if st.session_state.get(f"{K}_model"):
     rows = st.session_state[f"{K}_model"]
     ui_gpu.line_chart(rows, "batch_size", "sequences_per_s", "MiniLM throughput", "batch size",

@@ -8,6 +8,7 @@ clock would stop when the work is *queued*, not when it is done.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import statistics
@@ -108,9 +109,34 @@ def encoder_batch_timing(loaded, sentences: list[str], batch_size: int, repeats:
                 loaded.model(**encoded)
 
         seconds = time_call(forward, loaded.device, warmup=1, repeats=repeats)
-    dtype = str(next(loaded.model.parameters()).dtype).removeprefix("torch.")
-    return {"device": loaded.device, "dtype": dtype, "batch_size": batch_size,
+    return {"device": loaded.device, "dtype": model_dtype(loaded), "batch_size": batch_size,
             "seconds": seconds, "sequences_per_s": batch_size / seconds}
+
+
+def model_dtype(loaded) -> str:
+    return str(next(loaded.model.parameters()).dtype).removeprefix("torch.")
+
+
+def in_precision(loaded, dtype: str):
+    """`loaded` itself when its weights already have `dtype`, else a copy converted to
+    `dtype` on the same device, with its own lock (the shared model is never touched)."""
+    if model_dtype(loaded) == dtype:
+        return loaded
+    with loaded.lock:
+        converted = copy.deepcopy(loaded.model).to(DTYPES[dtype])
+    return dataclasses.replace(loaded, model=converted, notice="", lock=threading.Lock())
+
+
+def model_sweep(loaded_on: Callable[[str, str], object], sentences: list[str], devices: list[str],
+                dtypes: list[str], batch_sizes: list[int]) -> Iterator[dict]:
+    """encoder_batch_timing for every device, each precision it times, and every batch size;
+    `loaded_on(device, dtype)` gives the model in that precision on that device."""
+    for device in devices:
+        for dtype in dtypes:
+            if dtype in dtypes_for(device):
+                loaded = loaded_on(device, dtype)
+                for batch_size in batch_sizes:
+                    yield encoder_batch_timing(loaded, sentences, batch_size)
 
 
 def thread_scaling(n: int, thread_counts: list[int], repeats: int = 3) -> Iterator[dict]:

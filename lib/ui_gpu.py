@@ -21,6 +21,7 @@ BYTES = {"GiB": 2**30, "MiB": 2**20, "KiB": 2**10, "bytes": 1}
 SHARED = {
     "sizes": urlstate.Choices("gpu_sizes", [256, 512, 1024], MATMUL_SIZES),
     "dtypes": urlstate.Choices("gpu_dtypes", ["float32", "bfloat16"], list(gpu.DTYPES)),
+    "mdtypes": urlstate.Choices("gpu_model_dtypes", ["float32"], list(gpu.DTYPES)),
     "n": urlstate.Choice("gpu_roofline_n", 1024, ROOFLINE_SIZES),
     "prec": urlstate.Choice("gpu_roofline_precision", "float16", gpu.ROOFLINE_PRECISIONS),
     "gpu": urlstate.Choice("gpu_roofline_gpu", "T4", list(gpu.PEAK_FLOPS)),
@@ -28,13 +29,20 @@ SHARED = {
 PRESETS = {
     "Small matrices starve a GPU": {"sizes": [128, 256], "n": 64},
     "Big matrices keep it busy": {"sizes": [1024, 2048, 4096], "n": 8192},
-    "float32 or half precision?": {"dtypes": ["float32", "bfloat16", "float16"], "n": 512, "prec": "float32"},
+    "float32 or half precision?": {"dtypes": ["float32", "bfloat16", "float16"], "n": 512, "prec": "float32",
+                                   "mdtypes": ["float32", "bfloat16", "float16"]},
 }
 
 
-def encoder_on(device: str) -> models.Loaded:
-    """MiniLM on `device`, from the shared model cache."""
-    return ui.load_model("minilm", "encoder", device_name=device)
+def encoder_on(device: str, dtype: str | None = None) -> models.Loaded:
+    """MiniLM on `device`: the class's shared copy, or (for another `dtype`) one converted copy per server."""
+    shared = ui.load_model("minilm", "encoder", device_name=device)
+    return shared if dtype is None else _converted(shared, device, dtype)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Converting a copy of MiniLM to this precision…")
+def _converted(_shared: models.Loaded, device: str, dtype: str) -> models.Loaded:
+    return gpu.in_precision(_shared, dtype)
 
 
 def line_chart(rows: list[dict], x: str, y: str, title: str, x_title: str, y_title: str,

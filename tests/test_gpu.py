@@ -109,3 +109,71 @@ def test_roofline_of_a_square_matmul():
                   for n in (512, 1024))
     assert small["bound"] == "memory-bound" and small["seconds"] == small["memory_s"] == 3 * 512**2 * 2 / 320e9
     assert big["bound"] == "compute-bound" and big["seconds"] == big["compute_s"] == 2 * 1024**3 / 65e12
+
+
+# --- the GPU code path, exercised without a GPU -------------------------------------------
+
+def test_available_devices_follow_the_device_report(monkeypatch):
+    for report, expected in [({"cuda": False, "mps": False}, ["cpu"]), ({"cuda": True, "mps": False}, ["cpu", "cuda"]),
+                             ({"cuda": False, "mps": True}, ["cpu", "mps"])]:
+        monkeypatch.setattr(gpu.models, "device_report", lambda report=report: {"device": "x", **report})
+        assert gpu.available_devices() == expected
+
+
+def test_gpu_precisions_depend_on_bfloat16_support(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)  # a T4 or V100
+    assert gpu.dtypes_for("cuda") == ["float32", "float16"]
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # Ampere and later
+    assert gpu.dtypes_for("cuda:0") == ["float32", "bfloat16", "float16"]
+    assert gpu.dtypes_for("mps") == ["float32", "bfloat16", "float16"]
+
+
+def test_synchronize_waits_on_the_right_backend(monkeypatch):
+    waited = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: waited.append("cuda"))
+    monkeypatch.setattr(torch.mps, "synchronize", lambda *a: waited.append("mps"))
+    for device in ("cpu", "cuda", "cuda:0", "mps"):
+        gpu.synchronize(device)
+    assert waited == ["cuda", "cuda", "mps"]
+
+
+def test_model_sweep_times_each_device_and_precision_it_supports(monkeypatch, minilm):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    asked = []
+
+    def loaded_on(device, dtype):  # a GPU run here would need CUDA: time the CPU model, label the request
+        asked.append((device, dtype))
+        return gpu.in_precision(minilm, dtype if device == "cpu" else "float32")
+
+    rows = list(gpu.model_sweep(loaded_on, ["a sentence"], ["cpu", "cuda"], ["float32", "bfloat16", "float16"],
+                                [1, 2]))
+    assert asked == [("cpu", "float32"), ("cpu", "bfloat16"), ("cuda", "float32"), ("cuda", "float16")]
+    assert [(r["dtype"], r["batch_size"]) for r in rows[:4]] == [("float32", 1), ("float32", 2),
+                                                                  ("bfloat16", 1), ("bfloat16", 2)]
+
+
+def test_a_precision_copy_leaves_the_shared_model_alone(minilm):
+    assert gpu.in_precision(minilm, "float32") is minilm
+    half = gpu.in_precision(minilm, "bfloat16")
+    assert half.model is not minilm.model and half.lock is not minilm.lock and half.device == minilm.device
+    assert gpu.model_dtype(half) == "bfloat16" and gpu.model_dtype(minilm) == "float32"
+    row = gpu.encoder_batch_timing(half, ["a short sentence"], 2, repeats=1)
+    assert row["dtype"] == "bfloat16"
+
+
+def test_a_gpu_results_file_gives_speedups_per_size_and_precision():
+    matmul = [{"size": n, "device": "cpu", "dtype": "float32", "seconds": 1.0, "gflops": g} for n, g in ((1024, 80.0),
+                                                                                                       (4096, 90.0))]
+    matmul += [{"size": 4096, "device": "cuda", "dtype": d, "seconds": 0.01, "gflops": g}
+               for d, g in (("float32", 9000.0), ("float16", 45000.0))]
+    model = [{"device": "cpu", "dtype": "float32", "batch_size": 64, "seconds": 1.0, "sequences_per_s": 200.0},
+             {"device": "cuda", "dtype": "bfloat16", "batch_size": 64, "seconds": 0.1, "sequences_per_s": 8000.0},
+             {"device": "cuda", "dtype": "bfloat16", "batch_size": 256, "seconds": 0.1, "sequences_per_s": 9000.0}]
+    saved = gpu.load_results(json.dumps({**gpu.results_document(matmul, model),
+                                         "machine": {"gpu_name": "NVIDIA H100", "cuda": True}}))
+    assert gpu.speedups(saved["matmul"], "size", "gflops") == [
+        {"size": 4096, "device": "cuda", "dtype": "float32", "speed-up": 100.0},
+        {"size": 4096, "device": "cuda", "dtype": "float16", "speed-up": 500.0}]
+    # batch 256 has no CPU row to compare with: left out, not divided by something else
+    assert gpu.speedups(saved["model"], "batch_size", "sequences_per_s") == [
+        {"batch_size": 64, "device": "cuda", "dtype": "bfloat16", "speed-up": 40.0}]

@@ -1,5 +1,9 @@
 """AppTest of the GPU lesson: the CPU half runs and a saved result file loads."""
+import base64
 import json
+
+import numpy as np
+import pytest
 
 from lib import gpu
 
@@ -18,7 +22,11 @@ def test_page_detects_device_and_runs_cpu_benchmarks(open_page):
     assert all(r["gflops"] > 0 for r in rows)
 
     app.button(key="gpu_run_model").click().run()
-    assert [r["batch_size"] for r in app.session_state["gpu_model"]][:4] == [1, 4, 16, 64]
+    assert [(r["dtype"], r["batch_size"]) for r in app.session_state["gpu_model"]][:4] == [
+        ("float32", 1), ("float32", 4), ("float32", 16), ("float32", 64)]
+    app.multiselect(key="gpu_model_dtypes").set_value([]).run()
+    assert "at least one precision for MiniLM" in " ".join(w.value for w in app.warning)
+    assert next(b for b in app.button if b.key == "gpu_run_model").disabled
 
     app.multiselect(key="gpu_dtypes").set_value([]).run()
     assert "at least one size and one precision" in app.warning[0].value
@@ -85,3 +93,43 @@ def test_bad_links_presets_checkpoint_uploads_and_labels(open_page):
     # shown through markdown without unsafe_allow_html: never as HTML
     assert not app.exception and any("<script>" in s.value for s in app.success)
     assert any("No GPU rows" in i.value for i in app.info)
+
+
+def plotted(values) -> list[float]:
+    """Plotly's y values: a list, or numpy bytes in base64 ({"dtype": "f8", "bdata": …})."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
+def test_a_results_file_from_a_gpu_shows_its_speedups(open_page):
+    app = open_page("gpu", timeout=180)
+    matmul = [{"size": 4096, "device": "cpu", "dtype": "float32", "seconds": 1.0, "gflops": 80.0},
+              {"size": 4096, "device": "cuda", "dtype": "float32", "seconds": 0.02, "gflops": 4000.0},
+              {"size": 4096, "device": "cuda", "dtype": "bfloat16", "seconds": 0.004, "gflops": 20000.0}]
+    model = [{"device": "cpu", "dtype": "float32", "batch_size": 64, "seconds": 0.3, "sequences_per_s": 210.0},
+             {"device": "cuda", "dtype": "bfloat16", "batch_size": 64, "seconds": 0.003, "sequences_per_s": 21000.0}]
+    document = {**gpu.results_document(matmul, model), "machine": {"gpu_name": "NVIDIA H100 80GB HBM3"}}
+    app.file_uploader(key="gpu_results").set_value(("h100.json", json.dumps(document).encode(),
+                                                     "application/json")).run()
+    assert not app.exception, app.exception
+    assert any("Measured on NVIDIA H100 80GB HBM3" in s.value for s in app.success)
+    charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    bars = {c["layout"]["title"]["text"]: {t["name"]: plotted(t["y"]) for t in c["data"]} for c in charts
+            if "speed-up" in c["layout"]["title"]["text"]}
+    assert bars["Matmul speed-up over CPU float32"] == {"float32": [50.0], "bfloat16": [250.0]}
+    assert bars["MiniLM speed-up over CPU float32"] == {"bfloat16": [100.0]}
+
+
+@pytest.mark.slow
+def test_minilm_is_timed_in_each_precision_the_cpu_supports(open_page):
+    app = open_page("gpu", timeout=180)
+    app.multiselect(key="gpu_model_dtypes").set_value(["float32", "bfloat16", "float16"]).run()
+    app.button(key="gpu_run_model").click().run()
+    assert not app.exception, app.exception
+    rows = app.session_state["gpu_model"]
+    cpu_rows = [(r["dtype"], r["batch_size"]) for r in rows if r["device"] == "cpu"]
+    assert cpu_rows == [(d, b) for d in ("float32", "bfloat16") for b in (1, 4, 16, 64)]  # no float16 on a CPU
+    assert all(r["sequences_per_s"] > 0 for r in rows)
+    table = next(d.value for d in app.dataframe if "latency_ms" in d.value.columns)
+    assert len(table) == len(rows) and set(table["dtype"]) == {"float32", "bfloat16"}
