@@ -76,6 +76,45 @@ def model_attention(loaded, text: str, max_tokens: int = DISPLAY_TOKEN_LIMIT) ->
                           truncated_from=full_count if full_count > limit else None)
 
 
+@dataclass
+class QueriesKeys:
+    """Each head's query and key vectors, the inputs of Q·Kᵀ inside the model."""
+    queries: np.ndarray  # (layers, heads, seq, head_dim) float32
+    keys: np.ndarray     # (layers, heads, seq, head_dim) float32
+
+
+def bert_style_attentions(loaded) -> list | None:
+    """Each layer's self-attention module when its scores are exactly
+    softmax(query(x)·key(x)ᵀ/√d_head), as in BERT and MiniLM; None otherwise.
+    SmolLM2 and other Llama-style decoders rotate Q and K by position (RoPE)
+    after projecting, so their raw projections would give the wrong products."""
+    layers = getattr(getattr(loaded.model.base_model, "encoder", None), "layer", None)
+    if layers is None:
+        return None
+    modules = [getattr(getattr(layer, "attention", None), "self", None) for layer in layers]
+    return modules if all(hasattr(m, "query") and hasattr(m, "key") for m in modules) else None
+
+
+def queries_and_keys(loaded, text: str, max_tokens: int = DISPLAY_TOKEN_LIMIT) -> QueriesKeys:
+    """The query and key vectors of every head for `text` (cut as model_attention
+    cuts it): each layer's own projections applied to that layer's input."""
+    modules = bert_style_attentions(loaded)
+    if modules is None:
+        raise ValueError(f"{loaded.spec.title} does not compute attention as plain Q·Kᵀ.")
+    num_heads = modules[0].num_attention_heads
+
+    def split(t: torch.Tensor) -> torch.Tensor:  # (1, seq, heads*head_dim) -> (heads, seq, head_dim)
+        return t[0].view(t.shape[1], num_heads, -1).transpose(0, 1)
+
+    with loaded.lock, models.cpu_threads(loaded.device):
+        encoded, _ = encode(loaded, text, min(token_limit(loaded), max_tokens))
+        with torch.inference_mode():
+            hidden = loaded.model.base_model(**encoded.to(loaded.device), output_hidden_states=True).hidden_states
+            pairs = [(split(m.query(x)), split(m.key(x))) for m, x in zip(modules, hidden)]  # x: layer input
+    queries, keys = (torch.stack(t).float().cpu().numpy() for t in zip(*pairs))  # (layers, heads, seq, d)
+    return QueriesKeys(queries, keys)
+
+
 def readable_tokens(attention: ModelAttention) -> list[str]:
     """Token labels for axes: position-numbered (repeated words stay apart),
     byte-level markers shown as spaces, special tokens marked."""

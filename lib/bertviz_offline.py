@@ -1,5 +1,5 @@
-"""bertviz's head view and model view as self-contained HTML that draws with
-no internet. No Streamlit.
+"""bertviz's head view, model view and neuron view as self-contained HTML that
+draws with no internet. No Streamlit.
 
 bertviz loads require.js, d3 and jQuery from a CDN. Here the three files come
 from the npm packages `make setup` installs into .venv/js/node_modules: d3 and
@@ -14,6 +14,8 @@ bertviz draws them with d3's `.text()`, which never parses HTML.
 """
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,7 @@ CDN_REQUIRE = '<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.
 _STAND_INS = {"<": "\ue000", ">": "\ue001", "&": "\ue002"}
 _ESCAPES = {r"\ue000": r"\u003c", r"\ue001": r"\u003e", r"\ue002": r"\u0026"}
 BERTVIZ_TOKEN_LIMIT = 64  # the views draw every pair of tokens; beyond this they crawl
+NEURON_VIEW_WIDTH = 1010  # px: words, q, k, q × k, q · k, softmax side by side (neuron_view.js's sizes)
 
 
 @dataclass
@@ -74,9 +77,35 @@ def _as_layers(attentions: np.ndarray) -> list[torch.Tensor]:
     return [torch.from_numpy(layer).unsqueeze(0) for layer in rounded]
 
 
-def render(view: str, attentions: np.ndarray, tokens: list[str], js_dir: Path = JS_DIR) -> BertvizPage:
-    """A full HTML page with bertviz's `view` ("head" or "model") of
-    (layers, heads, seq, seq) attentions, its JavaScript from `js_dir`."""
+def neuron_view_html(attentions: np.ndarray, labels: list[str], queries: np.ndarray, keys: np.ndarray,
+                     bidirectional: bool = True, layer: int = 0, head: int = 0) -> str:
+    """bertviz's neuron view of (layers, heads, seq, seq) attentions and the
+    (layers, heads, seq, head_dim) queries and keys behind them. bertviz's own
+    `neuron_view.show` runs its bundled copies of BERT and GPT-2 from the Hub;
+    this feeds its JavaScript the vectors of the model the page already runs."""
+    from bertviz import neuron_view
+
+    if queries.shape[:3] != attentions.shape[:3] or keys.shape != queries.shape:
+        raise ValueError(f"queries {queries.shape} and keys {keys.shape} do not match attentions {attentions.shape}")
+    root = f"bertviz-{uuid.uuid4().hex}"
+    rounded = {name: np.round(a.astype(np.float64), 3).tolist()
+               for name, a in (("attn", attentions), ("queries", queries), ("keys", keys))}
+    params = {"attention": {"all": {**rounded, "left_text": labels, "right_text": labels}},
+              "default_filter": "all", "root_div_id": root, "bidirectional": bidirectional,
+              "display_mode": "light", "layer": layer, "head": head}
+    script = (Path(neuron_view.__file__).parent / "neuron_view.js").read_text(encoding="utf-8")
+    return (f"{CDN_REQUIRE}<style>#{root} svg {{min-width:{NEURON_VIEW_WIDTH}px}}</style>"  # else cut at 100%
+            f"<div id={root} style=\"padding:8px;font-family:Helvetica, Arial, sans-serif\">"
+            "<span style='user-select:none'>Layer: <select id='layer'></select> Head: <select id='att_head'>"
+            "</select></span><div id='vis' style='overflow-x:auto'></div></div>\n"
+            f"<script>window.bertviz_params = {json.dumps(params)}\n</script>\n<script>{script}</script>")
+
+
+def render(view: str, attentions: np.ndarray, tokens: list[str], js_dir: Path = JS_DIR,
+           **neuron) -> BertvizPage:
+    """A full HTML page with bertviz's `view` ("head", "model" or "neuron") of
+    (layers, heads, seq, seq) attentions, its JavaScript from `js_dir`. The
+    neuron view also takes `queries` and `keys` (see neuron_view_html)."""
     from bertviz import head_view, model_view
 
     if attentions.shape[-1] != len(tokens):
@@ -84,8 +113,10 @@ def render(view: str, attentions: np.ndarray, tokens: list[str], js_dir: Path = 
     layers, labels = _as_layers(attentions), _safe_tokens(tokens)
     if view == "head":
         html = head_view(layers, labels, html_action="return").data
-    else:
+    elif view == "model":
         html = model_view(layers, labels, display_mode="light", html_action="return").data
+    else:
+        html = neuron_view_html(attentions, labels, **neuron)
     loader, notice = _script_loader(local_js_dir(js_dir))
     html = _escape_script_json(html).replace(CDN_REQUIRE, loader)
     return BertvizPage(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head>"

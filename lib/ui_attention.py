@@ -99,9 +99,15 @@ def real_attention(_loaded, model_key: str, text: str) -> attention_models.Model
     return attention_models.model_attention(_loaded, text)
 
 
+@st.cache_data(max_entries=4, show_spinner="Computing each head's queries and keys…")
+def real_queries_keys(_loaded, model_key: str, text: str) -> attention_models.QueriesKeys:
+    """Cached like real_attention."""
+    return attention_models.queries_and_keys(_loaded, text)
+
+
 @st.cache_data(max_entries=4, show_spinner="Drawing bertviz…")
-def bertviz_page(view: str, attentions: np.ndarray, tokens: tuple[str, ...]) -> bertviz_offline.BertvizPage:
-    return bertviz_offline.render(view, attentions, list(tokens))
+def bertviz_page(view: str, attentions: np.ndarray, tokens: tuple[str, ...], **neuron) -> bertviz_offline.BertvizPage:
+    return bertviz_offline.render(view, attentions, list(tokens), **neuron)
 
 
 # --- settings shared by link, and teacher presets ------------------------------------
@@ -299,13 +305,32 @@ def real_heatmap_section(real: attention_models.ModelAttention, loaded, role: st
                                           for l, h, v in zip(top["layer"], top["head"], top[measure])))
 
 
-def bertviz_section(real: attention_models.ModelAttention) -> None:
+def neuron_inputs(real: attention_models.ModelAttention, loaded, text: str, role: str, shown: int) -> dict | None:
+    """The neuron view's queries and keys, opened on the layer and head picked in section 5;
+    None (and why) for a model whose Q·Kᵀ is not plain, such as SmolLM2 with its rotary positions."""
+    if attention_models.bert_style_attentions(loaded) is None:
+        st.info(f"The neuron view multiplies each head's raw query and key vectors. {loaded.spec.title} rotates "
+                "them by position first (rotary embeddings, RoPE), so those products would not be its real "
+                "scores: pick the encoder to see the neuron view.", icon=":material/info:")
+        return None
+    vectors = real_queries_keys(loaded, f"{loaded.spec.key}@{loaded.device}", text)
+    layer, head = st.session_state[f"attention_layer_{role}"], st.session_state[f"attention_head_{role}"]
+    st.caption(f"Opened on section 5's layer {layer}, head {1 if head == AVERAGE else head}; bertviz counts from 0. "
+               "Hover a word on the left: q is its query, k each key, q × k their products, q · k the score.")
+    return dict(queries=vectors.queries[:, :, :shown], keys=vectors.keys[:, :, :shown], bidirectional=role == "encoder",
+                layer=layer - 1, head=0 if head == AVERAGE else head - 1)
+
+
+def bertviz_section(real: attention_models.ModelAttention, loaded, text: str, role: str) -> None:
     shown = min(len(real.tokens), bertviz_offline.BERTVIZ_TOKEN_LIMIT)
     if shown < len(real.tokens):
         st.info(f"bertviz draws the first {shown} tokens so the views stay responsive.")
-    view = st.segmented_control("View", ["head", "model"], default="head", key="attention_bertviz_view",
+    view = st.segmented_control("View", ["head", "model", "neuron"], default="head", key="attention_bertviz_view",
                                 format_func=lambda v: f"{v.title()} view") or "head"
-    page = bertviz_page(view, real.attentions[:, :, :shown, :shown], tuple(real.tokens[:shown]))
+    neuron = neuron_inputs(real, loaded, text, role, shown) if view == "neuron" else {}
+    if neuron is None:
+        return
+    page = bertviz_page(view, real.attentions[:, :, :shown, :shown], tuple(real.tokens[:shown]), **neuron)
     if page.notice:
         st.warning(page.notice, icon=":material/cloud_off:")
     st.iframe(page.html, height="content")
@@ -343,7 +368,7 @@ out.attentions[layer][0, head]   # (seq, seq): one row per query token, each sum
     st.header("6. bertviz: every head at once")
     ui.lesson_text("attention", "bertviz")
     if real is not None:
-        bertviz_section(real)
+        bertviz_section(real, loaded, text, role)
 
 
 @ui.fragment

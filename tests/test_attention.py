@@ -1,6 +1,7 @@
 """lib/attention.py, lib/attention_models.py and lib/bertviz_offline.py against
 independent references: the syllabus numbers, torch's own attention modules,
 float64 formulas and a direct transformers call."""
+import json
 import math
 import re
 
@@ -188,6 +189,25 @@ def test_smollm2_attention_is_causal_and_exactly_the_models(smollm2):
     assert all(s.token in s.candidates for s in sampled)
 
 
+def test_neuron_view_vectors_give_the_models_own_attention(minilm):
+    """softmax(q·kᵀ/√d_head) from the queries and keys the neuron view shows is the model's attention."""
+    text = "The animal didn't cross the street because it was tired."
+    vectors = attention_models.queries_and_keys(minilm, text)
+    real = attention_models.model_attention(minilm, text)
+    assert vectors.queries.shape == vectors.keys.shape == (6, 12, len(real.tokens), 32)
+    scores = torch.from_numpy(vectors.queries @ vectors.keys.transpose(0, 1, 3, 2)).double() / math.sqrt(32)
+    np.testing.assert_allclose(torch.softmax(scores, -1).numpy(), real.attentions, atol=1e-5)
+    cut = attention_models.queries_and_keys(minilm, "The cat sat on the mat. " * 210)
+    assert cut.queries.shape[2] == attention_models.DISPLAY_TOKEN_LIMIT
+
+
+@pytest.mark.slow
+def test_neuron_view_is_refused_for_a_rotary_decoder(smollm2):
+    assert attention_models.bert_style_attentions(smollm2) is None
+    with pytest.raises(ValueError, match="plain Q·Kᵀ"):
+        attention_models.queries_and_keys(smollm2, att.DEFAULT_SENTENCE)
+
+
 def test_long_text_is_truncated_to_the_limit_and_says_so(minilm):
     real = attention_models.model_attention(minilm, "The cat sat on the mat. " * 210)  # ~5,000 chars
     assert len(real.tokens) == attention_models.DISPLAY_TOKEN_LIMIT
@@ -232,15 +252,35 @@ def test_bertviz_inlines_local_javascript_and_never_the_cdn():
     assert "define('d3'" in page.html and "d3.version" in page.html
 
 
+def test_bertviz_neuron_view_carries_queries_keys_and_the_picked_head():
+    generator = torch.Generator().manual_seed(0)
+    q, k = (torch.randn(2, 3, 4, 5, generator=generator).numpy() for _ in range(2))  # (layers, heads, seq, d)
+    weights = torch.softmax(torch.from_numpy(q @ k.transpose(0, 1, 3, 2)) / math.sqrt(5), -1).numpy()
+    page = bertviz_offline.render("neuron", weights, ["[CLS]", "a", "b", "[SEP]"], queries=q, keys=k,
+                                  bidirectional=False, layer=1, head=2)
+    assert page.notice == "" and "define('d3'" in page.html and "neuron_view" not in page.notice
+    params = json.loads(re.search(r"window.bertviz_params = (.*?)\n", page.html).group(1))
+    assert (params["layer"], params["head"], params["bidirectional"]) == (1, 2, False)
+    data = params["attention"]["all"]
+    np.testing.assert_allclose(data["queries"], q, atol=5e-4)
+    np.testing.assert_allclose(data["keys"], k, atol=5e-4)
+    np.testing.assert_allclose(data["attn"], weights, atol=5e-4)
+    assert data["left_text"] == data["right_text"] == ["[CLS]", "a", "b", "[SEP]"]
+    assert f'id={params["root_div_id"]}' in page.html and "id='att_head'" in page.html
+    with pytest.raises(ValueError, match="do not match"):
+        bertviz_offline.render("neuron", weights, list("abcd"), queries=q[:, :2], keys=k)
+
+
 def test_bertviz_falls_back_to_the_cdn_with_a_notice(tmp_path):
     page = bertviz_offline.render("model", np.full((1, 2, 3, 3), 1 / 3), ["x", "y", "z"], js_dir=tmp_path)
     assert "cloudflare" in page.notice and bertviz_offline.CDN_REQUIRE in page.html
 
 
-@pytest.mark.parametrize("view", ["head", "model"])
+@pytest.mark.parametrize("view", ["head", "model", "neuron"])
 def test_bertviz_tokens_cannot_break_out_of_the_script(view):
     tokens = ["[CLS]", XSS, "a&b", "[SEP]"]
-    page = bertviz_offline.render(view, np.full((1, 2, 4, 4), 0.25), tokens)
+    vectors = dict(queries=np.ones((1, 2, 4, 3)), keys=np.ones((1, 2, 4, 3))) if view == "neuron" else {}
+    page = bertviz_offline.render(view, np.full((1, 2, 4, 4), 0.25), tokens, **vectors)
     assert "<img" not in page.html and "onerror=alert(1)>" not in page.html
     assert r"\u003c/script\u003e\u003cimg src=x onerror=alert(1)\u003e" in page.html
     # every <script> bertviz opened is still closed by its own tag

@@ -1,6 +1,8 @@
 """AppTest of the attention lesson: real values on the page, bad input handled."""
 import base64
 import json
+import math
+import re
 
 import numpy as np
 import pytest
@@ -114,10 +116,29 @@ def test_emoji_cjk_rtl_and_html_render_safely(page):
     page.text_area(key="attention_real_text").set_value(text).run()
     assert not page.exception
     assert charts(page)["Attention weights softmax(scores)"].shape[0] > 10
-    for view in ("head", "model"):
+    for view in ("head", "model", "neuron"):
         page.segmented_control(key="attention_bertviz_view").set_value(view).run()
         (doc,) = iframes(page)
         assert "<img" not in doc and r"\u003c" in doc  # the tokens' "<" arrive escaped
+
+
+def test_neuron_view_shows_the_models_queries_and_keys_for_the_picked_head(page, minilm):
+    page.slider(key="attention_layer_encoder").set_value(4)
+    page.selectbox(key="attention_head_encoder").set_value(2)
+    page.segmented_control(key="attention_bertviz_view").set_value("neuron").run()
+    assert not page.exception
+    (doc,) = iframes(page)
+    params = json.loads(re.search(r"window.bertviz_params = (.*?)\n", doc).group(1))
+    assert (params["layer"], params["head"], params["bidirectional"]) == (3, 1, True)  # bertviz counts from 0
+    assert any("layer 4, head 2; bertviz counts from 0" in c.value for c in page.caption)
+    data = params["attention"]["all"]
+    assert data["left_text"] == ["[CLS]", "your", "cat", "is", "a", "lovely", "cat", "[SEP]"]
+    with torch.no_grad():
+        out = minilm.model(**minilm.tokenizer(att.DEFAULT_SENTENCE, return_tensors="pt"), output_attentions=True)
+    np.testing.assert_allclose(data["attn"][3][1], out.attentions[3][0, 1].numpy(), atol=5e-4)
+    q, k = np.array(data["queries"][3][1]), np.array(data["keys"][3][1])  # (seq, 32), 3 decimals
+    scores = torch.from_numpy(q @ k.T / math.sqrt(q.shape[1]))
+    np.testing.assert_allclose(torch.softmax(scores, -1).numpy(), out.attentions[3][0, 1].numpy(), atol=2e-3)
 
 
 @pytest.mark.slow
@@ -130,6 +151,8 @@ def test_decoder_is_causal_and_generates_token_by_token(page):
     title = next(t for t in charts(page) if t.startswith("SmolLM2") and "layer 1" in t)
     weights = charts(page)[title]
     assert weights.shape == (6, 6) and np.triu(weights, 1).max() == 0
+    page.segmented_control(key="attention_bertviz_view").set_value("neuron").run()
+    assert not iframes(page) and any("rotates them by position" in i.value for i in page.info)
     page.slider(key="attention_new_tokens").set_value(3).run()
     page.button(key="attention_generate").click().run()
     assert not page.exception

@@ -52,3 +52,33 @@ def test_html_in_the_text_is_shown_not_run(page, app_url):
     assert frame.locator("img").count() == 0  # …never parsed as a tag
     page.wait_for_timeout(1000)
     assert not dialogs
+
+
+def test_bertviz_neuron_view_draws_queries_and_keys_offline(page, app_url):
+    open_lesson(page, app_url)
+    button = page.get_by_role("radio", name="Neuron view")
+    for _ in range(30):  # mounted once scrolled into view, like the text box above
+        page.get_by_text("6. bertviz: every head at once").first.scroll_into_view_if_needed()
+        if button.count():
+            break
+        page.wait_for_timeout(1000)
+    button.first.click()
+    frame = head_view(page)
+    lines = frame.locator(".attn-line-group line")
+    lines.first.wait_for(state="attached", timeout=60_000)
+    assert lines.count() == 8 * 8  # one head: [CLS] your cat is a lovely cat [SEP], each to each
+    # expand a query word: its query vector, every key vector and their products appear
+    page.locator("iframe").first.evaluate("e => e.scrollIntoView()")
+    word = frame.locator("#collapsed #leftText > g").nth(2)  # "cat"
+    word.hover()
+    word.locator("rect").last.click(force=True)  # the transparent target over the ⊕ sign
+    expanded = frame.locator("#expanded")
+    frame.locator("#expanded[visibility='visible']").wait_for(state="attached", timeout=30_000)
+    assert expanded.locator("#queries .element").count() == 8 * 32  # MiniLM's heads have 32 dimensions
+    assert expanded.locator("#keys .element").count() == 8 * 32
+    word = frame.locator("#expanded #leftText > g").nth(2)
+    word.hover()
+    assert expanded.locator("#dotproducts rect").count() == 8  # q · k with every key
+    assert not [e for e in page.console_errors if "cdnjs" in e or "require" in e.lower()]
+    # the word is still hovered: the products and scores of "cat" with every key are on screen
+    page.screenshot(path=str(ARTIFACTS / "attention-bertviz-neuron.png"), clip=page.locator("iframe").first.bounding_box())
