@@ -49,10 +49,8 @@ with languages_tab:
     ui.lesson_text("tokenizers", "languages")
     costs = tokenization.language_costs(tui.SAMPLES["samples"], tokenizers, tui.SAMPLES["baseline"])
     st.plotly_chart(tui.language_chart(costs), width="stretch")
-    gap = costs[costs["sample"].isin(tui.SAMPLES["translations"])].sort_values("× English").iloc[-1]
-    st.markdown(f"The widest gap: **{gap['tokenizer']}** needs **{gap['× English']}×** as many tokens for "
-                f"the {gap['sample']} sentence as for the English one.")
-    ratios = costs.pivot(index="tokenizer", columns="sample", values="× English")
+    st.markdown(tui.gap_sentence(*tokenization.widest_gap(costs, tui.SAMPLES["translations"])))
+    ratios = costs.pivot(index="tokenizer", columns="sample", values="× English").reindex(costs["tokenizer"].unique())
     st.dataframe(ratios[tui.SAMPLES["translations"]], width="stretch", key="tokenizers_fertility")
     if note := tui.unknown_note(costs):
         st.info(note, icon=":material/help:")

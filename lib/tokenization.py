@@ -440,6 +440,15 @@ def language_costs(samples: dict[str, str], tokenizers: list[TokenizerView], bas
     return pd.DataFrame(rows)
 
 
+def widest_gap(costs: pd.DataFrame, translations: list[str]) -> tuple[list[str], str, float]:
+    """The largest "× English" among the translated samples: the tokenizers
+    that reach it (several can tie), which sample, and the ratio."""
+    translated = costs[costs["sample"].isin(translations)]
+    widest = translated["× English"].max()
+    top = translated[translated["× English"] == widest]
+    return top["tokenizer"].tolist(), top["sample"].iloc[0], float(widest)
+
+
 def decode_upload(data: bytes) -> str:
     """Uploaded bytes as text; ValueError with a student-readable message if not UTF-8."""
     try:

@@ -82,7 +82,8 @@ def merge_sentence(number: int, step: MergeStep) -> str:
                 f"the new symbol **`{left}{right}`**.")
     if step.tied:
         others = ", ".join(f"`{a}` + `{b}`" for a, b in step.tied)
-        sentence += (f" {others} {'occurs' if len(step.tied) == 1 else 'occur'} just as often: a tie goes to the "
+        sentence += (f" {'The pair' if len(step.tied) == 1 else 'The pairs'} {others} "
+                     f"{'occurs' if len(step.tied) == 1 else 'occur'} just as often: a tie goes to the "
                      "pair whose symbols joined the vocabulary first (single characters in Unicode order, then "
                      "merged symbols in the order they were made), as in the `tokenizers` trainer.")
     return sentence

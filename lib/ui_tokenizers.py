@@ -100,6 +100,13 @@ def show_encoding(view: TokenizerView, encoding: Encoding) -> None:
                f"unknown) · {encoding.chars_per_token:.2f} characters per token · round trip: {trip}")
 
 
+def gap_sentence(names: list[str], sample: str, ratio: float) -> str:
+    bold = [f"**{name}**" for name in names]
+    who = bold[0] if len(bold) == 1 else ", ".join(bold[:-1]) + " and " + bold[-1]
+    return (f"The widest gap: {who} {'needs' if len(names) == 1 else 'need'} **{ratio:g}×** as many tokens for "
+            f"the {sample} sentence as for the English one.")
+
+
 def unknown_note(costs: pd.DataFrame) -> str | None:
     """Which tokenizers replaced parts of the samples by unknown tokens: their
     low counts there mean lost text, not efficiency."""
@@ -127,10 +134,13 @@ def language_chart(costs: pd.DataFrame):
 
 
 def pair_counts_chart(step, top: int = 15):
-    counts = step.pair_counts.head(top).assign(
-        chosen=lambda df: df["pair"].eq(f"{step.pair[0]} + {step.pair[1]}").map({True: "merged", False: "not yet"}))
+    tied = {f"{a} + {b}" for a, b in step.tied}
+    chosen = f"{step.pair[0]} + {step.pair[1]}"
+    counts = step.pair_counts.head(top).assign(chosen=lambda df: df["pair"].map(
+        lambda pair: "merged" if pair == chosen else "as frequent, lost the tie" if pair in tied else "not yet"))
     fig = px.bar(counts, x="pair", y="count", color="chosen", title="Pair counts before this merge",
-                 color_discrete_map={"merged": PALETTE[0], "not yet": "#bbbbbb"})
+                 color_discrete_map={"merged": PALETTE[0], "as frequent, lost the tie": PALETTE[1],
+                                     "not yet": "#bbbbbb"})
     fig.update_layout(xaxis_title="Neighbouring pair", yaxis_title="Occurrences in the corpus")
     return fig
 

@@ -68,11 +68,25 @@ def test_bpe_and_wordpiece_step_throughs(page):
     third = A.bpe_merge_steps(A.SAMPLE_BPE_CORPUS, 3)[2]
     merge_text = next(m.value for m in page.markdown if m.value.startswith("Merge 3"))
     assert f"`{third.pair[0]}` + `{third.pair[1]}`" in merge_text and f"**{third.count}**" in merge_text
-    assert third.pair == ("l", "o") and "`o` + `w` occurs just as often" in merge_text  # the tie is explained
+    assert third.pair == ("l", "o") and "The pair `o` + `w` occurs just as often" in merge_text  # the tie is explained
     page.text_input(key="tokenizers_words").input("unaffable").run()
     row = table_with(page, "lookups").iloc[0]
     expected = T.load("wordpiece").tokenizer.encode("unaffable", add_special_tokens=False).tokens
     assert row["pieces"].split() == expected
+
+
+def test_gap_sentence_names_every_tokenizer_that_ties():
+    assert tui.gap_sentence(["GPT-2"], "Arabic", 3.22) == ("The widest gap: **GPT-2** needs **3.22×** as many "
+                                                           "tokens for the Arabic sentence as for the English one.")
+    assert tui.gap_sentence(["A", "B", "C"], "Chinese", 2.0).startswith("The widest gap: **A**, **B** and **C** "
+                                                                        "need **2×**")
+
+
+def test_pair_chart_marks_the_merge_and_the_pairs_that_lost_the_tie():
+    first = A.bpe_merge_steps(A.SAMPLE_BPE_CORPUS, 1)[0]
+    bars = {trace.name: list(trace.x) for trace in tui.pair_counts_chart(first).data}
+    assert bars["merged"] == ["e + s"] and bars["as frequent, lost the tie"] == ["s + t"]
+    assert "e + s" not in bars["not yet"] and len(bars["not yet"]) == min(15, len(first.pair_counts)) - 2
 
 
 def test_html_in_text_is_escaped_and_empty_text_warns(page):
@@ -189,7 +203,13 @@ def test_language_gap_is_computed_and_classroom_mode_hides_the_hub_box(page):
     translated = costs[costs["sample"].isin(SAMPLES["translations"])]
     widest = translated["× English"].max()
     sentence = next(m.value for m in page.markdown if m.value.startswith("The widest gap"))
-    assert f"**{widest}×**" in sentence and widest > 1
+    assert f"**{widest:g}×**" in sentence and widest > 1
+    tied = translated[translated["× English"] == widest]
+    for name in tied["tokenizer"]:  # GPT-2 and Whisper share a vocabulary, so they tie
+        assert f"**{name}**" in sentence
+    assert f"the {tied['sample'].iloc[0]} sentence" in sentence
+    order = list(dict.fromkeys(costs["tokenizer"]))
+    assert list(table_with(page, "Arabic").index) == order  # the table lists tokenizers as the chart does
     wordpiece = costs[(costs["tokenizer"] == "WordPiece (MiniLM/BERT)") & (costs["unknown"] > 0)]
     note = next(i.value for i in page.info if i.value.startswith("Unknown tokens in the samples"))
     for row in wordpiece.itertuples():

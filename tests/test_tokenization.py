@@ -140,6 +140,12 @@ def test_language_costs_are_relative_to_english():
     english = costs.loc[("GPT-2", "English"), "tokens"]
     assert costs.loc[("GPT-2", "Chinese"), "× English"] == round(len(chinese) / english, 2)
     assert costs["unknown"].sum() == 0  # byte-level: nothing is unknown
+    names, sample, ratio = T.widest_gap(costs.reset_index(), SAMPLES["translations"])
+    translated = costs.reset_index().query("sample in @SAMPLES['translations']")
+    assert ratio == translated["× English"].max() and sample in SAMPLES["translations"]
+    assert names == translated[translated["× English"] == ratio]["tokenizer"].tolist()
+    gpt2_whisper = T.language_costs(SAMPLES["samples"], [T.load("gpt2"), T.load("whisper")], SAMPLES["baseline"])
+    assert T.widest_gap(gpt2_whisper, SAMPLES["translations"])[0] == ["GPT-2", "Whisper tiny.en"]  # same vocabulary
     wordpiece = T.language_costs(SAMPLES["samples"], [T.load("wordpiece")], SAMPLES["baseline"]).set_index("sample")
     emoji = T.load("wordpiece").tokenizer.encode(SAMPLES["samples"]["Emoji"], add_special_tokens=False)
     assert wordpiece.loc["Emoji", "unknown"] == emoji.tokens.count("[UNK]") > 0
@@ -220,9 +226,10 @@ def test_merge_sentence_explains_ties():
     assert steps[0].tied == (("s", "t"),)
     first = A.merge_sentence(1, steps[0])
     assert first.startswith("Merge 1: the pair **`e` + `s`** occurs **9** times")
-    assert "`s` + `t` occurs just as often" in first and "Unicode order" in first
+    assert "The pair `s` + `t` occurs just as often" in first and "Unicode order" in first
     assert steps[1].tied == () and "tie" not in A.merge_sentence(2, steps[1])
-    assert set(steps[4].tied) == {("n", "e"), ("w", "est")} and "occur just as often" in A.merge_sentence(5, steps[4])
+    assert set(steps[4].tied) == {("n", "e"), ("w", "est")}
+    assert "The pairs `n` + `e`, `w` + `est` occur just as often" in A.merge_sentence(5, steps[4])
     for step in steps:  # every pair named as tied really has the winning count
         counts = dict(zip(step.pair_counts["pair"], step.pair_counts["count"]))
         assert {f"{a} + {b}" for a, b in step.tied} == {p for p, n in counts.items() if n == step.count} \
