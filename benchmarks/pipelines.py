@@ -4,7 +4,7 @@ batching throughput curve (64 sentences, batch sizes 1…64).
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/pipelines.py [--repeats N] [--only WORD]
 
 Each latency is the median of N (default 3) runs after one warm-up (models
-already loaded); --only keeps the tasks whose name contains WORD.
+already loaded), wall and CPU time; --only keeps the tasks whose name contains WORD.
 """
 import argparse
 import statistics
@@ -20,14 +20,16 @@ from lib import efficientnet, embeddings, models, pipelines  # noqa: E402
 CLIP = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav"
 
 
-def median_seconds(fn, repeats: int = 3) -> float:
+def median_seconds(fn, repeats: int = 3) -> tuple[float, float]:
+    """Median wall and CPU (this process, all threads) seconds of `fn()` after one warm-up."""
     fn()
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -57,10 +59,18 @@ def main() -> None:
     }
     for name, fn in tasks.items():
         if args.only in name:
-            print(f"{name:45s} {median_seconds(fn, args.repeats) * 1000:9.0f} ms", flush=True)
+            wall, cpu = median_seconds(fn, args.repeats)
+            print(f"{name:45s} {wall * 1000:9.0f} ms wall {cpu * 1000:9.0f} ms CPU", flush=True)
     sentences = (embeddings.bundled_sentences() * 3)[:64]
-    for row in pipelines.batch_throughput(encoder, sentences, [1, 2, 4, 8, 16, 32, 64]):
-        print(f"MiniLM batch {row['batch_size']:3d}: {row['sentences_per_s']:7.1f} sentences/s", flush=True)
+    steps = pipelines.batch_throughput(encoder, sentences, [1, 2, 4, 8, 16, 32, 64])
+    while True:
+        cpu_started = time.process_time()
+        row = next(steps, None)
+        if row is None:
+            break
+        print(f"MiniLM batch {row['batch_size']:3d}: {row['sentences_per_s']:7.1f} sentences/s wall, "
+              f"{len(sentences) / (time.process_time() - cpu_started):7.1f} per CPU-second", flush=True)
+    print(f"load average after: {Path('/proc/loadavg').read_text().split()[:3]}")
 
 
 if __name__ == "__main__":

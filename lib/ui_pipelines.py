@@ -28,6 +28,7 @@ DEFAULT_TEXT = {
 }
 QA_CONTEXT = ("BERT is a transformer encoder pretrained by Google in 2018 with masked language "
               "modelling and next-sentence prediction. It reads the whole sentence at once.")
+MAX_QUESTION_CHARS = 300  # the question and the context share the model's 384-512 tokens
 ZERO_SHOT_METHODS = ["Embedding similarity (MiniLM)", "Prompting (SmolLM2)"]
 HOOD_TASK = "task"  # under the hood of the task picked in the playground, on its own input
 HOOD_MODELS = {HOOD_TASK: "The task above, on its input", "minilm": "MiniLM encoder (any text)",
@@ -144,9 +145,11 @@ def run_question_answering(task):
     if not question.strip():
         st.warning("Type a question about the context.")
         return
+    question, question_warning = pipelines.check_text(question, "question", MAX_QUESTION_CHARS)
     context, warning = pipelines.check_text(context, "context")
-    if warning:
-        st.warning(warning)
+    for message in (question_warning, warning):
+        if message:
+            st.warning(message)
     loaded = hub_model(task)
     if loaded and st.button("Run", key=f"{K}_run_qa", type="primary"):
         answer, seconds = pipelines.timed(lambda: pipelines.answer_question(loaded, question, context),

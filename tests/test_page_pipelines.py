@@ -134,6 +134,27 @@ def test_question_answering_needs_a_context(app):
     choose(app, "question-answering")
     app.text_area(key="pipelines_context").input("").run()
     assert "needs a context" in messages(app)
+    app.text_area(key="pipelines_context").input(ui_pipelines.QA_CONTEXT).run()
+    app.text_input(key="pipelines_question").input("  ").run()
+    assert "Type a question" in messages(app)
+    app.text_input(key="pipelines_question").input("Why? " * 200).run()
+    assert "The question is 999 characters long; only the first 300 are used." in messages(app)
+    app.text_area(key="pipelines_context").input("BERT. " * 500).run()
+    assert "The context is 2,999 characters long; only the first 2,000 are used." in messages(app)
+    assert not app.exception
+    app.text_input(key="pipelines_question").input("What is BERT?").run()
+    app.text_area(key="pipelines_context").input(ui_pipelines.QA_CONTEXT).run()
+
+
+def test_over_long_text_for_a_model_task_is_cut_and_still_runs(app):
+    choose(app, "feature-extraction")
+    app.text_area(key="pipelines_text_feature-extraction").input("bank " * 600).run()
+    assert not app.exception, app.exception
+    assert "only the first 2,000 are used" in messages(app)
+    assert app.metric[0].value == "(1, 402, 384)"  # [CLS] + 400 × "bank" + [SEP], within MiniLM's 512
+    app.text_area(key="pipelines_text_feature-extraction").input("").run()
+    assert "Type some text first" in messages(app)
+    app.text_area(key="pipelines_text_feature-extraction").input(ui_pipelines.DEFAULT_TEXT["feature-extraction"]).run()
 
 
 def test_image_classification_sees_a_cat(app):

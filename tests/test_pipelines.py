@@ -227,3 +227,25 @@ def test_speech_hood_decodes_the_same_words_as_transcribe():
     assert hood["raw_shape"] == (len(hood["raw_sample"]),)
     with pytest.raises(ValueError, match="Could not read"):
         pipelines.speech_under_the_hood(whisper, b"not audio" * 50)
+
+
+@pytest.mark.slow
+def test_summarize_is_greedy_decoding_of_the_chat_prompt(smollm2):
+    from lib import ui_pipelines
+
+    text = ui_pipelines.DEFAULT_TEXT["summarization"]
+    summary = pipelines.summarize(smollm2, text, max_new_tokens=40)
+    prompt = pipelines.chat_prompt(smollm2, f"Summarise this text in one or two sentences:\n\n{text}")
+    ids = smollm2.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        reference = smollm2.model.generate(ids, max_new_tokens=40, do_sample=False)
+    assert summary == smollm2.tokenizer.decode(reference[0, ids.shape[1]:], skip_special_tokens=True).strip()
+    assert "bike lanes" in summary and len(summary) < len(text)
+
+
+def test_batch_throughput_times_every_batch_size(minilm):
+    sentences = ["one sentence", "a second, longer sentence", "three", "four words in this"]
+    rows = list(pipelines.batch_throughput(minilm, sentences, [1, 2, 4]))
+    assert [r["batch_size"] for r in rows] == [1, 2, 4]
+    for row in rows:
+        assert row["sentences_per_s"] == pytest.approx(len(sentences) / row["seconds"])
