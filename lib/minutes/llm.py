@@ -15,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from lib import models
 from lib.minutes import schema, transcript
 from lib.minutes.schema import Segment
 
@@ -113,11 +114,14 @@ def _messages(prompt: str) -> list[dict]:
 # --- a local model -------------------------------------------------------------------
 
 def local_complete(loaded) -> Complete:
-    """Greedy generation with a transformers causal LM, streamed piece by piece."""
+    """Greedy generation with a transformers causal LM, streamed piece by piece.
+    On the CPU it runs on one thread: with other work on two cores, two OpenMP
+    threads waiting for each other made SmolLM2-135M 15x slower (24 tokens:
+    124 s on two threads, 8 s on one, at load average 12)."""
     def complete(messages: list[dict], max_new_tokens: int) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
-        with loaded.lock:
+        with loaded.lock, models.cpu_threads(loaded.device):
             inputs = loaded.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
                                                           return_tensors="pt", return_dict=True)
             inputs = inputs.to(loaded.device)
