@@ -4,6 +4,7 @@ segment, the writers' runs and the downloads. The work itself is done by
 lib/minutes."""
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pandas as pd
@@ -92,7 +93,7 @@ def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int 
                               f"{last.real_time_factor:.2f} · {len(segments)} segments")
             if last.segments:
                 live.dataframe(segment_table(segments[-8:]), hide_index=True, width="stretch")
-    except audio.AudioError as err:
+    except (audio.AudioError, RuntimeError) as err:  # RuntimeError: CTranslate2 (e.g. out of GPU memory)
         st.error(f"{err} The {len(segments)} segments before that point are kept.")
     live.empty()
     if last:
@@ -212,14 +213,22 @@ def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> 
 
 
 def downloads(minutes: schema.Minutes, segments: list[schema.Segment]) -> None:
-    markdown = st.text_area("Minutes (Markdown, editable)", schema.to_markdown(minutes, segments),
-                            height=420, key=f"{KEY}_markdown")
+    """The action items as an editable table, the minutes as editable Markdown
+    that follows the table, and the downloads."""
     st.subheader("Action items")
+    st.caption("Fix owners, tasks and dates here first: the Markdown, JSON and CSV below follow the table "
+               "(a change here rewrites the Markdown box).")
     table = st.data_editor(schema.action_table(minutes), num_rows="dynamic", width="stretch",
                            key=f"{KEY}_actions")
+    edited = schema.with_actions(minutes, table.to_dict("records"))
+    drafted = schema.to_markdown(edited, segments)
+    # A keyed text box keeps its text when its starting value changes (Streamlit identifies it
+    # by the key alone): a key per draft shows new minutes and table edits, and keeps typing.
+    markdown = st.text_area("Minutes (Markdown, editable)", drafted, height=420,
+                            key=f"{KEY}_markdown_{hashlib.sha1(drafted.encode()).hexdigest()[:12]}")
     columns = st.columns(5)
     columns[0].download_button("Minutes (.md)", markdown, "minutes.md", "text/markdown", key=f"{KEY}_dl_md")
-    columns[1].download_button("Minutes (.json)", minutes.to_json(), "minutes.json", "application/json",
+    columns[1].download_button("Minutes (.json)", edited.to_json(), "minutes.json", "application/json",
                                key=f"{KEY}_dl_json")
     columns[2].download_button("Actions (.csv)", table.to_csv(index=False), "action_items.csv", "text/csv",
                                key=f"{KEY}_dl_csv")

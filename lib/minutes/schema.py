@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass
@@ -185,3 +185,17 @@ def action_table(minutes: Minutes):
 
     return pd.DataFrame([{"owner": a.owner, "task": a.task, "due": a.due} for a in minutes.action_items],
                         columns=["owner", "task", "due"])
+
+
+def with_actions(minutes: Minutes, rows: list[dict]) -> Minutes:
+    """A copy of `minutes` whose action items are the rows of an edited action
+    table (owner, task, due; empty cells and rows without a task dropped). A row
+    whose task is unchanged keeps its links to the transcript."""
+    def cell(row: dict, name: str) -> str:
+        value = row.get(name)
+        return "" if value is None or value != value else _text(value)  # value != value: NaN
+
+    links = {a.task: a.segments for a in minutes.action_items}
+    items = [ActionItem(cell(row, "owner"), cell(row, "task"), cell(row, "due"), list(links.get(cell(row, "task"), [])))
+             for row in rows if cell(row, "task")]
+    return replace(minutes, action_items=items)
