@@ -59,6 +59,43 @@ def test_resampling_to_16k_keeps_duration_and_pitch():
     assert np.argmax(spectrum) * audio.SAMPLE_RATE / len(samples) == pytest.approx(440, abs=2)
 
 
+FORMATS = {"wav": ("wav", "pcm_s16le"), "mp3": ("mp3", "libmp3lame"), "m4a": ("ipod", "aac"),
+           "ogg": ("ogg", "libopus"), "opus": ("opus", "libopus"), "flac": ("flac", "flac"),
+           "webm": ("webm", "libopus")}
+
+
+def encode(samples: np.ndarray, rate: int, container_format: str, codec: str) -> bytes:
+    """Mono float samples → a file in that container and codec, made by PyAV (FFmpeg)."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(out, mode="w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=rate, layout="mono")
+        fmt = stream.codec_context.codec.audio_formats[0].name  # the encoder's own sample format
+        resampler = av.AudioResampler(format=fmt, layout="mono", rate=rate,
+                                      frame_size=stream.codec_context.frame_size or 1024)
+        pcm = (np.asarray(samples) * 32767).astype(np.int16)[None, :]  # (1, samples)
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = rate
+        for part in [*resampler.resample(frame), *resampler.resample(None), None]:
+            for packet in stream.encode(part):
+                container.mux(packet)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("extension", audio.AUDIO_TYPES)
+def test_every_upload_type_decodes(extension):
+    assert extension in FORMATS  # a type the uploader offers must have a test here
+    rate = 48_000 if FORMATS[extension][1] == "libopus" else 44_100
+    tone = np.sin(2 * np.pi * 440 * np.arange(2 * rate) / rate) * 0.5  # 2 s of A4
+    data = encode(tone, rate, *FORMATS[extension])
+    assert audio.probe(data).duration == pytest.approx(2.0, abs=0.1)
+    samples = audio.read_all(data)
+    assert len(samples) / audio.SAMPLE_RATE == pytest.approx(2.0, abs=0.1)
+    spectrum = np.abs(np.fft.rfft(samples))
+    assert np.argmax(spectrum) * audio.SAMPLE_RATE / len(samples) == pytest.approx(440, abs=3)
+
+
 def test_non_audio_with_audio_extension_is_refused(tmp_path):
     fake = tmp_path / "meeting.mp3"
     fake.write_text("this is a text file, not a recording\n" * 50)
@@ -234,6 +271,21 @@ def test_extract_json_refuses(reply):
     with pytest.raises(schema.InvalidMinutes):
         schema.parse_reply(reply)
 
+
+def test_an_edited_action_table_becomes_the_minutes_action_items():
+    minutes = schema.validate({"summary": ["Fair in the gym."], "action_items": [
+        {"owner": "David", "task": "Book the gym", "due": "Friday", "segments": [1]},
+        {"owner": "Tom", "task": "Set up the laptops", "due": "", "segments": [2]}]})
+    rows = [{"owner": "Sam", "task": "Book the gym", "due": "Friday"},  # owner fixed: the link stays
+            {"owner": "Tom", "task": "Set up all the laptops", "due": float("nan")},  # task reworded
+            {"owner": "Ann", "task": None, "due": None},  # a new row left empty
+            {"owner": None, "task": " Order  chargers ", "due": "Monday"}]  # a new row
+    edited = schema.with_actions(minutes, rows)
+    assert [(a.owner, a.task, a.due, a.segments) for a in edited.action_items] == [
+        ("Sam", "Book the gym", "Friday", [1]), ("Tom", "Set up all the laptops", "", []),
+        ("", "Order chargers", "Monday", [])]
+    assert edited.summary == minutes.summary and minutes.action_items[0].owner == "David"  # a copy
+    assert json.loads(edited.to_json())["action_items"][0]["owner"] == "Sam"
 
 def test_markdown_and_json_render_every_part():
     minutes = schema.validate(TRUTH)
