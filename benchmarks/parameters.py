@@ -8,6 +8,7 @@ CPU time is the steadier of the two.
 
     PYTHONPATH=. .venv/bin/python benchmarks/parameters.py
 """
+import os
 import resource
 import statistics
 import subprocess
@@ -70,11 +71,17 @@ def main() -> None:
     print(f"  instantiated on the CPU (random init), median of 3 fresh processes: {cpu_wall:.2f} s wall, "
           f"{cpu_cpu:.2f} s CPU, peak RSS +{statistics.median(r[3] for r in runs):.0f} MiB")
     print(f"  meta device is {cpu_wall / meta_wall:.0f}x faster (wall), {cpu_cpu / meta_cpu:.0f}x (CPU)", flush=True)
+    for kind in ("meta", "init_empty_weights"):  # the build alone, in a fresh process, by each route
+        seconds, cpu_s, count, peak = in_fresh_process(kind, "bert-large-uncased")
+        print(f"  build only via {kind}: {seconds * 1000:.0f} ms wall, {cpu_s * 1000:.0f} ms CPU, {count:,} "
+              f"parameters, peak RSS +{peak:.0f} MiB", flush=True)
     for kind in ("meta", "init_empty_weights"):
         seconds, cpu_s, count, peak = in_fresh_process(kind, "gpt3")
         print(f"GPT-3 175B via {kind}: {seconds:.2f} s wall, {cpu_s:.2f} s CPU, {count:,} parameters, "
               f"peak RSS +{peak:.0f} MiB", flush=True)
     print(f"(this process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
+    if hasattr(os, "getloadavg"):
+        print("load average now: " + ", ".join(f"{n:.1f}" for n in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ if breakdown is not None:
                 f"({breakdown.naive_total - breakdown.total:+,}).", icon=":material/link:")
     st.subheader("Block by block, with the formula")
     uip.breakdown_table(breakdown)
+    uip.first_layer_table(breakdown)
     if breakdown.architecture is None:
         st.caption("Glassbox has no formulas for this family: the exact counts above come from the meta device.")
     st.plotly_chart(uip.treemap(breakdown, f"{breakdown.title}: where the {uip.human(breakdown.total)} "

@@ -430,6 +430,55 @@ def treemap_frame(breakdown: Breakdown) -> pd.DataFrame:
     return frame.groupby(["block", "group", "tensor"], sort=False, as_index=False)["parameters"].sum()
 
 
+# --- one layer, tensor by tensor ---------------------------------------------------
+
+LAYER_ROLES = [  # (pattern on the tensor's name, what it does), first match wins
+    (r"norm|ln_", "layer norm"),
+    ("relative_attention_bias", "relative position bias (first layer only)"),
+    ("c_attn", "Q, K and V projections in one matrix"),
+    (r"query|q_proj|q_lin|\.q\.", "query projection Q"),
+    (r"key|k_proj|k_lin|\.k\.", "key projection K"),
+    (r"value|v_proj|v_lin|\.v\.", "value projection V"),
+    (r"attention\.output\.dense|attention\.dense|attn\.c_proj|o_proj|out_lin|\.o\.", "attention output O"),
+    ("gate_proj", "feed-forward gate (H → F)"),
+    (r"intermediate|c_fc|lin1|\.wi\.|up_proj|\.ffn\.(weight|bias)$", "feed-forward up (H → F)"),
+    (r"output\.dense|mlp\.c_proj|lin2|\.wo\.|down_proj|ffn_output", "feed-forward down (F → H)"),
+]
+
+
+def _role(name: str) -> str:
+    return next((role for pattern, role in LAYER_ROLES if re.search(pattern, name.lower())), "other")
+
+
+def _shape_formula(shape: tuple, arch: Architecture | None) -> str:
+    """A tensor's shape in the formula symbols: (3072, 768) → F × H, (768, 768) → H²."""
+    if arch is None:
+        return ""
+    H, d = arch.hidden_size, arch.d_head
+    symbols: dict[int, str] = {}
+    for size, symbol in [(H, "H"), (arch.intermediate_size, "F"), (3 * H, "3H"),  # the first name wins
+                         (arch.num_attention_heads * d, "A·d"), (arch.kv_heads * d, "KV·d"), (arch.embed, "E"),
+                         (arch.relative_attention_buckets, "buckets"), (arch.num_attention_heads, "A")]:
+        symbols.setdefault(size, symbol)
+    named = [symbols.get(n, str(n)) for n in shape]
+    if len(named) == 2 and named[0] == named[1]:
+        return f"{named[0]}²"
+    return " × ".join(named)
+
+
+def first_layer(breakdown: Breakdown) -> pd.DataFrame:
+    """Every tensor of the first layer (of the encoder, for an encoder-decoder):
+    what it does, its shape, the shape in formula symbols, its count."""
+    t = breakdown.tensors
+    index = t["name"].str.extract(r"\.(\d+)\.", expand=False)
+    layer = t[t["block"].isin(["layers", "encoder layers"]) & (index == "0")]
+    stripped = layer["name"].str.replace(r"^.*?\.0\.", "", n=1, regex=True)
+    return pd.DataFrame({"part": layer["name"].map(_role), "tensor": stripped,
+                         "shape": layer["shape"].map(lambda s: " × ".join(map(str, s))),
+                         "shape in symbols": layer["shape"].map(lambda s: _shape_formula(s, breakdown.architecture)),
+                         "parameters": layer["parameters"].astype("int64")}).reset_index(drop=True)
+
+
 # --- the lesson's rounded figures vs exact ----------------------------------------
 
 NORM_GROUPS = ["embedding norm", "layer norms", "final norm"]

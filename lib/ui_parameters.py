@@ -40,6 +40,27 @@ def breakdown_table(breakdown: params.Breakdown) -> None:
         "exact": COUNT, "formula value": COUNT, "share": SHARE})
 
 
+def first_layer_table(breakdown: params.Breakdown) -> None:
+    """The first layer tensor by tensor (Q, K, V, O, feed-forward, norms), and how it stacks up."""
+    layer = params.first_layer(breakdown)
+    if layer.empty:
+        return
+    arch, total = breakdown.architecture, int(layer["parameters"].sum())
+    with st.expander(f"One layer, tensor by tensor: {total:,} parameters", icon=":material/layers:"):
+        st.dataframe(layer, hide_index=True, width="stretch", key="parameters_first_layer",
+                     column_config={"parameters": COUNT})
+        if arch is None:
+            return
+        if arch.shared_layers:
+            st.caption(f"ALBERT runs this one layer {arch.num_hidden_layers} times: its weights are stored once.")
+        elif arch.kind == "encoder-decoder":
+            st.caption(f"The first of {arch.num_hidden_layers} encoder layers; each of the "
+                       f"{arch.num_decoder_layers} decoder layers also has cross-attention.")
+        else:
+            st.caption(f"{arch.num_hidden_layers} such layers: {arch.num_hidden_layers} × {total:,} = "
+                       f"{arch.num_hidden_layers * total:,}, the attention, feed-forward and layer-norm rows above.")
+
+
 def treemap(breakdown: params.Breakdown, title: str):
     frame = params.treemap_frame(breakdown)
     fig = px.treemap(frame, path=[px.Constant(breakdown.title), "block", "group", "tensor"], values="parameters",

@@ -38,8 +38,12 @@ def test_bert_large_shows_its_blocks_and_a_treemap(open_page):
     assert table.loc["attention", "exact"] == 24 * (4 * 1024**2 + 4 * 1024)
     assert table.loc["attention", "formula"] == "L × (4·H² + 4·H)"
     assert (table["exact"] == table["formula value"]).all()
-    rounding = at.dataframe[1].value.set_index("part")
-    assert rounding["parameters"].sum() == 335_141_888
+    layer = next(d.value for d in at.dataframe if "shape in symbols" in d.value.columns)
+    assert layer["parameters"].sum() == 12_596_224  # Q, K, V, O, the FFN and two norms of one layer
+    assert {"query projection Q", "key projection K", "value projection V", "attention output O"} <= set(layer["part"])
+    assert any("24 × 12,596,224 = 302,309,376" in c.value for c in at.caption)
+    rounding = next(d.value for d in at.dataframe if "part" in d.value.columns and "tensor" not in d.value.columns)
+    assert rounding.set_index("part")["parameters"].sum() == 335_141_888
     assert {"treemap", "bar", "sunburst"} <= chart_types(at)
     timeline = {label: value for s in plotly_specs(at).values() for t in s["data"] if t.get("orientation") == "h"
                 for label, value in zip(t["y"], array(t["x"]))}
@@ -86,6 +90,18 @@ def test_tied_head_memory_and_compare(open_page):
     assert any("163,037,184" in i.value for i in at.info)
     at.multiselect(key="parameters_compare").set_value([]).run()
     assert any("at least one model" in w.value for w in at.warning)
+
+
+def test_the_detected_gpu_gets_its_own_column(open_page, monkeypatch):
+    from lib import models
+
+    report = {"device": "cpu", "cuda": True, "mps": False, "gpu_name": "NVIDIA L4", "gpu_memory_gb": 22.0}
+    monkeypatch.setattr(models, "device_report", lambda: report)
+    at = open_page("parameters", timeout=180)
+    assert not at.exception
+    fits = next(d.value for d in at.dataframe if "T4 16 GB" in d.value.columns)
+    assert fits.loc["inference, fp16", "this machine: NVIDIA L4"] == "fits"  # LLaMA 7B: 12.6 GiB of 22
+    assert fits.loc["inference, fp32", "this machine: NVIDIA L4"] == "no"
 
 
 def test_a_shared_link_restores_the_view(open_page):

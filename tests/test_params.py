@@ -199,6 +199,51 @@ def test_what_fits_on_a_t4():
     assert params.fit_verdict(15, 16) == "tight"
 
 
+def test_the_detected_gpu_joins_the_fits_table(monkeypatch):
+    monkeypatch.setattr(models, "device_report", lambda: {"device": "cpu", "cuda": False, "mps": False})
+    assert params.local_gpu() is None
+    report = {"device": "cuda", "cuda": True, "mps": False, "gpu_name": "NVIDIA L4", "gpu_memory_gb": 22.0}
+    monkeypatch.setattr(models, "device_report", lambda: report)
+    assert params.local_gpu() == ("NVIDIA L4", 22.0)
+    fits = params.fits_table(params.count_known("llama-7b").total, params.local_gpu())
+    assert fits["this machine: NVIDIA L4"].to_dict() == {  # 25.1 / 12.6 / 6.3 / 3.1 / 100 GiB of 22
+        "inference, fp32": "no", "inference, bf16": "fits", "inference, fp16": "fits", "inference, int8": "fits",
+        "inference, int4": "fits", "training with Adam, fp32": "no"}
+
+
+@pytest.mark.parametrize("key", [k.key for k in params.KNOWN])
+def test_first_layer_names_every_tensor(key):
+    breakdown = params.count_known(key)
+    layer = params.first_layer(breakdown)
+    assert not layer.empty and "other" not in set(layer["part"])
+    assert not any(symbols == "" or symbols.isdigit() for symbols in layer["shape in symbols"])
+    arch = breakdown.architecture
+    stacked = breakdown.by_group()[["attention", "feed-forward", "layer norms"]].sum()
+    if arch.kind == "encoder-decoder":
+        return  # the decoder's layers differ (cross-attention): test_first_layer_reads_like_the_lesson
+    depth = 1 if arch.shared_layers else arch.num_hidden_layers
+    assert depth * layer["parameters"].sum() == stacked  # every layer is the same
+
+
+def test_first_layer_reads_like_the_lesson():
+    bert = params.first_layer(params.count_known("bert-base-uncased")).set_index("tensor")
+    assert set(bert["part"]) == {"query projection Q", "key projection K", "value projection V", "attention output O",
+                                 "feed-forward up (H → F)", "feed-forward down (F → H)", "layer norm"}
+    assert bert.loc["attention.self.query.weight", ["shape", "shape in symbols", "parameters"]].tolist() == [
+        "768 × 768", "H²", 768 * 768]
+    assert bert.loc["intermediate.dense.weight", "shape in symbols"] == "F × H"
+    assert bert["parameters"].sum() == 4 * (768**2 + 768) + 2 * 768 * 3072 + 3072 + 768 + 4 * 768
+    smol = params.first_layer(params.count_known("SmolLM2-135M")).set_index("tensor")
+    assert smol.loc["self_attn.k_proj.weight", "shape in symbols"] == "KV·d × H"  # 3 key/value heads of 64
+    assert smol.loc["mlp.gate_proj.weight", "part"] == "feed-forward gate (H → F)"
+    gpt2 = params.first_layer(params.count_known("gpt2")).set_index("tensor")
+    assert gpt2.loc["attn.c_attn.weight", ["part", "shape in symbols"]].tolist() == [
+        "Q, K and V projections in one matrix", "H × 3H"]
+    t5 = params.first_layer(params.count_known("t5-small"))
+    assert t5["part"].str.startswith("relative position bias").sum() == 1
+    assert "cross" not in " ".join(t5["tensor"]).lower()  # the encoder's first layer
+
+
 def test_timeline_and_variants():
     timeline = params.timeline()
     assert timeline["year"].is_monotonic_increasing
