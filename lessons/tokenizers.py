@@ -89,10 +89,14 @@ with embeddings_tab:
     st.metric("MiniLM's embedding matrix (vocabulary × hidden size)", " × ".join(f"{n:,}" for n in table.shape))
     if text.strip():
         with loaded.lock:
-            ids = loaded.tokenizer(text, truncation=True)["input_ids"][:40]
+            every_id = loaded.tokenizer(text, truncation=True)["input_ids"]
+            ids = every_id[:40]
             pieces = loaded.tokenizer.convert_ids_to_tokens(ids)
             rows = tokenization.embedding_rows(loaded.model, ids)  # (tokens, hidden_size)
-        st.caption(f"The first {len(ids)} tokens of your text: ids {ids}")
+        shown = f"{len(ids)} ids" + (f" (the first 40 of {len(every_id):,})" if len(every_id) > 40 else "")
+        st.markdown(f"MiniLM's tokenizer turns your text into {shown}; for each, the embedding layer returns "
+                    "row number *id* of the matrix:")
+        st.dataframe(tokenization.lookup_table(pieces, ids, rows), hide_index=True, key="tokenizers_lookup")
         st.plotly_chart(tui.embedding_heatmap(rows, pieces), width="stretch")
     ui.show_code("""
 from transformers import AutoModel, AutoTokenizer

@@ -573,3 +573,12 @@ def embedding_rows(model, ids: list[int]):
     with torch.no_grad():
         looked_up = table(torch.tensor(ids, device=table.weight.device))  # (seq, hidden_size)
     return looked_up.float().cpu().numpy()
+
+
+def lookup_table(pieces: list[str], ids: list[int], rows, dims: int = 6) -> pd.DataFrame:
+    """Each token, its id (= its row number in the embedding matrix) and the
+    first `dims` numbers of that row: the lookup, written out."""
+    table = pd.DataFrame(rows[:, :dims].round(4), columns=[f"dim {d}" for d in range(dims)])  # (tokens, dims)
+    table.insert(0, "row = id", ids)
+    table.insert(0, "token", pieces)
+    return table

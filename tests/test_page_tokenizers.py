@@ -63,6 +63,19 @@ def test_default_text_shows_seven_tokenizers_with_correct_counts(page):
     assert page.metric[0].value == "30,522 × 384"
 
 
+def test_ids_look_up_rows_of_minilms_embedding_matrix(page, minilm):
+    lookup = table_with(page, "row = id")
+    text = page.text_area(key="tokenizers_text").value
+    bert = Tokenizer.from_file(str(models.bundled_path("minilm") / "tokenizer.json"))
+    bert.no_padding()  # the file pads to 128
+    ids = bert.encode(text).ids
+    assert lookup["row = id"].tolist() == ids[:40]
+    assert lookup["token"].tolist()[:2] == ["[CLS]", "token"]
+    weights = minilm.model.get_input_embeddings().weight.detach().numpy()  # (30522, 384)
+    for row in lookup.itertuples(index=False):
+        assert list(row[2:]) == pytest.approx(weights[row[1], :6], abs=6e-5)  # shown to 4 decimals
+
+
 def test_bpe_and_wordpiece_step_throughs(page):
     page.slider(key="tokenizers_bpe_step").set_value(3).run()
     third = A.bpe_merge_steps(A.SAMPLE_BPE_CORPUS, 3)[2]
@@ -104,6 +117,8 @@ def test_one_megabyte_paste_is_capped_with_a_message(page):
     assert not page.exception
     assert any("1,000,000 characters" in w.value and "10,000" in w.value for w in page.warning)
     assert summary(page).loc["GPT-2", "tokens"] == len(T.tiktoken_encoding("gpt2").encode(("word " * 2000)))
+    assert len(table_with(page, "row = id")) == 40
+    assert any("ids (the first 40 of 512)" in m.value for m in page.markdown)  # MiniLM reads at most 512
 
 
 def test_bad_hub_ids_give_messages(page):
