@@ -196,17 +196,24 @@ def positional_encoding(seq_len: int, d_model: int) -> torch.Tensor:
     return encoding  # (seq, d_model)
 
 
-def permutation_check(words: list[str], order: list[int], d_model: int, d_k: int, seed: int,
-                      positions: bool) -> float:
-    """Largest difference between the attention of the shuffled sentence and the
-    original attention with rows and columns shuffled the same way. Zero (up to
-    rounding) without positional encoding: attention alone sees a bag of words."""
+def shuffled_attention(words: list[str], order: list[int], d_model: int, d_k: int, seed: int,
+                       positions: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The attention weights of the shuffled sentence, and the original sentence's
+    weights with rows and columns shuffled the same way: (seq, seq) each."""
     sentence = " ".join(words)
     shuffled = " ".join(words[i] for i in order)
     original = toy_steps(sentence, d_model, d_k, seed, positions=positions).weights
     permuted = toy_steps(shuffled, d_model, d_k, seed, positions=positions).weights
     index = torch.tensor(order)
-    return float((permuted - original[index][:, index]).abs().max())
+    return permuted, original[index][:, index]
+
+
+def permutation_check(words: list[str], order: list[int], d_model: int, d_k: int, seed: int,
+                      positions: bool) -> float:
+    """Largest difference between the two matrices of shuffled_attention. Zero (up
+    to rounding) without positional encoding: attention alone sees a bag of words."""
+    permuted, reordered = shuffled_attention(words, order, d_model, d_k, seed, positions)
+    return float((permuted - reordered).abs().max())
 
 
 # --- 6. the decoder's training examples --------------------------------------------

@@ -272,6 +272,12 @@ def positional_section(words: list[str]):
     if len(words) > 1:
         order = list(reversed(range(len(words))))
         st.write(f"Shuffle: **{toy_sentence}** → **{' '.join(words[i] for i in order)}**")
+        permuted, reordered = att.shuffled_attention(words, order, 8, 4, 0, positions=False)
+        labels = [numbered(words)[i] for i in order]
+        for col, matrix, title in zip(st.columns(2), (permuted, reordered),
+                                      ("Shuffled sentence, no positions", "Original weights, rows and columns shuffled")):
+            col.plotly_chart(heatmap(matrix, labels, labels, title, "key", "query", annotate=len(words) <= 8),
+                             width="stretch", key=f"attention_shuffle_{title[:8]}")
         without = att.permutation_check(words, order, 8, 4, 0, positions=False)
         with_pe = att.permutation_check(words, order, 8, 4, 0, positions=True)
         column = "largest change after un-shuffling the weights"

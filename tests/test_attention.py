@@ -139,6 +139,10 @@ def test_attention_alone_is_permutation_invariant_and_positions_break_it():
     order = [5, 2, 0, 4, 1, 3]
     assert att.permutation_check(words, order, 8, 4, 0, positions=False) < 1e-12
     assert att.permutation_check(words, order, 8, 4, 0, positions=True) > 1e-3
+    permuted, reordered = att.shuffled_attention(words, order, 8, 4, 0, positions=False)
+    original = att.toy_steps(att.DEFAULT_SENTENCE, 8, 4, 0).weights
+    assert permuted[0, 0] == pytest.approx(float(original[5, 5]), abs=1e-12)  # "cat" (was 6th) now first
+    torch.testing.assert_close(permuted, reordered)
 
 
 def test_teacher_forcing_pairs_for_the_course_translation():

@@ -75,6 +75,10 @@ def test_dot_products_weighted_sums_and_positions_show_computed_values(page):
     terms = charts(page)["Output of '2 cat' = Σ weight × value"]
     np.testing.assert_allclose(terms[:-1].sum(0), terms[-1], atol=1e-9)
 
+    shown = charts(page)
+    np.testing.assert_allclose(shown["Shuffled sentence, no positions"],
+                               shown["Original weights, rows and columns shuffled"], atol=1e-9)
+    assert shown["Shuffled sentence, no positions"].shape == (6, 6)
     table = next(d.value for d in page.dataframe if "without positions" in d.value.index)
     change = table.iloc[:, 0]
     assert change["without positions"] < 1e-9 < 1e-3 < change["with positions"]
