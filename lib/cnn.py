@@ -138,8 +138,9 @@ def read_image(data: bytes) -> tuple[Image.Image, list[str]]:
         notes.append(f"The image is stored as {image.mode}; it was converted to RGB "
                      "(transparent parts become white).")
     if min(image.size) < 16:
-        notes.append(f"The image is only {image.width}×{image.height} pixels: it is stretched to fill "
-                     "the network's input, so expect a blurry guess.")
+        notes.append(f"The image is only {image.width}×{image.height} pixels: a 3×3 kernel has almost "
+                     "nothing to slide over, and the ImageNet network stretches it to 224×224, so expect "
+                     "a blurry guess.")
     if max(image.size) > MAX_IMAGE_SIDE:
         original = image.size
         image.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
@@ -233,7 +234,11 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
-def load_fashion_mnist(train_size: int = 10_000, test_size: int = 2_000, folder: Path = FASHION_DIR) -> Dataset:
+FASHION_TRAIN_SIZE, FASHION_TEST_SIZE = 10_000, 2_000
+
+
+def load_fashion_mnist(train_size: int = FASHION_TRAIN_SIZE, test_size: int = FASHION_TEST_SIZE,
+                       folder: Path = FASHION_DIR) -> Dataset:
     """Zalando's 28×28 clothing images (Debian's dataset-fashion-mnist), the
     first train_size/test_size of each split to keep CPU training short."""
     def split(part: str, n: int):

@@ -140,6 +140,14 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+GRAYSCALE_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F")
+
+
+def is_grayscale(image: Image.Image) -> bool:
+    """One brightness channel (with or without alpha): the network's three colour inputs get the same values."""
+    return image.mode in GRAYSCALE_MODES
+
+
 def center_crop(image: Image.Image) -> Image.Image:
     """Shorter side resized to 224 (bicubic), then the central 224×224 square, in RGB.
     Works for any size down to 1×1."""

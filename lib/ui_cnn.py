@@ -67,8 +67,9 @@ def heatmap_grid(images: list[np.ndarray], titles: list[str], columns: int, titl
                                  hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"),
                       i // columns + 1, i % columns + 1)
     # pixel grids: no axes to read (the subplot titles say what each shows; hovering gives row and column)
-    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x", constrain="domain")
     fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(autorange="reversed", visible=False, constrain="domain")
+    fig.for_each_yaxis(lambda axis: axis.update(scaleanchor=axis.anchor))  # square pixels in every panel
     fig.update_layout(title=title, height=height or 60 + 170 * rows, margin=dict(l=10, r=10, t=70, b=10))
     return fig
 
@@ -94,15 +95,16 @@ def animation_figure(image: np.ndarray, kernel: np.ndarray, padding: int,
     is_pad = np.pad(np.zeros_like(image), padding, constant_values=1)
     text = np.where(is_pad == 1, "0", np.vectorize(cnn.format_number)(padded))
     fig.add_trace(go.Heatmap(z=np.where(is_pad == 1, np.nan, padded), text=text, texttemplate="%{text}",
-                             colorscale="Cividis", showscale=False, hoverinfo="skip"), 1, 1)
-    fig.add_trace(go.Heatmap(z=kernel, texttemplate="%{z}", colorscale="Cividis", showscale=False,
-                             hoverinfo="skip"), 1, 2)
+                             textfont_size=16, colorscale="Cividis", showscale=False, hoverinfo="skip"), 1, 1)
+    fig.add_trace(go.Heatmap(z=kernel, text=np.vectorize(cnn.format_number)(kernel), texttemplate="%{text}",
+                             textfont_size=16, colorscale="Cividis", showscale=False, hoverinfo="skip"), 1, 2)
 
     def output_trace(done: int) -> go.Heatmap:
-        z = np.full(out_shape, np.nan)
+        z, text = np.full(out_shape, np.nan), np.full(out_shape, "", dtype=object)
         for s in steps[:done]:
-            z[s.row, s.col] = s.value
-        return go.Heatmap(z=z, texttemplate="%{z}", colorscale="Viridis", showscale=False, hoverinfo="skip",
+            z[s.row, s.col], text[s.row, s.col] = s.value, cnn.format_number(s.value)
+        return go.Heatmap(z=z, text=text, texttemplate="%{text}", textfont_size=16, colorscale="Viridis",
+                          showscale=False, hoverinfo="skip",
                           zmin=min(s.value for s in steps), zmax=max(s.value for s in steps))
 
     def window(step: cnn.WindowStep) -> list[dict]:
@@ -134,6 +136,15 @@ def animation_figure(image: np.ndarray, kernel: np.ndarray, padding: int,
     return fig
 
 
+def arithmetic_table(steps: list[cnn.WindowStep]) -> pd.DataFrame:
+    """One row per output cell: the rows and columns its window reads (numbered as in
+    the figure, padding included) and its sum of products."""
+    return pd.DataFrame({"output cell": [f"({s.row}, {s.col})" for s in steps],
+                         "input rows": [", ".join(map(str, s.rows)) for s in steps],
+                         "input columns": [", ".join(map(str, s.cols)) for s in steps],
+                         "input × kernel, summed": [s.arithmetic for s in steps]})
+
+
 @ui.fragment
 def convolution_by_hand() -> None:
     cols = st.columns(3)
@@ -163,6 +174,9 @@ def convolution_by_hand() -> None:
              rf"{{{stride}}} \right\rfloor + 1 = {size}")
     result = cnn.conv2d(image, kernel, stride, padding, dilation)
     st.table(pd.DataFrame(result.astype(int) if np.all(result == np.round(result)) else result.round(3)))
+    with st.expander(f"The arithmetic of all {len(steps)} output cells", icon=":material/calculate:"):
+        st.caption("Rows and columns are numbered as in the figure" + (", padding included." if padding else "."))
+        st.dataframe(arithmetic_table(steps), hide_index=True, key=key("arithmetic"))
     reference = cnn.torch_conv2d(image, kernel, stride, padding, dilation)
     if reference.shape == result.shape and np.allclose(reference, result):
         st.success(f"`torch.nn.functional.conv2d` gives the same {size}×{size} result.",
@@ -221,15 +235,17 @@ def kernel_playground() -> None:
     gray = cnn.to_grayscale(image)
     feature_map = cnn.conv2d(gray, kernel, padding=1)
     rectified = cnn.relu(feature_map)
+    right.plotly_chart(heatmap_grid([gray, feature_map, rectified],
+                                    [f"Input {gray.shape[1]}×{gray.shape[0]}", "Feature map", "ReLU(feature map)"],
+                                    3, "Convolution, then ReLU"), width="stretch", key=key("feature_maps"))
     if min(rectified.shape) < pooling:
-        st.warning(f"The image is smaller than the {pooling}×{pooling} pooling window: no pooling to show.")
+        right.warning(f"The image is {gray.shape[1]}×{gray.shape[0]} pixels, smaller than the {pooling}×{pooling} "
+                      "pooling window: there is nothing to pool. Pick a smaller window or a bigger picture.")
         return
-    maps = [gray, feature_map, rectified, cnn.pool(rectified, pooling, "max"), cnn.pool(rectified, pooling, "avg")]
-    titles = [f"Input {gray.shape[1]}×{gray.shape[0]}", "Feature map", "ReLU(feature map)",
-              f"Max-pool {pooling}×{pooling}", f"Average-pool {pooling}×{pooling}"]
-    right.plotly_chart(heatmap_grid(maps[:3], titles[:3], 3, "Convolution, then ReLU"), width="stretch",
-                       key=key("feature_maps"))
-    right.plotly_chart(heatmap_grid(maps[3:], titles[3:], 2, "Pooling shrinks the map and keeps the strong responses"),
+    pooled = [cnn.pool(rectified, pooling, mode) for mode in ("max", "avg")]
+    titles = [f"Max-pool {pooling}×{pooling}: {pooled[0].shape[1]}×{pooled[0].shape[0]}",
+              f"Average-pool {pooling}×{pooling}: {pooled[1].shape[1]}×{pooled[1].shape[0]}"]
+    right.plotly_chart(heatmap_grid(pooled, titles, 2, "Pooling shrinks the map and keeps the strong responses"),
                        width="stretch", key=key("pooled"))
 
 
@@ -272,7 +288,7 @@ def dataset_names() -> dict[str, str]:
     """The data sets this machine has: Fashion-MNIST only where Debian's package is installed."""
     names = {"digits": "Digits (8×8, sklearn)"}
     if cnn.fashion_mnist_available():
-        names["fashion"] = "Fashion-MNIST (28×28, first 10,000 training images)"
+        names["fashion"] = f"Fashion-MNIST (28×28, first {cnn.FASHION_TRAIN_SIZE:,} training images)"
     return names
 
 
@@ -374,9 +390,16 @@ def show_training_results(run: dict, data: cnn.Dataset) -> None:
 
 # --- 5. a real pretrained CNN --------------------------------------------------------------------
 
-def overlay_figure(picture: np.ndarray, heat: np.ndarray, title: str) -> go.Figure:
+# Inferno with its dark end transparent: the picture shows through where importance is low
+OVERLAY = [[0.0, "rgba(0,0,4,0)"], [0.25, "rgba(87,16,110,0.3)"], [0.5, "rgba(188,55,84,0.5)"],
+           [0.75, "rgba(249,142,9,0.65)"], [1.0, "rgba(252,255,164,0.8)"]]
+
+
+def overlay_figure(picture: np.ndarray, heat: np.ndarray, title: str, top: float = 1.0) -> go.Figure:
+    """The picture with a heatmap in [0, 1] over it; values from `top` up get the brightest colour."""
     fig = go.Figure(go.Image(z=picture, hoverinfo="skip"))
-    fig.add_trace(go.Heatmap(z=heat, colorscale="Inferno", opacity=0.55, zmin=0, zmax=1,
+    fig.add_trace(go.Heatmap(z=heat, colorscale=OVERLAY, zmin=0, zmax=top or 1.0,
+                             hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>",
                              colorbar=dict(title="importance", thickness=12)))
     fig.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=50, b=10),
                       xaxis=dict(showticklabels=False, title="pixel column"),
@@ -397,6 +420,9 @@ def pretrained_cnn() -> None:
         top5 = efficientnet.classify(model, image)
     st.caption(f"{sum(p.numel() for p in model.parameters()):,} parameters in {len(efficientnet.LAYER_NAMES)} "
                f"layers · device {ui.device().upper()}")
+    if efficientnet.is_grayscale(image):
+        st.info("This picture is grayscale. The network was trained on colour photos, so its one channel is "
+                "copied into red, green and blue: expect less confident guesses.", icon=":material/info:")
     left, right = st.columns([2, 3])
     left.image(picture, caption="What the network sees: 224×224 centre crop", width="stretch")
     fig = go.Figure(go.Bar(x=[p for _, p in top5][::-1], y=[n for n, _ in top5][::-1], orientation="h",
@@ -416,8 +442,11 @@ def pretrained_cnn() -> None:
     left, right = st.columns(2)
     left.plotly_chart(overlay_figure(picture, cam, f"Grad-CAM at {layer}: where '{target}' is found"),
                       width="stretch", key=key("gradcam"))
-    right.plotly_chart(overlay_figure(picture, saliency, f"Saliency: pixels that move '{target}' most"),
+    top = float(np.quantile(saliency, 0.99))  # a few pixels dominate the raw gradient: clip for the eye
+    right.plotly_chart(overlay_figure(picture, saliency, f"Saliency: pixels that move '{target}' most", top),
                        width="stretch", key=key("saliency"))
+    right.caption("Saliency's colours top out at its 99th percentile, so the brightest 1% of pixels share the "
+                  "top colour; without that, a handful of pixels would hide the rest.")
 
     st.subheader("Feature maps inside the network")
     shown = st.select_slider("Layer", layer_names, key=key("map_layer"))

@@ -127,3 +127,15 @@ def test_saliency_is_the_input_gradient_of_the_class_score(model):
     reference = grad[0].abs().amax(dim=0)
     reference = (reference - reference.min()) / (reference.max() - reference.min())
     np.testing.assert_allclose(saliency, reference.numpy(), atol=1e-4)
+
+
+def test_grayscale_images_are_recognised_and_fed_as_three_equal_channels():
+    gray = [Image.fromarray(data.camera()), Image.new("LA", (30, 30)), Image.new("1", (8, 8)),
+            Image.fromarray(data.camera().astype(np.uint16) * 200)]
+    colour = [Image.fromarray(data.chelsea()), Image.new("RGBA", (30, 30)), cmyk_image(),
+              Image.fromarray(data.chelsea()).convert("P")]
+    assert [efficientnet.is_grayscale(i) for i in gray] == [True] * 4
+    assert [efficientnet.is_grayscale(i) for i in colour] == [False] * 4
+    x = efficientnet.preprocess(gray[0])  # (1, 3, 224, 224)
+    torch.testing.assert_close(x[:, 0], x[:, 1])
+    torch.testing.assert_close(x[:, 0], x[:, 2])

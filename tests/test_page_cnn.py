@@ -40,6 +40,13 @@ def test_course_example_and_the_cat_on_screen(open_page):
     assert len(animation["frames"]) == 9
     assert animation["frames"][-1]["layout"]["title"]["text"].endswith("= 14")
     assert "= 3" in page.latex[0].value
+    arithmetic = next(d.value for d in page.dataframe if "input × kernel, summed" in d.value.columns)
+    assert list(arithmetic["input × kernel, summed"].str.rsplit("= ", n=1).str[1].astype(int)) == \
+        [12, 12, 17, 10, 17, 19, 9, 6, 14]
+    intro = " ".join(m.value for m in page.markdown)
+    for use in ("product image recognition", "visual quality control", "document processing",
+                "retail behaviour analysis"):  # the syllabus's business uses
+        assert use in intro
     top5 = figure(page, "cnn_top5")["data"][0]["y"][::-1]
     assert set(top5[:3]) == {"Egyptian cat", "tiger cat", "tabby"}
     maps = figure(page, "cnn_effnet_maps")
@@ -106,30 +113,67 @@ def image_bytes(image: Image.Image, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def upload(app, data: bytes, name: str, mime: str):
-    app.selectbox(key="cnn_pretrained_picture").set_value("Upload your own…").run()
-    app.file_uploader(key="cnn_pretrained_upload").set_value((name, data, mime)).run()
+def upload(app, section: str, data: bytes, name: str, mime: str):
+    if app.selectbox(key=f"cnn_{section}_picture").value != "Upload your own…":
+        app.selectbox(key=f"cnn_{section}_picture").set_value("Upload your own…").run()
+    app.file_uploader(key=f"cnn_{section}_upload").set_value((name, data, mime)).run()
     assert not app.exception, app.exception
     return app
 
 
+def drawn(app, section: str) -> bool:
+    """The section's main output for an uploaded picture: the feature maps, or the top-5 classes."""
+    return any(("cnn_feature_maps" if section == "kernels" else "cnn_top5") in k for k in chart_keys(app))
+
+
+def infos(app) -> str:
+    return " | ".join(i.value for i in app.info)
+
+
+# Each bad input of the issue, uploaded to both sections that take pictures (sections 2 and 5).
+UPLOADS = {
+    "non-image": (b"<script>alert('x')</script>", "../../etc/passwd.png", "image/png"),  # the name is never used
+    "1x1": (image_bytes(Image.new("RGB", (1, 1), (250, 0, 0)), "PNG"), "dot.png", "image/png"),
+    "cmyk": (image_bytes(Image.new("CMYK", (64, 48), (0, 200, 0, 0)), "JPEG"), "cmyk.jpg", "image/jpeg"),
+    "rgba": (image_bytes(Image.new("RGBA", (60, 40), (0, 0, 255, 128)), "PNG"), "rgba.png", "image/png"),
+    "grayscale": (image_bytes(Image.fromarray(np.arange(48 * 64, dtype=np.uint8).reshape(48, 64)), "PNG"),
+                  "gray.png", "image/png"),
+    "huge": (image_bytes(Image.new("LA", (5000, 40)), "PNG"), "wide.png", "image/png"),
+}
+
+
+def check_upload(app, section: str, case: str) -> None:
+    if case == "non-image":
+        assert any("not an image" in e.value for e in app.error) and not drawn(app, section)
+        return
+    assert drawn(app, section), case
+    notes = infos(app)
+    expected = {"1x1": ["1×1"], "cmyk": ["CMYK", "converted to RGB"], "rgba": ["RGBA", "transparent parts"],
+                "huge": ["5000×40", "downscaled to 4096×33", "LA"], "grayscale": []}[case]
+    assert all(text in notes for text in expected), (case, notes)
+    if section == "kernels":
+        gray = array(figure(app, "cnn_feature_maps")["data"][0]["z"])
+        side = {"1x1": (1, 1), "cmyk": (48, 64), "rgba": (40, 60), "grayscale": (48, 64), "huge": (2, 256)}[case]
+        assert gray.shape == side
+        if case == "1x1":  # the feature map is still shown; pooling explains why it has nothing to pool
+            assert any("nothing to pool" in w.value for w in app.warning)
+            assert not any("cnn_pooled" in k for k in chart_keys(app))
+        if case == "grayscale":
+            np.testing.assert_allclose(gray, np.arange(48 * 64).reshape(48, 64) % 256 / 255)
+    else:
+        assert len(figure(app, "cnn_top5")["data"][0]["y"]) == 5
+        assert any("cnn_gradcam" in k for k in chart_keys(app))
+        assert ("grayscale" in notes) == (case in ("grayscale", "huge")), (case, notes)
+
+
 @pytest.mark.slow
-def test_bad_and_odd_uploads(open_page):
+@pytest.mark.parametrize("section", ["kernels", "pretrained"])
+def test_bad_and_odd_uploads(open_page, section):
+    """Non-image, 1×1, CMYK, RGBA, grayscale and huge uploads: a clear message or a note, never a traceback."""
     app = open_page("cnn", timeout=TIMEOUT)
-    upload(app, b"<script>alert('x')</script>", "../../etc/passwd.png", "image/png")  # the name is never used
-    assert any("not an image" in e.value for e in app.error)
-    assert not any("cnn_top5" in k for k in chart_keys(app))
-
-    upload(app, image_bytes(Image.new("RGB", (1, 1), (250, 0, 0)), "PNG"), "dot.png", "image/png")
-    assert any("1×1" in i.value for i in app.info)
-    assert len(figure(app, "cnn_top5")["data"][0]["y"]) == 5
-
-    upload(app, image_bytes(Image.new("CMYK", (64, 48), (0, 200, 0, 0)), "JPEG"), "cmyk.jpg", "image/jpeg")
-    assert any("CMYK" in i.value for i in app.info)
-
-    upload(app, image_bytes(Image.new("LA", (5000, 40)), "PNG"), "wide.png", "image/png")
-    assert any("downscaled" in i.value for i in app.info) and any("LA" in i.value for i in app.info)
-    assert any("cnn_gradcam" in k for k in chart_keys(app))
+    for case, (data, name, mime) in UPLOADS.items():
+        upload(app, section, data, name, mime)
+        check_upload(app, section, case)
 
 
 def metrics(app) -> dict[str, str]:
