@@ -23,10 +23,12 @@ from lib import cnn, efficientnet, models  # noqa: E402
 def digits(device: str, seeds: int) -> None:
     dataset = cnn.load_digits()
     for seed in range(seeds):
+        cpu = time.process_time()  # CPU seconds of this process: wall time is an upper bound on a shared machine
         results = list(cnn.train(cnn.SmallCNN(8), dataset, device=device, seed=seed))
+        cpu = time.process_time() - cpu
         last = results[-1]
         best = max(r.test_accuracy for r in results)
-        print(f"digits seed {seed}: {len(results)} epochs in {last.seconds:.1f} s, "
+        print(f"digits seed {seed}: {len(results)} epochs in {last.seconds:.1f} s wall, {cpu:.1f} s CPU, "
               f"final test accuracy {last.test_accuracy:.3f} (best {best:.3f})")
 
 
@@ -68,7 +70,8 @@ def main() -> None:
     parser.add_argument("--device", default=models.best_device())
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
-    print(f"device {args.device}, torch threads {torch.get_num_threads()}")
+    print(f"device {args.device}, torch threads {torch.get_num_threads()}, "
+          f"load average {Path('/proc/loadavg').read_text().split()[0] if Path('/proc/loadavg').exists() else '?'}")
     digits(args.device, args.seeds)
     fashion(args.device)
     efficientnet_figures(args.device)

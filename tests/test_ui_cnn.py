@@ -55,3 +55,18 @@ def test_saliency_overlay_clips_at_the_given_top_and_lets_low_values_through():
     assert (overlay.zmin, overlay.zmax) == (0, 0.3)
     assert overlay.colorscale[0][1].replace(" ", "").endswith(",0)")  # transparent where importance is 0
     assert ui_cnn.overlay_figure(np.zeros((10, 10, 3), dtype=np.uint8), heat, "t", top=0.0).data[1].zmax == 1
+
+
+def test_the_pages_training_defaults_are_the_benchmarked_ones():
+    """test_cnn::test_default_digits_cnn_reaches_95_percent and benchmarks/cnn.py train with lib.cnn's
+    defaults: the page's controls must start from the same settings."""
+    import inspect
+
+    model_defaults = inspect.signature(cnn.SmallCNN).parameters
+    train_defaults = inspect.signature(cnn.train).parameters
+    shared = ui_cnn.SHARED
+    assert shared["data"].default == "digits"
+    assert shared["layers"].default == model_defaults["num_layers"].default
+    assert shared["first"].default == model_defaults["filters"].default
+    assert shared["epochs"].default == train_defaults["epochs"].default
+    assert shared["lr"].default == train_defaults["learning_rate"].default
