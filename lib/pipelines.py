@@ -367,7 +367,7 @@ def under_the_hood(loaded, text: str, top_k: int = 5) -> dict:
     name = (lambda i: loaded.tokenizer.decode([i])) if is_lm else (lambda i: id2label.get(i, str(i)))
     result = top_outputs(last, name, top_k)
     return {**step1, "raw_name": "logits", "raw_shape": tuple(logits.shape),
-            "raw_sample": [[row["logit"] for row in result]],
+            "raw_sample": [[row["logit"] for row in result]], "raw_columns": [row["output"] for row in result],
             "post": "softmax over the last position's logits, then the top entries"
                     if is_lm else "softmax over the label logits, then the best label",
             "result": result}
@@ -442,6 +442,7 @@ def image_under_the_hood(model: torch.nn.Module, image, top_k: int = 5) -> dict:
             "inputs_note": "the short side resized to 224, the centre 224 × 224 cut out, pixels scaled to 0-1, "
                            f"minus {efficientnet.MEAN:.3f}, divided by {efficientnet.STD:.3f}",
             "raw_name": "logits", "raw_shape": tuple(logits.shape), "raw_sample": [[r["logit"] for r in result]],
+            "raw_columns": [r["output"] for r in result],
             "post": "softmax over the 1000 class logits, then the top classes", "result": result}
 
 

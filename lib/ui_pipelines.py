@@ -410,8 +410,10 @@ def show_hood(hood: dict) -> None:
         st.markdown(f"`{hood['inputs_name']}` with shape `{hood['inputs_shape']}`: {hood['inputs_note']}.")
         st.dataframe(pd.DataFrame(hood["inputs"]).round(3), width="stretch", hide_index=True)
     st.subheader("2 · Model")
-    st.markdown(f"Raw output `{hood['raw_name']}` with shape `{hood['raw_shape']}`.")
-    st.dataframe(pd.DataFrame(hood["raw_sample"]).round(3), width="stretch")
+    shown = ("the logits of the top outputs, out of all of them" if "raw_columns" in hood
+             else "all of them" if hood["raw_name"] == "generated token ids" else "the first numbers of each token")
+    st.markdown(f"Raw output `{hood['raw_name']}` with shape `{hood['raw_shape']}`; below, {shown}.")
+    st.dataframe(pd.DataFrame(hood["raw_sample"], columns=hood.get("raw_columns")).round(3), width="stretch")
     st.subheader("3 · Post-processing")
     st.markdown(hood["post"] + ":")
     st.dataframe(pd.DataFrame(hood["result"]), width="stretch", hide_index=True)

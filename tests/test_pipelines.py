@@ -212,6 +212,8 @@ def test_image_hood_matches_the_classifier():
     pixels = efficientnet.preprocess(image)[0]
     assert [c["mean"] for c in hood["inputs"]] == pytest.approx(pixels.mean(dim=(1, 2)).tolist(), abs=1e-6)
     reference = efficientnet.classify(model, image)
+    assert hood["raw_columns"] == [r["output"] for r in hood["result"]]  # step 2 labelled by class, step 3 softmaxed
+    assert hood["raw_sample"][0] == [r["logit"] for r in hood["result"]]
     assert [r["output"] for r in hood["result"]] == [name for name, _ in reference]
     assert [r["probability"] for r in hood["result"]] == pytest.approx([p for _, p in reference], rel=1e-5)
 
