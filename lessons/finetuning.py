@@ -1,4 +1,3 @@
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -11,13 +10,16 @@ ui.shared_state("finetuning", view.SHARED, view.PRESETS)
 ui.lesson_text("finetuning", "intro")
 
 st.header("1 · The data")
-source = st.radio("Data set", ["Bundled product reviews", "Upload a CSV (text,label)"], horizontal=True,
-                  key="ft_source")
-if source.startswith("Bundled"):
+sources = {"bundled": "Bundled product reviews", "upload": "Upload a CSV (text,label)"}
+if ui.hub_enabled():
+    sources |= {key: f"Hub: {spec.title}" for key, spec in ft.HUB_DATASETS.items()}
+source = st.radio("Data set", list(sources), format_func=sources.get, horizontal=True, key="ft_source")
+if source == "bundled":
     splits = ft.bundled_reviews()
     st.caption(f"{sum(map(len, splits.values()))} reviews written for Glassbox (scripts/make_reviews.py), "
-               "balanced, already split into train / validation / test.")
-else:
+               "balanced, already split into train / validation / test. The validation and test reviews use "
+               "products and sentences that no training review contains.")
+elif source == "upload":
     upload = st.file_uploader("CSV with columns text,label", type=["csv"], key="ft_upload")
     if upload is None:
         st.info("Upload a CSV to continue, or pick the bundled reviews.")
@@ -27,6 +29,14 @@ else:
     except ft.DataError as err:
         st.error(str(err))
         st.stop()
+else:
+    try:
+        splits = view.hub_reviews(source)
+    except ft.DataError as err:
+        st.error(str(err))
+        st.stop()
+    st.caption(f"The first {ft.HUB_PER_LABEL} examples of each label in `{ft.HUB_DATASETS[source].repo}`, "
+               "split 70/10/20 into train / validation / test.")
 train_set, val_set, test_set = splits["train"], splits["validation"], splits["test"]
 label_names = train_set.label_names
 counts = pd.DataFrame({name: [data.labels.count(i) for i in range(len(label_names))]
@@ -61,11 +71,7 @@ ui.show_code(ft.TRAINER_CODE)
 st.header("3 · Train")
 if st.button("Fine-tune", type="primary", icon=":material/play_arrow:", key="ft_train"):
     st.session_state.pop("ft_result", None)
-    waiting = st.empty()
-    with ft.training_slot(lambda seconds: waiting.info(
-            f"{ft.CONCURRENT_RUNS} classmates are fine-tuning on this server; yours starts when one finishes "
-            f"(waiting {seconds:.0f} s).", icon=":material/hourglass_top:")):
-        waiting.empty()
+    with view.training_slot():
         model = ft.new_classifier(base, label_names, ui.device())
         run = ft.TrainingRun(cfg)
         chart = st.empty()
@@ -82,32 +88,18 @@ if st.button("Fine-tune", type="primary", icon=":material/play_arrow:", key="ft_
             probs = ft.predict_proba(model, test_set.texts, cfg.max_length)
             encoder = ui.load_model("minilm", "encoder")
             baseline = ft.zero_shot_predict(encoder, test_set.texts, label_names)
-        st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "labels": label_names}
+        st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "test": test_set,
+                                         "base": base}
         ui_trained.keep("finetune_model", model)  # the pipelines lesson offers it for sentiment analysis
 
 result = st.session_state.get("ft_result")
 if result:
-    run, probs = result["run"], result["probs"]
-    predicted = probs.argmax(1)
-    metrics = ft.classification_metrics(test_set.labels, predicted, len(label_names))
-    zero_shot = ft.classification_metrics(test_set.labels, result["baseline"], len(label_names))
-    st.plotly_chart(view.loss_chart(run.logs), width="stretch", key="ft_final_curve")
-    if run.stopped_early:
+    st.plotly_chart(view.loss_chart(result["run"].logs), width="stretch", key="ft_final_curve")
+    if result["run"].stopped_early:
         st.info("Early stopping: the validation loss stopped improving, so the best epoch's weights were kept.")
     st.header("4 · Evaluate")
     ui.lesson_text("finetuning", "evaluate")
-    view.metrics_row(metrics, zero_shot)
-    st.caption(f"Zero-shot baseline (no training, embedding similarity): accuracy {zero_shot['accuracy']:.1%}.")
-    left, right = st.columns(2)
-    left.plotly_chart(view.confusion_chart(metrics["confusion"], label_names), width="stretch")
-    if len(label_names) == 2:
-        right.plotly_chart(view.pr_chart(test_set.labels, probs[:, 1], label_names[1]), width="stretch")
-    wrong = np.flatnonzero(predicted != np.array(test_set.labels))
-    st.subheader(f"The {len(wrong)} test reviews it gets wrong")
-    st.dataframe(pd.DataFrame({"text": [test_set.texts[i] for i in wrong],
-                               "true": [label_names[test_set.labels[i]] for i in wrong],
-                               "predicted": [label_names[predicted[i]] for i in wrong],
-                               "confidence": probs[wrong].max(1).round(3)}), hide_index=True, width="stretch")
+    view.evaluation(result)
     st.success("The fine-tuned model is saved in this session: the pipelines lesson offers it for "
                "sentiment analysis.", icon=":material/check_circle:")
 
@@ -115,10 +107,7 @@ if result:
     sentence = st.text_input("Sentence", max_chars=300, key="ft_attention_text")
     finetuned = ui_trained.kept("finetune_model", "fine-tuned model")
     if sentence.strip() and finetuned is not None:
-        pretrained = ui.load_model("minilm", "encoder")
-        view.attention_pair(ft.last_layer_attention(pretrained, sentence),
-                            ft.last_layer_attention(finetuned, sentence))
-        st.caption("Fine-tuning moves the last layers most: they are closest to the new head.")
+        view.attention_section(result, sentence, finetuned)
 
 st.header("6 · A small hyperparameter sweep")
 st.write("Each cell of the grid is a full fine-tuning run on 120 training examples, one after another.")
@@ -132,7 +121,8 @@ if st.button("Run the sweep", icon=":material/grid_view:", key="ft_sweep"):
     def record(i, row):
         rows.append(row)
 
-    ui.live_run(ft.sweep(base, small, val_set, grid, ui.device()), len(grid), "Sweep", record)
+    with view.training_slot():
+        ui.live_run(ft.sweep(base, small, val_set, grid, ui.device()), len(grid), "Sweep", record)
 if st.session_state.get("ft_sweep_rows"):
     table = pd.DataFrame(st.session_state["ft_sweep_rows"])
     st.dataframe(table, hide_index=True, width="stretch")

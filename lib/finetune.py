@@ -87,6 +87,64 @@ def parse_labelled_csv(data: bytes) -> Dataset:
     return Dataset([r["text"][:MAX_TEXT_CHARS] for r in rows], [names.index(r["label"]) for r in rows], names)
 
 
+@dataclass(frozen=True)
+class HubDataset:
+    """A labelled sentiment set on the Hub, read from one of its parquet files."""
+    repo: str
+    text_columns: tuple[str, ...]  # joined with ". " (amazon_polarity: title + content, as in the course)
+    split: str  # the file whose name holds this word: a labelled split (sst2's test labels are hidden)
+    title: str
+
+
+HUB_DATASETS = {
+    "sst2": HubDataset("stanfordnlp/sst2", ("sentence",), "train", "SST-2 (movie-review sentences)"),
+    "amazon_polarity": HubDataset("fancyzhx/amazon_polarity", ("title", "content"), "test",
+                                  "Amazon polarity (product reviews: title + content)"),
+}
+HUB_PER_LABEL = 400  # the same size as the bundled set
+
+
+def _hub_parquet(repo: str, split: str) -> str:
+    """Download (once; the Hub client caches it) the data set's smallest parquet file for `split`."""
+    from huggingface_hub import HfApi, hf_hub_download
+
+    files = [f for f in HfApi().list_repo_tree(repo, repo_type="dataset", recursive=True)
+             if f.path.endswith(".parquet") and split in Path(f.path).name]
+    if not files:
+        raise DataError(f"{repo} has no parquet file for its {split} split.")
+    smallest = min(files, key=lambda f: f.size or 0)
+    return hf_hub_download(repo, smallest.path, repo_type="dataset")
+
+
+def hub_reviews(key: str, per_label: int = HUB_PER_LABEL, seed: int = 0, fetch=None) -> dict[str, Dataset]:
+    """The first `per_label` rows of each label of a Hub sentiment set, split like an upload.
+
+    Reads the file in batches and stops once it has enough, so a 400,000-row file never
+    sits in memory. Any failure (no network, a renamed file) is a DataError for the student."""
+    import pyarrow.parquet as pq
+
+    spec = HUB_DATASETS[key]
+    try:
+        parquet = pq.ParquetFile((fetch or _hub_parquet)(spec.repo, spec.split))
+        picked: dict[int, list[str]] = {0: [], 1: []}
+        for batch in parquet.iter_batches(batch_size=2048, columns=[*spec.text_columns, "label"]):
+            for row in batch.to_pylist():
+                texts = [str(row[c]).strip() for c in spec.text_columns if row[c]]
+                if row["label"] in picked and texts and len(picked[row["label"]]) < per_label:
+                    picked[row["label"]].append(". ".join(texts)[:MAX_TEXT_CHARS])
+            if min(map(len, picked.values())) >= per_label:
+                break
+    except DataError:
+        raise
+    except Exception as err:  # noqa: BLE001 - network, file format, missing column: all mean "use another set"
+        raise DataError(f"{spec.title} could not be read from the Hub ({type(err).__name__}: {str(err)[:160]}). "
+                        "Use the bundled reviews or upload a CSV.") from err
+    if min(map(len, picked.values())) < 10:
+        raise DataError(f"{spec.title}: too few labelled rows in the file.")
+    data = Dataset(picked[0] + picked[1], [0] * len(picked[0]) + [1] * len(picked[1]), REVIEW_LABELS)
+    return split_dataset(data, seed)
+
+
 def split_dataset(data: Dataset, seed: int = 0, shares=(0.7, 0.1, 0.2)) -> dict[str, Dataset]:
     """Shuffle and split into train/validation/test."""
     order = list(range(len(data)))
@@ -118,6 +176,7 @@ class Log:
     step: int
     epoch: float
     train_loss: float | None = None
+    train_accuracy: float | None = None  # on the step's batch
     val_loss: float | None = None
     val_accuracy: float | None = None
     note: str = ""
@@ -236,14 +295,16 @@ def train(loaded: models.Loaded, train_set: Dataset, val_set: Dataset, cfg: Trai
         for idx in _batches(train_set, cfg.batch_size, shuffle=True, rng=rng):
             batch = _encode(loaded, [train_set.texts[i] for i in idx], cfg.max_length)
             labels = torch.tensor([train_set.labels[i] for i in idx], device=loaded.device)
-            loss = model(**batch, labels=labels).loss
+            out = model(**batch, labels=labels)
+            loss = out.loss
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             scheduler.step()
             step += 1
-            log = Log(step, step / steps_per_epoch, train_loss=loss.item())
+            accuracy = (out.logits.argmax(-1) == labels).float().mean().item()  # logits: (batch, num_labels)
+            log = Log(step, step / steps_per_epoch, train_loss=loss.item(), train_accuracy=accuracy)
             run.logs.append(log)
             yield log
         val_loss, val_accuracy = evaluate_loss(loaded, val_set, cfg.max_length)
@@ -326,10 +387,19 @@ def sentence_embeddings(encoder: models.Loaded, texts: list[str], max_length: in
     return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu()
 
 
+LABEL_DESCRIPTIONS = {  # what a review of each sentiment says; other label names get "This review is <name>."
+    "negative": "I am unhappy with this product. It is bad.",
+    "positive": "I am happy with this product. It is good.",
+}
+
+
+def zero_shot_descriptions(label_names: list[str]) -> list[str]:
+    return [LABEL_DESCRIPTIONS.get(name.lower(), f"This review is {name}.") for name in label_names]
+
+
 def zero_shot_predict(encoder: models.Loaded, texts: list[str], label_names: list[str]) -> np.ndarray:
-    """No training: pick the label whose description is closest in embedding space."""
-    prompts = [f"This review is {name}." for name in label_names]
-    labels = sentence_embeddings(encoder, prompts)  # (num_labels, hidden)
+    """No training: pick the label whose description is closest (cosine) in embedding space."""
+    labels = sentence_embeddings(encoder, zero_shot_descriptions(label_names))  # (num_labels, hidden)
     chunks = [sentence_embeddings(encoder, texts[i:i + 64]) @ labels.T for i in range(0, len(texts), 64)]
     return torch.cat(chunks).argmax(-1).numpy()
 
@@ -344,6 +414,28 @@ def last_layer_attention(loaded: models.Loaded, sentence: str) -> tuple[list[str
         out = loaded.model(**batch, output_attentions=True)
     tokens = loaded.tokenizer.convert_ids_to_tokens(batch["input_ids"][0].tolist())
     return tokens, out.attentions[-1][0].mean(0).float().cpu().numpy()  # (heads, seq, seq) → (seq, seq)
+
+
+def _group(name: str) -> str:
+    """embeddings.word_embeddings.weight -> embeddings; encoder.layer.3.output.dense.bias -> layer 3."""
+    parts = name.split(".")
+    return f"layer {parts[2]}" if parts[:2] == ["encoder", "layer"] else parts[0]
+
+
+@torch.no_grad()
+def weight_changes(pretrained: torch.nn.Module, finetuned: torch.nn.Module) -> dict[str, float]:
+    """How far fine-tuning moved each part of the encoder: ‖after − before‖ / ‖before‖ over
+    the part's parameters, keyed embeddings, layer 0…, pooler (in the model's order)."""
+    before = dict(pretrained.named_parameters())
+    encoder = getattr(finetuned, finetuned.base_model_prefix)
+    moved: dict[str, list[float]] = {}
+    for name, after in encoder.named_parameters():
+        if name in before:
+            old = before[name].detach().float().cpu()
+            sums = moved.setdefault(_group(name), [0.0, 0.0])
+            sums[0] += float(((after.detach().float().cpu() - old) ** 2).sum())
+            sums[1] += float((old ** 2).sum())
+    return {group: math.sqrt(diff) / math.sqrt(norm) for group, (diff, norm) in moved.items() if norm > 0}
 
 
 def sweep(base: str, train_set: Dataset, val_set: Dataset, grid: list[tuple[float, int]],

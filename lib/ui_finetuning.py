@@ -1,6 +1,8 @@
 """Charts and live views for the fine-tuning and tiny-GPT lessons."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -36,6 +38,25 @@ PRESETS = {
 }
 
 
+@contextmanager
+def training_slot():
+    """Wait, saying so, for one of the server's training slots (a sweep needs one as much as a run)."""
+    waiting = st.empty()
+
+    def tell(seconds: float) -> None:
+        waiting.info(f"{ft.CONCURRENT_RUNS} classmates are fine-tuning on this server; yours starts when one "
+                     f"finishes (waiting {seconds:.0f} s).", icon=":material/hourglass_top:")
+
+    with ft.training_slot(tell):
+        waiting.empty()
+        yield
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the data set from the Hub (once for the class)…")
+def hub_reviews(key: str) -> dict[str, ft.Dataset]:
+    return ft.hub_reviews(key)
+
+
 def training_plan(base: str, num_examples: int, num_labels: int, cfg: ft.TrainConfig) -> None:
     """What the chosen settings mean before anything trains: steps and trainable parameters."""
     per_epoch, total, warmup = ft.training_steps(num_examples, cfg.batch_size, cfg.epochs, cfg.warmup_ratio)
@@ -53,7 +74,7 @@ def training_plan(base: str, num_examples: int, num_labels: int, cfg: ft.TrainCo
                         "(counted on the meta device, no weights loaded).")
 
 
-def loss_chart(logs: list[ft.Log], title: str = "Training and validation loss") -> go.Figure:
+def loss_chart(logs: list[ft.Log], title: str = "Loss and accuracy while training") -> go.Figure:
     steps = [l for l in logs if l.train_loss is not None]
     evals = [l for l in logs if l.val_loss is not None]
     fig = go.Figure()
@@ -61,6 +82,8 @@ def loss_chart(logs: list[ft.Log], title: str = "Training and validation loss") 
                     mode="lines", line={"color": "#3b6fb6"})
     fig.add_scatter(x=[l.epoch for l in evals], y=[l.val_loss for l in evals], name="validation loss",
                     mode="lines+markers", line={"color": "#e69f00", "width": 3})
+    fig.add_scatter(x=[l.epoch for l in steps], y=[l.train_accuracy for l in steps], name="train accuracy (per batch)",
+                    mode="lines", yaxis="y2", line={"color": "#56b4e9", "width": 1}, opacity=0.6)
     fig.add_scatter(x=[l.epoch for l in evals], y=[l.val_accuracy for l in evals], name="validation accuracy",
                     mode="lines+markers", yaxis="y2", line={"color": "#009e73", "dash": "dot"})
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="cross-entropy loss",
@@ -94,6 +117,57 @@ def attention_pair(before: tuple[list[str], np.ndarray], after: tuple[list[str],
                           xaxis_title="attended-to token", yaxis_title="query token",
                           yaxis={"autorange": "reversed"})
         column.plotly_chart(fig, width="stretch")
+
+
+def evaluation(result: dict) -> None:
+    """Section 4: the test set's metrics against zero-shot, the charts and the mistakes.
+    Everything comes from the run's own test set, whatever data the page shows now."""
+    test, probs = result["test"], result["probs"]
+    names, predicted = test.label_names, probs.argmax(1)
+    metrics = ft.classification_metrics(test.labels, predicted, len(names))
+    zero_shot = ft.classification_metrics(test.labels, result["baseline"], len(names))
+    metrics_row(metrics, zero_shot)
+    described = "; ".join(f"*{name}*: “{text}”" for name, text in zip(names, ft.zero_shot_descriptions(names)))
+    st.caption(f"On the {len(test)} test examples. Zero-shot baseline (no training, nearest description in "
+               f"embedding space: {described}): accuracy {zero_shot['accuracy']:.1%}.")
+    left, right = st.columns(2)
+    left.plotly_chart(confusion_chart(metrics["confusion"], names), width="stretch")
+    if len(names) == 2:
+        right.plotly_chart(pr_chart(test.labels, probs[:, 1], names[1]), width="stretch")
+    wrong = np.flatnonzero(predicted != np.array(test.labels))
+    if not len(wrong):
+        st.info(f"It gets all {len(test)} test examples right.", icon=":material/task_alt:")
+        return
+    st.subheader(f"The {len(wrong)} test examples it gets wrong")
+    st.dataframe(pd.DataFrame({"text": [test.texts[i] for i in wrong],
+                               "true": [names[test.labels[i]] for i in wrong],
+                               "predicted": [names[predicted[i]] for i in wrong],
+                               "confidence": probs[wrong].max(1).round(3)}), hide_index=True, width="stretch")
+
+
+def weight_change_chart(changes: dict[str, float]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(changes), y=list(changes.values()), marker_color="#3b6fb6",
+                           text=[f"{v:.2%}" for v in changes.values()], textposition="outside"))
+    fig.update_layout(title="How far fine-tuning moved each part of the encoder",
+                      xaxis_title="part of the encoder", yaxis_title="‖after − before‖ / ‖before‖",
+                      yaxis_tickformat=".1%", height=340)
+    return fig
+
+
+def attention_section(result: dict, sentence: str, finetuned: models.Loaded) -> None:
+    """Section 5: one sentence's last-layer attention in the pretrained and the fine-tuned
+    encoder, and how much each layer's weights moved."""
+    pretrained = ui.load_model(result["base"], "encoder")
+    attention_pair(ft.last_layer_attention(pretrained, sentence), ft.last_layer_attention(finetuned, sentence))
+    changes = ft.weight_changes(pretrained.model, finetuned.model)
+    st.plotly_chart(weight_change_chart(changes), width="stretch")
+    most = max(changes, key=changes.get)
+    if changes[most] == 0:
+        st.caption("The encoder was frozen: its weights, and so its attention, did not change at all.")
+    else:
+        st.caption(f"The weights moved most in **{most}** ({changes[most]:.2%} of their size), least in "
+                   f"**{min(changes, key=changes.get)}** ({min(changes.values()):.2%}). Small changes are enough: "
+                   "the pretrained knowledge stays, the new head learns to read it.")
 
 
 def metrics_row(metrics: dict, baseline: dict | None = None) -> None:

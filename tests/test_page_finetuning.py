@@ -28,12 +28,14 @@ def test_one_epoch_on_a_tiny_subset_shows_the_confusion_matrix(open_page):
     kept = ui_trained.store().get(at.session_state[ui_trained.OWNER_KEY].session_id, "finetune_model")
     assert kept.model.config.num_labels == 2
     assert any("zero-shot" in c.value.lower() for c in at.caption)
+    assert any("How far fine-tuning moved" in spec for spec in titles)  # section 5, MiniLM before and after
+    assert any("The weights moved most in" in c.value for c in at.caption)
     assert chart_problems(at) == [] and widget_label_problems(at) == []
 
 
 def test_bad_uploads_are_refused_with_a_message(open_page):
     at = open_page("finetuning")
-    at.radio(key="ft_source").set_value("Upload a CSV (text,label)").run()
+    at.radio(key="ft_source").set_value("upload").run()
     assert "Upload a CSV" in at.info[0].value
     bad = {b"text,label\n" + b"same,1\n" * 30: "same label",
            "text,label\ncafé,1\n".encode("latin-1") + b"\xff\xfe,0\n": "not UTF-8",
@@ -50,7 +52,7 @@ def test_bad_uploads_are_refused_with_a_message(open_page):
 def test_html_and_a_path_traversal_name_are_only_data(open_page):
     """Script text in an upload is shown as text; the file name is never used."""
     at = open_page("finetuning")
-    at.radio(key="ft_source").set_value("Upload a CSV (text,label)").run()
+    at.radio(key="ft_source").set_value("upload").run()
     rows = "".join(f'"<script>alert({i})</script> great",<b>pos</b>\n"<img src=x onerror=alert({i})> bad",neg\n'
                    for i in range(20))
     upload(at, "../../../etc/passwd.csv", ("text,label\n" + rows).encode())
@@ -104,3 +106,93 @@ def test_malformed_link_preset_checkpoint_and_labels(open_page):
     next(b for b in at.button if b.label == "Check").click().run()
     assert [s.value for s in at.success] == ["Correct."]
     assert chart_problems(at) == [] and widget_label_problems(at) == []
+
+
+def a_result(test, wrong: int) -> dict:
+    """What a finished run leaves in the session: a log, test-set probabilities with `wrong` mistakes."""
+    import numpy as np
+
+    from lib import finetune as ft
+
+    probs = np.array([[0.1, 0.9] if y else [0.8, 0.2] for y in test.labels])
+    probs[:wrong] = probs[:wrong, ::-1]
+    run = ft.TrainingRun(ft.TrainConfig(), logs=[ft.Log(1, 0.5, train_loss=0.7, train_accuracy=0.5),
+                                                 ft.Log(2, 1.0, val_loss=0.4, val_accuracy=0.9)])
+    return {"run": run, "probs": probs, "baseline": np.zeros(len(test), dtype=int), "test": test, "base": "minilm"}
+
+
+def test_a_result_keeps_its_own_test_set_when_the_data_changes(open_page):
+    from lib import finetune as ft
+
+    at = open_page("finetuning")
+    at.session_state["ft_attention_text"] = ""  # no model needed for this view
+    at.session_state["ft_result"] = a_result(ft.bundled_reviews()["test"], wrong=3)
+    at.run()
+    assert not at.exception
+    assert any("On the 160 test examples" in c.value for c in at.caption)
+    assert at.subheader[0].value == "The 3 test examples it gets wrong" and len(at.dataframe[1].value) == 3
+    at.radio(key="ft_source").set_value("upload").run()
+    rows = "".join(f"great {i},pos\nawful {i},neg\n" for i in range(20))
+    upload(at, "mine.csv", ("text,label\n" + rows).encode())
+    assert not at.exception, at.exception
+    assert any("On the 160 test examples" in c.value for c in at.caption)  # the run's own test set, not the upload's
+    assert metrics(at)["Accuracy"] == f"{157 / 160:.1%}"
+
+
+def test_a_run_with_no_mistakes_says_so(open_page):
+    from lib import finetune as ft
+
+    at = open_page("finetuning")
+    at.session_state["ft_attention_text"] = ""
+    at.session_state["ft_result"] = a_result(ft.bundled_reviews()["test"], wrong=0)
+    at.run()
+    assert not at.exception
+    assert "all 160 test examples right" in at.info[0].value and not at.subheader
+    assert metrics(at)["Accuracy"] == "100.0%"
+
+
+def test_hub_data_sets_are_offered_only_when_the_hub_is_on(open_page, monkeypatch, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lib import finetune as ft
+    from lib import ui, ui_finetuning
+
+    at = open_page("finetuning")
+    assert at.radio(key="ft_source").options == ["Bundled product reviews", "Upload a CSV (text,label)"]
+
+    path = tmp_path / "train-00000-of-00001.parquet"
+    pq.write_table(pa.table({"sentence": [f"a fine film {i}" for i in range(60)], "label": [0, 1] * 30}), path)
+    fetched = []
+
+    def fake_hub(repo, split):
+        fetched.append(repo)
+        if repo == "fancyzhx/amazon_polarity":
+            raise OSError("connection reset")
+        return str(path)
+
+    monkeypatch.setattr(ui, "hub_enabled", lambda: True)
+    monkeypatch.setattr(ft, "_hub_parquet", fake_hub)
+    ui_finetuning.hub_reviews.clear()
+    at.run()
+    assert at.radio(key="ft_source").options[2:] == [f"Hub: {s.title}" for s in ft.HUB_DATASETS.values()]
+    at.radio(key="ft_source").set_value("sst2").run()
+    assert not at.exception and not at.error
+    assert at.table[0].value.sum().sum() == 60 and at.dataframe[0].value["text"].str.startswith("a fine film").all()
+    at.radio(key="ft_source").set_value("amazon_polarity").run()
+    assert not at.exception
+    assert "could not be read from the Hub (OSError: connection reset)" in at.error[0].value
+    assert fetched == ["stanfordnlp/sst2", "fancyzhx/amazon_polarity"]
+    ui_finetuning.hub_reviews.clear()
+
+
+@pytest.mark.slow
+def test_the_sweep_fills_its_table_and_chart(open_page):
+    at = open_page("finetuning", timeout=600)
+    at.multiselect(key="ft_sweep_lrs").set_value([3e-4])
+    at.multiselect(key="ft_sweep_epochs").set_value([1]).run()
+    at.button(key="ft_sweep").click().run()
+    assert not at.exception, at.exception
+    (table,) = [d.value for d in at.dataframe if "validation accuracy" in d.value.columns]
+    assert table[["learning rate", "epochs"]].values.tolist() == [[3e-4, 1]]
+    assert any("Sweep: validation accuracy" in c.proto.spec for c in at.get("plotly_chart"))
