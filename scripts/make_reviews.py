@@ -3,9 +3,18 @@ sentiment set, written for Glassbox (not copied from a published data set).
 
 Each review is composed from phrases written here: an opening, one or two
 aspect sentences and a closing, for a product. About a third of the reviews
-turn against their opening ("I expected to hate it, but…") so that a keyword
-count is not enough to get the label right. Deterministic: the same seed gives
-the same file.
+turn against their opening ("I expected to hate it, but…"), and about a
+quarter concede one point to the other side ("My one complaint: …", "To be
+fair, …"), so that a keyword count is not enough to get the label right.
+
+The validation and test reviews are held out at the phrase level, not only as
+whole reviews: their products and concessions come from banks the training
+reviews never use, and each has at least one held-out aspect sentence, so a
+model that memorised the training sentences cannot get them right from those
+alone. Openings and closings ("Highly recommended.") are shared, as stock
+phrases are in real reviews; with them held out too, the default fine-tuning
+run reached 83.8% test accuracy instead of 85% (benchmarks/README.md).
+Deterministic: the same seed gives the same file.
 
     python scripts/make_reviews.py
 """
@@ -24,6 +33,9 @@ PRODUCTS = ["wireless headphones", "coffee grinder", "hiking backpack", "running
             "air fryer", "travel pillow", "webcam", "kitchen scale", "toaster", "smartwatch",
             "umbrella", "board game", "sleeping bag", "hair dryer", "monitor stand", "cast-iron pan",
             "kids' bike helmet", "noise machine"]
+
+HELD_OUT_PRODUCTS = ["garden hose", "stand mixer", "laptop sleeve", "ceiling fan", "dog leash", "tent",
+                     "electric toothbrush", "bike light"]
 
 OPENINGS = {
     1: ["I bought the {p} last month and it has been a pleasure to use.",
@@ -76,6 +88,29 @@ ASPECTS = {
         "The sizing is way off and the stitching came loose."],
 }
 
+HELD_OUT_ASPECTS = {
+    1: ["Assembly took five minutes and needed no tools.",
+        "The warranty covers everything for three years.",
+        "It survived a drop onto concrete without a scratch.",
+        "Even my picky teenager uses it without complaint.",
+        "It heats up, charges or starts in seconds."],
+    0: ["The seams split the first time I used it.",
+        "It smelled of burnt plastic from the first use.",
+        "The app keeps crashing and the settings reset themselves.",
+        "Returning it cost me more in postage than it was worth.",
+        "It wobbles no matter how I set it up."],
+}
+
+CONCESSIONS = {  # a point for the other side: a small complaint in a good review, a kind word in a bad one
+    1: ["My one complaint: the cable is a little short.", "The only downside is the colour, duller than in the photos.",
+        "It is a bit heavier than I expected, but that is a small thing.",
+        "Delivery took a week longer than promised."],
+    0: ["To be fair, it looks nice on the shelf.", "Admittedly, delivery was quick.",
+        "The packaging was lovely, I will give it that.", "Customer service was polite, at least."],
+}
+HELD_OUT_CONCESSIONS = {1: ["The instructions could be clearer.", "It is slightly louder than my old one."],
+                        0: ["The price was low, I admit.", "The colour is exactly as pictured, at least."]}
+
 CLOSINGS = {
     1: ["Highly recommended.", "I would buy it again without hesitation.", "Great value.",
         "Already ordered a second one as a gift.", "Very happy with it.", ""],
@@ -84,29 +119,35 @@ CLOSINGS = {
 }
 
 
-def review(label: int, rng: random.Random) -> str:
-    product = rng.choice(PRODUCTS)
+def review(label: int, rng: random.Random, held_out: bool = False) -> str:
+    """One review; held_out draws products, aspects and concessions from banks the training reviews never see."""
+    if held_out:
+        aspects = [rng.choice(HELD_OUT_ASPECTS[label]),
+                   *rng.sample(ASPECTS[label] + HELD_OUT_ASPECTS[label], k=rng.choice([0, 1]))]
+    else:
+        aspects = rng.sample(ASPECTS[label], k=rng.choice([1, 2]))
     opening = rng.choice(TURNS[label] if rng.random() < 0.33 else OPENINGS[label])
-    aspects = rng.sample(ASPECTS[label], k=rng.choice([1, 2]))
-    parts = [opening.format(p=product), *aspects, rng.choice(CLOSINGS[label])]
+    if rng.random() < 0.25:
+        aspects.append(rng.choice((HELD_OUT_CONCESSIONS if held_out else CONCESSIONS)[label]))
+    product = rng.choice(HELD_OUT_PRODUCTS if held_out else PRODUCTS)
+    parts = [opening.format(p=product), *dict.fromkeys(aspects), rng.choice(CLOSINGS[label])]
     return " ".join(part for part in parts if part)
 
 
 def make_reviews(seed: int = SEED) -> list[dict]:
-    """PER_LABEL unique reviews of each label, split per label so every split is balanced."""
+    """PER_LABEL unique reviews of each label, split per label so every split is balanced;
+    validation and test from the held-out banks, and no text in two splits."""
     rng = random.Random(seed)
-    rows = []
+    rows, seen = [], set()
     for label in (0, 1):
-        seen: set[str] = set()
-        while len(seen) < PER_LABEL:
-            seen.add(review(label, rng))
-        texts = sorted(seen)
-        rng.shuffle(texts)
-        start = 0
         for name, share in SPLITS.items():
-            end = start + round(share * PER_LABEL)
-            rows += [{"text": text, "label": label, "split": name} for text in texts[start:end]]
-            start = end
+            texts: list[str] = []
+            while len(texts) < round(share * PER_LABEL):
+                text = review(label, rng, held_out=name != "train")
+                if text not in seen:
+                    seen.add(text)
+                    texts.append(text)
+            rows += [{"text": text, "label": label, "split": name} for text in texts]
     rng.shuffle(rows)
     return rows
 

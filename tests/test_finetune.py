@@ -17,6 +17,18 @@ def test_bundled_reviews_are_balanced_and_split():
     assert len(set(texts)) == len(texts), "no review appears twice (no test leakage)"
 
 
+def test_held_out_reviews_say_something_the_training_reviews_never_do():
+    import re
+
+    def sentences(text):
+        return set(re.split(r"(?<=\.) ", text))
+
+    splits = ft.bundled_reviews()
+    seen = set().union(*map(sentences, splits["train"].texts))
+    for name in ("validation", "test"):
+        assert all(sentences(t) - seen for t in splits[name].texts), name
+
+
 @pytest.mark.parametrize("num_labels", [2, 4])
 def test_metrics_match_scikit_learn(num_labels):
     rng = np.random.default_rng(num_labels)
@@ -107,7 +119,21 @@ def test_long_texts_are_cut_and_html_is_kept_as_text():
 def test_zero_shot_baseline_beats_chance(minilm):
     test = ft.bundled_reviews()["test"]
     predicted = ft.zero_shot_predict(minilm, test.texts, ft.REVIEW_LABELS)
-    assert ft.classification_metrics(test.labels, predicted, 2)["accuracy"] > 0.5
+    assert ft.classification_metrics(test.labels, predicted, 2)["accuracy"] > 0.6
+
+
+def test_zero_shot_picks_the_nearest_description_one_text_at_a_time(minilm):
+    def embed(text):  # one text, no padding: mean of the last hidden states, unit length
+        ids = minilm.tokenizer(text, return_tensors="pt")
+        with torch.no_grad():
+            hidden = minilm.model(**ids).last_hidden_state[0]  # (seq, hidden)
+        return torch.nn.functional.normalize(hidden.mean(0), dim=0)
+
+    texts = ft.bundled_reviews()["test"].texts[:12]
+    assert ft.zero_shot_descriptions(["Positive", "meh"]) == [ft.LABEL_DESCRIPTIONS["positive"], "This review is meh."]
+    descriptions = torch.stack([embed(d) for d in ft.zero_shot_descriptions(ft.REVIEW_LABELS)])
+    expected = [int((embed(t) @ descriptions.T).argmax()) for t in texts]
+    assert ft.zero_shot_predict(minilm, texts, ft.REVIEW_LABELS).tolist() == expected
 
 
 def test_attention_map_rows_are_distributions(minilm):
@@ -129,3 +155,105 @@ def test_a_run_waits_for_a_free_training_slot():
     assert waits and waits == sorted(waits)  # told the student while waiting
     assert slots.acquire(blocking=False)  # and gave it back
     releaser.join()
+
+
+def write_parquet(path, rows: dict) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(rows), path, row_group_size=50)
+    return str(path)
+
+
+def test_a_hub_set_takes_the_first_rows_of_each_label_and_joins_title_and_content(tmp_path):
+    labels = [1, 1, 0] * 100  # 200 positive, 100 negative, in the file's order
+    path = write_parquet(tmp_path / "test-00000-of-00001.parquet",
+                         {"label": labels, "title": [f"T{i}" for i in range(300)],
+                          "content": [f"c{i}" if i != 2 else None for i in range(300)]})
+    asked = []
+    splits = ft.hub_reviews("amazon_polarity", per_label=40, fetch=lambda repo, split: asked.append(
+        (repo, split)) or path)
+    assert asked == [("fancyzhx/amazon_polarity", "test")]
+    everything = {t: y for s in splits.values() for t, y in zip(s.texts, s.labels)}
+    assert len(everything) == 80 and sorted(everything.values()) == [0] * 40 + [1] * 40
+    assert "T0. c0" in everything and everything["T0. c0"] == 1
+    assert "T2" in everything  # no content: the title alone
+    assert [len(splits[n]) for n in ("train", "validation", "test")] == [56, 8, 16]
+
+
+@pytest.mark.parametrize("fetch, message", [
+    ("offline", "could not be read from the Hub (OSError"),
+    ("one label", "too few labelled rows"),
+    ("no column", "could not be read from the Hub"),
+])
+def test_a_hub_set_that_cannot_be_used_is_a_clear_message(tmp_path, fetch, message):
+    def fake(repo, split):
+        if fetch == "offline":
+            raise OSError("no network")
+        if fetch == "one label":
+            return write_parquet(tmp_path / "a.parquet", {"sentence": ["fine"] * 30, "label": [1] * 30})
+        return write_parquet(tmp_path / "b.parquet", {"text": ["fine"] * 30, "label": [1, 0] * 15})
+
+    with pytest.raises(ft.DataError, match=message.replace("(", r"\(")):
+        ft.hub_reviews("sst2", fetch=fake)
+
+
+def tiny_bert_pair():
+    from transformers import BertConfig, BertForSequenceClassification, BertModel
+
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=16)
+    torch.manual_seed(0)
+    pretrained = BertModel(config)
+    finetuned = BertForSequenceClassification(config)
+    finetuned.bert.load_state_dict(pretrained.state_dict())
+    return pretrained, finetuned
+
+
+def test_weight_changes_measure_each_part_of_the_encoder():
+    pretrained, finetuned = tiny_bert_pair()
+    unchanged = ft.weight_changes(pretrained, finetuned)
+    assert list(unchanged) == ["embeddings", "layer 0", "layer 1", "layer 2", "pooler"]
+    assert set(unchanged.values()) == {0.0}
+    with torch.no_grad():
+        finetuned.bert.encoder.layer[1].output.dense.weight.mul_(1.5)
+    layer = {name: p.detach() for name, p in pretrained.encoder.layer[1].named_parameters()}
+    norm = torch.sqrt(sum((p.double() ** 2).sum() for p in layer.values()))
+    expected = 0.5 * torch.linalg.norm(layer["output.dense.weight"].double()) / norm
+    changes = ft.weight_changes(pretrained, finetuned)
+    assert changes["layer 1"] == pytest.approx(float(expected), rel=1e-5)
+    assert {k: v for k, v in changes.items() if k != "layer 1"} == dict.fromkeys(
+        ["embeddings", "layer 0", "layer 2", "pooler"], 0.0)
+
+
+def test_the_logged_train_accuracy_is_the_batch_accuracy_before_the_step():
+    from lib import models
+
+    pretrained, finetuned = tiny_bert_pair()
+    finetuned.config.hidden_dropout_prob = finetuned.config.attention_probs_dropout_prob = 0.0
+    for module in finetuned.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+
+    class Tokenizer:  # ids from the characters, padded
+        def __call__(self, texts, max_length, **_):
+            ids = [[2 + ord(c) % 40 for c in t[:max_length]] for t in texts]
+            width = max(map(len, ids))
+            return {"input_ids": torch.tensor([i + [0] * (width - len(i)) for i in ids]),
+                    "attention_mask": torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in ids])}
+
+    loaded = models.Loaded(spec=None, model=finetuned, tokenizer=Tokenizer(), device="cpu")
+    data = ft.Dataset(["good", "bad", "great", "awful", "fine", "poor"], [1, 0, 1, 0, 1, 0], ft.REVIEW_LABELS)
+    expected = float((ft.predict_proba(loaded, data.texts, 8).argmax(1) == np.array(data.labels)).mean())
+    cfg = ft.TrainConfig(batch_size=6, epochs=1, early_stopping_patience=0)
+    logs = list(ft.train(loaded, data, data, cfg, ft.TrainingRun(cfg)))
+    assert logs[0].train_accuracy == pytest.approx(expected)
+    assert logs[1].val_accuracy is not None and logs[1].train_accuracy is None
+
+
+def test_a_sweep_runs_each_cell_from_the_same_pretrained_weights():
+    train = ft.bundled_reviews()["train"].subset(8, seed=2)
+    rows = list(ft.sweep("minilm", train, train, [(1e-5, 1), (3e-4, 1)]))
+    assert [(r["learning rate"], r["epochs"]) for r in rows] == [(1e-5, 1), (3e-4, 1)]
+    assert all(0 <= r["validation accuracy"] <= 1 and r["validation loss"] > 0 for r in rows)
+    assert rows[0]["validation loss"] != rows[1]["validation loss"]
