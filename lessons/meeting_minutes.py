@@ -27,10 +27,9 @@ else:
     pasted = st.text_area("Paste a transcript (`Name: text` lines carry the speaker)", height=180,
                           key=f"{KEY}_pasted", placeholder="Maria: Let's start.\nDavid: I will send the list by Friday.")
     upload = st.file_uploader("…or upload one", type=["txt", "srt", "vtt"], key=f"{KEY}_transcript_file")
-    text = upload.getvalue().decode("utf-8", errors="replace") if upload else pasted
     if st.button("Use this transcript", key=f"{KEY}_use_transcript", type="primary"):
         try:
-            mm.remember("segments", transcript.parse(text))
+            mm.remember("segments", transcript.parse(transcript.decode(upload.getvalue()) if upload else pasted))
             mm.remember("minutes", None)
         except transcript.TranscriptError as err:
             st.error(str(err))

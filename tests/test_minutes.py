@@ -216,6 +216,22 @@ def test_pasted_transcript_carries_speakers():
     assert all(a.end <= b.start for a, b in zip(got, got[1:]))
 
 
+
+@pytest.mark.parametrize("data, text", [
+    ("Maria: Café at 10.".encode("utf-8"), "Maria: Café at 10."),
+    ("\ufeffMaria: Café at 10.".encode("utf-8"), "Maria: Café at 10."),  # a BOM would hide the name
+    ("Maria: Café at 10.".encode("utf-16"), "Maria: Café at 10."),  # Windows "Unicode"
+    ("Maria: Café at 10.".encode("cp1252"), "Maria: Café at 10."),  # older Windows exports
+])
+def test_uploaded_transcripts_in_every_usual_encoding(data, text):
+    assert transcript.decode(data) == text
+    assert transcript.parse(transcript.decode(data))[0].speaker == "Maria"
+
+
+def test_binary_uploaded_as_a_transcript_is_refused():
+    with pytest.raises(transcript.TranscriptError, match="not text"):
+        transcript.decode(SAMPLE_AUDIO.read_bytes()[:4000])
+
 def test_srt_and_vtt_round_trip():
     segments = [schema.Segment(0.0, 2.5, "Hello.", "Maria"), schema.Segment(3661.25, 3662.0, "Bye.", "Tom")]
     assert "01:01:01,250 --> 01:01:02,000" in transcript.to_srt(segments)

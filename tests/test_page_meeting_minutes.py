@@ -253,6 +253,23 @@ def test_uploads_with_path_traversal_names_and_broken_content(open_page, tmp_pat
     assert not at.dataframe  # no transcript was taken from either file
 
 
+
+def test_a_recording_uploaded_as_a_transcript_is_refused_and_utf16_is_read(open_page):
+    from lib.minutes import SAMPLE_AUDIO
+
+    at = open_page(KEY)
+    at.radio(key=f"{KEY}_source").set_value("A transcript").run()
+    at.file_uploader(key=f"{KEY}_transcript_file").set_value(("notes.txt", SAMPLE_AUDIO.read_bytes(), "text/plain")).run()
+    at.button(key=f"{KEY}_use_transcript").click().run()
+    assert not at.exception and "This file is not text" in at.error[0].value
+    assert f"{KEY}_segments" not in at.session_state  # nothing was taken
+    utf16 = "Maria: We agreed to meet in the café.\nDavid: I will book it by Friday.".encode("utf-16")
+    at.file_uploader(key=f"{KEY}_transcript_file").set_value(("notes.txt", utf16, "text/plain")).run()
+    at.button(key=f"{KEY}_use_transcript").click().run()
+    assert not at.error
+    assert [(s.speaker, s.text) for s in at.session_state[f"{KEY}_segments"]] == [
+        ("Maria", "We agreed to meet in the café."), ("David", "I will book it by Friday.")]
+
 # --- the classroom layer: links, presets, checkpoint -----------------------------------------
 
 def metrics(at) -> dict[str, str]:

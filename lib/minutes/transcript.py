@@ -80,6 +80,26 @@ def parse_plain(text: str) -> list[Segment]:
     return segments
 
 
+def decode(data: bytes) -> str:
+    """An uploaded transcript's bytes as text: UTF-8 (a byte-order mark dropped),
+    UTF-16 when it starts with its byte-order mark (as Windows tools save it),
+    else Windows-1252 (older Word and Notepad exports). Binary data is a
+    TranscriptError, not a page of garbled characters."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        if b"\x00" not in data:
+            return data.decode("cp1252")
+    except UnicodeDecodeError:
+        pass
+    raise TranscriptError("This file is not text (is it really a .txt, .srt or .vtt transcript?). "
+                          "Save it as plain text and upload it again.")
+
+
 def parse(text: str) -> list[Segment]:
     """Any pasted or uploaded transcript → segments, or TranscriptError."""
     size = len(text.strip())  # the text itself is kept whole, so errors give true line numbers
