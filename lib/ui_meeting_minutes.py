@@ -5,13 +5,14 @@ lib/minutes."""
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 
 import pandas as pd
 import streamlit as st
 
 from lib import models, ui, urlstate
-from lib.minutes import audio, diarize, extractive, llm, schema, transcribe, transcript
+from lib.minutes import audio, diarize, evaluate, extractive, llm, schema, transcribe, transcript
 
 KEY = "meeting_minutes"
 SOURCES = ["The sample meeting", "An audio file", "A recording", "A transcript"]
@@ -200,6 +201,7 @@ def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> 
             else:
                 stage.success("The reply is valid minutes.", icon=":material/check_circle:")
                 record_time(f"Text → minutes ({writer})", time.perf_counter() - started)
+                warn_unsupported(event.minutes, segments)
                 return event.minutes
     except llm.ServerError as err:
         st.error(f"{err} The transcript is kept; check the URL and model, or pick another writer.")
@@ -210,6 +212,20 @@ def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> 
     minutes = extractive.write(encoder, segments, date=date)
     record_time(f"Text → minutes ({writer}, fell back to extractive)", time.perf_counter() - started)
     return minutes
+
+
+def warn_unsupported(minutes: schema.Minutes, segments: list[schema.Segment]) -> None:
+    """Generated bullets whose words the transcript does not contain: maybe invented."""
+    doubtful = evaluate.unsupported(minutes, segments)
+    if doubtful:
+        st.warning(f"{len(doubtful)} of the model's bullets use words that are not in the transcript: the "
+                   "model may have invented them. Check them before sending the minutes:\n\n" +
+                   "\n".join(f"- {escape_markdown(text[:160])}" for text in doubtful[:8]),
+                   icon=":material/fact_check:")
+
+
+def escape_markdown(text: str) -> str:
+    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~])", r"\\\1", text)
 
 
 def downloads(minutes: schema.Minutes, segments: list[schema.Segment]) -> None:

@@ -125,6 +125,18 @@ def test_action_items_found_needs_the_right_owner():
     assert evaluate.action_items_found([schema.ActionItem("Tom", "buy new chargers")], truth) == 0
 
 
+def test_unsupported_bullets_are_the_invented_ones():
+    truth = schema.validate(TRUTH)  # written from the script: every bullet is backed by it
+    assert evaluate.unsupported(truth, script_segments()) == []
+    invented = schema.validate({**TRUTH, "decisions": TRUTH["decisions"] + [
+        "The mayor approved a budget of five thousand euros for robotics."], "action_items": TRUTH["action_items"] + [
+        {"owner": "Kevin", "task": "Send the final list of projects", "due": "Friday"},
+        {"owner": "Tom", "task": "Renovate the swimming pool roof", "due": ""}]})
+    assert evaluate.unsupported(invented, script_segments()) == [
+        "decisions: The mayor approved a budget of five thousand euros for robotics.",
+        "action item: Kevin: Send the final list of projects",  # nobody called Kevin was there
+        "action item: Tom: Renovate the swimming pool roof"]
+
 def test_word_error_rate_by_hand():
     assert evaluate.word_error_rate("the cat sat on the mat", "the cat sat on the mat") == 0
     # one substitution (sat→sit), one deletion (the), one insertion (down): 3 / 6

@@ -79,6 +79,13 @@ def test_writing_again_shows_the_new_minutes_and_typing_is_kept(open_page, fake_
     write(at)
     assert not at.exception and FakeServer.seen
     assert markdown(at).startswith("# Minutes from the server")  # not the first writer's text
+    assert not at.warning  # every bullet of these minutes is backed by the transcript
+    invented = {**json.loads((MEETING_DIR / "ground_truth.json").read_text()),
+                "summary": ["The mayor approved <b>five thousand euros</b> for robotics."]}
+    FakeServer.reply = chat_reply(json.dumps(invented))
+    write(at)
+    assert "1 of the model's bullets use words that are not in the transcript" in at.warning[0].value
+    assert "summary: The mayor approved \\<b\\>five thousand euros" in at.warning[0].value  # shown as text
 
 @pytest.mark.parametrize("text, message", [("", "empty"), ("word " * 39_999 + "words", "200,000 characters")])
 def test_bad_transcripts_are_explained(open_page, text, message):

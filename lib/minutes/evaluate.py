@@ -36,3 +36,23 @@ def action_items_found(found: list[ActionItem], truth: list[dict], overlap: floa
     return sum(any(f.owner == t["owner"] and
                    len(_content_words(f.task) & _content_words(t["task"])) >= overlap * len(_content_words(t["task"]))
                    for f in found) for t in truth)
+
+
+def unsupported(minutes, segments, support: float = 0.5) -> list[str]:
+    """Bullets of generated minutes that the transcript does not back: fewer than
+    `support` of their content words occur anywhere in it, or an owner whose name
+    is never said or shown as a speaker. A cheap check against invented facts:
+    it cannot catch a wrong claim made of the transcript's own words."""
+    said = set(normalise_words(" ".join(f"{s.speaker} {s.text}" for s in segments)))
+
+    def backed(text: str) -> bool:
+        words = _content_words(text)
+        return not words or len(words & said) >= support * len(words)
+
+    found = [f"{name.replace('_', ' ')}: {p.text}" for name in ("summary", "discussion_points", "decisions",
+                                                               "open_questions")
+             for p in getattr(minutes, name) if not backed(p.text)]
+    for a in minutes.action_items:
+        if not backed(a.task) or not set(normalise_words(a.owner)) <= said:
+            found.append(f"action item: {a.owner or '?'}: {a.task}")
+    return found
