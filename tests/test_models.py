@@ -340,3 +340,85 @@ def test_the_first_page_does_not_wait_for_torch():
                          cwd=models.ROOT,
                          env={**models.os.environ, "HF_HUB_OFFLINE": "1", "GLASSBOX_DEVICE": ""}).stdout
     assert out.split() == ["cpu", "False", "False"]
+
+
+# --- 4-bit chat models and the speaker-embedding role ------------------------------
+
+LLAMA_8B = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096,
+            "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32,
+            "num_key_value_heads": 8, "vocab_size": 128256, "max_position_embeddings": 131072,
+            "tie_word_embeddings": False}
+
+
+def test_a_4bit_model_on_the_cpu_falls_back_with_the_reason_before_any_download(monkeypatch):
+    def no_network(hub_id):
+        raise AssertionError("a 4-bit model on the CPU must be refused before its config is fetched")
+
+    monkeypatch.setattr(models, "fetch_hub_config", no_network)
+    loaded = models.load("llama-3.1-8b-4bit", role="decoder", device="cpu")
+    assert loaded.spec.key == "smollm2-135m"
+    assert "needs a CUDA GPU; this server computes on cpu" in loaded.notice
+    assert "Showing the offline model SmolLM2-135M-Instruct" in loaded.notice
+
+
+def test_4bit_on_a_gpu_without_bitsandbytes_names_the_package(monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bitsandbytes" else real_find_spec(name, *a))
+    with pytest.raises(models.ModelUnavailable, match="pip install bitsandbytes"):
+        models.check_quantization(models.REGISTRY["llama-3.1-8b-4bit"], "cuda")
+    models.check_quantization(models.REGISTRY["qwen2.5-1.5b"], "cpu")  # not quantized: nothing to check
+
+
+def test_4bit_weights_are_counted_at_half_a_byte_and_loaded_as_nf4_onto_the_gpu(monkeypatch):
+    """Llama-3.1-8B: 8.0 B parameters, 4.0 GB in 4-bit, 16 GB in bfloat16. A 6 GiB
+    GPU takes the 4-bit copy; the same GPU refuses the bfloat16 one."""
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "bitsandbytes" else real_find_spec(name, *a))
+    monkeypatch.setattr(models, "fetch_hub_config", lambda hub_id: LLAMA_8B)
+    monkeypatch.setattr(models, "available_memory_bytes", lambda device: 6 * GIB)
+    asked = {}
+
+    def fake_load(spec, role, device, attentions, model_kwargs):
+        asked.update(models._quantization_kwargs(spec, device), spec=spec.key)
+        return models.Loaded(spec=spec, model=None, tokenizer=None, device=device)
+
+    monkeypatch.setattr(models, "_load_spec", fake_load)
+    loaded = models.load("llama-3.1-8b-4bit", role="decoder", device="cuda")
+    assert loaded.spec.key == "llama-3.1-8b-4bit" and not loaded.notice
+    config = asked["quantization_config"]
+    assert config.load_in_4bit and config.bnb_4bit_quant_type == "nf4" and asked["device_map"] == "cuda"
+    with pytest.raises(models.ModelUnavailable, match="8,030M parameters: about 15.0 GiB"):
+        models.ensure_fits(8_030_261_248, "cuda", 2, "meta-llama/Llama-3.1-8B-Instruct")
+    assert models._quantization_kwargs(models.REGISTRY["qwen2.5-3b"], "cuda") == {}
+
+
+def test_bigger_chat_models_are_offered_only_with_the_hub():
+    decoders = [s.key for s in models.specs("decoder")]
+    assert decoders[0] == "smollm2-135m"  # the offline default first
+    assert {"smollm2-1.7b", "qwen2.5-1.5b", "qwen2.5-3b", "llama-3.1-8b-4bit"} <= set(decoders)
+    assert all(not models.REGISTRY[k].bundled for k in decoders[1:])
+
+
+def test_the_speaker_role_loads_an_xvector_model_and_its_feature_extractor(tmp_path):
+    """WavLM-base-plus-sv's classes, on a tiny random copy saved here (the Hub is not reachable)."""
+    import transformers
+
+    config = transformers.WavLMConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                      intermediate_size=37, conv_dim=(32, 32), conv_stride=(5, 4),
+                                      conv_kernel=(10, 8), num_conv_pos_embeddings=16, tdnn_dim=(32, 32, 64),
+                                      tdnn_kernel=(5, 3, 1), tdnn_dilation=(1, 2, 1), xvector_output_dim=24)
+    transformers.WavLMForXVector(config).save_pretrained(tmp_path)
+    transformers.Wav2Vec2FeatureExtractor(sampling_rate=16_000).save_pretrained(tmp_path)
+    spec = models.ModelSpec("tiny-sv", "tiny speaker model", "speaker", "hub", str(tmp_path), "test")
+    loaded = models._load_spec(spec, "speaker", "cpu", attentions=True, model_kwargs={})
+    assert type(loaded.model).__name__ == "WavLMForXVector"
+    features = loaded.tokenizer(torch.randn(16_000).numpy(), sampling_rate=16_000, return_tensors="pt")
+    with torch.no_grad():
+        embeddings = loaded.model(**features).embeddings  # (batch, xvector_output_dim)
+    assert embeddings.shape == (1, 24)
