@@ -44,11 +44,12 @@ if audio_bytes is not None:
                           help="tiny.en is bundled; bigger ones come from the Hub when it is enabled.")
     split = middle.toggle("Split at pauses", key=f"{KEY}_split")
     speakers = right.number_input("Number of speakers (0 = guess)", 0, 8, key=f"{KEY}_speakers")
+    voices = mm.voice_picker()
     if st.button("Transcribe", type="primary", key=f"{KEY}_transcribe"):
         mm.remember("minutes", None)
         found = mm.run_transcription(audio_bytes, size, split)
         if found:
-            mm.run_diarization(audio_bytes, int(speakers))
+            mm.run_diarization(audio_bytes, int(speakers), voices)
         elif found == 0:
             st.warning("No speech was found in this recording (is it silent?).")
 

@@ -17,6 +17,7 @@ from lib.minutes import audio, diarize, evaluate, extractive, llm, schema, trans
 KEY = "meeting_minutes"
 SOURCES = ["The sample meeting", "An audio file", "A recording", "A transcript"]
 WRITERS = ["Extractive (MiniLM + rules)", "Local LLM", "Inference server"]
+VOICES = ["MFCC statistics (offline)", "WavLM x-vectors (Hub)"]
 SHORT_MEETING = ("Maria: We agreed to hold the science fair in the gym.\n"
                  "David: I will book the gym by Friday.\n"
                  "Maria: Tom, could you set up the laptops before the fair?\n"
@@ -35,12 +36,17 @@ def whisper_sizes() -> list[str]:
     return ["tiny.en"] + (transcribe.HUB_SIZES if ui.hub_enabled() else [])
 
 
+def voice_choices() -> list[str]:
+    return VOICES if ui.hub_enabled() else VOICES[:1]
+
+
 SHARED = {
     "src": urlstate.Choice(f"{KEY}_source", SOURCES[0], SOURCES),
     "text": urlstate.Text(f"{KEY}_pasted", ""),
     "whisper": urlstate.Choice(f"{KEY}_whisper", "tiny.en", whisper_sizes),
     "split": urlstate.Bool(f"{KEY}_split", True),
     "spk": urlstate.Int(f"{KEY}_speakers", 0, 0, 8),
+    "voices": urlstate.Choice(f"{KEY}_voices", VOICES[0], voice_choices),
     "writer": urlstate.Choice(f"{KEY}_writer", WRITERS[0], WRITERS),
     "ctx": urlstate.Int(f"{KEY}_server_context", int(server_secrets().get("context", 8192)), 512, 1_000_000),
 }
@@ -104,19 +110,52 @@ def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int 
     return len(segments)
 
 
-def run_diarization(audio_bytes: bytes, num_speakers: int) -> None:
+def voice_picker() -> str:
+    """Which voice prints the diarisation clusters: a trained speaker network only with the Hub."""
+    if not ui.hub_enabled():
+        st.caption("Voices are told apart by MFCC statistics. A trained speaker network (WavLM x-vectors) "
+                   "is offered when the sidebar's Model source is *Hub when available* and the Hub answers.")
+        return VOICES[0]
+    return st.selectbox("Voice prints (who spoke)", voice_choices(), key=f"{KEY}_voices",
+                        help="WavLM-base-plus-sv (microsoft/wavlm-base-plus-sv) was trained to tell speakers "
+                             "apart; it is downloaded from the Hub once. MFCC statistics need no download.")
+
+
+def voice_printer(voices: str) -> tuple[diarize.Printer, str]:
+    """The chosen voice-print function and its name; MFCC, with a notice, when the network cannot load."""
+    if voices != VOICES[1]:
+        return diarize.voice_print, "MFCC statistics"
+    try:
+        if not ui.hub_enabled():
+            raise models.ModelUnavailable("The HuggingFace Hub is not enabled or not reachable.")
+        with st.spinner("Loading WavLM x-vectors (once for the whole class)…"):
+            loaded = models.shared("wavlm-sv", role="speaker", device=ui.device())
+    except models.ModelUnavailable as err:
+        st.warning(f"{err} Telling the voices apart with MFCC statistics instead.", icon=":material/cloud_off:")
+        return diarize.voice_print, "MFCC statistics"
+    return diarize.xvector_printer(loaded), "WavLM x-vectors"
+
+
+def run_diarization(audio_bytes: bytes, num_speakers: int, voices: str = VOICES[0]) -> None:
     segments = state("segments", [])
     if not segments:
         return
+    printer, name = voice_printer(voices)
     started = time.perf_counter()
     with st.spinner("Telling the voices apart…"):
         hint = num_speakers or len(diarize.introduced_names(segments)) or None
-        labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=hint)
-    record_time("Who spoke (MFCC + clustering)", time.perf_counter() - started,
+        try:
+            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=hint, printer=printer)
+        except RuntimeError as err:  # the speaker network failed (e.g. out of GPU memory)
+            st.warning(f"The speaker network failed ({str(err)[:160]}). Telling the voices apart with MFCC "
+                       "statistics instead.", icon=":material/error:")
+            name = "MFCC statistics"
+            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=hint)
+    record_time(f"Who spoke ({name} + clustering)", time.perf_counter() - started,
                 f"{len(set(s.speaker for s in labelled))} voices in {len(labelled)} segments")
     remember("segments", labelled)
-    for label, name in diarize.names_from_introductions(labelled).items():
-        st.session_state[f"{KEY}_name_{label}"] = name
+    for label, person in diarize.names_from_introductions(labelled).items():
+        st.session_state[f"{KEY}_name_{label}"] = person
 
 
 def segment_table(segments: list[schema.Segment]) -> pd.DataFrame:

@@ -219,6 +219,58 @@ def test_names_from_introductions():
     assert [s.speaker for s in diarize.rename(segments, {"Speaker 2": "David"})] == ["David", "Speaker 3", "Speaker 3"]
 
 
+
+TINY_WAVLM = dict(
+    hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=48, num_conv_pos_embeddings=16,
+    conv_dim=(32, 32), conv_kernel=(10, 32), conv_stride=(10, 32),  # one frame per 320 samples, as in WavLM-base
+    tdnn_dim=(32, 32, 48), tdnn_kernel=(5, 3, 1), tdnn_dilation=(1, 2, 1), xvector_output_dim=16)
+
+
+def save_tiny_speaker_model(folder: Path) -> models.ModelSpec:
+    """A random WavLMForXVector a few hundred KB big, with WavLM-base-plus-sv's
+    classes and feature extractor, saved in `folder` (the Hub is not reachable here)."""
+    import transformers
+
+    transformers.WavLMForXVector(transformers.WavLMConfig(**TINY_WAVLM)).save_pretrained(folder)
+    transformers.Wav2Vec2FeatureExtractor(sampling_rate=16_000).save_pretrained(folder)
+    return models.ModelSpec("wavlm-sv", "tiny WavLM x-vectors", "speaker", "hub", str(folder), "test")
+
+
+@pytest.fixture(scope="module")
+def tiny_speaker(tmp_path_factory):
+    spec = save_tiny_speaker_model(tmp_path_factory.mktemp("tiny-sv"))
+    return models._load_spec(spec, "speaker", "cpu", attentions=True, model_kwargs={})
+
+
+def test_xvector_prints_one_per_segment_into_the_same_clustering(tiny_speaker):
+    import torch
+
+    segments = script_segments()[:12]
+    printer = diarize.xvector_printer(tiny_speaker)
+    prints = diarize.voice_prints(audio.chunks(str(SAMPLE_AUDIO), 60), segments, printer)
+    assert prints.shape == (len(segments), 16)  # (segments, xvector_output_dim)
+    np.testing.assert_allclose(np.linalg.norm(prints, axis=1), 1.0, atol=1e-5)
+    first = next(audio.chunks(str(SAMPLE_AUDIO), 60))[int(segments[0].start * 16_000):int(segments[0].end * 16_000)]
+    features = tiny_speaker.tokenizer(first, sampling_rate=16_000, return_tensors="pt")
+    with torch.no_grad():
+        direct = tiny_speaker.model(**features).embeddings[0].numpy()  # (16,)
+    np.testing.assert_allclose(prints[0], direct / np.linalg.norm(direct), atol=1e-4)
+    found = diarize.diarize(audio.chunks(str(SAMPLE_AUDIO), 60), segments, num_speakers=3, printer=printer)
+    expected = diarize.cluster(prints, num_speakers=3)
+    assert [s.speaker for s in found] == [f"Speaker {k + 1}" for k in expected]
+    assert prints.shape[1] != diarize.voice_prints(audio.chunks(str(SAMPLE_AUDIO), 60), segments[:3]).shape[1]
+
+
+def test_xvector_forward_pass_waits_for_the_models_lock(tiny_speaker):
+    printer, done = diarize.xvector_printer(tiny_speaker), threading.Event()
+    with tiny_speaker.lock:
+        worker = threading.Thread(target=lambda: (printer(np.zeros(8_000)), done.set()))
+        worker.start()
+        assert not done.wait(0.3)  # another student's forward pass holds the model
+    assert done.wait(30)
+    worker.join()
+
+
 # --- transcripts ------------------------------------------------------------------------
 
 def test_pasted_transcript_carries_speakers():

@@ -9,7 +9,8 @@ import pytest
 from lib.minutes import MEETING_DIR, evaluate
 from lib.minutes.schema import Segment
 from tests.accessibility import chart_problems, widget_label_problems
-from tests.test_minutes import FakeServer, chat_reply, fake_server  # noqa: F401 - a fixture
+from tests.test_minutes import (FakeServer, chat_reply, fake_server,  # noqa: F401 - a fixture
+                                save_tiny_speaker_model, script_segments)
 
 KEY = "meeting_minutes"
 SCRIPT = json.loads((MEETING_DIR / "script.json").read_text())
@@ -216,6 +217,70 @@ def test_bad_audio_is_explained(kind, message, found):
         assert not at.error and at.session_state[f"{KEY}_segments"] == []
     if kind == "huge":  # read in 5-minute chunks, with a notice that it will take a while
         assert "21 minutes long" in at.warning[0].value
+
+
+
+# --- who spoke: MFCC offline, WavLM x-vectors from the Hub ----------------------------------
+
+@pytest.fixture
+def quick_whisper(monkeypatch):
+    """Whisper replaced by the sample's first ten script turns, so diarisation is what is tested."""
+    from lib.minutes import transcribe
+
+    def turns(model, source, split_pauses=True):
+        yield transcribe.Progress(script_segments()[:10], 60.0, 195.7, 1.0, "en")
+
+    monkeypatch.setattr(transcribe, "transcribe", turns)
+
+
+@pytest.fixture
+def fake_hub(monkeypatch, tmp_path):
+    """The Hub "on", and wavlm-sv resolving to a tiny random WavLM saved in tmp_path."""
+    from collections import OrderedDict
+
+    from lib import models
+
+    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(models, "check_hub_model", lambda *a, **k: None)
+    monkeypatch.setitem(models.REGISTRY, "wavlm-sv", save_tiny_speaker_model(tmp_path))
+    monkeypatch.setattr(models, "_shared", OrderedDict())
+    return models
+
+
+def test_offline_the_speaker_network_is_not_offered(open_page):
+    at = open_page(KEY)
+    assert f"{KEY}_voices" not in [s.key for s in at.selectbox]
+    assert any("WavLM x-vectors" in c.value and "Hub when available" in c.value for c in at.caption)
+
+
+def test_with_the_hub_diarisation_runs_through_the_speaker_network(open_page, quick_whisper, fake_hub):
+    at = open_page(KEY, timeout=180)
+    at.session_state["model_source"] = "Hub when available"
+    at.run()
+    at.selectbox(key=f"{KEY}_voices").set_value("WavLM x-vectors (Hub)").run()
+    at.button(key=f"{KEY}_transcribe").click().run()
+    assert not at.exception and not at.error and not at.warning
+    assert "Who spoke (WavLM x-vectors + clustering)" in at.session_state[f"{KEY}_timings"]
+    assert all(s.speaker.startswith("Speaker ") for s in at.session_state[f"{KEY}_segments"])
+    (loaded,) = fake_hub._shared.values()  # the class's one copy: the tiny local WavLM
+    assert type(loaded.model).__name__ == "WavLMForXVector" and loaded.spec.title == "tiny WavLM x-vectors"
+
+
+def test_a_speaker_network_that_cannot_load_falls_back_to_mfcc(open_page, quick_whisper, fake_hub, monkeypatch):
+    def unreachable(*a, **k):
+        raise fake_hub.ModelUnavailable("Downloading 'microsoft/wavlm-base-plus-sv' from the HuggingFace Hub failed.")
+
+    monkeypatch.setattr(fake_hub, "check_hub_model", unreachable)
+    at = open_page(KEY, timeout=180)
+    at.session_state["model_source"] = "Hub when available"
+    at.run()
+    at.selectbox(key=f"{KEY}_voices").set_value("WavLM x-vectors (Hub)").run()
+    at.button(key=f"{KEY}_transcribe").click().run()
+    assert not at.exception and not at.error
+    assert "wavlm-base-plus-sv' from the HuggingFace Hub failed. Telling the voices apart with MFCC statistics " \
+           "instead." in at.warning[0].value
+    assert "Who spoke (MFCC statistics + clustering)" in at.session_state[f"{KEY}_timings"]
+    assert len({s.speaker for s in at.session_state[f"{KEY}_segments"]}) >= 2
 
 
 # --- hostile input -----------------------------------------------------------------------

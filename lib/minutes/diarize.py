@@ -5,11 +5,14 @@ Each segment's sound becomes a fixed-length voice print: the mean and spread
 of its MFCCs (the spectral envelope on the mel scale, which differs between
 vocal tracts). Prints are standardised and grouped by agglomerative
 clustering; the number of speakers is the one with the best silhouette score.
+
+With the Hub, a trained speaker network gives stronger prints: WavLM-base-plus-sv's
+x-vectors (`xvector_printer`), fed to the same clustering.
 """
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -61,10 +64,34 @@ def voice_print(samples: np.ndarray) -> np.ndarray:
     return np.concatenate([coeffs.mean(axis=0), coeffs.std(axis=0)])
 
 
-def voice_prints(chunks: Iterable[np.ndarray], segments: list[Segment]) -> np.ndarray:
-    """(segments, 38) prints of each segment's stretch of the recording, read
-    chunk by chunk (audio.chunks) so a long recording is never whole in memory.
-    A segment that crosses a chunk boundary is printed from its first part."""
+Printer = Callable[[np.ndarray], np.ndarray]  # 16 kHz samples -> one fixed-length print
+
+
+def xvector_printer(loaded) -> Printer:
+    """Prints from a speaker-verification network (`models.load(..., role="speaker")`):
+    the feature extractor normalises the 16 kHz samples, the model's x-vector
+    head pools its frames into one embedding, scaled to length 1."""
+    import torch
+
+    def xvector(samples: np.ndarray) -> np.ndarray:
+        if len(samples) < SAMPLE_RATE * MIN_SEGMENT_S:  # the conv front end needs a few hundred samples
+            samples = np.pad(samples, (0, int(SAMPLE_RATE * MIN_SEGMENT_S) - len(samples)))
+        with loaded.lock:
+            features = loaded.tokenizer(samples.astype(np.float32), sampling_rate=SAMPLE_RATE,
+                                        return_tensors="pt").to(loaded.device)
+            with torch.no_grad():
+                embedding = loaded.model(**features).embeddings[0]  # (xvector_output_dim,)
+        embedding = torch.nn.functional.normalize(embedding.float(), dim=0)
+        return embedding.cpu().numpy().astype(np.float64)
+
+    return xvector
+
+
+def voice_prints(chunks: Iterable[np.ndarray], segments: list[Segment], printer: Printer = voice_print) -> np.ndarray:
+    """(segments, print size) prints of each segment's stretch of the recording
+    (38 MFCC statistics by default), read chunk by chunk (audio.chunks) so a
+    long recording is never whole in memory. A segment that crosses a chunk
+    boundary is printed from its first part."""
     prints: list[np.ndarray | None] = [None] * len(segments)
     offset = 0.0
     for chunk in chunks:
@@ -73,9 +100,9 @@ def voice_prints(chunks: Iterable[np.ndarray], segments: list[Segment]) -> np.nd
             if prints[i] is None and offset <= s.start < chunk_end:
                 start = int((s.start - offset) * SAMPLE_RATE)
                 end = max(int((s.end - offset) * SAMPLE_RATE), start + int(MIN_SEGMENT_S * SAMPLE_RATE))
-                prints[i] = voice_print(chunk[start:end].astype(np.float64))
+                prints[i] = printer(chunk[start:end].astype(np.float64))
         offset = chunk_end
-    silent = voice_print(np.zeros(N_FFT))
+    silent = printer(np.zeros(int(MIN_SEGMENT_S * SAMPLE_RATE)))
     return np.array([p if p is not None else silent for p in prints])
 
 
@@ -96,12 +123,12 @@ def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None 
     return np.array([order[label] for label in fits[best]])
 
 
-def diarize(chunks: Iterable[np.ndarray], segments: list[Segment],
-            num_speakers: int | None = None) -> list[Segment]:
+def diarize(chunks: Iterable[np.ndarray], segments: list[Segment], num_speakers: int | None = None,
+            printer: Printer = voice_print) -> list[Segment]:
     """Copies of `segments` with speaker "Speaker 1".."Speaker N"."""
     if not segments:
         return []
-    labels = cluster(voice_prints(chunks, segments), num_speakers=num_speakers)
+    labels = cluster(voice_prints(chunks, segments, printer), num_speakers=num_speakers)
     return [Segment(s.start, s.end, s.text, f"Speaker {label + 1}") for s, label in zip(segments, labels)]
 
 
