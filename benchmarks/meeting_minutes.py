@@ -1,9 +1,11 @@
 """Meeting-minutes benchmark: speed of each stage on the bundled sample, the
 extractive writer's action items after real speech recognition, the page's
-own end-to-end time on the sample (AppTest), and peak memory on a 2-hour
-recording (made by sox). Each figure comes with CPU seconds and the load average.
+own end-to-end time on the sample (AppTest), peak memory on a 2-hour
+recording (made by sox), and PocketSphinx beside Whisper on the same clips
+(the page's classic-ASR panel). Each figure comes with CPU seconds and the load average.
 
     PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py [--skip-long]
+    PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --classic   # that comparison alone
 
 Each measurement runs in a fresh process so its peak RSS is its own."""
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from pathlib import Path
 
 from lib import models
-from lib.minutes import SAMPLE_AUDIO, MEETING_DIR, audio, diarize, evaluate, extractive, transcribe
+from lib.minutes import SAMPLE_AUDIO, MEETING_DIR, audio, classic_asr, diarize, evaluate, extractive, transcribe
 
 TWO_HOURS_S = 2 * 3600
 
@@ -101,6 +103,32 @@ def long_file(path: str) -> dict:
             "load_average": load_average()}
 
 
+def classic_versus_whisper() -> dict:
+    """PocketSphinx and Whisper tiny.en (the page's classic-ASR panel) on the five
+    LibriVox clips together (WER weighted by words) and on the sample's first turns."""
+    import soundfile as sf
+
+    whisper = transcribe.load_whisper(models.bundled_path("whisper-tiny.en"))
+    turns = json.loads((MEETING_DIR / "sample_turns.json").read_text())
+    seconds, script = classic_asr.sample_clip(turns, classic_asr.MAX_SECONDS)
+    sets = {"librivox": [(sf.read(path, dtype="float32")[0], reference)
+                         for path, reference in classic_asr.librivox_clips().values()],
+            f"sample first {seconds} s": [(classic_asr.first_seconds(str(SAMPLE_AUDIO), seconds), script)]}
+    report = {}
+    for name, pairs in sets.items():
+        totals: dict[str, list[float]] = {}
+        for samples, reference in pairs:
+            words = len(evaluate.normalise_words(reference))
+            for run in classic_asr.compare(samples, whisper, reference):
+                t = totals.setdefault(run.system, [0, 0, 0, 0, 0])
+                for i, value in enumerate((run.word_error_rate * words, words, run.elapsed_s, run.cpu_s, run.audio_s)):
+                    t[i] += value
+        report[name] = {system: {"wer": round(t[0] / t[1], 3), "words": t[1], "audio_s": round(t[4], 1),
+                                 "wall_s": round(t[2], 1), "cpu_s": round(t[3], 1), "rtf": round(t[2] / t[4], 3),
+                                 "cpu_rtf": round(t[3] / t[4], 3)} for system, t in totals.items()}
+    return {**report, "load_average": load_average()}
+
+
 def make_two_hour_file(folder: Path) -> Path:
     """The sample meeting followed by quiet pink noise up to two hours (opus, 16 kHz mono)."""
     target = folder / "two_hours.ogg"
@@ -123,6 +151,7 @@ def main() -> None:
     for mode in ("plain", "split"):
         print(f"sample, {mode} segments:", json.dumps(in_subprocess("--sample", mode)))
     print("sample on the page:", json.dumps(in_subprocess("--page")))
+    print("PocketSphinx vs Whisper:", json.dumps(in_subprocess("--classic")))
     if "--skip-long" not in sys.argv:
         with tempfile.TemporaryDirectory() as tmp:
             path = make_two_hour_file(Path(tmp))
@@ -135,6 +164,8 @@ if __name__ == "__main__":
         print(json.dumps(sample_end_to_end(sys.argv[2])))
     elif sys.argv[1:2] == ["--page"]:
         print(json.dumps(page_end_to_end()))
+    elif sys.argv[1:2] == ["--classic"]:
+        print(json.dumps(classic_versus_whisper()))
     elif sys.argv[1:2] == ["--long"]:
         print(json.dumps(long_file(sys.argv[2])))
     else:

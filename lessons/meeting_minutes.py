@@ -52,6 +52,7 @@ if audio_bytes is not None:
             mm.run_diarization(audio_bytes, int(speakers), voices)
         elif found == 0:
             st.warning("No speech was found in this recording (is it silent?).")
+    mm.classic_asr_panel(audio_bytes, size, sample=source == mm.SOURCES[0])
 
 segments = mm.named_segments()
 if segments:

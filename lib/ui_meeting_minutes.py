@@ -5,6 +5,7 @@ lib/minutes."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 
@@ -12,7 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from lib import models, ui, urlstate
-from lib.minutes import audio, diarize, evaluate, extractive, llm, schema, transcribe, transcript
+from lib.minutes import (MEETING_DIR, audio, classic_asr, diarize, evaluate, extractive, llm, schema,
+                         transcribe, transcript)
 
 KEY = "meeting_minutes"
 SOURCES = ["The sample meeting", "An audio file", "A recording", "A transcript"]
@@ -156,6 +158,81 @@ def run_diarization(audio_bytes: bytes, num_speakers: int, voices: str = VOICES[
     remember("segments", labelled)
     for label, person in diarize.names_from_introductions(labelled).items():
         st.session_state[f"{KEY}_name_{label}"] = person
+
+
+CLASSIC = "Compare with classic ASR (pocketsphinx, HMM + n-gram)"
+
+
+def comparison_clips(audio_bytes: bytes, sample: bool) -> dict[str, tuple]:
+    """{label: (source, seconds, reference or None)}: the current audio's first
+    seconds (with the script as reference for the sample), and the LibriVox clips."""
+    if sample:
+        seconds, reference = classic_asr.sample_clip(json.loads((MEETING_DIR / "sample_turns.json").read_text()),
+                                                     classic_asr.MAX_SECONDS)
+        clips = {f"The sample meeting, first {seconds:.1f} s": (audio_bytes, seconds, reference)}
+    else:
+        clips = {f"This recording, first {classic_asr.MAX_SECONDS} s": (audio_bytes, classic_asr.MAX_SECONDS, None)}
+    for name, (path, reference) in classic_asr.librivox_clips().items():
+        clips[f"LibriVox: Sense and Sensibility, clip {name.rsplit('-', 1)[-1]}"] = \
+            (str(path), classic_asr.MAX_SECONDS, reference)
+    return clips
+
+
+def classic_asr_panel(audio_bytes: bytes, size: str, sample: bool) -> None:
+    """One click: PocketSphinx and Whisper on the same clip, side by side."""
+    with st.expander(CLASSIC):
+        ui.lesson_text(KEY, "classic")
+        if not classic_asr.available():
+            st.info("The classic recogniser needs the `pocketsphinx` package (its English models come inside "
+                    "it): `pip install pocketsphinx`, then reload the page.", icon=":material/extension:")
+            return
+        clips = comparison_clips(audio_bytes, sample)
+        label = st.selectbox("Clip", list(clips), key=f"{KEY}_classic_clip")
+        tag = (label, hashlib.sha1(audio_bytes).hexdigest(), size)
+        if st.button(CLASSIC, key=f"{KEY}_classic"):
+            remember("classic_runs", (tag, run_comparison(size, *clips[label])))
+        done = state("classic_runs")
+        if done and done[0] == tag and done[1]:
+            show_comparison(done[1], clips[label][2])
+
+
+def run_comparison(size: str, source, seconds: float, reference: str | None) -> list | None:
+    """PocketSphinx (with a progress bar), then Whisper, on the first `seconds` of `source`."""
+    try:
+        samples = classic_asr.first_seconds(source, seconds)
+        model = ui.whisper(size, ui.device())
+    except (audio.AudioError, models.ModelUnavailable) as err:
+        st.error(str(err))
+        return None
+    bar = st.progress(0.0, text="PocketSphinx…")
+
+    def step(done: float, total: float) -> None:
+        bar.progress(min(done / max(total, 1e-9), 1.0), text=f"PocketSphinx: {done:.0f} s of {total:.0f} s")
+
+    try:
+        with st.spinner("Transcribing the clip with PocketSphinx, then Whisper…"):
+            runs = classic_asr.compare(samples, model, reference, f"Whisper {size}", step)
+    except (classic_asr.Unavailable, audio.AudioError) as err:
+        st.error(str(err))
+        return None
+    finally:
+        bar.empty()
+    return runs
+
+
+def show_comparison(runs: list, reference: str | None) -> None:
+    for column, run in zip(st.columns(len(runs)), runs):
+        column.markdown(f"**{run.system}**")
+        left, right = column.columns(2)
+        left.metric("Word error rate", "—" if run.word_error_rate is None else f"{run.word_error_rate:.0%}")
+        right.metric("Real-time factor", f"{run.real_time_factor:.2f}",
+                     help=f"{run.elapsed_s:.1f} s of computing for {run.audio_s:.1f} s of audio")
+        column.code(run.text or "(no words)", language=None, wrap_lines=True)
+    if reference:
+        st.caption(f"Reference (what was said): {escape_markdown(reference)}")
+    else:
+        st.caption("This recording has no reference transcript, so there is no word error rate: "
+                   "pick the sample meeting or a LibriVox clip to score both.")
 
 
 def segment_table(segments: list[schema.Segment]) -> pd.DataFrame:

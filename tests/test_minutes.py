@@ -12,10 +12,9 @@ import pytest
 import soundfile as sf
 
 from lib import models
-from lib.minutes import (MEETING_DIR, SAMPLE_AUDIO, audio, diarize, evaluate, extractive, llm, schema, transcribe,
-                         transcript)
+from lib.minutes import (MEETING_DIR, SAMPLE_AUDIO, audio, classic_asr, diarize, evaluate, extractive, llm, schema,
+                         transcribe, transcript)
 
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 SCRIPT = json.loads((MEETING_DIR / "script.json").read_text())
 TRUTH = json.loads((MEETING_DIR / "ground_truth.json").read_text())
 TURNS = json.loads((MEETING_DIR / "sample_turns.json").read_text())
@@ -155,20 +154,60 @@ def test_split_at_pauses():
 
 @pytest.mark.slow
 def test_librivox_word_error_rate(whisper):
-    if not LIBRIVOX.exists():
+    if not classic_asr.librivox_clips():
         pytest.skip("Debian pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)")
-    references = {}
-    for line in (LIBRIVOX / "transcription").read_text().splitlines():
-        text, _, clip = line.rpartition("(")
-        references[clip.strip(") ")] = text.replace("<s>", "").replace("</s>", "")
     errors = words = 0
-    for clip, reference in references.items():
-        segments, _ = transcribe.run(whisper, str(LIBRIVOX / f"{clip}.wav"), split_pauses=False)
+    for path, reference in classic_asr.librivox_clips().values():
+        segments, _ = transcribe.run(whisper, str(path), split_pauses=False)
         hypothesis = " ".join(s.text for s in segments)
         n = len(evaluate.normalise_words(reference))
         errors += evaluate.word_error_rate(reference, hypothesis) * n
         words += n
     assert errors / words <= 0.15
+
+
+# --- classic ASR: PocketSphinx beside Whisper ----------------------------------------------
+
+def test_pocketsphinx_on_a_librivox_clip_is_scored_like_whisper(whisper):
+    clips = classic_asr.librivox_clips()
+    if not clips:
+        pytest.skip("Debian pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)")
+    path, reference = clips["sense_and_sensibility_01_austen_64kb-0920"]
+    samples, rate = sf.read(path, dtype="float32")
+    steps = []
+    classic, neural = classic_asr.compare(samples, whisper, reference, on_progress=lambda *a: steps.append(a))
+    assert rate == 16_000 and classic.system.startswith("PocketSphinx") and len(classic.text.split()) >= 10
+    assert classic.word_error_rate == evaluate.word_error_rate(reference, classic.text) < 0.6
+    assert neural.word_error_rate == evaluate.word_error_rate(reference, neural.text)
+    assert classic.audio_s == neural.audio_s == pytest.approx(len(samples) / 16_000)
+    assert steps and steps[-1][1] == pytest.approx(classic.audio_s) and classic.real_time_factor > 0
+
+
+def test_librivox_transcription_file_is_read(tmp_path):
+    (tmp_path / "transcription").write_text("<s> he was not an ill disposed young man </s> (clip-0880)\n"
+                                            "<s> a missing clip </s> (clip-0999)\n")
+    sf.write(tmp_path / "clip-0880.wav", np.zeros(1600, np.float32), 16_000)
+    assert classic_asr.librivox_clips(tmp_path) == {
+        "clip-0880": (tmp_path / "clip-0880.wav", "he was not an ill disposed young man")}
+    assert classic_asr.librivox_clips(tmp_path / "absent") == {}
+
+
+def test_the_sample_clip_ends_in_the_pause_after_a_turn():
+    seconds, reference = classic_asr.sample_clip(TURNS, 40)
+    inside = [t for t in TURNS if t["end"] <= 40]
+    assert inside[-1]["end"] < seconds < TURNS[len(inside)]["start"]
+    assert reference == " ".join(t["text"] for t in inside) and reference.startswith("Good morning, everyone.")
+
+
+def test_without_pocketsphinx_the_message_says_how_to_install_it(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pocketsphinx" else real(name, *a))
+    assert not classic_asr.available()
+    with pytest.raises(classic_asr.Unavailable, match="pip install pocketsphinx"):
+        classic_asr.run_pocketsphinx(np.zeros(16_000, np.float32))
 
 
 # --- diarisation ----------------------------------------------------------------------

@@ -283,6 +283,36 @@ def test_a_speaker_network_that_cannot_load_falls_back_to_mfcc(open_page, quick_
     assert len({s.speaker for s in at.session_state[f"{KEY}_segments"]}) >= 2
 
 
+
+# --- classic ASR beside Whisper ------------------------------------------------------------------
+
+def test_classic_asr_panel_shows_both_transcripts_scored_against_the_script(open_page, monkeypatch):
+    from lib.minutes import classic_asr
+
+    monkeypatch.setattr(classic_asr, "MAX_SECONDS", 10)  # the sample's first turn (9.3 s), to stay quick
+    at = open_page(KEY, timeout=180)
+    assert at.selectbox(key=f"{KEY}_classic_clip").value == "The sample meeting, first 9.8 s"
+    at.button(key=f"{KEY}_classic").click().run()
+    assert not at.exception and not at.error
+    (tag, runs) = at.session_state[f"{KEY}_classic_runs"]
+    assert [r.system for r in runs] == ["PocketSphinx (HMM + n-gram)", "Whisper tiny.en"]
+    assert [c.value for c in at.code] == [r.text for r in runs] and all(r.text for r in runs)
+    first_turn = SCRIPT["turns"][0][1]
+    shown = [m.value for m in at.metric if m.label == "Word error rate"]
+    assert shown == [f"{evaluate.word_error_rate(first_turn, r.text):.0%}" for r in runs]
+    assert runs[1].word_error_rate < runs[0].word_error_rate  # on these synthetic voices, by far
+
+
+def test_without_pocketsphinx_the_panel_says_how_to_install_it(open_page, monkeypatch):
+    from lib.minutes import classic_asr
+
+    monkeypatch.setattr(classic_asr, "available", lambda: False)
+    at = open_page(KEY)
+    assert not at.exception
+    assert any("`pip install pocketsphinx`" in i.value for i in at.info)
+    assert f"{KEY}_classic" not in [b.key for b in at.button]
+
+
 # --- hostile input -----------------------------------------------------------------------
 
 HOSTILE = ("Maria: <script>alert('owned')</script> We agreed to meet <img src=x onerror=alert(1)> in the gym.\n"
