@@ -90,6 +90,8 @@ TASKS = [
          "Offline: EfficientNet-Lite0 ImageNet weights, run by Glassbox's own model code."),
 ]
 TASK_BY_KEY = {t.key: t for t in TASKS}
+# The playground opens on a task that runs with no network, so a first look shows real output.
+FIRST_OFFLINE_TASK = next(t.key for t in TASKS if t.offline)
 HUB_ROLES = {"sentiment-analysis": "classifier", "ner": "ner", "question-answering": "qa",
              "translation_en_to_fr": "seq2seq"}
 

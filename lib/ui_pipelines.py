@@ -38,7 +38,7 @@ FINETUNED = "finetune_model"  # offered under the hood only in the session that 
 # --- settings shared by link, and teacher presets ------------------------------------
 
 SHARED = {
-    "task": urlstate.Choice(f"{K}_task", pipelines.TASKS[0].key, list(pipelines.TASK_BY_KEY)),
+    "task": urlstate.Choice(f"{K}_task", pipelines.FIRST_OFFLINE_TASK, list(pipelines.TASK_BY_KEY)),
     **{task: urlstate.Text(f"{K}_text_{task}", text, max_chars=500) for task, text in DEFAULT_TEXT.items()},
     "labels": urlstate.Text(f"{K}_labels", "sport, politics, cooking"),
     "method": urlstate.Choice(f"{K}_zero_shot_method", ZERO_SHOT_METHODS[0], ZERO_SHOT_METHODS),

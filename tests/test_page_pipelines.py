@@ -33,15 +33,21 @@ def app():
     return at
 
 
-def test_default_page_explains_hub_tasks_and_shows_the_three_steps(app):
+def test_default_page_opens_on_an_offline_task_with_its_three_steps(app, minilm):
+    """Offline, the first look is real output: the first task that runs offline, under the hood on its own input."""
     assert app.title[0].value == "HuggingFace pipelines"
-    assert "distilbert/distilbert-base-uncased-finetuned-sst-2-english" in messages(app)
-    assert "Sentiment analysis needs its Hub model" in messages(app)  # under the hood of the default task
-    app.radio(key="pipelines_hood_model").set_value("minilm").run()
+    assert app.selectbox(key="pipelines_task").value == "zero-shot-classification"
     tokens = app.dataframe[0].value  # the under-the-hood tokenizer table (rows: token, id, mask)
-    assert list(tokens.loc["token"])[:3] == ["[CLS]", "paris", "is"]
+    text = ui_pipelines.DEFAULT_TEXT["zero-shot-classification"]
+    assert list(tokens.loc["token"]) == minilm.tokenizer.tokenize(f"[CLS] {text} [SEP]")
     assert list(tokens.loc["attention_mask"]) == ["1"] * tokens.shape[1]
+    choose(app, "sentiment-analysis")
+    assert "distilbert/distilbert-base-uncased-finetuned-sst-2-english" in messages(app)
+    assert "Sentiment analysis needs its Hub model" in messages(app)  # under the hood of a Hub-only task
+    app.radio(key="pipelines_hood_model").set_value("minilm").run()
+    assert list(app.dataframe[0].value.loc["token"])[:3] == ["[CLS]", "paris", "is"]
     app.radio(key="pipelines_hood_model").set_value(ui_pipelines.HOOD_TASK).run()
+    choose(app, pipelines.FIRST_OFFLINE_TASK)
 
 
 def hood_tokens(app) -> list[str]:
@@ -259,7 +265,7 @@ def test_a_shared_link_restores_the_view(open_page):
     at.radio(key="pipelines_hood_model").set_value("smollm2-135m").run()
     at.text_input(key="pipelines_hood_text").input("The capital of Italy is").run()
     link = dict(at.query_params)
-    assert link == {"task": "zero-shot-classification", "zero-shot-classification": "The orchestra played Mozart all night.",
+    assert link == {"zero-shot-classification": "The orchestra played Mozart all night.",  # the default task: not in the link
                     "labels": "music, sport, cooking", "hood": "smollm2-135m", "input": "The capital of Italy is"}
     opened = open_page("pipelines", timeout=TIMEOUT, query=link)
     assert not opened.exception and not [i for i in opened.info if "ignored" in i.value]
@@ -282,7 +288,7 @@ def test_malformed_and_hostile_links_are_ignored_with_a_notice(open_page):
     for reason in ("`seed` is not a setting", "`tokens=999` is outside 5–100", "`fill-mask` is too long (10,240",
                    "`temp=nan` is outside", "`task=../../etc/passwd` is not one of the choices"):
         assert reason in notices[0]
-    assert at.selectbox(key="pipelines_task").value == "sentiment-analysis"
+    assert at.selectbox(key="pipelines_task").value == pipelines.FIRST_OFFLINE_TASK == "zero-shot-classification"
     assert at.radio(key="pipelines_hood_model").value == ui_pipelines.HOOD_TASK  # no fine-tuned model here
     assert dict(at.query_params) == {}
     choose(at, "text-generation")
