@@ -407,18 +407,12 @@ def test_bigger_chat_models_are_offered_only_with_the_hub():
 
 def test_the_speaker_role_loads_an_xvector_model_and_its_feature_extractor(tmp_path):
     """WavLM-base-plus-sv's classes, on a tiny random copy saved here (the Hub is not reachable)."""
-    import transformers
+    from test_minutes import save_tiny_speaker_model
 
-    config = transformers.WavLMConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                      intermediate_size=37, conv_dim=(32, 32), conv_stride=(5, 4),
-                                      conv_kernel=(10, 8), num_conv_pos_embeddings=16, tdnn_dim=(32, 32, 64),
-                                      tdnn_kernel=(5, 3, 1), tdnn_dilation=(1, 2, 1), xvector_output_dim=24)
-    transformers.WavLMForXVector(config).save_pretrained(tmp_path)
-    transformers.Wav2Vec2FeatureExtractor(sampling_rate=16_000).save_pretrained(tmp_path)
-    spec = models.ModelSpec("tiny-sv", "tiny speaker model", "speaker", "hub", str(tmp_path), "test")
-    loaded = models._load_spec(spec, "speaker", "cpu", attentions=True, model_kwargs={})
+    loaded = models._load_spec(save_tiny_speaker_model(tmp_path), "speaker", "cpu", attentions=True, model_kwargs={})
     assert type(loaded.model).__name__ == "WavLMForXVector"
+    assert type(loaded.tokenizer).__name__ == "Wav2Vec2FeatureExtractor"
     features = loaded.tokenizer(torch.randn(16_000).numpy(), sampling_rate=16_000, return_tensors="pt")
     with torch.no_grad():
         embeddings = loaded.model(**features).embeddings  # (batch, xvector_output_dim)
-    assert embeddings.shape == (1, 24)
+    assert embeddings.shape == (1, loaded.model.config.xvector_output_dim)
