@@ -407,7 +407,7 @@ def test_bigger_chat_models_are_offered_only_with_the_hub():
 
 def test_the_speaker_role_loads_an_xvector_model_and_its_feature_extractor(tmp_path):
     """WavLM-base-plus-sv's classes, on a tiny random copy saved here (the Hub is not reachable)."""
-    from test_minutes import save_tiny_speaker_model
+    from tests.test_minutes import save_tiny_speaker_model
 
     loaded = models._load_spec(save_tiny_speaker_model(tmp_path), "speaker", "cpu", attentions=True, model_kwargs={})
     assert type(loaded.model).__name__ == "WavLMForXVector"
