@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -138,7 +139,7 @@ def whisper(size: str, device_name: str):
 @st.cache_resource(max_entries=1, show_spinner="Loading EfficientNet-Lite0 (once for the whole class)…")
 def efficientnet(device_name: str):
     """The class's EfficientNet-Lite0 and the lock every student holds while
-    using it (Grad-CAM hooks into it)."""
+    using it (Grad-CAM runs a backward pass through it)."""
     from lib import efficientnet as lite0
 
     return lite0.load_efficientnet_lite0().to(device_name), threading.Lock()
@@ -146,9 +147,21 @@ def efficientnet(device_name: str):
 
 # --- lesson text and code -------------------------------------------------------
 
-def lesson_text(lesson_key: str, part: str) -> None:
-    """Render assets/lessons/<lesson_key>/<part>.md."""
-    st.markdown((LESSON_DIR / lesson_key / f"{part}.md").read_text(encoding="utf-8"))
+def lesson_text(lesson_key: str, part: str, **values) -> None:
+    """Render assets/lessons/<lesson_key>/<part>.md, with each `{{name}}` in it
+    replaced by values[name]: numbers the text states come from the code."""
+    st.markdown(fill_placeholders((LESSON_DIR / lesson_key / f"{part}.md").read_text(encoding="utf-8"), values))
+
+
+def fill_placeholders(text: str, values: dict) -> str:
+    """`{{name}}` → str(values[name]); a name without a value is an error, not silent text."""
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"lesson text needs a value for {{{{{name}}}}}")
+        return str(values[name])
+
+    return re.sub(r"\{\{(\w+)\}\}", value, text)
 
 
 def show_code(code: str, label: str = "Show me the code") -> None:
