@@ -24,7 +24,7 @@ def digits(device: str, seeds: int) -> None:
     dataset = cnn.load_digits()
     for seed in range(seeds):
         cpu = time.process_time()  # CPU seconds of this process: wall time is an upper bound on a shared machine
-        results = list(cnn.train(cnn.SmallCNN(8), dataset, device=device, seed=seed))
+        results = list(cnn.train(cnn.build_model(8, seed=seed), dataset, device=device, seed=seed))
         cpu = time.process_time() - cpu
         last = results[-1]
         best = max(r.test_accuracy for r in results)
@@ -37,7 +37,7 @@ def fashion(device: str) -> None:
         print("fashion-mnist: not installed")
         return
     dataset = cnn.load_fashion_mnist()
-    result = next(cnn.train(cnn.SmallCNN(28), dataset, epochs=1, device=device))
+    result = next(cnn.train(cnn.build_model(28), dataset, epochs=1, device=device))
     print(f"fashion-mnist: 1 epoch on {len(dataset.x_train)} images in {result.seconds:.1f} s, "
           f"test accuracy {result.test_accuracy:.3f}")
 

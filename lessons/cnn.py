@@ -30,26 +30,11 @@ pooled = F.max_pool2d(F.relu(feature_map), 2)
 st.header("3. Local connectivity and weight sharing")
 ui.lesson_text("cnn", "sharing")
 lesson.parameter_sharing()
-ui.show_code("""
-conv = torch.nn.Conv2d(3, 64, kernel_size=3, padding=1)  # 64·(3·3·3 + 1) parameters
-dense = torch.nn.Linear(224 * 224 * 3, 224 * 224 * 64)   # the same outputs, (224·224·3 + 1)·224·224·64 parameters
-sum(p.numel() for p in conv.parameters())
-""")
 
 st.header("4. Train a CNN live")
-ui.lesson_text("cnn", "training")
+ui.lesson_text("cnn", "training", **lesson.digits_facts())
 lesson.train_cnn()
-ui.show_code("""
-from torch import nn
-model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 8×8 → 4×4
-                      nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 4×4 → 2×2
-                      nn.Flatten(), nn.Linear(32 * 2 * 2, 10))
-optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-for epoch in range(10):
-    for x, y in batches:                       # x: (32, 1, 8, 8)
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad(); loss.backward(); optimizer.step()
-""")
+ui.show_code(lesson.training_code())
 
 st.header("5. Inside a real ImageNet network")
 ui.lesson_text("cnn", "pretrained")

@@ -22,19 +22,7 @@ a = torch.relu(z)                      # or torch.sigmoid, torch.tanh, torch.nn.
 st.header("2. A small network learns a boundary")
 ui.lesson_text("neural_networks", "network")
 lesson.playground()
-ui.show_code("""
-import torch
-from torch import nn
-model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 1))
-optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
-for step in range(300):
-    batch = torch.randint(len(X), (32,))
-    logits = model(X[batch]).squeeze(-1)                                      # 1. forward propagation
-    loss = nn.functional.binary_cross_entropy_with_logits(logits, y[batch])  # 2. loss
-    optimizer.zero_grad()
-    loss.backward()                                                          # 3. backpropagation
-    optimizer.step()                                                         # 4. optimisation step
-""")
+ui.show_code(lesson.training_code())
 
 st.header("3. Backpropagation, number by number")
 ui.lesson_text("neural_networks", "backprop")

@@ -8,7 +8,7 @@ ui.shared_state("rnn", ui_rnn.SHARED, ui_rnn.PRESETS)
 ui.lesson_text("rnn", "intro")
 
 st.header("1. One cell, unrolled over time")
-ui.lesson_text("rnn", "unroll")
+ui.lesson_text("rnn", "unroll", units=rnn.UNROLL_HIDDEN_SIZE)
 
 
 @ui.fragment
@@ -31,11 +31,11 @@ def unrolling():
 
 
 unrolling()
-ui.show_code("""
+ui.show_code(f"""
 import torch
-rnn = torch.nn.RNN(input_size=vocab_size, hidden_size=8)
+rnn = torch.nn.RNN(input_size=vocab_size, hidden_size={rnn.UNROLL_HIDDEN_SIZE})
 w_x, w_h, b = rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0 + rnn.bias_hh_l0
-h = torch.zeros(8)
+h = torch.zeros({rnn.UNROLL_HIDDEN_SIZE})
 for x_t in one_hot_chars:                 # the same weights at every step
     h = torch.tanh(w_x @ x_t + w_h @ h + b)
 """)
@@ -64,19 +64,19 @@ def gradients():
 
 
 gradients()
-ui.show_code("""
+ui.show_code(f"""
 states = []                                   # keep every h_t
 for x_t in inputs:
     h = torch.tanh(x_t @ W_x.T + h @ W_h.T + b); states.append(h)
 loss = states[-1] @ readout
 grads = torch.autograd.grad(loss, states, retain_graph=True)   # ∂L/∂h_t for every t
 loss.backward()
-torch.nn.utils.clip_grad_norm_(params, max_norm=1.0)           # gradient clipping
+torch.nn.utils.clip_grad_norm_(params, max_norm={ui_rnn.SHARED["clip"].default})           # gradient clipping
 """)
 
 st.header("3. Inside an LSTM: the gates at work")
-ui.lesson_text("rnn", "gates")
 model = ui_rnn.depth_lstm()
+ui.lesson_text("rnn", "gates", units=model.lstm.hidden_size, seconds=f"{model.training_seconds:.1f}")
 
 
 @ui.fragment
@@ -87,7 +87,7 @@ def gates():
         return
     trace = rnn.lstm_gate_trace(model, text)
     st.plotly_chart(ui_rnn.depth_figure(trace, text), width="stretch")
-    st.caption(f"Cell unit {trace.counter_unit} follows the depth with correlation {trace.counter_correlation:.3f}.")
+    st.caption(ui_rnn.counter_caption(trace, text))
     st.plotly_chart(ui_rnn.gates_figure(trace, text), width="stretch")
 
 
@@ -99,7 +99,7 @@ ui.lesson_text("rnn", "train_text")
 ui_rnn.char_model_section()
 
 st.subheader("b. Forecasting a time series")
-ui.lesson_text("rnn", "train_series")
+ui.lesson_text("rnn", "train_series", window=rnn.FORECAST_WINDOW)
 ui_rnn.forecast_section()
 
 st.header("5. Where RNNs went: attention")

@@ -283,6 +283,13 @@ class SmallCNN(nn.Module):
         return self.classifier(x.flatten(1))
 
 
+def build_model(*args, seed: int = 0, **kwargs) -> SmallCNN:
+    """SmallCNN(*args, **kwargs) with its initial weights drawn from `seed`: given the same seed,
+    `train` then repeats the whole run."""
+    torch.manual_seed(seed)
+    return SmallCNN(*args, **kwargs)
+
+
 def activations(model: SmallCNN, x: torch.Tensor) -> list[np.ndarray]:
     """Each conv layer's feature maps for one image (1, 1, h, w): (filters, h, w) arrays."""
     model.eval()
@@ -307,14 +314,17 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.
                           for i in range(0, len(x), batch_size)])
 
 
+BATCH_SIZE = 32
+
+
 def train(model: nn.Module, data: Dataset, epochs: int = 10, learning_rate: float = 3e-3,
-          batch_size: int = 32, device: str = "cpu", seed: int = 0) -> Iterator[EpochResult]:
+          batch_size: int = BATCH_SIZE, device: str = "cpu", seed: int = 0) -> Iterator[EpochResult]:
     """Adam on cross-entropy; yields after every epoch so a page can draw the curve and stop early.
+    `seed` sets the order of the training examples; build_model's seed sets the initial weights.
 
     On the CPU a small CNN trains on one thread: its tensors are too small to
     split, and handing work between threads costs more than it saves (10-20×
     slower on a busy 2-core machine)."""
-    torch.manual_seed(seed)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     order = torch.Generator().manual_seed(seed)

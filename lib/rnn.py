@@ -110,7 +110,10 @@ class TextUnroll:
     recurrent_terms: np.ndarray  # (seq, hidden): W_h·h_{t-1}
 
 
-def unroll_text(text: str, hidden_size: int = 8, seed: int = 0) -> TextUnroll:
+UNROLL_HIDDEN_SIZE = 8
+
+
+def unroll_text(text: str, hidden_size: int = UNROLL_HIDDEN_SIZE, seed: int = 0) -> TextUnroll:
     """A small random-weight RNN reading `text` one character (one-hot) at a time."""
     vocab = sorted(set(text))
     torch.manual_seed(seed)
@@ -209,6 +212,8 @@ def bracket_strings(count: int, length: int, seed: int = 0):
 
 
 class DepthLSTM(nn.Module):
+    training_seconds: float = 0.0  # how long train_depth_lstm took
+
     def __init__(self, hidden_size: int = 8):
         super().__init__()
         self.lstm = nn.LSTM(len(BRACKET_VOCAB), hidden_size)
@@ -227,6 +232,7 @@ def train_depth_lstm(steps: int = 300, hidden_size: int = 8, seed: int = 0) -> D
     idx, depth = bracket_strings(2048, 40, seed)  # (seq, 2048)
     model = DepthLSTM(hidden_size)
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    started = time.perf_counter()
     with models.cpu_threads("cpu"):
         for _ in range(steps):
             batch = torch.randint(0, idx.shape[1], (32,), generator=gen)
@@ -234,6 +240,7 @@ def train_depth_lstm(steps: int = 300, hidden_size: int = 8, seed: int = 0) -> D
             opt.zero_grad()
             loss.backward()
             opt.step()
+    model.training_seconds = time.perf_counter() - started
     return model.eval()
 
 
@@ -484,7 +491,10 @@ class ForecastReport:
     predictions: dict[str, np.ndarray]
 
 
-def train_forecasters(series: np.ndarray, window: int = 20, steps: int = 300, kinds=KINDS,
+FORECAST_WINDOW = 20  # past values each forecaster reads
+
+
+def train_forecasters(series: np.ndarray, window: int = FORECAST_WINDOW, steps: int = 300, kinds=KINDS,
                       eval_every: int = 50, hidden_size: int = 32, device: str = "cpu",
                       seed: int = 0) -> Iterator[ForecastReport]:
     """Train one model per kind on the first 80% (one-step-ahead, standardised),

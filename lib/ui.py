@@ -148,9 +148,14 @@ def efficientnet(device_name: str):
 # --- lesson text and code -------------------------------------------------------
 
 def lesson_text(lesson_key: str, part: str, **values) -> None:
-    """Render assets/lessons/<lesson_key>/<part>.md, with each `{{name}}` in it
-    replaced by values[name]: numbers the text states come from the code."""
-    st.markdown(fill_placeholders((LESSON_DIR / lesson_key / f"{part}.md").read_text(encoding="utf-8"), values))
+    """Render assets/lessons/<lesson_key>/<part>.md (see lesson_markdown)."""
+    st.markdown(lesson_markdown(lesson_key, part, **values))
+
+
+def lesson_markdown(lesson_key: str, part: str, **values) -> str:
+    """assets/lessons/<lesson_key>/<part>.md with each `{{name}}` in it replaced by
+    values[name]: numbers the text states come from the code."""
+    return fill_placeholders((LESSON_DIR / lesson_key / f"{part}.md").read_text(encoding="utf-8"), values)
 
 
 def fill_placeholders(text: str, values: dict) -> str:

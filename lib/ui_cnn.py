@@ -274,6 +274,20 @@ def parameter_sharing() -> None:
     memory = dense * 4 / 2**30
     st.caption(f"In float32 the fully connected layer would need {memory:,.1f} GiB of weights; "
                f"the convolution needs {conv * 4 / 1024:,.1f} KiB.")
+    ui.show_code(sharing_code(height, width, channels, filters, size))
+
+
+def sharing_code(height: int, width: int, channels: int, filters: int, size: int) -> str:
+    """Torch code that counts both layers' parameters; the dense layer is built on the meta
+    device (shapes only), as its weights may not fit in memory."""
+    return f"""
+import torch
+# {filters} filters × ({channels}·{size}·{size} weights + 1 bias)
+conv = torch.nn.Conv2d({channels}, {filters}, kernel_size={size}, padding={size // 2})
+with torch.device("meta"):  # shapes only, no memory: the same outputs, each from every input value
+    dense = torch.nn.Linear({height} * {width} * {channels}, {height} * {width} * {filters})
+print([sum(p.numel() for p in layer.parameters()) for layer in (conv, dense)])
+"""
 
 
 # --- 4. train a CNN live -------------------------------------------------------------------------
@@ -282,6 +296,33 @@ def parameter_sharing() -> None:
 def dataset(name: str) -> cnn.Dataset:
     """Shared read-only by every student."""
     return cnn.load_digits() if name == "digits" else cnn.load_fashion_mnist()
+
+
+def digits_facts() -> dict:
+    """The size of the digits set, counted from the data, for the lesson text."""
+    digits = dataset("digits")
+    return dict(digits=f"{len(digits.x_train) + len(digits.x_test):,}", side=digits.x_train.shape[-1])
+
+
+def training_code() -> str:
+    """The page's default CNN and its training loop in plain torch, written out from the defaults."""
+    layers, filters, epochs, lr = (SHARED[name].default for name in ("layers", "first", "epochs", "lr"))
+    digits = dataset(SHARED["data"].default)
+    channels = [1] + [filters * 2 ** i for i in range(layers)]
+    sides = [digits.x_train.shape[-1] // 2 ** i for i in range(layers + 1)]
+    blocks = [f"nn.Conv2d({c_in}, {c_out}, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # {s}×{s} → {t}×{t}"
+              for c_in, c_out, s, t in zip(channels, channels[1:], sides, sides[1:])]
+    head = f"nn.Flatten(), nn.Linear({channels[-1]} * {sides[-1]} * {sides[-1]}, {len(digits.classes)}))"
+    model = ("\n" + " " * len("model = nn.Sequential(")).join(blocks + [head])
+    return f"""
+from torch import nn
+model = nn.Sequential({model}
+optimizer = torch.optim.Adam(model.parameters(), lr={lr:g})
+for epoch in range({epochs}):
+    for x, y in batches:                       # x: ({cnn.BATCH_SIZE}, 1, {sides[0]}, {sides[0]})
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+"""
 
 
 def dataset_names() -> dict[str, str]:
@@ -302,7 +343,7 @@ def training_settings() -> dict:
     filters = cols[1].select_slider("Filters in the first layer", FIRST_FILTERS, key=key("first_filters"),
                                     help="Each further layer doubles them.")
     epochs = cols[2].slider("Epochs", 1, 30, key=key(f"epochs_{name}"))
-    learning_rate = SHARED["lr"].default
+    learning_rate = st.session_state.get(SHARED["lr"].key, SHARED["lr"].default)  # kept while hidden (classroom)
     if not ui.classroom():
         learning_rate = cols[3].select_slider("Learning rate", LEARNING_RATES, key=key("learning_rate"))
     return dict(name=name, layers=layers, filters=filters, epochs=epochs, learning_rate=learning_rate)
@@ -329,7 +370,7 @@ def train_cnn() -> None:
     settings = training_settings()
     data = dataset(settings["name"])
     try:
-        model = cnn.SmallCNN(data.x_train.shape[-1], len(data.classes), settings["layers"], settings["filters"])
+        model = cnn.build_model(data.x_train.shape[-1], len(data.classes), settings["layers"], settings["filters"])
     except ValueError as err:
         st.error(str(err))
         return

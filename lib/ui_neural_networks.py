@@ -118,13 +118,13 @@ def data_for(s: Settings) -> nn.Split:
     return nn.split(*nn.make_dataset(s.dataset, N_SAMPLES, s.noise))
 
 
-def current_model(s: Settings) -> tuple[nn.MLP, bool]:
-    """The model trained with these settings (any number of steps) if there is one, else a
-    fresh one: (model, trained)."""
+def current_model(s: Settings) -> tuple[nn.MLP, list[nn.Step] | None]:
+    """The model trained with these settings (any number of steps) and its history if there is
+    one, else a fresh one and None."""
     run = st.session_state.get(key("run"))
     if run and dataclasses.replace(run["settings"], steps=s.steps) == s:
-        return run["model"], True
-    return nn.build_model(s.cfg, device=ui.device()), False
+        return run["model"], run["history"]
+    return nn.build_model(s.cfg, device=ui.device()), None
 
 
 def draw_boundary(slot, model: nn.MLP, data: nn.Split, title: str, chart_key: str) -> None:
@@ -166,8 +166,8 @@ def playground() -> None:
         with st.spinner("Training…"):
             train_live(s, data, boundary_slot, loss_slot)
         st.rerun()  # the whole page, so the backpropagation section sees the trained network
-    model, trained = current_model(s)
-    history = st.session_state[key("run")]["history"] if trained else []
+    model, history = current_model(s)
+    history = history or []
     if history and history[-1].diverged:
         st.error(nn.divergence_message(history[-1]))
     title = (f"After {history[-1].step} steps: validation accuracy {history[-1].val_acc:.0%}" if history
@@ -235,6 +235,11 @@ def layer_name(trace: nn.Trace, layer: int) -> str:
     return "Output layer" if layer == len(trace.zs) - 1 else f"Hidden layer {layer + 1}"
 
 
+DIVERGED_BACKPROP = ("The last training diverged, so its weights hold no gradients worth following. Lower the "
+                     "learning rate above: this section then follows the untrained network, and the one you "
+                     "train next.")
+
+
 @ui.fragment
 def backprop_walkthrough() -> None:
     s = settings_from_state()
@@ -243,9 +248,12 @@ def backprop_walkthrough() -> None:
         st.info("Fix the network settings above to follow backpropagation through it.")
         return
     data = data_for(s)
-    model, trained = current_model(s)
-    st.caption("Using the network you trained above." if trained else "Using the untrained network (train it above "
-               "to see the gradients of a trained one).")
+    model, history = current_model(s)
+    if history and history[-1].diverged:
+        st.warning(DIVERGED_BACKPROP, icon=":material/warning:")
+        return
+    st.caption("Using the network you trained above." if history is not None else "Using the untrained network "
+               "(train it above to see the gradients of a trained one).")
     left, right = st.columns(2)
     index = left.number_input("Training example", 0, len(data.X_train) - 1, key=key("example"))
     lr = right.select_slider("Learning rate for one step", STEP_LEARNING_RATES, key=key("step_lr"))
@@ -282,6 +290,29 @@ def settings_from_state() -> Settings:
                        hidden_act=shared("act"), learning_rate=shared("lr"), batch_size=shared("batch"),
                        weight_decay=shared("l2"), optimizer=shared("opt"))
     return Settings(shared("data"), shared("noise"), cfg, shared("steps"))
+
+
+TORCH_OPTIMIZERS = {"adam": "Adam", "sgd": "SGD"}
+
+
+def training_code(cfg: nn.NetConfig = DEFAULT, steps: int = nn.DEFAULT_STEPS) -> str:
+    """The playground's training loop in plain torch, written out for these settings."""
+    sizes = [2] + [cfg.hidden_size] * cfg.num_hidden_layers + [1]
+    act = f", nn.{nn.TORCH_ACTIVATIONS[cfg.hidden_act].__name__}(), "
+    layers = act.join(f"nn.Linear({n_in}, {n_out})" for n_in, n_out in zip(sizes, sizes[1:]))
+    return f"""
+import torch
+from torch import nn
+model = nn.Sequential({layers})
+optimizer = torch.optim.{TORCH_OPTIMIZERS[cfg.optimizer]}(model.parameters(), lr={cfg.learning_rate:g})
+for step in range({steps}):
+    batch = torch.randint(len(X), ({cfg.batch_size},))
+    logits = model(X[batch]).squeeze(-1)                                      # 1. forward propagation
+    loss = nn.functional.binary_cross_entropy_with_logits(logits, y[batch])  # 2. loss
+    optimizer.zero_grad()
+    loss.backward()                                                          # 3. backpropagation
+    optimizer.step()                                                         # 4. optimisation step
+"""
 
 
 def run_without_leftovers(steps, total: int, label: str, on_step) -> None:

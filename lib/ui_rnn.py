@@ -113,6 +113,15 @@ def gates_figure(trace: rnn.GateTrace, text: str) -> go.Figure:
     return fig
 
 
+def counter_caption(trace: rnn.GateTrace, text: str) -> str:
+    """Which cell unit follows the bracket depth, or why there is no depth to follow."""
+    depth = rnn.true_depth(text)
+    if depth.min() == depth.max():
+        return (f"The bracket depth stays at {depth[0]:g} all through this text, so there is no depth for a cell "
+                "unit to follow: type brackets that open and close, such as (()(x)).")
+    return f"Cell unit {trace.counter_unit} follows the depth with correlation {trace.counter_correlation:.3f}."
+
+
 def depth_figure(trace: rnn.GateTrace, text: str) -> go.Figure:
     labels = _tick_labels(text)
     counter = trace.cell[:, trace.counter_unit]
@@ -191,7 +200,7 @@ def char_model_section() -> None:
     kind = left.selectbox("Cell", ["lstm", "gru"], format_func=KIND_NAMES.get, key="rnn_char_kind")
     budget = middle.slider("Time budget (s)", 5, 120, key="rnn_char_budget")
     steps = right.slider("Maximum steps", 10, 3000, step=10, key="rnn_char_steps")
-    seq_len = (SHARED["seq"].default if ui.classroom()
+    seq_len = (st.session_state.get(SHARED["seq"].key, SHARED["seq"].default) if ui.classroom()  # kept while hidden
                else left.slider("Sequence length (characters)", 16, 128, key="rnn_char_seq_len"))
     temperature = middle.slider("Sampling temperature", 0.1, 2.0, step=0.1, key="rnn_char_temperature")
     prompt = right.text_input("Sample prompt", key="rnn_char_prompt", max_chars=PROMPT_MAX_CHARS)

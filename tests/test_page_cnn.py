@@ -51,6 +51,12 @@ def test_course_example_and_the_cat_on_screen(open_page):
     assert set(top5[:3]) == {"Egyptian cat", "tiger cat", "tabby"}
     maps = figure(page, "cnn_effnet_maps")
     assert len(maps["data"]) == 16
+    from lib import ui, ui_cnn
+
+    codes = [c.value for c in page.code]
+    assert ui_cnn.sharing_code(224, 224, 3, 64, 3).strip() in codes  # the layers the metrics count
+    assert ui_cnn.training_code().strip() in codes
+    assert ui.lesson_markdown("cnn", "training", **ui_cnn.digits_facts()).strip() in [m.value.strip() for m in page.markdown]
 
 
 @pytest.mark.slow
@@ -105,6 +111,21 @@ def test_training_runs_to_completion(open_page):
     assert len(figure(app, "cnn_learned_filters")["data"]) == 16
     probe = figure(app, "cnn_probe_maps")
     assert len(probe["data"]) == 1 + 8 + 8  # the input, then 8 maps from each of the 2 layers
+
+
+@pytest.mark.slow
+def test_classroom_training_keeps_the_linked_learning_rate_and_repeats_exactly(open_page):
+    """In classroom mode the learning-rate slider is hidden but a link's rate still trains; the
+    page's model starts from the same seeded weights as lib.cnn's, so the run can be repeated."""
+    app = open_page("cnn", timeout=TIMEOUT, query={"lr": "0.01", "epochs": "2"})
+    app.sidebar.toggle(key="classroom").set_value(True).run()
+    assert not any(s.key == "cnn_learning_rate" for s in app.select_slider)
+    app.button(key="cnn_train").click().run()
+    assert not app.exception, app.exception
+    run = app.session_state["cnn_run"]
+    assert run["settings"]["learning_rate"] == 0.01
+    again = list(cnn.train(cnn.build_model(8), cnn.load_digits(), epochs=2, learning_rate=0.01))
+    assert [(r.loss, r.test_accuracy) for r in run["history"]] == [(r.loss, r.test_accuracy) for r in again]
 
 
 def image_bytes(image: Image.Image, fmt: str) -> bytes:

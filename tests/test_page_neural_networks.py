@@ -128,6 +128,29 @@ def test_huge_learning_rate_says_training_diverged(page):
     assert not page.exception
     assert "Training diverged" in messages(page) and "lower the learning rate" in messages(page)
     assert page.session_state[K + "run"]["history"][-1].step < 300
+    # backpropagation says why it has nothing to show, instead of tables of nan
+    assert any("last training diverged" in w.value and "Lower the learning rate" in w.value for w in page.warning)
+    assert not [d for d in page.dataframe if "∂L/∂b" in d.value.columns]
+    assert "Loss before the step" not in {m.label for m in page.metric}
+    page.select_slider(key=K + "lr").set_value(0.03).run()
+    assert not any("last training diverged" in w.value for w in page.warning)
+    assert "untrained network" in " ".join(c.value for c in page.caption)
+    assert float({m.label: m.value for m in page.metric}["Loss before the step"]) > 0
+
+
+def test_the_training_code_is_written_from_the_defaults(page):
+    from lib import nn
+    from lib import ui_neural_networks as lesson
+
+    cfg, code = nn.NetConfig(), lesson.training_code()
+    assert code.strip() in [c.value for c in page.code]
+    assert f"lr={cfg.learning_rate:g})" in code and f"range({nn.DEFAULT_STEPS}):" in code
+    assert f"({cfg.batch_size},))" in code
+    namespace = {}
+    exec(code.split("optimizer =")[0], namespace)  # the imports and the model
+    written = [tuple(p.shape) for p in namespace["model"].parameters()]
+    assert written == [tuple(p.shape) for p in nn.build_model(cfg).parameters()]
+    assert type(namespace["model"][1]) is nn.TORCH_ACTIVATIONS[cfg.hidden_act]
 
 
 @pytest.mark.slow

@@ -29,6 +29,9 @@ def test_unrolling_shows_the_equation_with_live_numbers(app):
     np.testing.assert_allclose(table["sum"], table["W_x·x_t"] + table["W_h·h_{t-1}"] + table["b"], atol=1e-6)
     assert any("Step 3 reads **'l'**" in m.value for m in app.markdown)  # "hello world", step 3
     assert [x.value.strip("$\n") for x in app.latex] == [r"h_{3} = \tanh\left(W_x\,x_{3} + W_h\,h_{2} + b\right)"]
+    units = table.shape[0]  # one row per hidden unit of the RNN the page ran
+    assert any(f"({units} hidden units)" in m.value for m in app.markdown)
+    assert any(f"hidden_size={units})" in c.value and f"torch.zeros({units})" in c.value for c in app.code)
     app.text_input(key="rnn_unroll_text").set_value("").run()
     assert any("at least one character" in w.value for w in app.warning)
     app.text_input(key="rnn_unroll_text").set_value("a" * 60).run()
@@ -53,8 +56,17 @@ def test_gradient_table_vanishes_explodes_and_clips(app):
 
 @pytest.mark.slow
 def test_lstm_gates_find_the_counting_unit(app):
+    from lib import rnn
+
     caption = next(c.value for c in app.caption if "follows the depth" in c.value)
     assert float(re.search(r"correlation (\d+\.\d+)", caption).group(1)) > 0.9
+    model = rnn.train_depth_lstm()  # the page's model: trained once per process
+    text = " ".join(m.value for m in app.markdown)
+    assert f"({model.lstm.hidden_size} units) was trained on this machine in {model.training_seconds:.1f} s" in text
+    assert not re.search(r"\{(units|seconds|window)\}", text)  # every placeholder filled in
+    app.text_input(key="rnn_gates_text").set_value("no brackets here").run()
+    assert any("depth stays at 0" in c.value for c in app.caption)
+    assert not any("follows the depth" in c.value for c in app.caption)
     app.text_input(key="rnn_gates_text").set_value("").run()
     assert any("Type some brackets" in w.value for w in app.warning)
 
@@ -71,6 +83,40 @@ def test_page_defaults_are_the_library_defaults():
     assert ui_rnn.SHARED["seq"].default == defaults["seq_len"].default
     assert ui_rnn.SHARED["cell"].default == defaults["kind"].default
     assert ui_rnn.SHARED["source"].default == ui_rnn.SOURCES[0]  # Python's help texts
+
+
+def test_lesson_text_takes_its_numbers_from_the_code():
+    import inspect
+
+    from lib import rnn, ui
+
+    unroll = ui.lesson_markdown("rnn", "unroll", units=rnn.UNROLL_HIDDEN_SIZE)
+    assert f"({rnn.unroll_text('ab').hidden.shape[1]} hidden units)" in unroll
+    assert r"h_{t-1}" in unroll  # LaTeX braces are not placeholders
+    window = inspect.signature(rnn.train_forecasters).parameters["window"].default  # what the page trains with
+    assert f"sees the last {window} values" in ui.lesson_markdown("rnn", "train_series", window=rnn.FORECAST_WINDOW)
+
+
+def test_counter_caption_says_when_there_is_no_depth_to_follow():
+    from lib import rnn, ui_rnn
+
+    model = rnn.DepthLSTM()
+    for text, depth in [("hello", 0), (")))", 0), ("(xx", 1)]:
+        caption = ui_rnn.counter_caption(rnn.lstm_gate_trace(model, text), text)
+        assert f"depth stays at {depth} all through" in caption and "correlation" not in caption
+    trace = rnn.lstm_gate_trace(model, "(()x)")
+    assert ui_rnn.counter_caption(trace, "(()x)") == (f"Cell unit {trace.counter_unit} follows the depth with "
+                                                      f"correlation {trace.counter_correlation:.3f}.")
+
+
+@pytest.mark.slow
+def test_classroom_mode_keeps_the_linked_sequence_length(open_page):
+    """The sequence-length slider is hidden in classroom mode; a link's length is still used."""
+    at = open_page("rnn", timeout=TIMEOUT, query={"seq": "64", "source": "Type your own text", "corpus": "too short"})
+    at.sidebar.toggle(key="classroom").set_value(True).run()
+    assert not at.exception and not any(s.key == "rnn_char_seq_len" for s in at.slider)
+    at.button(key="rnn_char_train").click().run()
+    assert any("fewer than the sequence length (64)" in e.value for e in at.error), [e.value for e in at.error]
 
 
 def shown_sample(at):

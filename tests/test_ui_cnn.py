@@ -1,7 +1,7 @@
 """The CNN lesson's figure and table builders (lib/ui_cnn.py), without a running page."""
 import numpy as np
 
-from lib import cnn, ui_cnn
+from lib import cnn, ui, ui_cnn
 
 
 def test_every_image_panel_keeps_square_pixels():
@@ -70,3 +70,37 @@ def test_the_pages_training_defaults_are_the_benchmarked_ones():
     assert shared["first"].default == model_defaults["filters"].default
     assert shared["epochs"].default == train_defaults["epochs"].default
     assert shared["lr"].default == train_defaults["learning_rate"].default
+
+
+def run_code(code: str) -> tuple[dict, str]:
+    """Execute a "show me the code" block: (its variables, what it printed)."""
+    import contextlib
+    import io
+
+    printed, namespace = io.StringIO(), {}
+    with contextlib.redirect_stdout(printed):
+        exec(code, namespace)
+    return namespace, printed.getvalue()
+
+
+def test_sharing_code_counts_what_the_page_shows_without_allocating_the_dense_layer():
+    for height, width, channels, filters, size in [(224, 224, 3, 64, 3), (1080, 1920, 3, 64, 5)]:
+        namespace, printed = run_code(ui_cnn.sharing_code(height, width, channels, filters, size))
+        assert namespace["dense"].weight.is_meta  # 483 billion (or 33 trillion) weights, none in memory
+        assert printed.strip() == str([cnn.conv_parameters(channels, filters, size),
+                                       cnn.dense_parameters(height, width, channels, filters)])
+
+
+def test_training_code_and_text_are_written_from_the_defaults():
+    import inspect
+
+    train_defaults = inspect.signature(cnn.train).parameters
+    code = ui_cnn.training_code()
+    assert f"lr={train_defaults['learning_rate'].default:g})" in code
+    assert f"range({train_defaults['epochs'].default}):" in code and f"x: ({cnn.BATCH_SIZE}, 1, 8, 8)" in code
+    namespace, _ = run_code(code.split("optimizer =")[0])  # the imports and the model
+    assert [p.shape for p in namespace["model"].parameters()] == [p.shape for p in cnn.build_model(8).parameters()]
+    digits = cnn.load_digits()
+    text = ui.lesson_markdown("cnn", "training", **ui_cnn.digits_facts())
+    assert f"scikit-learn's {len(digits.x_train) + len(digits.x_test):,} hand-written 8×8 digits" in text
+    assert "{" not in text
