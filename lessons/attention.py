@@ -54,7 +54,7 @@ lesson.positional_section(words)
 
 # --- 5. real models -------------------------------------------------------------
 st.header("5. Inside real models")
-ui.lesson_text("attention", "real_models")
+ui.lesson_text("attention", "real_models", **attention_models.bundled_shapes())
 picked = {}
 for col, family in zip(st.columns(2), ["encoder", "decoder"]):
     with col:

@@ -77,15 +77,10 @@ st.dataframe(params.variants_table(), hide_index=True, width="stretch", column_c
     "quoted": uip.COUNT, "exact": uip.COUNT, "difference": uip.SHARE})
 ui.lesson_text("parameters", "variants")
 
-# --- 3. build your own ---------------------------------------------------------------
+# --- 3. build your own, 4. memory (one fragment: the memory panel follows the builder) ----
 st.header("Build your own Transformer")
 ui.lesson_text("parameters", "builder")
-uip.builder()
-
-# --- 4. memory ------------------------------------------------------------------------
-st.header("How much memory?")
-ui.lesson_text("parameters", "memory")
-uip.memory_section(titles)
+uip.builder_and_memory(titles)
 
 ui.checkpoint("parameters")
 ui.next_lesson("parameters")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lib import models
+from lib import models, params
 
 DISPLAY_TOKEN_LIMIT = 256  # beyond this a heatmap is unreadable and the memory grows as seq²
 ARCHITECTURES = [
@@ -26,6 +26,21 @@ ARCHITECTURES = [
      "trained to": "turn one sequence into another", "good at": "translation, summarisation",
      "in this lesson": "the teacher-forcing table below (no offline encoder-decoder is bundled)"},
 ]
+
+
+# The offline default of each role and its config in assets/configs (read without loading a model;
+# tests/test_attention.py checks each against the bundled model's own config).
+BUNDLED_CONFIGS = {"encoder": "all-MiniLM-L6-v2", "decoder": "SmolLM2-135M"}
+
+
+def bundled_shapes() -> dict[str, int]:
+    """Layers and heads per layer of the offline encoder and decoder, for the lesson text:
+    {"encoder_layers": …, "encoder_heads": …, "decoder_layers": …, "decoder_heads": …}."""
+    shapes = {}
+    for role, name in BUNDLED_CONFIGS.items():
+        config = params.shipped_config(name)
+        shapes |= {f"{role}_layers": config["num_hidden_layers"], f"{role}_heads": config["num_attention_heads"]}
+    return shapes
 
 
 @dataclass

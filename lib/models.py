@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from lib.markup import code_span
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("GLASSBOX_CACHE", ROOT / ".cache" / "glassbox"))
 HUB_URL = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
@@ -283,7 +285,7 @@ def hub_reachable(timeout: float = 1.5) -> bool:
 def validate_hub_id(hub_id: str) -> str:
     hub_id = hub_id.strip()
     if not hub_id or len(hub_id) > 96 or ".." in hub_id or not HUB_ID_PATTERN.match(hub_id):
-        raise ModelUnavailable(f"'{hub_id[:60]}' is not a valid HuggingFace model id "
+        raise ModelUnavailable(f"{code_span(hub_id[:60])} is not a valid HuggingFace model id "
                                "(expected `organization/model-name`).")
     return hub_id
 

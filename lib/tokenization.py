@@ -28,6 +28,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from lib import models
+from lib.markup import code_span
 
 TOKENIZER_CACHE = models.CACHE_DIR / "tokenizers"
 MAX_TEXT_CHARS = 10_000  # the compare view; a 1 MB paste is cut here with a message
@@ -46,6 +47,7 @@ class Token(NamedTuple):  # a NamedTuple: a 10,000-character text makes thousand
     raw: bytes  # the bytes of text it stands for; b"" for special tokens
     special: bool = False
     unknown: bool = False
+    added: bool = False  # put there by the tokenizer ([CLS], [SEP], Whisper's task tokens), not typed
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,13 @@ class Encoding:
         return len(self.tokens)
 
     @property
-    def specials(self) -> list[str]:
-        return [t.piece for t in self.tokens if t.special]
+    def added_specials(self) -> list[str]:
+        """The special tokens the tokenizer added; a "<|endoftext|>" typed in the text is not one."""
+        return [t.piece for t in self.tokens if t.added]
 
     @property
     def num_text_tokens(self) -> int:
-        return self.num_tokens - len(self.specials)
+        return self.num_tokens - len(self.added_specials)
 
     @property
     def num_unknown(self) -> int:
@@ -163,15 +166,15 @@ class HFTokenizer(TokenizerView):
     def _token(self, token_id: int, piece: str, added: int) -> Token:
         unknown = token_id == self.unk_id
         special = not unknown and (bool(added) or token_id in self.special_ids)
-        return Token(token_id, piece, b"" if special else self.piece_bytes(piece), special, unknown)
+        return Token(token_id, piece, b"" if special else self.piece_bytes(piece), special, unknown, bool(added))
 
     def _encode(self, text: str) -> tuple[list[Token], str]:
         encoding = self.tokenizer.encode(text)
         known = self.known_tokens  # keyed by piece too: an unknown token's piece is the text it replaced
         tokens = [known.get(key) or known.setdefault(key, self._token(*key))
                   for key in zip(encoding.ids, encoding.tokens, encoding.special_tokens_mask)]
-        # [CLS]/[SEP] come from the template; a typed "<|endoftext|>" comes from the text
-        from_text = [t.id for t, added in zip(tokens, encoding.special_tokens_mask) if not added]
+        # [CLS]/[SEP] come from the template (special_tokens_mask 1); a typed "<|endoftext|>" from the text (0)
+        from_text = [t.id for t in tokens if not t.added]
         return tokens, self.tokenizer.decode(from_text, skip_special_tokens=False)
 
 
@@ -374,35 +377,36 @@ def load_all() -> tuple[list[TokenizerView], list[str]]:
 
 def load_hub_tokenizer(hub_id: str) -> HFTokenizer:
     """A Hub repository's tokenizer.json: data only, so no code from the Hub runs.
-    Repositories whose tokenizer ships its own code (auto_map) are refused."""
+    Repositories whose tokenizer ships its own code (auto_map) are refused. The id
+    can come from a link: the messages show it as code, never as Markdown."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
 
     hub_id = models.validate_hub_id(hub_id)
+    shown = code_span(hub_id)
     if not models.hub_reachable():
-        raise models.ModelUnavailable(f"The HuggingFace Hub is not reachable, so '{hub_id}' cannot be "
+        raise models.ModelUnavailable(f"The HuggingFace Hub is not reachable, so {shown} cannot be "
                                       "downloaded. The bundled tokenizers above work offline.")
     try:
         config = json.loads(Path(hf_hub_download(hub_id, "tokenizer_config.json")).read_text("utf-8"))
     except EntryNotFoundError:
         config = {}
     except GatedRepoError as err:
-        raise models.ModelUnavailable(f"'{hub_id}' is gated: accept its licence on the Hub and log in "
-                                      "first.") from err
+        raise models.ModelUnavailable(f"{shown} is gated: accept its licence on the Hub and log in first.") from err
     except RepositoryNotFoundError as err:
-        raise models.ModelUnavailable(f"'{hub_id}' does not exist on the Hub (or is private).") from err
+        raise models.ModelUnavailable(f"{shown} does not exist on the Hub (or is private).") from err
     except Exception as err:  # noqa: BLE001 - network errors of every kind
-        raise models.ModelUnavailable(f"Could not reach '{hub_id}' on the Hub ({type(err).__name__}).") from err
+        raise models.ModelUnavailable(f"Could not reach {shown} on the Hub ({type(err).__name__}).") from err
     if config.get("auto_map"):
-        raise models.ModelUnavailable(f"'{hub_id}' ships its own tokenizer code (auto_map); Glassbox "
+        raise models.ModelUnavailable(f"{shown} ships its own tokenizer code (auto_map); Glassbox "
                                       "refuses `trust_remote_code`.")
     try:
         path = hf_hub_download(hub_id, "tokenizer.json")
     except EntryNotFoundError as err:
-        raise models.ModelUnavailable(f"'{hub_id}' has no tokenizer.json (only a slow, Python "
+        raise models.ModelUnavailable(f"{shown} has no tokenizer.json (only a slow, Python "
                                       "tokenizer), so Glassbox cannot load it safely.") from err
     except Exception as err:  # noqa: BLE001
-        raise models.ModelUnavailable(f"Could not download the tokenizer of '{hub_id}' "
+        raise models.ModelUnavailable(f"Could not download the tokenizer of {shown} "
                                       f"({type(err).__name__}).") from err
     return from_tokenizer_json(path, hub_id, None, f"huggingface.co/{hub_id}")  # algorithm read from its file
 
@@ -420,7 +424,7 @@ def compare(text: str, tokenizers: list[TokenizerView]) -> list[Encoding]:
 
 def summary_table(encodings: list[Encoding], tokenizers: list[TokenizerView]) -> pd.DataFrame:
     rows = [{"tokenizer": t.name, "algorithm": t.algorithm, "vocabulary": t.vocab_size,
-             "tokens": e.num_tokens, "special tokens": ", ".join(e.specials) or "—",
+             "tokens": e.num_tokens, "special tokens added": ", ".join(e.added_specials) or "—",
              "chars per token": round(e.chars_per_token, 2), "unknown": e.num_unknown,
              "round trip": "exact" if e.round_trips else "changed"}
             for e, t in zip(encodings, tokenizers)]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lib.markup import code_span
+
 SAMPLE_BPE_CORPUS = ("low low low low low lower lower newest newest newest newest newest newest "
                      "widest widest widest")
 MAX_BPE_CORPUS_CHARS = 5_000  # the step-through is for small corpora: it recounts every pair at each step
@@ -77,11 +79,11 @@ def bpe_merge_steps(corpus: str, num_merges: int) -> list[MergeStep]:
 
 def merge_sentence(number: int, step: MergeStep) -> str:
     """What merge `number` did, in words, and why this pair when others were as frequent."""
-    left, right = step.pair
-    sentence = (f"Merge {number}: the pair **`{left}` + `{right}`** occurs **{step.count}** times, so it becomes "
-                f"the new symbol **`{left}{right}`**.")
+    left, right = step.pair  # symbols of the student's corpus: code spans, so Markdown parses none of them
+    sentence = (f"Merge {number}: the pair **{code_span(left)} + {code_span(right)}** occurs "
+                f"**{step.count}** times, so it becomes the new symbol **{code_span(left + right)}**.")
     if step.tied:
-        others = ", ".join(f"`{a}` + `{b}`" for a, b in step.tied)
+        others = ", ".join(f"{code_span(a)} + {code_span(b)}" for a, b in step.tied)
         sentence += (f" {'The pair' if len(step.tied) == 1 else 'The pairs'} {others} "
                      f"{'occurs' if len(step.tied) == 1 else 'occur'} just as often: a tie goes to the "
                      "pair whose symbols joined the vocabulary first (single characters in Unicode order, then "

@@ -3,6 +3,7 @@ tables and cached real-model runs. The maths lives in lib/attention.py and
 lib/attention_models.py."""
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -261,7 +262,6 @@ def masks_and_heads_section(words: list[str]):
 
 @ui.fragment
 def positional_section(words: list[str]):
-    toy_sentence = " ".join(words)
     cols = st.columns(2)
     length = cols[0].slider("Positions", 8, 128, key="attention_pe_len")
     width = cols[1].select_slider("d_model ", SHARED["pedim"].options, key="attention_pe_dim")
@@ -270,20 +270,25 @@ def positional_section(words: list[str]):
                             "dimension", "position", diverging=True, annotate=False),
                     width="stretch", key="attention_pe")
     if len(words) > 1:
-        order = list(reversed(range(len(words))))
-        st.write(f"Shuffle: **{toy_sentence}** → **{' '.join(words[i] for i in order)}**")
-        permuted, reordered = att.shuffled_attention(words, order, 8, 4, 0, positions=False)
-        labels = [numbered(words)[i] for i in order]
-        for col, matrix, title in zip(st.columns(2), (permuted, reordered),
-                                      ("Shuffled sentence, no positions", "Original weights, rows and columns shuffled")):
-            col.plotly_chart(heatmap(matrix, labels, labels, title, "key", "query", annotate=len(words) <= 8),
-                             width="stretch", key=f"attention_shuffle_{title[:8]}")
-        without = att.permutation_check(words, order, 8, 4, 0, positions=False)
-        with_pe = att.permutation_check(words, order, 8, 4, 0, positions=True)
-        column = "largest change after un-shuffling the weights"
-        st.dataframe(pd.DataFrame({column: [without, with_pe]}, index=["without positions", "with positions"]),
-                     column_config={column: st.column_config.NumberColumn(format="%.1e")},
-                     key="attention_permutation")
+        shuffle_demo(words)
+
+
+def shuffle_demo(words: list[str]):
+    """Section 2's sentence reversed, with section 2's d_model, d_k and seed: attention alone cannot tell."""
+    order = list(reversed(range(len(words))))
+    d_model, d_k, seed = (st.session_state[f"attention_{name}"] for name in ("d_model", "d_k", "seed"))
+    st.html(f"Shuffle: <b>{html.escape(' '.join(words))}</b> → <b>{html.escape(' '.join(words[i] for i in order))}"
+            f"</b> (section 2's d_model = {d_model}, d_k = {d_k}, seed {seed})")
+    permuted, reordered = att.shuffled_attention(words, order, d_model, d_k, seed, positions=False)
+    labels = [numbered(words)[i] for i in order]
+    for col, matrix, title in zip(st.columns(2), (permuted, reordered),
+                                  ("Shuffled sentence, no positions", "Original weights, rows and columns shuffled")):
+        col.plotly_chart(heatmap(matrix, labels, labels, title, "key", "query", annotate=len(words) <= 8),
+                         width="stretch", key=f"attention_shuffle_{title[:8]}")
+    column = "largest change after un-shuffling the weights"
+    changes = [att.permutation_check(words, order, d_model, d_k, seed, positions=p) for p in (False, True)]
+    st.dataframe(pd.DataFrame({column: changes}, index=["without positions", "with positions"]),
+                 column_config={column: st.column_config.NumberColumn(format="%.1e")}, key="attention_permutation")
 
 
 @ui.fragment
@@ -390,23 +395,41 @@ def generation_section(picked: dict[str, str]):
         if not prompt.strip():
             st.warning("Type a prompt first.")
             return
-        decoder = ui.load_model(picked["decoder"], role="decoder")
-        st.session_state["attention_steps"] = []
-        live = st.empty()
-
-        def on_step(i, step):
-            st.session_state["attention_steps"].append(step)
-            live.plotly_chart(probability_bars(step, f"Step {i}: chose {step.token!r}"),
-                              width="stretch", key=f"attention_live_{i}")
-
-        ui.live_run(attention_models.generate_steps(decoder, prompt, new_tokens, temperature if sampling else 0,
-                                                    top_k if sampling else 0, seed),
-                    new_tokens, "Generating", on_step)
-        live.empty()
-    steps = st.session_state.get("attention_steps", [])
+        generate(picked["decoder"], prompt, new_tokens, temperature if sampling else 0, top_k if sampling else 0, seed)
+    steps = show_generated(prompt)
     if steps:
-        st.markdown(f"**{prompt}**" + "".join(s.token for s in steps).replace("\n", " ⏎ "))
         i = st.slider("Look at step", 1, len(steps), len(steps), key="attention_step") if len(steps) > 1 else 1
         step = steps[i - 1]
         st.plotly_chart(probability_bars(step, f"Step {i}: chose {step.token!r} (p = {step.chosen_probability:.1%})"),
                         width="stretch", key="attention_step_bars")
+
+
+def generate(decoder_choice: str, prompt: str, new_tokens: int, temperature: float, top_k: int, seed: int):
+    """Run the decoder token by token, drawing each step's choice live; the steps are kept with the
+    prompt they continue."""
+    decoder = ui.load_model(decoder_choice, role="decoder")
+    steps, live = [], st.empty()
+    st.session_state["attention_generated"] = {"prompt": prompt, "steps": steps}
+
+    def on_step(i, step):
+        steps.append(step)
+        live.plotly_chart(probability_bars(step, f"Step {i}: chose {step.token!r}"),
+                          width="stretch", key=f"attention_live_{i}")
+
+    ui.live_run(attention_models.generate_steps(decoder, prompt, new_tokens, temperature, top_k, seed),
+                new_tokens, "Generating", on_step)
+    live.empty()
+
+
+def show_generated(prompt: str) -> list[attention_models.GenerationStep]:
+    """The steps generated for this very prompt, shown after it as plain text (the prompt can come
+    from a link: never Markdown); none, with a note, when the prompt was edited since."""
+    generated = st.session_state.get("attention_generated")
+    if not generated or not generated["steps"]:
+        return []
+    if generated["prompt"] != prompt:
+        st.info("The prompt changed since the last generation: generate again.", icon=":material/edit:")
+        return []
+    continuation = "".join(s.token for s in generated["steps"]).replace("\n", " ⏎ ")
+    st.html(f"<p><b>{html.escape(prompt)}</b>{html.escape(continuation)}</p>")
+    return generated["steps"]

@@ -123,7 +123,8 @@ def memory_panel(num_parameters: int, key: str) -> None:
 
 BUILDER_DEFAULTS = params.PRESETS["GPT-2 small (2019)"][0]
 COMPARED = ["bert-base-uncased", "bert-large-uncased", "distilbert-base-uncased", "albert-base-v2", "gpt2", "t5-small"]
-MEMORY_CHOICES = [*params.KNOWN_BY_KEY, *params.PRESETS, "__build__"]
+BUILT = "__build__"  # the memory panel's choice for the builder's own model
+MEMORY_CHOICES = [*params.KNOWN_BY_KEY, *params.PRESETS, BUILT]
 SHARED = {
     "model": urlstate.Choice("parameters_model", "bert-base-uncased", list(params.KNOWN_BY_KEY)),
     "compare": urlstate.Choices("parameters_compare", COMPARED, list(params.KNOWN_BY_KEY)),
@@ -141,7 +142,7 @@ GPT3 = params.PRESETS["GPT-3 175B (2020)"][0]
 PRESETS = {
     "BERT-base, block by block": {"model": "bert-base-uncased", "compare": ["bert-base-uncased", "distilbert-base-uncased",
                                                                            "albert-base-v2"]},
-    "Build GPT-3": {**GPT3, "memory": "__build__"},
+    "Build GPT-3": {**GPT3, "memory": BUILT},
     "Will LLaMA fit?": {"model": "llama-7b", "compare": ["llama-7b", "llama-13b", "llama-30b", "llama-65b"],
                         "memory": "llama-65b"},
 }
@@ -182,16 +183,15 @@ def _builder_settings() -> dict:
     return settings
 
 
-@ui.fragment
-def builder() -> None:
+def builder() -> params.Breakdown | None:
+    """The builder's table and chart; None, with the reason shown, when its settings are not a model."""
     settings = _builder_settings()
     arch = params.builder_architecture(**settings)
     try:
         breakdown = _count_architecture(arch)
     except params.InvalidConfig as err:
         st.error(str(err), icon=":material/error:")
-        return
-    st.session_state["parameters_build"] = breakdown.total
+        return None
     cols = st.columns(3)
     cols[0].metric("Parameters", f"{breakdown.total:,}", human(breakdown.total), delta_color="off",
                    delta_arrow="off")
@@ -212,24 +212,40 @@ def builder() -> None:
         row = params.course_attention_row(settings["hidden"], settings["heads"])
         ui.lesson_text("parameters", "course_row")
         st.dataframe(pd.DataFrame([row]), hide_index=True, width="stretch")
+    return breakdown
 
 
 # --- memory ---------------------------------------------------------------------------
 
-@ui.fragment
-def memory_section(titles: dict) -> None:
+def memory_total(choice: str, built: params.Breakdown | None) -> int | None:
+    """Parameters of the model picked for the memory panel; for the builder's model, the count
+    the builder shows in this same run (None when its settings are not a model)."""
+    if choice == BUILT:
+        return built.total if built else None
+    if choice in params.PRESETS:
+        return params.formula_total(params.preset(choice)[0])
+    return params.count_known(choice).total
+
+
+def memory_section(titles: dict, built: params.Breakdown | None) -> None:
     options = {**{k: titles[k] for k in params.KNOWN_BY_KEY}, **{p: p for p in params.PRESETS},
-               "__build__": "Your model (from the builder above)"}
+               BUILT: "Your model (from the builder above)"}
     choice = st.selectbox("Model", list(options), format_func=options.get, key="parameters_memory_model")
-    if choice == "__build__":
-        total = st.session_state.get("parameters_build")
-        if total is None:
-            st.warning("Build a valid model above first.")
-            return
-    elif choice in params.PRESETS:
-        total = params.formula_total(params.preset(choice)[0])
-    else:
-        total = params.count_known(choice).total
+    total = memory_total(choice, built)
+    if total is None:
+        st.warning("The builder's settings above are not a model (its message says why): fix them to see "
+                   "your model's memory.", icon=":material/error:")
+        return
     st.markdown(f"**{options[choice]}: {total:,} parameters.** Weights only; activations, the KV cache and "
                 "the framework need more, so *fits* keeps 20% spare.")
     memory_panel(total, "parameters_memory")
+
+
+@ui.fragment
+def builder_and_memory(titles: dict) -> None:
+    """Sections 3 and 4 in one fragment: a builder slider reruns both, so the memory panel's "Your
+    model" is always the model the builder shows (two fragments kept the old count)."""
+    built = builder()
+    st.header("How much memory?")
+    ui.lesson_text("parameters", "memory")
+    memory_section(titles, built)

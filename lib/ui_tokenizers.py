@@ -12,6 +12,7 @@ import plotly.express as px
 import streamlit as st
 
 from lib import models, tokenization, tokenizer_algorithms as algorithms, ui, urlstate
+from lib.markup import code_span
 from lib.tokenization import Encoding, TokenizerView
 
 SAMPLES = json.loads((ui.LESSON_DIR / "tokenizers" / "samples.json").read_text(encoding="utf-8"))
@@ -93,15 +94,18 @@ def capped(text: str, limit: int, what: str) -> str:
 
 
 def show_encoding(view: TokenizerView, encoding: Encoding) -> None:
-    st.markdown(f"**{view.name}** · {view.algorithm} · vocabulary {view.vocab_size:,}")
+    """A tokenizer's name (a Hub id can come from a link) and the student's decoded text go into
+    Markdown only as code spans."""
+    st.markdown(f"**{code_span(view.name)}** · {view.algorithm} · vocabulary {view.vocab_size:,}")
     st.html(tokenization.CHIP_CSS + tokenization.chips_html(encoding))
-    trip = "exact" if encoding.round_trips else f"changed → `{encoding.decoded[:80]}`"
-    st.caption(f"{encoding.num_tokens:,} tokens ({len(encoding.specials)} special, {encoding.num_unknown} "
-               f"unknown) · {encoding.chars_per_token:.2f} characters per token · round trip: {trip}")
+    trip = "exact" if encoding.round_trips else f"changed → {code_span(encoding.decoded[:80])}"
+    st.caption(f"{encoding.num_tokens:,} tokens ({len(encoding.added_specials)} special tokens added, "
+               f"{encoding.num_unknown} unknown) · {encoding.chars_per_token:.2f} characters per token · "
+               f"round trip: {trip}")
 
 
 def gap_sentence(names: list[str], sample: str, ratio: float) -> str:
-    bold = [f"**{name}**" for name in names]
+    bold = [f"**{code_span(name)}**" for name in names]
     who = bold[0] if len(bold) == 1 else ", ".join(bold[:-1]) + " and " + bold[-1]
     return (f"The widest gap: {who} {'needs' if len(names) == 1 else 'need'} **{ratio:g}×** as many tokens for "
             f"the {sample} sentence as for the English one.")
@@ -113,7 +117,7 @@ def unknown_note(costs: pd.DataFrame) -> str | None:
     lost = costs[costs["unknown"] > 0]
     if lost.empty:
         return None
-    parts = [f"**{name}**: " + ", ".join(f"{n} of {t} for {sample}" for sample, t, n in zip(
+    parts = [f"**{code_span(name)}**: " + ", ".join(f"{n} of {t} for {sample}" for sample, t, n in zip(
         rows["sample"], rows["tokens"], rows["unknown"])) for name, rows in lost.groupby("tokenizer", sort=False)]
     return ("Unknown tokens in the samples: " + "; ".join(parts) + ". A short count there is not efficiency: "
             "the model never sees what an unknown token replaced.")
@@ -194,7 +198,7 @@ def sentencepiece_section() -> None:
     phrase = capped(st.text_input("A phrase", key="tokenizers_phrase"), 200, "phrase")
     unigram = bundled("unigram")
     if unigram and phrase.strip():
-        st.markdown(f"SentencePiece sees: `{algorithms.metaspace(phrase)}`")
+        st.markdown(f"SentencePiece sees: {code_span(algorithms.metaspace(phrase))}")
         show_encoding(unigram, unigram.encode(phrase))
         st.dataframe(unigram.segmentations(phrase), hide_index=True, width="stretch", key="tokenizers_nbest")
 

@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from lib.markup import code_span
+
 MAX_VALUE_CHARS = 2_000  # longer values are never parsed
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -134,17 +136,17 @@ def decode(params: Mapping[str, Param], query: Mapping[str, str]) -> Decoded:
         shown = name if len(name) <= 40 else name[:40] + "…"
         param = params.get(name)
         if param is None:
-            decoded.notices.append(f"`{shown}` is not a setting of this page")
+            decoded.notices.append(f"{code_span(shown)} is not a setting of this page")
         elif len(text) > MAX_VALUE_CHARS:
-            decoded.notices.append(f"`{shown}` is too long ({len(text):,} characters)")
+            decoded.notices.append(f"{code_span(shown)} is too long ({len(text):,} characters)")
         else:
             try:
                 decoded.values[param.key] = param.parse(text)
             except ValueError as reason:
-                decoded.notices.append(f"`{shown}={text[:20]}` is {reason}")
+                decoded.notices.append(f"{code_span(f'{shown}={text[:20]}')} is {reason}")
                 continue
             if isinstance(param, Text) and len(text) > param.max_chars:
-                decoded.notices.append(f"`{shown}` was cut to {param.max_chars} characters")
+                decoded.notices.append(f"{code_span(shown)} was cut to {param.max_chars} characters")
     return decoded
 
 

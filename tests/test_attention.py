@@ -153,13 +153,22 @@ def test_teacher_forcing_pairs_for_the_course_translation():
 
 # --- 5. real models -------------------------------------------------------------------
 
-def direct_attentions(loaded, text):
-    """The model's own output_attentions, on one thread as the lesson runs it: a
-    different thread count sums in another order (differences of ~1e-6)."""
-    encoded = loaded.tokenizer(text, return_tensors="pt")
-    with torch.no_grad(), models.cpu_threads("cpu"):
-        out = loaded.model(**encoded, output_attentions=True)
-    return torch.stack(out.attentions)[:, 0].numpy()
+def reference_attentions(path, text):
+    """Attention weights from a fresh copy of the model, loaded from its folder by transformers
+    itself (not through lib/models.py), on one thread as the lesson runs it: another thread count
+    sums in another order (differences of ~1e-6)."""
+    import transformers
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+    model = transformers.AutoModel.from_pretrained(path, attn_implementation="eager").eval()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            out = model(**tokenizer(text, return_tensors="pt"), output_attentions=True)
+    finally:
+        torch.set_num_threads(threads)
+    return torch.stack(out.attentions)[:, 0].numpy()  # (layers, heads, seq, seq)
 
 
 def test_minilm_attention_is_exactly_the_models(minilm):
@@ -167,9 +176,21 @@ def test_minilm_attention_is_exactly_the_models(minilm):
     assert real.tokens == ["[CLS]", "your", "cat", "is", "a", "lovely", "cat", "[SEP]"]
     assert real.special == [True] + [False] * 6 + [True]
     assert real.attentions.shape == (6, 12, 8, 8)
-    np.testing.assert_array_equal(real.attentions, direct_attentions(minilm, att.DEFAULT_SENTENCE))
+    np.testing.assert_array_equal(real.attentions, reference_attentions(models.bundled_path("minilm"),
+                                                                        att.DEFAULT_SENTENCE))
     np.testing.assert_allclose(real.attentions.sum(-1), 1.0, atol=1e-5)
     assert real.truncated_from is None
+
+
+def test_the_lesson_states_the_offline_models_shapes_from_their_configs():
+    import transformers
+
+    shapes = attention_models.bundled_shapes()
+    assert shapes == {"encoder_layers": 6, "encoder_heads": 12, "decoder_layers": 30, "decoder_heads": 9}
+    for role, key in (("encoder", "minilm"), ("decoder", "smollm2-135m")):  # the models the page runs
+        config = transformers.AutoConfig.from_pretrained(models.model_dir(key))
+        assert (shapes[f"{role}_layers"], shapes[f"{role}_heads"]) == (config.num_hidden_layers,
+                                                                       config.num_attention_heads)
 
 
 @pytest.mark.slow
@@ -177,7 +198,7 @@ def test_smollm2_attention_is_causal_and_exactly_the_models(smollm2):
     decoder = smollm2
     real = attention_models.model_attention(decoder, att.DEFAULT_SENTENCE)
     assert real.attentions.shape == (30, 9, 6, 6)
-    np.testing.assert_array_equal(real.attentions, direct_attentions(decoder, att.DEFAULT_SENTENCE))
+    np.testing.assert_array_equal(real.attentions, reference_attentions(models.smollm2_dir(), att.DEFAULT_SENTENCE))
     assert np.abs(np.triu(real.attentions, k=1)).max() == 0
     roles = attention_models.head_roles(real)
     assert len(roles) == 270 and "to last special ([SEP])" not in roles[0]
@@ -290,7 +311,8 @@ def test_bertviz_tokens_cannot_break_out_of_the_script(view):
     # every <script> bertviz opened is still closed by its own tag
     params = re.search(r"const params = (.*?); // HACK", page.html) or \
         re.search(r"window.bertviz_params = (.*?)\n", page.html)
-    assert params is None or "</" not in params.group(1)
+    assert params, "bertviz's parameters were not found: the check below would pass on nothing"
+    assert r"\u003c/script\u003e" in params.group(1) and "</" not in params.group(1)
 
 
 def test_chart_specs_pass_plotly_validation():

@@ -160,10 +160,44 @@ def test_decoder_is_causal_and_generates_token_by_token(page):
     page.slider(key="attention_new_tokens").set_value(3).run()
     page.button(key="attention_generate").click().run()
     assert not page.exception
-    steps = page.session_state["attention_steps"]
+    steps = page.session_state["attention_generated"]["steps"]
     assert len(steps) == 3 and all(s.token == s.candidates[0] for s in steps)
+    assert any(h.proto.body.startswith("<p><b>The cat chased the mouse and</b>") for h in page.get("html"))
     bars = charts(page)[f"Step 3: chose {steps[2].token!r} (p = {steps[2].chosen_probability:.1%})"]
     assert bars["x"][0] == pytest.approx(steps[2].chosen_probability)
+
+
+def test_generated_tokens_are_shown_only_with_their_prompt_and_as_text(open_page):
+    link = "[click](https://evil.example)"
+    page = open_page("attention", timeout=TIMEOUT, query={"prompt": f"**{link}**"})
+    step = attention_models.GenerationStep(f" <i>{link}", [f" <i>{link}"], [1.0], 1.0)
+    page.session_state["attention_generated"] = {"prompt": f"**{link}**", "steps": [step, step]}
+    page.run()
+    assert not page.exception
+    assert not [m for kind in ("markdown", "caption", "info", "warning") for m in getattr(page, kind)
+                if "evil.example" in m.value]  # the prompt and the tokens never reach Markdown
+    (shown,) = [h.proto.body for h in page.get("html") if "evil.example" in h.proto.body]
+    assert shown == f"<p><b>**{link}**</b> &lt;i&gt;{link} &lt;i&gt;{link}</p>"
+    assert any(t.startswith("Step 2: chose") for t in charts(page))
+    page.text_input(key="attention_prompt").set_value("The dog").run()  # edited after generating
+    assert not [h for h in page.get("html") if "evil.example" in h.proto.body]
+    assert not [t for t in charts(page) if t.startswith("Step ")]
+    assert any("prompt changed" in i.value for i in page.info)
+
+
+def test_the_shuffle_demo_uses_section_2s_settings_and_the_text_states_the_models_shapes(page):
+    page.select_slider(key="attention_d_model").set_value(16)
+    page.select_slider(key="attention_d_k").set_value(8)
+    page.number_input(key="attention_seed").set_value(5).run()
+    words = att.split_words(att.DEFAULT_SENTENCE)
+    permuted, reordered = att.shuffled_attention(words, list(range(len(words)))[::-1], 16, 8, 5, positions=False)
+    np.testing.assert_array_equal(charts(page)["Shuffled sentence, no positions"], permuted.numpy())
+    np.testing.assert_array_equal(charts(page)["Original weights, rows and columns shuffled"], reordered.numpy())
+    assert any("d_model = 16, d_k = 8, seed 5" in h.proto.body for h in page.get("html"))
+    shape = attention_models.bundled_shapes()
+    stated = (f"{shape['encoder_layers']}-layer BERT-style *encoder* with {shape['encoder_heads']} heads",
+              f"{shape['decoder_layers']}-layer GPT-style *decoder* with {shape['decoder_heads']} heads")
+    assert any(all(phrase in m.value for phrase in stated) for m in page.markdown)
 
 
 def real_title(layer: int, head) -> str:
@@ -223,7 +257,7 @@ def test_presets_set_the_view_and_the_link(page, minilm):
     page.button(key="attention_preset_Repeated word").click().run()
     assert dict(page.query_params) == {"seed": "44", "layer": "3", "head": "10"}
     toy = charts(page)["Attention weights softmax(scores)"]
-    assert toy[5].argmax() in (1, 5) and toy[5, 1] == toy[5, 5]  # the second "cat" looks at both copies
+    assert toy[5].argmax() in (1, 5) and toy[5, 1] == pytest.approx(toy[5, 5])  # the 2nd "cat" looks at both
     assert charts(page)[real_title(3, 10)][6].argmax() == 2  # [CLS] your cat … cat: the second finds the first
 
 

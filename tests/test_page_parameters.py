@@ -92,6 +92,19 @@ def test_tied_head_memory_and_compare(open_page):
     assert any("at least one model" in w.value for w in at.warning)
 
 
+def test_the_memory_panel_follows_the_builder_and_says_when_it_is_invalid(open_page):
+    at = open_page("parameters", timeout=180)
+    at.selectbox(key="parameters_memory_model").set_value("__build__")
+    at.slider(key="parameters_layers").set_value(24).run()
+    built = metric(at, "Parameters")
+    assert built != "124,439,808" and any(f"{built} parameters" in m.value for m in at.markdown)
+    at.slider(key="parameters_heads").set_value(7).run()  # 7 heads do not divide H = 768
+    assert any("do not divide" in e.value for e in at.error)
+    assert any("not a model" in w.value for w in at.warning)
+    assert not any(f"{built} parameters" in m.value for m in at.markdown)  # the last valid count is not kept
+    assert not [d for d in at.dataframe if "bytes per parameter" in d.value.columns]
+
+
 def test_the_detected_gpu_gets_its_own_column(open_page, monkeypatch):
     from lib import models
 

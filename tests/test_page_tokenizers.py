@@ -9,7 +9,7 @@ import sentencepiece
 import streamlit as st
 from accessibility import chart_problems, widget_label_problems
 from huggingface_hub.errors import RepositoryNotFoundError
-from test_tokenization import fake_hub
+from test_tokenization import fake_hub, markdown_inline
 from tokenizers import Tokenizer
 
 from lib import checkpoints, models, tokenization as T, tokenizer_algorithms as A, ui_tokenizers as tui
@@ -57,7 +57,8 @@ def test_default_text_shows_seven_tokenizers_with_correct_counts(page):
     table = summary(page)
     assert len(table) >= 6
     assert table["tokens"].to_dict() == reference_counts(text)
-    assert table.loc["Whisper tiny.en", "special tokens"] == "<|startoftranscript|>, <|notimestamps|>, <|endoftext|>"
+    whisper = "<|startoftranscript|>, <|notimestamps|>, <|endoftext|>"
+    assert table.loc["Whisper tiny.en", "special tokens added"] == whisper
     chips = [h.proto.body for h in page.get("html") if "gb-chips" in h.proto.body]
     assert len(chips) >= len(table)
     assert page.metric[0].value == "30,522 × 384"
@@ -89,10 +90,10 @@ def test_bpe_and_wordpiece_step_throughs(page):
 
 
 def test_gap_sentence_names_every_tokenizer_that_ties():
-    assert tui.gap_sentence(["GPT-2"], "Arabic", 3.22) == ("The widest gap: **GPT-2** needs **3.22×** as many "
+    assert tui.gap_sentence(["GPT-2"], "Arabic", 3.22) == ("The widest gap: **`GPT-2`** needs **3.22×** as many "
                                                            "tokens for the Arabic sentence as for the English one.")
-    assert tui.gap_sentence(["A", "B", "C"], "Chinese", 2.0).startswith("The widest gap: **A**, **B** and **C** "
-                                                                        "need **2×**")
+    assert tui.gap_sentence(["A", "B", "C"], "Chinese", 2.0).startswith("The widest gap: **`A`**, **`B`** and "
+                                                                        "**`C`** need **2×**")
 
 
 def test_pair_chart_marks_the_merge_and_the_pairs_that_lost_the_tie():
@@ -136,7 +137,7 @@ def test_hub_ids_that_do_not_exist_or_need_remote_code_are_refused(page, monkeyp
     fake_hub(monkeypatch, {"tokenizer_config.json": missing})
     page.text_input(key="tokenizers_hub_id").input("nobody-xyz/no-such-tokenizer").run()
     assert not page.exception, page.exception
-    assert any("'nobody-xyz/no-such-tokenizer' does not exist on the Hub" in w.value for w in page.warning)
+    assert any("`nobody-xyz/no-such-tokenizer` does not exist on the Hub" in w.value for w in page.warning)
     assert len(summary(page)) == len(T.BUNDLED)  # the bundled ones are still compared
 
     fake_hub(monkeypatch, {"tokenizer_config.json": json.dumps({"auto_map": {"AutoTokenizer": ["x.Tok", None]}})})
@@ -221,7 +222,7 @@ def test_language_gap_is_computed_and_classroom_mode_hides_the_hub_box(page):
     assert f"**{widest:g}×**" in sentence and widest > 1
     tied = translated[translated["× English"] == widest]
     for name in tied["tokenizer"]:  # GPT-2 and Whisper share a vocabulary, so they tie
-        assert f"**{name}**" in sentence
+        assert f"**`{name}`**" in sentence
     assert f"the {tied['sample'].iloc[0]} sentence" in sentence
     order = list(dict.fromkeys(costs["tokenizer"]))
     assert list(table_with(page, "Arabic").index) == order  # the table lists tokenizers as the chart does
@@ -280,6 +281,23 @@ def test_malformed_and_hostile_links_are_ignored_with_a_notice(open_page):
     assert at.slider(key="tokenizers_vocab_size").value == 2_000
     assert any("not a valid" in w.value for w in at.warning)  # the path-like Hub id is refused, never fetched
     assert dict(at.query_params) == {"hub": "../../etc/passwd"}  # the link keeps only what it showed
+
+
+def test_link_text_is_never_markdown(open_page):
+    """A link's Hub id, text and phrase reach Markdown (warnings, captions) only inside code spans:
+    no masked link, and no bare URL for Streamlit to turn into one."""
+    link = "[click](https://evil.example)"
+    at = open_page("tokenizers", timeout=PAGE_TIMEOUT, query={
+        "hub": link, "text": f"Hi  {link} `x``", "phrase": f"`{link}"})
+    assert not at.exception, at.exception
+    shown = [e.value for kind in ("markdown", "caption", "warning", "info", "error") for e in getattr(at, kind)
+             if "evil.example" in e.value]
+    assert any("not a valid" in v for v in shown) and any("round trip: changed" in v for v in shown)
+    assert any(v.startswith("SentencePiece sees") for v in shown)
+    for value in shown:
+        inline = markdown_inline(value)
+        assert not [t for t in inline if t.type == "link_open"], value
+        assert not [t for t in inline if t.type == "text" and "evil.example" in t.content], value
 
 
 def test_a_merge_past_this_corpus_shows_its_last_merge(open_page):

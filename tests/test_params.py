@@ -275,3 +275,15 @@ def test_hub_config_path_with_a_stand_in_hub(monkeypatch, tmp_path):
     assert breakdown.model_class == "BertModel" and breakdown.total == expected
     with pytest.raises(models.ModelUnavailable, match="auto_map"):
         params.count_parameters("someone/remote-code")
+
+
+def test_the_memory_panel_counts_the_builders_model_of_this_run():
+    """The builder and the memory panel share one fragment: the panel gets the builder's count, never a
+    count kept from an earlier run, and nothing when the builder's settings are not a model."""
+    from lib import ui_parameters as uip
+
+    built = params.count_architecture(params.builder_architecture(**uip.BUILDER_DEFAULTS))
+    assert uip.memory_total(uip.BUILT, built) == built.total == 124_439_808  # GPT-2 small
+    assert uip.memory_total(uip.BUILT, None) is None
+    assert uip.memory_total("bert-base-uncased", None) == params.count_known("bert-base-uncased").total
+    assert uip.memory_total("GPT-3 175B (2020)", built) == params.formula_total(params.preset("GPT-3 175B (2020)")[0])

@@ -12,6 +12,7 @@ from huggingface_hub.errors import RepositoryNotFoundError
 from tokenizers import Tokenizer, models as tok_models, pre_tokenizers, trainers
 
 from lib import models, tokenization as T, tokenizer_algorithms as A
+from lib.markup import code_span
 from lib.ui_tokenizers import SAMPLES
 
 MULTILINGUAL = list(SAMPLES["samples"].values()) + [
@@ -29,8 +30,24 @@ def test_gpt2_ids_equal_tiktoken_gpt2_built_from_the_same_files():
 @pytest.mark.parametrize("key", ["gpt2", "cl100k_base", "smollm2"])
 def test_typed_special_token_is_special_and_still_round_trips(key):
     encoding = T.load(key).encode("end <|endoftext|> here")
-    assert encoding.specials == ["<|endoftext|>"]
+    assert [t.piece for t in encoding.tokens if t.special] == ["<|endoftext|>"]
+    assert encoding.added_specials == []  # the student typed it: the tokenizer added nothing
     assert encoding.round_trips
+
+
+@pytest.mark.parametrize("key", ["wordpiece", "gpt2", "cl100k_base", "smollm2", "whisper", "unigram"])
+def test_only_the_special_tokens_the_tokenizer_adds_count_as_added(key):
+    """Added = what encoding with special tokens has beyond encoding without them, asked of each library."""
+    view, text = T.load(key), "hi <|endoftext|> [CLS] there"
+    if hasattr(view, "tokenizer"):  # HuggingFace tokenizers
+        with_specials, without = (view.tokenizer.encode(text, add_special_tokens=flag).tokens for flag in (True, False))
+    else:  # tiktoken and SentencePiece add none unless asked
+        with_specials = without = [t.piece for t in view.encode(text).tokens]
+    added = list(with_specials)
+    for piece in without:
+        added.remove(piece)
+    assert view.encode(text).added_specials == added
+    assert T.summary_table([view.encode(text)], [view])["special tokens added"][0] == (", ".join(added) or "—")
 
 
 def test_published_ids_for_hello_world():
@@ -101,7 +118,7 @@ def test_wordpiece_changes_multilingual_text_only_by_bert_normalisation_and_unkn
 def test_wordpiece_adds_cls_sep_lowercases_and_marks_unknowns():
     view = T.load("wordpiece")
     encoding = view.encode("Naïve 🤖")
-    assert encoding.specials == ["[CLS]", "[SEP]"]
+    assert encoding.added_specials == ["[CLS]", "[SEP]"]
     assert [t.piece for t in encoding.tokens] == ["[CLS]", "naive", "[UNK]", "[SEP]"]
     assert encoding.num_unknown == 1 and not encoding.round_trips
     assert view.encode("Hello there").decoded == "hello there"
@@ -111,7 +128,7 @@ def test_wordpiece_adds_cls_sep_lowercases_and_marks_unknowns():
 
 def test_whisper_special_tokens_are_added():
     encoding = T.load("whisper").encode("hi")
-    assert encoding.specials == ["<|startoftranscript|>", "<|notimestamps|>", "<|endoftext|>"]
+    assert encoding.added_specials == ["<|startoftranscript|>", "<|notimestamps|>", "<|endoftext|>"]
     assert encoding.num_text_tokens == 1 and encoding.chars_per_token == 2.0
 
 
@@ -174,6 +191,26 @@ def test_chips_escape_student_text_and_show_ids_and_bytes():
     assert "… and 5 more tokens" in T.chips_html(T.load("gpt2").encode("a b c d e f g h"), limit=3)
 
 
+MALICIOUS = ["[click](https://evil.example)", "a`b``c", "`lead and trail`", " spaced ", "www.evil.example",
+             "$x^2$ :red[red] :material/home: **bold** <b>tag</b>", "one\n\n# two\r\rthree\r\n---"]
+
+
+def markdown_inline(markdown: str) -> list:
+    """The inline tokens (text, code spans, links…) CommonMark makes of `markdown`, read with
+    markdown-it, an independent parser."""
+    from markdown_it import MarkdownIt
+
+    return [token for block in MarkdownIt("commonmark").parse(markdown) if block.type == "inline"
+            for token in block.children]
+
+
+@pytest.mark.parametrize("text", MALICIOUS)
+def test_code_span_shows_any_text_as_one_code_span(text):
+    (span,) = markdown_inline(code_span(text))
+    assert span.type == "code_inline"  # Streamlit's :icons:, $maths$ and bare-URL links skip code spans too
+    assert span.content == " ".join(text.splitlines())
+
+
 def test_wordpiece_chips_keep_the_continuation_mark():
     tokens = T.load("wordpiece").encode("tokenizers").tokens
     assert [T.chip_label(t) for t in tokens] == ["[CLS]", "token", "##izer", "##s", "[SEP]"]
@@ -234,6 +271,11 @@ def test_merge_sentence_explains_ties():
         counts = dict(zip(step.pair_counts["pair"], step.pair_counts["count"]))
         assert {f"{a} + {b}" for a, b in step.tied} == {p for p, n in counts.items() if n == step.count} \
             - {f"{step.pair[0]} + {step.pair[1]}"}
+    hostile = A.bpe_merge_steps("a`b a`b a`b ``](x) ``](x) [c](https://evil.example)", 8)  # a corpus from a link
+    for number, step in enumerate(hostile, 1):
+        spans = [t.content for t in markdown_inline(A.merge_sentence(number, step)) if t.type == "code_inline"]
+        assert spans[:3] == [*step.pair, "".join(step.pair)]
+        assert not [t for t in markdown_inline(A.merge_sentence(number, step)) if t.type == "link_open"]
 
 
 def test_wordpiece_greedy_matches_minilms_tokenizer():

@@ -58,3 +58,12 @@ def test_choice_options_can_depend_on_the_machine():
     assert u.decode({"m": param}, {"m": "hub"}).values == {}
     hub["on"] = True
     assert u.decode({"m": param}, {"m": "hub"}).values == {"k": "hub"}
+
+
+def test_names_and_values_from_a_link_stay_code_in_the_notices():
+    from markdown_it import MarkdownIt
+
+    decoded = u.decode(PARAMS, {"`[x](https://evil.example)`": "1", "seed": "`[y](https://evil.example)"})
+    for notice in decoded.notices:
+        (inline,) = [block for block in MarkdownIt("commonmark").parse(notice) if block.type == "inline"]
+        assert [t.type for t in inline.children] == ["code_inline", "text"]  # no link, the name is code
