@@ -23,8 +23,9 @@ PRESETS = {
 
 st.title("Contextual embeddings")
 ui.shared_state(K, SHARED, PRESETS)
-ui.lesson_text(K, "intro")
 encoder = ui.load_model("minilm", "encoder")
+config = encoder.model.config
+ui.lesson_text(K, "intro", layers=config.num_hidden_layers)
 
 # --- one vector per token ----------------------------------------------------------
 st.header("One vector per token")
@@ -32,11 +33,13 @@ encoded, states = embeddings.hidden_states(encoder, SHAPE_SENTENCE)
 tokens = encoder.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist())
 st.markdown(f"`{SHAPE_SENTENCE}` becomes {len(tokens)} tokens: " + " ".join(f"`{t}`" for t in tokens))
 st.metric("last_hidden_state.shape (batch, tokens, hidden_size)", str(tuple(states.shape)))
-ui.lesson_text(K, "shape")
-ui.show_code("""
-inputs = tokenizer("He went to the bank to deposit money.", return_tensors="pt")
+course_shape = embeddings.course_model_shape(len(tokens))
+ui.lesson_text(K, "shape", hidden=config.hidden_size, tokens=len(tokens), vocab=f"{len(encoder.tokenizer):,}",
+               course_hidden=course_shape[-1], course_shape=course_shape)
+ui.show_code(f"""
+inputs = tokenizer("{SHAPE_SENTENCE}", return_tensors="pt")
 outputs = model(**inputs)
-outputs.last_hidden_state.shape   # (1, 11, 384) with MiniLM; (1, 11, 768) with bert-base
+outputs.last_hidden_state.shape   # {tuple(states.shape)} with MiniLM; {course_shape} with {embeddings.COURSE_MODEL}
 """)
 
 
@@ -44,7 +47,8 @@ outputs.last_hidden_state.shape   # (1, 11, 384) with MiniLM; (1, 11, 768) with 
 @ui.fragment
 def bank_section():
     st.header("'bank' by the river, 'bank' for money")
-    ui.lesson_text(K, "bank")
+    ui.lesson_text(K, "bank", river=len(embeddings.BANK_SENTENCES["river"]),
+                   money=len(embeddings.BANK_SENTENCES["money"]), hidden=config.hidden_size)
     word = st.text_input("Word to follow", key=f"{K}_word")
     yours = st.text_input("Your own sentence using that word", key=f"{K}_sentence")
     groups = {sense: list(group) for sense, group in embeddings.BANK_SENTENCES.items()}
@@ -79,8 +83,8 @@ def bank_section():
     cols[2].metric("Static vs contextual: mean cosine", f"{float(to_static.mean()):.2f}")
     st.markdown(f"The static row of the input embedding matrix for '{word}' is one vector, the same in every "
                 f"sentence. Its cosine with the contextual vectors above ranges from {float(to_static.min()):.2f}"
-                f" to {float(to_static.max()):.2f}: six layers of attention have moved the word far from "
-                "where it started.")
+                f" to {float(to_static.max()):.2f}: {config.num_hidden_layers} layers of attention have "
+                f"{embeddings.drift_words(float(to_static.mean()))} where it started.")
     ui.show_code("""
 static = model.get_input_embeddings().weight[tokenizer.convert_tokens_to_ids("bank")]  # same in every sentence
 contextual = model(**tokenizer(sentence, return_tensors="pt")).last_hidden_state[0, position]
@@ -99,8 +103,8 @@ def corpus_vectors(device: str) -> torch.Tensor:
 @ui.fragment
 def search_section():
     st.header("Semantic search")
-    ui.lesson_text(K, "search")
     corpus = embeddings.bundled_sentences()
+    ui.lesson_text(K, "search", count=len(corpus))
     query = st.text_input("Search the sentence collection", key=f"{K}_query")
     try:
         hits = embeddings.semantic_search(encoder, query[:MAX_CHARS], corpus, top_k=5,

@@ -17,8 +17,9 @@ source = st.radio("Data set", list(sources), format_func=sources.get, horizontal
 if source == "bundled":
     splits = ft.bundled_reviews()
     st.caption(f"{sum(map(len, splits.values()))} reviews written for Glassbox (scripts/make_reviews.py), "
-               "balanced, already split into train / validation / test. The validation and test reviews use "
-               "products and sentences that no training review contains.")
+               "balanced, already split into train / validation / test. The validation and test reviews are "
+               "about products no training review mentions, and each has at least one sentence no training "
+               "review contains; their openings and closings are the stock phrases the training reviews use.")
 elif source == "upload":
     upload = st.file_uploader("CSV with columns text,label", type=["csv"], key="ft_upload")
     if upload is None:
@@ -70,33 +71,14 @@ ui.show_code(ft.TRAINER_CODE)
 
 st.header("3 · Train")
 if st.button("Fine-tune", type="primary", icon=":material/play_arrow:", key="ft_train"):
-    st.session_state.pop("ft_result", None)
-    with view.training_slot():
-        model = ft.new_classifier(base, label_names, ui.device())
-        run = ft.TrainingRun(cfg)
-        chart = st.empty()
-        subset = train_set.subset(limit, cfg.seed) if limit < len(train_set) else train_set
-        steps = ft.train(model, subset, val_set, cfg, run)
-        total = ft.training_steps(len(subset), cfg.batch_size, cfg.epochs, cfg.warmup_ratio)[1] + cfg.epochs  # + evals
-
-        def draw(i, log):
-            if log.val_loss is not None or i % 5 == 0:
-                chart.plotly_chart(view.loss_chart(run.logs), width="stretch", key=f"ft_live_{i}")
-
-        ui.live_run(steps, total, "Fine-tuning", draw)
-        with st.spinner("Evaluating on the test set and the zero-shot baseline…"):
-            probs = ft.predict_proba(model, test_set.texts, cfg.max_length)
-            encoder = ui.load_model("minilm", "encoder")
-            baseline = ft.zero_shot_predict(encoder, test_set.texts, label_names)
-        st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "test": test_set,
-                                         "base": base}
-        ui_trained.keep("finetune_model", model)  # the pipelines lesson offers it for sentiment analysis
+    subset = train_set.subset(limit, cfg.seed) if limit < len(train_set) else train_set
+    view.fine_tune(base, subset, val_set, test_set, cfg)
+view.finish_run()  # the run just trained, or one a Stop ended part-way on the run before
 
 result = st.session_state.get("ft_result")
 if result:
     st.plotly_chart(view.loss_chart(result["run"].logs), width="stretch", key="ft_final_curve")
-    if result["run"].stopped_early:
-        st.info("Early stopping: the validation loss stopped improving, so the best epoch's weights were kept.")
+    view.run_notes(result["run"])
     st.header("4 · Evaluate")
     ui.lesson_text("finetuning", "evaluate")
     view.evaluation(result)
@@ -110,13 +92,13 @@ if result:
         view.attention_section(result, sentence, finetuned)
 
 st.header("6 · A small hyperparameter sweep")
-st.write("Each cell of the grid is a full fine-tuning run on 120 training examples, one after another.")
+small = train_set.subset(ft.SWEEP_EXAMPLES, 0)
+st.write(f"Each cell of the grid is a full fine-tuning run on {len(small)} training examples, one after another.")
 rates = st.multiselect("Learning rates", [1e-5, 3e-5, 1e-4, 3e-4], [3e-5, 1e-4, 3e-4], key="ft_sweep_lrs")
 epochs = st.multiselect("Epochs", [1, 2, 3], [1, 2], key="ft_sweep_epochs")
 if st.button("Run the sweep", icon=":material/grid_view:", key="ft_sweep"):
     grid = [(lr, ep) for lr in rates for ep in epochs]
     rows = st.session_state["ft_sweep_rows"] = []
-    small = train_set.subset(120, 0)
 
     def record(i, row):
         rows.append(row)

@@ -2,7 +2,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lib import embeddings, models, pipelines, ui, ui_pipelines
+from lib import embeddings, models, params, pipelines, ui, ui_pipelines
 
 K = "pipelines"
 BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
@@ -27,12 +27,13 @@ ui_pipelines.run_task(task)
 st.header("Under the hood")
 ui.lesson_text(K, "under_the_hood")
 ui_pipelines.hood_section(task)
-ui.show_code("""
+vocab_size = params.shipped_config("SmolLM2-135M")["vocab_size"]  # one score per token of the vocabulary
+ui.show_code(f"""
 from transformers import AutoTokenizer, AutoModelForCausalLM
 tokenizer = AutoTokenizer.from_pretrained("HuggingFaceTB/SmolLM2-135M-Instruct")
 model = AutoModelForCausalLM.from_pretrained("HuggingFaceTB/SmolLM2-135M-Instruct")
 inputs = tokenizer("Paris is the capital of", return_tensors="pt")    # step 1
-logits = model(**inputs).logits                                       # step 2: (1, seq, 49152)
+logits = model(**inputs).logits                                       # step 2: (1, seq, {vocab_size})
 probs = logits[0, -1].softmax(-1)                                     # step 3
 print([tokenizer.decode(i) for i in probs.topk(5).indices])
 """)
@@ -40,17 +41,18 @@ print([tokenizer.decode(i) for i in probs.topk(5).indices])
 # --- batching -----------------------------------------------------------------------
 st.header("Why batching matters")
 ui.lesson_text(K, "batching")
-sentences = (embeddings.bundled_sentences() * 3)[:64]
-if st.button("Measure throughput for batch sizes 1…64", key=f"{K}_measure_batches"):
+sentences = (embeddings.bundled_sentences() * 3)[:BATCH_SIZES[-1]]
+if st.button(f"Measure throughput for batch sizes {BATCH_SIZES[0]}…{BATCH_SIZES[-1]}",
+             key=f"{K}_measure_batches"):
     encoder = ui.load_model("minilm", "encoder")
-    st.session_state[f"{K}_batch_rows"] = []
+    rows = st.session_state[f"{K}_batch_rows"] = []
     ui.live_run(pipelines.batch_throughput(encoder, sentences, BATCH_SIZES), len(BATCH_SIZES),
-                "Embedding 64 sentences", lambda i, row: st.session_state[f"{K}_batch_rows"].append(row))
+                f"Embedding {len(sentences)} sentences", lambda i, row: rows.append(row))
 rows = st.session_state.get(f"{K}_batch_rows")
 if rows:
     table = pd.DataFrame(rows)
     fig = px.line(table, x="batch_size", y="sentences_per_s", markers=True, log_x=True,
-                  title=f"MiniLM throughput on {ui.device().upper()} (64 sentences)",
+                  title=f"MiniLM throughput on {ui.device().upper()} ({len(sentences)} sentences)",
                   labels={"batch_size": "batch size", "sentences_per_s": "sentences per second"})
     st.plotly_chart(fig, width="stretch")
     best = table.loc[table["sentences_per_s"].idxmax()]

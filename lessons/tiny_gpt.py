@@ -31,7 +31,7 @@ ui.lesson_text("tiny_gpt", "intro")
 
 full = params.count_known("gpt2")
 st.metric("GPT-2 small, the course's configuration (counted by the parameters lesson)", f"{full.total:,}",
-          help="12 layers, 768 hidden, 12 heads, 50,257 tokens, 1,024 positions; LM head tied to the token embedding.")
+          help=tinygpt.describe(full.architecture))
 
 st.header("1 · Corpus and configuration")
 source = st.radio("Corpus", ["Python's documentation (bundled)", "My own text"], horizontal=True, key="gpt_source")

@@ -12,6 +12,10 @@ from pathlib import Path
 import torch
 
 SENTENCES_FILE = Path(__file__).resolve().parent.parent / "assets" / "lessons" / "embeddings" / "search_sentences.txt"
+COURSE_MODEL = "bert-base-uncased"  # the encoder of the course's slides; its config ships in assets/configs
+# How far the contextual vectors have moved from the static one, by their mean cosine with it (highest first).
+DRIFT_WORDS = [(0.8, "barely moved the word from"), (0.5, "moved the word some way from"),
+               (-1.0, "moved the word far from")]
 
 # The "bank" example: two senses, a few sentences each.
 BANK_SENTENCES = {
@@ -142,6 +146,20 @@ def sense_vectors(loaded, word: str, sentences_by_sense: dict[str, list[str]]):
             senses.append(sense)
             sentences.append(sentence)
     return senses, sentences, torch.stack(vectors)
+
+
+def drift_words(mean_cosine: float) -> str:
+    """DRIFT_WORDS for a mean cosine between the static vector and the contextual ones."""
+    return next(words for floor, words in DRIFT_WORDS if mean_cosine >= floor)
+
+
+def course_model_shape(num_tokens: int) -> tuple[int, int, int]:
+    """last_hidden_state.shape of one sentence of `num_tokens` tokens in bert-base-uncased. It has
+    MiniLM's uncased WordPiece vocabulary, so it cuts a sentence into the same tokens; only the
+    hidden size differs (read from its shipped config)."""
+    from lib import params
+
+    return 1, num_tokens, params.shipped_config(COURSE_MODEL)["hidden_size"]
 
 
 def within_and_across(similarity: torch.Tensor, senses: list[str]) -> tuple[float, float]:

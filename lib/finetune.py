@@ -28,6 +28,7 @@ REVIEWS_CSV = Path(__file__).resolve().parent.parent / "assets" / "reviews" / "r
 REVIEW_LABELS = ["negative", "positive"]
 MAX_UPLOAD_ROWS = 5000
 MAX_TEXT_CHARS = 2000
+SWEEP_EXAMPLES = 120  # training examples for each run of a sweep (fewer when the data set is smaller)
 BASE_CONFIGS = {"minilm": "all-MiniLM-L6-v2"}  # registry key -> the config lib.params ships for it
 
 
@@ -76,9 +77,11 @@ def parse_labelled_csv(data: bytes) -> Dataset:
     rows = [{k.strip().lower(): (v or "").strip() for k, v in row.items() if k} for row in reader]
     if len(rows) > MAX_UPLOAD_ROWS:
         raise DataError(f"The CSV has {len(rows):,} rows; the limit here is {MAX_UPLOAD_ROWS:,}.")
-    missing = [i + 2 for i, r in enumerate(rows) if not r.get("text") or not r.get("label")]
+    missing = {i + 2: empty for i, r in enumerate(rows) if (empty := [c for c in ("text", "label") if not r.get(c)])}
     if missing:
-        raise DataError(f"{len(missing)} rows have an empty text or label (first at line {missing[0]}).")
+        line, empty = next(iter(missing.items()))
+        more = f" ({len(missing)} rows lack one)" if len(missing) > 1 else ""
+        raise DataError(f"Line {line} has no {' and no '.join(empty)}{more}: every row needs a text and a label.")
     names = sorted({r["label"] for r in rows})
     if len(names) < 2:
         raise DataError("Every row has the same label: a classifier needs at least two classes.")
@@ -188,6 +191,11 @@ class TrainingRun:
     logs: list[Log] = field(default_factory=list)
     total_steps: int = 0
     stopped_early: bool = False
+    finished: bool = False  # train() ran to its end; False while it runs, and for good after a Stop
+
+    @property
+    def steps_done(self) -> int:
+        return self.logs[-1].step if self.logs else 0
 
 
 # A run holds about 0.7 GB beyond its model (activations, gradients, Adam's moments, measured):
@@ -323,6 +331,7 @@ def train(loaded: models.Loaded, train_set: Dataset, val_set: Dataset, cfg: Trai
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
+    run.finished = True
 
 
 @torch.no_grad()

@@ -9,30 +9,39 @@ either by embedding similarity (MiniLM) or by prompting (SmolLM2).
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
+import wave
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterator
 
+import numpy as np
 import torch
 
-from lib import embeddings, gpu, models
-from lib.minutes import evaluate
+from lib import embeddings, gpu, minutes, models
+from lib.minutes import audio as audio_lib
+from lib.minutes import classic_asr, evaluate
 from lib.minutes import transcribe as transcribe_lib
 
 MAX_CHARS = 2000
 MASK_PATTERN = re.compile(r"\[MASK\]|<mask>")
+SUMMARY_INSTRUCTION = "Summarise this text in one or two sentences:\n\n"  # SmolLM2 is asked this, then the text
+SUMMARY_TOKENS = 40  # new tokens at most
+SUMMARY_MODEL = models.REGISTRY["smollm2-135m"].hub_id
 
 
 @dataclass(frozen=True)
 class Task:
-    key: str  # the transformers pipeline task name
+    key: str  # the task's name: its transformers pipeline name where has_pipeline
     title: str
     use_case: str  # a job this task does, as a student would meet it
     model_key: str  # registry key of the model used
     offline: bool  # runs with a bundled model
-    code: str  # the two-line pipeline, as a student would write it
+    code: str  # the two-line pipeline (or, without one, its steps), as a student would write it
     note: str = ""
+    has_pipeline: bool = True  # transformers 5 has a pipeline named `key` (it dropped a few)
 
 
 TASKS = [
@@ -55,7 +64,7 @@ TASKS = [
          'model = AutoModelForQuestionAnswering.from_pretrained("distilbert/distilbert-base-cased-distilled-squad")\n'
          'out = model(**tokenizer(question, context, return_tensors="pt"))  # start_logits, end_logits per token',
          "transformers 5 has no question-answering pipeline: Glassbox does its two steps in the open "
-         "(score each token as the answer's start and end, keep the best span)."),
+         "(score each token as the answer's start and end, keep the best span).", has_pipeline=False),
     Task("fill-mask", "Fill the mask", "Suggest the missing word in a sentence with a gap.", "smollm2-135m", True,
          'unmasker = pipeline("fill-mask", model="google-bert/bert-base-uncased")\n'
          'unmasker("Paris is the [MASK] of France.")',
@@ -63,16 +72,20 @@ TASKS = [
          "context and ranks them by how likely the whole sentence is with each one. Try the course's "
          "bias example: 'This man works as a [MASK].' then 'This woman works as a [MASK].'"),
     Task("summarization", "Summarization", "Shorten a long meeting report to two sentences.", "smollm2-135m", True,
-         'summarizer = pipeline("summarization", model="sshleifer/distilbart-cnn-12-6")\n'
-         'summarizer(long_text, max_length=60)',
-         "Offline: SmolLM2-135M-Instruct asked to summarise (a small chat model, not a "
-         "trained summariser)."),
+         f'summarizer = pipeline("text-generation", model="{SUMMARY_MODEL}")\n'
+         f'request = [{{"role": "user", "content": {json.dumps(SUMMARY_INSTRUCTION)} + long_text}}]\n'
+         f'reply = summarizer(request, max_new_tokens={SUMMARY_TOKENS}, do_sample=False)[0]["generated_text"][-1]\n'
+         'reply["content"]',
+         "transformers 5 has no summarization pipeline: the code asks SmolLM2-135M-Instruct (a small chat "
+         "model, not a trained summariser) to summarise through the text-generation pipeline, as Glassbox "
+         f"does: its greedy answer, {SUMMARY_TOKENS} new tokens at most.",
+         has_pipeline=False),
     Task("translation_en_to_fr", "Translation (English → French)",
          "Turn English product descriptions into French ones.", "opus-mt-en-fr", False,
          'model = AutoModelForSeq2SeqLM.from_pretrained("Helsinki-NLP/opus-mt-en-fr")\n'
          'tokenizer.decode(model.generate(**tokenizer("The weather is lovely today.", return_tensors="pt"))[0])',
          "transformers 5 has no translation pipeline: the encoder reads English, the decoder "
-         "generates French token by token."),
+         "generates French token by token.", has_pipeline=False),
     Task("text-generation", "Text generation", "Continue a story from its first line.", "smollm2-135m", True,
          'generator = pipeline("text-generation", model="HuggingFaceTB/SmolLM2-135M-Instruct")\n'
          'generator("Once upon a time", max_new_tokens=40)'),
@@ -228,8 +241,9 @@ def generate_stream(decoder, prompt: str, max_new_tokens: int = 40, temperature:
         step_input = torch.tensor([[next_id]], device=decoder.device)
 
 
-def summarize(decoder, text: str, max_new_tokens: int = 40) -> str:
-    prompt = chat_prompt(decoder, f"Summarise this text in one or two sentences:\n\n{text}")
+def summarize(decoder, text: str, max_new_tokens: int = SUMMARY_TOKENS) -> str:
+    """SmolLM2's greedy answer to "summarise this", what the summarization code shown runs."""
+    prompt = chat_prompt(decoder, SUMMARY_INSTRUCTION + text)
     return "".join(generate_stream(decoder, prompt, max_new_tokens)).strip()
 
 
@@ -297,6 +311,48 @@ def hub_pipeline(task: str, loaded):
 
 
 # --- speech -----------------------------------------------------------------------------
+
+LIBRIVOX_CLIP = "sense_and_sensibility_01_austen_64kb-0870"  # in Debian's pocketsphinx-testdata
+MEETING_EXCERPT_S = 10  # without it: the sample meeting's turns that end within this many seconds
+
+
+@dataclass(frozen=True)
+class SpeechSample:
+    audio: str | bytes  # a file path, or WAV bytes
+    reference: str  # what is said in it
+    source: str  # where it comes from, for a caption
+
+
+def sample_speech() -> SpeechSample:
+    """The default recording: a LibriVox clip when Debian's pocketsphinx-testdata is
+    installed, else the opening of Glassbox's own sample meeting (assets/meeting)."""
+    clips = classic_asr.librivox_clips()
+    if LIBRIVOX_CLIP in clips:
+        path, reference = clips[LIBRIVOX_CLIP]
+        return SpeechSample(str(path), reference,
+                            "a LibriVox clip of *Sense and Sensibility* (pocketsphinx test data)")
+    return meeting_excerpt()
+
+
+@lru_cache(maxsize=1)
+def meeting_excerpt(max_s: float = MEETING_EXCERPT_S) -> SpeechSample:
+    """The sample meeting's first turns, cut in the pause after them, with their script as reference."""
+    turns = json.loads((minutes.MEETING_DIR / "sample_turns.json").read_text(encoding="utf-8"))
+    seconds, reference = classic_asr.sample_clip(turns, max_s)
+    samples = classic_asr.first_seconds(str(minutes.SAMPLE_AUDIO), seconds)
+    return SpeechSample(wav_bytes(samples), reference, f"the first {seconds:.1f} s of Glassbox's sample meeting")
+
+
+def wav_bytes(samples: np.ndarray, rate: int = audio_lib.SAMPLE_RATE) -> bytes:
+    """A 16-bit mono WAV file of float samples in [-1, 1]."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
+
 
 def load_whisper(device: str = "cpu"):
     """The bundled Whisper tiny.en, loaded as the meeting-minutes lesson loads it."""
@@ -415,7 +471,7 @@ def hood_text(task_key: str, text: str, loaded, by_prompting: bool = False) -> t
         return parts[0].rstrip(), ("The model reads the words before [MASK]; fill-mask then re-ranks these "
                                    "candidates by how likely the whole sentence is with each one.")
     if task_key == "summarization":
-        return chat_prompt(loaded, f"Summarise this text in one or two sentences:\n\n{text}"), (
+        return chat_prompt(loaded, SUMMARY_INSTRUCTION + text), (
             "The text is wrapped in SmolLM2's chat template; generation repeats steps 2-3 one token at a time.")
     if task_key == "zero-shot-classification" and by_prompting:
         return f"{text}\nThis text is about", ("Zero-shot then scores each label as the continuation of "

@@ -72,6 +72,14 @@ class TinyGPTConfig:
                           attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
 
 
+def describe(arch) -> str:
+    """A GPT-2 size in words, from its params.Architecture (the config the parameters lesson counts)."""
+    head = "tied to" if arch.tie_word_embeddings else "separate from"
+    return (f"{arch.num_hidden_layers} layers, {arch.hidden_size} hidden, {arch.num_attention_heads} heads, "
+            f"{arch.vocab_size:,} tokens, {arch.max_position_embeddings:,} positions; LM head {head} the token "
+            "embedding.")
+
+
 def prepare_corpus(text: str, block_size: int) -> str:
     text = text.replace("\r\n", "\n")
     if not text.strip():

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lib import finetune as ft
-from lib import models, params, ui, urlstate
+from lib import models, params, ui, ui_trained, urlstate
 
 
 # --- settings shared by link ---------------------------------------------------------
@@ -17,6 +17,7 @@ from lib import models, params, ui, urlstate
 LEARNING_RATES, BATCH_SIZES, MAX_LENGTHS = [1e-5, 3e-5, 5e-5, 1e-4, 2e-4, 5e-4], [4, 8, 16, 32], [32, 64, 128, 256]
 SCHEDULES = ["linear", "cosine", "constant"]
 ATTENTION_SENTENCE = "The battery died after a day, but support replaced it at once."
+RUNNING = "ft_running"  # the run being trained, so that one a Stop ends part-way is still evaluated
 SHARED = {
     "model": urlstate.Choice("ft_base", "minilm", lambda: ui.model_choices("encoder")),
     "lr": urlstate.Choice("ft_lr", 1e-4, LEARNING_RATES),
@@ -72,6 +73,55 @@ def training_plan(base: str, num_examples: int, num_labels: int, cfg: ft.TrainCo
     trained.metric("Trainable parameters", f"{head if cfg.freeze_encoder else everything:,}",
                    help=f"Encoder frozen: only the new head's {head:,}. Otherwise all {everything:,} "
                         "(counted on the meta device, no weights loaded).")
+
+
+def fine_tune(base: str, train_set: ft.Dataset, val_set: ft.Dataset, test_set: ft.Dataset,
+              cfg: ft.TrainConfig) -> None:
+    """Section 3: train live. The model is kept before its first step and the run is noted in the
+    session, so a Stop (which ends this script mid-run) leaves both for finish_run()."""
+    st.session_state.pop("ft_result", None)
+    with training_slot():
+        model = ft.new_classifier(base, train_set.label_names, ui.device())
+        ui_trained.keep("finetune_model", model)  # the pipelines lesson offers it for sentiment analysis
+        run = ft.TrainingRun(cfg)
+        st.session_state[RUNNING] = {"run": run, "test": test_set, "base": base}
+        chart = st.empty()
+        total = ft.training_steps(len(train_set), cfg.batch_size, cfg.epochs, cfg.warmup_ratio)[1] + cfg.epochs
+
+        def draw(i, log):
+            if log.val_loss is not None or i % 5 == 0:
+                chart.plotly_chart(loss_chart(run.logs), width="stretch", key=f"ft_live_{i}")
+
+        ui.live_run(ft.train(model, train_set, val_set, cfg, run), total, "Fine-tuning", draw)  # + evals
+
+
+def finish_run() -> None:
+    """Evaluate the run noted in the session, finished or stopped part-way, on its test set
+    and against the zero-shot baseline; nothing to do when no run is pending."""
+    pending = st.session_state.get(RUNNING)
+    if pending is None:
+        return
+    run, test = pending["run"], pending["test"]
+    model = ui_trained.kept("finetune_model", "fine-tuned model")
+    if model is not None and not run.steps_done:
+        st.info("Stopped before the first training step: there is nothing to evaluate.")
+    elif model is not None:
+        with st.spinner("Evaluating on the test set and the zero-shot baseline…"):
+            probs = ft.predict_proba(model, test.texts, run.config.max_length)
+            encoder = ui.load_model("minilm", "encoder")
+            baseline = ft.zero_shot_predict(encoder, test.texts, test.label_names)
+        st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "test": test,
+                                         "base": pending["base"]}
+    del st.session_state[RUNNING]
+
+
+def run_notes(run: ft.TrainingRun) -> None:
+    """How the run ended, when it ended before its last planned step."""
+    if not run.finished:
+        st.warning(f"Stopped at step {run.steps_done} of {run.total_steps}: the curves end there, and the "
+                   "model evaluated below is the one trained until then.", icon=":material/stop_circle:")
+    elif run.stopped_early:
+        st.info("Early stopping: the validation loss stopped improving, so the best epoch's weights were kept.")
 
 
 def loss_chart(logs: list[ft.Log], title: str = "Loss and accuracy while training") -> go.Figure:

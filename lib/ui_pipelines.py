@@ -2,8 +2,10 @@
 its input, calls lib.pipelines, and draws the result with the time it took."""
 from __future__ import annotations
 
+import hashlib
 import html
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import plotly.express as px
@@ -12,8 +14,6 @@ import streamlit as st
 from lib import efficientnet, models, pipelines, ui, ui_trained, urlstate
 
 K = "pipelines"
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
-SAMPLE_AUDIO = LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav"
 DEFAULT_TEXT = {
     "sentiment-analysis": "This lesson made pipelines finally click for me!",
     "zero-shot-classification": "The striker scored twice in the final minutes.",
@@ -84,6 +84,11 @@ def score_bars(rows: list[dict], x: str, y: str, title: str, x_title: str, y_tit
     st.plotly_chart(fig, width="stretch")
 
 
+@st.cache_data(max_entries=64, show_spinner="Running the model…")
+def remembered(task_key: str, model_key: str, device: str, inputs: tuple, _run: Callable) -> tuple:
+    """(result, seconds) of `_run()`, computed once per task, model, device and `inputs` (all that
+    `_run` reads) for the whole class: a rerun for another widget shows it again at no cost."""
+    return pipelines.timed(_run, device)
 
 
 def hub_model(task: pipelines.Task) -> models.Loaded | None:
@@ -178,16 +183,16 @@ def run_zero_shot(task):
         return
     if not text:
         return
-    if method.startswith("Embedding"):
-        loaded = ui.load_model("minilm", "encoder")
-        rows, seconds = pipelines.timed(lambda: pipelines.zero_shot_by_similarity(loaded, text, labels),
-                                        loaded.device)
-        score_bars(rows, "score", "label", "Cosine similarity to 'This text is about <label>.'", "cosine")
-    else:
-        loaded = ui.load_model("smollm2-135m", "decoder")
-        rows, seconds = pipelines.timed(lambda: pipelines.zero_shot_by_prompting(loaded, text, labels),
-                                        loaded.device)
+    by_prompting = not method.startswith("Embedding")
+    key = pipelines.hood_model_key(task.key, by_prompting)
+    loaded = ui.load_model(key, "decoder" if by_prompting else "encoder")
+    zero_shot = pipelines.zero_shot_by_prompting if by_prompting else pipelines.zero_shot_by_similarity
+    rows, seconds = remembered(task.key, key, loaded.device, (text, *labels),
+                               lambda: zero_shot(loaded, text, labels))
+    if by_prompting:
         score_bars(rows, "score", "label", "P(label) for '…This text is about <label>'", "probability")
+    else:
+        score_bars(rows, "score", "label", "Cosine similarity to 'This text is about <label>.'", "cosine")
     show_time(seconds, loaded.device)
 
 
@@ -233,12 +238,14 @@ def run_feature_extraction(task):
     text = text_input(task)
     if not text:
         return
-    loaded = ui.load_model("minilm", "encoder")
-    states, seconds = pipelines.timed(lambda: pipelines.feature_extraction(loaded, text), loaded.device)
+    key = pipelines.hood_model_key(task.key)
+    loaded = ui.load_model(key, "encoder")
+    states, seconds = remembered(task.key, key, loaded.device, (text,),
+                                 lambda: pipelines.feature_extraction(loaded, text))
     st.metric("Output shape (batch, tokens, hidden_size)", str(tuple(states.shape)))
     fig = px.imshow(states[0].float().numpy(), aspect="auto", color_continuous_scale="RdBu_r",
                     labels={"x": "hidden dimension", "y": "token position", "color": "value"},
-                    title="One 384-number vector per token")
+                    title=f"One {loaded.model.config.hidden_size}-number vector per token")
     st.plotly_chart(fig, width="stretch")
     show_time(seconds, loaded.device)
 
@@ -247,12 +254,9 @@ def run_speech(task):
     uploaded = st.file_uploader("Speech recording (optional)", type=["wav", "mp3", "flac", "ogg", "m4a"],
                                 key=f"{K}_audio")
     audio = current_audio()
-    if audio is None:
-        st.info("Upload a recording (the bundled LibriVox sample needs the pocketsphinx test data).")
-        return
     if uploaded is None:
-        st.caption("Default: a LibriVox clip of *Sense and Sensibility* (pocketsphinx test data).")
-    st.audio(audio if isinstance(audio, bytes) else SAMPLE_AUDIO.read_bytes())
+        st.caption(f"Default: {pipelines.sample_speech().source}.")
+    st.audio(audio if isinstance(audio, bytes) else Path(audio).read_bytes())
     if st.button("Transcribe", key=f"{K}_run_asr", type="primary"):
         model = ui.whisper("tiny.en", ui.device())
         try:
@@ -272,20 +276,28 @@ def run_image_classification(task):
         st.error(error)
         return
     st.image(image, caption="Input" if uploaded else "Default: Chelsea the cat (scikit-image sample)", width=260)
-    model, lock = ui.efficientnet(ui.device())
-    with lock:
-        rows, seconds = pipelines.timed(lambda: efficientnet.classify(model, image), ui.device())
-    score_bars([{"label": l, "score": p} for l, p in rows], "score", "label", "Top-5 ImageNet classes",
-               "probability", "ImageNet class")
+    rows, seconds = remembered(task.key, task.model_key, ui.device(), (image_digest(),), lambda: classify(image))
+    score_bars([{"label": l, "score": p} for l, p in rows], "score", "label",
+               f"Top-{len(rows)} ImageNet classes", "probability", "ImageNet class")
     show_time(seconds, ui.device())
 
 
-def current_audio() -> str | bytes | None:
-    """The uploaded recording's bytes, else the bundled clip's path, else None."""
+def classify(image) -> list[tuple[str, float]]:
+    model, lock = ui.efficientnet(ui.device())
+    with lock:
+        return efficientnet.classify(model, image)
+
+
+def current_audio() -> str | bytes:
+    """The uploaded recording's bytes, else the default recording (a path or WAV bytes)."""
     uploaded = st.session_state.get(f"{K}_audio")
-    if uploaded is not None:
-        return uploaded.getvalue()
-    return str(SAMPLE_AUDIO) if SAMPLE_AUDIO.exists() else None
+    return uploaded.getvalue() if uploaded is not None else pipelines.sample_speech().audio
+
+
+def image_digest() -> str:
+    """Names the image current_image() returns: the upload's SHA-1, or "sample"."""
+    uploaded = st.session_state.get(f"{K}_image")
+    return hashlib.sha1(uploaded.getvalue()).hexdigest() if uploaded else "sample"
 
 
 def current_image():
@@ -349,7 +361,7 @@ def task_hood(task: pipelines.Task, finetuned) -> dict | None:
             return pipelines.image_under_the_hood(model, image)
     if task.key == "automatic-speech-recognition":
         return speech_hood()
-    if task.key in ("question-answering", "translation_en_to_fr"):
+    if not (task.has_pipeline or task.offline):
         st.info(f"{task.title} has no pipeline in transformers 5: the code in the playground writes out its "
                 "steps. Pick MiniLM or SmolLM2 above to see the three steps on any text.")
         return None
@@ -390,11 +402,10 @@ def hub_model_quietly(task: pipelines.Task) -> models.Loaded | None:
 
 
 def speech_hood() -> dict | None:
-    audio = current_audio()
-    if audio is None or not st.button("Show the three steps for this recording", key=f"{K}_hood_asr"):
+    if not st.button("Show the three steps for this recording", key=f"{K}_hood_asr"):
         return None
     try:
-        return pipelines.speech_under_the_hood(ui.whisper("tiny.en", ui.device()), audio)
+        return pipelines.speech_under_the_hood(ui.whisper("tiny.en", ui.device()), current_audio())
     except ValueError as err:
         st.error(str(err))
         return None

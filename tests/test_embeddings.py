@@ -9,9 +9,23 @@ from lib import embeddings
 
 
 def test_syllabus_bank_sentence_shape(minilm):
+    from lib import params
+
     encoded, states = embeddings.hidden_states(minilm, "He went to the bank to deposit money.")
     assert tuple(states.shape) == (1, 11, 384)
-    assert len(minilm.tokenizer) == 30522  # bert-base-uncased's WordPiece vocabulary
+    course = params.shipped_config(embeddings.COURSE_MODEL)
+    assert len(minilm.tokenizer) == course["vocab_size"] == 30522  # bert-base-uncased's WordPiece vocabulary
+    assert minilm.tokenizer.do_lower_case  # uncased, as bert-base-uncased: the same tokens
+    assert embeddings.course_model_shape(11) == (1, 11, 768)  # what the lesson says bert-base prints
+
+
+def test_the_drift_wording_follows_the_measured_cosine(minilm):
+    assert embeddings.drift_words(0.43) == "moved the word far from"
+    assert embeddings.drift_words(0.5) == embeddings.drift_words(0.79) == "moved the word some way from"
+    assert embeddings.drift_words(0.8) == embeddings.drift_words(1.0) == "barely moved the word from"
+    _senses, _sentences, vectors = embeddings.sense_vectors(minilm, "bank", embeddings.BANK_SENTENCES)
+    static = embeddings.static_vector(minilm, "bank")
+    assert float(embeddings.cosine_matrix(torch.cat([static[None], vectors]))[0, 1:].mean()) < 0.5  # "far"
 
 
 def test_contextual_vector_is_the_hidden_state_at_the_word(minilm):

@@ -17,16 +17,28 @@ def test_bundled_reviews_are_balanced_and_split():
     assert len(set(texts)) == len(texts), "no review appears twice (no test leakage)"
 
 
-def test_held_out_reviews_say_something_the_training_reviews_never_do():
+def test_held_out_reviews_are_what_the_page_says():
+    """About products no training review mentions, each with a sentence no training review
+    contains; openings and closings shared (the page's caption)."""
+    import importlib
     import re
+
+    made = importlib.import_module("scripts.make_reviews")
 
     def sentences(text):
         return set(re.split(r"(?<=\.) ", text))
 
+    def products(text, names):
+        return {name for name in names if re.search(rf"\b{re.escape(name)}\b", text)}
+
     splits = ft.bundled_reviews()
     seen = set().union(*map(sentences, splits["train"].texts))
+    assert not any(products(t, made.HELD_OUT_PRODUCTS) for t in splits["train"].texts)
     for name in ("validation", "test"):
-        assert all(sentences(t) - seen for t in splits[name].texts), name
+        held_out = splits[name].texts
+        assert all(sentences(t) - seen for t in held_out), name
+        assert all(products(t, made.HELD_OUT_PRODUCTS) and not products(t, made.PRODUCTS) for t in held_out), name
+        assert any(sentences(t) & seen for t in held_out), name  # stock closings ("Highly recommended.") are shared
 
 
 @pytest.mark.parametrize("num_labels", [2, 4])
@@ -59,7 +71,9 @@ def test_csv_parsing_accepts_word_labels():
 
 
 @pytest.mark.parametrize("content, message", [
-    ("text,label\nfine,1\n,0\n".encode(), "empty"),
+    ("text,label\nfine,1\n,0\n".encode(), "Line 3 has no text: every row needs a text and a label"),
+    ("text,label\nfine,\n".encode(), "Line 2 has no label: every row needs a text and a label"),
+    ("text,label\nfine\n,\n".encode(), r"Line 2 has no label \(2 rows lack one\)"),
     (("text,label\n" + "a review,1\n" * 30).encode(), "same label"),
     ("text,label\ncafé,1\n".encode("latin-1") + b"\xff\xfe,0\n", "UTF-8"),
     (b"review;stars\nnice;5\n", "header"),
@@ -226,29 +240,50 @@ def test_weight_changes_measure_each_part_of_the_encoder():
         ["embeddings", "layer 0", "layer 2", "pooler"], 0.0)
 
 
-def test_the_logged_train_accuracy_is_the_batch_accuracy_before_the_step():
+class CharIds:
+    """A tokenizer for the tiny BERT: ids from the characters, padded."""
+    def __call__(self, texts, max_length, **_):
+        ids = [[2 + ord(c) % 40 for c in t[:max_length]] for t in texts]
+        width = max(map(len, ids))
+        return {"input_ids": torch.tensor([i + [0] * (width - len(i)) for i in ids]),
+                "attention_mask": torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in ids])}
+
+
+def tiny_classifier():
+    """The tiny BERT classifier, without dropout, as a models.Loaded with CharIds."""
     from lib import models
 
-    pretrained, finetuned = tiny_bert_pair()
+    _pretrained, finetuned = tiny_bert_pair()
     finetuned.config.hidden_dropout_prob = finetuned.config.attention_probs_dropout_prob = 0.0
     for module in finetuned.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
+    return models.Loaded(spec=None, model=finetuned, tokenizer=CharIds(), device="cpu")
 
-    class Tokenizer:  # ids from the characters, padded
-        def __call__(self, texts, max_length, **_):
-            ids = [[2 + ord(c) % 40 for c in t[:max_length]] for t in texts]
-            width = max(map(len, ids))
-            return {"input_ids": torch.tensor([i + [0] * (width - len(i)) for i in ids]),
-                    "attention_mask": torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in ids])}
 
-    loaded = models.Loaded(spec=None, model=finetuned, tokenizer=Tokenizer(), device="cpu")
-    data = ft.Dataset(["good", "bad", "great", "awful", "fine", "poor"], [1, 0, 1, 0, 1, 0], ft.REVIEW_LABELS)
+TINY_DATA = ft.Dataset(["good", "bad", "great", "awful", "fine", "poor"], [1, 0, 1, 0, 1, 0], ft.REVIEW_LABELS)
+
+
+def test_the_logged_train_accuracy_is_the_batch_accuracy_before_the_step():
+    loaded, data = tiny_classifier(), TINY_DATA
     expected = float((ft.predict_proba(loaded, data.texts, 8).argmax(1) == np.array(data.labels)).mean())
     cfg = ft.TrainConfig(batch_size=6, epochs=1, early_stopping_patience=0)
     logs = list(ft.train(loaded, data, data, cfg, ft.TrainingRun(cfg)))
     assert logs[0].train_accuracy == pytest.approx(expected)
     assert logs[1].val_accuracy is not None and logs[1].train_accuracy is None
+
+
+def test_a_run_stopped_part_way_says_so_and_keeps_its_logs():
+    cfg = ft.TrainConfig(batch_size=2, epochs=2, early_stopping_patience=0)
+    stopped, finished = ft.TrainingRun(cfg), ft.TrainingRun(cfg)
+    steps = ft.train(tiny_classifier(), TINY_DATA, TINY_DATA, cfg, stopped)
+    for _ in range(4):  # a Stop ends the page's loop: the generator is never resumed
+        next(steps)
+    steps.close()
+    assert not stopped.finished and stopped.steps_done == 3 and stopped.total_steps == 6
+    assert [log.step for log in stopped.logs] == [1, 2, 3, 3]  # three steps and the first epoch's validation
+    list(ft.train(tiny_classifier(), TINY_DATA, TINY_DATA, cfg, finished))
+    assert finished.finished and finished.steps_done == finished.total_steps == 6
 
 
 def test_a_sweep_runs_each_cell_from_the_same_pretrained_weights():

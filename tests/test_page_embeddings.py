@@ -27,6 +27,14 @@ def test_page_shows_shape_bank_matrix_and_search(open_page):
     hits = app.dataframe[-1].value
     assert "umbrella" in hits["sentence"].iloc[0] or "rain" in hits["sentence"].iloc[0]
     assert chart_problems(app) == [] and widget_label_problems(app) == []
+    text = " ".join(m.value for m in app.markdown)
+    for stated in ("a 6-layer BERT-style encoder", "MiniLM's hidden size is 384", "into the same 11 tokens",
+                   "vocabulary of 30,522 tokens", "so it prints `(1, 11, 768)`", "taken from 3 sentences about a river",
+                   "squeezes the 384 dimensions", "here, 30 short sentences", "The 30 sentences searched"):
+        assert stated in text + " ".join(e.label for e in app.expander), stated
+    mean = float(app.metric[3].value)  # static vs contextual
+    assert mean < 0.5 and "6 layers of attention have moved the word far from where it started" in text
+    assert not any("{{" in m.value for m in app.markdown)
 
     app.text_input(key="embeddings_sentence").input("We had a picnic on the bank of the stream.").run()
     assert not app.exception

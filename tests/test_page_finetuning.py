@@ -33,6 +33,44 @@ def test_one_epoch_on_a_tiny_subset_shows_the_confusion_matrix(open_page):
     assert chart_problems(at) == [] and widget_label_problems(at) == []
 
 
+@pytest.mark.slow
+def test_a_stopped_run_keeps_its_curves_and_its_model(open_page, monkeypatch):
+    import streamlit as st
+
+    from lib import finetune as ft
+    from lib import ui
+
+    def stopped_after_one_step(steps, total, label, on_step):  # what Stop does: a rerun in the middle of the run
+        on_step(1, next(iter(steps)))
+        st.rerun()
+
+    at = open_page("finetuning", timeout=600)
+    monkeypatch.setattr(ui, "live_run", stopped_after_one_step)
+    at.slider(key="ft_limit").set_value(20)
+    at.button(key="ft_train").click().run()
+    assert not at.exception, at.exception
+    total = ft.training_steps(20, 16, 3, 0.1)[1]
+    assert f"Stopped at step 1 of {total}" in at.warning[0].value
+    result = at.session_state["ft_result"]
+    assert not result["run"].finished and [log.step for log in result["run"].logs] == [1]
+    assert any("Confusion matrix" in c.proto.spec for c in at.get("plotly_chart"))  # the partial model, evaluated
+    kept = ui_trained.store().get(at.session_state[ui_trained.OWNER_KEY].session_id, "finetune_model")
+    assert kept is not None and "ft_running" not in at.session_state
+
+
+def test_the_captions_say_what_holds(open_page):
+    from lib import finetune as ft
+
+    at = open_page("finetuning")
+    caption = next(c.value for c in at.caption if "reviews written for Glassbox" in c.value)
+    assert "about products no training review mentions, and each has at least one sentence no training review " \
+           "contains" in caption  # tests/test_finetune.py checks both against the data
+    assert "products and sentences that no training review contains" not in caption
+    small = ft.bundled_reviews()["train"].subset(ft.SWEEP_EXAMPLES, 0)
+    assert any(f"full fine-tuning run on {len(small)} training examples" in m.value for m in at.markdown)
+    assert len(small) == ft.SWEEP_EXAMPLES == 120
+
+
 def test_bad_uploads_are_refused_with_a_message(open_page):
     at = open_page("finetuning")
     at.radio(key="ft_source").set_value("upload").run()

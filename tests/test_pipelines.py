@@ -1,13 +1,60 @@
 """lib.pipelines against independent references: the course's examples, torch
-log-softmax sums, a hand-checked WER and the LibriVox reference transcripts."""
-from pathlib import Path
+log-softmax sums, a hand-checked WER, transformers' own task table, and the
+LibriVox and sample-meeting reference transcripts."""
+import json
+import re
 
+import numpy as np
 import pytest
 import torch
 
-from lib import pipelines
+from lib import course, pipelines
+from lib.minutes import MEETING_DIR, SAMPLE_AUDIO, audio, classic_asr
 
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+def librivox_clip() -> tuple:
+    """(path, reference) of the LibriVox clip the page uses when Debian's pocketsphinx-testdata is there."""
+    clips = classic_asr.librivox_clips()
+    if pipelines.LIBRIVOX_CLIP not in clips:
+        pytest.skip("Debian pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)")
+    return clips[pipelines.LIBRIVOX_CLIP]
+
+
+def is_pipeline_task(name: str) -> bool:
+    """Whether transformers' pipeline() accepts `name` (a task or one of its aliases)."""
+    from transformers.pipelines import SUPPORTED_TASKS, TASK_ALIASES
+
+    return TASK_ALIASES.get(name, name) in SUPPORTED_TASKS
+
+
+def test_every_pipeline_the_lesson_shows_exists_in_transformers():
+    shown = "\n".join(t.code for t in pipelines.TASKS) + (course.ROOT / "lessons" / "pipelines.py").read_text()
+    names = re.findall(r'pipeline\("([^"]+)"', shown)
+    assert len(names) >= 10 and [n for n in names if not is_pipeline_task(n)] == []
+    for task in pipelines.TASKS:  # a task without a pipeline says so, and shows no pipeline of its name
+        assert is_pipeline_task(task.key) == task.has_pipeline, task.key
+        if not task.has_pipeline:
+            assert "transformers 5 has no" in task.note and f'pipeline("{task.key}"' not in task.code
+
+
+@pytest.mark.slow
+def test_the_summarization_code_shown_gives_glassboxs_summary(smollm2):
+    import copy
+    from types import SimpleNamespace
+
+    from lib import ui_pipelines
+
+    def pipeline(task, model):  # the shown code's pipeline(), around the bundled copy of its model
+        assert model == smollm2.spec.hub_id
+        # a copy of the tokenizer: the text-generation pipeline pads it on the left from now on
+        return pipelines.hub_pipeline(task, SimpleNamespace(model=smollm2.model, device=smollm2.device,
+                                                            tokenizer=copy.deepcopy(smollm2.tokenizer)))
+
+    text = ui_pipelines.DEFAULT_TEXT["summarization"]
+    *lines, last = pipelines.TASK_BY_KEY["summarization"].code.splitlines()
+    namespace = {"pipeline": pipeline, "long_text": text}
+    exec("\n".join(lines), namespace)
+    assert eval(last, namespace).strip() == pipelines.summarize(smollm2, text)
 
 
 @pytest.mark.slow
@@ -75,12 +122,32 @@ def test_word_error_rate_by_hand():
 
 @pytest.mark.slow
 def test_whisper_transcribes_librivox_within_15_percent_wer():
-    references = dict(line.rsplit(" (", 1)[::-1] for line in
-                      (LIBRIVOX / "transcription").read_text().splitlines())
-    clip = "sense_and_sensibility_01_austen_64kb-0870"
-    reference = references[clip + ")"].replace("<s>", "").replace("</s>", "")
-    hypothesis = pipelines.transcribe(pipelines.load_whisper("cpu"), str(LIBRIVOX / f"{clip}.wav"))
+    path, reference = librivox_clip()
+    hypothesis = pipelines.transcribe(pipelines.load_whisper("cpu"), str(path))
     assert pipelines.word_error_rate(reference, hypothesis) <= 0.15
+    default = pipelines.sample_speech()  # the page's default input when the clip is there
+    assert (default.audio, default.reference) == (str(path), reference)
+
+
+def test_without_the_debian_clip_the_default_is_the_sample_meetings_opening(monkeypatch):
+    monkeypatch.setattr(classic_asr, "librivox_clips", lambda: {})
+    sample = pipelines.sample_speech()
+    turns = json.loads((MEETING_DIR / "sample_turns.json").read_text())
+    first = [t for t in turns if t["end"] <= pipelines.MEETING_EXCERPT_S]
+    assert sample.reference == " ".join(t["text"] for t in first)
+    seconds = (first[-1]["end"] + turns[len(first)]["start"]) / 2  # cut in the pause after the last turn
+    assert f"first {seconds:.1f} s of Glassbox's sample meeting" in sample.source
+    samples = audio.read_all(sample.audio)  # the WAV bytes, decoded again
+    expected = classic_asr.first_seconds(str(SAMPLE_AUDIO), seconds)
+    assert len(samples) == len(expected) == round(seconds * audio.SAMPLE_RATE)
+    np.testing.assert_allclose(samples, expected, atol=1 / 32_767)
+
+
+@pytest.mark.slow
+def test_whisper_transcribes_the_sample_meetings_opening_within_15_percent_wer():
+    sample = pipelines.meeting_excerpt()
+    hypothesis = pipelines.transcribe(pipelines.load_whisper("cpu"), sample.audio)
+    assert pipelines.word_error_rate(sample.reference, hypothesis) <= 0.15
 
 
 def test_transcribe_rejects_garbage():
@@ -220,7 +287,7 @@ def test_image_hood_matches_the_classifier():
 
 @pytest.mark.slow
 def test_speech_hood_decodes_the_same_words_as_transcribe():
-    whisper, clip = pipelines.load_whisper("cpu"), str(LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav")
+    whisper, clip = pipelines.load_whisper("cpu"), str(librivox_clip()[0])
     hood = pipelines.speech_under_the_hood(whisper, clip)
     samples = int(hood["inputs"][0]["value"].replace(",", ""))
     assert 7.0 < samples / 16_000 < 7.2  # the 7.1 s clip at 16 kHz

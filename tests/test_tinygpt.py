@@ -8,6 +8,11 @@ import torch
 from lib import params, tinygpt
 
 
+def test_gpt2_small_is_described_from_its_config():
+    assert tinygpt.describe(params.count_known("gpt2").architecture) == (
+        "12 layers, 768 hidden, 12 heads, 50,257 tokens, 1,024 positions; LM head tied to the token embedding.")
+
+
 def test_char_tokenizer_round_trips():
     tok = tinygpt.CharTokenizer.from_text("hello, world")
     assert tok.decode(tok.encode("world, hello")) == "world, hello"
