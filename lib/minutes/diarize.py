@@ -3,8 +3,11 @@ transcript segment.
 
 Each segment's sound becomes a fixed-length voice print: the mean and spread
 of its MFCCs (the spectral envelope on the mel scale, which differs between
-vocal tracts). Prints are standardised and grouped by agglomerative
-clustering; the number of speakers is the one with the best silhouette score.
+vocal tracts) and its median pitch (which tells apart voices whose envelopes
+are alike). Prints are standardised and grouped by agglomerative clustering;
+the number of speakers is the one with the best silhouette score. Segments
+under a second are too short for a steady print: they join the nearest voice
+afterwards instead of pulling the clusters.
 
 With the Hub, a trained speaker network gives stronger prints: WavLM-base-plus-sv's
 x-vectors (`xvector_printer`), fed to the same clustering.
@@ -24,6 +27,9 @@ HOP = 160  # 10 ms
 N_MELS = 40
 N_MFCC = 20
 MIN_SEGMENT_S = 0.3
+MIN_CLUSTERED_S = 1.0  # shorter segments ("Perfect,") are assigned, not clustered
+PITCH_RANGE_HZ = (60, 400)  # low male to high female/child voices
+PITCH_WEIGHT = 30  # after standardising, pitch counts as much as 30 of the 38 MFCC statistics
 
 
 def hz_to_mel(hz):
@@ -58,10 +64,29 @@ def mfcc(samples: np.ndarray, n_mfcc: int = N_MFCC) -> np.ndarray:
     return dct(log_mel, type=2, axis=1, norm="ortho")[:, :n_mfcc]
 
 
+def pitch_track(samples: np.ndarray, frame: int = 640) -> np.ndarray:
+    """Pitch in Hz of each clearly voiced 40 ms frame: the autocorrelation peak
+    within PITCH_RANGE_HZ, kept where it holds over half the frame's energy."""
+    if len(samples) < frame:
+        return np.array([])
+    shortest, longest = SAMPLE_RATE // PITCH_RANGE_HZ[1], SAMPLE_RATE // PITCH_RANGE_HZ[0]
+    index = np.arange(frame)[None, :] + HOP * np.arange(1 + (len(samples) - frame) // HOP)[:, None]
+    frames = samples[index] - samples[index].mean(axis=1, keepdims=True)  # (frames, frame)
+    spectrum = np.fft.rfft(frames, 2 * frame, axis=1)  # zero-padded: no wrap-around
+    autocorrelation = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :frame]  # (frames, lags)
+    lags = shortest + np.argmax(autocorrelation[:, shortest:longest], axis=1)
+    peak = autocorrelation[np.arange(len(lags)), lags]
+    voiced = (autocorrelation[:, 0] > 1e-9) & (peak > 0.5 * autocorrelation[:, 0])
+    return SAMPLE_RATE / lags[voiced]
+
+
 def voice_print(samples: np.ndarray) -> np.ndarray:
-    """Mean and standard deviation of MFCC 1..19 (c0, the loudness, is left out)."""
+    """Mean and standard deviation of MFCC 1..19 (c0, the loudness, is left out),
+    then the log median pitch PITCH_WEIGHT times (NaN when nothing is voiced)."""
     coeffs = mfcc(samples)[:, 1:]
-    return np.concatenate([coeffs.mean(axis=0), coeffs.std(axis=0)])
+    pitches = pitch_track(samples)
+    log_pitch = np.log(np.median(pitches)) if len(pitches) else np.nan
+    return np.concatenate([coeffs.mean(axis=0), coeffs.std(axis=0), np.full(PITCH_WEIGHT, log_pitch)])
 
 
 Printer = Callable[[np.ndarray], np.ndarray]  # 16 kHz samples -> one fixed-length print
@@ -89,7 +114,7 @@ def xvector_printer(loaded) -> Printer:
 
 def voice_prints(chunks: Iterable[np.ndarray], segments: list[Segment], printer: Printer = voice_print) -> np.ndarray:
     """(segments, print size) prints of each segment's stretch of the recording
-    (38 MFCC statistics by default), read chunk by chunk (audio.chunks) so a
+    (MFCC statistics and pitch by default), read chunk by chunk (audio.chunks) so a
     long recording is never whole in memory. A segment that crosses a chunk
     boundary is printed from its first part."""
     prints: list[np.ndarray | None] = [None] * len(segments)
@@ -106,21 +131,32 @@ def voice_prints(chunks: Iterable[np.ndarray], segments: list[Segment], printer:
     return np.array([p if p is not None else silent for p in prints])
 
 
-def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None = None) -> np.ndarray:
-    """Cluster labels 0..k-1, numbered in order of first appearance."""
+def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None = None,
+            steady: np.ndarray | None = None) -> np.ndarray:
+    """Cluster labels 0..k-1, numbered in order of first appearance. Only the
+    `steady` prints (default: all) are clustered; the rest join the nearest
+    cluster centre. A missing value (no pitch found) counts as the average."""
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.metrics import silhouette_score
     from sklearn.preprocessing import StandardScaler
 
     n = len(prints)
+    steady = np.ones(n, dtype=bool) if steady is None else np.asarray(steady, dtype=bool)
+    if steady.sum() < max(3, num_speakers or 0):
+        steady = np.ones(n, dtype=bool)
     if n < 3 or num_speakers == 1:
         return np.zeros(n, dtype=int)
-    scaled = StandardScaler().fit_transform(prints)
-    candidates = [num_speakers] if num_speakers else range(2, min(max_speakers, n - 1) + 1)
-    fits = {k: AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(scaled) for k in candidates}
-    best = max(fits, key=lambda k: silhouette_score(scaled, fits[k]))
-    order = {label: i for i, label in enumerate(dict.fromkeys(fits[best]))}
-    return np.array([order[label] for label in fits[best]])
+    prints = np.where(np.isnan(prints), np.nanmean(prints[steady], axis=0), prints)
+    prints = np.nan_to_num(prints)  # a column with no value anywhere
+    scaled = StandardScaler().fit(prints[steady]).transform(prints)  # (segments, print size)
+    candidates = [num_speakers] if num_speakers else range(2, min(max_speakers, int(steady.sum()) - 1) + 1)
+    fits = {k: AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(scaled[steady]) for k in candidates}
+    best = max(fits, key=lambda k: silhouette_score(scaled[steady], fits[k]))
+    centres = np.stack([scaled[steady][fits[best] == k].mean(axis=0) for k in range(best)])  # (k, print size)
+    labels = np.argmin(((scaled[:, None, :] - centres[None]) ** 2).sum(axis=-1), axis=1)
+    labels[steady] = fits[best]
+    order = {label: i for i, label in enumerate(dict.fromkeys(labels))}
+    return np.array([order[label] for label in labels])
 
 
 def diarize(chunks: Iterable[np.ndarray], segments: list[Segment], num_speakers: int | None = None,
@@ -128,7 +164,8 @@ def diarize(chunks: Iterable[np.ndarray], segments: list[Segment], num_speakers:
     """Copies of `segments` with speaker "Speaker 1".."Speaker N"."""
     if not segments:
         return []
-    labels = cluster(voice_prints(chunks, segments, printer), num_speakers=num_speakers)
+    steady = np.array([s.end - s.start >= MIN_CLUSTERED_S for s in segments])
+    labels = cluster(voice_prints(chunks, segments, printer), num_speakers=num_speakers, steady=steady)
     return [Segment(s.start, s.end, s.text, f"Speaker {label + 1}") for s, label in zip(segments, labels)]
 
 
