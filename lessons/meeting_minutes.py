@@ -33,6 +33,7 @@ else:
             mm.remember("minutes", None)
         except transcript.TranscriptError as err:
             st.error(str(err))
+mm.keep_results_of(source, audio_bytes)  # a transcript or minutes of another meeting are dropped
 
 if audio_bytes is not None:
     if not mm.state("segments"):
@@ -59,7 +60,7 @@ if segments:
     st.subheader("Transcript")
     st.caption(f"{len(segments)} segments · language: {mm.state('language', 'en')}")
     if audio_bytes is not None:
-        ui.lesson_text(KEY, "speakers")
+        ui.lesson_text(KEY, "speakers", **mm.speaker_facts())
         mm.speaker_names()
         segments = mm.named_segments()
         mm.speaker_timeline(segments)
@@ -87,7 +88,9 @@ if segments:
     minutes = mm.state("minutes")
     if minutes:
         st.header("4. The minutes")
-        mm.downloads(minutes, segments)
+        minutes = mm.downloads(minutes, segments)
+        if audio_bytes is not None:
+            mm.bullet_player(minutes, segments, audio_bytes)
 
     st.header("The pipeline, measured")
     ui.lesson_text(KEY, "panel")

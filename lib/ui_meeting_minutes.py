@@ -67,6 +67,21 @@ def remember(name: str, value) -> None:
     st.session_state[f"{KEY}_{name}"] = value
 
 
+RESULTS = ("segments", "minutes", "language", "timings", "segment_table", "actions", "play_bullet")
+
+
+def keep_results_of(source: str, audio_bytes: bytes | None) -> None:
+    """Forget the transcript, the voices' names and the minutes when they were made from another
+    source than the one picked now (its kind, and a digest of its audio), so the page never shows
+    one meeting's transcript under another's recording."""
+    current = source if audio_bytes is None else f"{source}:{hashlib.sha1(audio_bytes).hexdigest()}"
+    if state("source_id") != current:
+        stale = {f"{KEY}_{name}" for name in RESULTS}
+        for key in [k for k in st.session_state if k in stale or k.startswith(f"{KEY}_name_")]:
+            del st.session_state[key]
+        remember("source_id", current)
+
+
 def record_time(stage: str, seconds: float, detail: str = "") -> None:
     timings = dict(state("timings", {}))
     timings[stage] = {"seconds": round(seconds, 2), "detail": detail}
@@ -112,10 +127,16 @@ def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int 
     return len(segments)
 
 
+def speaker_facts() -> dict:
+    """The offline voice print's settings, for the lesson text."""
+    lowest, highest = diarize.PITCH_RANGE_HZ
+    return dict(lowest_hz=lowest, highest_hz=highest, steady_s=f"{diarize.MIN_CLUSTERED_S:g}")
+
+
 def voice_picker() -> str:
     """Which voice prints the diarisation clusters: a trained speaker network only with the Hub."""
     if not ui.hub_enabled():
-        st.caption("Voices are told apart by MFCC statistics. A trained speaker network (WavLM x-vectors) "
+        st.caption("Voices are told apart by MFCC statistics and pitch. A trained speaker network (WavLM x-vectors) "
                    "is offered when the sidebar's Model source is *Hub when available* and the Hub answers.")
         return VOICES[0]
     return st.selectbox("Voice prints (who spoke)", voice_choices(), key=f"{KEY}_voices",
@@ -188,7 +209,7 @@ def classic_asr_panel(audio_bytes: bytes, size: str, sample: bool) -> None:
             return
         clips = comparison_clips(audio_bytes, sample)
         label = st.selectbox("Clip", list(clips), key=f"{KEY}_classic_clip")
-        tag = (label, hashlib.sha1(audio_bytes).hexdigest(), size)
+        tag = (label, state("source_id"), size)
         if st.button(CLASSIC, key=f"{KEY}_classic"):
             remember("classic_runs", (tag, run_comparison(size, *clips[label])))
         done = state("classic_runs")
@@ -281,10 +302,25 @@ def transcript_player(segments: list[schema.Segment], audio_bytes: bytes | None)
     picked = st.dataframe(segment_table(segments), hide_index=True, width="stretch", height=300,
                           on_select="rerun", selection_mode="single-row", key=f"{KEY}_segment_table")
     if audio_bytes:
-        rows = picked.selection.rows if picked else []
-        start = int(segments[rows[0]].start) if rows else 0
-        st.audio(audio_bytes, start_time=start)
-        st.caption(f"Playing from {start} s. Click a row to play that segment.")
+        rows = [row for row in (picked.selection.rows if picked else []) if row < len(segments)]
+        play(audio_bytes, segments[rows[0]].start if rows else 0, "Click a row to play that segment.")
+
+
+def bullet_player(minutes: schema.Minutes, segments: list[schema.Segment], audio_bytes: bytes) -> None:
+    """Pick a bullet of the minutes: the recording plays from the segment it came from."""
+    cited = schema.cited_points(minutes, segments)
+    if not cited:
+        return
+    picked = st.selectbox("Play the source of…", range(len(cited)), format_func=lambda i: cited[i][0],
+                          index=None, placeholder="Pick a bullet of the minutes", key=f"{KEY}_play_bullet")
+    if picked is not None:
+        play(audio_bytes, cited[picked][1], "Pick another bullet to hear where it came from.")
+
+
+def play(audio_bytes: bytes, seconds: float, hint: str) -> None:
+    start = int(seconds)
+    st.audio(audio_bytes, start_time=start)
+    st.caption(f"Playing from {start} s. {hint}")
 
 
 def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> schema.Minutes | None:
@@ -293,7 +329,8 @@ def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> 
     date = time.strftime("%Y-%m-%d")
     started = time.perf_counter()
     if writer == "Extractive (MiniLM + rules)":
-        minutes = extractive.write(encoder, segments, date=date)
+        with st.spinner("Embedding every sentence with MiniLM, then TextRank and the rules…"):
+            minutes = extractive.write(encoder, segments, date=date)
         record_time("Text → minutes (extractive)", time.perf_counter() - started,
                     f"{len(segments)} segments")
         return minutes
@@ -344,9 +381,9 @@ def escape_markdown(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~])", r"\\\1", text)
 
 
-def downloads(minutes: schema.Minutes, segments: list[schema.Segment]) -> None:
+def downloads(minutes: schema.Minutes, segments: list[schema.Segment]) -> schema.Minutes:
     """The action items as an editable table, the minutes as editable Markdown
-    that follows the table, and the downloads."""
+    that follows the table, and the downloads; returns the minutes as edited."""
     st.subheader("Action items")
     st.caption("Fix owners, tasks and dates here first: the Markdown, JSON and CSV below follow the table "
                "(a change here rewrites the Markdown box).")
@@ -368,6 +405,7 @@ def downloads(minutes: schema.Minutes, segments: list[schema.Segment]) -> None:
                                "application/x-subrip", key=f"{KEY}_dl_srt")
     columns[4].download_button("Transcript (.vtt)", transcript.to_vtt(segments), "transcript.vtt", "text/vtt",
                                key=f"{KEY}_dl_vtt")
+    return edited
 
 
 def token_panel(segments: list[schema.Segment], writer: str, server: dict) -> None:

@@ -1,8 +1,10 @@
 """lib/minutes: audio reading, Whisper, diarisation, transcripts, the minutes
 schema and the writers, checked against independent references."""
+import dataclasses
 import io
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -349,6 +351,7 @@ def test_srt_and_vtt_round_trip():
 
 @pytest.mark.parametrize("text, message", [
     ("", "empty"), ("   \n ", "empty"), ("x" * 200_000, "200,000 characters"),
+    ("x" * 1_000_000, "The file has 1,000,000 characters"),  # refused before it is read
     ("1\n00:00:01,000 --> 00:00:02,000\nHi.\n\n2\n00:00:0x,000 --> 00:00:05,000\nBye.",
      "Line 6 is not a valid cue time"),
     ("1\n00:00:xx --> 00:00:yy\nHi.", "Line 2 is not a valid cue time"),  # all cues broken: not read as plain text
@@ -358,6 +361,30 @@ def test_srt_and_vtt_round_trip():
 def test_bad_transcripts(text, message):
     with pytest.raises(transcript.TranscriptError, match=message):
         transcript.parse(text)
+
+
+def test_the_speech_pace_is_the_sample_meetings():
+    spoken = sum(len(turn["text"]) for turn in TURNS)
+    assert round(spoken / audio.probe(SAMPLE_AUDIO.read_bytes()).duration, 2) == transcript.SPEECH_CHARS_PER_SECOND
+
+
+def srt_of(hours: float, words_per_second: float) -> str:
+    """`hours` of the sample's words as SRT, in 5-second cues like Whisper's."""
+    words = " ".join(turn["text"] for turn in TURNS).split()
+    per_cue = round(5 * words_per_second)
+    return transcript.to_srt([schema.Segment(5 * i, 5 * i + 5, " ".join(
+        words[(i * per_cue + k) % len(words)] for k in range(per_cue)), "Maria") for i in range(int(hours * 720))])
+
+
+def test_a_three_hour_meeting_fits_and_a_longer_one_is_refused_with_true_hours():
+    brisk = srt_of(3, transcript.WORDS_PER_SECOND)  # 150 words a minute: faster than the sample's 114
+    assert len(brisk) > 200_000 and len(transcript.parse(brisk)) == 3 * 720  # cue times are not speech
+    with pytest.raises(transcript.TranscriptError) as refused:
+        transcript.parse("word " * 39_999 + "words")
+    pace = sum(len(turn["text"]) for turn in TURNS) / audio.probe(SAMPLE_AUDIO.read_bytes()).duration
+    assert str(refused.value).startswith(
+        f"The transcript has 200,000 characters of speech (about {200_000 / pace / 3600:.1f} hours); the limit "
+        f"is 180,000 characters of speech (about {180_000 / pace / 3600:.1f} hours at 10.35 characters a second).")
 
 
 # --- schema ----------------------------------------------------------------------------
@@ -414,6 +441,21 @@ def test_markdown_and_json_render_every_part():
         assert part in markdown
     assert schema.validate(json.loads(minutes.to_json())) == minutes
     assert list(schema.action_table(minutes)["owner"]) == [a["owner"] for a in TRUTH["action_items"]]
+
+
+def test_each_cited_bullet_plays_from_its_first_segment():
+    segments = script_segments()
+    minutes = schema.Minutes(summary=[schema.Point("The fair moves.", [3, 1])], decisions=[schema.Point("Nope.", [99])],
+                             action_items=[schema.ActionItem("", "Install it", "Friday", [5])],
+                             open_questions=[schema.Point("Press?", [2]), schema.Point("Uncited.")])
+
+    def shown(i):
+        return f"{int(TURNS[i]['start'] // 60):02d}:{int(TURNS[i]['start'] % 60):02d}"
+
+    assert schema.cited_points(minutes, segments) == [
+        (f"Summary · {shown(3)} · The fair moves.", TURNS[3]["start"]),
+        (f"Action items · {shown(5)} · ?: Install it", TURNS[5]["start"]),
+        (f"Open questions · {shown(2)} · Press?", TURNS[2]["start"])]  # a segment that is not there: left out
 
 
 # --- the extractive writer ---------------------------------------------------------------
@@ -509,6 +551,43 @@ def test_smollm2_streams_text(smollm2):
     pieces = list(llm.local_complete(smollm2)([{"role": "user", "content": "Say hello."}], 8))
     assert len(pieces) >= 2 and "".join(pieces).strip()
     assert llm.context_window(smollm2) == smollm2.model.config.max_position_embeddings
+
+
+class WatchedLock:
+    """A model lock that notes, at each release, the threads started while it was held that still run."""
+    def __init__(self):
+        self.lock, self.running_at_release = threading.Lock(), []
+
+    def __enter__(self):
+        self.lock.acquire()
+        self.before = set(threading.enumerate())
+
+    def __exit__(self, *exc):
+        self.running_at_release.append([t for t in threading.enumerate() if t not in self.before and t.is_alive()])
+        self.lock.release()
+
+
+def test_stopping_the_local_llm_early_frees_the_model_only_once_generation_has_ended(smollm2):
+    watched = WatchedLock()
+    pieces = llm.local_complete(dataclasses.replace(smollm2, lock=watched))(
+        [{"role": "user", "content": "Count from one to one hundred, in words."}], 400)
+    next(pieces)  # generation is under way and holds the model
+    assert watched.lock.locked()
+    started = time.perf_counter()
+    pieces.close()  # the reader stops early: Stop, an error, a closed page
+    assert watched.running_at_release == [[]] and not watched.lock.locked()  # no generation left running
+    assert time.perf_counter() - started < 20  # it stopped at the next token, not after 400
+
+
+def test_a_local_llm_that_fails_raises_and_frees_the_model(smollm2):
+    class OutOfMemory:
+        def generate(self, **kwargs):
+            raise RuntimeError("CUDA failed with error out of memory")
+
+    broken = dataclasses.replace(smollm2, model=OutOfMemory(), lock=threading.Lock())
+    with pytest.raises(RuntimeError, match="out of memory"):  # not a reader waiting forever
+        list(llm.local_complete(broken)([{"role": "user", "content": "Say hello."}], 8))
+    assert not broken.lock.locked()
 
 
 class FakeServer(BaseHTTPRequestHandler):

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from lib.minutes import MEETING_DIR, evaluate
-from lib.minutes.schema import Segment
+from lib.minutes.schema import ActionItem, Minutes, Point, Segment
 from tests.accessibility import chart_problems, widget_label_problems
 from tests.test_minutes import (FakeServer, chat_reply, fake_server,  # noqa: F401 - a fixture
                                 save_tiny_speaker_model, script_segments)
@@ -447,6 +447,46 @@ def test_clicking_a_segment_plays_the_audio_from_there(open_page):
     at.run()
     assert at.get("audio")[-1].proto.start_time == 38
     assert any("Playing from 38 s" in c.value for c in at.caption)
+
+
+def test_a_bullet_of_the_minutes_plays_the_recording_from_its_source(open_page):
+    at = open_page(KEY)
+    at.session_state[f"{KEY}_segments"] = [Segment(0.0, 4.0, "Hi, I'm Maria.", "Maria"),
+                                           Segment(38.4, 45.0, "We agreed to hold the fair in the gym.", "Maria"),
+                                           Segment(61.2, 66.0, "I will book the gym by Friday.", "David")]
+    at.session_state[f"{KEY}_minutes"] = Minutes(decisions=[Point("We agreed to hold the fair in the gym.", [1])],
+                                                 action_items=[ActionItem("David", "Book the gym", "Friday", [2])])
+    at.run()
+    picker = at.selectbox(key=f"{KEY}_play_bullet")
+    assert picker.options == ["Decisions · 00:38 · We agreed to hold the fair in the gym.",
+                              "Action items · 01:01 · David: Book the gym"] and picker.value is None
+    picker.set_value(1).run()
+    assert not at.exception
+    assert at.get("audio")[-1].proto.start_time == 61
+    assert any("Playing from 61 s. Pick another bullet" in c.value for c in at.caption)
+    assert widget_label_problems(at) == []
+
+
+def test_a_new_source_drops_the_old_transcript_and_minutes(open_page, quick_whisper):
+    from lib.ui_meeting_minutes import SHORT_MEETING
+
+    at = open_page(KEY, timeout=180)
+    at.button(key=f"{KEY}_transcribe").click().run()
+    write(at)
+    assert at.session_state[f"{KEY}_minutes"] and at.text_input(key=f"{KEY}_name_Speaker 1")
+    at.radio(key=f"{KEY}_source").set_value("An audio file").run()
+    at.file_uploader(key=f"{KEY}_upload").set_value(silent_upload(3.0)).run()
+    assert not at.exception
+    assert f"{KEY}_segments" not in at.session_state and f"{KEY}_minutes" not in at.session_state
+    assert len(at.get("audio")) == 1 and not any("Playing from" in c.value for c in at.caption)  # its own audio
+    assert not at.dataframe and f"{KEY}_write" not in [b.key for b in at.button]
+    at.radio(key=f"{KEY}_source").set_value("The sample meeting").run()
+    assert f"{KEY}_segments" not in at.session_state  # the sample must be transcribed again
+    paste(at, SHORT_MEETING)
+    write(at)
+    assert f"{KEY}_play_bullet" not in [s.key for s in at.selectbox]  # a transcript alone has nothing to play
+    at.radio(key=f"{KEY}_writer").set_value("Inference server").run()  # the same source: the results stay
+    assert len(at.session_state[f"{KEY}_segments"]) == 4 and at.session_state[f"{KEY}_minutes"]
 
 
 def silent_upload(seconds: float) -> tuple[str, bytes, str]:

@@ -75,11 +75,12 @@ def pagerank(weights: np.ndarray, damping: float = 0.85, iterations: int = 100) 
     n = len(weights)
     if n == 0:
         return np.zeros(0)
+    weights = np.asarray(weights, dtype=np.float64)  # float32 would be cast at every step
     out_weight = weights.sum(axis=1, keepdims=True)
     transition = np.divide(weights, out_weight, out=np.full_like(weights, 1.0 / n), where=out_weight > 0)
     scores = np.full(n, 1.0 / n)
     for _ in range(iterations):
-        scores = (1 - damping) / n + damping * transition.T @ scores
+        scores = (1 - damping) / n + damping * (transition.T @ scores)  # matrix @ vector first
     return scores
 
 

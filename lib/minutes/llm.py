@@ -117,22 +117,44 @@ def local_complete(loaded) -> Complete:
     """Greedy generation with a transformers causal LM, streamed piece by piece.
     On the CPU it runs on one thread: with other work on two cores, two OpenMP
     threads waiting for each other made SmolLM2-135M 15x slower (24 tokens:
-    124 s on two threads, 8 s on one, at load average 12)."""
+    124 s on two threads, 8 s on one, at load average 12).
+
+    The model's lock is held until generation has ended: a reader that stops
+    early (Stop, an error, a closed page) raises a flag that ends generation
+    at the next token, and the thread is joined before the lock is released."""
     def complete(messages: list[dict], max_new_tokens: int) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
         with loaded.lock, models.cpu_threads(loaded.device):
             inputs = loaded.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
                                                           return_tensors="pt", return_dict=True)
-            inputs = inputs.to(loaded.device)
             streamer = TextIteratorStreamer(loaded.tokenizer, skip_prompt=True, skip_special_tokens=True)
-            worker = threading.Thread(target=loaded.model.generate, daemon=True, kwargs=dict(
-                **inputs, streamer=streamer, max_new_tokens=max_new_tokens, do_sample=False,
-                repetition_penalty=1.1, pad_token_id=loaded.tokenizer.eos_token_id))
+            stop, failed = threading.Event(), []
+            worker = threading.Thread(target=_generate, daemon=True, args=(
+                loaded, dict(**inputs.to(loaded.device), max_new_tokens=max_new_tokens), streamer, stop, failed))
             worker.start()
-            yield from streamer
-            worker.join()
+            try:
+                yield from streamer
+            finally:
+                stop.set()
+                worker.join()
+            if failed:
+                raise failed[0]
     return complete
+
+
+def _generate(loaded, kwargs: dict, streamer, stop: threading.Event, failed: list) -> None:
+    """model.generate, stopped at the next token once `stop` is set; an error
+    ends the stream (its reader would wait forever) and is kept in `failed`."""
+    from transformers import StoppingCriteriaList
+
+    try:
+        loaded.model.generate(**kwargs, streamer=streamer, do_sample=False, repetition_penalty=1.1,
+                              pad_token_id=loaded.tokenizer.eos_token_id,
+                              stopping_criteria=StoppingCriteriaList([lambda *_, **__: stop.is_set()]))
+    except Exception as err:  # noqa: BLE001 - raised again in the reader's thread
+        failed.append(err)
+        streamer.end()
 
 
 def context_window(loaded) -> int:

@@ -54,6 +54,8 @@ class InvalidMinutes(ValueError):
 
 
 POINT_LISTS = ("summary", "discussion_points", "decisions", "open_questions")
+HEADINGS = {"summary": "Summary", "discussion_points": "Key discussion points", "decisions": "Decisions",
+            "action_items": "Action items", "open_questions": "Open questions"}
 
 
 def _text(value) -> str:
@@ -153,8 +155,12 @@ def _timestamp(seconds: float) -> str:
     return f"{int(seconds // 60):02d}:{int(seconds % 60):02d}"
 
 
+def _cited(point_segments: list[int], segments: list[Segment]) -> list[Segment]:
+    return [segments[i] for i in point_segments if 0 <= i < len(segments)]
+
+
 def _source(point_segments: list[int], segments: list[Segment]) -> str:
-    times = [_timestamp(segments[i].start) for i in point_segments if 0 <= i < len(segments)]
+    times = [_timestamp(s.start) for s in _cited(point_segments, segments)]
     return f" _({', '.join(times)})_" if times else ""
 
 
@@ -170,14 +176,23 @@ def to_markdown(minutes: Minutes, segments: list[Segment] | None = None) -> str:
         lines.append(f"**Date:** {minutes.date}  ")
     if minutes.attendees:
         lines.append(f"**Attendees:** {', '.join(minutes.attendees)}")
-    for heading, name in (("Summary", "summary"), ("Key discussion points", "discussion_points"),
-                          ("Decisions", "decisions")):
-        lines += ["", f"## {heading}"] + _bullets(getattr(minutes, name), segments)
-    lines += ["", "## Action items", "", "| Owner | Task | Due |", "|---|---|---|"]
+    for name in POINT_LISTS[:3]:
+        lines += ["", f"## {HEADINGS[name]}"] + _bullets(getattr(minutes, name), segments)
+    lines += ["", f"## {HEADINGS['action_items']}", "", "| Owner | Task | Due |", "|---|---|---|"]
     lines += [f"| {a.owner or '?'} | {a.task}{_source(a.segments, segments)} | {a.due or '-'} |"
               for a in minutes.action_items]
-    lines += ["", "## Open questions"] + _bullets(minutes.open_questions, segments)
+    lines += ["", f"## {HEADINGS['open_questions']}"] + _bullets(minutes.open_questions, segments)
     return "\n".join(lines) + "\n"
+
+
+def cited_points(minutes: Minutes, segments: list[Segment]) -> list[tuple[str, float]]:
+    """("Decisions · 01:23 · We agreed to…", 83.0): every bullet that cites the
+    transcript, in the order of the minutes, with the start of its first segment."""
+    bullets = [(name, p.text, p.segments) for name in POINT_LISTS[:3] for p in getattr(minutes, name)]
+    bullets += [("action_items", f"{a.owner or '?'}: {a.task}", a.segments) for a in minutes.action_items]
+    bullets += [("open_questions", p.text, p.segments) for p in minutes.open_questions]
+    return [(f"{HEADINGS[name]} · {_timestamp(first.start)} · {text[:100]}", first.start)
+            for name, text, links in bullets for first in _cited(links, segments)[:1]]
 
 
 def action_table(minutes: Minutes):

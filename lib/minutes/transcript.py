@@ -6,7 +6,14 @@ import re
 
 from lib.minutes.schema import Segment
 
-MAX_TRANSCRIPT_CHARS = 100_000
+# The sample meeting's pace: 2,025 characters of words in its 195.7 s (recomputed by the tests).
+SPEECH_CHARS_PER_SECOND = 10.35
+# Characters of speech, names and times left out: 4.8 hours at the sample's pace, 3.7 at a brisk 150
+# words a minute, so a 3-hour meeting fits. The extractive writer took 37 s on 182,250 (two busy cores);
+# SmolLM2 makes 14 map calls of about 45 s each.
+MAX_TRANSCRIPT_CHARS = 180_000
+# A whole file, cue numbers, times and names included: the sample's turns as SRT are 1.6x their words.
+MAX_FILE_CHARS = 5 * MAX_TRANSCRIPT_CHARS
 SPEAKER_LINE = re.compile(r"^\s*([A-Z][\w .'-]{0,30}?)\s*:\s+(\S.*)$")
 TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{3}))?"  # [hours:]minutes:seconds[,millis]
 CUE_TIME = re.compile(TIME + r"\s*-->\s*" + TIME)
@@ -100,19 +107,34 @@ def decode(data: bytes) -> str:
                           "Save it as plain text and upload it again.")
 
 
+def speech_hours(chars: int) -> float:
+    """How long `chars` characters of words take to say, at the sample meeting's pace."""
+    return chars / SPEECH_CHARS_PER_SECOND / 3600
+
+
+def _too_long(what: str) -> TranscriptError:
+    return TranscriptError(
+        f"{what}; the limit is {MAX_TRANSCRIPT_CHARS:,} characters of speech (about "
+        f"{speech_hours(MAX_TRANSCRIPT_CHARS):.1f} hours at {SPEECH_CHARS_PER_SECOND} characters a second). "
+        "Split it into meetings and write minutes for each.")
+
+
 def parse(text: str) -> list[Segment]:
-    """Any pasted or uploaded transcript → segments, or TranscriptError."""
+    """Any pasted or uploaded transcript → segments, or TranscriptError. The
+    limit counts the words spoken, so cue times and names do not use it up."""
     size = len(text.strip())  # the text itself is kept whole, so errors give true line numbers
     if not size:
         raise TranscriptError("The transcript is empty.")
-    if size > MAX_TRANSCRIPT_CHARS:
-        raise TranscriptError(
-            f"The transcript has {size:,} characters; the limit is {MAX_TRANSCRIPT_CHARS:,} "
-            "(about 10 hours of speech). Split it into meetings and write minutes for each.")
+    if size > MAX_FILE_CHARS:
+        raise _too_long(f"The file has {size:,} characters")
     is_cues = any(CUE_LINE.match(line) for line in text.splitlines())
     segments = parse_cues(text) if is_cues else parse_plain(text)
     if not segments:
         raise TranscriptError("No transcript lines were found in the text.")
+    spoken = sum(len(s.text) for s in segments)
+    if spoken > MAX_TRANSCRIPT_CHARS:
+        raise _too_long(f"The transcript has {spoken:,} characters of speech (about "
+                        f"{speech_hours(spoken):.1f} hours)")
     return segments
 
 
