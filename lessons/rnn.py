@@ -71,7 +71,7 @@ for x_t in inputs:
 loss = states[-1] @ readout
 grads = torch.autograd.grad(loss, states, retain_graph=True)   # ∂L/∂h_t for every t
 loss.backward()
-torch.nn.utils.clip_grad_norm_(params, max_norm={ui_rnn.SHARED["clip"].default})           # gradient clipping
+torch.nn.utils.clip_grad_norm_(params, max_norm={ui_rnn.SHARED["clip"].default})  # gradient clipping
 """)
 
 st.header("3. Inside an LSTM: the gates at work")

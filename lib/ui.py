@@ -184,6 +184,11 @@ def quiz_key(lesson_key: str) -> str:
     return f"{lesson_key}_quiz_seed"
 
 
+def shared_value(param: urlstate.Param) -> Any:
+    """A shared setting's value, also while its widget is hidden (classroom mode)."""
+    return st.session_state.get(param.key, param.default)
+
+
 def shared_state(lesson_key: str, params: Mapping[str, urlstate.Param],
                  presets: Mapping[str, Mapping[str, Any]] | None = None) -> None:
     """Call at the top of a lesson page. `params` maps short URL names to the

@@ -343,7 +343,7 @@ def training_settings() -> dict:
     filters = cols[1].select_slider("Filters in the first layer", FIRST_FILTERS, key=key("first_filters"),
                                     help="Each further layer doubles them.")
     epochs = cols[2].slider("Epochs", 1, 30, key=key(f"epochs_{name}"))
-    learning_rate = st.session_state.get(SHARED["lr"].key, SHARED["lr"].default)  # kept while hidden (classroom)
+    learning_rate = ui.shared_value(SHARED["lr"])
     if not ui.classroom():
         learning_rate = cols[3].select_slider("Learning rate", LEARNING_RATES, key=key("learning_rate"))
     return dict(name=name, layers=layers, filters=filters, epochs=epochs, learning_rate=learning_rate)

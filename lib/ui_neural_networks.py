@@ -62,9 +62,7 @@ PRESETS = {
 
 
 def shared(name: str):
-    """A shared setting's value, also while its widget is hidden (classroom mode)."""
-    param = SHARED[name]
-    return st.session_state.get(param.key, param.default)
+    return ui.shared_value(SHARED[name])
 
 
 # --- 1. one neuron ---------------------------------------------------------------------

@@ -200,7 +200,7 @@ def char_model_section() -> None:
     kind = left.selectbox("Cell", ["lstm", "gru"], format_func=KIND_NAMES.get, key="rnn_char_kind")
     budget = middle.slider("Time budget (s)", 5, 120, key="rnn_char_budget")
     steps = right.slider("Maximum steps", 10, 3000, step=10, key="rnn_char_steps")
-    seq_len = (st.session_state.get(SHARED["seq"].key, SHARED["seq"].default) if ui.classroom()  # kept while hidden
+    seq_len = (ui.shared_value(SHARED["seq"]) if ui.classroom()
                else left.slider("Sequence length (characters)", 16, 128, key="rnn_char_seq_len"))
     temperature = middle.slider("Sampling temperature", 0.1, 2.0, step=0.1, key="rnn_char_temperature")
     prompt = right.text_input("Sample prompt", key="rnn_char_prompt", max_chars=PROMPT_MAX_CHARS)

@@ -71,7 +71,8 @@ def pitch_track(samples: np.ndarray, frame: int = 640) -> np.ndarray:
         return np.array([])
     shortest, longest = SAMPLE_RATE // PITCH_RANGE_HZ[1], SAMPLE_RATE // PITCH_RANGE_HZ[0]
     index = np.arange(frame)[None, :] + HOP * np.arange(1 + (len(samples) - frame) // HOP)[:, None]
-    frames = samples[index] - samples[index].mean(axis=1, keepdims=True)  # (frames, frame)
+    frames = samples[index]  # (frames, frame)
+    frames = frames - frames.mean(axis=1, keepdims=True)
     spectrum = np.fft.rfft(frames, 2 * frame, axis=1)  # zero-padded: no wrap-around
     autocorrelation = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :frame]  # (frames, lags)
     lags = shortest + np.argmax(autocorrelation[:, shortest:longest], axis=1)
