@@ -1,21 +1,24 @@
-# Glassbox: `make run` starts the app, `make test` runs the whole suite.
-# Both set up .venv first (once; again when a requirements file changes).
+# Glassbox: `make run` starts the app, `make test` runs the linter and the whole suite.
+# Both set up .venv first: once, and again only when a requirements file changes.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.glassbox-ready
+# The SmolLM2 folder converted once from the bundled GGUF (lib/models.py); `make clean` redoes it.
+SMOLLM2 := .cache/glassbox/smollm2-135m-instruct/model.safetensors
 PORT ?= 8501
+BENCH ?= startup
 # bertviz's JavaScript, served from local files so its views draw with no internet.
 JS_PACKAGES := requirejs@2.3.6 d3@5.7.0 jquery@2.2.4
 
-.PHONY: setup run test test-fast bench clean
+.PHONY: setup run test test-fast lint bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(SMOLLM2)
 
 # requirements.txt is installed without its PyTorch index line: where only PyPI is reachable,
 # pip retries that index about 8 s for every package. torch==2.13.0 then comes from PyPI or
 # a local wheel (README "Deploy").
-$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt lib/models.py
+$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	grep -v '^--extra-index-url' requirements.txt > $(VENV)/requirements-pypi.txt
@@ -25,20 +28,27 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt lib/mode
 	  npm install --silent --prefix $(VENV)/js --no-save --no-audit --no-fund $(JS_PACKAGES) \
 	  || echo "npm install failed: bertviz will load its JavaScript from the CDN"; \
 	else echo "npm not found: bertviz will load its JavaScript from the CDN"; fi
-	PYTHONPATH=. $(PY) -m lib.models
 	touch $(STAMP)
+
+$(SMOLLM2): | $(STAMP)
+	PYTHONPATH=. $(PY) -m lib.models
 
 run: setup
 	HF_HUB_DISABLE_TELEMETRY=1 $(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT)
 
-test: setup
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: setup lint
 	HF_HUB_DISABLE_TELEMETRY=1 $(PY) -m pytest
 
-test-fast: setup
+test-fast: setup lint
 	$(PY) -m pytest -m "not slow and not browser"
 
+# One benchmark at a time: `make bench` is benchmarks/startup.py, `make bench BENCH=cnn` is
+# benchmarks/cnn.py (benchmarks/README.md lists them, with the arguments each takes).
 bench: setup
-	PYTHONPATH=. $(PY) benchmarks/startup.py
+	PYTHONPATH=. $(PY) benchmarks/$(BENCH).py
 
 clean:
 	rm -rf $(VENV) .cache

@@ -1,7 +1,8 @@
 """Glassbox: see inside deep-learning models. Entry point: navigation and sidebar."""
 import streamlit as st
 
-from lib import course, ui
+from lessons.widgets import common
+from lib import course
 
 st.set_page_config(page_title="Glassbox", page_icon=":material/biotech:", layout="wide")
 
@@ -9,5 +10,5 @@ pages = {section: [st.Page(l.page, title=l.title, icon=l.icon, url_path=l.key, d
                    for l in course.available_lessons() if l.section == section]
          for section in course.SECTIONS}
 navigation = st.navigation({section: entries for section, entries in pages.items() if entries}, expanded=True)
-ui.sidebar()
+common.sidebar()
 navigation.run()

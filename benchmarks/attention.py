@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from lessons.widgets.attention import heatmap, numbered  # noqa: E402
 from lib import attention as att  # noqa: E402
 from lib import attention_models, models  # noqa: E402
-from lib.ui_attention import heatmap, numbered  # noqa: E402
 
 WORDS = ("the quick brown fox jumps over a lazy dog while my lovely cat sleeps on the warm mat near "
          "an open window and dreams of fish birds and mice all day long").split()

@@ -57,7 +57,7 @@ def efficientnet_figures(device: str) -> None:
     cat = Image.fromarray(data.chelsea())
     x = efficientnet.preprocess(cat).to(device)
     tabby = efficientnet.imagenet_labels().index("tabby")
-    # the lesson runs CPU inference on one thread per student (lib/ui_cnn.one_thread)
+    # the lesson runs CPU inference on one thread per student (lessons/widgets/cnn.one_thread)
     for threads in sorted({1, torch.get_num_threads()}):
         with models.cpu_threads(device, threads):
             top = timed(f"classify chelsea, {threads} thread(s)", lambda: efficientnet.classify(model, cat))

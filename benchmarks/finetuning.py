@@ -8,8 +8,8 @@ machine the wall time is an upper bound.
 """
 import time
 
-from lib import finetune as ft
-from lib import models, tinygpt
+from lib import finetuning as ft
+from lib import models, tiny_gpt
 
 
 def fine_tune() -> None:
@@ -30,12 +30,12 @@ def fine_tune() -> None:
           f"zero-shot baseline accuracy {baseline['accuracy']:.3f}")
 
 
-def tiny_gpt() -> None:
-    config = tinygpt.TinyGPTConfig()
+def train_tiny_gpt() -> None:
+    config = tiny_gpt.TinyGPTConfig()
     started, cpu = time.perf_counter(), time.process_time()
-    run, train, val = tinygpt.new_run(tinygpt.bundled_corpus(), config)
+    run, train, val = tiny_gpt.new_run(tiny_gpt.bundled_corpus(), config)
     beaten_at = None
-    for progress in tinygpt.train(run, train, val):
+    for progress in tiny_gpt.train(run, train, val):
         if progress.val_loss is not None and progress.val_loss < run.baseline and beaten_at is None:
             beaten_at = (progress.step, time.perf_counter() - started, time.process_time() - cpu)
     total, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -52,4 +52,4 @@ if __name__ == "__main__":
 
     parts = sys.argv[1:] or ["fine_tune", "tiny_gpt"]  # or name one: benchmarks/finetuning.py tiny_gpt
     for part in parts:
-        {"fine_tune": fine_tune, "tiny_gpt": tiny_gpt}[part]()
+        {"fine_tune": fine_tune, "tiny_gpt": train_tiny_gpt}[part]()

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from lib import models
-from lib.minutes import SAMPLE_AUDIO, MEETING_DIR, audio, classic_asr, diarize, evaluate, extractive, transcribe
+from lib.meeting_minutes import MEETING_DIR, SAMPLE_AUDIO, audio, classic_asr, diarize, evaluate, extractive, transcribe
 
 TWO_HOURS_S = 2 * 3600
 

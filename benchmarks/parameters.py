@@ -1,6 +1,6 @@
 """How fast and how lean is counting on the meta device?
 
-Prints: bert-large-uncased counted on the meta device (lib.params) vs built for
+Prints: bert-large-uncased counted on the meta device (lib.parameters) vs built for
 real on the CPU, and GPT-3 175B built with torch.device("meta") vs accelerate's
 init_empty_weights, each in a fresh process so its peak memory is its own.
 Wall-clock and CPU (process) seconds are both printed: on a shared machine the
@@ -18,23 +18,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib import params  # noqa: E402
+from lib import parameters  # noqa: E402
 
 CHILD = """
 import resource, sys, time
 import torch, transformers
 from accelerate import init_empty_weights
-from lib import params
+from lib import parameters
 kind, key = sys.argv[1], sys.argv[2]
 if key == "gpt3":
-    config, model_class = params.transformers_config(params.GPT3)
+    config, model_class = parameters.transformers_config(parameters.GPT3)
 else:
-    config, _, model_class = params.resolve_config(key)
-cls = params.model_class_named(model_class)
+    config, _, model_class = parameters.resolve_config(key)
+cls = parameters.model_class_named(model_class)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started, cpu_started = time.perf_counter(), time.process_time()
 if kind == "meta":
-    model = params.build_on_meta(config, cls)
+    model = parameters.build_on_meta(config, cls)
 elif kind == "init_empty_weights":
     with init_empty_weights():
         model = cls(config)
@@ -55,16 +55,16 @@ def in_fresh_process(kind: str, key: str) -> tuple[float, float, int, float]:
 
 
 def main() -> None:
-    params.count_parameters("bert-large-uncased")  # imports the modeling code once
+    parameters.count_parameters("bert-large-uncased")  # imports the modeling code once
     wall, cpu = [], []
     for _ in range(7):
         started, cpu_started = time.perf_counter(), time.process_time()
-        total = params.count_parameters("bert-large-uncased").total
+        total = parameters.count_parameters("bert-large-uncased").total
         wall.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
     meta_wall, meta_cpu = statistics.median(wall), statistics.median(cpu)
     print(f"bert-large-uncased, {total:,} parameters", flush=True)
-    print(f"  lib.params.count_parameters (meta device), median of 7: {meta_wall * 1000:.0f} ms wall "
+    print(f"  lib.parameters.count_parameters (meta device), median of 7: {meta_wall * 1000:.0f} ms wall "
           f"(min {min(wall) * 1000:.0f}, max {max(wall) * 1000:.0f}), {meta_cpu * 1000:.0f} ms CPU", flush=True)
     runs = [in_fresh_process("cpu", "bert-large-uncased") for _ in range(3)]
     cpu_wall, cpu_cpu = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)

@@ -10,8 +10,8 @@ import time
 
 import psutil
 
+from lessons.widgets.tokenizers import SAMPLES
 from lib import tokenization
-from lib.ui_tokenizers import SAMPLES
 
 
 def timed(function, *args):

@@ -1,23 +1,24 @@
 import pandas as pd
 import streamlit as st
 
+from lessons.widgets import attention as lesson
+from lessons.widgets import common
 from lib import attention as att
-from lib import attention_models, ui
-from lib import ui_attention as lesson
+from lib import attention_models
 
 st.title("Attention and the Transformer")
-ui.shared_state("attention", lesson.SHARED, lesson.PRESETS)
-ui.lesson_text("attention", "intro")
+common.shared_state("attention", lesson.SHARED, lesson.PRESETS)
+common.lesson_text("attention", "intro")
 
 # --- 1. dot product ---------------------------------------------------------
 st.header("1. The dot product measures similarity")
-ui.lesson_text("attention", "dot_product")
+common.lesson_text("attention", "dot_product")
 
 lesson.dot_product_section()
 
 # --- 2. step by step --------------------------------------------------------
 st.header("2. Scaled dot-product attention, one step at a time")
-ui.lesson_text("attention", "steps")
+common.lesson_text("attention", "steps")
 sentence = st.text_input("Sentence", max_chars=lesson.SENTENCE_CHARS, key="attention_sentence")
 words = att.split_words(sentence)
 if not words:
@@ -29,7 +30,7 @@ elif len(words) > att.MAX_TOY_WORDS:
 
 if words:
     lesson.step_by_step_section(words)
-    ui.show_code("""
+    common.show_code("""
 import torch, math
 Q, K, V = X @ W_Q, X @ W_K, X @ W_V          # (seq, d_k) each
 scores = Q @ K.T / math.sqrt(Q.shape[-1])    # (seq, seq)
@@ -41,35 +42,35 @@ output = weights @ V                          # (seq, d_k)
 
 # --- 3. masks and heads ------------------------------------------------------
 st.header("3. Masks and heads")
-ui.lesson_text("attention", "masks_heads")
+common.lesson_text("attention", "masks_heads")
 
 if words:
     lesson.masks_and_heads_section(words)
 
 # --- 4. positional encoding ---------------------------------------------------
 st.header("4. Positional encoding")
-ui.lesson_text("attention", "position")
+common.lesson_text("attention", "position")
 
 lesson.positional_section(words)
 
 # --- 5. real models -------------------------------------------------------------
 st.header("5. Inside real models")
-ui.lesson_text("attention", "real_models", **attention_models.bundled_shapes())
+common.lesson_text("attention", "real_models", **attention_models.bundled_shapes())
 picked = {}
 for col, family in zip(st.columns(2), ["encoder", "decoder"]):
     with col:
-        picked[family] = ui.model_picker(family, f"{family.title()} model", key=f"attention_{family}_model")
+        picked[family] = common.model_picker(family, f"{family.title()} model", key=f"attention_{family}_model")
 
 lesson.real_model_sections(picked)
 
 # --- 7. encoder, decoder, encoder-decoder -----------------------------------------------
 st.header("7. Encoder, decoder, encoder-decoder")
-ui.lesson_text("attention", "architectures")
+common.lesson_text("attention", "architectures")
 st.table(pd.DataFrame(attention_models.ARCHITECTURES).set_index("family"))
 st.markdown(f"Training the translator on *{att.DEFAULT_SENTENCE}* → *{att.DEFAULT_TRANSLATION}* "
             "(teacher forcing): the decoder sees the right answer so far and learns the next word.")
 st.table(pd.DataFrame(att.teacher_forcing(att.DEFAULT_TRANSLATION), columns=["decoder input", "must predict"]))
 
 lesson.generation_section(picked)
-ui.checkpoint("attention")
-ui.next_lesson("attention")
+common.checkpoint("attention")
+common.next_lesson("attention")

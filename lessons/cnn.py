@@ -1,16 +1,16 @@
 import streamlit as st
 
-from lib import ui
-from lib import ui_cnn as lesson
+from lessons.widgets import cnn as lesson
+from lessons.widgets import common
 
 st.title("Convolutional networks: filters that scan images")
-ui.shared_state("cnn", lesson.SHARED, lesson.PRESETS)
-ui.lesson_text("cnn", "intro")
+common.shared_state("cnn", lesson.SHARED, lesson.PRESETS)
+common.lesson_text("cnn", "intro")
 
 st.header("1. A convolution by hand")
-ui.lesson_text("cnn", "by_hand")
+common.lesson_text("cnn", "by_hand")
 lesson.convolution_by_hand()
-ui.show_code("""
+common.show_code("""
 import torch
 import torch.nn.functional as F
 x = torch.tensor([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1.]])
@@ -19,27 +19,27 @@ F.conv2d(x[None, None], k[None, None], stride=1, padding=0, dilation=1)  # (batc
 """)
 
 st.header("2. Kernels on real images")
-ui.lesson_text("cnn", "kernels")
+common.lesson_text("cnn", "kernels")
 lesson.kernel_playground()
-ui.show_code("""
+common.show_code("""
 sobel_x = torch.tensor([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1.]])
 feature_map = F.conv2d(gray[None, None], sobel_x[None, None], padding=1)
 pooled = F.max_pool2d(F.relu(feature_map), 2)
 """)
 
 st.header("3. Local connectivity and weight sharing")
-ui.lesson_text("cnn", "sharing")
+common.lesson_text("cnn", "sharing")
 lesson.parameter_sharing()
 
 st.header("4. Train a CNN live")
-ui.lesson_text("cnn", "training", **lesson.digits_facts())
+common.lesson_text("cnn", "training", **lesson.digits_facts())
 lesson.train_cnn()
-ui.show_code(lesson.training_code())
+common.show_code(lesson.training_code())
 
 st.header("5. Inside a real ImageNet network")
-ui.lesson_text("cnn", "pretrained")
+common.lesson_text("cnn", "pretrained")
 lesson.pretrained_cnn()
-ui.show_code("""
+common.show_code("""
 from lib import efficientnet
 model = efficientnet.load_efficientnet_lite0()
 efficientnet.classify(model, image)          # [(class name, probability), ...] top 5
@@ -48,5 +48,5 @@ score = model(x)[0, class_index]
 saliency = torch.autograd.grad(score, x)[0].abs().amax(dim=1)   # (1, 224, 224)
 """)
 
-ui.checkpoint("cnn")
-ui.next_lesson("cnn")
+common.checkpoint("cnn")
+common.next_lesson("cnn")

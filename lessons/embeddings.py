@@ -3,7 +3,8 @@ import plotly.express as px
 import streamlit as st
 import torch
 
-from lib import embeddings, ui, urlstate
+from lessons.widgets import common
+from lib import embeddings, urlstate
 
 K = "embeddings"
 SHAPE_SENTENCE = "He went to the bank to deposit money."
@@ -22,10 +23,10 @@ PRESETS = {
 }
 
 st.title("Contextual embeddings")
-ui.shared_state(K, SHARED, PRESETS)
-encoder = ui.load_model("minilm", "encoder")
+common.shared_state(K, SHARED, PRESETS)
+encoder = common.load_model("minilm", "encoder")
 config = encoder.model.config
-ui.lesson_text(K, "intro", layers=config.num_hidden_layers)
+common.lesson_text(K, "intro", layers=config.num_hidden_layers)
 
 # --- one vector per token ----------------------------------------------------------
 st.header("One vector per token")
@@ -34,9 +35,9 @@ tokens = encoder.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist(
 st.markdown(f"`{SHAPE_SENTENCE}` becomes {len(tokens)} tokens: " + " ".join(f"`{t}`" for t in tokens))
 st.metric("last_hidden_state.shape (batch, tokens, hidden_size)", str(tuple(states.shape)))
 course_shape = embeddings.course_model_shape(len(tokens))
-ui.lesson_text(K, "shape", hidden=config.hidden_size, tokens=len(tokens), vocab=f"{len(encoder.tokenizer):,}",
+common.lesson_text(K, "shape", hidden=config.hidden_size, tokens=len(tokens), vocab=f"{len(encoder.tokenizer):,}",
                course_hidden=course_shape[-1], course_shape=course_shape)
-ui.show_code(f"""
+common.show_code(f"""
 inputs = tokenizer("{SHAPE_SENTENCE}", return_tensors="pt")
 outputs = model(**inputs)
 outputs.last_hidden_state.shape   # {tuple(states.shape)} with MiniLM; {course_shape} with {embeddings.COURSE_MODEL}
@@ -44,10 +45,10 @@ outputs.last_hidden_state.shape   # {tuple(states.shape)} with MiniLM; {course_s
 
 
 # --- the bank example ----------------------------------------------------------------
-@ui.fragment
+@common.fragment
 def bank_section():
     st.header("'bank' by the river, 'bank' for money")
-    ui.lesson_text(K, "bank", river=len(embeddings.BANK_SENTENCES["river"]),
+    common.lesson_text(K, "bank", river=len(embeddings.BANK_SENTENCES["river"]),
                    money=len(embeddings.BANK_SENTENCES["money"]), hidden=config.hidden_size)
     word = st.text_input("Word to follow", key=f"{K}_word")
     yours = st.text_input("Your own sentence using that word", key=f"{K}_sentence")
@@ -85,7 +86,7 @@ def bank_section():
                 f"sentence. Its cosine with the contextual vectors above ranges from {float(to_static.min()):.2f}"
                 f" to {float(to_static.max()):.2f}: {config.num_hidden_layers} layers of attention have "
                 f"{embeddings.drift_words(float(to_static.mean()))} where it started.")
-    ui.show_code("""
+    common.show_code("""
 static = model.get_input_embeddings().weight[tokenizer.convert_tokens_to_ids("bank")]  # same in every sentence
 contextual = model(**tokenizer(sentence, return_tensors="pt")).last_hidden_state[0, position]
 """)
@@ -100,11 +101,11 @@ def corpus_vectors(device: str) -> torch.Tensor:
     return embeddings.sentence_embeddings(encoder, embeddings.bundled_sentences())
 
 
-@ui.fragment
+@common.fragment
 def search_section():
     st.header("Semantic search")
     corpus = embeddings.bundled_sentences()
-    ui.lesson_text(K, "search", count=len(corpus))
+    common.lesson_text(K, "search", count=len(corpus))
     query = st.text_input("Search the sentence collection", key=f"{K}_query")
     try:
         hits = embeddings.semantic_search(encoder, query[:MAX_CHARS], corpus, top_k=5,
@@ -119,5 +120,5 @@ def search_section():
 
 
 search_section()
-ui.checkpoint(K)
-ui.next_lesson(K)
+common.checkpoint(K)
+common.next_lesson(K)

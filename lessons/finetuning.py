@@ -1,17 +1,17 @@
 import pandas as pd
 import streamlit as st
 
-from lib import finetune as ft
-from lib import ui, ui_trained
-from lib import ui_finetuning as view
+from lessons.widgets import common, trained
+from lessons.widgets import finetuning as view
+from lib import finetuning as ft
 
 st.title("Fine-tuning a pretrained model")
-ui.shared_state("finetuning", view.SHARED, view.PRESETS)
-ui.lesson_text("finetuning", "intro")
+common.shared_state("finetuning", view.SHARED, view.PRESETS)
+common.lesson_text("finetuning", "intro")
 
 st.header("1 · The data")
 sources = {"bundled": "Bundled product reviews", "upload": "Upload a CSV (text,label)"}
-if ui.hub_enabled():
+if common.hub_enabled():
     sources |= {key: f"Hub: {spec.title}" for key, spec in ft.HUB_DATASETS.items()}
 source = st.radio("Data set", list(sources), format_func=sources.get, horizontal=True, key="ft_source")
 if source == "bundled":
@@ -48,8 +48,8 @@ left.dataframe(pd.DataFrame({"text": train_set.texts[:6], "label": [label_names[
 right.table(counts)
 
 st.header("2 · Model and hyperparameters")
-ui.lesson_text("finetuning", "hyperparameters")
-base = ui.model_picker("encoder", "Pretrained encoder", key="ft_base")
+common.lesson_text("finetuning", "hyperparameters")
+base = common.model_picker("encoder", "Pretrained encoder", key="ft_base")
 c1, c2, c3, c4 = st.columns(4)
 cfg = ft.TrainConfig(
     learning_rate=c1.select_slider("Learning rate", view.LEARNING_RATES, key="ft_lr"),
@@ -67,7 +67,7 @@ st.session_state["ft_limit"] = min(max(st.session_state["ft_limit"], fewest), le
 limit = st.slider("Training examples to use", fewest, len(train_set), key="ft_limit",
                   help="Fewer examples train faster; the test set stays the same.")
 view.training_plan(base, limit, len(label_names), cfg)
-ui.show_code(ft.TRAINER_CODE)
+common.show_code(ft.TRAINER_CODE)
 
 st.header("3 · Train")
 if st.button("Fine-tune", type="primary", icon=":material/play_arrow:", key="ft_train"):
@@ -80,14 +80,14 @@ if result:
     st.plotly_chart(view.loss_chart(result["run"].logs), width="stretch", key="ft_final_curve")
     view.run_notes(result["run"])
     st.header("4 · Evaluate")
-    ui.lesson_text("finetuning", "evaluate")
+    common.lesson_text("finetuning", "evaluate")
     view.evaluation(result)
     st.success("The fine-tuned model is saved in this session: the pipelines lesson offers it for "
                "sentiment analysis.", icon=":material/check_circle:")
 
     st.header("5 · Attention before and after fine-tuning")
     sentence = st.text_input("Sentence", max_chars=300, key="ft_attention_text")
-    finetuned = ui_trained.kept("finetune_model", "fine-tuned model")
+    finetuned = trained.kept("finetune_model", "fine-tuned model")
     if sentence.strip() and finetuned is not None:
         view.attention_section(result, sentence, finetuned)
 
@@ -104,11 +104,11 @@ if st.button("Run the sweep", icon=":material/grid_view:", key="ft_sweep"):
         rows.append(row)
 
     with view.training_slot():
-        ui.live_run(ft.sweep(base, small, val_set, grid, ui.device()), len(grid), "Sweep", record)
+        common.live_run(ft.sweep(base, small, val_set, grid, common.device()), len(grid), "Sweep", record)
 if st.session_state.get("ft_sweep_rows"):
     table = pd.DataFrame(st.session_state["ft_sweep_rows"])
     st.dataframe(table, hide_index=True, width="stretch")
     st.plotly_chart(view.sweep_chart(table), width="stretch")
 
-ui.checkpoint("finetuning")
-ui.next_lesson("finetuning")
+common.checkpoint("finetuning")
+common.next_lesson("finetuning")

@@ -3,14 +3,16 @@ import os
 import pandas as pd
 import streamlit as st
 
-from lib import embeddings, gpu, ui, ui_gpu
+from lessons.widgets import common
+from lessons.widgets import gpu as widgets
+from lib import embeddings, gpu
 
 K = "gpu"
 BATCH_SIZES = [1, 4, 16, 64]
 
 st.title("GPU acceleration")
-ui.shared_state(K, ui_gpu.SHARED, ui_gpu.PRESETS)
-ui.lesson_text(K, "intro")
+common.shared_state(K, widgets.SHARED, widgets.PRESETS)
+common.lesson_text(K, "intro")
 
 # --- what this machine has ------------------------------------------------------------
 st.header("What is in this machine?")
@@ -25,8 +27,8 @@ st.caption(f"PyTorch {info['torch']} · CUDA build {info['cuda_version'] or 'non
            f"{'available' if info['mps'] else 'not available'} · CPU threads {info['cpu_threads']} "
            f"({info['cpu_capability']} instructions)")
 if devices == ["cpu"]:
-    ui.lesson_text(K, "cpu_only")
-ui.show_code("""
+    common.lesson_text(K, "cpu_only")
+common.show_code("""
 import torch
 torch.cuda.is_available(), torch.backends.mps.is_available()
 torch.cuda.get_device_name(0), torch.cuda.get_device_properties(0).total_memory
@@ -34,20 +36,20 @@ torch.cuda.get_device_name(0), torch.cuda.get_device_properties(0).total_memory
 
 # --- matrix multiply ----------------------------------------------------------------------
 st.header("Matrix multiply: GFLOP/s")
-ui.lesson_text(K, "matmul")
-sizes = st.multiselect("Matrix sizes n (n × n)", ui_gpu.MATMUL_SIZES, key=f"{K}_sizes")
+common.lesson_text(K, "matmul")
+sizes = st.multiselect("Matrix sizes n (n × n)", widgets.MATMUL_SIZES, key=f"{K}_sizes")
 dtypes = st.multiselect("Precisions", list(gpu.DTYPES), key=f"{K}_dtypes")
 if st.button("Run the matmul benchmark", key=f"{K}_run_matmul", disabled=not (sizes and dtypes)):
     st.session_state[f"{K}_matmul"] = []
     total = sum(len(sizes) for d in devices for t in dtypes if t in gpu.dtypes_for(d))
-    ui.live_run(gpu.matmul_sweep(sorted(sizes), devices, dtypes), total, "Multiplying matrices",
+    common.live_run(gpu.matmul_sweep(sorted(sizes), devices, dtypes), total, "Multiplying matrices",
                 lambda i, row: st.session_state[f"{K}_matmul"].append(row))
 if not (sizes and dtypes):
     st.warning("Pick at least one size and one precision.")
 if st.session_state.get(f"{K}_matmul"):
-    ui_gpu.line_chart(st.session_state[f"{K}_matmul"], "size", "gflops", "Matrix multiply throughput",
+    widgets.line_chart(st.session_state[f"{K}_matmul"], "size", "gflops", "Matrix multiply throughput",
                       "matrix size n", "GFLOP/s")
-ui.show_code("""
+common.show_code("""
 a, b = torch.randn(n, n, device="cuda"), torch.randn(n, n, device="cuda")
 a @ b; torch.cuda.synchronize()              # warm-up
 start = time.perf_counter(); a @ b; torch.cuda.synchronize()
@@ -56,46 +58,46 @@ gflops = 2 * n**3 / (time.perf_counter() - start) / 1e9
 
 # --- work per byte: the roofline ----------------------------------------------------------
 st.header("Work per byte: the roofline")
-ui.lesson_text(K, "roofline")
-ui_gpu.roofline_section()
+common.lesson_text(K, "roofline")
+widgets.roofline_section()
 
 # --- a transformer -------------------------------------------------------------------------
 st.header("A transformer: latency and throughput")
-ui.lesson_text(K, "model")
+common.lesson_text(K, "model")
 model_dtypes = st.multiselect("Precisions for MiniLM", list(gpu.DTYPES), key=f"{K}_model_dtypes")
 if st.button("Time MiniLM at batch sizes 1, 4, 16, 64", key=f"{K}_run_model", disabled=not model_dtypes):
     st.session_state[f"{K}_model"] = []
-    steps = gpu.model_sweep(ui_gpu.encoder_on, embeddings.bundled_sentences(), devices, model_dtypes, BATCH_SIZES)
+    steps = gpu.model_sweep(widgets.encoder_on, embeddings.bundled_sentences(), devices, model_dtypes, BATCH_SIZES)
     total = sum(len(BATCH_SIZES) for d in devices for t in model_dtypes if t in gpu.dtypes_for(d))
-    ui.live_run(steps, total, "Timing MiniLM", lambda i, row: st.session_state[f"{K}_model"].append(row))
+    common.live_run(steps, total, "Timing MiniLM", lambda i, row: st.session_state[f"{K}_model"].append(row))
 if not model_dtypes:
     st.warning("Pick at least one precision for MiniLM.")
 if st.session_state.get(f"{K}_model"):
     rows = st.session_state[f"{K}_model"]
-    ui_gpu.line_chart(rows, "batch_size", "sequences_per_s", "MiniLM throughput", "batch size",
+    widgets.line_chart(rows, "batch_size", "sequences_per_s", "MiniLM throughput", "batch size",
                       "sentences per second")
     st.dataframe(pd.DataFrame(rows).assign(latency_ms=lambda t: 1000 * t.seconds).drop(columns="seconds")
                  .round(2), width="stretch", hide_index=True)
     if len(devices) > 1:
-        ui_gpu.speedup_chart(gpu.speedups(rows, "batch_size", "sequences_per_s"), "batch_size",
+        widgets.speedup_chart(gpu.speedups(rows, "batch_size", "sequences_per_s"), "batch_size",
                              "GPU speed-up for MiniLM", "batch size")
 
 # --- threads ---------------------------------------------------------------------------------
 st.header("CPU threads")
-ui.lesson_text(K, "threads")
+common.lesson_text(K, "threads")
 if st.button("Measure thread scaling (1024 × 1024 matmul)", key=f"{K}_run_threads"):
     counts = list(range(1, (os.cpu_count() or 1) + 1))
     st.session_state[f"{K}_threads"] = []
-    ui.live_run(gpu.thread_scaling(1024, counts), len(counts), "Threads",
+    common.live_run(gpu.thread_scaling(1024, counts), len(counts), "Threads",
                 lambda i, row: st.session_state[f"{K}_threads"].append(row))
 if st.session_state.get(f"{K}_threads"):
-    ui_gpu.line_chart(st.session_state[f"{K}_threads"], "threads", "gflops",
+    widgets.line_chart(st.session_state[f"{K}_threads"], "threads", "gflops",
                       "CPU matmul speed vs torch.set_num_threads", "threads", "GFLOP/s")
 
 # --- memory -------------------------------------------------------------------------------------
 st.header("Memory: parameters × bytes per parameter")
-ui.lesson_text(K, "memory")
-encoder = ui.load_model("minilm", "encoder")
+common.lesson_text(K, "memory")
+encoder = common.load_model("minilm", "encoder")
 
 
 @st.cache_data(show_spinner="Converting a copy of MiniLM to each precision…")
@@ -113,7 +115,7 @@ st.markdown(f"On the course's {gpu.COLAB_T4_GB} GB Colab T4, weights alone fit u
 
 # --- saved results ----------------------------------------------------------------------------
 st.header("Results measured on a GPU")
-ui.lesson_text(K, "saved")
+common.lesson_text(K, "saved")
 upload = st.file_uploader("A results file from benchmarks/gpu.py", type=["json"], key=f"{K}_results")
 if upload is not None:
     try:
@@ -123,10 +125,10 @@ if upload is not None:
     else:
         machine = saved["machine"]
         st.success(f"Measured on {machine.get('gpu_name', 'a machine without a GPU')} ({saved['created']}).")
-        ui_gpu.speedup_chart(gpu.speedups(saved["matmul"], "size", "gflops"), "size",
+        widgets.speedup_chart(gpu.speedups(saved["matmul"], "size", "gflops"), "size",
                              "Matmul speed-up over CPU float32", "matrix size n")
-        ui_gpu.speedup_chart(gpu.speedups(saved["model"], "batch_size", "sequences_per_s"), "batch_size",
+        widgets.speedup_chart(gpu.speedups(saved["model"], "batch_size", "sequences_per_s"), "batch_size",
                              "MiniLM speed-up over CPU float32", "batch size")
 
-ui.checkpoint(K)
-ui.next_lesson(K)
+common.checkpoint(K)
+common.next_lesson(K)

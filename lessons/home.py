@@ -1,9 +1,10 @@
 import streamlit as st
 
-from lib import checkpoints, course, progress, system, ui
+from lessons.widgets import common
+from lib import checkpoints, course, home, progress
 
 st.title("Glassbox: see inside deep-learning models")
-ui.lesson_text("home", "intro")
+common.lesson_text("home", "intro")
 
 st.header("Your course path")
 st.caption("Lessons in teaching order, with your best checkpoint score in this session. "
@@ -42,7 +43,7 @@ elif upload is not None:
 
 @st.cache_data(ttl=300, show_spinner="Checking this machine…")
 def cached_report() -> dict:
-    return system.system_report()
+    return home.system_report()
 
 
 st.header("This machine", anchor="system-panel")
@@ -58,8 +59,8 @@ st.caption("Apple MPS: " + ("available" if device["mps"] else "not available")
            + " · CUDA: " + ("available" if device["cuda"] else "not available"))
 
 left, right = st.columns([1, 2])
-left.markdown(system.markdown_table([{"library": k, "version": v} for k, v in report["versions"].items()]))
-right.markdown(system.markdown_table(system.models_rows(report["bundled_models"])))
+left.markdown(home.markdown_table([{"library": k, "version": v} for k, v in report["versions"].items()]))
+right.markdown(home.markdown_table(home.models_rows(report["bundled_models"])))
 missing = [m["model"] for m in report["bundled_models"] if not m["installed"]]
 if missing:
     right.info(f"Not installed here: {', '.join(missing)}. Those with a Hub fallback are downloaded from the "

@@ -1,14 +1,14 @@
 import streamlit as st
 
-from lib import ui
-from lib import ui_meeting_minutes as mm
-from lib.minutes import SAMPLE_AUDIO, audio, transcript
+from lessons.widgets import common
+from lessons.widgets import meeting_minutes as mm
+from lib.meeting_minutes import SAMPLE_AUDIO, audio, transcript
 
 KEY = "meeting_minutes"
 
 st.title("Meeting minutes: audio → transcript → minutes")
-ui.shared_state(KEY, mm.SHARED, mm.PRESETS)
-ui.lesson_text(KEY, "intro")
+common.shared_state(KEY, mm.SHARED, mm.PRESETS)
+common.lesson_text(KEY, "intro")
 
 st.header("1. The meeting")
 source = st.radio("What do you have?", mm.SOURCES, horizontal=True, key=f"{KEY}_source")
@@ -39,7 +39,7 @@ if audio_bytes is not None:
     if not mm.state("segments"):
         st.audio(audio_bytes)
     st.header("2. Speech → text")
-    ui.lesson_text(KEY, "transcribe")
+    common.lesson_text(KEY, "transcribe")
     left, middle, right = st.columns(3)
     size = left.selectbox("Whisper model", mm.whisper_sizes(), key=f"{KEY}_whisper",
                           help="tiny.en is bundled; bigger ones come from the Hub when it is enabled.")
@@ -60,18 +60,18 @@ if segments:
     st.subheader("Transcript")
     st.caption(f"{len(segments)} segments · language: {mm.state('language', 'en')}")
     if audio_bytes is not None:
-        ui.lesson_text(KEY, "speakers", **mm.speaker_facts())
+        common.lesson_text(KEY, "speakers", **mm.speaker_facts())
         mm.speaker_names()
         segments = mm.named_segments()
         mm.speaker_timeline(segments)
     mm.transcript_player(segments, audio_bytes)
 
     st.header("3. Text → minutes")
-    ui.lesson_text(KEY, "writers")
+    common.lesson_text(KEY, "writers")
     writer = st.radio("Writer", mm.WRITERS, horizontal=True, key=f"{KEY}_writer")
     server = {"local_model": "smollm2-135m"}
     if writer == "Local LLM":
-        server["local_model"] = ui.model_picker("decoder", "Language model", key=f"{KEY}_llm")
+        server["local_model"] = common.model_picker("decoder", "Language model", key=f"{KEY}_llm")
     elif writer == "Inference server":
         secrets = mm.server_secrets()
         with st.sidebar:
@@ -93,10 +93,10 @@ if segments:
             mm.bullet_player(minutes, segments, audio_bytes)
 
     st.header("The pipeline, measured")
-    ui.lesson_text(KEY, "panel")
+    common.lesson_text(KEY, "panel")
     st.dataframe(mm.stage_table(), hide_index=True, width="stretch")
     if writer != "Extractive (MiniLM + rules)":
         mm.token_panel(segments, writer, server)
 
-ui.checkpoint(KEY)
-ui.next_lesson(KEY)
+common.checkpoint(KEY)
+common.next_lesson(KEY)

@@ -1,16 +1,16 @@
 import streamlit as st
 
-from lib import ui
-from lib import ui_neural_networks as lesson
+from lessons.widgets import common
+from lessons.widgets import neural_networks as lesson
 
 st.title("Neural networks: from one neuron to backpropagation")
-ui.shared_state("neural_networks", lesson.SHARED, lesson.PRESETS)
-ui.lesson_text("neural_networks", "intro")
+common.shared_state("neural_networks", lesson.SHARED, lesson.PRESETS)
+common.lesson_text("neural_networks", "intro")
 
 st.header("1. One neuron")
-ui.lesson_text("neural_networks", "neuron")
+common.lesson_text("neural_networks", "neuron")
 lesson.neuron_explorer()
-ui.show_code("""
+common.show_code("""
 import torch
 x = torch.tensor([1.0, 2.0])           # inputs
 w = torch.tensor([0.5, -1.0])          # weights (learned)
@@ -20,14 +20,14 @@ a = torch.relu(z)                      # or torch.sigmoid, torch.tanh, torch.nn.
 """)
 
 st.header("2. A small network learns a boundary")
-ui.lesson_text("neural_networks", "network")
+common.lesson_text("neural_networks", "network")
 lesson.playground()
-ui.show_code(lesson.training_code())
+common.show_code(lesson.training_code())
 
 st.header("3. Backpropagation, number by number")
-ui.lesson_text("neural_networks", "backprop")
+common.lesson_text("neural_networks", "backprop")
 lesson.backprop_walkthrough()
-ui.show_code("""
+common.show_code("""
 import torch
 # the same gradients, computed by autograd in float64
 model = model.double()
@@ -37,15 +37,15 @@ print([p.grad for p in model.parameters()])
 """)
 
 st.header("4. Underfitting and overfitting")
-ui.lesson_text("neural_networks", "fitting")
+common.lesson_text("neural_networks", "fitting")
 lesson.fitting_experiment()
 
 st.header("5. The classic example: hand-written digits")
-ui.lesson_text("neural_networks", "digits")
+common.lesson_text("neural_networks", "digits")
 lesson.digits_network()
 
 st.header("6. Kinds of learning, and reusing a trained network")
-ui.lesson_text("neural_networks", "learning")
+common.lesson_text("neural_networks", "learning")
 
-ui.checkpoint("neural_networks")
-ui.next_lesson("neural_networks")
+common.checkpoint("neural_networks")
+common.next_lesson("neural_networks")

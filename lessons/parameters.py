@@ -1,24 +1,25 @@
 import streamlit as st
 
-from lib import params, ui
-from lib import ui_parameters as uip
+from lessons.widgets import common
+from lessons.widgets import parameters as uip
+from lib import parameters
 
 st.title("Where the parameters are")
-ui.shared_state("parameters", uip.SHARED, uip.PRESETS)
-ui.lesson_text("parameters", "intro")
+common.shared_state("parameters", uip.SHARED, uip.PRESETS)
+common.lesson_text("parameters", "intro")
 
 # --- 1. a real model, block by block -------------------------------------------------
 st.header("Count a real model")
-ui.lesson_text("parameters", "count")
-titles = {k.key: f"{k.title} · {k.model_class}" for k in params.KNOWN}
-if ui.hub_enabled() and not ui.classroom():
+common.lesson_text("parameters", "count")
+titles = {k.key: f"{k.title} · {k.model_class}" for k in parameters.KNOWN}
+if common.hub_enabled() and not common.classroom():
     titles["__hub__"] = "Any Hub model (config.json only)…"
 choice = st.selectbox("Model", list(titles), format_func=titles.get, key="parameters_model")
 if choice == "__hub__":
     choice = st.text_input("Hub model id", placeholder="organization/model-name", key="parameters_hub_id")
 breakdown = uip.count_or_warn(choice) if choice else None
 if breakdown is not None:
-    known = params.KNOWN_BY_KEY.get(choice)
+    known = parameters.KNOWN_BY_KEY.get(choice)
     cols = st.columns(3)
     cols[0].metric("Exact parameters", f"{breakdown.total:,}")
     if known:
@@ -39,16 +40,16 @@ if breakdown is not None:
                                            "parameters are (click a block to zoom)"),
                     width="stretch", key="parameters_treemap")
     st.subheader("Why the rounded figure is not the exact one")
-    ui.lesson_text("parameters", "rounding")
-    parts = params.rounding_explained(breakdown)
+    common.lesson_text("parameters", "rounding")
+    parts = parameters.rounding_explained(breakdown)
     st.dataframe(parts.assign(share=parts["parameters"] / breakdown.total), hide_index=True,
                  column_config={"parameters": uip.COUNT, "share": uip.SHARE})
-    if not ui.classroom():
+    if not common.classroom():
         with st.expander("Every tensor", icon=":material/table:"):
             st.dataframe(breakdown.tensors.astype({"shape": str}), hide_index=True, width="stretch",
                          column_config={"parameters": uip.COUNT})
     hub_id = known.hub_id if known else choice
-    ui.show_code(f"""
+    common.show_code(f"""
 import torch, transformers
 
 config = transformers.AutoConfig.from_pretrained("{hub_id}")  # a few KB: no weights
@@ -60,27 +61,27 @@ for name, p in model.named_parameters():
 
 # --- 2. models side by side, and over time -----------------------------------------
 st.header("Side by side")
-picked = st.multiselect("Models to compare", list(params.KNOWN_BY_KEY), format_func=lambda k: titles[k],
+picked = st.multiselect("Models to compare", list(parameters.KNOWN_BY_KEY), format_func=lambda k: titles[k],
                         key="parameters_compare")
 if picked:
     st.plotly_chart(uip.stacked_bar(picked), width="stretch", key="parameters_stacked")
 else:
     st.warning("Pick at least one model to compare.")
-ui.lesson_text("parameters", "compare")
+common.lesson_text("parameters", "compare")
 
 st.header("Sizes over time")
 with st.spinner("Counting every shipped model…"):
-    timeline = params.timeline()
+    timeline = parameters.timeline()
 st.plotly_chart(uip.timeline_chart(timeline), width="stretch", key="parameters_timeline")
 st.subheader("The BERT family")
-st.dataframe(params.variants_table(), hide_index=True, width="stretch", column_config={
+st.dataframe(parameters.variants_table(), hide_index=True, width="stretch", column_config={
     "quoted": uip.COUNT, "exact": uip.COUNT, "difference": uip.SHARE})
-ui.lesson_text("parameters", "variants")
+common.lesson_text("parameters", "variants")
 
 # --- 3. build your own, 4. memory (one fragment: the memory panel follows the builder) ----
 st.header("Build your own Transformer")
-ui.lesson_text("parameters", "builder")
+common.lesson_text("parameters", "builder")
 uip.builder_and_memory(titles)
 
-ui.checkpoint("parameters")
-ui.next_lesson("parameters")
+common.checkpoint("parameters")
+common.next_lesson("parameters")

@@ -1,8 +1,9 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import params, tinygpt, ui, ui_trained, urlstate
-from lib import ui_finetuning as view
+from lessons.widgets import common, trained
+from lessons.widgets import finetuning as view
+from lib import parameters, tiny_gpt, urlstate
 
 # Settings shared by link (the own-text corpus is not: it needs thousands of characters).
 SHARED = {
@@ -26,19 +27,19 @@ PRESETS = {
 }
 
 st.title("A tiny GPT, trained from scratch")
-ui.shared_state("tiny_gpt", SHARED, PRESETS)
-ui.lesson_text("tiny_gpt", "intro")
+common.shared_state("tiny_gpt", SHARED, PRESETS)
+common.lesson_text("tiny_gpt", "intro")
 
-full = params.count_known("gpt2")
+full = parameters.count_known("gpt2")
 st.metric("GPT-2 small, the course's configuration (counted by the parameters lesson)", f"{full.total:,}",
-          help=tinygpt.describe(full.architecture))
+          help=tiny_gpt.describe(full.architecture))
 
 st.header("1 · Corpus and configuration")
 source = st.radio("Corpus", ["Python's documentation (bundled)", "My own text"], horizontal=True, key="gpt_source")
-text = tinygpt.bundled_corpus() if source.startswith("Python") else st.text_area(
-    "Paste at least a few thousand characters", height=160, max_chars=tinygpt.MAX_CORPUS_CHARS, key="gpt_text")
+text = tiny_gpt.bundled_corpus() if source.startswith("Python") else st.text_area(
+    "Paste at least a few thousand characters", height=160, max_chars=tiny_gpt.MAX_CORPUS_CHARS, key="gpt_text")
 c1, c2, c3, c4 = st.columns(4)
-config = tinygpt.TinyGPTConfig(
+config = tiny_gpt.TinyGPTConfig(
     n_layer=c1.slider("Layers (n_layer)", 1, 4, key="gpt_layers"),
     n_head=c2.select_slider("Heads (n_head)", SHARED["heads"].options, key="gpt_heads"),
     n_embd=c3.select_slider("Width (n_embd)", SHARED["width"].options, key="gpt_embd"),
@@ -49,14 +50,14 @@ config = tinygpt.TinyGPTConfig(
     seed=c4.number_input("Seed", 0, 10_000, key="gpt_seed"),
 )
 try:
-    corpus = tinygpt.prepare_corpus(text, config.block_size)
-except tinygpt.CorpusError as err:
+    corpus = tiny_gpt.prepare_corpus(text, config.block_size)
+except tiny_gpt.CorpusError as err:
     st.warning(str(err))
     st.stop()
-vocab = tinygpt.CharTokenizer.from_text(corpus).vocab_size
+vocab = tiny_gpt.CharTokenizer.from_text(corpus).vocab_size
 try:
-    breakdown = params.count_parameters(config.gpt2_config(vocab).to_dict(), "GPT2LMHeadModel")
-except params.InvalidConfig as err:
+    breakdown = parameters.count_parameters(config.gpt2_config(vocab).to_dict(), "GPT2LMHeadModel")
+except parameters.InvalidConfig as err:
     st.error(str(err))
     st.stop()
 st.write(f"**{len(corpus):,} characters**, a vocabulary of **{vocab} characters**, and a model of "
@@ -64,10 +65,10 @@ st.write(f"**{len(corpus):,} characters**, a vocabulary of **{vocab} characters*
 st.dataframe(breakdown.table()[["group", "exact", "formula", "share"]], hide_index=True, width="stretch")
 
 st.header("2 · Train")
-ui.lesson_text("tiny_gpt", "loop")
+common.lesson_text("tiny_gpt", "loop")
 if st.button("Train from scratch", type="primary", icon=":material/play_arrow:", key="gpt_train"):
-    run, train_data, val_data = tinygpt.new_run(corpus, config, ui.device())
-    ui_trained.keep("gpt_run", run)  # kept before training, so a stopped run keeps what it learned
+    run, train_data, val_data = tiny_gpt.new_run(corpus, config, common.device())
+    trained.keep("gpt_run", run)  # kept before training, so a stopped run keeps what it learned
     chart, sample_box = st.empty(), st.empty()
 
     def draw(i, progress):
@@ -75,9 +76,9 @@ if st.button("Train from scratch", type="primary", icon=":material/play_arrow:",
             chart.plotly_chart(view.gpt_loss_chart(run), width="stretch", key=f"gpt_live_{i}")
             sample_box.code(progress.sample, language=None)
 
-    ui.live_run(tinygpt.train(run, train_data, val_data), config.max_steps, "Training", draw)
+    common.live_run(tiny_gpt.train(run, train_data, val_data), config.max_steps, "Training", draw)
 
-run = ui_trained.kept("gpt_run", "tiny GPT")
+run = trained.kept("gpt_run", "tiny GPT")
 if run and run.history:
     st.plotly_chart(view.gpt_loss_chart(run), width="stretch", key="gpt_final_chart")
     evals = [p for p in run.history if p.val_loss is not None]
@@ -92,12 +93,12 @@ if run and run.history:
                 st.code(p.sample, language=None)
 
     st.header("3 · The generation loop")
-    ui.lesson_text("tiny_gpt", "generate")
+    common.lesson_text("tiny_gpt", "generate")
     c1, c2, c3 = st.columns(3)
     prompt = c1.text_input("Prompt", max_chars=60, key="gpt_prompt")
     temperature = c2.slider("Temperature (0 = greedy)", 0.0, 2.0, step=0.1, key="gpt_temperature")
     top_k = c3.slider("Top-k (0 = off)", 0, 20, key="gpt_topk")
-    steps = list(tinygpt.generate(run, prompt, 40, temperature, top_k or None, seed=0))
+    steps = list(tiny_gpt.generate(run, prompt, 40, temperature, top_k or None, seed=0))
     st.code(prompt + "".join(s.token for s in steps), language=None)
     pick = st.slider("Look at step", 1, len(steps), 1, key="gpt_step")
     step = steps[pick - 1]
@@ -106,5 +107,5 @@ if run and run.history:
                       xaxis_title="candidate character", yaxis_title="probability", height=320)
     st.plotly_chart(fig, width="stretch")
 
-ui.checkpoint("tiny_gpt")
-ui.next_lesson("tiny_gpt")
+common.checkpoint("tiny_gpt")
+common.next_lesson("tiny_gpt")

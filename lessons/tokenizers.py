@@ -1,17 +1,19 @@
 import streamlit as st
 
-from lib import tokenization, ui, ui_tokenizers as tui
+from lessons.widgets import common
+from lessons.widgets import tokenizers as tui
+from lib import tokenization
 
 st.title("Tokenizers: how text becomes numbers")
-ui.shared_state("tokenizers", tui.SHARED, tui.PRESETS)
-ui.lesson_text("tokenizers", "intro")
+common.shared_state("tokenizers", tui.SHARED, tui.PRESETS)
+common.lesson_text("tokenizers", "intro")
 text = tui.capped(st.text_area("Your text", height=100, key="tokenizers_text"),
                   tokenization.MAX_TEXT_CHARS, "text")
 
 tokenizers, missing = tui.bundled_tokenizers()
 for reason in missing:
     st.warning(reason, icon=":material/cloud_off:")
-if not ui.classroom():
+if not common.classroom():
     hub = tui.hub_tokenizer(st.text_input("Add any tokenizer from the Hub (needs internet)", key="tokenizers_hub_id",
                                           placeholder="e.g. google-t5/t5-small or FacebookAI/xlm-roberta-base"))
     tokenizers = tokenizers + [hub] if hub else tokenizers
@@ -22,7 +24,7 @@ compare_tab, languages_tab, algorithms_tab, train_tab, embeddings_tab = st.tabs(
     ["Side by side", "Across languages", "How the algorithms work", "Train your own", "Ids → embeddings"])
 
 with compare_tab:
-    ui.lesson_text("tokenizers", "compare")
+    common.lesson_text("tokenizers", "compare")
     encodings = tokenization.compare(text, tokenizers) if text.strip() else []
     if not encodings:
         st.warning("Type some text above to see how each tokenizer cuts it.")
@@ -32,7 +34,7 @@ with compare_tab:
         st.plotly_chart(tui.tokens_chart(summary), width="stretch")
         for view, encoding in zip(tokenizers, encodings):
             tui.show_encoding(view, encoding)
-    ui.show_code("""
+    common.show_code("""
 import tiktoken                      # OpenAI's BPE (downloads cl100k_base once when online)
 from tokenizers import Tokenizer     # HuggingFace's fast tokenizers
 
@@ -46,7 +48,7 @@ print(out.ids, out.tokens)           # [CLS] and [SEP] are added for you
 """)
 
 with languages_tab:
-    ui.lesson_text("tokenizers", "languages")
+    common.lesson_text("tokenizers", "languages")
     costs = tokenization.language_costs(tui.SAMPLES["samples"], tokenizers, tui.SAMPLES["baseline"])
     st.plotly_chart(tui.language_chart(costs), width="stretch")
     st.markdown(tui.gap_sentence(*tokenization.widest_gap(costs, tui.SAMPLES["translations"])))
@@ -59,19 +61,19 @@ with languages_tab:
 
 with algorithms_tab:
     st.subheader("BPE: merge the most frequent pair, again and again")
-    ui.lesson_text("tokenizers", "bpe")
+    common.lesson_text("tokenizers", "bpe")
     tui.bpe_section()
     st.subheader("WordPiece: the longest piece that fits, with `##`")
-    ui.lesson_text("tokenizers", "wordpiece")
+    common.lesson_text("tokenizers", "wordpiece")
     tui.wordpiece_section()
     st.subheader("SentencePiece: spaces become ▁")
-    ui.lesson_text("tokenizers", "sentencepiece")
+    common.lesson_text("tokenizers", "sentencepiece")
     tui.sentencepiece_section()
 
 with train_tab:
-    ui.lesson_text("tokenizers", "train")
+    common.lesson_text("tokenizers", "train")
     tui.train_section(text, trained)
-    ui.show_code("""
+    common.show_code("""
 from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
 
 tokenizer = Tokenizer(models.BPE())
@@ -83,8 +85,8 @@ tokenizer.save("tokenizer.json")
 """)
 
 with embeddings_tab:
-    ui.lesson_text("tokenizers", "embeddings")
-    loaded = ui.load_model("minilm", role="encoder")
+    common.lesson_text("tokenizers", "embeddings")
+    loaded = common.load_model("minilm", role="encoder")
     table = loaded.model.get_input_embeddings().weight
     st.metric("MiniLM's embedding matrix (vocabulary × hidden size)", " × ".join(f"{n:,}" for n in table.shape))
     if text.strip():
@@ -98,7 +100,7 @@ with embeddings_tab:
                     "row number *id* of the matrix:")
         st.dataframe(tokenization.lookup_table(pieces, ids, rows), hide_index=True, key="tokenizers_lookup")
         st.plotly_chart(tui.embedding_heatmap(rows, pieces), width="stretch")
-    ui.show_code("""
+    common.show_code("""
 from transformers import AutoModel, AutoTokenizer
 tok = AutoTokenizer.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
 model = AutoModel.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
@@ -107,5 +109,5 @@ table = model.get_input_embeddings().weight      # (vocab_size, hidden_size)
 rows = table[ids]                                # (len(ids), hidden_size): one row per id
 """)
 
-ui.checkpoint("tokenizers")
-ui.next_lesson("tokenizers")
+common.checkpoint("tokenizers")
+common.next_lesson("tokenizers")

@@ -1,4 +1,5 @@
-"""Glassbox logic: every module here imports without Streamlit (except lib/ui*).
+"""Glassbox logic: every module here imports without Streamlit (the guard test
+`tests/test_architecture.py` checks it).
 
 Set before torch is first imported: on a busy 2-core machine (a classroom
 server, CI) OpenMP threads that spin while waiting for each other made a

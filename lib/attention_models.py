@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lib import models, params
+from lib import models, parameters
 
 DISPLAY_TOKEN_LIMIT = 256  # beyond this a heatmap is unreadable and the memory grows as seq²
 ARCHITECTURES = [
@@ -38,7 +38,7 @@ def bundled_shapes() -> dict[str, int]:
     {"encoder_layers": …, "encoder_heads": …, "decoder_layers": …, "decoder_heads": …}."""
     shapes = {}
     for role, name in BUNDLED_CONFIGS.items():
-        config = params.shipped_config(name)
+        config = parameters.shipped_config(name)
         shapes |= {f"{role}_layers": config["num_hidden_layers"], f"{role}_heads": config["num_attention_heads"]}
     return shapes
 

@@ -157,9 +157,9 @@ def course_model_shape(num_tokens: int) -> tuple[int, int, int]:
     """last_hidden_state.shape of one sentence of `num_tokens` tokens in bert-base-uncased. It has
     MiniLM's uncased WordPiece vocabulary, so it cuts a sentence into the same tokens; only the
     hidden size differs (read from its shipped config)."""
-    from lib import params
+    from lib import parameters
 
-    return 1, num_tokens, params.shipped_config(COURSE_MODEL)["hidden_size"]
+    return 1, num_tokens, parameters.shipped_config(COURSE_MODEL)["hidden_size"]
 
 
 def within_and_across(similarity: torch.Tensor, senses: list[str]) -> tuple[float, float]:

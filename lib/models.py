@@ -349,9 +349,9 @@ def check_hub_model(hub_id: str, device: str = "cpu", dtype_bytes: int = 4) -> d
     """Refuse a Hub model before any weights are downloaded when it needs remote
     code or would not fit in free memory (counted from its config)."""
     config = fetch_hub_config(hub_id)
-    from lib import params  # params imports this module
+    from lib import parameters  # params imports this module
 
-    ensure_fits(params.count_parameters(config).total, device, dtype_bytes, hub_id)
+    ensure_fits(parameters.count_parameters(config).total, device, dtype_bytes, hub_id)
     return config
 
 
@@ -475,7 +475,7 @@ def load(choice: str, role: str = "encoder", device: str | None = None, attentio
     `attentions=True` selects the eager attention implementation, which can
     return attention weights. `model_kwargs` go to `from_pretrained` (e.g.
     `num_labels` for a new classification head). Each call loads a fresh copy:
-    callers that share a model cache it (lib/ui.py does, per process)."""
+    callers that share a model cache it (lessons/widgets/common.py does, per process)."""
     device = device or best_device()
     spec = resolve(choice, role)
     model_kwargs = model_kwargs or {}

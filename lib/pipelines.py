@@ -20,10 +20,10 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from lib import embeddings, gpu, minutes, models
-from lib.minutes import audio as audio_lib
-from lib.minutes import classic_asr, evaluate
-from lib.minutes import transcribe as transcribe_lib
+from lib import embeddings, gpu, meeting_minutes, models
+from lib.meeting_minutes import audio as audio_lib
+from lib.meeting_minutes import classic_asr, evaluate
+from lib.meeting_minutes import transcribe as transcribe_lib
 
 MAX_CHARS = 2000
 MASK_PATTERN = re.compile(r"\[MASK\]|<mask>")
@@ -337,9 +337,9 @@ def sample_speech() -> SpeechSample:
 @lru_cache(maxsize=1)
 def meeting_excerpt(max_s: float = MEETING_EXCERPT_S) -> SpeechSample:
     """The sample meeting's first turns, cut in the pause after them, with their script as reference."""
-    turns = json.loads((minutes.MEETING_DIR / "sample_turns.json").read_text(encoding="utf-8"))
+    turns = json.loads((meeting_minutes.MEETING_DIR / "sample_turns.json").read_text(encoding="utf-8"))
     seconds, reference = classic_asr.sample_clip(turns, max_s)
-    samples = classic_asr.first_seconds(str(minutes.SAMPLE_AUDIO), seconds)
+    samples = classic_asr.first_seconds(str(meeting_minutes.SAMPLE_AUDIO), seconds)
     return SpeechSample(wav_bytes(samples), reference, f"the first {seconds:.1f} s of Glassbox's sample meeting")
 
 
@@ -541,6 +541,6 @@ def speech_under_the_hood(whisper, audio: str | bytes) -> dict:
 def batch_throughput(encoder, sentences: list[str], batch_sizes: list[int]) -> Iterator[dict]:
     """Embed all `sentences` once per batch size; yield sentences per second."""
     for batch_size in batch_sizes:
-        _vectors, seconds = timed(lambda: embeddings.sentence_embeddings(encoder, sentences, batch_size),
+        _vectors, seconds = timed(lambda size=batch_size: embeddings.sentence_embeddings(encoder, sentences, size),
                                   encoder.device)
         yield {"batch_size": batch_size, "seconds": seconds, "sentences_per_s": len(sentences) / seconds}

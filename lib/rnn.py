@@ -21,7 +21,6 @@ from torch import nn
 
 from lib import models
 
-
 KINDS = ("rnn", "lstm", "gru")
 TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 GATES_PER_KIND = {"rnn": 1, "lstm": 4, "gru": 3}

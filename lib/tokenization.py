@@ -530,7 +530,8 @@ def train(corpus: str, algorithm: str, vocab_size: int, progress: TrainingProgre
     library. BPE is byte-level (GPT-2 style: nothing is unknown), WordPiece is
     BERT style with ##, Unigram uses SentencePiece's ▁ for spaces. The trainer
     first reads every line (counted in `progress`), then learns the vocabulary."""
-    from tokenizers import Tokenizer, decoders, models as tok_models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, pre_tokenizers, trainers
+    from tokenizers import models as tok_models
 
     if algorithm == "BPE":
         tokenizer = Tokenizer(tok_models.BPE())

@@ -3,7 +3,7 @@
 A page declares its shareable settings as `{url name: Param}`; `decode` turns
 query parameters into values (ignoring, with a notice, anything unknown,
 malformed or out of range) and `encode` turns values into the short strings
-that go in the link. No Streamlit here: `lib.ui.shared_state` does the wiring.
+that go in the link. No Streamlit here: `lessons.widgets.common.shared_state` does the wiring.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""lib/attention.py, lib/attention_models.py and lib/bertviz_offline.py against
+"""lib/attention.py, lib/attention_models.py and lib/attention_bertviz.py against
 independent references: the syllabus numbers, torch's own attention modules,
 float64 formulas and a direct transformers call."""
 import json
@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from lib import attention as att
-from lib import attention_models, bertviz_offline, models
+from lib import attention_bertviz, attention_models, models
 
 XSS = "</script><img src=x onerror=alert(1)>"
 
@@ -271,7 +271,7 @@ def test_top_k_and_temperature():
 # --- 6. bertviz, offline and safe ---------------------------------------------------------
 
 def test_bertviz_inlines_local_javascript_and_never_the_cdn():
-    page = bertviz_offline.render("head", np.full((2, 3, 4, 4), 0.25), ["a", "b", "c", "d"])
+    page = attention_bertviz.render("head", np.full((2, 3, 4, 4), 0.25), ["a", "b", "c", "d"])
     assert page.notice == ""
     assert "cdnjs" not in page.html.split("require.config")[0]  # only bertviz's unused path table
     assert "define('d3'" in page.html and "d3.version" in page.html
@@ -281,7 +281,7 @@ def test_bertviz_neuron_view_carries_queries_keys_and_the_picked_head():
     generator = torch.Generator().manual_seed(0)
     q, k = (torch.randn(2, 3, 4, 5, generator=generator).numpy() for _ in range(2))  # (layers, heads, seq, d)
     weights = torch.softmax(torch.from_numpy(q @ k.transpose(0, 1, 3, 2)) / math.sqrt(5), -1).numpy()
-    page = bertviz_offline.render("neuron", weights, ["[CLS]", "a", "b", "[SEP]"], queries=q, keys=k,
+    page = attention_bertviz.render("neuron", weights, ["[CLS]", "a", "b", "[SEP]"], queries=q, keys=k,
                                   bidirectional=False, layer=1, head=2)
     assert page.notice == "" and "define('d3'" in page.html and "neuron_view" not in page.notice
     params = json.loads(re.search(r"window.bertviz_params = (.*?)\n", page.html).group(1))
@@ -293,19 +293,19 @@ def test_bertviz_neuron_view_carries_queries_keys_and_the_picked_head():
     assert data["left_text"] == data["right_text"] == ["[CLS]", "a", "b", "[SEP]"]
     assert f'id={params["root_div_id"]}' in page.html and "id='att_head'" in page.html
     with pytest.raises(ValueError, match="do not match"):
-        bertviz_offline.render("neuron", weights, list("abcd"), queries=q[:, :2], keys=k)
+        attention_bertviz.render("neuron", weights, list("abcd"), queries=q[:, :2], keys=k)
 
 
 def test_bertviz_falls_back_to_the_cdn_with_a_notice(tmp_path):
-    page = bertviz_offline.render("model", np.full((1, 2, 3, 3), 1 / 3), ["x", "y", "z"], js_dir=tmp_path)
-    assert "cloudflare" in page.notice and bertviz_offline.CDN_REQUIRE in page.html
+    page = attention_bertviz.render("model", np.full((1, 2, 3, 3), 1 / 3), ["x", "y", "z"], js_dir=tmp_path)
+    assert "cloudflare" in page.notice and attention_bertviz.CDN_REQUIRE in page.html
 
 
 @pytest.mark.parametrize("view", ["head", "model", "neuron"])
 def test_bertviz_tokens_cannot_break_out_of_the_script(view):
     tokens = ["[CLS]", XSS, "a&b", "[SEP]"]
     vectors = dict(queries=np.ones((1, 2, 4, 3)), keys=np.ones((1, 2, 4, 3))) if view == "neuron" else {}
-    page = bertviz_offline.render(view, np.full((1, 2, 4, 4), 0.25), tokens, **vectors)
+    page = attention_bertviz.render(view, np.full((1, 2, 4, 4), 0.25), tokens, **vectors)
     assert "<img" not in page.html and "onerror=alert(1)>" not in page.html
     assert r"\u003c/script\u003e\u003cimg src=x onerror=alert(1)\u003e" in page.html
     # every <script> bertviz opened is still closed by its own tag
@@ -318,7 +318,7 @@ def test_bertviz_tokens_cannot_break_out_of_the_script(view):
 def test_chart_specs_pass_plotly_validation():
     import plotly.graph_objects as go
 
-    from lib.ui_attention import heatmap_spec
+    from lessons.widgets.attention import heatmap_spec
 
     masked = att.toy_steps(att.DEFAULT_SENTENCE, 8, 4, 0, causal=True).scaled
     for spec in (heatmap_spec(masked, list("abcdef"), list("abcdef"), "t", "key", "query", diverging=True),
@@ -331,4 +331,4 @@ def test_chart_specs_pass_plotly_validation():
 
 def test_bertviz_refuses_mismatched_tokens():
     with pytest.raises(ValueError, match="positions"):
-        bertviz_offline.render("head", np.full((1, 1, 3, 3), 1 / 3), ["a", "b"])
+        attention_bertviz.render("head", np.full((1, 1, 3, 3), 1 / 3), ["a", "b"])

@@ -1,4 +1,4 @@
-"""Fine-tuning checkpoint: 50 seeds, every answer recomputed here with torch and scikit-learn, not lib.finetune."""
+"""Fine-tuning checkpoint: 50 seeds, every answer recomputed here with torch and scikit-learn, not lib.finetuning."""
 import re
 
 import pytest
@@ -47,7 +47,7 @@ def test_two_decimals_are_accepted_and_a_wrong_metric_is_not():
 
 def test_the_head_question_states_the_real_models_trainable_count():
     """MiniLM's frozen-encoder count is what the real bundled model trains."""
-    from lib import finetune as ft
+    from lib import finetuning as ft
 
     head_q = next(q for seed in SEEDS for q in checkpoints.questions("finetuning", seed)[:1] if "MiniLM" in q.prompt)
     labels = int(re.search(r"K = (\d+)", head_q.prompt).group(1))

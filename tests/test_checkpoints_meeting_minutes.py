@@ -1,6 +1,6 @@
 """Meeting-minutes checkpoint: 50 seeds, every answer recomputed here from the
 numbers the question shows (a word-level edit distance written here, float64
-and integer arithmetic, a regex SRT reader), not with lib/minutes."""
+and integer arithmetic, a regex SRT reader), not with lib/meeting_minutes."""
 import re
 from fractions import Fraction
 

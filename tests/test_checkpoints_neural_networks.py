@@ -1,5 +1,5 @@
 """Neural-networks checkpoint: 50 seeds, every answer recomputed here with
-torch (float64 autograd) or the layer-size formula, not lib.nn."""
+torch (float64 autograd) or the layer-size formula, not lib.neural_networks."""
 import re
 
 import pytest

@@ -1,4 +1,4 @@
-"""Parameters checkpoint: 50 seeds, every answer recomputed here with torch modules, not lib.params."""
+"""Parameters checkpoint: 50 seeds, every answer recomputed here with torch modules, not lib.parameters."""
 import re
 
 import pytest

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from PIL import Image
 from skimage import data
 
-from lib import cnn, efficientnet, models
+from lib import efficientnet, models
 
 
 @pytest.fixture(autouse=True)

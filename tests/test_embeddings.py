@@ -9,11 +9,11 @@ from lib import embeddings
 
 
 def test_syllabus_bank_sentence_shape(minilm):
-    from lib import params
+    from lib import parameters
 
     encoded, states = embeddings.hidden_states(minilm, "He went to the bank to deposit money.")
     assert tuple(states.shape) == (1, 11, 384)
-    course = params.shipped_config(embeddings.COURSE_MODEL)
+    course = parameters.shipped_config(embeddings.COURSE_MODEL)
     assert len(minilm.tokenizer) == course["vocab_size"] == 30522  # bert-base-uncased's WordPiece vocabulary
     assert minilm.tokenizer.do_lower_case  # uncased, as bert-base-uncased: the same tokens
     assert embeddings.course_model_shape(11) == (1, 11, 768)  # what the lesson says bert-base prints

@@ -1,6 +1,6 @@
 import pytest
 
-from lib.ui import fill_placeholders
+from lib.prose import fill_placeholders
 
 
 def test_placeholders_are_filled_from_the_code():

@@ -92,9 +92,9 @@ def test_too_large_hub_model_is_refused_from_its_config(monkeypatch, tmp_path):
 
 
 def test_meta_device_count_matches_real_model(minilm):
-    from lib import params
+    from lib import parameters
 
-    assert params.count_parameters(minilm.model.config).total == minilm.model.num_parameters()
+    assert parameters.count_parameters(minilm.model.config).total == minilm.model.num_parameters()
 
 
 def test_hub_offline_env_skips_network(monkeypatch):
@@ -334,7 +334,7 @@ def test_the_first_page_does_not_wait_for_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from lib import system; report = system.system_report(); "
+    code = ("import sys; from lib import home; report = home.system_report(); "
             "print(report['device']['device'], 'torch' in sys.modules, 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=models.ROOT,
@@ -407,7 +407,7 @@ def test_bigger_chat_models_are_offered_only_with_the_hub():
 
 def test_the_speaker_role_loads_an_xvector_model_and_its_feature_extractor(tmp_path):
     """WavLM-base-plus-sv's classes, on a tiny random copy saved here (the Hub is not reachable)."""
-    from tests.test_minutes import save_tiny_speaker_model
+    from tests.test_meeting_minutes import save_tiny_speaker_model
 
     loaded = models._load_spec(save_tiny_speaker_model(tmp_path), "speaker", "cpu", attentions=True, model_kwargs={})
     assert type(loaded.model).__name__ == "WavLMForXVector"

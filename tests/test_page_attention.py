@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from lessons.widgets.attention import PRONOUN
 from lib import attention as att
 from lib import attention_models
-from lib.ui_attention import PRONOUN
 
 TIMEOUT = 240
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lib import cnn
+from lib import cnn, prose
 
 TIMEOUT = 240
 
@@ -51,12 +51,12 @@ def test_course_example_and_the_cat_on_screen(open_page):
     assert set(top5[:3]) == {"Egyptian cat", "tiger cat", "tabby"}
     maps = figure(page, "cnn_effnet_maps")
     assert len(maps["data"]) == 16
-    from lib import ui, ui_cnn
+    from lessons.widgets import cnn
 
     codes = [c.value for c in page.code]
-    assert ui_cnn.sharing_code(224, 224, 3, 64, 3).strip() in codes  # the layers the metrics count
-    assert ui_cnn.training_code().strip() in codes
-    assert ui.lesson_markdown("cnn", "training", **ui_cnn.digits_facts()).strip() in [m.value.strip() for m in page.markdown]
+    assert cnn.sharing_code(224, 224, 3, 64, 3).strip() in codes  # the layers the metrics count
+    assert cnn.training_code().strip() in codes
+    assert prose.lesson_markdown("cnn", "training", **cnn.digits_facts()).strip() in [m.value.strip() for m in page.markdown]
 
 
 @pytest.mark.slow

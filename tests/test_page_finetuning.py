@@ -2,7 +2,8 @@
 import pytest
 from accessibility import chart_problems, widget_label_problems
 
-from lib import checkpoints, ui_trained
+from lessons.widgets import trained
+from lib import checkpoints
 
 
 def metrics(at) -> dict[str, str]:
@@ -25,7 +26,7 @@ def test_one_epoch_on_a_tiny_subset_shows_the_confusion_matrix(open_page):
     titles = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("Confusion matrix" in spec for spec in titles)
     assert [m.label for m in at.metric][-4:] == ["Accuracy", "Precision", "Recall", "F1"]
-    kept = ui_trained.store().get(at.session_state[ui_trained.OWNER_KEY].session_id, "finetune_model")
+    kept = trained.store().get(at.session_state[trained.OWNER_KEY].session_id, "finetune_model")
     assert kept.model.config.num_labels == 2
     assert any("zero-shot" in c.value.lower() for c in at.caption)
     assert any("How far fine-tuning moved" in spec for spec in titles)  # section 5, MiniLM before and after
@@ -37,15 +38,15 @@ def test_one_epoch_on_a_tiny_subset_shows_the_confusion_matrix(open_page):
 def test_a_stopped_run_keeps_its_curves_and_its_model(open_page, monkeypatch):
     import streamlit as st
 
-    from lib import finetune as ft
-    from lib import ui
+    from lessons.widgets import common
+    from lib import finetuning as ft
 
     def stopped_after_one_step(steps, total, label, on_step):  # what Stop does: a rerun in the middle of the run
         on_step(1, next(iter(steps)))
         st.rerun()
 
     at = open_page("finetuning", timeout=600)
-    monkeypatch.setattr(ui, "live_run", stopped_after_one_step)
+    monkeypatch.setattr(common, "live_run", stopped_after_one_step)
     at.slider(key="ft_limit").set_value(20)
     at.button(key="ft_train").click().run()
     assert not at.exception, at.exception
@@ -54,12 +55,12 @@ def test_a_stopped_run_keeps_its_curves_and_its_model(open_page, monkeypatch):
     result = at.session_state["ft_result"]
     assert not result["run"].finished and [log.step for log in result["run"].logs] == [1]
     assert any("Confusion matrix" in c.proto.spec for c in at.get("plotly_chart"))  # the partial model, evaluated
-    kept = ui_trained.store().get(at.session_state[ui_trained.OWNER_KEY].session_id, "finetune_model")
+    kept = trained.store().get(at.session_state[trained.OWNER_KEY].session_id, "finetune_model")
     assert kept is not None and "ft_running" not in at.session_state
 
 
 def test_the_captions_say_what_holds(open_page):
-    from lib import finetune as ft
+    from lib import finetuning as ft
 
     at = open_page("finetuning")
     caption = next(c.value for c in at.caption if "reviews written for Glassbox" in c.value)
@@ -150,7 +151,7 @@ def a_result(test, wrong: int) -> dict:
     """What a finished run leaves in the session: a log, test-set probabilities with `wrong` mistakes."""
     import numpy as np
 
-    from lib import finetune as ft
+    from lib import finetuning as ft
 
     probs = np.array([[0.1, 0.9] if y else [0.8, 0.2] for y in test.labels])
     probs[:wrong] = probs[:wrong, ::-1]
@@ -160,7 +161,7 @@ def a_result(test, wrong: int) -> dict:
 
 
 def test_a_result_keeps_its_own_test_set_when_the_data_changes(open_page):
-    from lib import finetune as ft
+    from lib import finetuning as ft
 
     at = open_page("finetuning")
     at.session_state["ft_attention_text"] = ""  # no model needed for this view
@@ -178,7 +179,7 @@ def test_a_result_keeps_its_own_test_set_when_the_data_changes(open_page):
 
 
 def test_a_run_with_no_mistakes_says_so(open_page):
-    from lib import finetune as ft
+    from lib import finetuning as ft
 
     at = open_page("finetuning")
     at.session_state["ft_attention_text"] = ""
@@ -193,8 +194,8 @@ def test_hub_data_sets_are_offered_only_when_the_hub_is_on(open_page, monkeypatc
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from lib import finetune as ft
-    from lib import ui, ui_finetuning
+    from lessons.widgets import common, finetuning
+    from lib import finetuning as ft
 
     at = open_page("finetuning")
     assert at.radio(key="ft_source").options == ["Bundled product reviews", "Upload a CSV (text,label)"]
@@ -209,9 +210,9 @@ def test_hub_data_sets_are_offered_only_when_the_hub_is_on(open_page, monkeypatc
             raise OSError("connection reset")
         return str(path)
 
-    monkeypatch.setattr(ui, "hub_enabled", lambda: True)
+    monkeypatch.setattr(common, "hub_enabled", lambda: True)
     monkeypatch.setattr(ft, "_hub_parquet", fake_hub)
-    ui_finetuning.hub_reviews.clear()
+    finetuning.hub_reviews.clear()
     at.run()
     assert at.radio(key="ft_source").options[2:] == [f"Hub: {s.title}" for s in ft.HUB_DATASETS.values()]
     at.radio(key="ft_source").set_value("sst2").run()
@@ -221,7 +222,7 @@ def test_hub_data_sets_are_offered_only_when_the_hub_is_on(open_page, monkeypatc
     assert not at.exception
     assert "could not be read from the Hub (OSError: connection reset)" in at.error[0].value
     assert fetched == ["stanfordnlp/sst2", "fancyzhx/amazon_polarity"]
-    ui_finetuning.hub_reviews.clear()
+    finetuning.hub_reviews.clear()
 
 
 @pytest.mark.slow

@@ -6,11 +6,10 @@ import socket
 
 import pytest
 
-from lib.minutes import MEETING_DIR, evaluate
-from lib.minutes.schema import ActionItem, Minutes, Point, Segment
+from lib.meeting_minutes import MEETING_DIR, evaluate
+from lib.meeting_minutes.schema import ActionItem, Minutes, Point, Segment
 from tests.accessibility import chart_problems, widget_label_problems
-from tests.test_minutes import (FakeServer, chat_reply, fake_server,  # noqa: F401 - a fixture
-                                save_tiny_speaker_model, script_segments)
+from tests.test_meeting_minutes import FakeServer, chat_reply, fake_server, save_tiny_speaker_model, script_segments  # noqa: F401 - a fixture
 
 KEY = "meeting_minutes"
 SCRIPT = json.loads((MEETING_DIR / "script.json").read_text())
@@ -56,7 +55,7 @@ def test_pasted_transcript_skips_asr_and_gives_minutes(open_page):
 
 
 def test_editing_the_action_table_updates_the_markdown(open_page):
-    from lib.ui_meeting_minutes import SHORT_MEETING
+    from lessons.widgets.meeting_minutes import SHORT_MEETING
 
     at = write(paste(open_page(KEY, timeout=180), SHORT_MEETING))
     assert "| David | Book the gym _(00:04)_ | Friday |" in markdown(at)
@@ -127,8 +126,8 @@ def test_local_llm_streams_then_validates_or_falls_back(open_page, monkeypatch):
     """The real SmolLM2-135M, with short replies so the test stays quick: its
     text streams into the page, and whatever it writes ends as minutes: valid
     ones, or the extractive writer's with a notice."""
-    from lib.minutes import llm
-    from lib.ui_meeting_minutes import SHORT_MEETING
+    from lessons.widgets.meeting_minutes import SHORT_MEETING
+    from lib.meeting_minutes import llm
 
     monkeypatch.setattr(llm, "MAP_NEW_TOKENS", 12)
     monkeypatch.setattr(llm, "REDUCE_NEW_TOKENS", 24)
@@ -171,7 +170,7 @@ def transcribe_bytes_page(kind: str):
     import soundfile as sf
     import streamlit as st
 
-    from lib import ui_meeting_minutes as mm
+    from lessons.widgets import meeting_minutes as mm
 
     def wav(samples):
         out = io.BytesIO()
@@ -225,7 +224,7 @@ def test_bad_audio_is_explained(kind, message, found):
 @pytest.fixture
 def quick_whisper(monkeypatch):
     """Whisper replaced by the sample's first ten script turns, so diarisation is what is tested."""
-    from lib.minutes import transcribe
+    from lib.meeting_minutes import transcribe
 
     def turns(model, source, split_pauses=True):
         yield transcribe.Progress(script_segments()[:10], 60.0, 195.7, 1.0, "en")
@@ -287,7 +286,7 @@ def test_a_speaker_network_that_cannot_load_falls_back_to_mfcc(open_page, quick_
 # --- classic ASR beside Whisper ------------------------------------------------------------------
 
 def test_classic_asr_panel_shows_both_transcripts_scored_against_the_script(open_page, monkeypatch):
-    from lib.minutes import classic_asr
+    from lib.meeting_minutes import classic_asr
 
     monkeypatch.setattr(classic_asr, "MAX_SECONDS", 10)  # the sample's first turn (9.3 s), to stay quick
     at = open_page(KEY, timeout=180)
@@ -304,7 +303,7 @@ def test_classic_asr_panel_shows_both_transcripts_scored_against_the_script(open
 
 
 def test_without_pocketsphinx_the_panel_says_how_to_install_it(open_page, monkeypatch):
-    from lib.minutes import classic_asr
+    from lib.meeting_minutes import classic_asr
 
     monkeypatch.setattr(classic_asr, "available", lambda: False)
     at = open_page(KEY)
@@ -357,7 +356,7 @@ def test_uploads_with_path_traversal_names_and_broken_content(open_page, tmp_pat
 
 
 def test_a_recording_uploaded_as_a_transcript_is_refused_and_utf16_is_read(open_page):
-    from lib.minutes import SAMPLE_AUDIO
+    from lib.meeting_minutes import SAMPLE_AUDIO
 
     at = open_page(KEY)
     at.radio(key=f"{KEY}_source").set_value("A transcript").run()
@@ -379,7 +378,7 @@ def metrics(at) -> dict[str, str]:
 
 
 def test_a_shared_link_restores_the_view(open_page):
-    from lib.ui_meeting_minutes import SHORT_MEETING
+    from lessons.widgets.meeting_minutes import SHORT_MEETING
 
     at = paste(open_page(KEY, timeout=180), SHORT_MEETING)
     at.radio(key=f"{KEY}_writer").set_value("Inference server").run()
@@ -411,8 +410,8 @@ def test_malformed_links_are_ignored_with_a_notice(open_page):
 
 
 def test_presets_accessibility_and_checkpoint(open_page):
+    from lessons.widgets.meeting_minutes import SHORT_MEETING
     from lib import checkpoints
-    from lib.ui_meeting_minutes import SHORT_MEETING
 
     at = open_page(KEY)
     next(b for b in at.button if b.label == "Sample meeting, four voices").click().run()
@@ -468,7 +467,7 @@ def test_a_bullet_of_the_minutes_plays_the_recording_from_its_source(open_page):
 
 
 def test_a_new_source_drops_the_old_transcript_and_minutes(open_page, quick_whisper):
-    from lib.ui_meeting_minutes import SHORT_MEETING
+    from lessons.widgets.meeting_minutes import SHORT_MEETING
 
     at = open_page(KEY, timeout=180)
     at.button(key=f"{KEY}_transcribe").click().run()
@@ -516,8 +515,8 @@ def transcription_fails_half_way(error: str):
     """The lesson's transcription step when decoding (or Whisper) fails after the first minute."""
     import streamlit as st
 
-    from lib import ui_meeting_minutes as mm
-    from lib.minutes import SAMPLE_AUDIO, schema, transcribe
+    from lessons.widgets import meeting_minutes as mm
+    from lib.meeting_minutes import SAMPLE_AUDIO, schema, transcribe
 
     def broken(model, source, split_pauses=True):
         yield transcribe.Progress([schema.Segment(0.0, 3.0, "Good morning, everyone.")], 3.0, 195.7, 0.5, "en")
@@ -534,7 +533,7 @@ def transcription_fails_half_way(error: str):
 def test_a_failure_half_way_keeps_the_segments_before_it(error, shown):
     from streamlit.testing.v1 import AppTest
 
-    from lib.minutes import transcribe
+    from lib.meeting_minutes import transcribe
 
     real = transcribe.transcribe
     try:

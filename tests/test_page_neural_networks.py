@@ -80,16 +80,16 @@ def test_backprop_matches_autograd_and_one_step_lowers_loss(page):
     import numpy as np
     import torch
 
-    from lib import nn
+    from lib import neural_networks
 
     metrics = {m.label: m.value for m in page.metric}
     assert float(metrics["Max |hand-written − torch.autograd|"]) < 1e-6
     assert float(metrics["Loss after one step"]) < float(metrics["Loss before the step"])
     # every weight's gradient, as the page shows it, is the one autograd computes for that example
-    data = nn.split(*nn.make_dataset("circles", 400, noise=0.1))  # the page's defaults
-    model = nn.build_model(nn.NetConfig())  # the untrained network the page uses (same seed)
+    data = neural_networks.split(*neural_networks.make_dataset("circles", 400, noise=0.1))  # the page's defaults
+    model = neural_networks.build_model(neural_networks.NetConfig())  # the untrained network the page uses (same seed)
     x = torch.tensor(data.X_train[:1], dtype=torch.float64)
-    loss = nn.loss_fn(model.double()(x), torch.tensor(data.y_train[:1]))
+    loss = neural_networks.loss_fn(model.double()(x), torch.tensor(data.y_train[:1]))
     loss.backward()
     layers = list(model.hidden) + [model.out]
     shown = [d.value for d in page.dataframe if "∂L/∂b" in d.value.columns][::-1]  # listed output first
@@ -139,18 +139,18 @@ def test_huge_learning_rate_says_training_diverged(page):
 
 
 def test_the_training_code_is_written_from_the_defaults(page):
-    from lib import nn
-    from lib import ui_neural_networks as lesson
+    from lessons.widgets import neural_networks as lesson
+    from lib import neural_networks
 
-    cfg, code = nn.NetConfig(), lesson.training_code()
+    cfg, code = neural_networks.NetConfig(), lesson.training_code()
     assert code.strip() in [c.value for c in page.code]
-    assert f"lr={cfg.learning_rate:g})" in code and f"range({nn.DEFAULT_STEPS}):" in code
+    assert f"lr={cfg.learning_rate:g})" in code and f"range({neural_networks.DEFAULT_STEPS}):" in code
     assert f"({cfg.batch_size},))" in code
     namespace = {}
     exec(code.split("optimizer =")[0], namespace)  # the imports and the model
     written = [tuple(p.shape) for p in namespace["model"].parameters()]
-    assert written == [tuple(p.shape) for p in nn.build_model(cfg).parameters()]
-    assert type(namespace["model"][1]) is nn.TORCH_ACTIVATIONS[cfg.hidden_act]
+    assert written == [tuple(p.shape) for p in neural_networks.build_model(cfg).parameters()]
+    assert type(namespace["model"][1]) is neural_networks.TORCH_ACTIVATIONS[cfg.hidden_act]
 
 
 @pytest.mark.slow

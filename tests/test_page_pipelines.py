@@ -5,8 +5,10 @@ import json
 import pytest
 from accessibility import chart_problems, widget_label_problems
 
-from lib import checkpoints, efficientnet, models, pipelines, ui_pipelines, ui_trained
-from lib.minutes import classic_asr
+from lessons.widgets import pipelines as widgets
+from lessons.widgets import trained
+from lib import checkpoints, efficientnet, models, pipelines
+from lib.meeting_minutes import classic_asr
 
 TIMEOUT = 240
 
@@ -44,7 +46,7 @@ def test_default_page_opens_on_an_offline_task_with_its_three_steps(app, minilm)
     assert app.title[0].value == "HuggingFace pipelines"
     assert app.selectbox(key="pipelines_task").value == "zero-shot-classification"
     tokens = app.dataframe[0].value  # the under-the-hood tokenizer table (rows: token, id, mask)
-    text = ui_pipelines.DEFAULT_TEXT["zero-shot-classification"]
+    text = widgets.DEFAULT_TEXT["zero-shot-classification"]
     assert list(tokens.loc["token"]) == minilm.tokenizer.tokenize(f"[CLS] {text} [SEP]")
     assert list(tokens.loc["attention_mask"]) == ["1"] * tokens.shape[1]
     choose(app, "sentiment-analysis")
@@ -52,7 +54,7 @@ def test_default_page_opens_on_an_offline_task_with_its_three_steps(app, minilm)
     assert "Sentiment analysis needs its Hub model" in messages(app)  # under the hood of a Hub-only task
     app.radio(key="pipelines_hood_model").set_value("minilm").run()
     assert list(app.dataframe[0].value.loc["token"])[:3] == ["[CLS]", "paris", "is"]
-    app.radio(key="pipelines_hood_model").set_value(ui_pipelines.HOOD_TASK).run()
+    app.radio(key="pipelines_hood_model").set_value(widgets.HOOD_TASK).run()
     choose(app, pipelines.FIRST_OFFLINE_TASK)
 
 
@@ -75,12 +77,12 @@ def test_under_the_hood_follows_the_task_and_its_input(app, minilm, smollm2):
     app.text_area(key="pipelines_text_fill-mask").input("Paris is the [MASK] of France.").run()
 
     choose(app, "zero-shot-classification")
-    app.radio(key="pipelines_zero_shot_method").set_value(ui_pipelines.ZERO_SHOT_METHODS[1]).run()
+    app.radio(key="pipelines_zero_shot_method").set_value(widgets.ZERO_SHOT_METHODS[1]).run()
     expected = smollm2.tokenizer.tokenize("\nThis text is about")
     assert hood_tokens(app)[-len(expected):] == expected
     by_prompt = first_chart(app)[0]["y"]  # the playground's own answer, by prompting
     assert by_prompt[0] == "sport"
-    app.radio(key="pipelines_zero_shot_method").set_value(ui_pipelines.ZERO_SHOT_METHODS[0]).run()
+    app.radio(key="pipelines_zero_shot_method").set_value(widgets.ZERO_SHOT_METHODS[0]).run()
 
     choose(app, "image-classification")
     result = step_three(app)
@@ -150,7 +152,7 @@ def test_question_answering_needs_a_context(app):
     choose(app, "question-answering")
     app.text_area(key="pipelines_context").input("").run()
     assert "needs a context" in messages(app)
-    app.text_area(key="pipelines_context").input(ui_pipelines.QA_CONTEXT).run()
+    app.text_area(key="pipelines_context").input(widgets.QA_CONTEXT).run()
     app.text_input(key="pipelines_question").input("  ").run()
     assert "Type a question" in messages(app)
     app.text_input(key="pipelines_question").input("Why? " * 200).run()
@@ -159,7 +161,7 @@ def test_question_answering_needs_a_context(app):
     assert "The context is 2,999 characters long; only the first 2,000 are used." in messages(app)
     assert not app.exception
     app.text_input(key="pipelines_question").input("What is BERT?").run()
-    app.text_area(key="pipelines_context").input(ui_pipelines.QA_CONTEXT).run()
+    app.text_area(key="pipelines_context").input(widgets.QA_CONTEXT).run()
 
 
 def test_over_long_text_for_a_model_task_is_cut_and_still_runs(app):
@@ -170,7 +172,7 @@ def test_over_long_text_for_a_model_task_is_cut_and_still_runs(app):
     assert app.metric[0].value == "(1, 402, 384)"  # [CLS] + 400 × "bank" + [SEP], within MiniLM's 512
     app.text_area(key="pipelines_text_feature-extraction").input("").run()
     assert "Type some text first" in messages(app)
-    app.text_area(key="pipelines_text_feature-extraction").input(ui_pipelines.DEFAULT_TEXT["feature-extraction"]).run()
+    app.text_area(key="pipelines_text_feature-extraction").input(widgets.DEFAULT_TEXT["feature-extraction"]).run()
 
 
 def test_image_classification_sees_a_cat(app):
@@ -185,8 +187,8 @@ def test_finetuned_sentiment_model_is_used(app, minilm):
     classifier = AutoModelForSequenceClassification.from_config(minilm.model.config.__class__(
         **{**minilm.model.config.to_dict(), "num_labels": 2,
            "id2label": {0: "NEGATIVE", 1: "POSITIVE"}, "label2id": {"NEGATIVE": 0, "POSITIVE": 1}})).eval()
-    session = app.session_state[ui_trained.OWNER_KEY].session_id
-    ui_trained.store().put(session, ui_pipelines.FINETUNED,
+    session = app.session_state[trained.OWNER_KEY].session_id
+    trained.store().put(session, widgets.FINETUNED,
                            models.Loaded(minilm.spec, classifier, minilm.tokenizer, "cpu"), nbytes=1)
     try:
         choose(app, "sentiment-analysis")
@@ -194,7 +196,7 @@ def test_finetuned_sentiment_model_is_used(app, minilm):
         labels = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]["y"]
         assert sorted(labels) == ["NEGATIVE", "POSITIVE"]
     finally:
-        ui_trained.store().drop_session(session)
+        trained.store().drop_session(session)
 
 
 @pytest.mark.slow
@@ -271,22 +273,22 @@ def test_reruns_for_other_widgets_do_not_run_the_model_again(app, monkeypatch):
     for module, name in [(pipelines, "zero_shot_by_similarity"), (pipelines, "zero_shot_by_prompting"),
                          (pipelines, "feature_extraction"), (efficientnet, "classify")]:
         counted(module, name)
-    ui_pipelines.remembered.clear()
+    widgets.remembered.clear()
     for task_key in ("zero-shot-classification", "feature-extraction", "image-classification"):
         choose(app, task_key)
         app.radio(key="pipelines_hood_model").set_value("minilm").run()  # another widget: the page reruns
-        app.radio(key="pipelines_hood_model").set_value(ui_pipelines.HOOD_TASK).run()
+        app.radio(key="pipelines_hood_model").set_value(widgets.HOOD_TASK).run()
         assert not app.exception and len(calls) == 1, (task_key, calls)
         calls.clear()
     choose(app, "zero-shot-classification")
-    app.radio(key="pipelines_zero_shot_method").set_value(ui_pipelines.ZERO_SHOT_METHODS[1]).run()
-    app.radio(key="pipelines_zero_shot_method").set_value(ui_pipelines.ZERO_SHOT_METHODS[0]).run()
+    app.radio(key="pipelines_zero_shot_method").set_value(widgets.ZERO_SHOT_METHODS[1]).run()
+    app.radio(key="pipelines_zero_shot_method").set_value(widgets.ZERO_SHOT_METHODS[0]).run()
     assert calls == ["zero_shot_by_prompting"]  # each method once; the first was kept
     choose(app, pipelines.FIRST_OFFLINE_TASK)
 
 
 def test_student_html_is_escaped_in_highlights():
-    marked = ui_pipelines.highlight("<script>alert(1)</script> Ada <b>", [(26, 29, "<img src=x onerror=alert(1)>")])
+    marked = widgets.highlight("<script>alert(1)</script> Ada <b>", [(26, 29, "<img src=x onerror=alert(1)>")])
     assert "<script>" not in marked and "<img" not in marked
     assert "&lt;script&gt;" in marked and ">Ada <small>" in marked and marked.endswith(" &lt;b&gt;</p>")
 
@@ -333,7 +335,7 @@ def test_malformed_and_hostile_links_are_ignored_with_a_notice(open_page):
                    "`temp=nan` is outside", "`task=../../etc/passwd` is not one of the choices"):
         assert reason in notices[0]
     assert at.selectbox(key="pipelines_task").value == pipelines.FIRST_OFFLINE_TASK == "zero-shot-classification"
-    assert at.radio(key="pipelines_hood_model").value == ui_pipelines.HOOD_TASK  # no fine-tuned model here
+    assert at.radio(key="pipelines_hood_model").value == widgets.HOOD_TASK  # no fine-tuned model here
     assert dict(at.query_params) == {}
     choose(at, "text-generation")
     assert at.slider(key="pipelines_max_new").value == 30 and at.slider(key="pipelines_temperature").value == 0.0

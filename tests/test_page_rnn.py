@@ -4,6 +4,8 @@ import re
 import numpy as np
 import pytest
 
+from lib import prose
+
 TIMEOUT = 240  # the bracket-counting LSTM trains on first render (cached after)
 
 pytestmark = pytest.mark.usefixtures("one_cpu_thread")
@@ -75,37 +77,39 @@ def test_page_defaults_are_the_library_defaults():
     """The 60 s budget and settings the issue's criterion names are what the page starts with."""
     import inspect
 
-    from lib import rnn, ui_rnn
+    from lessons.widgets import rnn as widgets
+    from lib import rnn
 
     defaults = inspect.signature(rnn.train_char_model).parameters
-    assert ui_rnn.SHARED["budget"].default == defaults["time_budget_s"].default == 60
-    assert ui_rnn.SHARED["max_steps"].default == defaults["steps"].default
-    assert ui_rnn.SHARED["seq"].default == defaults["seq_len"].default
-    assert ui_rnn.SHARED["cell"].default == defaults["kind"].default
-    assert ui_rnn.SHARED["source"].default == ui_rnn.SOURCES[0]  # Python's help texts
+    assert widgets.SHARED["budget"].default == defaults["time_budget_s"].default == 60
+    assert widgets.SHARED["max_steps"].default == defaults["steps"].default
+    assert widgets.SHARED["seq"].default == defaults["seq_len"].default
+    assert widgets.SHARED["cell"].default == defaults["kind"].default
+    assert widgets.SHARED["source"].default == widgets.SOURCES[0]  # Python's help texts
 
 
 def test_lesson_text_takes_its_numbers_from_the_code():
     import inspect
 
-    from lib import rnn, ui
+    from lib import rnn
 
-    unroll = ui.lesson_markdown("rnn", "unroll", units=rnn.UNROLL_HIDDEN_SIZE)
+    unroll = prose.lesson_markdown("rnn", "unroll", units=rnn.UNROLL_HIDDEN_SIZE)
     assert f"({rnn.unroll_text('ab').hidden.shape[1]} hidden units)" in unroll
     assert r"h_{t-1}" in unroll  # LaTeX braces are not placeholders
     window = inspect.signature(rnn.train_forecasters).parameters["window"].default  # what the page trains with
-    assert f"sees the last {window} values" in ui.lesson_markdown("rnn", "train_series", window=rnn.FORECAST_WINDOW)
+    assert f"sees the last {window} values" in prose.lesson_markdown("rnn", "train_series", window=rnn.FORECAST_WINDOW)
 
 
 def test_counter_caption_says_when_there_is_no_depth_to_follow():
-    from lib import rnn, ui_rnn
+    from lessons.widgets import rnn as widgets
+    from lib import rnn
 
     model = rnn.DepthLSTM()
     for text, depth in [("hello", 0), (")))", 0), ("(xx", 1)]:
-        caption = ui_rnn.counter_caption(rnn.lstm_gate_trace(model, text), text)
+        caption = widgets.counter_caption(rnn.lstm_gate_trace(model, text), text)
         assert f"depth stays at {depth} all through" in caption and "correlation" not in caption
     trace = rnn.lstm_gate_trace(model, "(()x)")
-    assert ui_rnn.counter_caption(trace, "(()x)") == (f"Cell unit {trace.counter_unit} follows the depth with "
+    assert widgets.counter_caption(trace, "(()x)") == (f"Cell unit {trace.counter_unit} follows the depth with "
                                                       f"correlation {trace.counter_correlation:.3f}.")
 
 
@@ -210,11 +214,11 @@ def test_forecasters_train_and_report_mse(app):
 
 
 def test_forecast_verdict_names_the_models_that_beat_the_last_value():
-    from lib import ui_rnn
+    from lessons.widgets import rnn as widgets
 
-    assert ui_rnn.forecast_verdict({"rnn": 2.0, "lstm": 0.5, "gru": 0.9, "last value": 1.0}).endswith(
+    assert widgets.forecast_verdict({"rnn": 2.0, "lstm": 0.5, "gru": 0.9, "last value": 1.0}).endswith(
         "** LSTM, GRU (a ratio below 1.00× in the table).")
-    assert ui_rnn.forecast_verdict({"rnn": 1.4, "lstm": 1.5, "gru": 1.0, "last value": 1.0}).startswith(
+    assert widgets.forecast_verdict({"rnn": 1.4, "lstm": 1.5, "gru": 1.0, "last value": 1.0}).startswith(
         "**No model beats")
 
 

@@ -2,7 +2,7 @@
 import pytest
 from accessibility import chart_problems, widget_label_problems
 
-from lib import checkpoints, params, tinygpt
+from lib import checkpoints, parameters, tiny_gpt
 
 
 def model_size(at) -> str:
@@ -71,7 +71,7 @@ def test_malformed_link_preset_checkpoint_and_labels(open_page):
     assert all(part in notice for part in ("`seed=abc` is not a whole number", "outside 1–4", "`prompt` is too long"))
     assert dict(at.query_params) == {}
     assert at.slider(key="gpt_layers").value == 2 and at.number_input(key="gpt_seed").value == 0
-    assert at.metric[0].help == tinygpt.describe(params.count_known("gpt2").architecture)  # not typed in
+    assert at.metric[0].help == tiny_gpt.describe(parameters.count_known("gpt2").architecture)  # not typed in
     assert at.session_state["gpt_prompt"] == "The "
 
     next(b for b in at.button if b.label == "Quick demo: 1 layer, 200 steps").click().run()

@@ -9,10 +9,13 @@ import sentencepiece
 import streamlit as st
 from accessibility import chart_problems, widget_label_problems
 from huggingface_hub.errors import RepositoryNotFoundError
-from test_tokenization import fake_hub, markdown_inline
+from test_tokenizers import fake_hub, markdown_inline
 from tokenizers import Tokenizer
 
-from lib import checkpoints, models, tokenization as T, tokenizer_algorithms as A, ui_tokenizers as tui
+from lessons.widgets import tokenizers as tui
+from lib import checkpoints, models
+from lib import tokenization as T
+from lib import tokenization_algorithms as A
 
 pytestmark = pytest.mark.slow
 PAGE_TIMEOUT = 180
@@ -213,7 +216,7 @@ def test_train_on_pasted_text_and_compare(page):
 
 
 def test_language_gap_is_computed_and_classroom_mode_hides_the_hub_box(page):
-    from lib.ui_tokenizers import SAMPLES
+    from lessons.widgets.tokenizers import SAMPLES
 
     costs = T.language_costs(SAMPLES["samples"], T.load_all()[0], SAMPLES["baseline"])
     translated = costs[costs["sample"].isin(SAMPLES["translations"])]

@@ -1,8 +1,8 @@
-"""AppTest: trained models live in lib.ui_trained's capped store, one session
+"""AppTest: trained models live in lessons.widgets.trained's capped store, one session
 cannot reach another's, and an evicted model is announced with "train again"."""
 import pytest
 
-from lib import ui_trained
+from lessons.widgets import trained
 
 CLEARED = "cleared to keep the server's memory bounded"
 FINETUNED = "Your fine-tuned classifier"
@@ -14,7 +14,7 @@ def offers_finetuned(app) -> bool:
 
 
 def owner(at) -> str:
-    return at.session_state[ui_trained.OWNER_KEY].session_id
+    return at.session_state[trained.OWNER_KEY].session_id
 
 
 def headers(at) -> list[str]:
@@ -35,7 +35,7 @@ def test_a_tiny_gpt_is_kept_for_its_session_only_then_evicted_with_a_notice(open
     assert not alice.exception, alice.exception
     assert "3 · The generation loop" in headers(alice)
     assert "gpt_run" not in alice.session_state  # only a flag and the store's key stay in the session
-    store = ui_trained.store()
+    store = trained.store()
     assert store.get(owner(alice), "gpt_run").model is not None
 
     bob = open_page("tiny_gpt")
@@ -57,7 +57,7 @@ def test_a_tiny_gpt_is_kept_for_its_session_only_then_evicted_with_a_notice(open
 
 def test_the_pipelines_page_offers_a_fine_tuned_model_to_its_own_session_only(open_page, minilm):
     alice, bob = open_page("pipelines"), open_page("pipelines")
-    ui_trained.store().put(owner(alice), "finetune_model", minilm, nbytes=1)
+    trained.store().put(owner(alice), "finetune_model", minilm, nbytes=1)
     alice.session_state["_trained_finetune_model"] = True
     try:
         alice.run()
@@ -65,7 +65,7 @@ def test_the_pipelines_page_offers_a_fine_tuned_model_to_its_own_session_only(op
         assert offers_finetuned(alice) and not offers_finetuned(bob)
         assert not any(CLEARED in i.value for i in bob.info)
     finally:
-        ui_trained.store().drop_session(owner(alice))
+        trained.store().drop_session(owner(alice))
     alice.run()
     assert not offers_finetuned(alice)
     assert any(CLEARED in i.value for i in alice.info)

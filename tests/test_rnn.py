@@ -10,7 +10,6 @@ from torch import nn
 
 from lib import rnn
 
-
 pytestmark = pytest.mark.usefixtures("one_cpu_thread")
 
 

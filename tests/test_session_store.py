@@ -6,7 +6,7 @@ import threading
 import pytest
 import torch
 
-from lib import models, session_store, tinygpt
+from lib import models, session_store, tiny_gpt
 from lib.session_store import SessionStore, tensor_bytes
 
 MIB = 2**20
@@ -23,9 +23,9 @@ def test_tensor_bytes_counts_parameters_buffers_and_tied_weights_once():
 def test_tensor_bytes_of_a_tiny_gpt_run_is_its_model():
     embedding, head = torch.nn.Embedding(65, 32), torch.nn.Linear(32, 65, bias=False)
     head.weight = embedding.weight  # tied, as GPT-2's LM head is
-    run = tinygpt.TinyGPTRun(tinygpt.TinyGPTConfig(), tinygpt.CharTokenizer(list("ab")),
+    run = tiny_gpt.TinyGPTRun(tiny_gpt.TinyGPTConfig(), tiny_gpt.CharTokenizer(list("ab")),
                              torch.nn.Sequential(embedding, head), baseline=3.2)
-    run.history.append(tinygpt.Progress(step=1, train_loss=3.0))
+    run.history.append(tiny_gpt.Progress(step=1, train_loss=3.0))
     assert tensor_bytes(run) == tensor_bytes(run.model) == 65 * 32 * 4
 
 

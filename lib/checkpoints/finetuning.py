@@ -1,10 +1,10 @@
-"""Checkpoint: fine-tuning a pretrained model. Every answer comes from lib.finetune."""
+"""Checkpoint: fine-tuning a pretrained model. Every answer comes from lib.finetuning."""
 from __future__ import annotations
 
 import random
 
-from lib import finetune as ft
-from lib import params
+from lib import finetuning as ft
+from lib import parameters
 from lib.checkpoints import Question
 
 ENCODERS = {"minilm": "MiniLM-L6", "bert-base-uncased": "BERT-base", "bert-large-uncased": "BERT-large"}
@@ -12,7 +12,7 @@ ENCODERS = {"minilm": "MiniLM-L6", "bert-base-uncased": "BERT-base", "bert-large
 
 def _frozen_head(rng: random.Random) -> Question:
     base, labels = rng.choice(list(ENCODERS)), rng.randint(2, 6)
-    hidden = params.shipped_config(ft.BASE_CONFIGS.get(base, base))["hidden_size"]
+    hidden = parameters.shipped_config(ft.BASE_CONFIGS.get(base, base))["hidden_size"]
     head, everything = ft.parameter_counts(base, labels)
     return Question(
         f"You fine-tune {ENCODERS[base]} (hidden size H = {hidden}) for a task with K = {labels} classes and "

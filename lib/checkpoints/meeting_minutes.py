@@ -1,4 +1,4 @@
-"""Checkpoint: meeting minutes. Every answer comes from lib/minutes: the word
+"""Checkpoint: meeting minutes. Every answer comes from lib/meeting_minutes: the word
 error rate, the real-time factor, Whisper's windows, 16 kHz samples and who
 spoke longest in a transcript the page's own SRT writer made."""
 from __future__ import annotations
@@ -7,8 +7,8 @@ import json
 import random
 
 from lib.checkpoints import Question
-from lib.minutes import MEETING_DIR, audio, diarize, evaluate, transcribe, transcript
-from lib.minutes.schema import Segment
+from lib.meeting_minutes import MEETING_DIR, audio, diarize, evaluate, transcribe, transcript
+from lib.meeting_minutes.schema import Segment
 
 FILLERS = ["um", "uh", "so", "like", "well"]  # what speech recognisers often insert
 NAMES = ["Maria", "David", "Priya", "Tom", "Ana", "Kofi"]

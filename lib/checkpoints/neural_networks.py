@@ -1,4 +1,4 @@
-"""Checkpoint: neural networks. Every answer comes from lib.nn: the neuron, the
+"""Checkpoint: neural networks. Every answer comes from lib.neural_networks: the neuron, the
 MLP the playground trains, and the hand-written backpropagation."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import numpy as np
 import torch
 
-from lib import nn
+from lib import neural_networks
 from lib.checkpoints import Question
 
 INPUTS = [-2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2]
@@ -30,8 +30,8 @@ def _weighted_sum(x, w, b) -> str:
 
 def _neuron(rng: random.Random) -> Question:
     x, w = rng.sample(INPUTS, 2), [rng.choice(WEIGHTS) for _ in range(2)]
-    b, act = rng.choice(BIASES), rng.choice(list(nn.ACTIVATIONS))
-    neuron = nn.Neuron.compute(x, w, b, act)
+    b, act = rng.choice(BIASES), rng.choice(list(neural_networks.ACTIVATIONS))
+    neuron = neural_networks.Neuron.compute(x, w, b, act)
     return Question(
         f"A neuron has inputs x = {_vector(x)}, weights w = {_vector(w)}, bias b = {b:g} and activation **{act}**. "
         "What does it output, a = activation(w·x + b)? (within 1%)",
@@ -46,7 +46,7 @@ def _parameter_count(rng: random.Random) -> Question:
     inputs, outputs = SHAPES[shape]
     layers, hidden = rng.randint(1, 3), rng.choice([4, 8, 16, 32, 64])
     with torch.device("meta"):
-        model = nn.MLP(nn.NetConfig(num_hidden_layers=layers, hidden_size=hidden), inputs, outputs)
+        model = neural_networks.MLP(neural_networks.NetConfig(num_hidden_layers=layers, hidden_size=hidden), inputs, outputs)
     total = sum(p.numel() for p in model.parameters())
     sizes = [inputs] + [hidden] * layers + [outputs]
     terms = " + ".join(f"({a}·{b} + {b})" for a, b in zip(sizes, sizes[1:]))
@@ -61,7 +61,7 @@ def _gradient(rng: random.Random) -> Question:
     x, w = rng.sample(INPUTS, 2), [rng.choice(WEIGHTS[1:-1]) for _ in range(2)]
     b, y = rng.choice(BIASES[1:-1]), rng.randint(0, 1)
     params = [(np.array([w], dtype=np.float64), np.array([b], dtype=np.float64))]  # no hidden layer
-    trace = nn.backprop(params, x, y, "tanh")  # the hidden activation is unused without hidden layers
+    trace = neural_networks.backprop(params, x, y, "tanh")  # the hidden activation is unused without hidden layers
     grad = float(trace.dweights[0][0, 0])
     return Question(
         f"Logistic regression (a network with no hidden layer): z = w·x + b, p = sigmoid(z) and the loss is "
@@ -76,7 +76,7 @@ def _gradient(rng: random.Random) -> Question:
 
 def _steepest_activation(rng: random.Random) -> Question:
     z = rng.choice(SLOPE_POINTS)
-    slopes = {name: float(nn.activation_grad(name, z)) for name in nn.ACTIVATIONS}
+    slopes = {name: float(neural_networks.activation_grad(name, z)) for name in neural_networks.ACTIVATIONS}
     steepest = max(slopes, key=slopes.get)
     listed = "; ".join(f"{name}′({z:g}) = {slope:.3f}" for name, slope in slopes.items())
     return Question(
@@ -85,7 +85,7 @@ def _steepest_activation(rng: random.Random) -> Question:
         steepest,
         f"The slopes at z = {z:g}: {listed}. The largest is **{steepest}**. Slopes near 0 (sigmoid and tanh far "
         "from 0, relu below 0) shrink the gradient: stacked layer after layer, it vanishes.",
-        options=tuple(nn.ACTIVATIONS))
+        options=tuple(neural_networks.ACTIVATIONS))
 
 
 def questions(rng: random.Random) -> list[Question]:

@@ -1,9 +1,9 @@
-"""Checkpoint: where the parameters are. Every answer comes from lib.params."""
+"""Checkpoint: where the parameters are. Every answer comes from lib.parameters."""
 from __future__ import annotations
 
 import random
 
-from lib import params
+from lib import parameters
 from lib.checkpoints import Question
 
 HIDDEN_AND_HEADS = [(256, 4), (512, 8), (768, 12), (1024, 16), (2048, 16)]
@@ -11,9 +11,9 @@ HIDDEN_AND_HEADS = [(256, 4), (512, 8), (768, 12), (1024, 16), (2048, 16)]
 
 def _attention_block(rng: random.Random) -> Question:
     hidden, heads = rng.choice(HIDDEN_AND_HEADS)
-    arch = params.builder_architecture("encoder", layers=1, hidden=hidden, heads=heads, ffn=4 * hidden,
+    arch = parameters.builder_architecture("encoder", layers=1, hidden=hidden, heads=heads, ffn=4 * hidden,
                                        vocab=1, context=1, tied=True)
-    attention = next(t for t in params.formula_terms(arch) if t.group == "attention")
+    attention = next(t for t in parameters.formula_terms(arch) if t.group == "attention")
     return Question(
         f"One self-attention block with hidden size H = {hidden} and {heads} heads, biases included: "
         "how many parameters do its Q, K, V and output projections hold?",
@@ -25,9 +25,9 @@ def _attention_block(rng: random.Random) -> Question:
 def _feed_forward(rng: random.Random) -> Question:
     hidden = rng.choice([256, 512, 768, 1024])
     ffn = hidden * rng.choice([2, 4])
-    arch = params.builder_architecture("encoder", layers=1, hidden=hidden, heads=1, ffn=ffn,
+    arch = parameters.builder_architecture("encoder", layers=1, hidden=hidden, heads=1, ffn=ffn,
                                        vocab=1, context=1, tied=True)
-    term = next(t for t in params.formula_terms(arch) if t.group == "feed-forward")
+    term = next(t for t in parameters.formula_terms(arch) if t.group == "feed-forward")
     return Question(
         f"A feed-forward block maps H = {hidden} up to F = {ffn} and back down, with biases. How many parameters?",
         term.value,
@@ -38,9 +38,9 @@ def _feed_forward(rng: random.Random) -> Question:
 def _embeddings(rng: random.Random) -> Question:
     vocab = rng.choice([30_522, 32_000, 50_257, 100_277])
     hidden = rng.choice([512, 768, 1024])
-    arch = params.builder_architecture("decoder", layers=1, hidden=hidden, heads=1, ffn=1,
+    arch = parameters.builder_architecture("decoder", layers=1, hidden=hidden, heads=1, ffn=1,
                                        vocab=vocab, context=1, tied=True)
-    term = next(t for t in params.formula_terms(arch) if t.group == "token embeddings")
+    term = next(t for t in parameters.formula_terms(arch) if t.group == "token embeddings")
     return Question(
         f"A vocabulary of {vocab:,} tokens, each embedded in {hidden} dimensions: how many parameters does "
         "the token-embedding table hold? (With tied weights the output layer reuses it.)",
@@ -51,22 +51,22 @@ def _embeddings(rng: random.Random) -> Question:
 def _memory(rng: random.Random) -> Question:
     name = rng.choice(["BERT-Base (2018)", "GPT-2 small (2019)", "GPT-3 175B (2020)"])
     precision = rng.choice(["fp32", "bf16", "int8"])
-    total = params.formula_total(params.preset(name)[0])
-    gib = total * params.BYTES_PER_PARAMETER[precision] / params.GIB
+    total = parameters.formula_total(parameters.preset(name)[0])
+    gib = total * parameters.BYTES_PER_PARAMETER[precision] / parameters.GIB
     return Question(
         f"{name.split(' (')[0]} has {total:,} parameters. How many GiB do its weights take in {precision}? "
         "(within 1%)",
         gib,
-        f"{params.BYTES_PER_PARAMETER[precision]} bytes per parameter in {precision}: {total:,} × "
-        f"{params.BYTES_PER_PARAMETER[precision]} / 2³⁰ = **{gib:,.2f} GiB**, before activations.",
+        f"{parameters.BYTES_PER_PARAMETER[precision]} bytes per parameter in {precision}: {total:,} × "
+        f"{parameters.BYTES_PER_PARAMETER[precision]} / 2³⁰ = **{gib:,.2f} GiB**, before activations.",
         tolerance=0.01)
 
 
 def _biggest_group(rng: random.Random) -> Question:
     layers, hidden, vocab = rng.choice([1, 2, 4, 12, 24]), rng.choice([256, 512, 768]), rng.choice([8_000, 50_257, 250_000])
-    arch = params.builder_architecture("decoder", layers=layers, hidden=hidden, heads=4, ffn=4 * hidden,
+    arch = parameters.builder_architecture("decoder", layers=layers, hidden=hidden, heads=4, ffn=4 * hidden,
                                        vocab=vocab, context=512, tied=True)
-    terms = {t.group: t.value for t in params.formula_terms(arch)}
+    terms = {t.group: t.value for t in parameters.formula_terms(arch)}
     options = ("token embeddings", "attention", "feed-forward")
     biggest = max(options, key=terms.get)
     shares = "; ".join(f"{g}: **{terms[g]:,}**" for g in options)

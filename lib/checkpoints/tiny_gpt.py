@@ -1,4 +1,4 @@
-"""Checkpoint: a tiny GPT trained from scratch. Answers come from lib.tinygpt, lib.params
+"""Checkpoint: a tiny GPT trained from scratch. Answers come from lib.tiny_gpt, lib.parameters
 (the page's parameter count) and lib.attention (the causal mask)."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import torch
 
-from lib import attention, params, tinygpt
+from lib import attention, parameters, tiny_gpt
 from lib.checkpoints import Question
 
 SOLUTION_GROUPS = {  # group -> its formula for a GPT-2 with width E, L layers, V characters, context T
@@ -15,10 +15,10 @@ SOLUTION_GROUPS = {  # group -> its formula for a GPT-2 with width E, L layers, 
 
 
 def _parameter_count(rng: random.Random) -> Question:
-    config = tinygpt.TinyGPTConfig(n_layer=rng.randint(1, 4), n_head=rng.choice([1, 2, 4]),
+    config = tiny_gpt.TinyGPTConfig(n_layer=rng.randint(1, 4), n_head=rng.choice([1, 2, 4]),
                                    n_embd=rng.choice([32, 64, 128, 192]), block_size=rng.choice([16, 32, 64, 128]))
     vocab = rng.randint(40, 120)
-    breakdown = params.count_parameters(config.gpt2_config(vocab).to_dict(), "GPT2LMHeadModel")
+    breakdown = parameters.count_parameters(config.gpt2_config(vocab).to_dict(), "GPT2LMHeadModel")
     parts = breakdown.by_group()
     terms = "; ".join(f"{group} {formula} = {parts[group]:,}" for group, formula in SOLUTION_GROUPS.items())
     return Question(
@@ -33,7 +33,7 @@ def _parameter_count(rng: random.Random) -> Question:
 def _uniform_loss(rng: random.Random) -> Question:
     vocab = rng.randint(30, 200)
     no_text = torch.tensor([], dtype=torch.long)  # the unigram baseline with no counts: every character alike
-    loss = tinygpt.unigram_baseline(no_text, torch.arange(vocab), vocab)
+    loss = tiny_gpt.unigram_baseline(no_text, torch.arange(vocab), vocab)
     return Question(
         f"Before it has learned anything, a model gives each of its {vocab} characters the same probability. "
         "What is its cross-entropy per character, in nats? (to 2 decimals)",
@@ -69,7 +69,7 @@ def _sampling(rng: random.Random) -> Question:
     while len(logits) < 4:  # draws may repeat
         logits.append(round(logits[-1] - 0.5, 1))
     temperature, top_k = rng.choice([0.5, 0.8, 1.0, 1.5, 2.0]), rng.choice([0, 2, 3])
-    probs = tinygpt.next_char_probs(torch.tensor(logits, dtype=torch.float64), temperature, top_k or None)
+    probs = tiny_gpt.next_char_probs(torch.tensor(logits, dtype=torch.float64), temperature, top_k or None)
     shown = ", ".join(f"'{c}': {z}" for c, z in zip(chars, logits))
     kept = logits[:top_k] if top_k else logits
     cut = (f"top-k = {top_k} keeps only the {top_k} highest logits; " if top_k else "top-k is off; ")

@@ -1,11 +1,12 @@
 """Checkpoint: tokenizers. Every answer comes from the lesson's own code: the
 bundled tokenizers in lib.tokenization and the step-by-step algorithms in
-lib.tokenizer_algorithms."""
+lib.tokenization_algorithms."""
 from __future__ import annotations
 
 import random
 
-from lib import tokenization, tokenizer_algorithms as algorithms
+from lib import tokenization
+from lib import tokenization_algorithms as algorithms
 from lib.checkpoints import Question
 
 GPT2_WORDS = ["unbelievable", "tokenization", "transformer", "Glassbox", "antidisestablishmentarianism", "hello",

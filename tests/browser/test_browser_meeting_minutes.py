@@ -5,7 +5,7 @@ import json
 import pytest
 from conftest import screenshot
 
-from lib.minutes import MEETING_DIR
+from lib.meeting_minutes import MEETING_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""lib/params.py against real instantiated models, published totals and plain arithmetic."""
+"""lib/parameters.py against real instantiated models, published totals and plain arithmetic."""
 import dataclasses
 import json
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import transformers
 
-from lib import models, params
+from lib import models, parameters
 
 TINY_CONFIGS = {  # (config, class): small enough to instantiate for real on the CPU
     "bert": (transformers.BertConfig(vocab_size=101, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
@@ -32,10 +32,10 @@ def test_meta_count_equals_a_real_model_group_by_group(family):
     config, model_class = TINY_CONFIGS[family]
     torch.manual_seed(0)
     real = getattr(transformers, model_class)(config)
-    breakdown = params.count_parameters(config, model_class)
+    breakdown = parameters.count_parameters(config, model_class)
     real_groups = {}
     for name, tensor in real.named_parameters():  # tied tensors appear once
-        group = params.group_of(name)
+        group = parameters.group_of(name)
         real_groups[group] = real_groups.get(group, 0) + tensor.numel()
     assert breakdown.total == sum(p.numel() for p in real.parameters()) == real.num_parameters()
     assert breakdown.by_group().to_dict() == real_groups
@@ -47,61 +47,61 @@ def test_meta_count_equals_a_real_model_group_by_group(family):
                                         ("gpt2", 124_439_808), ("all-MiniLM-L6-v2", 22_713_216),
                                         ("distilbert-base-uncased", 66_362_880), ("SmolLM2-135M", 134_515_008)])
 def test_published_totals(key, total):
-    assert params.count_known(key).total == total
+    assert parameters.count_known(key).total == total
 
 
 def test_gpt2_head_is_tied_and_counted_once():
-    gpt2 = params.count_known("gpt2")
+    gpt2 = parameters.count_known("gpt2")
     assert gpt2.tied == {"lm_head.weight": "transformer.wte.weight"}
     assert gpt2.naive_total == 163_037_184 == gpt2.total + 50_257 * 768
     assert "LM head" not in gpt2.by_group()  # its only tensor is the token table
 
 
 def test_minilm_count_matches_the_loaded_model(minilm):
-    assert params.count_known("all-MiniLM-L6-v2").total == minilm.model.num_parameters()
+    assert parameters.count_known("all-MiniLM-L6-v2").total == minilm.model.num_parameters()
     assert models.REGISTRY["minilm"].num_parameters == minilm.model.num_parameters()
 
 
-@pytest.mark.parametrize("key", [k.key for k in params.KNOWN])
+@pytest.mark.parametrize("key", [k.key for k in parameters.KNOWN])
 def test_formula_equals_exact_for_every_shipped_config(key):
-    table = params.count_known(key).table()
+    table = parameters.count_known(key).table()
     assert table["formula value"].notna().all()
     assert (table["exact"] == table["formula value"]).all(), table
 
 
 def test_bert_formulas_read_like_the_lesson():
-    table = params.count_known("bert-base-uncased").table().set_index("group")
+    table = parameters.count_known("bert-base-uncased").table().set_index("group")
     H, L, V = 768, 12, 30_522
     assert table.loc["attention", "formula"] == "L × (4·H² + 4·H)"
     assert table.loc["attention", "exact"] == L * (4 * H * H + 4 * H)
     assert table.loc["feed-forward", "exact"] == L * (2 * H * 4 * H + 5 * H)
-    embeddings = table.loc[params.EMBEDDING_GROUPS[:4], "exact"].sum()
+    embeddings = table.loc[parameters.EMBEDDING_GROUPS[:4], "exact"].sum()
     assert embeddings == V * H + 512 * H + 2 * H + 2 * H == 23_837_184  # the course's ≈23.8M
     assert table.loc["pooler", "exact"] == H * H + H
 
 
 def test_rounding_explained_sums_to_the_exact_total():
     for key in ("bert-base-uncased", "gpt2", "t5-small"):
-        breakdown = params.count_known(key)
-        parts = params.rounding_explained(breakdown).set_index("part")["parameters"]
+        breakdown = parameters.count_known(key)
+        parts = parameters.rounding_explained(breakdown).set_index("part")["parameters"]
         assert parts.sum() == breakdown.total
-    bert = params.rounding_explained(params.count_known("bert-base-uncased")).set_index("part")["parameters"]
+    bert = parameters.rounding_explained(parameters.count_known("bert-base-uncased")).set_index("part")["parameters"]
     assert bert["biases"] == 12 * (4 * 768 + 3072 + 768) + 768  # Q, K, V, O, two FFN layers; pooler
     assert bert["pooler"] == 768 * 768
 
 
 def test_group_names():
-    assert params.group_of("transformer.h.3.ln_2.weight") == "layer norms"
-    assert params.group_of("transformer.ln_f.weight") == "final norm"
-    assert params.group_of("encoder.layer.0.attention.output.LayerNorm.bias") == "layer norms"
-    assert params.group_of("encoder.layer.0.output.dense.weight") == "feed-forward"
-    assert params.group_of("decoder.block.0.layer.1.EncDecAttention.q.weight") == "cross-attention"
-    assert params.group_of("some_new_top_level.weight") == "other"
+    assert parameters.group_of("transformer.h.3.ln_2.weight") == "layer norms"
+    assert parameters.group_of("transformer.ln_f.weight") == "final norm"
+    assert parameters.group_of("encoder.layer.0.attention.output.LayerNorm.bias") == "layer norms"
+    assert parameters.group_of("encoder.layer.0.output.dense.weight") == "feed-forward"
+    assert parameters.group_of("decoder.block.0.layer.1.EncDecAttention.q.weight") == "cross-attention"
+    assert parameters.group_of("some_new_top_level.weight") == "other"
 
 
 def test_treemap_frame_keeps_every_parameter():
-    breakdown = params.count_known("t5-small")
-    frame = params.treemap_frame(breakdown)
+    breakdown = parameters.count_known("t5-small")
+    frame = parameters.treemap_frame(breakdown)
     assert frame["parameters"].sum() == breakdown.total
     assert set(frame["block"]) == {"embeddings", "encoder layers", "decoder layers", "final norm"}
     assert "encoder.block.*.layer.0.SelfAttention.q.weight" in set(frame["tensor"])
@@ -109,36 +109,36 @@ def test_treemap_frame_keeps_every_parameter():
 
 def test_presets_land_within_3_percent_of_the_lesson():
     for name in ("Original Transformer (2017)", "GPT-3 175B (2020)"):
-        arch, published = params.preset(name)
-        assert abs(params.formula_total(arch) - published) / published < 0.03
-    original = params.formula_terms(params.ORIGINAL_TRANSFORMER)
+        arch, published = parameters.preset(name)
+        assert abs(parameters.formula_total(arch) - published) / published < 0.03
+    original = parameters.formula_terms(parameters.ORIGINAL_TRANSFORMER)
     assert original[0].value == 37_000 * 512 == 18_944_000  # ≈18.94M, shared with the output layer
 
 
 def test_gpt3_on_the_meta_device_agrees_with_the_formula():
-    breakdown = params.count_architecture(params.GPT3, "GPT-3")
+    breakdown = parameters.count_architecture(parameters.GPT3, "GPT-3")
     assert breakdown.path == "meta device"
-    assert breakdown.total == params.formula_total(params.GPT3) == 174_604_259_328
+    assert breakdown.total == parameters.formula_total(parameters.GPT3) == 174_604_259_328
     per_layer = (breakdown.by_group()[["attention", "feed-forward", "layer norms"]].sum()) / 96
     assert 1.8e9 < per_layer < 1.82e9  # the course's ≈1.8B per layer
 
 
 def test_builder_exact_and_formula_paths():
     for kind in ("encoder", "decoder"):
-        arch = params.builder_architecture(kind, 2, 64, 4, 256, 1000, 128, tied=kind == "decoder")
-        breakdown = params.count_architecture(arch)
+        arch = parameters.builder_architecture(kind, 2, 64, 4, 256, 1000, 128, tied=kind == "decoder")
+        breakdown = parameters.count_architecture(arch)
         assert breakdown.path == "meta device"
-        assert breakdown.total == params.formula_total(arch)
+        assert breakdown.total == parameters.formula_total(arch)
     for name, key in [("BERT-Base (2018)", "bert-base-uncased"), ("GPT-2 small (2019)", "gpt2")]:
-        built = params.count_architecture(params.preset(name)[0])
-        assert built.total == params.count_known(key).total
-        assert built.by_group().to_dict() == params.count_known(key).by_group().to_dict()
-    seq2seq = params.count_architecture(params.ORIGINAL_TRANSFORMER)
+        built = parameters.count_architecture(parameters.preset(name)[0])
+        assert built.total == parameters.count_known(key).total
+        assert built.by_group().to_dict() == parameters.count_known(key).by_group().to_dict()
+    seq2seq = parameters.count_architecture(parameters.ORIGINAL_TRANSFORMER)
     assert seq2seq.path == "formula" and seq2seq.total == 63_082_496
 
 
 def test_course_attention_row():
-    row = params.course_attention_row(512, 8)
+    row = parameters.course_attention_row(512, 8)
     assert row["one head Q,K,V"] == 98_304
     assert row["course block (one head + output)"] == 360_448
     assert row["all heads Q,K,V,O weights"] == 1_048_576
@@ -151,10 +151,10 @@ def test_course_attention_row():
     ({"intermediate_size": 0}, "at least 1"),
 ])
 def test_bad_architectures_are_refused_with_a_reason(changes, message):
-    arch = params.builder_architecture("decoder", 12, 768, 12, 3072, 50_257, 1024, True)
+    arch = parameters.builder_architecture("decoder", 12, 768, 12, 3072, 50_257, 1024, True)
     arch = dataclasses.replace(arch, **changes)
-    with pytest.raises(params.InvalidConfig, match=message):
-        params.count_architecture(arch)
+    with pytest.raises(parameters.InvalidConfig, match=message):
+        parameters.count_architecture(arch)
 
 
 @pytest.mark.parametrize("raw, message", [
@@ -165,20 +165,20 @@ def test_bad_architectures_are_refused_with_a_reason(changes, message):
     ({"model_type": "no-such-model"}, "cannot be read"),
 ])
 def test_bad_config_dicts_are_refused_with_a_reason(raw, message):
-    with pytest.raises(params.InvalidConfig, match=message):
-        params.count_parameters(raw)
+    with pytest.raises(parameters.InvalidConfig, match=message):
+        parameters.count_parameters(raw)
 
 
 def test_hub_ids_offline_give_a_clear_message():
     with pytest.raises(models.ModelUnavailable, match="not reachable"):
-        params.count_parameters("google-bert/bert-base-cased")
+        parameters.count_parameters("google-bert/bert-base-cased")
     with pytest.raises(models.ModelUnavailable, match="not a valid"):
-        params.count_parameters("../../etc/passwd")
+        parameters.count_parameters("../../etc/passwd")
 
 
 def test_memory_uses_torch_element_sizes():
-    n = params.count_known("llama-7b").total
-    table = params.memory_table(n).set_index("use")
+    n = parameters.count_known("llama-7b").total
+    table = parameters.memory_table(n).set_index("use")
     for precision, dtype in [("fp32", torch.float32), ("bf16", torch.bfloat16), ("fp16", torch.float16),
                              ("int8", torch.int8)]:
         expected = n * torch.empty(0, dtype=dtype).element_size() / 2**30
@@ -188,33 +188,33 @@ def test_memory_uses_torch_element_sizes():
 
 
 def test_what_fits_on_a_t4():
-    fits = params.fits_table(params.count_known("llama-7b").total, ("Test GPU", 24.0))
+    fits = parameters.fits_table(parameters.count_known("llama-7b").total, ("Test GPU", 24.0))
     t4 = fits["T4 16 GB"]
     assert t4["inference, fp32"] == "no"  # 25 GiB
     assert t4["inference, fp16"] == "fits"  # 12.6 GiB of 16
     assert t4["inference, int4"] == "fits"
     assert t4["training with Adam, fp32"] == "no"
     assert fits["this machine: Test GPU"]["inference, fp16"] == "fits"
-    assert (params.fits_table(params.count_known("llama-65b").total)["T4 16 GB"] == "no").all()
-    assert params.fit_verdict(15, 16) == "tight"
+    assert (parameters.fits_table(parameters.count_known("llama-65b").total)["T4 16 GB"] == "no").all()
+    assert parameters.fit_verdict(15, 16) == "tight"
 
 
 def test_the_detected_gpu_joins_the_fits_table(monkeypatch):
     monkeypatch.setattr(models, "device_report", lambda: {"device": "cpu", "cuda": False, "mps": False})
-    assert params.local_gpu() is None
+    assert parameters.local_gpu() is None
     report = {"device": "cuda", "cuda": True, "mps": False, "gpu_name": "NVIDIA L4", "gpu_memory_gb": 22.0}
     monkeypatch.setattr(models, "device_report", lambda: report)
-    assert params.local_gpu() == ("NVIDIA L4", 22.0)
-    fits = params.fits_table(params.count_known("llama-7b").total, params.local_gpu())
+    assert parameters.local_gpu() == ("NVIDIA L4", 22.0)
+    fits = parameters.fits_table(parameters.count_known("llama-7b").total, parameters.local_gpu())
     assert fits["this machine: NVIDIA L4"].to_dict() == {  # 25.1 / 12.6 / 6.3 / 3.1 / 100 GiB of 22
         "inference, fp32": "no", "inference, bf16": "fits", "inference, fp16": "fits", "inference, int8": "fits",
         "inference, int4": "fits", "training with Adam, fp32": "no"}
 
 
-@pytest.mark.parametrize("key", [k.key for k in params.KNOWN])
+@pytest.mark.parametrize("key", [k.key for k in parameters.KNOWN])
 def test_first_layer_names_every_tensor(key):
-    breakdown = params.count_known(key)
-    layer = params.first_layer(breakdown)
+    breakdown = parameters.count_known(key)
+    layer = parameters.first_layer(breakdown)
     assert not layer.empty and "other" not in set(layer["part"])
     assert not any(symbols == "" or symbols.isdigit() for symbols in layer["shape in symbols"])
     arch = breakdown.architecture
@@ -226,30 +226,30 @@ def test_first_layer_names_every_tensor(key):
 
 
 def test_first_layer_reads_like_the_lesson():
-    bert = params.first_layer(params.count_known("bert-base-uncased")).set_index("tensor")
+    bert = parameters.first_layer(parameters.count_known("bert-base-uncased")).set_index("tensor")
     assert set(bert["part"]) == {"query projection Q", "key projection K", "value projection V", "attention output O",
                                  "feed-forward up (H → F)", "feed-forward down (F → H)", "layer norm"}
     assert bert.loc["attention.self.query.weight", ["shape", "shape in symbols", "parameters"]].tolist() == [
         "768 × 768", "H²", 768 * 768]
     assert bert.loc["intermediate.dense.weight", "shape in symbols"] == "F × H"
     assert bert["parameters"].sum() == 4 * (768**2 + 768) + 2 * 768 * 3072 + 3072 + 768 + 4 * 768
-    smol = params.first_layer(params.count_known("SmolLM2-135M")).set_index("tensor")
+    smol = parameters.first_layer(parameters.count_known("SmolLM2-135M")).set_index("tensor")
     assert smol.loc["self_attn.k_proj.weight", "shape in symbols"] == "KV·d × H"  # 3 key/value heads of 64
     assert smol.loc["mlp.gate_proj.weight", "part"] == "feed-forward gate (H → F)"
-    gpt2 = params.first_layer(params.count_known("gpt2")).set_index("tensor")
+    gpt2 = parameters.first_layer(parameters.count_known("gpt2")).set_index("tensor")
     assert gpt2.loc["attn.c_attn.weight", ["part", "shape in symbols"]].tolist() == [
         "Q, K and V projections in one matrix", "H × 3H"]
-    t5 = params.first_layer(params.count_known("t5-small"))
+    t5 = parameters.first_layer(parameters.count_known("t5-small"))
     assert t5["part"].str.startswith("relative position bias").sum() == 1
     assert "cross" not in " ".join(t5["tensor"]).lower()  # the encoder's first layer
 
 
 def test_timeline_and_variants():
-    timeline = params.timeline()
+    timeline = parameters.timeline()
     assert timeline["year"].is_monotonic_increasing
     gpt3 = timeline.set_index("model").loc["GPT-3 175B"]
     assert gpt3["counted by"] == "formula" and gpt3["parameters"] == 174_604_259_328
-    variants = params.variants_table().set_index("model")
+    variants = parameters.variants_table().set_index("model")
     assert variants.loc["BERT-Large", "exact"] == 335_141_888
     assert variants.loc["BERT-Large", ["layers", "hidden", "heads"]].tolist() == [24, 1024, 16]
     assert abs(variants.loc["BERT-Base", "difference"]) < 0.01
@@ -270,20 +270,20 @@ def test_hub_config_path_with_a_stand_in_hub(monkeypatch, tmp_path):
 
     monkeypatch.setattr(models, "hub_reachable", lambda: True)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
-    breakdown = params.count_parameters("someone/tiny-bert")
+    breakdown = parameters.count_parameters("someone/tiny-bert")
     expected = transformers.BertModel(transformers.BertConfig(**files["someone/tiny-bert"])).num_parameters()
     assert breakdown.model_class == "BertModel" and breakdown.total == expected
     with pytest.raises(models.ModelUnavailable, match="auto_map"):
-        params.count_parameters("someone/remote-code")
+        parameters.count_parameters("someone/remote-code")
 
 
 def test_the_memory_panel_counts_the_builders_model_of_this_run():
     """The builder and the memory panel share one fragment: the panel gets the builder's count, never a
     count kept from an earlier run, and nothing when the builder's settings are not a model."""
-    from lib import ui_parameters as uip
+    from lessons.widgets import parameters as uip
 
-    built = params.count_architecture(params.builder_architecture(**uip.BUILDER_DEFAULTS))
+    built = parameters.count_architecture(parameters.builder_architecture(**uip.BUILDER_DEFAULTS))
     assert uip.memory_total(uip.BUILT, built) == built.total == 124_439_808  # GPT-2 small
     assert uip.memory_total(uip.BUILT, None) is None
-    assert uip.memory_total("bert-base-uncased", None) == params.count_known("bert-base-uncased").total
-    assert uip.memory_total("GPT-3 175B (2020)", built) == params.formula_total(params.preset("GPT-3 175B (2020)")[0])
+    assert uip.memory_total("bert-base-uncased", None) == parameters.count_known("bert-base-uncased").total
+    assert uip.memory_total("GPT-3 175B (2020)", built) == parameters.formula_total(parameters.preset("GPT-3 175B (2020)")[0])

@@ -1,10 +1,10 @@
-"""lib/finetune.py: data handling, metrics against scikit-learn, one training step."""
+"""lib/finetuning.py: data handling, metrics against scikit-learn, one training step."""
 import numpy as np
 import pytest
 import torch
 from sklearn import metrics as skm
 
-from lib import finetune as ft
+from lib import finetuning as ft
 
 
 def test_bundled_reviews_are_balanced_and_split():

@@ -1,15 +1,19 @@
 """Streamlit widgets of the neural-network lesson: the neuron explorer, the
 training playground, the backpropagation walk-through, the fitting
-experiment and the digits network. All arithmetic lives in lib/nn.py."""
+experiment and the digits network. All arithmetic lives in lib/neural_networks.py."""
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
-from lib import nn, nn_plots, ui, urlstate
+from lessons.widgets import common
+from lib import neural_networks, urlstate
 
 KEY = "neural_networks"
 LEARNING_RATES = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 100]
@@ -17,7 +21,7 @@ BATCH_SIZES = [1, 4, 8, 16, 32, 64, 128, 256]
 WEIGHT_DECAYS = [0, 0.0001, 0.001, 0.01, 0.1]
 STEP_LEARNING_RATES = [0.01, 0.1, 0.5, 1.0, 2.0]
 DIGITS_HIDDEN_SIZES = [4, 8, 16, 32, 64]
-ACTIVATION_NAMES = list(nn.ACTIVATIONS)
+ACTIVATION_NAMES = list(neural_networks.ACTIVATIONS)
 N_SAMPLES = 400
 NEURON_LIMIT = 100.0
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -35,22 +39,22 @@ def fmt(value: float) -> str:
 
 # --- settings shared by link, and teacher presets --------------------------------------
 
-DEFAULT = nn.NetConfig()
+DEFAULT = neural_networks.NetConfig()
 SHARED = {
     **{name: urlstate.Float(key(name), default, -NEURON_LIMIT, NEURON_LIMIT)
        for name, (_, default, _) in NEURON_INPUTS.items()},
     "neuron": urlstate.Choice(key("neuron_act"), ACTIVATION_NAMES[0], ACTIVATION_NAMES),
-    "data": urlstate.Choice(key("dataset"), nn.DATASETS[0], nn.DATASETS),
+    "data": urlstate.Choice(key("dataset"), neural_networks.DATASETS[0], neural_networks.DATASETS),
     "noise": urlstate.Float(key("noise"), 0.1, 0.0, 0.5),
     "layers": urlstate.Int(key("layers"), DEFAULT.num_hidden_layers, 0, 4),
     "units": urlstate.Int(key("units"), DEFAULT.hidden_size, 0, 8),
     "act": urlstate.Choice(key("act"), DEFAULT.hidden_act, ACTIVATION_NAMES),
     "lr": urlstate.Choice(key("lr"), DEFAULT.learning_rate, LEARNING_RATES),
-    "steps": urlstate.Int(key("steps"), nn.DEFAULT_STEPS, 50, 1000),
+    "steps": urlstate.Int(key("steps"), neural_networks.DEFAULT_STEPS, 50, 1000),
     "batch": urlstate.Choice(key("batch"), DEFAULT.batch_size, BATCH_SIZES),
     "l2": urlstate.Choice(key("l2"), WEIGHT_DECAYS[0], WEIGHT_DECAYS),
     "opt": urlstate.Choice(key("optimizer"), DEFAULT.optimizer, ["adam", "sgd"]),
-    "example": urlstate.Int(key("example"), 0, 0, nn.train_size(N_SAMPLES) - 1),
+    "example": urlstate.Int(key("example"), 0, 0, neural_networks.train_size(N_SAMPLES) - 1),
     "step_lr": urlstate.Choice(key("step_lr"), 0.5, STEP_LEARNING_RATES),
     "digits": urlstate.Choice(key("digits_hidden"), 32, DIGITS_HIDDEN_SIZES),
 }
@@ -62,24 +66,24 @@ PRESETS = {
 
 
 def shared(name: str):
-    return ui.shared_value(SHARED[name])
+    return common.shared_value(SHARED[name])
 
 
 # --- 1. one neuron ---------------------------------------------------------------------
 
 
-@ui.fragment
+@common.fragment
 def neuron_explorer() -> None:
     cols = st.columns(6)
     x1, x2, w1, w2, b = (col.number_input(label, -NEURON_LIMIT, NEURON_LIMIT, step=step, key=key(name))
                          for col, (name, (label, _, step)) in zip(cols, NEURON_INPUTS.items()))
     x, w = [x1, x2], [w1, w2]
     act = cols[5].selectbox("activation", ACTIVATION_NAMES, key=key("neuron_act"))
-    neuron = nn.Neuron.compute(x, w, b, act)
+    neuron = neural_networks.Neuron.compute(x, w, b, act)
     st.markdown(f"**z** = w₁·x₁ + w₂·x₂ + b = {fmt(w[0])}·{fmt(x[0])} + ({fmt(w[1])})·{fmt(x[1])} + "
                 f"{fmt(b)} = **{fmt(neuron.z)}**  \n**a** = {act}(z) = **{fmt(neuron.a)}** "
                 f"· slope {act}′(z) = {fmt(neuron.slope)}")
-    st.plotly_chart(nn_plots.activation_figure(act, neuron.z), width="stretch", key=key("neuron_chart"))
+    st.plotly_chart(activation_figure(act, neuron.z), width="stretch", key=key("neuron_chart"))
 
 
 # --- 2. the playground ---------------------------------------------------------------------
@@ -89,21 +93,21 @@ def neuron_explorer() -> None:
 class Settings:
     dataset: str
     noise: float
-    cfg: nn.NetConfig
+    cfg: neural_networks.NetConfig
     steps: int
 
 
 def settings() -> Settings:
     """The playground's controls (classroom mode hides the advanced ones but keeps their values)."""
     left, mid, right = st.columns(3)
-    left.selectbox("Data set", nn.DATASETS, key=key("dataset"))
+    left.selectbox("Data set", neural_networks.DATASETS, key=key("dataset"))
     left.slider("Noise", 0.0, 0.5, step=0.05, key=key("noise"))
     mid.number_input("Hidden layers", 0, 4, key=key("layers"))
     mid.number_input("Units per hidden layer", 0, 8, key=key("units"))
     mid.selectbox("Activation", ACTIVATION_NAMES, key=key("act"))
     right.select_slider("Learning rate", LEARNING_RATES, key=key("lr"))
     right.slider("Training steps", 50, 1000, step=50, key=key("steps"))
-    if not ui.classroom():
+    if not common.classroom():
         with st.expander("Advanced: batch size, regularisation, optimiser"):
             a, b, c = st.columns(3)
             a.select_slider("Batch size", BATCH_SIZES, key=key("batch"))
@@ -112,44 +116,44 @@ def settings() -> Settings:
     return settings_from_state()
 
 
-def data_for(s: Settings) -> nn.Split:
-    return nn.split(*nn.make_dataset(s.dataset, N_SAMPLES, s.noise))
+def data_for(s: Settings) -> neural_networks.Split:
+    return neural_networks.split(*neural_networks.make_dataset(s.dataset, N_SAMPLES, s.noise))
 
 
-def current_model(s: Settings) -> tuple[nn.MLP, list[nn.Step] | None]:
+def current_model(s: Settings) -> tuple[neural_networks.MLP, list[neural_networks.Step] | None]:
     """The model trained with these settings (any number of steps) and its history if there is
     one, else a fresh one and None."""
     run = st.session_state.get(key("run"))
     if run and dataclasses.replace(run["settings"], steps=s.steps) == s:
         return run["model"], run["history"]
-    return nn.build_model(s.cfg, device=ui.device()), None
+    return neural_networks.build_model(s.cfg, device=common.device()), None
 
 
-def draw_boundary(slot, model: nn.MLP, data: nn.Split, title: str, chart_key: str) -> None:
-    axis, prob, _ = nn.boundary(model)
-    slot.plotly_chart(nn_plots.boundary_figure(axis, prob, data.X_train, data.y_train, title),
+def draw_boundary(slot, model: neural_networks.MLP, data: neural_networks.Split, title: str, chart_key: str) -> None:
+    axis, prob, _ = neural_networks.boundary(model)
+    slot.plotly_chart(boundary_figure(axis, prob, data.X_train, data.y_train, title),
                       width="stretch", key=chart_key)
 
 
-def train_live(s: Settings, data: nn.Split, boundary_slot, loss_slot) -> None:
-    model = nn.build_model(s.cfg, device=ui.device())
+def train_live(s: Settings, data: neural_networks.Split, boundary_slot, loss_slot) -> None:
+    model = neural_networks.build_model(s.cfg, device=common.device())
     run = {"settings": s, "model": model, "history": []}
     st.session_state[key("run")] = run
     every = max(s.steps // 12, 5)  # about a dozen redraws: each costs a boundary and two charts
 
-    def on_step(i: int, step: nn.Step) -> None:
+    def on_step(i: int, step: neural_networks.Step) -> None:
         run["history"].append(step)
         draw_boundary(boundary_slot, model, data, f"Step {step.step}: validation accuracy {step.val_acc:.0%}",
                       key(f"live_boundary_{i}"))
-        loss_slot.plotly_chart(nn_plots.loss_figure(run["history"]), width="stretch", key=key(f"live_loss_{i}"))
+        loss_slot.plotly_chart(loss_figure(run["history"]), width="stretch", key=key(f"live_loss_{i}"))
 
-    ui.live_run(nn.train(model, data, s.cfg, s.steps, every), -(-s.steps // every), "Training", on_step)
+    common.live_run(neural_networks.train(model, data, s.cfg, s.steps, every), -(-s.steps // every), "Training", on_step)
 
 
-@ui.fragment
+@common.fragment
 def playground() -> None:
     s = settings()
-    errors, warnings = nn.config_problems(s.cfg)
+    errors, warnings = neural_networks.config_problems(s.cfg)
     for message in warnings:
         st.warning(message)
     for message in errors:
@@ -167,12 +171,12 @@ def playground() -> None:
     model, history = current_model(s)
     history = history or []
     if history and history[-1].diverged:
-        st.error(nn.divergence_message(history[-1]))
+        st.error(neural_networks.divergence_message(history[-1]))
     title = (f"After {history[-1].step} steps: validation accuracy {history[-1].val_acc:.0%}" if history
              else "Before training: a random network's guess")
     draw_boundary(boundary_slot, model, data, title, key("boundary"))
     if history:
-        loss_slot.plotly_chart(nn_plots.loss_figure(history), width="stretch", key=key("loss"))
+        loss_slot.plotly_chart(loss_figure(history), width="stretch", key=key("loss"))
         last = history[-1]
         right.dataframe(pd.DataFrame({"training": [f"{last.train_loss:.4f}", f"{last.train_acc:.1%}"],
                                       "validation": [f"{last.val_loss:.4f}", f"{last.val_acc:.1%}"]},
@@ -180,20 +184,20 @@ def playground() -> None:
     if s.cfg.num_hidden_layers and st.toggle("Show each hidden unit's boundary", key=key("show_units")):
         layer = st.radio("Hidden layer", range(s.cfg.num_hidden_layers), format_func=lambda l: f"layer {l + 1}",
                          horizontal=True, key=key("units_layer"))
-        axis, _, states = nn.boundary(model)
-        st.plotly_chart(nn_plots.units_figure(axis, states[layer], layer), width="stretch", key=key("units_chart"))
+        axis, _, states = neural_networks.boundary(model)
+        st.plotly_chart(units_figure(axis, states[layer], layer), width="stretch", key=key("units_chart"))
 
 
 # --- 3. backpropagation ---------------------------------------------------------------------
 
 
-def layer_table(trace: nn.Trace, layer: int, hidden_act: str) -> pd.DataFrame:
+def layer_table(trace: neural_networks.Trace, layer: int, hidden_act: str) -> pd.DataFrame:
     is_output = layer == len(trace.zs) - 1
     table = {"z (forward)": trace.zs[layer]}
     if not is_output:
         table[f"a = {hidden_act}(z)"] = trace.acts[layer + 1]
         table["∂L/∂a (from the layer above)"] = trace.da[layer]
-        table[f"{hidden_act}′(z)"] = nn.activation_grad(hidden_act, trace.zs[layer])
+        table[f"{hidden_act}′(z)"] = neural_networks.activation_grad(hidden_act, trace.zs[layer])
     table["∂L/∂z = ∂L/∂a · act′(z)" if not is_output else "∂L/∂z = p − y"] = trace.dz[layer]
     index = ["output"] if is_output else [f"unit {u + 1}" for u in range(len(trace.zs[layer]))]
     return pd.DataFrame(table, index=index)
@@ -204,7 +208,7 @@ def factor(value: float) -> str:
     return f"({fmt(value)})" if value < 0 else fmt(value)
 
 
-def chain_rule_line(trace: nn.Trace) -> str:
+def chain_rule_line(trace: neural_networks.Trace) -> str:
     """∂L/∂w for the first weight of the first layer, with the numbers."""
     dz, x = trace.dz[0][0], trace.acts[0][0]
     name = "the output" if len(trace.zs) == 1 else "unit 1 of hidden layer 1"
@@ -212,7 +216,7 @@ def chain_rule_line(trace: nn.Trace) -> str:
             f"**{fmt(trace.dweights[0][0, 0])}**")
 
 
-def input_names(trace: nn.Trace, layer: int) -> list[str]:
+def input_names(trace: neural_networks.Trace, layer: int) -> list[str]:
     """What feeds `layer`: the inputs x₁, x₂ … or the units of the layer below."""
     width = len(trace.acts[layer])
     if layer == 0:
@@ -220,7 +224,7 @@ def input_names(trace: nn.Trace, layer: int) -> list[str]:
     return [f"from unit {i + 1}" for i in range(width)]
 
 
-def gradient_table(trace: nn.Trace, layer: int) -> pd.DataFrame:
+def gradient_table(trace: neural_networks.Trace, layer: int) -> pd.DataFrame:
     """∂L/∂W (one row per unit, one column per input) and ∂L/∂b for one layer."""
     is_output = layer == len(trace.zs) - 1
     index = ["output"] if is_output else [f"unit {u + 1}" for u in range(len(trace.zs[layer]))]
@@ -229,7 +233,7 @@ def gradient_table(trace: nn.Trace, layer: int) -> pd.DataFrame:
     return table
 
 
-def layer_name(trace: nn.Trace, layer: int) -> str:
+def layer_name(trace: neural_networks.Trace, layer: int) -> str:
     return "Output layer" if layer == len(trace.zs) - 1 else f"Hidden layer {layer + 1}"
 
 
@@ -238,10 +242,10 @@ DIVERGED_BACKPROP = ("The last training diverged, so its weights hold no gradien
                      "train next.")
 
 
-@ui.fragment
+@common.fragment
 def backprop_walkthrough() -> None:
     s = settings_from_state()
-    errors, _ = nn.config_problems(s.cfg)
+    errors, _ = neural_networks.config_problems(s.cfg)
     if errors:
         st.info("Fix the network settings above to follow backpropagation through it.")
         return
@@ -255,13 +259,13 @@ def backprop_walkthrough() -> None:
     left, right = st.columns(2)
     index = left.number_input("Training example", 0, len(data.X_train) - 1, key=key("example"))
     lr = right.select_slider("Learning rate for one step", STEP_LEARNING_RATES, key=key("step_lr"))
-    wrong = (nn.predict_classes(model, data.X_train) != data.y_train).nonzero()[0]
+    wrong = (neural_networks.predict_classes(model, data.X_train) != data.y_train).nonzero()[0]
     if len(wrong):
         left.caption("Examples this network gets wrong (their gradients are larger): "
                      + ", ".join(map(str, wrong[:12])) + (" …" if len(wrong) > 12 else ""))
     x, y = data.X_train[index], int(data.y_train[index])
-    params = nn.numpy_params(model)
-    trace = nn.backprop(params, x, y, s.cfg.hidden_act)
+    params = neural_networks.numpy_params(model)
+    trace = neural_networks.backprop(params, x, y, s.cfg.hidden_act)
     st.markdown(f"Input x = ({fmt(x[0])}, {fmt(x[1])}), true class y = {y}. Forward pass gives "
                 f"p = sigmoid(z) = {fmt(trace.prob)} and loss L = −[y·log p + (1−y)·log(1−p)] = {fmt(trace.loss)}.")
     st.caption("The layers are listed in the order the backward pass visits them: the output first, then down "
@@ -274,8 +278,8 @@ def backprop_walkthrough() -> None:
         for layer in reversed(range(len(trace.zs))):
             st.markdown(f"**{layer_name(trace, layer)}**: ∂L/∂W, one row per unit, one column per input")
             st.dataframe(gradient_table(trace, layer), key=key(f"grads_{layer}"))
-    error = nn.max_gradient_error(trace, params, s.cfg.hidden_act)
-    after = nn.backprop(nn.sgd_step(params, trace, lr), x, y, s.cfg.hidden_act)
+    error = neural_networks.max_gradient_error(trace, params, s.cfg.hidden_act)
+    after = neural_networks.backprop(neural_networks.sgd_step(params, trace, lr), x, y, s.cfg.hidden_act)
     cols = st.columns(3)
     cols[0].metric("Max |hand-written − torch.autograd|", f"{error:.1e}")
     cols[1].metric("Loss before the step", fmt(trace.loss))
@@ -284,7 +288,7 @@ def backprop_walkthrough() -> None:
 
 def settings_from_state() -> Settings:
     """The playground's settings as last chosen (from the link, or the defaults, before it ran)."""
-    cfg = nn.NetConfig(num_hidden_layers=int(shared("layers")), hidden_size=int(shared("units")),
+    cfg = neural_networks.NetConfig(num_hidden_layers=int(shared("layers")), hidden_size=int(shared("units")),
                        hidden_act=shared("act"), learning_rate=shared("lr"), batch_size=shared("batch"),
                        weight_decay=shared("l2"), optimizer=shared("opt"))
     return Settings(shared("data"), shared("noise"), cfg, shared("steps"))
@@ -293,10 +297,10 @@ def settings_from_state() -> Settings:
 TORCH_OPTIMIZERS = {"adam": "Adam", "sgd": "SGD"}
 
 
-def training_code(cfg: nn.NetConfig = DEFAULT, steps: int = nn.DEFAULT_STEPS) -> str:
+def training_code(cfg: neural_networks.NetConfig = DEFAULT, steps: int = neural_networks.DEFAULT_STEPS) -> str:
     """The playground's training loop in plain torch, written out for these settings."""
     sizes = [2] + [cfg.hidden_size] * cfg.num_hidden_layers + [1]
-    act = f", nn.{nn.TORCH_ACTIVATIONS[cfg.hidden_act].__name__}(), "
+    act = f", nn.{neural_networks.TORCH_ACTIVATIONS[cfg.hidden_act].__name__}(), "
     layers = act.join(f"nn.Linear({n_in}, {n_out})" for n_in, n_out in zip(sizes, sizes[1:]))
     return f"""
 import torch
@@ -314,34 +318,34 @@ for step in range({steps}):
 
 
 def run_without_leftovers(steps, total: int, label: str, on_step) -> None:
-    """ui.live_run whose progress bar and Stop button vanish once the run is over."""
+    """common.live_run whose progress bar and Stop button vanish once the run is over."""
     holder = st.empty()
     with holder.container():
-        ui.live_run(steps, total, label, on_step)
+        common.live_run(steps, total, label, on_step)
     holder.empty()
 
 
 # --- 4. underfitting and overfitting ----------------------------------------------------
 
 
-@ui.fragment
+@common.fragment
 def fitting_experiment(steps: int = 400, every: int = 20) -> None:
     slot = st.empty()
     if st.button("Train the three networks", icon=":material/play_arrow:", key=key("fit_train")):
-        runs: dict[str, list[nn.Step]] = {name: [] for name in nn.FIT_NETWORKS}
+        runs: dict[str, list[neural_networks.Step]] = {name: [] for name in neural_networks.FIT_NETWORKS}
         st.session_state[key("fit_runs")] = runs
 
         def on_step(i: int, item) -> None:
             name, step = item
             runs[name].append(step)
             if step.step == steps:
-                slot.plotly_chart(nn_plots.fit_figure(runs), width="stretch", key=key(f"fit_live_{i}"))
+                slot.plotly_chart(fit_figure(runs), width="stretch", key=key(f"fit_live_{i}"))
 
-        run_without_leftovers(nn.fitting_experiment(steps, every, ui.device()), len(runs) * steps // every,
+        run_without_leftovers(neural_networks.fitting_experiment(steps, every, common.device()), len(runs) * steps // every,
                               "Training three networks", on_step)
     runs = st.session_state.get(key("fit_runs"))
     if runs:
-        slot.plotly_chart(nn_plots.fit_figure(runs), width="stretch", key=key("fit_chart"))
+        slot.plotly_chart(fit_figure(runs), width="stretch", key=key("fit_chart"))
         st.dataframe(pd.DataFrame({name: {"final training loss": h[-1].train_loss,
                                           "final validation loss": h[-1].val_loss,
                                           "lowest validation loss": min(s.val_loss for s in h),
@@ -352,16 +356,16 @@ def fitting_experiment(steps: int = 400, every: int = 20) -> None:
 # --- 5. digits ------------------------------------------------------------------------------
 
 
-@ui.fragment
+@common.fragment
 def digits_network(steps: int = 300) -> None:
     hidden = st.select_slider("Hidden units", DIGITS_HIDDEN_SIZES, key=key("digits_hidden"))
     if st.button("Train on the digits", icon=":material/play_arrow:", key=key("digits_train")):
-        data = nn.load_digits_split()
-        cfg = nn.NetConfig(num_hidden_layers=1, hidden_size=hidden, hidden_act="relu", learning_rate=0.01,
+        data = neural_networks.load_digits_split()
+        cfg = neural_networks.NetConfig(num_hidden_layers=1, hidden_size=hidden, hidden_act="relu", learning_rate=0.01,
                            batch_size=64)
-        model = nn.build_model(cfg, in_features=64, out_features=10, device=ui.device())
-        history: list[nn.Step] = []
-        run_without_leftovers(nn.train(model, data, cfg, steps, every=20), steps // 20, "Training on digits",
+        model = neural_networks.build_model(cfg, in_features=64, out_features=10, device=common.device())
+        history: list[neural_networks.Step] = []
+        run_without_leftovers(neural_networks.train(model, data, cfg, steps, every=20), steps // 20, "Training on digits",
                               lambda i, step: history.append(step))
         st.session_state[key("digits")] = (hidden, data, model, history)
     if key("digits") not in st.session_state:
@@ -372,6 +376,102 @@ def digits_network(steps: int = 300) -> None:
                    help=f"64·{hidden} + {hidden} + {hidden}·10 + 10")
     cols[1].metric("Validation accuracy", f"{history[-1].val_acc:.1%}")
     cols[2].metric("Validation images", len(data.y_val))
-    guesses = nn.predict_classes(model, data.X_val[:8])
-    st.plotly_chart(nn_plots.digits_figure(data.X_val[:8], data.y_val[:8], guesses), width="stretch",
+    guesses = neural_networks.predict_classes(model, data.X_val[:8])
+    st.plotly_chart(digits_figure(data.X_val[:8], data.y_val[:8], guesses), width="stretch",
                     key=key("digits_chart"))
+
+
+# --- figures ----------------------------------------------------------------------
+
+CLASS_STYLE = {0: dict(color="#1f77b4", symbol="circle"), 1: dict(color="#ff7f0e", symbol="x")}
+
+
+def activation_figure(hidden_act: str, z: float) -> go.Figure:
+    zs = np.linspace(-5, 5, 401)
+    fig = go.Figure()
+    fig.add_scatter(x=zs, y=neural_networks.activate(hidden_act, zs), name=f"{hidden_act}(z)", line=dict(width=3))
+    fig.add_scatter(x=zs, y=neural_networks.activation_grad(hidden_act, zs), name=f"{hidden_act}′(z) (slope)",
+                    line=dict(dash="dash"))
+    fig.add_scatter(x=[z], y=[float(neural_networks.activate(hidden_act, z))], mode="markers", name="this neuron",
+                    marker=dict(size=14, color="black"))
+    fig.update_layout(title=f"{hidden_act} and its derivative", xaxis_title="z = w·x + b",
+                      yaxis_title="output", height=340, margin=dict(t=50, b=40))
+    return fig
+
+
+def _points(fig: go.Figure, X, y, row=None, col=None, showlegend=True) -> None:
+    for label, style in CLASS_STYLE.items():
+        mask = y == label
+        fig.add_scatter(x=X[mask, 0], y=X[mask, 1], mode="markers", name=f"class {label}",
+                        marker=dict(size=6, line=dict(width=1, color="white"), **style),
+                        showlegend=showlegend, row=row, col=col)
+
+
+def boundary_figure(axis, prob, X, y, title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_contour(x=axis, y=axis, z=prob, colorscale="RdBu_r", zmin=0, zmax=1, opacity=0.75,
+                    contours=dict(start=0, end=1, size=0.1), colorbar=dict(title="P(class 1)"))
+    _points(fig, X, y)
+    fig.update_layout(title=title, xaxis_title="x₁", yaxis_title="x₂", height=460,
+                      legend=dict(orientation="h", y=-0.15), margin=dict(t=50))
+    fig.update_yaxes(scaleanchor="x")
+    return fig
+
+
+def units_figure(axis, layer_states, layer: int) -> go.Figure:
+    """Each unit of hidden layer `layer`: its activation over the input plane."""
+    units = layer_states.shape[0]
+    cols = min(units, 4)
+    rows = -(-units // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"unit {u + 1}" for u in range(units)],
+                        horizontal_spacing=0.04, vertical_spacing=0.12)
+    low, high = float(layer_states.min()), float(layer_states.max())  # one scale for every unit
+    for u in range(units):
+        fig.add_heatmap(x=axis, y=axis, z=layer_states[u], colorscale="Cividis", zmin=low, zmax=high,
+                        showscale=u == 0, colorbar=dict(title="activation"), row=u // cols + 1, col=u % cols + 1)
+    fig.update_layout(title=f"What each unit of hidden layer {layer + 1} responds to",
+                      height=220 * rows + 100, margin=dict(t=80))
+    fig.update_xaxes(showticklabels=False, title=dict(text="x₁", standoff=0))
+    fig.update_yaxes(showticklabels=False, title=dict(text="x₂", standoff=0))
+    return fig
+
+
+def loss_figure(history: list[neural_networks.Step], title: str = "Loss while training") -> go.Figure:
+    steps = [s.step for s in history]
+    fig = go.Figure()
+    fig.add_scatter(x=steps, y=[s.train_loss for s in history], name="training loss")
+    fig.add_scatter(x=steps, y=[s.val_loss for s in history], name="validation loss", line=dict(dash="dash"))
+    fig.update_layout(title=title, xaxis_title="step", yaxis_title="cross-entropy loss", height=340,
+                      margin=dict(t=50))
+    return fig
+
+
+def fit_figure(runs: dict[str, list[neural_networks.Step]]) -> go.Figure:
+    """Training vs validation loss for several networks on the same data."""
+    fig = make_subplots(rows=1, cols=len(runs), subplot_titles=list(runs), shared_yaxes=True)
+    for col, history in enumerate(runs.values(), start=1):
+        steps = [s.step for s in history]
+        fig.add_scatter(x=steps, y=[s.train_loss for s in history], name="training loss",
+                        line=dict(color="#1f77b4"), showlegend=col == 1, row=1, col=col)
+        fig.add_scatter(x=steps, y=[s.val_loss for s in history], name="validation loss",
+                        line=dict(color="#ff7f0e", dash="dash"), showlegend=col == 1, row=1, col=col)
+        fig.update_xaxes(title_text="step", row=1, col=col)
+    fig.update_yaxes(title_text="cross-entropy loss")
+    fig.update_layout(title="Underfitting and overfitting: the same data, three network sizes", height=380,
+                      margin=dict(t=80))
+    return fig
+
+
+def digits_figure(images, labels, predictions) -> go.Figure:
+    """A row of 8×8 digit images titled with the network's guess."""
+    n = len(images)
+    titles = [f"{'✓' if p == t else '✗'} guess {p} (is {t})" for p, t in zip(predictions, labels)]
+    fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.02)
+    for i, image in enumerate(images):
+        fig.add_heatmap(z=np.asarray(image).reshape(8, 8)[::-1], colorscale="gray_r", showscale=False,
+                        row=1, col=i + 1)
+    fig.update_xaxes(visible=False)  # pixel grids: the axes carry nothing to read
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    fig.update_layout(title="Validation digits and the network's guesses", height=220, margin=dict(t=80),
+                      font=dict(size=11))
+    return fig

@@ -1,4 +1,4 @@
-"""lib/minutes: audio reading, Whisper, diarisation, transcripts, the minutes
+"""lib/meeting_minutes: audio reading, Whisper, diarisation, transcripts, the minutes
 schema and the writers, checked against independent references."""
 import dataclasses
 import io
@@ -14,8 +14,19 @@ import pytest
 import soundfile as sf
 
 from lib import models
-from lib.minutes import (MEETING_DIR, SAMPLE_AUDIO, audio, classic_asr, diarize, evaluate, extractive, llm, schema,
-                         transcribe, transcript)
+from lib.meeting_minutes import (
+    MEETING_DIR,
+    SAMPLE_AUDIO,
+    audio,
+    classic_asr,
+    diarize,
+    evaluate,
+    extractive,
+    llm,
+    schema,
+    transcribe,
+    transcript,
+)
 
 SCRIPT = json.loads((MEETING_DIR / "script.json").read_text())
 TRUTH = json.loads((MEETING_DIR / "ground_truth.json").read_text())

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from lib import models
-from lib.minutes import schema, transcript
-from lib.minutes.schema import Segment
+from lib.meeting_minutes import schema, transcript
+from lib.meeting_minutes.schema import Segment
 
 SYSTEM = "You write concise, accurate meeting minutes. Use only facts from the transcript."
 MAP_PROMPT = ("Here is part {part} of {parts} of a meeting transcript.\n\n{text}\n\n"

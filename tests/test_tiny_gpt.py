@@ -1,27 +1,27 @@
-"""lib/tinygpt.py: the data pipeline, the baseline and that training learns."""
+"""lib/tiny_gpt.py: the data pipeline, the baseline and that training learns."""
 import math
 from collections import Counter
 
 import pytest
 import torch
 
-from lib import params, tinygpt
+from lib import parameters, tiny_gpt
 
 
 def test_gpt2_small_is_described_from_its_config():
-    assert tinygpt.describe(params.count_known("gpt2").architecture) == (
+    assert tiny_gpt.describe(parameters.count_known("gpt2").architecture) == (
         "12 layers, 768 hidden, 12 heads, 50,257 tokens, 1,024 positions; LM head tied to the token embedding.")
 
 
 def test_char_tokenizer_round_trips():
-    tok = tinygpt.CharTokenizer.from_text("hello, world")
+    tok = tiny_gpt.CharTokenizer.from_text("hello, world")
     assert tok.decode(tok.encode("world, hello")) == "world, hello"
     assert tok.vocab_size == len(set("hello, world"))
 
 
 def test_batches_are_shifted_by_one():
     data = torch.arange(100)
-    x, y = tinygpt.get_batch(data, 8, 4, torch.Generator().manual_seed(0))
+    x, y = tiny_gpt.get_batch(data, 8, 4, torch.Generator().manual_seed(0))
     assert x.shape == y.shape == (4, 8)
     assert torch.equal(y[:, :-1], x[:, 1:]) and torch.equal(y[:, -1], x[:, -1] + 1)
 
@@ -31,47 +31,47 @@ def test_unigram_baseline_is_the_cross_entropy_of_train_frequencies():
     counts = Counter(train.tolist())
     p = {c: (counts.get(c, 0) + 1) / (len(train) + 3) for c in range(3)}
     expected = -sum(math.log(p[c]) for c in val.tolist()) / len(val)
-    assert tinygpt.unigram_baseline(train, val, 3) == pytest.approx(expected)
+    assert tiny_gpt.unigram_baseline(train, val, 3) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("text, message", [("", "empty"), ("   \n", "empty"), ("short text " * 20, "at least")])
 def test_unusable_corpus_gives_a_message(text, message):
-    with pytest.raises(tinygpt.CorpusError, match=message):
-        tinygpt.prepare_corpus(text, 64)
+    with pytest.raises(tiny_gpt.CorpusError, match=message):
+        tiny_gpt.prepare_corpus(text, 64)
 
 
 def test_a_huge_corpus_is_cut_to_the_limit():
-    assert len(tinygpt.prepare_corpus("ab\r\n" * 200_000, 64)) == tinygpt.MAX_CORPUS_CHARS
+    assert len(tiny_gpt.prepare_corpus("ab\r\n" * 200_000, 64)) == tiny_gpt.MAX_CORPUS_CHARS
 
 
 def test_sampling_distribution_with_temperature_and_top_k():
     logits = torch.tensor([2.0, 1.0, 0.0, -1.0], dtype=torch.float64)
-    torch.testing.assert_close(tinygpt.next_char_probs(logits, 1.0), torch.softmax(logits, -1))
+    torch.testing.assert_close(tiny_gpt.next_char_probs(logits, 1.0), torch.softmax(logits, -1))
     top_two = torch.cat([torch.softmax(logits[:2] / 0.5, -1), torch.zeros(2, dtype=torch.float64)])
-    torch.testing.assert_close(tinygpt.next_char_probs(logits, 0.5, top_k=2), top_two)
+    torch.testing.assert_close(tiny_gpt.next_char_probs(logits, 0.5, top_k=2), top_two)
 
 
 def test_a_few_hundred_steps_beat_the_unigram_baseline():
-    config = tinygpt.TinyGPTConfig(n_layer=1, n_head=2, n_embd=64, block_size=32, max_steps=200, eval_every=200)
-    run, train, val = tinygpt.new_run(tinygpt.bundled_corpus(100_000), config)
-    progress = list(tinygpt.train(run, train, val))
+    config = tiny_gpt.TinyGPTConfig(n_layer=1, n_head=2, n_embd=64, block_size=32, max_steps=200, eval_every=200)
+    run, train, val = tiny_gpt.new_run(tiny_gpt.bundled_corpus(100_000), config)
+    progress = list(tiny_gpt.train(run, train, val))
     assert progress[-1].val_loss < run.baseline
     assert progress[-1].sample.startswith("The ")
 
 
 def test_greedy_generation_is_top_1_sampling():
-    config = tinygpt.TinyGPTConfig(n_layer=1, n_head=2, n_embd=32, block_size=16)
-    run, _, _ = tinygpt.new_run(tinygpt.bundled_corpus(20_000), config)
-    greedy = [s.token for s in tinygpt.generate(run, "def ", 10, temperature=0)]
-    top1 = [s.token for s in tinygpt.generate(run, "def ", 10, temperature=1.0, top_k=1, seed=5)]
+    config = tiny_gpt.TinyGPTConfig(n_layer=1, n_head=2, n_embd=32, block_size=16)
+    run, _, _ = tiny_gpt.new_run(tiny_gpt.bundled_corpus(20_000), config)
+    greedy = [s.token for s in tiny_gpt.generate(run, "def ", 10, temperature=0)]
+    top1 = [s.token for s in tiny_gpt.generate(run, "def ", 10, temperature=1.0, top_k=1, seed=5)]
     assert greedy == top1
-    step = next(tinygpt.generate(run, "def ", 1, temperature=0))
+    step = next(tiny_gpt.generate(run, "def ", 1, temperature=0))
     assert step.token == step.top_tokens[0] and sum(step.top_probs) <= 1 + 1e-6
 
 
 def test_parameter_count_of_the_tiny_model_is_exact():
-    config = tinygpt.TinyGPTConfig()
-    run, _, _ = tinygpt.new_run(tinygpt.bundled_corpus(50_000), config)
-    counted = params.count_parameters(config.gpt2_config(run.tokenizer.vocab_size).to_dict(), "GPT2LMHeadModel")
+    config = tiny_gpt.TinyGPTConfig()
+    run, _, _ = tiny_gpt.new_run(tiny_gpt.bundled_corpus(50_000), config)
+    counted = parameters.count_parameters(config.gpt2_config(run.tokenizer.vocab_size).to_dict(), "GPT2LMHeadModel")
     assert counted.total == run.model.num_parameters()
-    assert params.count_known("gpt2").total == 124_439_808
+    assert parameters.count_known("gpt2").total == 124_439_808

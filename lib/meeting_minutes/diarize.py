@@ -19,8 +19,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from lib.minutes.audio import SAMPLE_RATE
-from lib.minutes.schema import Segment
+from lib.meeting_minutes.audio import SAMPLE_RATE
+from lib.meeting_minutes.schema import Segment
 
 N_FFT = 512  # 32 ms window at 16 kHz
 HOP = 160  # 10 ms

@@ -22,14 +22,14 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from lib import models, params
+from lib import models, parameters
 
 REVIEWS_CSV = Path(__file__).resolve().parent.parent / "assets" / "reviews" / "reviews.csv"
 REVIEW_LABELS = ["negative", "positive"]
 MAX_UPLOAD_ROWS = 5000
 MAX_TEXT_CHARS = 2000
 SWEEP_EXAMPLES = 120  # training examples for each run of a sweep (fewer when the data set is smaller)
-BASE_CONFIGS = {"minilm": "all-MiniLM-L6-v2"}  # registry key -> the config lib.params ships for it
+BASE_CONFIGS = {"minilm": "all-MiniLM-L6-v2"}  # registry key -> the config lib.parameters ships for it
 
 
 class DataError(ValueError):
@@ -240,10 +240,10 @@ def trainable_parameters(model: torch.nn.Module, freeze_encoder: bool) -> int:
 def parameter_counts(base: str, num_labels: int) -> tuple[int, int]:
     """(trainable with the encoder frozen, trainable in full fine-tuning) for `base` with a
     new `num_labels`-class head, counted on the meta device from its config (no weights).
-    Raises params.InvalidConfig or models.ModelUnavailable when the config cannot be had."""
-    config, _, _ = params.resolve_config(BASE_CONFIGS.get(base, base))
+    Raises parameters.InvalidConfig or models.ModelUnavailable when the config cannot be had."""
+    config, _, _ = parameters.resolve_config(BASE_CONFIGS.get(base, base))
     config.num_labels = num_labels
-    model = params.build_on_meta(config, params.model_class_named("AutoModelForSequenceClassification"))
+    model = parameters.build_on_meta(config, parameters.model_class_named("AutoModelForSequenceClassification"))
     return trainable_parameters(model, freeze_encoder=True), trainable_parameters(model, freeze_encoder=False)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lib import models
-from lib.minutes.schema import ActionItem, Minutes, Point, Segment
+from lib.meeting_minutes.schema import ActionItem, Minutes, Point, Segment
 
 WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"

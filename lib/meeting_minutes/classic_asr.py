@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from lib.minutes import audio, evaluate, transcribe
+from lib.meeting_minutes import audio, evaluate, transcribe
 
 MAX_SECONDS = 40  # the comparison runs on the first 40 s at most: a minute of PocketSphinx is slow
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")  # Debian's pocketsphinx-testdata

@@ -12,8 +12,9 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from lessons.widgets import common
 from lib import attention as att
-from lib import attention_models, bertviz_offline, models, ui, urlstate
+from lib import attention_bertviz, attention_models, models, urlstate
 
 SIMILARITY_COLOURS = {"high positive (same direction)": "#0072B2", "positive (similar)": "#56B4E9",
                       "zero (perpendicular)": "#999999", "negative (opposite)": "#E69F00"}
@@ -107,8 +108,8 @@ def real_queries_keys(_loaded, model_key: str, text: str) -> attention_models.Qu
 
 
 @st.cache_data(max_entries=4, show_spinner="Drawing bertviz…")
-def bertviz_page(view: str, attentions: np.ndarray, tokens: tuple[str, ...], **neuron) -> bertviz_offline.BertvizPage:
-    return bertviz_offline.render(view, attentions, list(tokens), **neuron)
+def bertviz_page(view: str, attentions: np.ndarray, tokens: tuple[str, ...], **neuron) -> attention_bertviz.BertvizPage:
+    return attention_bertviz.render(view, attentions, list(tokens), **neuron)
 
 
 # --- settings shared by link, and teacher presets ------------------------------------
@@ -129,8 +130,8 @@ SHARED = {
     "heads": urlstate.Choice("attention_heads", 2, [1, 2, 4]),
     "pelen": urlstate.Int("attention_pe_len", 50, 8, 128),
     "pedim": urlstate.Choice("attention_pe_dim", 64, [16, 32, 64, 128, 512]),
-    "enc": urlstate.Choice("attention_encoder_model", models.OFFLINE_DEFAULT["encoder"], lambda: ui.model_choices("encoder")),
-    "dec": urlstate.Choice("attention_decoder_model", models.OFFLINE_DEFAULT["decoder"], lambda: ui.model_choices("decoder")),
+    "enc": urlstate.Choice("attention_encoder_model", models.OFFLINE_DEFAULT["encoder"], lambda: common.model_choices("encoder")),
+    "dec": urlstate.Choice("attention_decoder_model", models.OFFLINE_DEFAULT["decoder"], lambda: common.model_choices("decoder")),
     "role": urlstate.Choice("attention_role", "encoder", ["encoder", "decoder"]),
     "text": urlstate.Text("attention_real_text", att.DEFAULT_SENTENCE),
     **{f"{prefix}layer": urlstate.Int(f"attention_layer_{role}", 1, 1, MAX_LAYERS)
@@ -173,7 +174,7 @@ def dimension_labels(n: int) -> list[str]:
     return [f"d{i}" for i in range(n)]
 
 
-@ui.fragment
+@common.fragment
 def dot_product_section():
     cols = st.columns(5)
     ref = (cols[0].number_input("v_ref x", key="attention_ref_x"),
@@ -188,7 +189,7 @@ def dot_product_section():
                     key="attention_dot_table")
 
 
-@ui.fragment
+@common.fragment
 def step_by_step_section(words: list[str]):
     toy_sentence = " ".join(words)
     cols = st.columns(4)
@@ -232,7 +233,7 @@ def step_by_step_section(words: list[str]):
                         width="stretch", key="attention_weighted_sum")
 
 
-@ui.fragment
+@common.fragment
 def masks_and_heads_section(words: list[str]):
     n = len(words)
     cols = st.columns(2)
@@ -260,7 +261,7 @@ def masks_and_heads_section(words: list[str]):
                          width="stretch", key="attention_mh_output")
 
 
-@ui.fragment
+@common.fragment
 def positional_section(words: list[str]):
     cols = st.columns(2)
     length = cols[0].slider("Positions", 8, 128, key="attention_pe_len")
@@ -291,7 +292,7 @@ def shuffle_demo(words: list[str]):
                  column_config={column: st.column_config.NumberColumn(format="%.1e")}, key="attention_permutation")
 
 
-@ui.fragment
+@common.fragment
 def real_heatmap_section(real: attention_models.ModelAttention, loaded, role: str):
     token_labels = attention_models.readable_tokens(real)
     num_layers, num_heads = real.attentions.shape[:2]
@@ -333,7 +334,7 @@ def neuron_inputs(real: attention_models.ModelAttention, loaded, text: str, role
 
 
 def bertviz_section(real: attention_models.ModelAttention, loaded, text: str, role: str) -> None:
-    shown = min(len(real.tokens), bertviz_offline.BERTVIZ_TOKEN_LIMIT)
+    shown = min(len(real.tokens), attention_bertviz.BERTVIZ_TOKEN_LIMIT)
     if shown < len(real.tokens):
         st.info(f"bertviz draws the first {shown} tokens so the views stay responsive.")
     view = st.segmented_control("View", ["head", "model", "neuron"], default="head", key="attention_bertviz_view",
@@ -347,14 +348,14 @@ def bertviz_section(real: attention_models.ModelAttention, loaded, text: str, ro
     st.iframe(page.html, height="content")
 
 
-@ui.fragment
+@common.fragment
 def real_model_sections(picked: dict[str, str]):
     """Sections 5 and 6 below the model pickers. A new text or role reruns only these, not
     the whole lesson: with a class on one server every full rerun costs the others CPU time
     (measured in benchmarks/load_sessions.py)."""
     role = st.radio("Show", ["encoder", "decoder"], horizontal=True, key="attention_role",
                     format_func=lambda r: {"encoder": "Encoder (bidirectional)", "decoder": "Decoder (causal)"}[r])
-    loaded = ui.load_model(picked[role], role=role)
+    loaded = common.load_model(picked[role], role=role)
     text = st.text_area("Text for the model", max_chars=20_000, key="attention_real_text")
     try:
         real = real_attention(loaded, f"{loaded.spec.key}@{loaded.device}", text)
@@ -367,7 +368,7 @@ def real_model_sections(picked: dict[str, str]):
                        f"this page shows at most {attention_models.DISPLAY_TOKEN_LIMIT}: using the first "
                        f"{len(real.tokens)} tokens.")
         real_heatmap_section(real, loaded, role)
-    ui.show_code("""
+    common.show_code("""
 from transformers import AutoModel, AutoTokenizer
 tok = AutoTokenizer.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
 model = AutoModel.from_pretrained("sentence-transformers/all-MiniLM-L6-v2", attn_implementation="eager")
@@ -377,12 +378,12 @@ out.attentions[layer][0, head]   # (seq, seq): one row per query token, each sum
 
     # --- 6. bertviz -----------------------------------------------------------------
     st.header("6. bertviz: every head at once")
-    ui.lesson_text("attention", "bertviz")
+    common.lesson_text("attention", "bertviz")
     if real is not None:
         bertviz_section(real, loaded, text, role)
 
 
-@ui.fragment
+@common.fragment
 def generation_section(picked: dict[str, str]):
     prompt = st.text_input("Prompt", max_chars=2000, key="attention_prompt")
     cols = st.columns(5)
@@ -407,7 +408,7 @@ def generation_section(picked: dict[str, str]):
 def generate(decoder_choice: str, prompt: str, new_tokens: int, temperature: float, top_k: int, seed: int):
     """Run the decoder token by token, drawing each step's choice live; the steps are kept with the
     prompt they continue."""
-    decoder = ui.load_model(decoder_choice, role="decoder")
+    decoder = common.load_model(decoder_choice, role="decoder")
     steps, live = [], st.empty()
     st.session_state["attention_generated"] = {"prompt": prompt, "steps": steps}
 
@@ -416,7 +417,7 @@ def generate(decoder_choice: str, prompt: str, new_tokens: int, temperature: flo
         live.plotly_chart(probability_bars(step, f"Step {i}: chose {step.token!r}"),
                           width="stretch", key=f"attention_live_{i}")
 
-    ui.live_run(attention_models.generate_steps(decoder, prompt, new_tokens, temperature, top_k, seed),
+    common.live_run(attention_models.generate_steps(decoder, prompt, new_tokens, temperature, top_k, seed),
                 new_tokens, "Generating", on_step)
     live.empty()
 

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import functools
 import random
-import re
 import threading
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
 
-from lib import checkpoints, course, models, progress, urlstate
+from lib import checkpoints, course, models, progress, prose, urlstate
 
-LESSON_DIR = Path(__file__).resolve().parent.parent / "assets" / "lessons"
 CLASSROOM_CSS = """
 <style>
   html { font-size: 20px; }
@@ -131,7 +128,7 @@ def load_model(choice: str, role: str = "encoder", device_name: str | None = Non
 @st.cache_resource(max_entries=2, show_spinner="Loading Whisper (once for the whole class)…")
 def whisper(size: str, device_name: str):
     """The class's Whisper: the bundled tiny.en, or a bigger size from the Hub."""
-    from lib.minutes import transcribe
+    from lib.meeting_minutes import transcribe
 
     return transcribe.load_whisper(models.bundled_path("whisper-tiny.en") if size == "tiny.en" else size, device_name)
 
@@ -148,25 +145,8 @@ def efficientnet(device_name: str):
 # --- lesson text and code -------------------------------------------------------
 
 def lesson_text(lesson_key: str, part: str, **values) -> None:
-    """Render assets/lessons/<lesson_key>/<part>.md (see lesson_markdown)."""
-    st.markdown(lesson_markdown(lesson_key, part, **values))
-
-
-def lesson_markdown(lesson_key: str, part: str, **values) -> str:
-    """assets/lessons/<lesson_key>/<part>.md with each `{{name}}` in it replaced by
-    values[name]: numbers the text states come from the code."""
-    return fill_placeholders((LESSON_DIR / lesson_key / f"{part}.md").read_text(encoding="utf-8"), values)
-
-
-def fill_placeholders(text: str, values: dict) -> str:
-    """`{{name}}` → str(values[name]); a name without a value is an error, not silent text."""
-    def value(match: re.Match) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise KeyError(f"lesson text needs a value for {{{{{name}}}}}")
-        return str(values[name])
-
-    return re.sub(r"\{\{(\w+)\}\}", value, text)
+    """Render assets/lessons/<lesson_key>/<part>.md (see lib.prose)."""
+    st.markdown(prose.lesson_markdown(lesson_key, part, **values))
 
 
 def show_code(code: str, label: str = "Show me the code") -> None:

@@ -1,14 +1,15 @@
-"""Streamlit and Plotly pieces of the parameters lesson; every number comes from lib.params."""
+"""Streamlit and Plotly pieces of the parameters lesson; every number comes from lib.parameters."""
 from __future__ import annotations
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lib import models, params, ui, urlstate
+from lessons.widgets import common
+from lib import models, parameters, urlstate
 
 SAFE = px.colors.qualitative.Safe  # colour-blind-safe qualitative palette
-GROUP_COLOURS = dict(zip(params.GROUPS, SAFE + ["#E69F00", "#0072B2", "#000000"]))  # Okabe-Ito colours extend it
+GROUP_COLOURS = dict(zip(parameters.GROUPS, SAFE + ["#E69F00", "#0072B2", "#000000"]))  # Okabe-Ito colours extend it
 VERDICT_COLOURS = {"fits": "#9ecae1", "tight": "#fdd0a2", "no": "#d9d9d9"}  # blue / orange / grey
 COUNT = st.column_config.NumberColumn(format="localized")
 SHARE = st.column_config.NumberColumn(format="percent")
@@ -22,27 +23,27 @@ def human(n: float) -> str:
 
 
 @st.cache_data(show_spinner="Building the model on the meta device…", max_entries=16, ttl=3600)
-def count(choice: str) -> params.Breakdown:
-    return params.count_parameters(choice)
+def count(choice: str) -> parameters.Breakdown:
+    return parameters.count_parameters(choice)
 
 
-def count_or_warn(choice: str) -> params.Breakdown | None:
+def count_or_warn(choice: str) -> parameters.Breakdown | None:
     try:
         return count(choice)
-    except (params.InvalidConfig, models.ModelUnavailable) as err:
+    except (parameters.InvalidConfig, models.ModelUnavailable) as err:
         st.error(str(err), icon=":material/error:")
         return None
 
 
-def breakdown_table(breakdown: params.Breakdown) -> None:
+def breakdown_table(breakdown: parameters.Breakdown) -> None:
     table = breakdown.table()
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "exact": COUNT, "formula value": COUNT, "share": SHARE})
 
 
-def first_layer_table(breakdown: params.Breakdown) -> None:
+def first_layer_table(breakdown: parameters.Breakdown) -> None:
     """The first layer tensor by tensor (Q, K, V, O, feed-forward, norms), and how it stacks up."""
-    layer = params.first_layer(breakdown)
+    layer = parameters.first_layer(breakdown)
     if layer.empty:
         return
     arch, total = breakdown.architecture, int(layer["parameters"].sum())
@@ -61,8 +62,8 @@ def first_layer_table(breakdown: params.Breakdown) -> None:
                        f"{arch.num_hidden_layers * total:,}, the attention, feed-forward and layer-norm rows above.")
 
 
-def treemap(breakdown: params.Breakdown, title: str):
-    frame = params.treemap_frame(breakdown)
+def treemap(breakdown: parameters.Breakdown, title: str):
+    frame = parameters.treemap_frame(breakdown)
     fig = px.treemap(frame, path=[px.Constant(breakdown.title), "block", "group", "tensor"], values="parameters",
                      color="block", color_discrete_sequence=SAFE, title=title)
     fig.update_traces(texttemplate="%{label}<br>%{value:,}<br>%{percentRoot:.1%}", root_color="lightgrey")
@@ -70,7 +71,7 @@ def treemap(breakdown: params.Breakdown, title: str):
     return fig
 
 
-def sunburst(breakdown: params.Breakdown, title: str):
+def sunburst(breakdown: parameters.Breakdown, title: str):
     frame = breakdown.tensors.groupby(["block", "group"], sort=False, as_index=False)["parameters"].sum()
     fig = px.sunburst(frame, path=["block", "group"], values="parameters", color="block",
                       color_discrete_sequence=SAFE, title=title)
@@ -80,10 +81,10 @@ def sunburst(breakdown: params.Breakdown, title: str):
 
 
 def stacked_bar(keys: list[str]):
-    frame = pd.concat([params.count_known(k).by_group().rename("parameters").rename_axis("group").reset_index()
-                       .assign(model=params.KNOWN_BY_KEY[k].title) for k in keys])
+    frame = pd.concat([parameters.count_known(k).by_group().rename("parameters").rename_axis("group").reset_index()
+                       .assign(model=parameters.KNOWN_BY_KEY[k].title) for k in keys])
     fig = px.bar(frame, x="model", y="parameters", color="group", color_discrete_map=GROUP_COLOURS,
-                 category_orders={"group": params.GROUPS, "model": [params.KNOWN_BY_KEY[k].title for k in keys]},
+                 category_orders={"group": parameters.GROUPS, "model": [parameters.KNOWN_BY_KEY[k].title for k in keys]},
                  title="Where each model keeps its parameters",
                  labels={"parameters": "parameters (exact count)", "model": "model", "group": "block"})
     fig.update_layout(height=480, legend_traceorder="reversed")
@@ -105,29 +106,29 @@ def timeline_chart(timeline: pd.DataFrame):
 
 def memory_panel(num_parameters: int, key: str) -> None:
     left, right = st.columns([2, 3])
-    left.dataframe(params.memory_table(num_parameters), hide_index=True, width="stretch", key=f"{key}_memory",
+    left.dataframe(parameters.memory_table(num_parameters), hide_index=True, width="stretch", key=f"{key}_memory",
                    column_config={"GiB": st.column_config.NumberColumn(format="%.2f")})
-    parts = [("inference, bf16", "weights", num_parameters * params.BYTES_PER_PARAMETER["bf16"])]
-    parts += [("training with Adam, fp32", part, num_parameters * b) for part, b in params.ADAM_STATE_BYTES.items()]
-    frame = pd.DataFrame(parts, columns=["use", "part", "bytes"]).assign(GiB=lambda f: f["bytes"] / params.GIB)
+    parts = [("inference, bf16", "weights", num_parameters * parameters.BYTES_PER_PARAMETER["bf16"])]
+    parts += [("training with Adam, fp32", part, num_parameters * b) for part, b in parameters.ADAM_STATE_BYTES.items()]
+    frame = pd.DataFrame(parts, columns=["use", "part", "bytes"]).assign(GiB=lambda f: f["bytes"] / parameters.GIB)
     fig = px.bar(frame, x="GiB", y="use", color="part", orientation="h", color_discrete_sequence=SAFE,
                  title="Running vs training: what the memory holds", labels={"use": "what the memory is for", "part": "kept in memory"})
     fig.update_layout(height=300, legend=dict(orientation="h", y=-0.35))
     right.plotly_chart(fig, width="stretch", key=f"{key}_adam")
-    fits = params.fits_table(num_parameters, params.local_gpu())
+    fits = parameters.fits_table(num_parameters, parameters.local_gpu())
     st.dataframe(fits.style.map(lambda verdict: f"background-color: {VERDICT_COLOURS[verdict]}"),
                  width="stretch", key=f"{key}_fits")
 
 
 # --- settings shared by link ------------------------------------------------------
 
-BUILDER_DEFAULTS = params.PRESETS["GPT-2 small (2019)"][0]
+BUILDER_DEFAULTS = parameters.PRESETS["GPT-2 small (2019)"][0]
 COMPARED = ["bert-base-uncased", "bert-large-uncased", "distilbert-base-uncased", "albert-base-v2", "gpt2", "t5-small"]
 BUILT = "__build__"  # the memory panel's choice for the builder's own model
-MEMORY_CHOICES = [*params.KNOWN_BY_KEY, *params.PRESETS, BUILT]
+MEMORY_CHOICES = [*parameters.KNOWN_BY_KEY, *parameters.PRESETS, BUILT]
 SHARED = {
-    "model": urlstate.Choice("parameters_model", "bert-base-uncased", list(params.KNOWN_BY_KEY)),
-    "compare": urlstate.Choices("parameters_compare", COMPARED, list(params.KNOWN_BY_KEY)),
+    "model": urlstate.Choice("parameters_model", "bert-base-uncased", list(parameters.KNOWN_BY_KEY)),
+    "compare": urlstate.Choices("parameters_compare", COMPARED, list(parameters.KNOWN_BY_KEY)),
     "kind": urlstate.Choice("parameters_kind", BUILDER_DEFAULTS["kind"], ["encoder", "decoder", "encoder-decoder"]),
     "layers": urlstate.Int("parameters_layers", BUILDER_DEFAULTS["layers"], 0, 128),
     "hidden": urlstate.Int("parameters_hidden", BUILDER_DEFAULTS["hidden"], 64, 16_384),
@@ -138,7 +139,7 @@ SHARED = {
     "tied": urlstate.Bool("parameters_tied", BUILDER_DEFAULTS["tied"]),
     "memory": urlstate.Choice("parameters_memory_model", "llama-7b", MEMORY_CHOICES),
 }
-GPT3 = params.PRESETS["GPT-3 175B (2020)"][0]
+GPT3 = parameters.PRESETS["GPT-3 175B (2020)"][0]
 PRESETS = {
     "BERT-base, block by block": {"model": "bert-base-uncased", "compare": ["bert-base-uncased", "distilbert-base-uncased",
                                                                            "albert-base-v2"]},
@@ -154,18 +155,18 @@ CUSTOM = "(your own settings)"
 
 
 def _apply_preset() -> None:
-    settings, _ = params.PRESETS.get(st.session_state["parameters_preset"], ({}, None))
+    settings, _ = parameters.PRESETS.get(st.session_state["parameters_preset"], ({}, None))
     for name, value in settings.items():
         st.session_state[f"parameters_{name}"] = value
 
 
 @st.cache_data(show_spinner="Counting…", max_entries=32)
-def _count_architecture(arch: params.Architecture) -> params.Breakdown:
-    return params.count_architecture(arch)
+def _count_architecture(arch: parameters.Architecture) -> parameters.Breakdown:
+    return parameters.count_architecture(arch)
 
 
 def _builder_settings() -> dict:
-    st.selectbox("Start from", [CUSTOM, *params.PRESETS], key="parameters_preset", on_change=_apply_preset)
+    st.selectbox("Start from", [CUSTOM, *parameters.PRESETS], key="parameters_preset", on_change=_apply_preset)
     left, right = st.columns(2)
     kind = left.segmented_control("Architecture", ["encoder", "decoder", "encoder-decoder"],
                                   key="parameters_kind") or "decoder"
@@ -183,13 +184,13 @@ def _builder_settings() -> dict:
     return settings
 
 
-def builder() -> params.Breakdown | None:
+def builder() -> parameters.Breakdown | None:
     """The builder's table and chart; None, with the reason shown, when its settings are not a model."""
     settings = _builder_settings()
-    arch = params.builder_architecture(**settings)
+    arch = parameters.builder_architecture(**settings)
     try:
         breakdown = _count_architecture(arch)
-    except params.InvalidConfig as err:
+    except parameters.InvalidConfig as err:
         st.error(str(err), icon=":material/error:")
         return None
     cols = st.columns(3)
@@ -200,8 +201,8 @@ def builder() -> params.Breakdown | None:
     cols[1].metric("Counted by", path.split(" (")[0], path[path.find("(") + 1:-1], delta_color="off",
                    delta_arrow="off")
     chosen = st.session_state["parameters_preset"]
-    if chosen in params.PRESETS and params.PRESETS[chosen][0] == settings:
-        quoted = params.PRESETS[chosen][1]
+    if chosen in parameters.PRESETS and parameters.PRESETS[chosen][0] == settings:
+        quoted = parameters.PRESETS[chosen][1]
         cols[2].metric("Quoted for this model", human(quoted),
                        f"{(breakdown.total - quoted) / quoted:+.1%} exact vs quoted", delta_color="off")
     left, right = st.columns([3, 2])
@@ -209,26 +210,26 @@ def builder() -> params.Breakdown | None:
         breakdown_table(breakdown)
     right.plotly_chart(sunburst(breakdown, "Your model by block"), width="stretch", key="parameters_sunburst")
     if settings["kind"] == "encoder-decoder":
-        row = params.course_attention_row(settings["hidden"], settings["heads"])
-        ui.lesson_text("parameters", "course_row")
+        row = parameters.course_attention_row(settings["hidden"], settings["heads"])
+        common.lesson_text("parameters", "course_row")
         st.dataframe(pd.DataFrame([row]), hide_index=True, width="stretch")
     return breakdown
 
 
 # --- memory ---------------------------------------------------------------------------
 
-def memory_total(choice: str, built: params.Breakdown | None) -> int | None:
+def memory_total(choice: str, built: parameters.Breakdown | None) -> int | None:
     """Parameters of the model picked for the memory panel; for the builder's model, the count
     the builder shows in this same run (None when its settings are not a model)."""
     if choice == BUILT:
         return built.total if built else None
-    if choice in params.PRESETS:
-        return params.formula_total(params.preset(choice)[0])
-    return params.count_known(choice).total
+    if choice in parameters.PRESETS:
+        return parameters.formula_total(parameters.preset(choice)[0])
+    return parameters.count_known(choice).total
 
 
-def memory_section(titles: dict, built: params.Breakdown | None) -> None:
-    options = {**{k: titles[k] for k in params.KNOWN_BY_KEY}, **{p: p for p in params.PRESETS},
+def memory_section(titles: dict, built: parameters.Breakdown | None) -> None:
+    options = {**{k: titles[k] for k in parameters.KNOWN_BY_KEY}, **{p: p for p in parameters.PRESETS},
                BUILT: "Your model (from the builder above)"}
     choice = st.selectbox("Model", list(options), format_func=options.get, key="parameters_memory_model")
     total = memory_total(choice, built)
@@ -241,11 +242,11 @@ def memory_section(titles: dict, built: params.Breakdown | None) -> None:
     memory_panel(total, "parameters_memory")
 
 
-@ui.fragment
+@common.fragment
 def builder_and_memory(titles: dict) -> None:
     """Sections 3 and 4 in one fragment: a builder slider reruns both, so the memory panel's "Your
     model" is always the model the builder shows (two fragments kept the old count)."""
     built = builder()
     st.header("How much memory?")
-    ui.lesson_text("parameters", "memory")
+    common.lesson_text("parameters", "memory")
     memory_section(titles, built)

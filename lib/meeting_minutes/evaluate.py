@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from lib.minutes.schema import ActionItem
+from lib.meeting_minutes.schema import ActionItem
 
 FILLER = {"the", "a", "an", "to", "for", "all", "of"}
 

@@ -8,7 +8,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import gpu, models, ui, urlstate
+from lessons.widgets import common
+from lib import gpu, models, urlstate
 
 MATMUL_SIZES = [128, 256, 512, 1024, 2048, 4096]
 ROOFLINE_SIZES = [2**i for i in range(4, 15)]  # 16 … 16,384
@@ -36,7 +37,7 @@ PRESETS = {
 
 def encoder_on(device: str, dtype: str | None = None) -> models.Loaded:
     """MiniLM on `device`: the class's shared copy, or (for another `dtype`) one converted copy per server."""
-    shared = ui.load_model("minilm", "encoder", device_name=device)
+    shared = common.load_model("minilm", "encoder", device_name=device)
     return shared if dtype is None else _converted(shared, device, dtype)
 
 
@@ -90,7 +91,7 @@ def roofline_figure(gpu_name: str, intensity: float, precision: str, n: int) -> 
     return fig
 
 
-@ui.fragment
+@common.fragment
 def roofline_section() -> None:
     cols = st.columns(3)
     n = cols[0].select_slider("Matrix size n (two n × n matrices)", ROOFLINE_SIZES, key="gpu_roofline_n")

@@ -1,6 +1,6 @@
 """Streamlit and Plotly helpers for the tokenizers lesson: the shared, cached
 tokenizers, token chips, and the lesson's charts. All tokenizer logic lives in
-lib/tokenization.py and lib/tokenizer_algorithms.py."""
+lib/tokenization.py and lib/tokenization_algorithms.py."""
 from __future__ import annotations
 
 import json
@@ -11,11 +11,13 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lib import models, tokenization, tokenizer_algorithms as algorithms, ui, urlstate
+from lessons.widgets import common
+from lib import models, prose, tokenization, urlstate
+from lib import tokenization_algorithms as algorithms
 from lib.markup import code_span
 from lib.tokenization import Encoding, TokenizerView
 
-SAMPLES = json.loads((ui.LESSON_DIR / "tokenizers" / "samples.json").read_text(encoding="utf-8"))
+SAMPLES = json.loads((prose.LESSON_DIR / "tokenizers" / "samples.json").read_text(encoding="utf-8"))
 PALETTE = px.colors.qualitative.Safe  # colour-blind-safe qualitative colours
 DEFAULT_TEXT = "Tokenizers find 'unbelievable' words unbelievably easy: 12345 apples, naïve café, 猫, 🤖!"
 CORPUS_SOURCES = ["Python's documentation (bundled)", "Paste text", "Upload a text file"]
@@ -175,7 +177,7 @@ def bpe_section() -> None:
         st.warning("The corpus needs at least one word of two or more characters to merge anything.")
 
 
-@ui.fragment
+@common.fragment
 def merge_step(steps: list[algorithms.MergeStep]) -> None:
     number = merge_number(len(steps))
     step = steps[number - 1]

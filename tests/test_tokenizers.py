@@ -1,4 +1,4 @@
-"""lib/tokenization.py and lib/tokenizer_algorithms.py against independent
+"""lib/tokenization.py and lib/tokenization_algorithms.py against independent
 references: tiktoken, the HuggingFace `tokenizers` trainers and models,
 sentencepiece, transformers' GPT-2 byte table, and published token ids."""
 import json
@@ -9,11 +9,14 @@ import httpx2
 import pytest
 import torch
 from huggingface_hub.errors import RepositoryNotFoundError
-from tokenizers import Tokenizer, models as tok_models, pre_tokenizers, trainers
+from tokenizers import Tokenizer, pre_tokenizers, trainers
+from tokenizers import models as tok_models
 
-from lib import models, tokenization as T, tokenizer_algorithms as A
+from lessons.widgets.tokenizers import SAMPLES
+from lib import models
+from lib import tokenization as T
+from lib import tokenization_algorithms as A
 from lib.markup import code_span
-from lib.ui_tokenizers import SAMPLES
 
 MULTILINGUAL = list(SAMPLES["samples"].values()) + [
     "naïve café — Ünïcödé ß", "Здравствуй, мир!", "こんにちは世界", "👩🏽‍🍳👨‍👩‍👧‍👦 🇫🇷",

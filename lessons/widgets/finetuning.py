@@ -8,9 +8,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import finetune as ft
-from lib import models, params, ui, ui_trained, urlstate
-
+from lessons.widgets import common, trained
+from lib import finetuning as ft
+from lib import models, parameters, urlstate
 
 # --- settings shared by link ---------------------------------------------------------
 
@@ -19,7 +19,7 @@ SCHEDULES = ["linear", "cosine", "constant"]
 ATTENTION_SENTENCE = "The battery died after a day, but support replaced it at once."
 RUNNING = "ft_running"  # the run being trained, so that one a Stop ends part-way is still evaluated
 SHARED = {
-    "model": urlstate.Choice("ft_base", "minilm", lambda: ui.model_choices("encoder")),
+    "model": urlstate.Choice("ft_base", "minilm", lambda: common.model_choices("encoder")),
     "lr": urlstate.Choice("ft_lr", 1e-4, LEARNING_RATES),
     "batch": urlstate.Choice("ft_bs", 16, BATCH_SIZES),
     "epochs": urlstate.Int("ft_epochs", 3, 1, 6),
@@ -67,7 +67,7 @@ def training_plan(base: str, num_examples: int, num_labels: int, cfg: ft.TrainCo
     warm.metric("Warm-up steps", warmup, help=f"{cfg.warmup_ratio:.0%} of {total} steps")
     try:
         head, everything = ft.parameter_counts(base, num_labels)
-    except (params.InvalidConfig, models.ModelUnavailable) as err:
+    except (parameters.InvalidConfig, models.ModelUnavailable) as err:
         trained.caption(f"Trainable parameters: not counted ({err})")
         return
     trained.metric("Trainable parameters", f"{head if cfg.freeze_encoder else everything:,}",
@@ -81,8 +81,8 @@ def fine_tune(base: str, train_set: ft.Dataset, val_set: ft.Dataset, test_set: f
     session, so a Stop (which ends this script mid-run) leaves both for finish_run()."""
     st.session_state.pop("ft_result", None)
     with training_slot():
-        model = ft.new_classifier(base, train_set.label_names, ui.device())
-        ui_trained.keep("finetune_model", model)  # the pipelines lesson offers it for sentiment analysis
+        model = ft.new_classifier(base, train_set.label_names, common.device())
+        trained.keep("finetune_model", model)  # the pipelines lesson offers it for sentiment analysis
         run = ft.TrainingRun(cfg)
         st.session_state[RUNNING] = {"run": run, "test": test_set, "base": base}
         chart = st.empty()
@@ -92,7 +92,7 @@ def fine_tune(base: str, train_set: ft.Dataset, val_set: ft.Dataset, test_set: f
             if log.val_loss is not None or i % 5 == 0:
                 chart.plotly_chart(loss_chart(run.logs), width="stretch", key=f"ft_live_{i}")
 
-        ui.live_run(ft.train(model, train_set, val_set, cfg, run), total, "Fine-tuning", draw)  # + evals
+        common.live_run(ft.train(model, train_set, val_set, cfg, run), total, "Fine-tuning", draw)  # + evals
 
 
 def finish_run() -> None:
@@ -102,13 +102,13 @@ def finish_run() -> None:
     if pending is None:
         return
     run, test = pending["run"], pending["test"]
-    model = ui_trained.kept("finetune_model", "fine-tuned model")
+    model = trained.kept("finetune_model", "fine-tuned model")
     if model is not None and not run.steps_done:
         st.info("Stopped before the first training step: there is nothing to evaluate.")
     elif model is not None:
         with st.spinner("Evaluating on the test set and the zero-shot baseline…"):
             probs = ft.predict_proba(model, test.texts, run.config.max_length)
-            encoder = ui.load_model("minilm", "encoder")
+            encoder = common.load_model("minilm", "encoder")
             baseline = ft.zero_shot_predict(encoder, test.texts, test.label_names)
         st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "test": test,
                                          "base": pending["base"]}
@@ -207,7 +207,7 @@ def weight_change_chart(changes: dict[str, float]) -> go.Figure:
 def attention_section(result: dict, sentence: str, finetuned: models.Loaded) -> None:
     """Section 5: one sentence's last-layer attention in the pretrained and the fine-tuned
     encoder, and how much each layer's weights moved."""
-    pretrained = ui.load_model(result["base"], "encoder")
+    pretrained = common.load_model(result["base"], "encoder")
     attention_pair(ft.last_layer_attention(pretrained, sentence), ft.last_layer_attention(finetuned, sentence))
     changes = ft.weight_changes(pretrained.model, finetuned.model)
     st.plotly_chart(weight_change_chart(changes), width="stretch")

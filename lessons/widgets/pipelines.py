@@ -11,7 +11,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lib import efficientnet, models, pipelines, ui, ui_trained, urlstate
+from lessons.widgets import common, trained
+from lib import efficientnet, models, pipelines, urlstate
 
 K = "pipelines"
 DEFAULT_TEXT = {
@@ -94,14 +95,14 @@ def remembered(task_key: str, model_key: str, device: str, inputs: tuple, _run: 
 def hub_model(task: pipelines.Task) -> models.Loaded | None:
     """The task's Hub model, a fine-tuned one from this session, or None after
     saying plainly what is needed."""
-    finetuned = ui_trained.kept(FINETUNED, "fine-tuned model") if task.key == "sentiment-analysis" else None
+    finetuned = trained.kept(FINETUNED, "fine-tuned model") if task.key == "sentiment-analysis" else None
     if finetuned is not None:
         st.info("Using the model you fine-tuned in the Fine-tuning lesson.", icon=":material/tune:")
         return finetuned
-    if not ui.hub_enabled():
+    if not common.hub_enabled():
         st.info(pipelines.needs_hub_message(task), icon=":material/cloud_off:")
         return None
-    return ui.load_model(task.model_key, role=pipelines.HUB_ROLES[task.key])
+    return common.load_model(task.model_key, role=pipelines.HUB_ROLES[task.key])
 
 
 def run_text_classification(task):
@@ -185,7 +186,7 @@ def run_zero_shot(task):
         return
     by_prompting = not method.startswith("Embedding")
     key = pipelines.hood_model_key(task.key, by_prompting)
-    loaded = ui.load_model(key, "decoder" if by_prompting else "encoder")
+    loaded = common.load_model(key, "decoder" if by_prompting else "encoder")
     zero_shot = pipelines.zero_shot_by_prompting if by_prompting else pipelines.zero_shot_by_similarity
     rows, seconds = remembered(task.key, key, loaded.device, (text, *labels),
                                lambda: zero_shot(loaded, text, labels))
@@ -200,7 +201,7 @@ def run_fill_mask(task):
     text = text_input(task, "Sentence with one [MASK]")
     if not (text and st.button("Fill the mask", key=f"{K}_run_fill_mask", type="primary")):
         return
-    loaded = ui.load_model("smollm2-135m", "decoder")
+    loaded = common.load_model("smollm2-135m", "decoder")
     try:
         rows, seconds = pipelines.timed(lambda: pipelines.fill_mask(loaded, text), loaded.device)
     except ValueError as err:
@@ -217,7 +218,7 @@ def run_generation(task):
     max_new = cols[0].slider("New tokens", 5, 100, key=f"{K}_max_new")
     temperature = cols[1].slider("Temperature (0 = greedy)", 0.0, 1.5, step=0.1, key=f"{K}_temperature")
     if text and st.button("Generate", key=f"{K}_run_generation", type="primary"):
-        loaded = ui.load_model("smollm2-135m", "decoder")
+        loaded = common.load_model("smollm2-135m", "decoder")
         st.markdown(f"**{text}**")
         stream = pipelines.generate_stream(loaded, text, max_new, temperature)
         generated, seconds = pipelines.timed(lambda: st.write_stream(stream), loaded.device)
@@ -228,7 +229,7 @@ def run_generation(task):
 def run_summarization(task):
     text = text_input(task, "Text to summarise")
     if text and st.button("Summarise", key=f"{K}_run_summarization", type="primary"):
-        loaded = ui.load_model("smollm2-135m", "decoder")
+        loaded = common.load_model("smollm2-135m", "decoder")
         summary, seconds = pipelines.timed(lambda: pipelines.summarize(loaded, text), loaded.device)
         st.success(summary)
         show_time(seconds, loaded.device)
@@ -239,7 +240,7 @@ def run_feature_extraction(task):
     if not text:
         return
     key = pipelines.hood_model_key(task.key)
-    loaded = ui.load_model(key, "encoder")
+    loaded = common.load_model(key, "encoder")
     states, seconds = remembered(task.key, key, loaded.device, (text,),
                                  lambda: pipelines.feature_extraction(loaded, text))
     st.metric("Output shape (batch, tokens, hidden_size)", str(tuple(states.shape)))
@@ -258,14 +259,14 @@ def run_speech(task):
         st.caption(f"Default: {pipelines.sample_speech().source}.")
     st.audio(audio if isinstance(audio, bytes) else Path(audio).read_bytes())
     if st.button("Transcribe", key=f"{K}_run_asr", type="primary"):
-        model = ui.whisper("tiny.en", ui.device())
+        model = common.whisper("tiny.en", common.device())
         try:
-            text, seconds = pipelines.timed(lambda: pipelines.transcribe(model, audio), ui.device())
+            text, seconds = pipelines.timed(lambda: pipelines.transcribe(model, audio), common.device())
         except ValueError as err:
             st.error(str(err))
             return
         st.success(text or "(no speech found)")
-        show_time(seconds, ui.device())
+        show_time(seconds, common.device())
 
 
 def run_image_classification(task):
@@ -276,14 +277,14 @@ def run_image_classification(task):
         st.error(error)
         return
     st.image(image, caption="Input" if uploaded else "Default: Chelsea the cat (scikit-image sample)", width=260)
-    rows, seconds = remembered(task.key, task.model_key, ui.device(), (image_digest(),), lambda: classify(image))
+    rows, seconds = remembered(task.key, task.model_key, common.device(), (image_digest(),), lambda: classify(image))
     score_bars([{"label": l, "score": p} for l, p in rows], "score", "label",
                f"Top-{len(rows)} ImageNet classes", "probability", "ImageNet class")
-    show_time(seconds, ui.device())
+    show_time(seconds, common.device())
 
 
 def classify(image) -> list[tuple[str, float]]:
-    model, lock = ui.efficientnet(ui.device())
+    model, lock = common.efficientnet(common.device())
     with lock:
         return efficientnet.classify(model, image)
 
@@ -326,7 +327,7 @@ def run_task(task: pipelines.Task) -> None:
 def hood_section(task: pipelines.Task) -> None:
     """The three hidden steps, for the playground's task on its input or for a model on any text."""
     choices = dict(HOOD_MODELS)
-    finetuned = ui_trained.kept(FINETUNED, "fine-tuned model")
+    finetuned = trained.kept(FINETUNED, "fine-tuned model")
     if finetuned is not None:
         choices[FINETUNED] = "Your fine-tuned classifier (any text)"
     if st.session_state[f"{K}_hood_model"] not in choices:  # a link from a student who fine-tuned a model
@@ -346,7 +347,7 @@ def free_hood(pick: str, finetuned) -> dict | None:
         return None
     if warning:
         st.warning(warning)
-    loaded = finetuned if pick == FINETUNED else ui.load_model(pick, "encoder" if pick == "minilm" else "decoder")
+    loaded = finetuned if pick == FINETUNED else common.load_model(pick, "encoder" if pick == "minilm" else "decoder")
     return pipelines.under_the_hood(loaded, text)
 
 
@@ -356,7 +357,7 @@ def task_hood(task: pipelines.Task, finetuned) -> dict | None:
         image, _error = current_image()  # an unreadable upload is reported by the playground
         if image is None:
             return None
-        model, lock = ui.efficientnet(ui.device())
+        model, lock = common.efficientnet(common.device())
         with lock:
             return pipelines.image_under_the_hood(model, image)
     if task.key == "automatic-speech-recognition":
@@ -377,7 +378,7 @@ def task_hood(task: pipelines.Task, finetuned) -> dict | None:
         return pipelines.under_the_hood(loaded, text)
     by_prompting = st.session_state.get(f"{K}_zero_shot_method", "").startswith("Prompting")
     key = pipelines.hood_model_key(task.key, by_prompting)
-    loaded = ui.load_model(key, "encoder" if key == "minilm" else "decoder")
+    loaded = common.load_model(key, "encoder" if key == "minilm" else "decoder")
     try:
         read, note = pipelines.hood_text(task.key, text, loaded, by_prompting)
     except ValueError as err:
@@ -398,14 +399,14 @@ def stored_text(task: pipelines.Task) -> str | None:
 
 
 def hub_model_quietly(task: pipelines.Task) -> models.Loaded | None:
-    return ui.load_model(task.model_key, role=pipelines.HUB_ROLES[task.key]) if ui.hub_enabled() else None
+    return common.load_model(task.model_key, role=pipelines.HUB_ROLES[task.key]) if common.hub_enabled() else None
 
 
 def speech_hood() -> dict | None:
     if not st.button("Show the three steps for this recording", key=f"{K}_hood_asr"):
         return None
     try:
-        return pipelines.speech_under_the_hood(ui.whisper("tiny.en", ui.device()), current_audio())
+        return pipelines.speech_under_the_hood(common.whisper("tiny.en", common.device()), current_audio())
     except ValueError as err:
         st.error(str(err))
         return None

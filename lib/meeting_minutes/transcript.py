@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from lib.minutes.schema import Segment
+from lib.meeting_minutes.schema import Segment
 
 # The sample meeting's pace: 2,025 characters of words in its 195.7 s (recomputed by the tests).
 SPEECH_CHARS_PER_SECOND = 10.35

@@ -1,7 +1,7 @@
 """Streamlit pieces of the meeting-minutes lesson: the settings shared by link,
 the live transcription, the segment table that plays the audio from a clicked
 segment, the writers' runs and the downloads. The work itself is done by
-lib/minutes."""
+lib/meeting_minutes."""
 from __future__ import annotations
 
 import hashlib
@@ -12,9 +12,20 @@ import time
 import pandas as pd
 import streamlit as st
 
-from lib import models, ui, urlstate
-from lib.minutes import (MEETING_DIR, audio, classic_asr, diarize, evaluate, extractive, llm, schema,
-                         transcribe, transcript)
+from lessons.widgets import common
+from lib import models, urlstate
+from lib.meeting_minutes import (
+    MEETING_DIR,
+    audio,
+    classic_asr,
+    diarize,
+    evaluate,
+    extractive,
+    llm,
+    schema,
+    transcribe,
+    transcript,
+)
 
 KEY = "meeting_minutes"
 SOURCES = ["The sample meeting", "An audio file", "A recording", "A transcript"]
@@ -35,11 +46,11 @@ def server_secrets() -> dict:
 
 
 def whisper_sizes() -> list[str]:
-    return ["tiny.en"] + (transcribe.HUB_SIZES if ui.hub_enabled() else [])
+    return ["tiny.en"] + (transcribe.HUB_SIZES if common.hub_enabled() else [])
 
 
 def voice_choices() -> list[str]:
-    return VOICES if ui.hub_enabled() else VOICES[:1]
+    return VOICES if common.hub_enabled() else VOICES[:1]
 
 
 SHARED = {
@@ -95,7 +106,7 @@ def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int 
     remember("segments", [])
     try:
         info = audio.probe(audio_bytes)
-        model = ui.whisper(size, ui.device())
+        model = common.whisper(size, common.device())
     except (audio.AudioError, models.ModelUnavailable) as err:
         st.error(str(err))
         return None
@@ -135,7 +146,7 @@ def speaker_facts() -> dict:
 
 def voice_picker() -> str:
     """Which voice prints the diarisation clusters: a trained speaker network only with the Hub."""
-    if not ui.hub_enabled():
+    if not common.hub_enabled():
         st.caption("Voices are told apart by MFCC statistics and pitch. A trained speaker network (WavLM x-vectors) "
                    "is offered when the sidebar's Model source is *Hub when available* and the Hub answers.")
         return VOICES[0]
@@ -149,10 +160,10 @@ def voice_printer(voices: str) -> tuple[diarize.Printer, str]:
     if voices != VOICES[1]:
         return diarize.voice_print, "MFCC statistics"
     try:
-        if not ui.hub_enabled():
+        if not common.hub_enabled():
             raise models.ModelUnavailable("The HuggingFace Hub is not enabled or not reachable.")
         with st.spinner("Loading WavLM x-vectors (once for the whole class)…"):
-            loaded = models.shared("wavlm-sv", role="speaker", device=ui.device())
+            loaded = models.shared("wavlm-sv", role="speaker", device=common.device())
     except models.ModelUnavailable as err:
         st.warning(f"{err} Telling the voices apart with MFCC statistics instead.", icon=":material/cloud_off:")
         return diarize.voice_print, "MFCC statistics"
@@ -202,7 +213,7 @@ def comparison_clips(audio_bytes: bytes, sample: bool) -> dict[str, tuple]:
 def classic_asr_panel(audio_bytes: bytes, size: str, sample: bool) -> None:
     """One click: PocketSphinx and Whisper on the same clip, side by side."""
     with st.expander(CLASSIC):
-        ui.lesson_text(KEY, "classic")
+        common.lesson_text(KEY, "classic")
         if not classic_asr.available():
             st.info("The classic recogniser needs the `pocketsphinx` package (its English models come inside "
                     "it): `pip install pocketsphinx`, then reload the page.", icon=":material/extension:")
@@ -221,7 +232,7 @@ def run_comparison(size: str, source, seconds: float, reference: str | None) -> 
     """PocketSphinx (with a progress bar), then Whisper, on the first `seconds` of `source`."""
     try:
         samples = classic_asr.first_seconds(source, seconds)
-        model = ui.whisper(size, ui.device())
+        model = common.whisper(size, common.device())
     except (audio.AudioError, models.ModelUnavailable) as err:
         st.error(str(err))
         return None
@@ -325,7 +336,7 @@ def play(audio_bytes: bytes, seconds: float, hint: str) -> None:
 
 def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> schema.Minutes | None:
     """Run the chosen writer; an LLM that fails falls back to extractive, with a notice."""
-    encoder = ui.load_model("minilm", role="encoder")
+    encoder = common.load_model("minilm", role="encoder")
     date = time.strftime("%Y-%m-%d")
     started = time.perf_counter()
     if writer == "Extractive (MiniLM + rules)":
@@ -338,7 +349,7 @@ def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> 
     text = ""
     try:
         if writer == "Local LLM":
-            loaded = ui.load_model(server["local_model"], role="decoder")
+            loaded = common.load_model(server["local_model"], role="decoder")
             complete, count, window = llm.local_complete(loaded), llm.count_tokens_with(loaded.tokenizer), \
                 llm.context_window(loaded)
         else:
@@ -411,7 +422,7 @@ def downloads(minutes: schema.Minutes, segments: list[schema.Segment]) -> schema
 def token_panel(segments: list[schema.Segment], writer: str, server: dict) -> None:
     """Transcript tokens against the model's context window, and the chunks that follow."""
     if writer == "Local LLM":
-        loaded = ui.load_model(server["local_model"], role="decoder")
+        loaded = common.load_model(server["local_model"], role="decoder")
         with loaded.lock:
             report = llm.token_report(segments, llm.count_tokens_with(loaded.tokenizer),
                                       llm.context_window(loaded))

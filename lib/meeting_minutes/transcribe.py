@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from lib import models
-from lib.minutes import audio
-from lib.minutes.schema import Segment
+from lib.meeting_minutes import audio
+from lib.meeting_minutes.schema import Segment
 
 HUB_SIZES = ["base.en", "small.en", "medium.en", "large-v3", "distil-large-v3"]
 # Whisper's own default. Greedy decoding (1) is about 1.5x faster on this CPU, but on the

@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from lib import models
-from lib.minutes import MEETING_DIR, SAMPLE_AUDIO, audio, diarize, transcribe
-from lib.minutes.audio import SAMPLE_RATE
+from lib import models, prose
+from lib.meeting_minutes import MEETING_DIR, SAMPLE_AUDIO, audio, diarize, transcribe
+from lib.meeting_minutes.audio import SAMPLE_RATE
 
 
 def voiced(pitch_hz: float, seconds: float = 1.0) -> np.ndarray:
@@ -66,8 +66,8 @@ def test_whisper_segments_of_the_sample_meeting_are_told_apart():
 
 
 def test_the_lesson_text_states_the_voice_prints_own_settings():
-    from lib import ui, ui_meeting_minutes
+    from lessons.widgets import meeting_minutes
 
-    text = ui.lesson_markdown("meeting_minutes", "speakers", **ui_meeting_minutes.speaker_facts())
+    text = prose.lesson_markdown("meeting_minutes", "speakers", **meeting_minutes.speaker_facts())
     lowest, highest = diarize.PITCH_RANGE_HZ
     assert f"{lowest}–{highest} Hz" in text and f"shorter than {diarize.MIN_CLUSTERED_S:g} s" in text

@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lib import cnn, efficientnet, models, ui, urlstate
+from lessons.widgets import common
+from lib import cnn, efficientnet, models, urlstate
 
 SCALE = "Viridis"
 DIVERGING = "RdBu_r"  # Plotly's RdBu runs red (low) to blue (high); reversed: blue negative, red positive
@@ -145,7 +146,7 @@ def arithmetic_table(steps: list[cnn.WindowStep]) -> pd.DataFrame:
                          "input × kernel, summed": [s.arithmetic for s in steps]})
 
 
-@ui.fragment
+@common.fragment
 def convolution_by_hand() -> None:
     cols = st.columns(3)
     stride = cols[0].slider("Stride", 1, 3, key=key("stride"), help="How far the window moves each step.")
@@ -189,7 +190,7 @@ def one_thread():
     """Small CPU work runs on one thread per student: with several students (or
     engineers) on two cores, OpenMP threads waiting for each other made every
     forward pass 10-20× slower than one thread (measured under load)."""
-    return models.cpu_threads(ui.device())
+    return models.cpu_threads(common.device())
 
 
 # --- images (sections 2 and 5) -------------------------------------------------------------------
@@ -221,7 +222,7 @@ def image_picker(section: str) -> object | None:
 
 # --- 2. kernels on real images ------------------------------------------------------------------
 
-@ui.fragment
+@common.fragment
 def kernel_playground() -> None:
     left, right = st.columns([2, 3])
     with left:
@@ -251,7 +252,7 @@ def kernel_playground() -> None:
 
 # --- 3. weight sharing ---------------------------------------------------------------------------
 
-@ui.fragment
+@common.fragment
 def parameter_sharing() -> None:
     cols = st.columns(5)
     height = cols[0].number_input("Image height", 1, 4096, key=key("height"))
@@ -274,7 +275,7 @@ def parameter_sharing() -> None:
     memory = dense * 4 / 2**30
     st.caption(f"In float32 the fully connected layer would need {memory:,.1f} GiB of weights; "
                f"the convolution needs {conv * 4 / 1024:,.1f} KiB.")
-    ui.show_code(sharing_code(height, width, channels, filters, size))
+    common.show_code(sharing_code(height, width, channels, filters, size))
 
 
 def sharing_code(height: int, width: int, channels: int, filters: int, size: int) -> str:
@@ -343,8 +344,8 @@ def training_settings() -> dict:
     filters = cols[1].select_slider("Filters in the first layer", FIRST_FILTERS, key=key("first_filters"),
                                     help="Each further layer doubles them.")
     epochs = cols[2].slider("Epochs", 1, 30, key=key(f"epochs_{name}"))
-    learning_rate = ui.shared_value(SHARED["lr"])
-    if not ui.classroom():
+    learning_rate = common.shared_value(SHARED["lr"])
+    if not common.classroom():
         learning_rate = cols[3].select_slider("Learning rate", LEARNING_RATES, key=key("learning_rate"))
     return dict(name=name, layers=layers, filters=filters, epochs=epochs, learning_rate=learning_rate)
 
@@ -365,7 +366,7 @@ def curve_figure(history: list[cnn.EpochResult], epochs: int) -> go.Figure:
     return fig
 
 
-@ui.fragment
+@common.fragment
 def train_cnn() -> None:
     settings = training_settings()
     data = dataset(settings["name"])
@@ -375,7 +376,7 @@ def train_cnn() -> None:
         st.error(str(err))
         return
     st.caption(f"{sum(p.numel() for p in model.parameters()):,} parameters · {len(data.x_train):,} training and "
-               f"{len(data.x_test):,} test images · device {ui.device().upper()}")
+               f"{len(data.x_test):,} test images · device {common.device().upper()}")
     if st.button("Train", type="primary", icon=":material/play_arrow:", key=key("train")):
         history: list[cnn.EpochResult] = []
         st.session_state[key("run")] = dict(settings=settings, model=model, history=history)
@@ -385,8 +386,8 @@ def train_cnn() -> None:
             history.append(result)
             slot.plotly_chart(curve_figure(history, settings["epochs"]), width="stretch", key=key(f"live_{len(history)}"))
 
-        steps = cnn.train(model, data, settings["epochs"], settings["learning_rate"], device=ui.device())
-        ui.live_run(steps, settings["epochs"], "Training the CNN", on_step)
+        steps = cnn.train(model, data, settings["epochs"], settings["learning_rate"], device=common.device())
+        common.live_run(steps, settings["epochs"], "Training the CNN", on_step)
         slot.empty()
     run = st.session_state.get(key("run"))
     if run and run["history"]:
@@ -448,19 +449,19 @@ def overlay_figure(picture: np.ndarray, heat: np.ndarray, title: str, top: float
     return fig
 
 
-@ui.fragment
+@common.fragment
 def pretrained_cnn() -> None:
     image = image_picker("pretrained")
     if image is None:
         return
-    model, lock = ui.efficientnet(ui.device())
+    model, lock = common.efficientnet(common.device())
     labels = efficientnet.imagenet_labels()
     picture = np.asarray(efficientnet.center_crop(image))  # (224, 224, 3)
-    x = efficientnet.preprocess(image).to(ui.device())
+    x = efficientnet.preprocess(image).to(common.device())
     with lock, one_thread(), st.spinner("Classifying…"):
         top5 = efficientnet.classify(model, image)
     st.caption(f"{sum(p.numel() for p in model.parameters()):,} parameters in {len(efficientnet.LAYER_NAMES)} "
-               f"layers · device {ui.device().upper()}")
+               f"layers · device {common.device().upper()}")
     if efficientnet.is_grayscale(image):
         st.info("This picture is grayscale. The network was trained on colour photos, so its one channel is "
                 "copied into red, green and blue: expect less confident guesses.", icon=":material/info:")

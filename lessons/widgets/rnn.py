@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lib import rnn, ui, urlstate
+from lessons.widgets import common
+from lib import rnn, urlstate
 
 KIND_NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
 UNROLL_MAX_CHARS = 40
@@ -200,7 +201,7 @@ def char_model_section() -> None:
     kind = left.selectbox("Cell", ["lstm", "gru"], format_func=KIND_NAMES.get, key="rnn_char_kind")
     budget = middle.slider("Time budget (s)", 5, 120, key="rnn_char_budget")
     steps = right.slider("Maximum steps", 10, 3000, step=10, key="rnn_char_steps")
-    seq_len = (ui.shared_value(SHARED["seq"]) if ui.classroom()
+    seq_len = (common.shared_value(SHARED["seq"]) if common.classroom()
                else left.slider("Sequence length (characters)", 16, 128, key="rnn_char_seq_len"))
     temperature = middle.slider("Sampling temperature", 0.1, 2.0, step=0.1, key="rnn_char_temperature")
     prompt = right.text_input("Sample prompt", key="rnn_char_prompt", max_chars=PROMPT_MAX_CHARS)
@@ -235,8 +236,8 @@ def train_char_model(corpus, kind, steps, budget, seq_len, temperature, prompt) 
             st.code(state["rnn_char_shown"], language=None)
 
     reports = rnn.train_char_model(corpus, kind, steps, budget, seq_len=seq_len, eval_every=eval_every,
-                                   temperature=temperature, prompt=prompt, device=ui.device())
-    ui.live_run(reports, -(-steps // eval_every), "Training the character model", on_step)
+                                   temperature=temperature, prompt=prompt, device=common.device())
+    common.live_run(reports, -(-steps // eval_every), "Training the character model", on_step)
     live.empty()
 
 
@@ -273,8 +274,8 @@ def forecast_section() -> None:
             st.session_state["rnn_fc_report"] = report
 
         reports = rnn.train_forecasters(rnn.make_series(series_kind), steps=steps, eval_every=eval_every,
-                                        device=ui.device())
-        ui.live_run(reports, -(-steps // eval_every), f"Training on the {series_kind}", on_step)
+                                        device=common.device())
+        common.live_run(reports, -(-steps // eval_every), f"Training on the {series_kind}", on_step)
     report = st.session_state.get("rnn_fc_report")
     if report is None:
         return
@@ -305,8 +306,8 @@ def timing_section() -> None:
     n = st.select_slider("Distance between two tokens", PAGE_LENGTHS, key="rnn_path_len")
     st.dataframe(pd.DataFrame({"steps the signal crosses": rnn.path_lengths(n)}))
     if st.button("Time one forward pass at 16…1024 tokens", key="rnn_time", type="primary"):
-        with st.spinner("Timing on " + ui.device().upper() + "…"):
-            st.session_state["rnn_timing"] = rnn.forward_timings(PAGE_LENGTHS, device=ui.device())
+        with st.spinner("Timing on " + common.device().upper() + "…"):
+            st.session_state["rnn_timing"] = rnn.forward_timings(PAGE_LENGTHS, device=common.device())
     rows = st.session_state.get("rnn_timing")
     if rows:
         st.plotly_chart(timing_figure(rows), width="stretch", key="rnn_timing_chart")
