@@ -10,7 +10,7 @@ import torch
 
 from lessons.widgets.attention import PRONOUN
 from lib import attention as att
-from lib import attention_models
+from lib import attention_models, sampling
 
 TIMEOUT = 240
 
@@ -170,7 +170,7 @@ def test_decoder_is_causal_and_generates_token_by_token(page):
 def test_generated_tokens_are_shown_only_with_their_prompt_and_as_text(open_page):
     link = "[click](https://evil.example)"
     page = open_page("attention", timeout=TIMEOUT, query={"prompt": f"**{link}**"})
-    step = attention_models.GenerationStep(f" <i>{link}", [f" <i>{link}"], [1.0], 1.0)
+    step = sampling.GenerationStep(0, f" <i>{link}", [f" <i>{link}"], [1.0], 1.0)
     page.session_state["attention_generated"] = {"prompt": f"**{link}**", "steps": [step, step]}
     page.run()
     assert not page.exception
