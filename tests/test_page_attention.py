@@ -229,6 +229,15 @@ def test_a_shared_link_restores_the_view(page, open_page):
     assert dict(opened.query_params) == link
 
 
+def test_top_p_sits_beside_top_k_and_travels_in_the_link(open_page):
+    link = {"sample": "1", "topk": "5", "topp": "0.5"}
+    page = open_page("attention", timeout=TIMEOUT, query=link)
+    assert not page.exception and not page.info
+    top_p = page.slider(key="attention_top_p")
+    assert top_p.value == 0.5 and not top_p.disabled and page.slider(key="attention_top_k").value == 5
+    assert dict(page.query_params) == link
+
+
 def test_malformed_links_are_ignored_with_one_notice(open_page):
     at = open_page("attention", timeout=TIMEOUT,
                    query={"seed": "abc", "layer": "999", "s": "x" * 10_240, "enc": "../../etc/passwd", "head": "30"})
