@@ -18,6 +18,7 @@ SHARED = {
     "prompt": urlstate.Text("gpt_prompt", "The ", 60),
     "temp": urlstate.Float("gpt_temperature", 0.8, 0.0, 2.0),
     "topk": urlstate.Int("gpt_topk", 0, 0, 20),
+    "topp": urlstate.Float("gpt_top_p", 1.0, 0.05, 1.0),
 }
 PRESETS = {
     "Quick demo: 1 layer, 200 steps": {"layers": 1, "heads": 2, "width": 64, "context": 32, "steps": 200,
@@ -94,15 +95,16 @@ if run and run.history:
 
     st.header("3 · The generation loop")
     common.lesson_text("tiny_gpt", "generate")
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     prompt = c1.text_input("Prompt", max_chars=60, key="gpt_prompt")
     temperature = c2.slider("Temperature (0 = greedy)", 0.0, 2.0, step=0.1, key="gpt_temperature")
     top_k = c3.slider("Top-k (0 = off)", 0, 20, key="gpt_topk")
-    steps = list(tiny_gpt.generate(run, prompt, 40, temperature, top_k or None, seed=0))
+    top_p = c4.slider("Top-p (1 = off)", 0.05, 1.0, step=0.05, key="gpt_top_p")
+    steps = list(tiny_gpt.generate(run, prompt, 40, temperature, top_k or None, top_p, seed=0))
     st.code(prompt + "".join(s.token for s in steps), language=None)
     pick = st.slider("Look at step", 1, len(steps), 1, key="gpt_step")
     step = steps[pick - 1]
-    fig = go.Figure(go.Bar(x=[repr(t) for t in step.top_tokens], y=step.top_probs, marker_color="#3b6fb6"))
+    fig = go.Figure(go.Bar(x=[repr(t) for t in step.candidates], y=step.probabilities, marker_color="#3b6fb6"))
     fig.update_layout(title=f"Step {pick}: the five most likely next characters (chosen: {step.token!r})",
                       xaxis_title="candidate character", yaxis_title="probability", height=320)
     st.plotly_chart(fig, width="stretch")

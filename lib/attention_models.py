@@ -7,11 +7,12 @@ tokenize-and-forward; the shared model is never modified.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import torch
 
-from lib import models, parameters
+from lib import models, parameters, sampling
 
 DISPLAY_TOKEN_LIMIT = 256  # beyond this a heatmap is unreadable and the memory grows as seq²
 ARCHITECTURES = [
@@ -163,50 +164,15 @@ def head_roles(attention: ModelAttention) -> list[dict]:
 
 # --- generation, one token at a time ----------------------------------------
 
-@dataclass
-class GenerationStep:
-    token: str                 # the token chosen at this step
-    candidates: list[str]      # the most probable next tokens
-    probabilities: list[float] # their probabilities after temperature / top-k
-    chosen_probability: float
-
-
-def next_token_distribution(logits: torch.Tensor, temperature: float, top_k: int) -> torch.Tensor:
-    """Probabilities over the vocabulary after temperature (> 0) and top-k
-    (0 = keep all) filtering."""
-    scaled = logits.double() / temperature  # (vocab,)
-    if 0 < top_k < scaled.numel():
-        cutoff = torch.topk(scaled, top_k).values[-1]
-        scaled = scaled.masked_fill(scaled < cutoff, float("-inf"))
-    return torch.softmax(scaled, dim=-1)
-
-
-def generate_steps(loaded, prompt: str, max_new_tokens: int, temperature: float = 0.0,
-                   top_k: int = 0, seed: int = 0, shown: int = 10):
+def generate_steps(loaded, prompt: str, max_new_tokens: int, temperature: float = 0.0, top_k: int = 0,
+                   top_p: float = 1.0, seed: int = 0, shown: int = 10) -> Iterator[sampling.GenerationStep]:
     """Yield one GenerationStep per new token. Each step runs the decoder once
     on the new token only, reusing the keys and values cached from before."""
     if not prompt.strip():
         raise ValueError("Type a prompt first.")
     tokenizer = loaded.tokenizer
-    generator = torch.Generator().manual_seed(seed)
     with loaded.lock:
-        ids = tokenizer(prompt, return_tensors="pt")["input_ids"][:, -512:].to(loaded.device)
-    past = None
-    for _ in range(max_new_tokens):
-        with loaded.lock, torch.inference_mode():
-            out = loaded.model(input_ids=ids, past_key_values=past, use_cache=True)
-        past = out.past_key_values
-        logits = out.logits[0, -1].cpu()  # (vocab,)
-        if temperature > 0:
-            probs = next_token_distribution(logits, temperature, top_k)
-            choice = int(torch.multinomial(probs, 1, generator=generator))
-        else:  # greedy: show the model's own distribution, take its top token
-            probs = torch.softmax(logits.double(), dim=-1)
-            choice = int(probs.argmax())
-        top = torch.topk(probs, shown)
-        yield GenerationStep(token=tokenizer.decode([choice]),
-                             candidates=[tokenizer.decode([i]) for i in top.indices.tolist()],
-                             probabilities=top.values.tolist(), chosen_probability=float(probs[choice]))
-        if choice == tokenizer.eos_token_id:
-            return
-        ids = torch.tensor([[choice]], device=loaded.device)
+        ids = tokenizer(prompt)["input_ids"][-512:]
+    next_logits = sampling.causal_lm_logits(loaded.model, loaded.device, loaded.lock)
+    yield from sampling.generate(next_logits, ids, max_new_tokens, tokenizer.decode, temperature, top_k, top_p,
+                                 seed, sampling.end_of_text_ids(loaded.model, tokenizer), shown)

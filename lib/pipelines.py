@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from lib import embeddings, gpu, meeting_minutes, models
+from lib import embeddings, gpu, meeting_minutes, models, sampling
 from lib.meeting_minutes import audio as audio_lib
 from lib.meeting_minutes import classic_asr, evaluate
 from lib.meeting_minutes import transcribe as transcribe_lib
@@ -216,29 +216,12 @@ def generate_stream(decoder, prompt: str, max_new_tokens: int = 40, temperature:
     """Yield the text of each new token as it is produced (greedy when temperature is 0),
     reusing the key/value cache so each step feeds only the newest token."""
     tokenizer = decoder.tokenizer
-    generator = torch.Generator().manual_seed(seed)
     with decoder.lock:
-        ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        ids = ids.to(decoder.device)
-    new_ids: list[int] = []
-    past, step_input, shown = None, ids, ""
-    for _ in range(max_new_tokens):
-        with decoder.lock, torch.no_grad():
-            output = decoder.model(input_ids=step_input, past_key_values=past, use_cache=True)
-        past = output.past_key_values
-        logits = output.logits[0, -1].float().cpu()  # (vocab_size,)
-        if temperature > 0:
-            next_id = int(torch.multinomial((logits / temperature).softmax(-1), 1, generator=generator))
-        else:
-            next_id = int(logits.argmax())
-        if next_id == tokenizer.eos_token_id:
-            break
-        new_ids.append(next_id)
-        text = tokenizer.decode(new_ids, skip_special_tokens=True)
-        if not text.endswith("\ufffd"):  # wait until a multi-byte character is complete
-            yield text[len(shown):]
-            shown = text
-        step_input = torch.tensor([[next_id]], device=decoder.device)
+        ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    steps = sampling.generate(sampling.causal_lm_logits(decoder.model, decoder.device, decoder.lock), ids,
+                              max_new_tokens, tokenizer.decode, temperature, seed=seed,
+                              stop_ids=sampling.end_of_text_ids(decoder.model, tokenizer))
+    yield from sampling.text_pieces(steps, lambda new_ids: tokenizer.decode(new_ids, skip_special_tokens=True))
 
 
 def summarize(decoder, text: str, max_new_tokens: int = SUMMARY_TOKENS) -> str:

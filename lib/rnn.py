@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lib import models
+from lib import models, sampling
 
 KINDS = ("rnn", "lstm", "gru")
 TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -394,18 +394,20 @@ def validation_loss(model: CharModel, corpus: Corpus, seq_len: int, device: str,
 @torch.no_grad()
 def sample(model: CharModel, corpus: Corpus, prompt: str, length: int, temperature: float,
            seed: int = 0) -> str:
-    """Generate `length` characters after `prompt`, one at a time."""
+    """Generate `length` characters after `prompt`, one at a time; the
+    recurrent state carries the context, so each step feeds the newest character only."""
     device = next(model.parameters()).device
-    gen = torch.Generator(device=device).manual_seed(seed)
-    ids = corpus.encode(prompt) or [int(corpus.train[0])]
-    logits, state = model(torch.tensor([ids], device=device))
-    out = []
-    for _ in range(length):
-        probs = torch.softmax(logits[0, -1] / max(temperature, 1e-3), dim=-1)
-        next_id = int(torch.multinomial(probs, 1, generator=gen))
-        out.append(next_id)
-        logits, state = model(torch.tensor([[next_id]], device=device), state)
-    return corpus.decode(out)
+    state, seen = None, 0
+
+    def next_logits(ids: list[int]) -> torch.Tensor:
+        nonlocal state, seen
+        logits, state = model(torch.tensor([ids[seen:]], device=device), state)  # (1, new, vocab)
+        seen = len(ids)
+        return logits[0, -1]  # (vocab,)
+
+    steps = sampling.generate(next_logits, corpus.encode(prompt) or [int(corpus.train[0])], length, corpus.decode,
+                              temperature, seed=seed)
+    return corpus.decode([step.token_id for step in steps])
 
 
 @dataclass

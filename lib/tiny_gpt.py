@@ -3,8 +3,9 @@
 enough to learn on a laptop CPU in a minute.
 
 The model is transformers' own `GPT2LMHeadModel`, built from a `GPT2Config`
-(no pretrained weights); the data loader, loss and generation loop are written
-out here so the lesson can show each of them.
+(no pretrained weights); the data loader and loss are written out here so the
+lesson can show each of them, and the generation loop is lib/sampling.py's,
+the one every lesson that generates text shares.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Iterator
 
 import numpy as np
 import torch
+
+from lib import sampling
 
 MIN_CORPUS_CHARS = 2_000
 MAX_CORPUS_CHARS = 400_000
@@ -187,42 +190,20 @@ def validation_loss(model, data: torch.Tensor, config: TinyGPTConfig, batches: i
     return float(np.mean(losses))
 
 
-@dataclass
-class GenerationStep:
-    token: str
-    top_tokens: list[str]
-    top_probs: list[float]
-
-
-def next_char_probs(logits: torch.Tensor, temperature: float, top_k: int | None = None) -> torch.Tensor:
-    """The sampling distribution over the vocabulary: softmax(logits / temperature),
-    cut to the top_k most likely and renormalised when top_k is given."""
-    probs = torch.softmax(logits / max(temperature, 1e-6), -1)  # (vocab,)
-    if top_k:
-        cutoff = torch.topk(probs, min(top_k, len(probs))).values[-1]
-        probs = torch.where(probs >= cutoff, probs, torch.zeros_like(probs))
-        probs /= probs.sum()
-    return probs
-
-
 @torch.no_grad()
 def generate(run: TinyGPTRun, prompt: str, max_new_tokens: int, temperature: float = 1.0,
-             top_k: int | None = None, seed: int = 0) -> Iterator[GenerationStep]:
-    """The generation loop: predict, sample one character, append, repeat.
-    temperature 0 means greedy. Yields each step with the top candidates."""
+             top_k: int | None = None, top_p: float = 1.0, seed: int = 0) -> Iterator[sampling.GenerationStep]:
+    """The generation loop, one character at a time; temperature 0 means greedy.
+    Yields each step with the five most likely candidates."""
     model, tok, block = run.model, run.tokenizer, run.config.block_size
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    generator = torch.Generator().manual_seed(seed)
-    ids = tok.encode(prompt) or [0]
-    for _ in range(max_new_tokens):
-        context = torch.tensor([ids[-block:]], device=device)
-        logits = model(input_ids=context).logits[0, -1].float().cpu()  # (vocab,)
-        probs = next_char_probs(logits, temperature, top_k)
-        next_id = int(probs.argmax()) if temperature == 0 else int(torch.multinomial(probs, 1, generator=generator))
-        top = torch.topk(probs, min(5, len(probs)))
-        ids.append(next_id)
-        yield GenerationStep(tok.decode([next_id]), [tok.decode([i]) for i in top.indices.tolist()],
-                             top.values.tolist())
+
+    def next_logits(ids: list[int]) -> torch.Tensor:
+        context = torch.tensor([ids[-block:]], device=device)  # (1, ≤ block)
+        return model(input_ids=context).logits[0, -1].float()  # (vocab,)
+
+    yield from sampling.generate(next_logits, tok.encode(prompt) or [0], max_new_tokens, tok.decode,
+                                 temperature, top_k, top_p, seed)
     model.train(was_training)

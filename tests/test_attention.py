@@ -258,16 +258,6 @@ def test_head_roles_measure_what_they_say():
     assert itself["to last special ([SEP])"] == 0.25
 
 
-def test_top_k_and_temperature():
-    logits = torch.tensor([2.0, 1.0, 0.0, -1.0])
-    probs = attention_models.next_token_distribution(logits, temperature=1.0, top_k=2)
-    expected = np.exp([2.0, 1.0]) / np.exp([2.0, 1.0]).sum()
-    np.testing.assert_allclose(probs.numpy(), [*expected, 0, 0], atol=1e-12)
-    cold = attention_models.next_token_distribution(logits, temperature=0.1, top_k=0)
-    hot = attention_models.next_token_distribution(logits, temperature=10.0, top_k=0)
-    assert cold[0] > 0.99 and hot.max() < 0.3
-
-
 # --- 6. bertviz, offline and safe ---------------------------------------------------------
 
 def test_bertviz_inlines_local_javascript_and_never_the_cdn():

@@ -564,6 +564,22 @@ def test_smollm2_streams_text(smollm2):
     assert llm.context_window(smollm2) == smollm2.model.config.max_position_embeddings
 
 
+@pytest.mark.parametrize("request_text, new_tokens", [("Say hello.", 40), ("Count from one to twenty, in words.", 12)])
+def test_the_local_llm_writes_what_greedy_generate_writes(smollm2, request_text, new_tokens):
+    """The same text as transformers' greedy generate with the repetition penalty it was given,
+    whether the reply ends at the end-of-turn token or at the token limit."""
+    import torch
+
+    messages = [{"role": "user", "content": request_text}]
+    streamed = "".join(llm.local_complete(smollm2)(messages, new_tokens))
+    inputs = smollm2.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                   return_dict=True)
+    with torch.no_grad():
+        reference = smollm2.model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False,
+                                           repetition_penalty=1.1, pad_token_id=smollm2.tokenizer.eos_token_id)
+    assert streamed == smollm2.tokenizer.decode(reference[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
 class WatchedLock:
     """A model lock that notes, at each release, the threads started while it was held that still run."""
     def __init__(self):
@@ -592,7 +608,7 @@ def test_stopping_the_local_llm_early_frees_the_model_only_once_generation_has_e
 
 def test_a_local_llm_that_fails_raises_and_frees_the_model(smollm2):
     class OutOfMemory:
-        def generate(self, **kwargs):
+        def __call__(self, **kwargs):
             raise RuntimeError("CUDA failed with error out of memory")
 
     broken = dataclasses.replace(smollm2, model=OutOfMemory(), lock=threading.Lock())

@@ -10,7 +10,7 @@ import torch
 
 from lessons.widgets.attention import PRONOUN
 from lib import attention as att
-from lib import attention_models
+from lib import attention_models, sampling
 
 TIMEOUT = 240
 
@@ -170,7 +170,7 @@ def test_decoder_is_causal_and_generates_token_by_token(page):
 def test_generated_tokens_are_shown_only_with_their_prompt_and_as_text(open_page):
     link = "[click](https://evil.example)"
     page = open_page("attention", timeout=TIMEOUT, query={"prompt": f"**{link}**"})
-    step = attention_models.GenerationStep(f" <i>{link}", [f" <i>{link}"], [1.0], 1.0)
+    step = sampling.GenerationStep(0, f" <i>{link}", [f" <i>{link}"], [1.0], 1.0)
     page.session_state["attention_generated"] = {"prompt": f"**{link}**", "steps": [step, step]}
     page.run()
     assert not page.exception
@@ -227,6 +227,15 @@ def test_a_shared_link_restores_the_view(page, open_page):
         np.testing.assert_array_equal(charts(opened)[title], charts(page)[title])
     assert next(d.value for d in opened.dataframe if "dot" in d.value.columns).loc["v1", "dot"] == -3 + 4 * 3
     assert dict(opened.query_params) == link
+
+
+def test_top_p_sits_beside_top_k_and_travels_in_the_link(open_page):
+    link = {"sample": "1", "topk": "5", "topp": "0.5"}
+    page = open_page("attention", timeout=TIMEOUT, query=link)
+    assert not page.exception and not page.info
+    top_p = page.slider(key="attention_top_p")
+    assert top_p.value == 0.5 and not top_p.disabled and page.slider(key="attention_top_k").value == 5
+    assert dict(page.query_params) == link
 
 
 def test_malformed_links_are_ignored_with_one_notice(open_page):

@@ -23,6 +23,8 @@ def test_tiny_gpt_page_trains_and_generates(open_page):
     assert any("unigram" in m.value for m in at.markdown)
     assert at.code[-1].value.startswith("The ")
     assert chart_problems(at) == [] and widget_label_problems(at) == []
+    at.slider(key="gpt_top_p").set_value(0.5).run()
+    assert not at.exception and dict(at.query_params)["topp"] == "0.5"
     at.text_input(key="gpt_prompt").input("<script>日本").run()  # no character of the corpus's vocabulary
     assert not at.exception and at.code[-1].value.startswith("<script>日本")
 

@@ -42,7 +42,7 @@ def test_the_summarization_code_shown_gives_glassboxs_summary(smollm2):
     import copy
     from types import SimpleNamespace
 
-    from lessons.widgets import pipelines
+    from lessons.widgets.pipelines import DEFAULT_TEXT
 
     def pipeline(task, model):  # the shown code's pipeline(), around the bundled copy of its model
         assert model == smollm2.spec.hub_id
@@ -50,7 +50,7 @@ def test_the_summarization_code_shown_gives_glassboxs_summary(smollm2):
         return pipelines.hub_pipeline(task, SimpleNamespace(model=smollm2.model, device=smollm2.device,
                                                             tokenizer=copy.deepcopy(smollm2.tokenizer)))
 
-    text = pipelines.DEFAULT_TEXT["summarization"]
+    text = DEFAULT_TEXT["summarization"]
     *lines, last = pipelines.TASK_BY_KEY["summarization"].code.splitlines()
     namespace = {"pipeline": pipeline, "long_text": text}
     exec("\n".join(lines), namespace)
@@ -300,9 +300,9 @@ def test_speech_hood_decodes_the_same_words_as_transcribe():
 
 @pytest.mark.slow
 def test_summarize_is_greedy_decoding_of_the_chat_prompt(smollm2):
-    from lessons.widgets import pipelines
+    from lessons.widgets.pipelines import DEFAULT_TEXT
 
-    text = pipelines.DEFAULT_TEXT["summarization"]
+    text = DEFAULT_TEXT["summarization"]
     summary = pipelines.summarize(smollm2, text, max_new_tokens=40)
     prompt = pipelines.chat_prompt(smollm2, f"Summarise this text in one or two sentences:\n\n{text}")
     ids = smollm2.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]

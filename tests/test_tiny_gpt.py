@@ -44,13 +44,6 @@ def test_a_huge_corpus_is_cut_to_the_limit():
     assert len(tiny_gpt.prepare_corpus("ab\r\n" * 200_000, 64)) == tiny_gpt.MAX_CORPUS_CHARS
 
 
-def test_sampling_distribution_with_temperature_and_top_k():
-    logits = torch.tensor([2.0, 1.0, 0.0, -1.0], dtype=torch.float64)
-    torch.testing.assert_close(tiny_gpt.next_char_probs(logits, 1.0), torch.softmax(logits, -1))
-    top_two = torch.cat([torch.softmax(logits[:2] / 0.5, -1), torch.zeros(2, dtype=torch.float64)])
-    torch.testing.assert_close(tiny_gpt.next_char_probs(logits, 0.5, top_k=2), top_two)
-
-
 def test_a_few_hundred_steps_beat_the_unigram_baseline():
     config = tiny_gpt.TinyGPTConfig(n_layer=1, n_head=2, n_embd=64, block_size=32, max_steps=200, eval_every=200)
     run, train, val = tiny_gpt.new_run(tiny_gpt.bundled_corpus(100_000), config)
@@ -66,7 +59,7 @@ def test_greedy_generation_is_top_1_sampling():
     top1 = [s.token for s in tiny_gpt.generate(run, "def ", 10, temperature=1.0, top_k=1, seed=5)]
     assert greedy == top1
     step = next(tiny_gpt.generate(run, "def ", 1, temperature=0))
-    assert step.token == step.top_tokens[0] and sum(step.top_probs) <= 1 + 1e-6
+    assert step.token == step.candidates[0] and sum(step.probabilities) <= 1 + 1e-6
 
 
 def test_parameter_count_of_the_tiny_model_is_exact():

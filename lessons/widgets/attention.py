@@ -14,7 +14,7 @@ import torch
 
 from lessons.widgets import common
 from lib import attention as att
-from lib import attention_bertviz, attention_models, models, urlstate
+from lib import attention_bertviz, attention_models, models, sampling, urlstate
 
 SIMILARITY_COLOURS = {"high positive (same direction)": "#0072B2", "positive (similar)": "#56B4E9",
                       "zero (perpendicular)": "#999999", "negative (opposite)": "#E69F00"}
@@ -84,7 +84,7 @@ def dot_product_figure(reference, rows: list[dict]) -> go.Figure:
     return fig
 
 
-def probability_bars(step: attention_models.GenerationStep, title: str) -> go.Figure:
+def probability_bars(step: sampling.GenerationStep, title: str) -> go.Figure:
     colours = ["#0072B2" if c == step.token else "#BBBBBB" for c in step.candidates]
     labels = [repr(c) for c in step.candidates]
     fig = go.Figure(go.Bar(x=step.probabilities, y=labels, orientation="h", marker_color=colours,
@@ -142,6 +142,7 @@ SHARED = {
     "sample": urlstate.Bool("attention_sampling", False),
     "temp": urlstate.Float("attention_temperature", 0.8, 0.1, 2.0),
     "topk": urlstate.Int("attention_top_k", 20, 0, 100),
+    "topp": urlstate.Float("attention_top_p", 1.0, 0.05, 1.0),
     "new": urlstate.Int("attention_new_tokens", 10, 1, 30),
     "gseed": urlstate.Int("attention_gen_seed", 0, 0, 10_000),
 }
@@ -386,17 +387,19 @@ out.attentions[layer][0, head]   # (seq, seq): one row per query token, each sum
 @common.fragment
 def generation_section(picked: dict[str, str]):
     prompt = st.text_input("Prompt", max_chars=2000, key="attention_prompt")
-    cols = st.columns(5)
-    sampling = cols[0].toggle("Sample", help="Off: greedy, always the most likely token. On: draw at random from the distribution.", key="attention_sampling")
-    seed = cols[4].number_input("Sampling seed", 0, 10_000, disabled=not sampling, key="attention_gen_seed")
-    temperature = cols[1].slider("Temperature", 0.1, 2.0, disabled=not sampling, key="attention_temperature")
-    top_k = cols[2].slider("Top-k (0 = all)", 0, 100, disabled=not sampling, key="attention_top_k")
-    new_tokens = cols[3].slider("New tokens", 1, 30, key="attention_new_tokens")
+    cols = st.columns(6)
+    sample = cols[0].toggle("Sample", help="Off: greedy, always the most likely token. On: draw at random from the distribution.", key="attention_sampling")
+    seed = cols[5].number_input("Sampling seed", 0, 10_000, disabled=not sample, key="attention_gen_seed")
+    temperature = cols[1].slider("Temperature", 0.1, 2.0, disabled=not sample, key="attention_temperature")
+    top_k = cols[2].slider("Top-k (0 = all)", 0, 100, disabled=not sample, key="attention_top_k")
+    top_p = cols[3].slider("Top-p (1 = all)", 0.05, 1.0, step=0.05, disabled=not sample, key="attention_top_p")
+    new_tokens = cols[4].slider("New tokens", 1, 30, key="attention_new_tokens")
     if st.button("Generate token by token", icon=":material/play_arrow:", key="attention_generate"):
         if not prompt.strip():
             st.warning("Type a prompt first.")
             return
-        generate(picked["decoder"], prompt, new_tokens, temperature if sampling else 0, top_k if sampling else 0, seed)
+        settings = {"temperature": temperature, "top_k": top_k, "top_p": top_p} if sample else {}  # {}: greedy
+        generate(picked["decoder"], prompt, new_tokens, settings, seed)
     steps = show_generated(prompt)
     if steps:
         i = st.slider("Look at step", 1, len(steps), len(steps), key="attention_step") if len(steps) > 1 else 1
@@ -405,7 +408,7 @@ def generation_section(picked: dict[str, str]):
                         width="stretch", key="attention_step_bars")
 
 
-def generate(decoder_choice: str, prompt: str, new_tokens: int, temperature: float, top_k: int, seed: int):
+def generate(decoder_choice: str, prompt: str, new_tokens: int, settings: dict, seed: int):
     """Run the decoder token by token, drawing each step's choice live; the steps are kept with the
     prompt they continue."""
     decoder = common.load_model(decoder_choice, role="decoder")
@@ -417,12 +420,12 @@ def generate(decoder_choice: str, prompt: str, new_tokens: int, temperature: flo
         live.plotly_chart(probability_bars(step, f"Step {i}: chose {step.token!r}"),
                           width="stretch", key=f"attention_live_{i}")
 
-    common.live_run(attention_models.generate_steps(decoder, prompt, new_tokens, temperature, top_k, seed),
+    common.live_run(attention_models.generate_steps(decoder, prompt, new_tokens, seed=seed, **settings),
                 new_tokens, "Generating", on_step)
     live.empty()
 
 
-def show_generated(prompt: str) -> list[attention_models.GenerationStep]:
+def show_generated(prompt: str) -> list[sampling.GenerationStep]:
     """The steps generated for this very prompt, shown after it as plain text (the prompt can come
     from a link: never Markdown); none, with a note, when the prompt was edited since."""
     generated = st.session_state.get("attention_generated")

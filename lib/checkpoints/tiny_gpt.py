@@ -1,12 +1,13 @@
 """Checkpoint: a tiny GPT trained from scratch. Answers come from lib.tiny_gpt, lib.parameters
-(the page's parameter count) and lib.attention (the causal mask)."""
+(the page's parameter count), lib.attention (the causal mask) and lib.sampling (the
+distribution the page's generation loop draws from)."""
 from __future__ import annotations
 
 import random
 
 import torch
 
-from lib import attention, parameters, tiny_gpt
+from lib import attention, parameters, sampling, tiny_gpt
 from lib.checkpoints import Question
 
 SOLUTION_GROUPS = {  # group -> its formula for a GPT-2 with width E, L layers, V characters, context T
@@ -69,7 +70,7 @@ def _sampling(rng: random.Random) -> Question:
     while len(logits) < 4:  # draws may repeat
         logits.append(round(logits[-1] - 0.5, 1))
     temperature, top_k = rng.choice([0.5, 0.8, 1.0, 1.5, 2.0]), rng.choice([0, 2, 3])
-    probs = tiny_gpt.next_char_probs(torch.tensor(logits, dtype=torch.float64), temperature, top_k or None)
+    probs = sampling.distribution(torch.tensor(logits, dtype=torch.float64), temperature, top_k or None)
     shown = ", ".join(f"'{c}': {z}" for c, z in zip(chars, logits))
     kept = logits[:top_k] if top_k else logits
     cut = (f"top-k = {top_k} keeps only the {top_k} highest logits; " if top_k else "top-k is off; ")

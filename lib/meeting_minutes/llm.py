@@ -9,13 +9,12 @@ back to the extractive writer and says so."""
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from lib import models
+from lib import models, sampling
 from lib.meeting_minutes import schema, transcript
 from lib.meeting_minutes.schema import Segment
 
@@ -32,6 +31,7 @@ REDUCE_PROMPT = (
 PROMPT_OVERHEAD_TOKENS = 200
 MAP_NEW_TOKENS = 160
 REDUCE_NEW_TOKENS = 400
+REPETITION_PENALTY = 1.1  # transformers' CTRL penalty on every token already in the prompt or the reply
 
 Complete = Callable[[list[dict], int], Iterator[str]]  # (messages, max_new_tokens) -> text pieces
 
@@ -114,47 +114,27 @@ def _messages(prompt: str) -> list[dict]:
 # --- a local model -------------------------------------------------------------------
 
 def local_complete(loaded) -> Complete:
-    """Greedy generation with a transformers causal LM, streamed piece by piece.
-    On the CPU it runs on one thread: with other work on two cores, two OpenMP
-    threads waiting for each other made SmolLM2-135M 15x slower (24 tokens:
-    124 s on two threads, 8 s on one, at load average 12).
+    """Greedy generation with a transformers causal LM, streamed piece by piece:
+    the text greedy `model.generate` with transformers' `repetition_penalty`
+    of REPETITION_PENALTY writes. On the CPU it runs on one thread: with other
+    work on two cores, two OpenMP threads waiting for each other made
+    SmolLM2-135M 15x slower (24 tokens: 124 s on two threads, 8 s on one, at
+    load average 12).
 
-    The model's lock is held until generation has ended: a reader that stops
-    early (Stop, an error, a closed page) raises a flag that ends generation
-    at the next token, and the thread is joined before the lock is released."""
+    The model's lock is held until generation has ended. Each token is computed
+    when the reader asks for more text, in the reader's own thread, so a reader
+    that stops early (Stop, an error, a closed page) ends generation at once."""
+    tokenizer = loaded.tokenizer
+
     def complete(messages: list[dict], max_new_tokens: int) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
-
         with loaded.lock, models.cpu_threads(loaded.device):
-            inputs = loaded.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
-                                                          return_tensors="pt", return_dict=True)
-            streamer = TextIteratorStreamer(loaded.tokenizer, skip_prompt=True, skip_special_tokens=True)
-            stop, failed = threading.Event(), []
-            worker = threading.Thread(target=_generate, daemon=True, args=(
-                loaded, dict(**inputs.to(loaded.device), max_new_tokens=max_new_tokens), streamer, stop, failed))
-            worker.start()
-            try:
-                yield from streamer
-            finally:
-                stop.set()
-                worker.join()
-            if failed:
-                raise failed[0]
+            ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)["input_ids"]
+            next_logits = sampling.with_repetition_penalty(sampling.causal_lm_logits(loaded.model, loaded.device),
+                                                           REPETITION_PENALTY)
+            steps = sampling.generate(next_logits, ids, max_new_tokens, tokenizer.decode,
+                                      stop_ids=sampling.end_of_text_ids(loaded.model, tokenizer))
+            yield from sampling.text_pieces(steps, lambda new_ids: tokenizer.decode(new_ids, skip_special_tokens=True))
     return complete
-
-
-def _generate(loaded, kwargs: dict, streamer, stop: threading.Event, failed: list) -> None:
-    """model.generate, stopped at the next token once `stop` is set; an error
-    ends the stream (its reader would wait forever) and is kept in `failed`."""
-    from transformers import StoppingCriteriaList
-
-    try:
-        loaded.model.generate(**kwargs, streamer=streamer, do_sample=False, repetition_penalty=1.1,
-                              pad_token_id=loaded.tokenizer.eos_token_id,
-                              stopping_criteria=StoppingCriteriaList([lambda *_, **__: stop.is_set()]))
-    except Exception as err:  # noqa: BLE001 - raised again in the reader's thread
-        failed.append(err)
-        streamer.end()
 
 
 def context_window(loaded) -> int:
