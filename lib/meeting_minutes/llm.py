@@ -158,7 +158,7 @@ def _generate(loaded, kwargs: dict, streamer, stop: threading.Event, failed: lis
 
 
 def context_window(loaded) -> int:
-    return int(getattr(loaded.model.config, "max_position_embeddings", 2048))
+    return int(loaded.model.config.max_position_embeddings)  # GPT-2's n_positions answers to this name too
 
 
 def count_tokens_with(tokenizer) -> Callable[[str], int]:
