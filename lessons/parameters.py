@@ -6,7 +6,9 @@ from lib import parameters
 
 st.title("Where the parameters are")
 common.shared_state("parameters", uip.SHARED, uip.PRESETS)
-common.lesson_text("parameters", "intro")
+intro_model = parameters.KNOWN_BY_KEY["bert-base-uncased"]
+common.lesson_text("parameters", "intro", quoted=f"{intro_model.published / 1e6:,.0f}-million", model=intro_model.title,
+                   exact=f"{uip.count(intro_model.key).total:,}")
 
 # --- 1. a real model, block by block -------------------------------------------------
 st.header("Count a real model")

@@ -79,7 +79,7 @@ def model_attention(loaded, text: str, max_tokens: int = DISPLAY_TOKEN_LIMIT) ->
     with loaded.lock, models.cpu_threads(loaded.device):
         encoded, full_count = encode(loaded, text, limit)
         encoded = encoded.to(loaded.device)
-        # The base model, without the LM head: SmolLM2's scores 49,152 tokens at every position,
+        # The base model, without the LM head: SmolLM2's scores its whole vocabulary at every position,
         # a third of its time, for logits this page never shows.
         with torch.inference_mode():
             out = loaded.model.base_model(**encoded, output_attentions=True)

@@ -451,7 +451,7 @@ def _role(name: str) -> str:
 
 
 def _shape_formula(shape: tuple, arch: Architecture | None) -> str:
-    """A tensor's shape in the formula symbols: (3072, 768) → F × H, (768, 768) → H²."""
+    """A tensor's shape in the formula symbols: (F, H) → F × H, (H, H) → H²."""
     if arch is None:
         return ""
     H, d = arch.hidden_size, arch.d_head
@@ -526,16 +526,27 @@ def builder_architecture(kind: str, layers: int, hidden: int, heads: int, ffn: i
     return replace(base, num_decoder_layers=layers, lm_head=True)
 
 
-# name: (builder settings, the figure the lesson quotes)
+def shipped_builder_settings(key: str) -> dict:
+    """The builder's settings for a shipped BERT- or GPT-2-style config, read from assets/configs/<key>.json."""
+    c = shipped_config(key)
+    if c["model_type"] == "gpt2":
+        return dict(kind="decoder", layers=c["n_layer"], hidden=c["n_embd"], heads=c["n_head"],
+                    ffn=c.get("n_inner") or 4 * c["n_embd"], vocab=c["vocab_size"], context=c["n_positions"],
+                    tied=c.get("tie_word_embeddings", True))
+    return dict(kind="encoder", layers=c["num_hidden_layers"], hidden=c["hidden_size"],
+                heads=c["num_attention_heads"], ffn=c["intermediate_size"], vocab=c["vocab_size"],
+                context=c["max_position_embeddings"], tied=True)
+
+
+# name: (builder settings, the figure the lesson quotes). The Original Transformer and GPT-3 ship no
+# config: their published hyper-parameters are typed here, once (GPT-3 reuses GPT-2's tokenizer).
 PRESETS = {
     "Original Transformer (2017)": (dict(kind="encoder-decoder", layers=6, hidden=512, heads=8, ffn=2048,
                                          vocab=37_000, context=512, tied=True), 65e6),
-    "GPT-3 175B (2020)": (dict(kind="decoder", layers=96, hidden=12_288, heads=96, ffn=4 * 12_288, vocab=50_257,
-                               context=2048, tied=True), 175e9),
-    "BERT-Base (2018)": (dict(kind="encoder", layers=12, hidden=768, heads=12, ffn=3072, vocab=30_522,
-                              context=512, tied=True), 110e6),
-    "GPT-2 small (2019)": (dict(kind="decoder", layers=12, hidden=768, heads=12, ffn=3072, vocab=50_257,
-                                context=1024, tied=True), 124.4e6),
+    "GPT-3 175B (2020)": (dict(kind="decoder", layers=96, hidden=12_288, heads=96, ffn=4 * 12_288,
+                               vocab=shipped_config("gpt2")["vocab_size"], context=2048, tied=True), 175e9),
+    "BERT-Base (2018)": (shipped_builder_settings("bert-base-uncased"), KNOWN_BY_KEY["bert-base-uncased"].published),
+    "GPT-2 small (2019)": (shipped_builder_settings("gpt2"), KNOWN_BY_KEY["gpt2"].published),
 }
 
 

@@ -232,8 +232,8 @@ def summarize(decoder, text: str, max_new_tokens: int = SUMMARY_TOKENS) -> str:
 
 def zero_shot_by_prompting(decoder, text: str, labels: list[str]) -> list[dict]:
     """Let SmolLM2 continue "<text>\nThis text is about": each label's probability
-    comes from the log-likelihood of that continuation (a 135M model follows this
-    completion form far better than a chat question)."""
+    comes from the log-likelihood of that continuation (a model as small as SmolLM2-135M
+    follows this completion form far better than a chat question)."""
     prompt = f"{text}\nThis text is about"
     prefix = len(decoder.tokenizer(prompt, add_special_tokens=False)["input_ids"])
     scores = sequence_log_probs(decoder, [f"{prompt} {label}" for label in labels], prefix_tokens=prefix)

@@ -1,6 +1,6 @@
 """Train a tiny character-level GPT-2 from scratch, the way the course's
-"train GPT-2 from scratch" guide does it at 124.4M parameters — only small
-enough to learn on a laptop CPU in a minute.
+"train GPT-2 from scratch" guide does it at GPT-2 small's full size
+(assets/configs/gpt2.json) — only small enough to learn on a laptop CPU in a minute.
 
 The model is transformers' own `GPT2LMHeadModel`, built from a `GPT2Config`
 (no pretrained weights); the data loader and loss are written out here so the

@@ -3,20 +3,20 @@ cosines, the syllabus's bank sentence, and the separation of senses."""
 import numpy as np
 import pytest
 import torch
+from shipped_configs import config
 from sklearn.decomposition import PCA
 
 from lib import embeddings
 
 
 def test_syllabus_bank_sentence_shape(minilm):
-    from lib import parameters
-
     encoded, states = embeddings.hidden_states(minilm, "He went to the bank to deposit money.")
-    assert tuple(states.shape) == (1, 11, 384)
-    course = parameters.shipped_config(embeddings.COURSE_MODEL)
-    assert len(minilm.tokenizer) == course["vocab_size"] == 30522  # bert-base-uncased's WordPiece vocabulary
+    table = minilm.model.get_input_embeddings().weight  # (vocabulary, hidden size): the real tensor
+    assert tuple(states.shape) == (1, 11, table.shape[1])
+    course = config(embeddings.COURSE_MODEL)
+    assert len(minilm.tokenizer) == course["vocab_size"] == table.shape[0]  # bert-base-uncased's WordPiece vocabulary
     assert minilm.tokenizer.do_lower_case  # uncased, as bert-base-uncased: the same tokens
-    assert embeddings.course_model_shape(11) == (1, 11, 768)  # what the lesson says bert-base prints
+    assert embeddings.course_model_shape(11) == (1, 11, course["hidden_size"])  # what the lesson says bert-base prints
 
 
 def test_the_drift_wording_follows_the_measured_cosine(minilm):

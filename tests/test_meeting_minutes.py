@@ -520,6 +520,12 @@ def test_extractive_minutes_of_the_sample_script(minilm):
         assert item.task.split()[1].lower() in TURNS[item.segments[0]]["text"].lower()
 
 
+def test_sentence_embeddings_are_as_wide_as_the_encoder_even_when_there_are_none(minilm):
+    width = minilm.model.get_input_embeddings().weight.shape[1]  # the real tensor's hidden size
+    assert extractive.embed(minilm, ["We agreed on Friday."]).shape == (1, width)
+    assert extractive.embed(minilm, []).shape == (0, width)
+
+
 # --- the LLM writers ----------------------------------------------------------------------
 
 def test_chunks_respect_the_budget():

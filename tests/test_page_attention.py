@@ -7,10 +7,11 @@ import re
 import numpy as np
 import pytest
 import torch
+from shipped_configs import config
 
 from lessons.widgets.attention import PRONOUN
 from lib import attention as att
-from lib import attention_models, sampling
+from lib import attention_models, models, sampling
 
 TIMEOUT = 240
 
@@ -87,7 +88,7 @@ def test_dot_products_weighted_sums_and_positions_show_computed_values(page):
 def test_real_encoder_heatmap_is_the_models_attention(page, minilm):
     page.slider(key="attention_layer_encoder").set_value(2).run()
     page.selectbox(key="attention_head_encoder").set_value(3).run()
-    shown = charts(page)["all-MiniLM-L6-v2 (6-layer BERT encoder): layer 2, head 3"]
+    shown = charts(page)[real_title(2, 3)]
     with torch.no_grad():
         out = minilm.model(**minilm.tokenizer("Your cat is a lovely cat", return_tensors="pt"),
                            output_attentions=True)
@@ -111,7 +112,8 @@ def test_bad_inputs_give_messages_not_tracebacks(page):
     assert not page.exception and "Type a prompt first." in warnings(page)
     page.text_area(key="attention_real_text").set_value("The cat sat on the mat. " * 210).run()
     assert not page.exception
-    assert "accepts 512" in warnings(page) and f"first {attention_models.DISPLAY_TOKEN_LIMIT} tokens" in warnings(page)
+    accepts = f"accepts {config('all-MiniLM-L6-v2')['max_position_embeddings']}"  # what MiniLM's config allows
+    assert accepts in warnings(page) and f"first {attention_models.DISPLAY_TOKEN_LIMIT} tokens" in warnings(page)
 
 
 def test_emoji_cjk_rtl_and_html_render_safely(page):
@@ -140,7 +142,7 @@ def test_neuron_view_shows_the_models_queries_and_keys_for_the_picked_head(page,
     with torch.no_grad():
         out = minilm.model(**minilm.tokenizer(att.DEFAULT_SENTENCE, return_tensors="pt"), output_attentions=True)
     np.testing.assert_allclose(data["attn"][3][1], out.attentions[3][0, 1].numpy(), atol=5e-4)
-    q, k = np.array(data["queries"][3][1]), np.array(data["keys"][3][1])  # (seq, 32), 3 decimals
+    q, k = np.array(data["queries"][3][1]), np.array(data["keys"][3][1])  # (seq, d_head), 3 decimals
     scores = torch.from_numpy(q @ k.T / math.sqrt(q.shape[1]))
     np.testing.assert_allclose(torch.softmax(scores, -1).numpy(), out.attentions[3][0, 1].numpy(), atol=2e-3)
 
@@ -201,7 +203,7 @@ def test_the_shuffle_demo_uses_section_2s_settings_and_the_text_states_the_model
 
 
 def real_title(layer: int, head) -> str:
-    return f"all-MiniLM-L6-v2 (6-layer BERT encoder): layer {layer}, head {head}"
+    return f"{models.REGISTRY['minilm'].title}: layer {layer}, head {head}"
 
 
 def test_a_shared_link_restores_the_view(page, open_page):
@@ -238,7 +240,7 @@ def test_top_p_sits_beside_top_k_and_travels_in_the_link(open_page):
     assert dict(page.query_params) == link
 
 
-def test_malformed_links_are_ignored_with_one_notice(open_page):
+def test_malformed_links_are_ignored_with_one_notice(open_page, minilm):
     at = open_page("attention", timeout=TIMEOUT,
                    query={"seed": "abc", "layer": "999", "s": "x" * 10_240, "enc": "../../etc/passwd", "head": "30"})
     assert not at.exception
@@ -249,10 +251,11 @@ def test_malformed_links_are_ignored_with_one_notice(open_page):
     assert at.number_input(key="attention_seed").value == 0
     assert at.text_input(key="attention_sentence").value == "Your cat is a lovely cat"
     assert at.selectbox(key="attention_encoder_model").value == "minilm"
-    # head 30 is a valid link value, but MiniLM has 12 heads: the page shows the nearest one and says so
-    assert at.selectbox(key="attention_head_encoder").value == 12
+    # head 30 is a valid link value, but MiniLM has fewer heads: the page shows the nearest one and says so
+    heads = minilm.model.config.num_attention_heads
+    assert heads < 30 and at.selectbox(key="attention_head_encoder").value == heads
     assert any("moved to the nearest" in c.value for c in at.caption)
-    assert real_title(1, 12) in charts(at)
+    assert real_title(1, heads) in charts(at)
 
 
 def test_presets_set_the_view_and_the_link(page, minilm):

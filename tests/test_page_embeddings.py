@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 from accessibility import chart_problems, widget_label_problems
+from shipped_configs import config
 
 from lib import checkpoints
 
@@ -18,22 +19,25 @@ def similarity(app) -> np.ndarray:
     return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(len(spec["data"][0]["y"]), -1)
 
 
-def test_page_shows_shape_bank_matrix_and_search(open_page):
+def test_page_shows_shape_bank_matrix_and_search(open_page, minilm):
     app = open_page("embeddings", timeout=TIMEOUT)
     assert not app.exception, app.exception
-    assert app.metric[0].value == "(1, 11, 384)"
+    layers, hidden = minilm.model.config.num_hidden_layers, minilm.model.config.hidden_size
+    course = config("bert-base-uncased")
+    assert app.metric[0].value == f"(1, 11, {hidden})"
     within, across = (float(m.value) for m in app.metric[1:3])
     assert within > across
     hits = app.dataframe[-1].value
     assert "umbrella" in hits["sentence"].iloc[0] or "rain" in hits["sentence"].iloc[0]
     assert chart_problems(app) == [] and widget_label_problems(app) == []
     text = " ".join(m.value for m in app.markdown)
-    for stated in ("a 6-layer BERT-style encoder", "MiniLM's hidden size is 384", "into the same 11 tokens",
-                   "vocabulary of 30,522 tokens", "so it prints `(1, 11, 768)`", "taken from 3 sentences about a river",
-                   "squeezes the 384 dimensions", "here, 30 short sentences", "The 30 sentences searched"):
+    for stated in (f"a {layers}-layer BERT-style encoder", f"MiniLM's hidden size is {hidden}", "into the same 11 tokens",
+                   f"vocabulary of {course['vocab_size']:,} tokens", f"so it prints `(1, 11, {course['hidden_size']})`",
+                   "taken from 3 sentences about a river", f"squeezes the {hidden} dimensions",
+                   "here, 30 short sentences", "The 30 sentences searched"):
         assert stated in text + " ".join(e.label for e in app.expander), stated
     mean = float(app.metric[3].value)  # static vs contextual
-    assert mean < 0.5 and "6 layers of attention have moved the word far from where it started" in text
+    assert mean < 0.5 and f"{layers} layers of attention have moved the word far from where it started" in text
     assert not any("{{" in m.value for m in app.markdown)
 
     app.text_input(key="embeddings_sentence").input("We had a picnic on the bank of the stream.").run()

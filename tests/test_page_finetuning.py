@@ -1,6 +1,7 @@
 """AppTest: the fine-tuning lesson — training on a tiny subset, uploads, shared links, presets, checkpoint."""
 import pytest
 from accessibility import chart_problems, widget_label_problems
+from shipped_configs import config, transformers_total
 
 from lessons.widgets import trained
 from lib import checkpoints
@@ -112,8 +113,9 @@ def test_a_shared_link_restores_the_view(open_page):
     at.slider(key="ft_limit").set_value(100).run()
     link = dict(at.query_params)
     assert link == {"lr": "3e-05", "batch": "8", "epochs": "2", "warmup": "0.25", "freeze": "1", "n": "100"}
+    head = config("all-MiniLM-L6-v2")["hidden_size"] * 2 + 2  # the frozen encoder's 2-class head alone
     assert metrics(at) == {"Steps per epoch": "13", "Optimiser steps": "26", "Warm-up steps": "6",
-                           "Trainable parameters": "770"}
+                           "Trainable parameters": f"{head:,}"}
     opened = open_page("finetuning", query=link)
     assert not opened.exception and not opened.info
     assert opened.select_slider(key="ft_lr").value == 3e-5 and opened.select_slider(key="ft_bs").value == 8
@@ -133,12 +135,14 @@ def test_malformed_link_preset_checkpoint_and_labels(open_page):
     assert at.selectbox(key="ft_base").value == "minilm"
     assert dict(at.query_params) == {}
     assert at.number_input(key="ft_seed").value == 0 and at.slider(key="ft_epochs").value == 3
-    assert metrics(at)["Trainable parameters"] == "22,713,986"  # MiniLM with a 2-class head, all trained
+    head = config("all-MiniLM-L6-v2")["hidden_size"] * 2 + 2  # a 2-class linear head: H·2 weights + 2 biases
+    encoder = transformers_total("all-MiniLM-L6-v2", "BertModel")
+    assert metrics(at)["Trainable parameters"] == f"{encoder + head:,}"  # MiniLM with a 2-class head, all trained
 
     next(b for b in at.button if b.label == "Frozen encoder: train only the head").click().run()
     assert at.toggle(key="ft_freeze").value and at.select_slider(key="ft_lr").value == 5e-4
     assert dict(at.query_params) == {"freeze": "1", "lr": "0.0005", "patience": "0"}
-    assert metrics(at)["Trainable parameters"] == "770"  # 384·2 + 2: the head alone
+    assert metrics(at)["Trainable parameters"] == f"{head:,}"  # the head alone
 
     first = checkpoints.questions("finetuning", 1)[0]
     at.text_input(key="finetuning_a1_1").input(f"{first.answer:,}")

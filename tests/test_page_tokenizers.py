@@ -9,6 +9,7 @@ import sentencepiece
 import streamlit as st
 from accessibility import chart_problems, widget_label_problems
 from huggingface_hub.errors import RepositoryNotFoundError
+from shipped_configs import config
 from test_tokenizers import fake_hub, markdown_inline
 from tokenizers import Tokenizer
 
@@ -64,7 +65,8 @@ def test_default_text_shows_seven_tokenizers_with_correct_counts(page):
     assert table.loc["Whisper tiny.en", "special tokens added"] == whisper
     chips = [h.proto.body for h in page.get("html") if "gb-chips" in h.proto.body]
     assert len(chips) >= len(table)
-    assert page.metric[0].value == "30,522 × 384"
+    minilm = config("all-MiniLM-L6-v2")  # the shipped config of the encoder the page loads
+    assert page.metric[0].value == f"{minilm['vocab_size']:,} × {minilm['hidden_size']:,}"
 
 
 def test_ids_look_up_rows_of_minilms_embedding_matrix(page, minilm):
@@ -75,7 +77,7 @@ def test_ids_look_up_rows_of_minilms_embedding_matrix(page, minilm):
     ids = bert.encode(text).ids
     assert lookup["row = id"].tolist() == ids[:40]
     assert lookup["token"].tolist()[:2] == ["[CLS]", "token"]
-    weights = minilm.model.get_input_embeddings().weight.detach().numpy()  # (30522, 384)
+    weights = minilm.model.get_input_embeddings().weight.detach().numpy()  # (vocab_size, hidden_size)
     for row in lookup.itertuples(index=False):
         assert list(row[2:]) == pytest.approx(weights[row[1], :6], abs=6e-5)  # shown to 4 decimals
 

@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 import transformers
+from shipped_configs import config, transformers_total
 
 from lib import models, parameters
 
@@ -43,17 +44,21 @@ def test_meta_count_equals_a_real_model_group_by_group(family):
     assert (table["exact"] == table["formula value"]).all(), table
 
 
-@pytest.mark.parametrize("key, total", [("bert-base-uncased", 109_482_240), ("bert-large-uncased", 335_141_888),
-                                        ("gpt2", 124_439_808), ("all-MiniLM-L6-v2", 22_713_216),
-                                        ("distilbert-base-uncased", 66_362_880), ("SmolLM2-135M", 134_515_008)])
-def test_published_totals(key, total):
-    assert parameters.count_known(key).total == total
+@pytest.mark.parametrize("key, model_class", [("bert-base-uncased", "BertModel"), ("bert-large-uncased", "BertModel"),
+                                              ("gpt2", "GPT2LMHeadModel"), ("all-MiniLM-L6-v2", "BertModel"),
+                                              ("distilbert-base-uncased", "DistilBertModel"),
+                                              ("SmolLM2-135M", "LlamaForCausalLM")])
+def test_exact_totals_match_transformers_and_the_published_figures(key, model_class):
+    total = parameters.count_known(key).total
+    assert total == transformers_total(key, model_class)  # transformers' own count of the config file
+    published = parameters.KNOWN_BY_KEY[key].published  # the rounded figure the papers quote
+    assert abs(total - published) / published < 0.02
 
 
 def test_gpt2_head_is_tied_and_counted_once():
-    gpt2 = parameters.count_known("gpt2")
+    gpt2, c = parameters.count_known("gpt2"), config("gpt2")
     assert gpt2.tied == {"lm_head.weight": "transformer.wte.weight"}
-    assert gpt2.naive_total == 163_037_184 == gpt2.total + 50_257 * 768
+    assert gpt2.naive_total == gpt2.total + c["vocab_size"] * c["n_embd"]
     assert "LM head" not in gpt2.by_group()  # its only tensor is the token table
 
 
@@ -71,12 +76,16 @@ def test_formula_equals_exact_for_every_shipped_config(key):
 
 def test_bert_formulas_read_like_the_lesson():
     table = parameters.count_known("bert-base-uncased").table().set_index("group")
-    H, L, V = 768, 12, 30_522
+    c = config("bert-base-uncased")
+    H, L, V, P, T = (c[k] for k in ("hidden_size", "num_hidden_layers", "vocab_size", "max_position_embeddings",
+                                    "type_vocab_size"))
+    assert c["intermediate_size"] == 4 * H  # the lesson's F = 4H
     assert table.loc["attention", "formula"] == "L × (4·H² + 4·H)"
     assert table.loc["attention", "exact"] == L * (4 * H * H + 4 * H)
     assert table.loc["feed-forward", "exact"] == L * (2 * H * 4 * H + 5 * H)
     embeddings = table.loc[parameters.EMBEDDING_GROUPS[:4], "exact"].sum()
-    assert embeddings == V * H + 512 * H + 2 * H + 2 * H == 23_837_184  # the course's ≈23.8M
+    assert embeddings == V * H + P * H + T * H + 2 * H
+    assert round(embeddings / 1e6, 1) == 23.8  # the course's ≈23.8M
     assert table.loc["pooler", "exact"] == H * H + H
 
 
@@ -86,8 +95,10 @@ def test_rounding_explained_sums_to_the_exact_total():
         parts = parameters.rounding_explained(breakdown).set_index("part")["parameters"]
         assert parts.sum() == breakdown.total
     bert = parameters.rounding_explained(parameters.count_known("bert-base-uncased")).set_index("part")["parameters"]
-    assert bert["biases"] == 12 * (4 * 768 + 3072 + 768) + 768  # Q, K, V, O, two FFN layers; pooler
-    assert bert["pooler"] == 768 * 768
+    c = config("bert-base-uncased")
+    H, F, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    assert bert["biases"] == L * (4 * H + F + H) + H  # Q, K, V, O, two FFN layers; pooler
+    assert bert["pooler"] == H * H
 
 
 def test_group_names():
@@ -111,15 +122,16 @@ def test_presets_land_within_3_percent_of_the_lesson():
     for name in ("Original Transformer (2017)", "GPT-3 175B (2020)"):
         arch, published = parameters.preset(name)
         assert abs(parameters.formula_total(arch) - published) / published < 0.03
-    original = parameters.formula_terms(parameters.ORIGINAL_TRANSFORMER)
-    assert original[0].value == 37_000 * 512 == 18_944_000  # ≈18.94M, shared with the output layer
+    arch = parameters.ORIGINAL_TRANSFORMER
+    original = parameters.formula_terms(arch)
+    assert original[0].value == arch.vocab_size * arch.hidden_size  # shared with the output layer
 
 
 def test_gpt3_on_the_meta_device_agrees_with_the_formula():
     breakdown = parameters.count_architecture(parameters.GPT3, "GPT-3")
     assert breakdown.path == "meta device"
-    assert breakdown.total == parameters.formula_total(parameters.GPT3) == 174_604_259_328
-    per_layer = (breakdown.by_group()[["attention", "feed-forward", "layer norms"]].sum()) / 96
+    assert breakdown.total == parameters.formula_total(parameters.GPT3)
+    per_layer = (breakdown.by_group()[["attention", "feed-forward", "layer norms"]].sum()) / parameters.GPT3.num_hidden_layers
     assert 1.8e9 < per_layer < 1.82e9  # the course's ≈1.8B per layer
 
 
@@ -133,8 +145,14 @@ def test_builder_exact_and_formula_paths():
         built = parameters.count_architecture(parameters.preset(name)[0])
         assert built.total == parameters.count_known(key).total
         assert built.by_group().to_dict() == parameters.count_known(key).by_group().to_dict()
-    seq2seq = parameters.count_architecture(parameters.ORIGINAL_TRANSFORMER)
-    assert seq2seq.path == "formula" and seq2seq.total == 63_082_496
+    original = parameters.ORIGINAL_TRANSFORMER
+    seq2seq = parameters.count_architecture(original)
+    H, F, L = original.hidden_size, original.intermediate_size, original.num_hidden_layers
+    attention, feed_forward, norm = 4 * H * H + 4 * H, 2 * H * F + F + H, 2 * H
+    by_hand = (original.vocab_size * H  # one embedding matrix, shared by both inputs and the output layer
+               + L * (attention + feed_forward + 2 * norm)  # encoder layers
+               + L * (2 * attention + feed_forward + 3 * norm))  # decoder layers: self- and cross-attention
+    assert seq2seq.path == "formula" and seq2seq.total == by_hand
 
 
 def test_course_attention_row():
@@ -151,8 +169,7 @@ def test_course_attention_row():
     ({"intermediate_size": 0}, "at least 1"),
 ])
 def test_bad_architectures_are_refused_with_a_reason(changes, message):
-    arch = parameters.builder_architecture("decoder", 12, 768, 12, 3072, 50_257, 1024, True)
-    arch = dataclasses.replace(arch, **changes)
+    arch = dataclasses.replace(parameters.preset("GPT-2 small (2019)")[0], **changes)
     with pytest.raises(parameters.InvalidConfig, match=message):
         parameters.count_architecture(arch)
 
@@ -227,14 +244,18 @@ def test_first_layer_names_every_tensor(key):
 
 def test_first_layer_reads_like_the_lesson():
     bert = parameters.first_layer(parameters.count_known("bert-base-uncased")).set_index("tensor")
+    c = config("bert-base-uncased")
+    H, F = c["hidden_size"], c["intermediate_size"]
     assert set(bert["part"]) == {"query projection Q", "key projection K", "value projection V", "attention output O",
                                  "feed-forward up (H → F)", "feed-forward down (F → H)", "layer norm"}
     assert bert.loc["attention.self.query.weight", ["shape", "shape in symbols", "parameters"]].tolist() == [
-        "768 × 768", "H²", 768 * 768]
+        f"{H} × {H}", "H²", H * H]
     assert bert.loc["intermediate.dense.weight", "shape in symbols"] == "F × H"
-    assert bert["parameters"].sum() == 4 * (768**2 + 768) + 2 * 768 * 3072 + 3072 + 768 + 4 * 768
+    assert bert["parameters"].sum() == 4 * (H**2 + H) + 2 * H * F + F + H + 4 * H
     smol = parameters.first_layer(parameters.count_known("SmolLM2-135M")).set_index("tensor")
-    assert smol.loc["self_attn.k_proj.weight", "shape in symbols"] == "KV·d × H"  # 3 key/value heads of 64
+    smol_config = config("SmolLM2-135M")
+    assert smol_config["num_key_value_heads"] < smol_config["num_attention_heads"]  # grouped-query attention
+    assert smol.loc["self_attn.k_proj.weight", "shape in symbols"] == "KV·d × H"
     assert smol.loc["mlp.gate_proj.weight", "part"] == "feed-forward gate (H → F)"
     gpt2 = parameters.first_layer(parameters.count_known("gpt2")).set_index("tensor")
     assert gpt2.loc["attn.c_attn.weight", ["part", "shape in symbols"]].tolist() == [
@@ -248,10 +269,12 @@ def test_timeline_and_variants():
     timeline = parameters.timeline()
     assert timeline["year"].is_monotonic_increasing
     gpt3 = timeline.set_index("model").loc["GPT-3 175B"]
-    assert gpt3["counted by"] == "formula" and gpt3["parameters"] == 174_604_259_328
+    assert gpt3["counted by"] == "formula" and gpt3["parameters"] == parameters.formula_total(parameters.GPT3)
     variants = parameters.variants_table().set_index("model")
-    assert variants.loc["BERT-Large", "exact"] == 335_141_888
-    assert variants.loc["BERT-Large", ["layers", "hidden", "heads"]].tolist() == [24, 1024, 16]
+    assert variants.loc["BERT-Large", "exact"] == transformers_total("bert-large-uncased", "BertModel")
+    c = config("bert-large-uncased")
+    assert variants.loc["BERT-Large", ["layers", "hidden", "heads"]].tolist() == [
+        c["num_hidden_layers"], c["hidden_size"], c["num_attention_heads"]]
     assert abs(variants.loc["BERT-Base", "difference"]) < 0.01
 
 
@@ -283,7 +306,7 @@ def test_the_memory_panel_counts_the_builders_model_of_this_run():
     from lessons.widgets import parameters as uip
 
     built = parameters.count_architecture(parameters.builder_architecture(**uip.BUILDER_DEFAULTS))
-    assert uip.memory_total(uip.BUILT, built) == built.total == 124_439_808  # GPT-2 small
+    assert uip.memory_total(uip.BUILT, built) == built.total == transformers_total("gpt2", "GPT2LMHeadModel")
     assert uip.memory_total(uip.BUILT, None) is None
     assert uip.memory_total("bert-base-uncased", None) == parameters.count_known("bert-base-uncased").total
     assert uip.memory_total("GPT-3 175B (2020)", built) == parameters.formula_total(parameters.preset("GPT-3 175B (2020)")[0])

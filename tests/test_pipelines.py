@@ -91,7 +91,8 @@ def test_zero_shot_both_methods_pick_the_topic(minilm, smollm2):
 
 def test_feature_extraction_shape_is_minilm_hidden_size(minilm):
     states = pipelines.feature_extraction(minilm, "He went to the bank to deposit money.")
-    assert tuple(states.shape) == (1, 11, minilm.model.config.hidden_size) == (1, 11, 384)
+    assert tuple(states.shape) == (1, 11, minilm.model.config.hidden_size)
+    assert states.shape[-1] == minilm.model.get_input_embeddings().weight.shape[1]  # the real tensor's width
 
 
 @pytest.mark.slow
@@ -168,7 +169,8 @@ def test_under_the_hood_decoder_post_processing_is_softmax(smollm2):
 
 def test_under_the_hood_encoder_pools_to_unit_vector(minilm):
     hood = pipelines.under_the_hood(minilm, "hello world")
-    assert hood["tokens"] == ["[CLS]", "hello", "world", "[SEP]"] and hood["raw_shape"] == (1, 4, 384)
+    assert hood["tokens"] == ["[CLS]", "hello", "world", "[SEP]"]
+    assert hood["raw_shape"] == (1, 4, minilm.model.config.hidden_size)
 
 
 def test_open_image_rejects_non_images():

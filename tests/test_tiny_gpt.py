@@ -4,13 +4,16 @@ from collections import Counter
 
 import pytest
 import torch
+from shipped_configs import config, transformers_total
 
 from lib import parameters, tiny_gpt
 
 
 def test_gpt2_small_is_described_from_its_config():
+    c = config("gpt2")
     assert tiny_gpt.describe(parameters.count_known("gpt2").architecture) == (
-        "12 layers, 768 hidden, 12 heads, 50,257 tokens, 1,024 positions; LM head tied to the token embedding.")
+        f"{c['n_layer']} layers, {c['n_embd']} hidden, {c['n_head']} heads, {c['vocab_size']:,} tokens, "
+        f"{c['n_positions']:,} positions; LM head tied to the token embedding.")
 
 
 def test_char_tokenizer_round_trips():
@@ -67,4 +70,4 @@ def test_parameter_count_of_the_tiny_model_is_exact():
     run, _, _ = tiny_gpt.new_run(tiny_gpt.bundled_corpus(50_000), config)
     counted = parameters.count_parameters(config.gpt2_config(run.tokenizer.vocab_size).to_dict(), "GPT2LMHeadModel")
     assert counted.total == run.model.num_parameters()
-    assert parameters.count_known("gpt2").total == 124_439_808
+    assert parameters.count_known("gpt2").total == transformers_total("gpt2", "GPT2LMHeadModel")

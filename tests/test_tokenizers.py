@@ -9,6 +9,7 @@ import httpx2
 import pytest
 import torch
 from huggingface_hub.errors import RepositoryNotFoundError
+from shipped_configs import config
 from tokenizers import Tokenizer, pre_tokenizers, trainers
 from tokenizers import models as tok_models
 
@@ -144,7 +145,7 @@ def test_summary_counts_match_each_library_directly():
     assert summary.loc["SmolLM2", "tokens"] == len(smollm2.encode(text).ids)
     assert summary.loc["o200k_base", "tokens"] == len(T.tiktoken_encoding("o200k_base").encode_ordinary(text))
     assert summary.loc["Glassbox unigram", "tokens"] == len(T.load("unigram").processor.encode(text))
-    assert summary.loc["GPT-2", "vocabulary"] == 50257
+    assert summary.loc["GPT-2", "vocabulary"] == config("gpt2")["vocab_size"]
     assert summary.loc["cl100k_base", "round trip"] == "exact"
     wordpiece = T.load("wordpiece").tokenizer
     unknown = [ch for ch in "猫🤖" if wordpiece.token_to_id(ch) is None]
@@ -370,8 +371,9 @@ def test_embedding_rows_are_rows_of_the_table(minilm):
         assert ids == minilm.tokenizer("unbelievable tokenizers")["input_ids"]
         rows = T.embedding_rows(minilm.model, ids)
     table = minilm.model.embeddings.word_embeddings.weight
-    assert tuple(table.shape) == (minilm.model.config.vocab_size, minilm.model.config.hidden_size) == (30522, 384)
-    assert rows.shape == (len(ids), 384)
+    assert tuple(table.shape) == (minilm.model.config.vocab_size, minilm.model.config.hidden_size) == (
+        len(minilm.tokenizer), config("all-MiniLM-L6-v2")["hidden_size"])
+    assert rows.shape == (len(ids), table.shape[1])
     assert torch.equal(torch.from_numpy(rows), table[ids].detach())
 
 

@@ -29,7 +29,7 @@ DEFAULT_TEXT = {
 }
 QA_CONTEXT = ("BERT is a transformer encoder pretrained by Google in 2018 with masked language "
               "modelling and next-sentence prediction. It reads the whole sentence at once.")
-MAX_QUESTION_CHARS = 300  # the question and the context share the model's 384-512 tokens
+MAX_QUESTION_CHARS = 300  # the question and the context share the model's context window
 ZERO_SHOT_METHODS = ["Embedding similarity (MiniLM)", "Prompting (SmolLM2)"]
 HOOD_TASK = "task"  # under the hood of the task picked in the playground, on its own input
 HOOD_MODELS = {HOOD_TASK: "The task above, on its input", "minilm": "MiniLM encoder (any text)",

@@ -3,8 +3,8 @@ one memory cap instead of in st.session_state (which would keep every
 session's copy for as long as the session lives).
 
 The caps come from GLASSBOX_TRAINED_MODELS (default 20 models) and
-GLASSBOX_TRAINED_MB (default 512 MiB: five fine-tuned MiniLMs of 87 MiB; a
-default tiny GPT is 1.6 MiB); the least recently used model goes first.
+GLASSBOX_TRAINED_MB (default 512 MiB: a few fine-tuned MiniLMs, whose sizes
+benchmarks/README.md measures); the least recently used model goes first.
 """
 from __future__ import annotations
 

@@ -52,7 +52,8 @@ def _wordpiece(rng: random.Random) -> Question:
     rng.shuffle(options)
     found = [l.candidate for l in lookups if l.found]
     return Question(
-        f"BERT's WordPiece tokenizer (MiniLM's 30,522-token vocabulary) cuts the word `{word}`. Which pieces "
+        f"BERT's WordPiece tokenizer (MiniLM's {tokenization.load('wordpiece').vocab_size:,}-token vocabulary) "
+        f"cuts the word `{word}`. Which pieces "
         "does it give?", shown(pieces), f"From the left it takes the longest piece in the vocabulary, then "
         f"continues after it; pieces after the first carry `##`. It tried {len(lookups)} candidates and kept "
         f"{', '.join(f'`{c}`' for c in found)}: **{shown(pieces)}**. `[UNK]` only appears when no piece fits "

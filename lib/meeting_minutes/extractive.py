@@ -67,7 +67,7 @@ def embed(loaded, texts: list[str], batch_size: int = 64) -> np.ndarray:
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
         mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)  # (batch, hidden)
         parts.append(torch.nn.functional.normalize(mean.float(), dim=-1).cpu().numpy())
-    return np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
+    return np.concatenate(parts) if parts else np.zeros((0, loaded.model.config.hidden_size), np.float32)
 
 
 def pagerank(weights: np.ndarray, damping: float = 0.85, iterations: int = 100) -> np.ndarray:

@@ -138,7 +138,7 @@ def local_complete(loaded) -> Complete:
 
 
 def context_window(loaded) -> int:
-    return int(getattr(loaded.model.config, "max_position_embeddings", 2048))
+    return int(loaded.model.config.max_position_embeddings)  # GPT-2's n_positions answers to this name too
 
 
 def count_tokens_with(tokenizer) -> Callable[[str], int]:

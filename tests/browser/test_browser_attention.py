@@ -4,6 +4,8 @@ HTML runs nothing."""
 import pytest
 from conftest import ARTIFACTS, screenshot
 
+from lib import parameters
+
 XSS = "</script><img src=x onerror=alert(1)>"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,8 +25,9 @@ def test_bertviz_head_view_draws_offline(page, app_url):
     open_lesson(page, app_url)
     lines = head_view(page).locator("svg line")
     lines.first.wait_for(state="attached", timeout=60_000)
-    # MiniLM: 12 heads, each joining 8 tokens ([CLS] your cat is a lovely cat [SEP]) to 8
-    assert lines.count() == 12 * 8 * 8
+    # every head of MiniLM (its shipped config), each joining 8 tokens ([CLS] your cat is a lovely cat [SEP]) to 8
+    heads = parameters.shipped_config("all-MiniLM-L6-v2")["num_attention_heads"]
+    assert lines.count() == heads * 8 * 8
     assert head_view(page).get_by_text("lovely").first.is_visible()
     page.get_by_text("6. bertviz: every head at once").first.scroll_into_view_if_needed()
     screenshot(page, "attention")
