@@ -1,113 +1,26 @@
-import plotly.graph_objects as go
 import streamlit as st
 
-from lessons.widgets import common, trained
-from lessons.widgets import finetuning as view
-from lib import parameters, tiny_gpt, urlstate
-
-# Settings shared by link (the own-text corpus is not: it needs thousands of characters).
-SHARED = {
-    "layers": urlstate.Int("gpt_layers", 2, 1, 4),
-    "heads": urlstate.Choice("gpt_heads", 4, [1, 2, 4, 8]),
-    "width": urlstate.Choice("gpt_embd", 128, [32, 64, 128, 192]),
-    "context": urlstate.Choice("gpt_block", 64, [16, 32, 64, 128]),
-    "steps": urlstate.Int("gpt_steps", 600, 50, 1500),
-    "lr": urlstate.Choice("gpt_lr", 3e-3, [1e-3, 3e-3, 1e-2]),
-    "every": urlstate.Choice("gpt_every", 100, [25, 50, 100, 200]),
-    "seed": urlstate.Int("gpt_seed", 0, 0, 10_000),
-    "prompt": urlstate.Text("gpt_prompt", "The ", 60),
-    "temp": urlstate.Float("gpt_temperature", 0.8, 0.0, 2.0),
-    "topk": urlstate.Int("gpt_topk", 0, 0, 20),
-    "topp": urlstate.Float("gpt_top_p", 1.0, 0.05, 1.0),
-}
-PRESETS = {
-    "Quick demo: 1 layer, 200 steps": {"layers": 1, "heads": 2, "width": 64, "context": 32, "steps": 200,
-                                       "every": 50},
-    "Greedy decoding (temperature 0)": {"temp": 0.0},
-    "Hot sampling: temperature 1.5, top-k 5": {"temp": 1.5, "topk": 5},
-}
+from lessons.widgets import common
+from lessons.widgets import tiny_gpt as widgets
 
 st.title("A tiny GPT, trained from scratch")
-common.shared_state("tiny_gpt", SHARED, PRESETS)
+common.shared_state("tiny_gpt", widgets.SHARED, widgets.PRESETS)
 common.lesson_text("tiny_gpt", "intro")
-
-full = parameters.count_known("gpt2")
-st.metric("GPT-2 small, the course's configuration (counted by the parameters lesson)", f"{full.total:,}",
-          help=tiny_gpt.describe(full.architecture))
+full = widgets.gpt2_small()
 
 st.header("1 · Corpus and configuration")
-source = st.radio("Corpus", ["Python's documentation (bundled)", "My own text"], horizontal=True, key="gpt_source")
-text = tiny_gpt.bundled_corpus() if source.startswith("Python") else st.text_area(
-    "Paste at least a few thousand characters", height=160, max_chars=tiny_gpt.MAX_CORPUS_CHARS, key="gpt_text")
-c1, c2, c3, c4 = st.columns(4)
-config = tiny_gpt.TinyGPTConfig(
-    n_layer=c1.slider("Layers (n_layer)", 1, 4, key="gpt_layers"),
-    n_head=c2.select_slider("Heads (n_head)", SHARED["heads"].options, key="gpt_heads"),
-    n_embd=c3.select_slider("Width (n_embd)", SHARED["width"].options, key="gpt_embd"),
-    block_size=c4.select_slider("Context (block_size)", SHARED["context"].options, key="gpt_block"),
-    max_steps=c1.slider("Training steps", 50, 1500, step=50, key="gpt_steps"),
-    learning_rate=c2.select_slider("Learning rate", SHARED["lr"].options, key="gpt_lr"),
-    eval_every=c3.select_slider("Sample every N steps", SHARED["every"].options, key="gpt_every"),
-    seed=c4.number_input("Seed", 0, 10_000, key="gpt_seed"),
-)
-try:
-    corpus = tiny_gpt.prepare_corpus(text, config.block_size)
-except tiny_gpt.CorpusError as err:
-    st.warning(str(err))
-    st.stop()
-vocab = tiny_gpt.CharTokenizer.from_text(corpus).vocab_size
-try:
-    breakdown = parameters.count_parameters(config.gpt2_config(vocab).to_dict(), "GPT2LMHeadModel")
-except parameters.InvalidConfig as err:
-    st.error(str(err))
-    st.stop()
-st.write(f"**{len(corpus):,} characters**, a vocabulary of **{vocab} characters**, and a model of "
-         f"**{breakdown.total:,} parameters** — {full.total / breakdown.total:,.0f}× smaller than GPT-2 small.")
-st.dataframe(breakdown.table()[["group", "exact", "formula", "share"]], hide_index=True, width="stretch")
+corpus, config = widgets.corpus_and_config(full)
 
 st.header("2 · Train")
 common.lesson_text("tiny_gpt", "loop")
-if st.button("Train from scratch", type="primary", icon=":material/play_arrow:", key="gpt_train"):
-    run, train_data, val_data = tiny_gpt.new_run(corpus, config, common.device())
-    trained.keep("gpt_run", run)  # kept before training, so a stopped run keeps what it learned
-    chart, sample_box = st.empty(), st.empty()
+widgets.train_button(corpus, config)
 
-    def draw(i, progress):
-        if progress.val_loss is not None:
-            chart.plotly_chart(view.gpt_loss_chart(run), width="stretch", key=f"gpt_live_{i}")
-            sample_box.code(progress.sample, language=None)
-
-    common.live_run(tiny_gpt.train(run, train_data, val_data), config.max_steps, "Training", draw)
-
-run = trained.kept("gpt_run", "tiny GPT")
-if run and run.history:
-    st.plotly_chart(view.gpt_loss_chart(run), width="stretch", key="gpt_final_chart")
-    evals = [p for p in run.history if p.val_loss is not None]
-    if evals:
-        last = evals[-1]
-        verdict = "below" if last.val_loss < run.baseline else "not yet below"
-        st.write(f"After {last.step} steps the validation loss is **{last.val_loss:.3f}**, {verdict} the unigram "
-                 f"baseline of **{run.baseline:.3f}**.")
-        with st.expander("Samples during training"):
-            for p in evals:
-                st.markdown(f"**step {p.step}** (validation loss {p.val_loss:.2f})")
-                st.code(p.sample, language=None)
-
+run = widgets.trained_run()
+if run:
+    widgets.training_result(run)
     st.header("3 · The generation loop")
     common.lesson_text("tiny_gpt", "generate")
-    c1, c2, c3, c4 = st.columns(4)
-    prompt = c1.text_input("Prompt", max_chars=60, key="gpt_prompt")
-    temperature = c2.slider("Temperature (0 = greedy)", 0.0, 2.0, step=0.1, key="gpt_temperature")
-    top_k = c3.slider("Top-k (0 = off)", 0, 20, key="gpt_topk")
-    top_p = c4.slider("Top-p (1 = off)", 0.05, 1.0, step=0.05, key="gpt_top_p")
-    steps = list(tiny_gpt.generate(run, prompt, 40, temperature, top_k or None, top_p, seed=0))
-    st.code(prompt + "".join(s.token for s in steps), language=None)
-    pick = st.slider("Look at step", 1, len(steps), 1, key="gpt_step")
-    step = steps[pick - 1]
-    fig = go.Figure(go.Bar(x=[repr(t) for t in step.candidates], y=step.probabilities, marker_color="#3b6fb6"))
-    fig.update_layout(title=f"Step {pick}: the five most likely next characters (chosen: {step.token!r})",
-                      xaxis_title="candidate character", yaxis_title="probability", height=320)
-    st.plotly_chart(fig, width="stretch")
+    widgets.generation_loop(run)
 
 common.checkpoint("tiny_gpt")
 common.next_lesson("tiny_gpt")

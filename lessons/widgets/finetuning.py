@@ -236,17 +236,3 @@ def sweep_chart(table: pd.DataFrame) -> go.Figure:
                       xaxis_title="learning rate (log scale)", yaxis_title="validation accuracy", height=360)
     return fig
 
-
-def gpt_loss_chart(run) -> go.Figure:
-    """Train/validation loss of a tiny-GPT run against its unigram baseline."""
-    history = pd.DataFrame([vars(p) for p in run.history])
-    evals = history.dropna(subset=["val_loss"])
-    fig = go.Figure()
-    fig.add_scatter(x=history["step"], y=history["train_loss"], name="train loss", mode="lines",
-                    line={"color": "#3b6fb6"})
-    fig.add_scatter(x=evals["step"], y=evals["val_loss"], name="validation loss", mode="lines+markers",
-                    line={"color": "#e69f00", "width": 3})
-    fig.add_hline(y=run.baseline, line_dash="dash", annotation_text=f"unigram baseline {run.baseline:.2f}")
-    fig.update_layout(title="Next-character cross-entropy (nats)", xaxis_title="step", yaxis_title="loss",
-                      height=360)
-    return fig
