@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from lib import models
+from lib import device_policy
 from lib.meeting_minutes import schema, transcript
 from lib.meeting_minutes.schema import Segment
 
@@ -125,7 +125,7 @@ def local_complete(loaded) -> Complete:
     def complete(messages: list[dict], max_new_tokens: int) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
-        with loaded.lock, models.cpu_threads(loaded.device):
+        with loaded.lock, device_policy.cpu_threads(loaded.device):
             inputs = loaded.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
                                                           return_tensors="pt", return_dict=True)
             streamer = TextIteratorStreamer(loaded.tokenizer, skip_prompt=True, skip_special_tokens=True)
