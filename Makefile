@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.glassbox-ready
-# The SmolLM2 folder converted once from the bundled GGUF (lib/models.py); `make clean` redoes it.
+# The SmolLM2 folder converted once from the bundled GGUF (lib/smollm2_conversion.py); `make clean` redoes it.
 SMOLLM2 := .cache/glassbox/smollm2-135m-instruct/model.safetensors
 PORT ?= 8501
 BENCH ?= startup
@@ -31,7 +31,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt
 	touch $(STAMP)
 
 $(SMOLLM2): | $(STAMP)
-	PYTHONPATH=. $(PY) -m lib.models
+	PYTHONPATH=. $(PY) -m lib.smollm2_conversion
 
 run: setup
 	HF_HUB_DISABLE_TELEMETRY=1 $(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT)

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from lessons.widgets.attention import heatmap, numbered  # noqa: E402
 from lib import attention as att  # noqa: E402
-from lib import attention_models, models  # noqa: E402
+from lib import attention_models, model_loading  # noqa: E402
 
 WORDS = ("the quick brown fox jumps over a lazy dog while my lovely cat sleeps on the warm mat near "
          "an open window and dreams of fish birds and mice all day long").split()
@@ -132,7 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     repeats = args.repeats
     print(f"load average {os.getloadavg()[0]:.1f}")
-    minilm = models.load("minilm", role="encoder", device="cpu", attentions=True)
+    minilm = model_loading.load("minilm", role="encoder", device="cpu", attentions=True)
     if not args.no_server:
         over_the_websocket(repeats, minilm.tokenizer)
     from streamlit.testing.v1 import AppTest

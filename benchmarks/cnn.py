@@ -17,7 +17,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage import data  # noqa: E402
 
-from lib import cnn, efficientnet, models  # noqa: E402
+from lib import cnn, device_policy, efficientnet  # noqa: E402
 
 
 def digits(device: str, seeds: int) -> None:
@@ -59,7 +59,7 @@ def efficientnet_figures(device: str) -> None:
     tabby = efficientnet.imagenet_labels().index("tabby")
     # the lesson runs CPU inference on one thread per student (lessons/widgets/cnn.one_thread)
     for threads in sorted({1, torch.get_num_threads()}):
-        with models.cpu_threads(device, threads):
+        with device_policy.cpu_threads(device, threads):
             top = timed(f"classify chelsea, {threads} thread(s)", lambda: efficientnet.classify(model, cat))
             timed(f"Grad-CAM + saliency, {threads} thread(s)", lambda: efficientnet.explain(model, x, tabby))
     print("  top-3:", ", ".join(f"{name} {p:.3f}" for name, p in top[:3]))
@@ -67,7 +67,7 @@ def efficientnet_figures(device: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--device", default=models.best_device())
+    parser.add_argument("--device", default=device_policy.best_device())
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
     print(f"device {args.device}, torch threads {torch.get_num_threads()}, "

@@ -9,7 +9,7 @@ machine the wall time is an upper bound.
 import time
 
 from lib import finetuning as ft
-from lib import models, tiny_gpt
+from lib import model_loading, tiny_gpt
 
 
 def fine_tune() -> None:
@@ -24,7 +24,7 @@ def fine_tune() -> None:
     probs = ft.predict_proba(model, splits["test"].texts, cfg.max_length)
     metrics = ft.classification_metrics(splits["test"].labels, probs.argmax(1), 2)
     baseline = ft.classification_metrics(
-        splits["test"].labels, ft.zero_shot_predict(models.load("minilm"), splits["test"].texts, ft.REVIEW_LABELS), 2)
+        splits["test"].labels, ft.zero_shot_predict(model_loading.load("minilm"), splits["test"].texts, ft.REVIEW_LABELS), 2)
     print(f"fine-tune MiniLM, defaults {cfg}: {trained:.1f} s ({cpu:.1f} s CPU) for {run.total_steps} steps "
           f"(stopped early: {run.stopped_early}); test accuracy {metrics['accuracy']:.3f}, F1 {metrics['f1']:.3f}; "
           f"zero-shot baseline accuracy {baseline['accuracy']:.3f}")

@@ -15,7 +15,7 @@ from pathlib import Path
 # the repository root instead of the script folder, so no file in benchmarks/ can shadow a package
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from lib import embeddings, gpu, models  # noqa: E402
+from lib import embeddings, gpu, model_loading  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
     model, encoders = [], {}
 
     def encoder_in(device: str, dtype: str):  # one load per device, a converted copy per precision
-        encoders.setdefault(device, models.load("minilm", role="encoder", device=device))
+        encoders.setdefault(device, model_loading.load("minilm", role="encoder", device=device))
         return gpu.in_precision(encoders[device], dtype)
 
     for row in gpu.model_sweep(encoder_in, embeddings.bundled_sentences(), devices, list(gpu.DTYPES), batch_sizes):

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lib import models
+from lib import device_policy, model_loading, model_registry
 from lib.meeting_minutes import MEETING_DIR, SAMPLE_AUDIO, audio, classic_asr, diarize, evaluate, extractive, transcribe
 
 TWO_HOURS_S = 2 * 3600
@@ -68,14 +68,14 @@ def page_end_to_end() -> dict:
 def sample_end_to_end(split_pauses: str) -> dict:
     """What the page does for the sample: load Whisper, transcribe, diarise, load MiniLM, write."""
     started = time.perf_counter()
-    whisper = transcribe.load_whisper(models.bundled_path("whisper-tiny.en"))
+    whisper = transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
     segments, last = transcribe.run(whisper, str(SAMPLE_AUDIO), split_pauses=split_pauses == "split")
     asr_done = time.perf_counter()
     hint = len(diarize.introduced_names(segments)) or None
     segments = diarize.diarize(audio.chunks(str(SAMPLE_AUDIO)), segments, num_speakers=hint)
     segments = diarize.rename(segments, diarize.names_from_introductions(segments))
     diarised = time.perf_counter()
-    minutes = extractive.write(models.load("minilm", "encoder"), segments)
+    minutes = extractive.write(model_loading.load("minilm", "encoder"), segments)
     truth = json.loads((MEETING_DIR / "ground_truth.json").read_text())["action_items"]
     return {"audio_s": round(last.total_s, 1), "asr_s": round(last.elapsed_s, 1),
             "real_time_factor": round(last.real_time_factor, 3),
@@ -90,7 +90,7 @@ def sample_end_to_end(split_pauses: str) -> dict:
 def long_file(path: str) -> dict:
     """Transcribe and diarise a 2-hour file chunk by chunk; report progress and peak RSS."""
     started = time.perf_counter()
-    whisper = transcribe.load_whisper(models.bundled_path("whisper-tiny.en"))
+    whisper = transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
     segments, last = [], None
     for last in transcribe.transcribe(whisper, path):
         segments += last.segments
@@ -108,7 +108,7 @@ def classic_versus_whisper() -> dict:
     LibriVox clips together (WER weighted by words) and on the sample's first turns."""
     import soundfile as sf
 
-    whisper = transcribe.load_whisper(models.bundled_path("whisper-tiny.en"))
+    whisper = transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
     turns = json.loads((MEETING_DIR / "sample_turns.json").read_text())
     seconds, script = classic_asr.sample_clip(turns, classic_asr.MAX_SECONDS)
     sets = {"librivox": [(sf.read(path, dtype="float32")[0], reference)
@@ -147,7 +147,7 @@ def in_subprocess(*args: str) -> dict:
 
 
 def main() -> None:
-    print(f"device: {models.best_device()}, CPU threads: {models.device_report()['cpu_threads']}")
+    print(f"device: {device_policy.best_device()}, CPU threads: {device_policy.device_report()['cpu_threads']}")
     for mode in ("plain", "split"):
         print(f"sample, {mode} segments:", json.dumps(in_subprocess("--sample", mode)))
     print("sample on the page:", json.dumps(in_subprocess("--page")))

@@ -15,7 +15,7 @@ from pathlib import Path
 # the repository root instead of the script folder, so no file in benchmarks/ can shadow a package
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from lib import efficientnet, embeddings, models, pipelines  # noqa: E402
+from lib import efficientnet, embeddings, model_loading, pipelines  # noqa: E402
 
 CLIP = "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav"
 
@@ -37,8 +37,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default="")
     args = parser.parse_args()
-    encoder = models.load("minilm", "encoder", "cpu")
-    decoder = models.load("smollm2-135m", "decoder", "cpu")
+    encoder = model_loading.load("minilm", "encoder", "cpu")
+    decoder = model_loading.load("smollm2-135m", "decoder", "cpu")
     whisper = pipelines.load_whisper("cpu")
     cnn = efficientnet.load_efficientnet_lite0()
     image = pipelines.sample_image()

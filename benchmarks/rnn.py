@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import torch
 
-from lib import models, rnn
+from lib import device_policy, rnn
 
 LENGTHS = [16, 32, 64, 128, 256, 512, 1024]
 
@@ -39,7 +39,7 @@ def char_model_default_budget(device: str) -> None:
 
 
 def main() -> None:
-    device = models.best_device()
+    device = device_policy.best_device()
     print(f"device {device}, torch threads {torch.get_num_threads()}, load average {load_average()}")
     for threads in sorted({1, torch.get_num_threads()}):
         torch.set_num_threads(threads)

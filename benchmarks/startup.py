@@ -22,11 +22,11 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 LOAD_SNIPPET = """
 import time, sys
 sys.path.insert(0, {root!r})
-from lib import models
+from lib import model_loading
 import torch, transformers  # imports are timed separately
 for attempt in ("cold", "warm"):
     t = time.perf_counter()
-    models.load({key!r}, role={role!r}, device="cpu")
+    model_loading.load({key!r}, role={role!r}, device="cpu")
     print(attempt, time.perf_counter() - t)
 """
 
@@ -48,9 +48,9 @@ def time_model(key: str, role: str) -> dict:
 
 
 def time_raw_gguf() -> float:
-    code = ("import time, sys; sys.path.insert(0, %r)\nfrom lib import models\n"
+    code = ("import time, sys; sys.path.insert(0, %r)\nfrom lib import model_registry\n"
             "from transformers import AutoModelForCausalLM\n"
-            "g = models.bundled_path('smollm2-135m'); t = time.perf_counter()\n"
+            "g = model_registry.bundled_path('smollm2-135m'); t = time.perf_counter()\n"
             "AutoModelForCausalLM.from_pretrained(g.parent, gguf_file=g.name)\n"
             "print(time.perf_counter() - t)" % str(ROOT))
     return float(run_python(code).strip().split("\n")[-1])

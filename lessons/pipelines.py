@@ -4,7 +4,7 @@ import streamlit as st
 
 from lessons.widgets import common
 from lessons.widgets import pipelines as widgets
-from lib import embeddings, models, parameters, pipelines
+from lib import embeddings, model_registry, parameters, pipelines
 
 K = "pipelines"
 BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
@@ -17,7 +17,7 @@ common.lesson_text(K, "intro")
 st.header("Pipeline playground")
 task = pipelines.TASK_BY_KEY[st.selectbox("Task", list(pipelines.TASK_BY_KEY), key=f"{K}_task",
                                           format_func=lambda key: pipelines.TASK_BY_KEY[key].title)]
-spec = models.REGISTRY[task.model_key]
+spec = model_registry.REGISTRY[task.model_key]
 st.markdown(f"**Use it to:** {task.use_case}  \n**Model:** {spec.title} · "
             f"{'bundled, works offline' if task.offline else 'from the Hub'} · {spec.license}")
 if task.note:

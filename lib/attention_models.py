@@ -1,7 +1,7 @@
 """Attention inside real models (an encoder and a decoder from the registry),
 and a decoder's generation loop one token at a time. No Streamlit.
 
-Every function takes a `models.Loaded` and holds its lock around
+Every function takes a `model_loading.Loaded` and holds its lock around
 tokenize-and-forward; the shared model is never modified.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from lib import models, parameters, sampling
+from lib import device_policy, parameters, sampling
 
 DISPLAY_TOKEN_LIMIT = 256  # beyond this a heatmap is unreadable and the memory grows as seq²
 ARCHITECTURES = [
@@ -76,7 +76,7 @@ def model_attention(loaded, text: str, max_tokens: int = DISPLAY_TOKEN_LIMIT) ->
     # One thread: the lock serialises the class's forward passes anyway, and two threads
     # per pass fight the other students' reruns for the cores (benchmarks/README.md: MiniLM
     # on 32 tokens at load 8.6 took 961 ms on two threads, 45 ms on one).
-    with loaded.lock, models.cpu_threads(loaded.device):
+    with loaded.lock, device_policy.cpu_threads(loaded.device):
         encoded, full_count = encode(loaded, text, limit)
         encoded = encoded.to(loaded.device)
         # The base model, without the LM head: SmolLM2's scores its whole vocabulary at every position,
@@ -122,7 +122,7 @@ def queries_and_keys(loaded, text: str, max_tokens: int = DISPLAY_TOKEN_LIMIT) -
     def split(t: torch.Tensor) -> torch.Tensor:  # (1, seq, heads*head_dim) -> (heads, seq, head_dim)
         return t[0].view(t.shape[1], num_heads, -1).transpose(0, 1)
 
-    with loaded.lock, models.cpu_threads(loaded.device):
+    with loaded.lock, device_policy.cpu_threads(loaded.device):
         encoded, _ = encode(loaded, text, min(token_limit(loaded), max_tokens))
         with torch.inference_mode():
             hidden = loaded.model.base_model(**encoded.to(loaded.device), output_hidden_states=True).hidden_states

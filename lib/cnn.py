@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
-from lib import models
+from lib import device_policy
 
 # The course's worked example: a 5×5 input and a 3×3 kernel.
 EXAMPLE_INPUT = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]])
@@ -330,7 +330,7 @@ def train(model: nn.Module, data: Dataset, epochs: int = 10, learning_rate: floa
     order = torch.Generator().manual_seed(seed)
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        with models.cpu_threads(device):
+        with device_policy.cpu_threads(device):
             loss, train_accuracy = train_epoch(model, data, optimizer, batch_size, device, order)
             test_accuracy = (predict(model, data.x_test) == data.y_test).float().mean().item()
         yield EpochResult(epoch, loss, train_accuracy, test_accuracy, time.perf_counter() - started)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from lib import models
+from lib import model_registry
 
 CLASSES_FILE = Path(__file__).resolve().parent.parent / "assets" / "imagenet_classes.txt"
 IMAGE_SIZE = 224
@@ -106,7 +106,7 @@ LAYER_NAMES = ["stem"] + [f"block {i}" for i in range(sum(stage[0] for stage in 
 def load_efficientnet_lite0() -> EfficientNetLite0:
     """The model with its bundled ImageNet weights, in eval mode, on the CPU."""
     model = EfficientNetLite0()
-    state = torch.load(models.bundled_path("efficientnet-lite0"), map_location="cpu", weights_only=True)
+    state = torch.load(model_registry.bundled_path("efficientnet-lite0"), map_location="cpu", weights_only=True)
     model.load_state_dict(state)  # strict: every checkpoint tensor must have its layer
     return model.requires_grad_(False).eval()  # shared and never trained: no weight gradients
 

@@ -1,7 +1,7 @@
 """Contextual and static word vectors, sentence embeddings and semantic search
 with an encoder (MiniLM by default). Importable without Streamlit.
 
-Every function takes a `models.Loaded` and holds its lock around
+Every function takes a `model_loading.Loaded` and holds its lock around
 tokenize-and-forward, because the model is shared by the whole class.
 """
 from __future__ import annotations

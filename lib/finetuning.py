@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from lib import models, parameters
+from lib import model_loading, parameters
 
 REVIEWS_CSV = Path(__file__).resolve().parent.parent / "assets" / "reviews" / "reviews.csv"
 REVIEW_LABELS = ["negative", "positive"]
@@ -220,11 +220,11 @@ def training_slot(on_wait: Callable[[float], None], slots: threading.Semaphore =
         slots.release()
 
 
-def new_classifier(base: str, label_names: list[str], device: str = "cpu") -> models.Loaded:
+def new_classifier(base: str, label_names: list[str], device: str = "cpu") -> model_loading.Loaded:
     """A fresh, private copy of a pretrained encoder with a new classification head.
 
     Never the shared cached model: training changes the weights."""
-    return models.load(base, role="classifier", device=device, attentions=True, fallback="minilm",
+    return model_loading.load(base, role="classifier", device=device, attentions=True, fallback="minilm",
                        model_kwargs={"num_labels": len(label_names),
                                      "id2label": dict(enumerate(label_names)),
                                      "label2id": {n: i for i, n in enumerate(label_names)}})
@@ -240,7 +240,7 @@ def trainable_parameters(model: torch.nn.Module, freeze_encoder: bool) -> int:
 def parameter_counts(base: str, num_labels: int) -> tuple[int, int]:
     """(trainable with the encoder frozen, trainable in full fine-tuning) for `base` with a
     new `num_labels`-class head, counted on the meta device from its config (no weights).
-    Raises parameters.InvalidConfig or models.ModelUnavailable when the config cannot be had."""
+    Raises parameters.InvalidConfig or model_registry.ModelUnavailable when the config cannot be had."""
     config, _, _ = parameters.resolve_config(BASE_CONFIGS.get(base, base))
     config.num_labels = num_labels
     model = parameters.build_on_meta(config, parameters.model_class_named("AutoModelForSequenceClassification"))
@@ -262,7 +262,7 @@ def _batches(data: Dataset, batch_size: int, shuffle: bool, rng: random.Random) 
         yield order[start:start + batch_size]
 
 
-def _encode(loaded: models.Loaded, texts: list[str], max_length: int) -> dict:
+def _encode(loaded: model_loading.Loaded, texts: list[str], max_length: int) -> dict:
     encoded = loaded.tokenizer(texts, padding=True, truncation=True, max_length=max_length,
                                return_tensors="pt")
     return {k: v.to(loaded.device) for k, v in encoded.items()}
@@ -281,7 +281,7 @@ def _schedule(name: str, warmup: int, total: int):
     return factor
 
 
-def train(loaded: models.Loaded, train_set: Dataset, val_set: Dataset, cfg: TrainConfig,
+def train(loaded: model_loading.Loaded, train_set: Dataset, val_set: Dataset, cfg: TrainConfig,
           run: TrainingRun) -> Iterator[Log]:
     """Fine-tune `loaded.model` in place, yielding a Log per step and per epoch.
 
@@ -335,7 +335,7 @@ def train(loaded: models.Loaded, train_set: Dataset, val_set: Dataset, cfg: Trai
 
 
 @torch.no_grad()
-def predict_proba(loaded: models.Loaded, texts: list[str], max_length: int = 64,
+def predict_proba(loaded: model_loading.Loaded, texts: list[str], max_length: int = 64,
                   batch_size: int = 64) -> np.ndarray:
     """Class probabilities, shape (len(texts), num_labels)."""
     loaded.model.eval()
@@ -349,7 +349,7 @@ def predict_proba(loaded: models.Loaded, texts: list[str], max_length: int = 64,
 
 
 @torch.no_grad()
-def evaluate_loss(loaded: models.Loaded, data: Dataset, max_length: int) -> tuple[float, float]:
+def evaluate_loss(loaded: model_loading.Loaded, data: Dataset, max_length: int) -> tuple[float, float]:
     probs = predict_proba(loaded, data.texts, max_length)
     labels = np.array(data.labels)
     loss = -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, None)).mean()
@@ -386,7 +386,7 @@ def precision_recall_curve(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
 # --- the zero-shot baseline -----------------------------------------------------------
 
 @torch.no_grad()
-def sentence_embeddings(encoder: models.Loaded, texts: list[str], max_length: int = 128) -> torch.Tensor:
+def sentence_embeddings(encoder: model_loading.Loaded, texts: list[str], max_length: int = 128) -> torch.Tensor:
     """Mean-pooled, L2-normalised sentence embeddings, shape (len(texts), hidden_size)."""
     with encoder.lock:
         batch = _encode(encoder, texts, max_length)
@@ -406,7 +406,7 @@ def zero_shot_descriptions(label_names: list[str]) -> list[str]:
     return [LABEL_DESCRIPTIONS.get(name.lower(), f"This review is {name}.") for name in label_names]
 
 
-def zero_shot_predict(encoder: models.Loaded, texts: list[str], label_names: list[str]) -> np.ndarray:
+def zero_shot_predict(encoder: model_loading.Loaded, texts: list[str], label_names: list[str]) -> np.ndarray:
     """No training: pick the label whose description is closest (cosine) in embedding space."""
     labels = sentence_embeddings(encoder, zero_shot_descriptions(label_names))  # (num_labels, hidden)
     chunks = [sentence_embeddings(encoder, texts[i:i + 64]) @ labels.T for i in range(0, len(texts), 64)]
@@ -416,7 +416,7 @@ def zero_shot_predict(encoder: models.Loaded, texts: list[str], label_names: lis
 # --- attention before and after ---------------------------------------------------------
 
 @torch.no_grad()
-def last_layer_attention(loaded: models.Loaded, sentence: str) -> tuple[list[str], np.ndarray]:
+def last_layer_attention(loaded: model_loading.Loaded, sentence: str) -> tuple[list[str], np.ndarray]:
     """Tokens and the last layer's attention averaged over heads, shape (seq, seq)."""
     with loaded.lock:
         batch = _encode(loaded, [sentence], 64)

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 import torch
 
-from lib import models
+from lib import device_policy, model_registry
 
 RESULTS_FORMAT = "glassbox-gpu-benchmark/1"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -49,7 +49,7 @@ def time_call(fn: Callable[[], object], device: str, warmup: int = 1, repeats: i
 
 
 def available_devices() -> list[str]:
-    report = models.device_report()
+    report = device_policy.device_report()
     return ["cpu"] + [d for d in ("cuda", "mps") if report[d]]
 
 
@@ -65,7 +65,7 @@ def dtypes_for(device: str) -> list[str]:
 
 def device_details() -> dict:
     """The device report plus MPS and CPU details for the lesson's header."""
-    report = models.device_report()
+    report = device_policy.device_report()
     report["torch"] = torch.__version__
     report["cuda_version"] = torch.version.cuda
     report["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
@@ -264,12 +264,14 @@ COLAB_T4_GB = 16  # the course's reference GPU
 
 
 def registry_memory_table() -> list[dict]:
-    """Weight memory of every registry model with a known size, at each precision."""
+    """Weight memory of every registry model whose parameters can be counted
+    here (tokenizers have none), at each precision."""
     rows = []
-    for spec in models.specs():
-        if spec.num_parameters and spec.role not in ("tokenizer",):
-            row = {"model": spec.title, "parameters (M)": spec.num_parameters / 1e6}
-            row.update({f"{p} (MB)": weights_bytes(spec.num_parameters, p) / 2**20 for p in BYTES_PER_PARAMETER})
+    for spec in model_registry.specs():
+        count = model_registry.num_parameters(spec.key)
+        if count:
+            row = {"model": spec.title, "parameters (M)": count / 1e6}
+            row.update({f"{p} (MB)": weights_bytes(count, p) / 2**20 for p in BYTES_PER_PARAMETER})
             rows.append(row)
     return rows
 

@@ -2,7 +2,7 @@
 import platform
 from importlib.metadata import PackageNotFoundError, version
 
-from lib import models
+from lib import device_policy, hub, model_registry
 
 LIBRARIES = ["torch", "transformers", "tokenizers", "streamlit", "accelerate", "plotly", "bertviz",
              "faster-whisper"]
@@ -19,8 +19,8 @@ def library_versions() -> dict[str, str]:
 
 
 def system_report() -> dict:
-    return {"versions": library_versions(), "device": models.device_report(),
-            "hub_reachable": models.hub_reachable(), "bundled_models": models.installed_report()}
+    return {"versions": library_versions(), "device": device_policy.device_report(),
+            "hub_reachable": hub.hub_reachable(), "bundled_models": model_registry.installed_report()}
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -34,5 +34,6 @@ def markdown_table(rows: list[dict]) -> str:
 def models_rows(bundled: list[dict]) -> list[dict]:
     """The bundled-model table as the home page shows it."""
     return [{**m, "installed": "✅ available" if m["installed"] else "❌ missing",
-             "parameters": f"{m['parameters']:,}" if m["parameters"] else "—", "size (MB)": f"{m['size (MB)']:g}"}
+             "parameters": f"{m['parameters']:,}" if m["parameters"] else "—",
+             "size (MB)": f"{m['size (MB)']:.1f}" if m["size (MB)"] else "—"}
             for m in bundled]

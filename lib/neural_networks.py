@@ -19,7 +19,7 @@ from sklearn import datasets as sk_datasets
 from torch import nn
 from torch.nn import functional as F
 
-from lib import models
+from lib import device_policy
 
 # --- activations -------------------------------------------------------------------
 
@@ -292,7 +292,7 @@ def train(model: MLP, data: Split, cfg: NetConfig, steps: int, every: int = 10, 
     Step with diverged=True, once the loss or the weights stop being finite or
     the loss climbs past DIVERGENCE_FACTOR × its starting value."""
     device = next(model.parameters()).device
-    with models.cpu_threads(device):
+    with device_policy.cpu_threads(device):
         yield from _train(model, data, cfg, steps, every, seed, device)
 
 
@@ -364,7 +364,7 @@ def boundary(model: MLP, extent: float = 1.6, resolution: int = 60):
     axis, points = grid(extent, resolution)
     device = next(model.parameters()).device
     x = torch.as_tensor(points, dtype=torch.float32, device=device)
-    with models.cpu_threads(device):
+    with device_policy.cpu_threads(device):
         prob = torch.sigmoid(model(x)).reshape(resolution, resolution).cpu().numpy()
         states = [s.T.reshape(-1, resolution, resolution).cpu().numpy() for s in model.hidden_states(x)]
     return axis, prob, states

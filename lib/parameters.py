@@ -17,13 +17,12 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from pathlib import Path
 
 import pandas as pd
 
-from lib import models
+from lib import device_policy, hub
+from lib.model_registry import CONFIG_DIR
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "assets" / "configs"
 MAX_PARAMETERS = 10**13  # ten trillion: beyond any published dense model
 MAX_META_PARAMETERS = 2 * 10**12  # above this only the formula is evaluated (building takes too long)
 
@@ -77,7 +76,7 @@ def shipped_config(key: str) -> dict:
 
 def hub_config(hub_id: str) -> dict:
     """config.json of any Hub model (only that small file is downloaded)."""
-    return models.fetch_hub_config(hub_id)
+    return hub.fetch_hub_config(hub_id)
 
 
 # --- the formulas -------------------------------------------------------------
@@ -389,7 +388,7 @@ def build_on_meta(config, cls):
 def count_parameters(config_or_name, model_class: str | None = None) -> Breakdown:
     """Exact parameter count, grouped, for a shipped config key ('gpt2'), a Hub
     id (online), a config dict or a transformers config. Raises InvalidConfig
-    or models.ModelUnavailable with a message for the student."""
+    or model_registry.ModelUnavailable with a message for the student."""
     config, title, default_class = resolve_config(config_or_name)
     model_class = model_class or default_class
     architecture = architecture_of(config, model_class)
@@ -633,7 +632,7 @@ def fits_table(num_parameters: int, local_gpu: tuple[str, float] | None = None) 
 
 
 def local_gpu() -> tuple[str, float] | None:
-    report = models.device_report()
+    report = device_policy.device_report()
     return (report["gpu_name"], report["gpu_memory_gb"]) if report["cuda"] else None
 
 

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from lib import embeddings, gpu, meeting_minutes, models, sampling
+from lib import embeddings, gpu, meeting_minutes, model_registry, sampling
 from lib.meeting_minutes import audio as audio_lib
 from lib.meeting_minutes import classic_asr, evaluate
 from lib.meeting_minutes import transcribe as transcribe_lib
@@ -29,7 +29,7 @@ MAX_CHARS = 2000
 MASK_PATTERN = re.compile(r"\[MASK\]|<mask>")
 SUMMARY_INSTRUCTION = "Summarise this text in one or two sentences:\n\n"  # SmolLM2 is asked this, then the text
 SUMMARY_TOKENS = 40  # new tokens at most
-SUMMARY_MODEL = models.REGISTRY["smollm2-135m"].hub_id
+SUMMARY_MODEL = model_registry.REGISTRY["smollm2-135m"].hub_id
 
 
 @dataclass(frozen=True)
@@ -110,9 +110,11 @@ HUB_ROLES = {"sentiment-analysis": "classifier", "ner": "ner", "question-answeri
 
 
 def needs_hub_message(task: Task) -> str:
-    spec = models.REGISTRY[task.model_key]
-    return (f"**{task.title}** has no offline model here. It needs **{spec.location}** "
-            f"({spec.size_mb:.0f} MB) from the HuggingFace Hub: connect to the internet and "
+    spec = model_registry.REGISTRY[task.model_key]
+    size_mb = model_registry.estimated_size_mb(task.model_key)
+    size = f" (about {size_mb:,.0f} MB, estimated from its parameters as float32)" if size_mb else ""
+    return (f"**{task.title}** has no offline model here. It needs **{spec.location}**{size} "
+            "from the HuggingFace Hub: connect to the internet and "
             "choose *Hub when available* in the sidebar, or download it once with "
             f"`huggingface-cli download {spec.location}`.")
 
@@ -339,7 +341,7 @@ def wav_bytes(samples: np.ndarray, rate: int = audio_lib.SAMPLE_RATE) -> bytes:
 
 def load_whisper(device: str = "cpu"):
     """The bundled Whisper tiny.en, loaded as the meeting-minutes lesson loads it."""
-    return transcribe_lib.load_whisper(models.bundled_path("whisper-tiny.en"), device)
+    return transcribe_lib.load_whisper(model_registry.bundled_path("whisper-tiny.en"), device)
 
 
 def transcribe(whisper, audio: str | bytes) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lib import models, sampling
+from lib import device_policy, sampling
 
 KINDS = ("rnn", "lstm", "gru")
 TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -232,7 +232,7 @@ def train_depth_lstm(steps: int = 300, hidden_size: int = 8, seed: int = 0) -> D
     model = DepthLSTM(hidden_size)
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
     started = time.perf_counter()
-    with models.cpu_threads("cpu"):
+    with device_policy.cpu_threads("cpu"):
         for _ in range(steps):
             batch = torch.randint(0, idx.shape[1], (32,), generator=gen)
             loss = nn.functional.mse_loss(model(idx[:, batch]), depth[:, batch])
@@ -431,7 +431,7 @@ def train_char_model(corpus: Corpus, kind: str = "lstm", steps: int = 1000, time
     gen = torch.Generator().manual_seed(seed)
     model = CharModel(len(corpus.vocab), kind, hidden_size).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    with models.cpu_threads(device):
+    with device_policy.cpu_threads(device):
         start, recent = time.perf_counter(), []
         for step in range(1, steps + 1):
             x, y = random_windows(corpus.train, seq_len, batch_size, gen)
@@ -510,7 +510,7 @@ def train_forecasters(series: np.ndarray, window: int = FORECAST_WINDOW, steps: 
     gen = torch.Generator().manual_seed(seed)
     forecasters = {kind: Forecaster(kind, hidden_size).to(device) for kind in kinds}
     optims = {kind: torch.optim.Adam(m.parameters(), lr=0.01) for kind, m in forecasters.items()}
-    with models.cpu_threads(device):
+    with device_policy.cpu_threads(device):
         for step in range(1, steps + 1):
             batch = torch.randint(0, n_train, (64,), generator=gen)
             losses = {}

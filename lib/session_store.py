@@ -18,7 +18,7 @@ from dataclasses import dataclass
 def tensor_bytes(obj, depth: int = 3) -> int:
     """Bytes of the tensors `obj` holds: a module's parameters and buffers, an
     optimiser's state, and tensors inside dicts, lists and plain objects (a
-    `models.Loaded`, a training run) up to `depth` levels down. Storage shared
+    `model_loading.Loaded`, a training run) up to `depth` levels down. Storage shared
     by several tensors (tied weights) is counted once."""
     import torch
 

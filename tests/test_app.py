@@ -1,12 +1,12 @@
 """AppTest: every page registered in st.navigation renders without exception."""
 import pytest
 
-from lib import course, models
+from lib import course, model_registry
 
 PAGES = course.available_lessons()
 
 
-def test_home_shows_system_panel_and_course_map(open_page):
+def test_home_shows_system_panel_and_course_map(open_page, minilm):
     app = open_page("home")
     assert not app.exception, app.exception
     assert app.title[0].value.startswith("Glassbox")
@@ -15,8 +15,8 @@ def test_home_shows_system_panel_and_course_map(open_page):
     assert app.metric[0].label == "Device"
     models_table = next(m.value for m in app.markdown if m.value.startswith("| model |"))
     rows = models_table.splitlines()[2:]
-    assert len(rows) == len(models.installed_report()) and all("✅ available" in row for row in rows)
-    assert "| 22,713,216 |" in models_table  # MiniLM's parameters, from the registry
+    assert len(rows) == len(model_registry.installed_report()) and all("✅ available" in row for row in rows)
+    assert f"| {minilm.model.num_parameters():,} |" in models_table  # MiniLM's parameters, read from its weights
 
 
 @pytest.mark.parametrize("lesson", PAGES, ids=[l.key for l in PAGES])

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from shipped_configs import config
 
 from lib import attention as att
-from lib import attention_bertviz, attention_models, models
+from lib import attention_bertviz, attention_models, model_loading, model_registry, smollm2_conversion
 
 XSS = "</script><img src=x onerror=alert(1)>"
 
@@ -156,7 +156,7 @@ def test_teacher_forcing_pairs_for_the_course_translation():
 
 def reference_attentions(path, text):
     """Attention weights from a fresh copy of the model, loaded from its folder by transformers
-    itself (not through lib/models.py), on one thread as the lesson runs it: another thread count
+    itself (not through lib/model_loading.py), on one thread as the lesson runs it: another thread count
     sums in another order (differences of ~1e-6)."""
     import transformers
 
@@ -178,7 +178,7 @@ def test_minilm_attention_is_exactly_the_models(minilm):
     assert real.special == [True] + [False] * 6 + [True]
     c = minilm.model.config
     assert real.attentions.shape == (c.num_hidden_layers, c.num_attention_heads, 8, 8)
-    np.testing.assert_array_equal(real.attentions, reference_attentions(models.bundled_path("minilm"),
+    np.testing.assert_array_equal(real.attentions, reference_attentions(model_registry.bundled_path("minilm"),
                                                                         att.DEFAULT_SENTENCE))
     np.testing.assert_allclose(real.attentions.sum(-1), 1.0, atol=1e-5)
     assert real.truncated_from is None
@@ -190,7 +190,7 @@ def test_the_lesson_states_the_offline_models_shapes_from_their_configs():
     shapes = attention_models.bundled_shapes()
     assert set(shapes) == {"encoder_layers", "encoder_heads", "decoder_layers", "decoder_heads"}
     for role, key in (("encoder", "minilm"), ("decoder", "smollm2-135m")):  # the models the page runs
-        config = transformers.AutoConfig.from_pretrained(models.model_dir(key))
+        config = transformers.AutoConfig.from_pretrained(model_loading.model_dir(key))
         assert (shapes[f"{role}_layers"], shapes[f"{role}_heads"]) == (config.num_hidden_layers,
                                                                        config.num_attention_heads)
 
@@ -201,7 +201,7 @@ def test_smollm2_attention_is_causal_and_exactly_the_models(smollm2):
     real = attention_models.model_attention(decoder, att.DEFAULT_SENTENCE)
     layers, heads = decoder.model.config.num_hidden_layers, decoder.model.config.num_attention_heads
     assert real.attentions.shape == (layers, heads, 6, 6)
-    np.testing.assert_array_equal(real.attentions, reference_attentions(models.smollm2_dir(), att.DEFAULT_SENTENCE))
+    np.testing.assert_array_equal(real.attentions, reference_attentions(smollm2_conversion.smollm2_dir(), att.DEFAULT_SENTENCE))
     assert np.abs(np.triu(real.attentions, k=1)).max() == 0
     roles = attention_models.head_roles(real)
     assert len(roles) == layers * heads and "to last special ([SEP])" not in roles[0]

@@ -9,7 +9,7 @@ import pytest
 import torch
 from tokenizers import Tokenizer
 
-from lib import checkpoints, models
+from lib import checkpoints, model_registry
 
 SEEDS = range(50)
 # What each job in the question asks for, in the test's own words.
@@ -22,7 +22,7 @@ JOBS = {"positive or negative": "sentiment-analysis", "topics you name": "zero-s
 
 @lru_cache(maxsize=1)
 def minilm_tokenizer() -> Tokenizer:
-    tokenizer = Tokenizer.from_file(str(models.bundled_path("minilm") / "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(model_registry.bundled_path("minilm") / "tokenizer.json"))
     tokenizer.no_padding()
     return tokenizer
 

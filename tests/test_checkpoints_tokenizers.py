@@ -13,21 +13,21 @@ from tiktoken_ext.openai_public import r50k_pat_str
 from tokenizers import Tokenizer, pre_tokenizers, trainers
 from tokenizers.models import BPE
 
-from lib import checkpoints, models
+from lib import checkpoints, model_registry
 
 SEEDS = range(50)
 
 
 @lru_cache(maxsize=1)
 def gpt2() -> tiktoken.Encoding:
-    folder = models.bundled_path("gpt2-bpe")
+    folder = model_registry.bundled_path("gpt2-bpe")
     ranks = data_gym_to_mergeable_bpe_ranks(str(folder / "vocab.bpe"), str(folder / "encoder.json"))
     return tiktoken.Encoding("gpt2-reference", pat_str=r50k_pat_str, mergeable_ranks=ranks, special_tokens={})
 
 
 @lru_cache(maxsize=1)
 def bert_wordpiece() -> Tokenizer:
-    tokenizer = Tokenizer.from_file(str(models.bundled_path("minilm") / "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(model_registry.bundled_path("minilm") / "tokenizer.json"))
     tokenizer.no_padding()  # MiniLM's file pads every text to 128
     return tokenizer
 

@@ -7,13 +7,13 @@ import torch.nn.functional as F
 from PIL import Image
 from skimage import data
 
-from lib import efficientnet, models
+from lib import device_policy, efficientnet, model_registry
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
     """As the lesson does: on a busy 2-core machine one OpenMP thread is many times faster."""
-    with models.cpu_threads("cpu"):
+    with device_policy.cpu_threads("cpu"):
         yield
 
 
@@ -23,7 +23,7 @@ def model():
 
 
 def test_parameter_count_matches_registry(model):
-    assert sum(p.numel() for p in model.parameters()) == models.REGISTRY["efficientnet-lite0"].num_parameters
+    assert sum(p.numel() for p in model.parameters()) == model_registry.num_parameters("efficientnet-lite0")
     assert not model.training
 
 

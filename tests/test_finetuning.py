@@ -251,15 +251,15 @@ class CharIds:
 
 
 def tiny_classifier():
-    """The tiny BERT classifier, without dropout, as a models.Loaded with CharIds."""
-    from lib import models
+    """The tiny BERT classifier, without dropout, as a model_loading.Loaded with CharIds."""
+    from lib import model_loading
 
     _pretrained, finetuned = tiny_bert_pair()
     finetuned.config.hidden_dropout_prob = finetuned.config.attention_probs_dropout_prob = 0.0
     for module in finetuned.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
-    return models.Loaded(spec=None, model=finetuned, tokenizer=CharIds(), device="cpu")
+    return model_loading.Loaded(spec=None, model=finetuned, tokenizer=CharIds(), device="cpu")
 
 
 TINY_DATA = ft.Dataset(["good", "bad", "great", "awful", "fine", "poor"], [1, 0, 1, 0, 1, 0], ft.REVIEW_LABELS)

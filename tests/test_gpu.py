@@ -117,7 +117,7 @@ def test_roofline_of_a_square_matmul():
 def test_available_devices_follow_the_device_report(monkeypatch):
     for report, expected in [({"cuda": False, "mps": False}, ["cpu"]), ({"cuda": True, "mps": False}, ["cpu", "cuda"]),
                              ({"cuda": False, "mps": True}, ["cpu", "mps"])]:
-        monkeypatch.setattr(gpu.models, "device_report", lambda report=report: {"device": "x", **report})
+        monkeypatch.setattr(gpu.device_policy, "device_report", lambda report=report: {"device": "x", **report})
         assert gpu.available_devices() == expected
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from lib import models
+from lib import model_loading, model_registry
 from lib.meeting_minutes import (
     MEETING_DIR,
     SAMPLE_AUDIO,
@@ -45,7 +45,7 @@ def script_segments() -> list[schema.Segment]:
 
 @pytest.fixture(scope="module")
 def whisper():
-    return transcribe.load_whisper(models.bundled_path("whisper-tiny.en"), "cpu")
+    return transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"), "cpu")
 
 
 # --- audio --------------------------------------------------------------------------
@@ -278,20 +278,20 @@ TINY_WAVLM = dict(
     tdnn_dim=(32, 32, 48), tdnn_kernel=(5, 3, 1), tdnn_dilation=(1, 2, 1), xvector_output_dim=16)
 
 
-def save_tiny_speaker_model(folder: Path) -> models.ModelSpec:
+def save_tiny_speaker_model(folder: Path) -> model_registry.ModelSpec:
     """A random WavLMForXVector a few hundred KB big, with WavLM-base-plus-sv's
     classes and feature extractor, saved in `folder` (the Hub is not reachable here)."""
     import transformers
 
     transformers.WavLMForXVector(transformers.WavLMConfig(**TINY_WAVLM)).save_pretrained(folder)
     transformers.Wav2Vec2FeatureExtractor(sampling_rate=16_000).save_pretrained(folder)
-    return models.ModelSpec("wavlm-sv", "tiny WavLM x-vectors", "speaker", "hub", str(folder), "test")
+    return model_registry.ModelSpec("wavlm-sv", "tiny WavLM x-vectors", "speaker", "hub", str(folder), "test")
 
 
 @pytest.fixture(scope="module")
 def tiny_speaker(tmp_path_factory):
     spec = save_tiny_speaker_model(tmp_path_factory.mktemp("tiny-sv"))
-    return models._load_spec(spec, "speaker", "cpu", attentions=True, model_kwargs={})
+    return model_loading._load_spec(spec, "speaker", "cpu", attentions=True, model_kwargs={})
 
 
 def test_xvector_prints_one_per_segment_into_the_same_clustering(tiny_speaker):

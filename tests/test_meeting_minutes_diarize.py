@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from lib import models, prose
+from lib import model_registry, prose
 from lib.meeting_minutes import MEETING_DIR, SAMPLE_AUDIO, audio, diarize, transcribe
 from lib.meeting_minutes.audio import SAMPLE_RATE
 
@@ -49,7 +49,7 @@ def test_whisper_segments_of_the_sample_meeting_are_told_apart():
     """Whisper cuts "And I'm Tom. I look after…" at its pause into two short
     segments; both must still land with Tom's voice, so every introduction names
     its speaker. Tom and David differ mostly in pitch."""
-    whisper = transcribe.load_whisper(models.bundled_path("whisper-tiny.en"), "cpu")
+    whisper = transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"), "cpu")
     segments, _ = transcribe.run(whisper, str(SAMPLE_AUDIO))
     found = diarize.diarize(audio.chunks(str(SAMPLE_AUDIO)), segments,
                             num_speakers=len(diarize.introduced_names(segments)))

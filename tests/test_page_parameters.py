@@ -124,10 +124,10 @@ def test_the_memory_panel_follows_the_builder_and_says_when_it_is_invalid(open_p
 
 
 def test_the_detected_gpu_gets_its_own_column(open_page, monkeypatch):
-    from lib import models
+    from lib import device_policy
 
     report = {"device": "cpu", "cuda": True, "mps": False, "gpu_name": "NVIDIA L4", "gpu_memory_gb": 22.0}
-    monkeypatch.setattr(models, "device_report", lambda: report)
+    monkeypatch.setattr(device_policy, "device_report", lambda: report)
     at = open_page("parameters", timeout=180)
     assert not at.exception
     fits = next(d.value for d in at.dataframe if "T4 16 GB" in d.value.columns)

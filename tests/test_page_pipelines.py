@@ -7,7 +7,7 @@ from accessibility import chart_problems, widget_label_problems
 
 from lessons.widgets import pipelines as widgets
 from lessons.widgets import trained
-from lib import checkpoints, efficientnet, models, pipelines
+from lib import checkpoints, efficientnet, model_loading, model_registry, pipelines
 from lib.meeting_minutes import classic_asr
 
 TIMEOUT = 240
@@ -106,7 +106,7 @@ def test_under_the_hood_of_speech_recognition(app):
 @pytest.mark.parametrize("task_key", ["ner", "question-answering", "translation_en_to_fr"])
 def test_tasks_without_offline_model_name_their_hub_model(app, task_key):
     choose(app, task_key)
-    assert models.REGISTRY[pipelines.TASK_BY_KEY[task_key].model_key].location in messages(app)
+    assert model_registry.REGISTRY[pipelines.TASK_BY_KEY[task_key].model_key].location in messages(app)
 
 
 @pytest.mark.slow
@@ -191,7 +191,7 @@ def test_finetuned_sentiment_model_is_used(app, minilm):
            "id2label": {0: "NEGATIVE", 1: "POSITIVE"}, "label2id": {"NEGATIVE": 0, "POSITIVE": 1}})).eval()
     session = app.session_state[trained.OWNER_KEY].session_id
     trained.store().put(session, widgets.FINETUNED,
-                           models.Loaded(minilm.spec, classifier, minilm.tokenizer, "cpu"), nbytes=1)
+                           model_loading.Loaded(minilm.spec, classifier, minilm.tokenizer, "cpu"), nbytes=1)
     try:
         choose(app, "sentiment-analysis")
         app.button(key="pipelines_run_sentiment-analysis").click().run()

@@ -14,7 +14,7 @@ from test_tokenizers import fake_hub, markdown_inline
 from tokenizers import Tokenizer
 
 from lessons.widgets import tokenizers as tui
-from lib import checkpoints, models
+from lib import checkpoints, model_registry, smollm2_conversion
 from lib import tokenization as T
 from lib import tokenization_algorithms as A
 
@@ -38,12 +38,12 @@ def reference_counts(text: str) -> dict[str, int]:
         return len(tokenizer.encode(text).ids)
 
     unigram = sentencepiece.SentencePieceProcessor(model_file=str(T.glassbox_unigram_model()))
-    return {"WordPiece (MiniLM/BERT)": hf(models.bundled_path("minilm") / "tokenizer.json"),
+    return {"WordPiece (MiniLM/BERT)": hf(model_registry.bundled_path("minilm") / "tokenizer.json"),
             "GPT-2": len(T.tiktoken_encoding("gpt2").encode(text)),
             "cl100k_base": len(T.tiktoken_encoding("cl100k_base").encode(text)),
             "o200k_base": len(T.tiktoken_encoding("o200k_base").encode(text)),
-            "SmolLM2": hf(models.smollm2_dir() / "tokenizer.json"),
-            "Whisper tiny.en": hf(models.bundled_path("whisper-tiny.en") / "tokenizer.json"),
+            "SmolLM2": hf(smollm2_conversion.smollm2_dir() / "tokenizer.json"),
+            "Whisper tiny.en": hf(model_registry.bundled_path("whisper-tiny.en") / "tokenizer.json"),
             "Glassbox unigram": len(unigram.encode(text))}
 
 
@@ -72,7 +72,7 @@ def test_default_text_shows_seven_tokenizers_with_correct_counts(page):
 def test_ids_look_up_rows_of_minilms_embedding_matrix(page, minilm):
     lookup = table_with(page, "row = id")
     text = page.text_area(key="tokenizers_text").value
-    bert = Tokenizer.from_file(str(models.bundled_path("minilm") / "tokenizer.json"))
+    bert = Tokenizer.from_file(str(model_registry.bundled_path("minilm") / "tokenizer.json"))
     bert.no_padding()  # the file pads to 128
     ids = bert.encode(text).ids
     assert lookup["row = id"].tolist() == ids[:40]
@@ -151,7 +151,7 @@ def test_hub_ids_that_do_not_exist_or_need_remote_code_are_refused(page, monkeyp
     assert any("refuses `trust_remote_code`" in w.value for w in page.warning)
     assert len(summary(page)) == len(T.BUNDLED)
 
-    bert = (models.bundled_path("minilm") / "tokenizer.json").read_text()
+    bert = (model_registry.bundled_path("minilm") / "tokenizer.json").read_text()
     fake_hub(monkeypatch, {"tokenizer_config.json": "{}", "tokenizer.json": bert})
     page.text_input(key="tokenizers_hub_id").input("someone/bert-tokenizer-copy").run()
     table = summary(page)

@@ -7,7 +7,7 @@ import torch
 import transformers
 from shipped_configs import config, transformers_total
 
-from lib import models, parameters
+from lib import device_policy, hub, model_registry, parameters
 
 TINY_CONFIGS = {  # (config, class): small enough to instantiate for real on the CPU
     "bert": (transformers.BertConfig(vocab_size=101, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
@@ -64,7 +64,7 @@ def test_gpt2_head_is_tied_and_counted_once():
 
 def test_minilm_count_matches_the_loaded_model(minilm):
     assert parameters.count_known("all-MiniLM-L6-v2").total == minilm.model.num_parameters()
-    assert models.REGISTRY["minilm"].num_parameters == minilm.model.num_parameters()
+    assert model_registry.num_parameters("minilm") == minilm.model.num_parameters()
 
 
 @pytest.mark.parametrize("key", [k.key for k in parameters.KNOWN])
@@ -187,9 +187,9 @@ def test_bad_config_dicts_are_refused_with_a_reason(raw, message):
 
 
 def test_hub_ids_offline_give_a_clear_message():
-    with pytest.raises(models.ModelUnavailable, match="not reachable"):
+    with pytest.raises(model_registry.ModelUnavailable, match="not reachable"):
         parameters.count_parameters("google-bert/bert-base-cased")
-    with pytest.raises(models.ModelUnavailable, match="not a valid"):
+    with pytest.raises(model_registry.ModelUnavailable, match="not a valid"):
         parameters.count_parameters("../../etc/passwd")
 
 
@@ -217,10 +217,10 @@ def test_what_fits_on_a_t4():
 
 
 def test_the_detected_gpu_joins_the_fits_table(monkeypatch):
-    monkeypatch.setattr(models, "device_report", lambda: {"device": "cpu", "cuda": False, "mps": False})
+    monkeypatch.setattr(device_policy, "device_report", lambda: {"device": "cpu", "cuda": False, "mps": False})
     assert parameters.local_gpu() is None
     report = {"device": "cuda", "cuda": True, "mps": False, "gpu_name": "NVIDIA L4", "gpu_memory_gb": 22.0}
-    monkeypatch.setattr(models, "device_report", lambda: report)
+    monkeypatch.setattr(device_policy, "device_report", lambda: report)
     assert parameters.local_gpu() == ("NVIDIA L4", 22.0)
     fits = parameters.fits_table(parameters.count_known("llama-7b").total, parameters.local_gpu())
     assert fits["this machine: NVIDIA L4"].to_dict() == {  # 25.1 / 12.6 / 6.3 / 3.1 / 100 GiB of 22
@@ -291,12 +291,12 @@ def test_hub_config_path_with_a_stand_in_hub(monkeypatch, tmp_path):
         path.write_text(json.dumps(files[repo_id]))
         return str(path)
 
-    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
     breakdown = parameters.count_parameters("someone/tiny-bert")
     expected = transformers.BertModel(transformers.BertConfig(**files["someone/tiny-bert"])).num_parameters()
     assert breakdown.model_class == "BertModel" and breakdown.total == expected
-    with pytest.raises(models.ModelUnavailable, match="auto_map"):
+    with pytest.raises(model_registry.ModelUnavailable, match="auto_map"):
         parameters.count_parameters("someone/remote-code")
 
 

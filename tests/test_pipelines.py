@@ -1,6 +1,7 @@
 """lib.pipelines against independent references: the course's examples, torch
 log-softmax sums, a hand-checked WER, transformers' own task table, and the
 LibriVox and sample-meeting reference transcripts."""
+import dataclasses
 import json
 import re
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import course, pipelines
+from lib import course, model_registry, pipelines
 from lib.meeting_minutes import MEETING_DIR, SAMPLE_AUDIO, audio, classic_asr
 
 
@@ -35,6 +36,17 @@ def test_every_pipeline_the_lesson_shows_exists_in_transformers():
         assert is_pipeline_task(task.key) == task.has_pipeline, task.key
         if not task.has_pipeline:
             assert "transformers 5 has no" in task.note and f'pipeline("{task.key}"' not in task.code
+
+
+def test_the_hub_message_gives_a_size_only_where_the_parameters_can_be_counted():
+    """The Hub-only tasks' models ship no config here, so their size is unknown offline;
+    a registry model with a shipped config gets an estimate from its counted parameters."""
+    for task in (t for t in pipelines.TASKS if not t.offline):
+        message = pipelines.needs_hub_message(task)
+        assert model_registry.REGISTRY[task.model_key].location in message and " MB" not in message
+    bert = dataclasses.replace(pipelines.TASK_BY_KEY["sentiment-analysis"], model_key="bert-base-uncased")
+    estimate = model_registry.num_parameters("bert-base-uncased") * 4 / 2**20
+    assert f"(about {estimate:,.0f} MB, estimated from its parameters as float32)" in pipelines.needs_hub_message(bert)
 
 
 @pytest.mark.slow

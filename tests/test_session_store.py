@@ -6,7 +6,7 @@ import threading
 import pytest
 import torch
 
-from lib import models, session_store, tiny_gpt
+from lib import model_loading, model_registry, session_store, tiny_gpt
 from lib.session_store import SessionStore, tensor_bytes
 
 MIB = 2**20
@@ -31,7 +31,7 @@ def test_tensor_bytes_of_a_tiny_gpt_run_is_its_model():
 
 def test_tensor_bytes_reaches_a_loaded_model_and_an_optimiser():
     net = torch.nn.Linear(100, 10)
-    loaded = models.Loaded(models.REGISTRY["minilm"], net, tokenizer=None, device="cpu")
+    loaded = model_loading.Loaded(model_registry.REGISTRY["minilm"], net, tokenizer=None, device="cpu")
     assert tensor_bytes(loaded) == 4 * 1010
     optimiser = torch.optim.Adam(net.parameters())
     net(torch.ones(1, 100)).sum().backward()

@@ -14,7 +14,7 @@ from tokenizers import Tokenizer, pre_tokenizers, trainers
 from tokenizers import models as tok_models
 
 from lessons.widgets.tokenizers import SAMPLES
-from lib import models
+from lib import hub, model_registry, smollm2_conversion
 from lib import tokenization as T
 from lib import tokenization_algorithms as A
 from lib.markup import code_span
@@ -141,7 +141,7 @@ def test_summary_counts_match_each_library_directly():
     views, missing = T.load_all()
     assert missing == []
     summary = T.summary_table(T.compare(text, views), views).set_index("tokenizer")
-    smollm2 = Tokenizer.from_file(str(models.smollm2_dir() / "tokenizer.json"))
+    smollm2 = Tokenizer.from_file(str(smollm2_conversion.smollm2_dir() / "tokenizer.json"))
     assert summary.loc["SmolLM2", "tokens"] == len(smollm2.encode(text).ids)
     assert summary.loc["o200k_base", "tokens"] == len(T.tiktoken_encoding("o200k_base").encode_ordinary(text))
     assert summary.loc["Glassbox unigram", "tokens"] == len(T.load("unigram").processor.encode(text))
@@ -345,9 +345,9 @@ def test_algorithm_is_read_from_a_tokenizer_file():
     def algorithm(path):
         return T.algorithm_of(json.loads(Tokenizer.from_file(str(path)).to_str()))
 
-    assert algorithm(models.bundled_path("minilm") / "tokenizer.json") == "WordPiece"
-    assert algorithm(models.smollm2_dir() / "tokenizer.json") == "byte-level BPE"
-    assert algorithm(models.bundled_path("whisper-tiny.en") / "tokenizer.json") == "byte-level BPE"
+    assert algorithm(model_registry.bundled_path("minilm") / "tokenizer.json") == "WordPiece"
+    assert algorithm(smollm2_conversion.smollm2_dir() / "tokenizer.json") == "byte-level BPE"
+    assert algorithm(model_registry.bundled_path("whisper-tiny.en") / "tokenizer.json") == "byte-level BPE"
     unigram = json.loads(T.train("the cat sat on the mat", "Unigram", 300).to_str())
     assert T.algorithm_of(unigram) == "unigram (SentencePiece)"
     # Llama-style: BPE over ▁-marked text with byte fallback
@@ -380,9 +380,9 @@ def test_embedding_rows_are_rows_of_the_table(minilm):
 # --- the Hub --------------------------------------------------------------------------------
 
 def test_hub_ids_are_validated_and_offline_is_explained():
-    with pytest.raises(models.ModelUnavailable, match="not a valid"):
+    with pytest.raises(model_registry.ModelUnavailable, match="not a valid"):
         T.load_hub_tokenizer("../etc/passwd")
-    with pytest.raises(models.ModelUnavailable, match="not reachable"):
+    with pytest.raises(model_registry.ModelUnavailable, match="not reachable"):
         T.load_hub_tokenizer("google-t5/t5-small")  # tests run with HF_HUB_OFFLINE=1
 
 
@@ -398,7 +398,7 @@ def fake_hub(monkeypatch, files: dict):
         path.write_text(answer)
         return str(path)
 
-    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(hub, "hub_reachable", lambda *a, **k: True)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
 
 
@@ -406,14 +406,14 @@ def test_hub_tokenizer_missing_repo_remote_code_and_success(monkeypatch, tmp_pat
     fake_hub.folder = tmp_path
     missing = RepositoryNotFoundError("404", response=httpx2.Response(404, request=httpx2.Request("GET", "https://hub")))
     fake_hub(monkeypatch, {"tokenizer_config.json": missing})
-    with pytest.raises(models.ModelUnavailable, match="does not exist"):
+    with pytest.raises(model_registry.ModelUnavailable, match="does not exist"):
         T.load_hub_tokenizer("nobody/no-such-model")
 
     fake_hub(monkeypatch, {"tokenizer_config.json": json.dumps({"auto_map": {"AutoTokenizer": "x.Tok"}})})
-    with pytest.raises(models.ModelUnavailable, match="trust_remote_code"):
+    with pytest.raises(model_registry.ModelUnavailable, match="trust_remote_code"):
         T.load_hub_tokenizer("someone/custom-code")
 
-    local = (models.bundled_path("minilm") / "tokenizer.json").read_text()
+    local = (model_registry.bundled_path("minilm") / "tokenizer.json").read_text()
     fake_hub(monkeypatch, {"tokenizer_config.json": "{}", "tokenizer.json": local})
     view = T.load_hub_tokenizer("sentence-transformers/all-MiniLM-L6-v2")
     assert view.name == "sentence-transformers/all-MiniLM-L6-v2" and view.algorithm == "WordPiece"
@@ -422,7 +422,7 @@ def test_hub_tokenizer_missing_repo_remote_code_and_success(monkeypatch, tmp_pat
 
 def test_a_tokenizer_that_cannot_load_is_reported_not_fatal(monkeypatch):
     def not_here():
-        raise models.ModelUnavailable("SmolLM2 is not installed, and the HuggingFace Hub is not reachable")
+        raise model_registry.ModelUnavailable("SmolLM2 is not installed, and the HuggingFace Hub is not reachable")
 
     monkeypatch.setitem(T.BUNDLED, "smollm2", not_here)
     T.load.cache_clear()

@@ -14,7 +14,7 @@ import torch
 
 from lessons.widgets import common
 from lib import attention as att
-from lib import attention_bertviz, attention_models, models, sampling, urlstate
+from lib import attention_bertviz, attention_models, model_registry, sampling, urlstate
 
 SIMILARITY_COLOURS = {"high positive (same direction)": "#0072B2", "positive (similar)": "#56B4E9",
                       "zero (perpendicular)": "#999999", "negative (opposite)": "#E69F00"}
@@ -130,8 +130,8 @@ SHARED = {
     "heads": urlstate.Choice("attention_heads", 2, [1, 2, 4]),
     "pelen": urlstate.Int("attention_pe_len", 50, 8, 128),
     "pedim": urlstate.Choice("attention_pe_dim", 64, [16, 32, 64, 128, 512]),
-    "enc": urlstate.Choice("attention_encoder_model", models.OFFLINE_DEFAULT["encoder"], lambda: common.model_choices("encoder")),
-    "dec": urlstate.Choice("attention_decoder_model", models.OFFLINE_DEFAULT["decoder"], lambda: common.model_choices("decoder")),
+    "enc": urlstate.Choice("attention_encoder_model", model_registry.OFFLINE_DEFAULT["encoder"], lambda: common.model_choices("encoder")),
+    "dec": urlstate.Choice("attention_decoder_model", model_registry.OFFLINE_DEFAULT["decoder"], lambda: common.model_choices("decoder")),
     "role": urlstate.Choice("attention_role", "encoder", ["encoder", "decoder"]),
     "text": urlstate.Text("attention_real_text", att.DEFAULT_SENTENCE),
     **{f"{prefix}layer": urlstate.Int(f"attention_layer_{role}", 1, 1, MAX_LAYERS)

@@ -9,7 +9,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from lessons.widgets import common
-from lib import cnn, efficientnet, models, urlstate
+from lib import cnn, device_policy, efficientnet, urlstate
 
 SCALE = "Viridis"
 DIVERGING = "RdBu_r"  # Plotly's RdBu runs red (low) to blue (high); reversed: blue negative, red positive
@@ -190,7 +190,7 @@ def one_thread():
     """Small CPU work runs on one thread per student: with several students (or
     engineers) on two cores, OpenMP threads waiting for each other made every
     forward pass 10-20× slower than one thread (measured under load)."""
-    return models.cpu_threads(common.device())
+    return device_policy.cpu_threads(common.device())
 
 
 # --- images (sections 2 and 5) -------------------------------------------------------------------

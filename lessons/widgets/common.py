@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
 
-from lib import checkpoints, course, models, progress, prose, urlstate
+from lib import checkpoints, course, device_policy, hub, model_loading, model_registry, progress, prose, urlstate
 
 CLASSROOM_CSS = """
 <style>
@@ -61,25 +61,25 @@ def classroom() -> bool:
 
 
 def device() -> str:
-    return st.session_state.get("device") or models.best_device()
+    return st.session_state.get("device") or device_policy.best_device()
 
 
 def hub_enabled() -> bool:
     """Hub models are offered when the student asked for them and the Hub answers."""
-    return st.session_state.get("model_source") == "Hub when available" and models.hub_reachable()
+    return st.session_state.get("model_source") == "Hub when available" and hub.hub_reachable()
 
 
 def sidebar() -> None:
     with st.sidebar:
-        choices = ["cpu"] + [d for d in ("cuda", "mps") if models.device_report()[d]]
-        st.session_state.setdefault("device", models.best_device())
+        choices = ["cpu"] + [d for d in ("cuda", "mps") if device_policy.device_report()[d]]
+        st.session_state.setdefault("device", device_policy.best_device())
         st.selectbox("Device", choices, key="device",
                      help="Where models and training run. CUDA/MPS appear when this machine has them.")
         st.badge(f"Running on {device().upper()}", icon=":material/memory:",
                  color="green" if device() != "cpu" else "gray")
         st.radio("Model source", ["Offline (bundled)", "Hub when available"], key="model_source",
                  help="Bundled models work with no network. Hub models are larger and need internet.")
-        if st.session_state.get("model_source") == "Hub when available" and not models.hub_reachable():
+        if st.session_state.get("model_source") == "Hub when available" and not hub.hub_reachable():
             st.caption("The HuggingFace Hub is not reachable: using the bundled models.")
         st.toggle("Classroom mode", key="classroom", help="Bigger text and fewer controls, for a projector.")
         st.html(COPY_LINK_HTML, unsafe_allow_javascript=True)
@@ -94,30 +94,30 @@ def sidebar() -> None:
 def model_choices(role: str) -> list[str]:
     """The options a model picker offers for `role` on this machine: bundled
     models, and Hub ones plus "another Hub id" when the Hub is on."""
-    hub = hub_enabled()
-    return [s.key for s in models.specs(role) if s.bundled or hub] + (["__other__"] if hub else [])
+    with_hub = hub_enabled()
+    return [s.key for s in model_registry.specs(role) if s.bundled or with_hub] + (["__other__"] if with_hub else [])
 
 
 def model_picker(role: str, label: str = "Model", key: str | None = None) -> str:
     """A selectbox of registry models for `role`, offline defaults first; Hub
     models (and any Hub id) only when the Hub is enabled and reachable."""
     labels = {k: "Another Hub id…" if k == "__other__" else
-              models.REGISTRY[k].title + ("" if models.REGISTRY[k].bundled else " · Hub") for k in model_choices(role)}
+              model_registry.REGISTRY[k].title + ("" if model_registry.REGISTRY[k].bundled else " · Hub") for k in model_choices(role)}
     choice = st.selectbox(label, list(labels), format_func=labels.get, key=key)
     if choice == "__other__":
         typed = st.text_input("Hub model id", placeholder="organization/model-name", key=f"{key}_hub_id")
-        return typed.strip() or models.OFFLINE_DEFAULT.get(role, next(iter(labels)))
+        return typed.strip() or model_registry.OFFLINE_DEFAULT.get(role, next(iter(labels)))
     return choice
 
 
-def load_model(choice: str, role: str = "encoder", device_name: str | None = None) -> models.Loaded:
-    """The class's shared copy of a model (`models.shared`: one per process,
+def load_model(choice: str, role: str = "encoder", device_name: str | None = None) -> model_loading.Loaded:
+    """The class's shared copy of a model (`model_loading.shared`: one per process,
     with attention weights available); shows the fallback notice, and stops
     the page with a clear message when no model can be loaded."""
     try:
         with st.spinner("Loading the model (once for the whole class)…"):
-            loaded = models.shared(choice, role, device_name or device())
-    except models.ModelUnavailable as err:
+            loaded = model_loading.shared(choice, role, device_name or device())
+    except model_registry.ModelUnavailable as err:
         st.error(str(err))
         st.stop()
     if loaded.notice:
@@ -130,7 +130,7 @@ def whisper(size: str, device_name: str):
     """The class's Whisper: the bundled tiny.en, or a bigger size from the Hub."""
     from lib.meeting_minutes import transcribe
 
-    return transcribe.load_whisper(models.bundled_path("whisper-tiny.en") if size == "tiny.en" else size, device_name)
+    return transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en") if size == "tiny.en" else size, device_name)
 
 
 @st.cache_resource(max_entries=1, show_spinner="Loading EfficientNet-Lite0 (once for the whole class)…")

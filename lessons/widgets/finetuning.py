@@ -10,7 +10,7 @@ import streamlit as st
 
 from lessons.widgets import common, trained
 from lib import finetuning as ft
-from lib import models, parameters, urlstate
+from lib import model_loading, model_registry, parameters, urlstate
 
 # --- settings shared by link ---------------------------------------------------------
 
@@ -67,7 +67,7 @@ def training_plan(base: str, num_examples: int, num_labels: int, cfg: ft.TrainCo
     warm.metric("Warm-up steps", warmup, help=f"{cfg.warmup_ratio:.0%} of {total} steps")
     try:
         head, everything = ft.parameter_counts(base, num_labels)
-    except (parameters.InvalidConfig, models.ModelUnavailable) as err:
+    except (parameters.InvalidConfig, model_registry.ModelUnavailable) as err:
         trained.caption(f"Trainable parameters: not counted ({err})")
         return
     trained.metric("Trainable parameters", f"{head if cfg.freeze_encoder else everything:,}",
@@ -204,7 +204,7 @@ def weight_change_chart(changes: dict[str, float]) -> go.Figure:
     return fig
 
 
-def attention_section(result: dict, sentence: str, finetuned: models.Loaded) -> None:
+def attention_section(result: dict, sentence: str, finetuned: model_loading.Loaded) -> None:
     """Section 5: one sentence's last-layer attention in the pretrained and the fine-tuned
     encoder, and how much each layer's weights moved."""
     pretrained = common.load_model(result["base"], "encoder")

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lessons.widgets import common
-from lib import gpu, models, urlstate
+from lib import gpu, model_loading, urlstate
 
 MATMUL_SIZES = [128, 256, 512, 1024, 2048, 4096]
 ROOFLINE_SIZES = [2**i for i in range(4, 15)]  # 16 … 16,384
@@ -35,14 +35,14 @@ PRESETS = {
 }
 
 
-def encoder_on(device: str, dtype: str | None = None) -> models.Loaded:
+def encoder_on(device: str, dtype: str | None = None) -> model_loading.Loaded:
     """MiniLM on `device`: the class's shared copy, or (for another `dtype`) one converted copy per server."""
     shared = common.load_model("minilm", "encoder", device_name=device)
     return shared if dtype is None else _converted(shared, device, dtype)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Converting a copy of MiniLM to this precision…")
-def _converted(_shared: models.Loaded, device: str, dtype: str) -> models.Loaded:
+def _converted(_shared: model_loading.Loaded, device: str, dtype: str) -> model_loading.Loaded:
     return gpu.in_precision(_shared, dtype)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from lessons.widgets import common
-from lib import models, urlstate
+from lib import model_loading, model_registry, urlstate
 from lib.meeting_minutes import (
     MEETING_DIR,
     audio,
@@ -107,7 +107,7 @@ def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int 
     try:
         info = audio.probe(audio_bytes)
         model = common.whisper(size, common.device())
-    except (audio.AudioError, models.ModelUnavailable) as err:
+    except (audio.AudioError, model_registry.ModelUnavailable) as err:
         st.error(str(err))
         return None
     if info.duration > 20 * 60:
@@ -161,10 +161,10 @@ def voice_printer(voices: str) -> tuple[diarize.Printer, str]:
         return diarize.voice_print, "MFCC statistics"
     try:
         if not common.hub_enabled():
-            raise models.ModelUnavailable("The HuggingFace Hub is not enabled or not reachable.")
+            raise model_registry.ModelUnavailable("The HuggingFace Hub is not enabled or not reachable.")
         with st.spinner("Loading WavLM x-vectors (once for the whole class)…"):
-            loaded = models.shared("wavlm-sv", role="speaker", device=common.device())
-    except models.ModelUnavailable as err:
+            loaded = model_loading.shared("wavlm-sv", role="speaker", device=common.device())
+    except model_registry.ModelUnavailable as err:
         st.warning(f"{err} Telling the voices apart with MFCC statistics instead.", icon=":material/cloud_off:")
         return diarize.voice_print, "MFCC statistics"
     return diarize.xvector_printer(loaded), "WavLM x-vectors"
@@ -233,7 +233,7 @@ def run_comparison(size: str, source, seconds: float, reference: str | None) -> 
     try:
         samples = classic_asr.first_seconds(source, seconds)
         model = common.whisper(size, common.device())
-    except (audio.AudioError, models.ModelUnavailable) as err:
+    except (audio.AudioError, model_registry.ModelUnavailable) as err:
         st.error(str(err))
         return None
     bar = st.progress(0.0, text="PocketSphinx…")

@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from lessons.widgets import common
-from lib import models, parameters, urlstate
+from lib import model_registry, parameters, urlstate
 
 SAFE = px.colors.qualitative.Safe  # colour-blind-safe qualitative palette
 GROUP_COLOURS = dict(zip(parameters.GROUPS, SAFE + ["#E69F00", "#0072B2", "#000000"]))  # Okabe-Ito colours extend it
@@ -30,7 +30,7 @@ def count(choice: str) -> parameters.Breakdown:
 def count_or_warn(choice: str) -> parameters.Breakdown | None:
     try:
         return count(choice)
-    except (parameters.InvalidConfig, models.ModelUnavailable) as err:
+    except (parameters.InvalidConfig, model_registry.ModelUnavailable) as err:
         st.error(str(err), icon=":material/error:")
         return None
 

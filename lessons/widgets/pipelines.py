@@ -12,7 +12,7 @@ import plotly.express as px
 import streamlit as st
 
 from lessons.widgets import common, trained
-from lib import efficientnet, models, pipelines, urlstate
+from lib import efficientnet, model_loading, pipelines, urlstate
 
 K = "pipelines"
 DEFAULT_TEXT = {
@@ -92,7 +92,7 @@ def remembered(task_key: str, model_key: str, device: str, inputs: tuple, _run: 
     return pipelines.timed(_run, device)
 
 
-def hub_model(task: pipelines.Task) -> models.Loaded | None:
+def hub_model(task: pipelines.Task) -> model_loading.Loaded | None:
     """The task's Hub model, a fine-tuned one from this session, or None after
     saying plainly what is needed."""
     finetuned = trained.kept(FINETUNED, "fine-tuned model") if task.key == "sentiment-analysis" else None
@@ -398,7 +398,7 @@ def stored_text(task: pipelines.Task) -> str | None:
         return None
 
 
-def hub_model_quietly(task: pipelines.Task) -> models.Loaded | None:
+def hub_model_quietly(task: pipelines.Task) -> model_loading.Loaded | None:
     return common.load_model(task.model_key, role=pipelines.HUB_ROLES[task.key]) if common.hub_enabled() else None
 
 

@@ -12,7 +12,7 @@ import plotly.express as px
 import streamlit as st
 
 from lessons.widgets import common
-from lib import models, prose, tokenization, urlstate
+from lib import model_registry, prose, tokenization, urlstate
 from lib import tokenization_algorithms as algorithms
 from lib.markup import code_span
 from lib.tokenization import Encoding, TokenizerView
@@ -72,7 +72,7 @@ def hub_tokenizer(hub_id: str) -> TokenizerView | None:
         return None
     try:
         return _hub_tokenizer(hub_id.strip())
-    except models.ModelUnavailable as err:
+    except model_registry.ModelUnavailable as err:
         st.warning(str(err), icon=":material/cloud_off:")
         return None
 
@@ -82,7 +82,7 @@ def bundled(key: str) -> TokenizerView | None:
     (on a server without its package and without the Hub)."""
     try:
         return tokenization.load(key)
-    except models.ModelUnavailable as err:
+    except model_registry.ModelUnavailable as err:
         st.warning(str(err), icon=":material/cloud_off:")
         return None
 

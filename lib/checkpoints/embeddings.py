@@ -6,7 +6,7 @@ import random
 
 import torch
 
-from lib import embeddings, models
+from lib import embeddings, model_loading
 from lib.checkpoints import Question
 
 SHAPE_SENTENCES = ["He went to the bank to deposit money.", "The [MASK] is very cute.",
@@ -19,9 +19,9 @@ QUERIES = ["Is it going to be wet outside tonight?", "How do I pay my rent?", "W
 CLEAR_MARGIN = 0.02  # a question whose top two cosines are closer than this is drawn again
 
 
-def _encoder() -> models.Loaded:
+def _encoder() -> model_loading.Loaded:
     """The class's shared MiniLM on the CPU (the copy the lessons use)."""
-    return models.shared("minilm", "encoder", "cpu")
+    return model_loading.shared("minilm", "encoder", "cpu")
 
 
 @functools.lru_cache(maxsize=64)

@@ -8,7 +8,7 @@ import random
 
 import torch
 
-from lib import models, pipelines
+from lib import model_loading, pipelines
 from lib.checkpoints import Question
 
 SUBJECTS = ["The river bank", "My tokenizer", "Paris", "The unbelievable goalkeeper", "A transformer",
@@ -20,9 +20,9 @@ LABEL_SETS = [("NEGATIVE", "POSITIVE"), ("sport", "politics", "cooking"), ("bill
               ("anger", "joy", "sadness", "surprise")]
 
 
-def _encoder() -> models.Loaded:
+def _encoder() -> model_loading.Loaded:
     """The class's shared MiniLM on the CPU (the copy the lessons use)."""
-    return models.shared("minilm", "encoder", "cpu")
+    return model_loading.shared("minilm", "encoder", "cpu")
 
 
 def _task_for_use_case(rng: random.Random) -> Question:

@@ -94,7 +94,7 @@ Printer = Callable[[np.ndarray], np.ndarray]  # 16 kHz samples -> one fixed-leng
 
 
 def xvector_printer(loaded) -> Printer:
-    """Prints from a speaker-verification network (`models.load(..., role="speaker")`):
+    """Prints from a speaker-verification network (`model_loading.load(..., role="speaker")`):
     the feature extractor normalises the 16 kHz samples, the model's x-vector
     head pools its frames into one embedding, scaled to length 1."""
     import torch

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib import models
+from lib import device_policy
 from lib.meeting_minutes.schema import ActionItem, Minutes, Point, Segment
 
 WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
@@ -59,7 +59,7 @@ def embed(loaded, texts: list[str], batch_size: int = 64) -> np.ndarray:
 
     parts = []
     for i in range(0, len(texts), batch_size):
-        with loaded.lock, models.cpu_threads(loaded.device):
+        with loaded.lock, device_policy.cpu_threads(loaded.device):
             batch = loaded.tokenizer(texts[i:i + batch_size], padding=True, truncation=True,
                                      max_length=128, return_tensors="pt").to(loaded.device)
             with torch.inference_mode():

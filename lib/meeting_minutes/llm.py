@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from lib import models, sampling
+from lib import device_policy, sampling
 from lib.meeting_minutes import schema, transcript
 from lib.meeting_minutes.schema import Segment
 
@@ -127,7 +127,7 @@ def local_complete(loaded) -> Complete:
     tokenizer = loaded.tokenizer
 
     def complete(messages: list[dict], max_new_tokens: int) -> Iterator[str]:
-        with loaded.lock, models.cpu_threads(loaded.device):
+        with loaded.lock, device_policy.cpu_threads(loaded.device):
             ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)["input_ids"]
             next_logits = sampling.with_repetition_penalty(sampling.causal_lm_logits(loaded.model, loaded.device),
                                                            REPETITION_PENALTY)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from lib import models
+from lib import device_policy, model_registry
 from lib.meeting_minutes import audio
 from lib.meeting_minutes.schema import Segment
 
@@ -25,19 +25,19 @@ BEAM_SIZE = 5
 
 def load_whisper(model_path: str | Path, device: str | None = None, cpu_threads: int = 0):
     """A faster-whisper model from a folder (the bundled tiny.en:
-    `models.bundled_path("whisper-tiny.en")`) or a size name fetched from the Hub.
+    `model_registry.bundled_path("whisper-tiny.en")`) or a size name fetched from the Hub.
     int8 on CPU (fast, small); float16 on CUDA. MPS is not supported by
     CTranslate2, so Apple machines use the CPU."""
     from faster_whisper import WhisperModel
 
-    device = device or models.best_device()
+    device = device or device_policy.best_device()
     ct2_device = "cuda" if device.startswith("cuda") else "cpu"
     compute_type = "float16" if ct2_device == "cuda" else "int8"
     try:
         return WhisperModel(str(model_path), device=ct2_device, compute_type=compute_type,
                             cpu_threads=cpu_threads)
     except Exception as err:  # noqa: BLE001 - missing files, download and CUDA errors alike
-        raise models.ModelUnavailable(f"Could not load the Whisper model '{model_path}': "
+        raise model_registry.ModelUnavailable(f"Could not load the Whisper model '{model_path}': "
                                       f"{type(err).__name__}: {str(err)[:200]}") from err
 
 
