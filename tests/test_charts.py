@@ -1,5 +1,6 @@
 """The heatmap helper (lessons/widgets/charts.py): its colour convention, what passes through,
-and cell text."""
+cell text, and that no lesson builds a heatmap or picks a colour scale by itself."""
+import ast
 import tomllib
 from pathlib import Path
 
@@ -104,3 +105,58 @@ def test_every_kind_passes_plotly_validation():
 
 def test_numbered_labels_keep_repeated_words_apart():
     assert charts.numbered(["the", "cat", "the"]) == ["1 the", "2 cat", "3 the"]
+
+
+# --- no lesson draws a heatmap or picks a colour scale but through charts ------------------------
+
+HEATMAP_BUILDERS = {"Heatmap", "imshow", "density_heatmap", "add_heatmap"}
+
+
+def _sets_a_scale(name) -> bool:
+    return isinstance(name, str) and (name.endswith("colorscale") or name.startswith("color_continuous_"))
+
+
+def _is_charts_constant(value: ast.expr) -> bool:
+    return isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "charts"
+
+
+def hand_made_charts(source: str) -> list[str]:
+    """Each place in `source` that builds a heatmap, or sets a colour scale to anything but a
+    charts constant: 'line: what'."""
+    problems = []
+    for node in ast.walk(ast.parse(source)):
+        name = getattr(node, "attr", None) or getattr(node, "id", None) or getattr(node, "name", None)
+        if isinstance(node, (ast.Attribute, ast.Name, ast.alias)) and name in HEATMAP_BUILDERS:
+            problems.append(f"{getattr(node, 'lineno', '?')}: {name}")
+        elif isinstance(node, ast.Constant) and node.value == "heatmap":
+            problems.append(f"{node.lineno}: a trace of type 'heatmap'")
+        settings = [(k.arg, k.value) for k in node.keywords] if isinstance(node, ast.Call) else \
+            [(getattr(k, "value", None), v) for k, v in zip(node.keys, node.values)] if isinstance(node, ast.Dict) else []
+        problems += [f"{value.lineno}: {setting}" for setting, value in settings
+                     if _sets_a_scale(setting) and not _is_charts_constant(value)]
+    return problems
+
+
+def test_the_scan_finds_every_hand_made_heatmap_and_scale():
+    source = """
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.graph_objects import Heatmap
+go.Heatmap(z=z)
+px.imshow(z)
+fig.add_heatmap(z=z)
+dict(type="heatmap", z=z)
+fig.add_contour(z=z, colorscale="RdBu_r")
+px.bar(df, color_continuous_scale="viridis")
+fig.update_layout(coloraxis={"colorscale": "Blues"}, coloraxis_colorscale="Greys")
+"""
+    assert len(hand_made_charts(source)) == 9
+    allowed = "fig.add_contour(z=z, colorscale=charts.DIVERGING)\npx.bar(df, color_continuous_scale=charts.SEQUENTIAL)"
+    assert hand_made_charts(allowed) == []
+
+
+def test_no_lesson_builds_a_heatmap_or_sets_a_colour_scale_but_through_charts():
+    helper = ROOT / "lessons" / "widgets" / "charts.py"
+    found = {str(path.relative_to(ROOT)): problems for path in sorted((ROOT / "lessons").rglob("*.py"))
+             if path != helper and (problems := hand_made_charts(path.read_text(encoding="utf-8")))}
+    assert found == {}
