@@ -3,7 +3,7 @@ import plotly.express as px
 import streamlit as st
 import torch
 
-from lessons.widgets import common
+from lessons.widgets import charts, common
 from lib import embeddings, urlstate
 
 K = "embeddings"
@@ -63,9 +63,9 @@ def bank_section():
         return
     labels = [f"{i + 1}. {sense}" for i, sense in enumerate(senses)]
     similarity = embeddings.cosine_matrix(vectors)
-    fig = px.imshow(similarity.numpy(), x=labels, y=labels, zmin=0, zmax=1, text_auto=".2f",
-                    color_continuous_scale="viridis", title=f"Cosine similarity of the contextual '{word}' vectors",
-                    labels={"x": "sentence", "y": "sentence", "color": "cosine"})
+    fig = charts.heatmap(similarity.numpy(), labels, labels, zrange=(0, 1), cell_text=".2f", colorbar_title="cosine",
+                         title=f"Cosine similarity of the contextual '{word}' vectors", x_title="sentence",
+                         y_title="sentence", height=450)
     left, right = st.columns(2)
     left.plotly_chart(fig, width="stretch")
     coords, explained = embeddings.pca_2d(vectors)

@@ -314,14 +314,16 @@ def test_bertviz_tokens_cannot_break_out_of_the_script(view):
 def test_chart_specs_pass_plotly_validation():
     import plotly.graph_objects as go
 
-    from lessons.widgets.attention import heatmap_spec
+    from lessons.widgets import charts
 
     masked = att.toy_steps(att.DEFAULT_SENTENCE, 8, 4, 0, causal=True).scaled
-    for spec in (heatmap_spec(masked, list("abcdef"), list("abcdef"), "t", "key", "query", diverging=True),
-                 heatmap_spec(np.eye(30), list(range(30)), list(range(30)), "t", "x", "y", annotate=False)):
-        figure = go.Figure(spec)  # validates every property
+    for fast in (charts.heatmap(masked, list("abcdef"), list("abcdef"), "diverging", title="t", x_title="key",
+                                y_title="query", cell_text=".2f"),
+                 charts.heatmap(np.eye(30), list(range(30)), list(range(30)), title="t", x_title="x", y_title="y")):
+        figure = go.Figure(fast.to_dict())  # validates every property
         assert figure.layout.title.text == "t" and figure.data[0].type == "heatmap"
-    (trace,) = heatmap_spec(masked, list("abcdef"), list("abcdef"), "t", "k", "q")["data"]
+    (trace,) = charts.heatmap(masked, list("abcdef"), list("abcdef"), title="t", x_title="k", y_title="q",
+                              cell_text=".2f").data
     assert trace["text"][0][1] == "masked" and np.isnan(trace["z"][0][1])
 
 

@@ -1,6 +1,6 @@
-"""Streamlit and Plotly helpers for the attention lesson: labelled heatmaps,
-tables and cached real-model runs. The maths lives in lib/attention.py and
-lib/attention_models.py."""
+"""Streamlit and Plotly helpers for the attention lesson: heatmaps (drawn by
+lessons/widgets/charts.py), tables and cached real-model runs. The maths lives in
+lib/attention.py and lib/attention_models.py."""
 from __future__ import annotations
 
 import html
@@ -12,52 +12,12 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from lessons.widgets import common
+from lessons.widgets import charts, common
 from lib import attention as att
 from lib import attention_bertviz, attention_models, model_registry, sampling, urlstate
 
 SIMILARITY_COLOURS = {"high positive (same direction)": "#0072B2", "positive (similar)": "#56B4E9",
                       "zero (perpendicular)": "#999999", "negative (opposite)": "#E69F00"}
-
-
-def fast_figure(spec: dict) -> go.Figure:
-    """A Figure from a plain spec without plotly's per-property validation and
-    without its default template (Streamlit's theme styles the chart anyway):
-    both cost ~10x more than the page's own maths for these small charts.
-    tests/test_attention.py builds every spec with validation on, so a typo
-    still fails there."""
-    spec["layout"].setdefault("template", {})
-    return go.Figure(spec, _validate=False)
-
-
-def heatmap_spec(matrix, x_labels: list[str], y_labels: list[str], title: str, x_title: str,
-                 y_title: str, diverging: bool = False, annotate: bool = True) -> dict:
-    """A labelled heatmap; rows read top to bottom like the matrix on paper.
-    -inf (masked) cells are shown empty and labelled "masked"."""
-    values = np.asarray(matrix, dtype=float)
-    finite = np.isfinite(values)
-    trace = dict(type="heatmap", z=np.where(finite, values, np.nan), x=x_labels, y=y_labels,
-                 colorscale="RdBu" if diverging else "Viridis",
-                 hovertemplate=f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>value: %{{z:.4f}}<extra></extra>")
-    if diverging:
-        trace["zmid"] = 0
-    if annotate and values.size <= 400:
-        trace.update(text=np.where(finite, np.char.mod("%.2f", np.nan_to_num(values)), "masked"),
-                     texttemplate="%{text}")
-    return dict(data=[trace], layout=dict(
-        title=dict(text=title), margin=dict(l=10, r=10, t=50, b=10),
-        height=max(260, 28 * len(y_labels) + 120),
-        xaxis=dict(title=dict(text=x_title), type="category"),
-        yaxis=dict(title=dict(text=y_title), type="category", autorange="reversed")))
-
-
-def heatmap(*args, **kwargs) -> go.Figure:
-    return fast_figure(heatmap_spec(*args, **kwargs))
-
-
-def numbered(labels: list[str]) -> list[str]:
-    """Unique axis labels: 'cat' twice becomes '2 cat' and '6 cat'."""
-    return [f"{i + 1} {label}" for i, label in enumerate(labels)]
 
 
 def weights_table(weights, labels: list[str]) -> pd.DataFrame:
@@ -200,24 +160,30 @@ def step_by_step_section(words: list[str]):
     scale = cols[3].toggle("Divide by √d_k", key="attention_scale")
     causal = cols[3].toggle("Causal mask (decoder)", key="attention_causal")
     steps = att.toy_steps(toy_sentence, d_model, d_k, seed, causal=causal, scale=scale)
-    labels = numbered(words)
+    labels = charts.numbered(words)
     dims = dimension_labels
     tabs = st.tabs(["X", "Q, K, V", "Q·Kᵀ", "÷ √d_k", "softmax", "weights·V"])
-    tabs[0].plotly_chart(heatmap(steps.x, dims(d_model), labels, "Embeddings X (one row per word)",
-                                 "dimension", "word", diverging=True, annotate=d_model <= 16),
+    tabs[0].plotly_chart(charts.heatmap(steps.x, dims(d_model), labels, "diverging",
+                                        title="Embeddings X (one row per word)", x_title="dimension", y_title="word",
+                                        cell_text=".2f" if d_model <= 16 else None),
                          width="stretch", key="attention_x")
     for col, (name, m) in zip(tabs[1].columns(3), [("Q = X·W_Q", steps.q), ("K = X·W_K", steps.k),
                                                    ("V = X·W_V", steps.v)]):
-        col.plotly_chart(heatmap(m, dims(d_k), labels, name, "dimension", "word", diverging=True,
-                                 annotate=d_k <= 8), width="stretch", key=f"attention_{name[0]}")
-    tabs[2].plotly_chart(heatmap(steps.scores, labels, labels, "Scores Q·Kᵀ", "key (looked at)",
-                                 "query (looking)", diverging=True), width="stretch", key="attention_scores")
+        col.plotly_chart(charts.heatmap(m, dims(d_k), labels, "diverging", title=name, x_title="dimension",
+                                        y_title="word", cell_text=".2f" if d_k <= 8 else None),
+                         width="stretch", key=f"attention_{name[0]}")
+    tabs[2].plotly_chart(charts.heatmap(steps.scores, labels, labels, "diverging", title="Scores Q·Kᵀ",
+                                        x_title="key (looked at)", y_title="query (looking)", cell_text=".2f"),
+                         width="stretch", key="attention_scores")
     title = "Scaled scores Q·Kᵀ / √d_k" if scale else "Unscaled scores (no ÷ √d_k)"
-    tabs[3].plotly_chart(heatmap(steps.scaled, labels, labels, title, "key", "query", diverging=True),
+    tabs[3].plotly_chart(charts.heatmap(steps.scaled, labels, labels, "diverging", title=title, x_title="key",
+                                        y_title="query", cell_text=".2f"),
                          width="stretch", key="attention_scaled")
     with tabs[4]:
-        st.plotly_chart(heatmap(steps.weights, labels, labels, "Attention weights softmax(scores)",
-                                "key (looked at)", "query (looking)"), width="stretch", key="attention_softmax")
+        st.plotly_chart(charts.heatmap(steps.weights, labels, labels, zrange=(0, 1),
+                                       title="Attention weights softmax(scores)", x_title="key (looked at)",
+                                       y_title="query (looking)", cell_text=".2f"),
+                        width="stretch", key="attention_softmax")
         st.dataframe(weights_table(steps.weights, labels).round(4), key="attention_weights")
         st.caption(f"Every row sums to 1 (largest deviation {float((steps.weights.sum(-1) - 1).abs().max()):.1e}): "
                    f"each row is a probability distribution. Average spread "
@@ -227,10 +193,11 @@ def step_by_step_section(words: list[str]):
         row = st.selectbox("Query token (row)", range(len(words)), format_func=lambda i: labels[i],
                            index=len(words) - 1, key="attention_row")
         terms = att.weighted_sum_terms(steps, row)
-        st.plotly_chart(heatmap(torch.cat([terms, steps.output[row : row + 1]]), dims(d_k),
-                                [f"{w:.2f} × v({labels[j]})" for j, w in enumerate(steps.weights[row].tolist())]
-                                + [f"= output({labels[row]})"], f"Output of '{labels[row]}' = Σ weight × value",
-                                "dimension", "term", diverging=True, annotate=d_k <= 8),
+        st.plotly_chart(charts.heatmap(torch.cat([terms, steps.output[row : row + 1]]), dims(d_k),
+                                       [f"{w:.2f} × v({labels[j]})" for j, w in enumerate(steps.weights[row].tolist())]
+                                       + [f"= output({labels[row]})"], "diverging",
+                                       title=f"Output of '{labels[row]}' = Σ weight × value", x_title="dimension",
+                                       y_title="term", cell_text=".2f" if d_k <= 8 else None),
                         width="stretch", key="attention_weighted_sum")
 
 
@@ -239,26 +206,32 @@ def masks_and_heads_section(words: list[str]):
     n = len(words)
     cols = st.columns(2)
     padded = cols[0].slider("Pad the sentence to this many tokens", n, n + 6, n + 2, key="attention_pad_to")
-    cols[0].plotly_chart(heatmap(att.causal_mask(n).double(), numbered(words), numbered(words),
-                                 "Causal mask: 1 = may look, 0 = future", "key", "query"),
+    labels = charts.numbered(words)
+    cols[0].plotly_chart(charts.heatmap(att.causal_mask(n).double(), labels, labels, zrange=(0, 1),
+                                        title="Causal mask: 1 = may look, 0 = future", x_title="key",
+                                        y_title="query", cell_text=".2f"),
                          width="stretch", key="attention_causal_mask")
-    padded_words = words + ["[PAD]"] * (padded - n)
-    cols[1].plotly_chart(heatmap(att.padding_mask(padded, n).double(), numbered(padded_words),
-                                 numbered(padded_words), "Padding mask: [PAD] keys get 0", "key", "query"),
+    padded_labels = charts.numbered(words + ["[PAD]"] * (padded - n))
+    cols[1].plotly_chart(charts.heatmap(att.padding_mask(padded, n).double(), padded_labels, padded_labels,
+                                        zrange=(0, 1), title="Padding mask: [PAD] keys get 0", x_title="key",
+                                        y_title="query", cell_text=".2f"),
                          width="stretch", key="attention_padding_mask")
     heads = st.select_slider("Number of heads h", SHARED["heads"].options, key="attention_heads")
     d_model = 8
     x = att.word_embeddings(words, d_model, seed=0)
     mh = att.multi_head_attention(x, att.random_projections(d_model, d_model // heads, 0, heads), heads)
     for i, col in enumerate(st.columns(heads)):
-        col.plotly_chart(heatmap(mh.weights[i], numbered(words), numbered(words), f"Head {i + 1}", "key",
-                                 "query", annotate=heads <= 2), width="stretch", key=f"attention_head_{i}")
+        col.plotly_chart(charts.heatmap(mh.weights[i], labels, labels, zrange=(0, 1), title=f"Head {i + 1}",
+                                        x_title="key", y_title="query", cell_text=".2f" if heads <= 2 else None),
+                         width="stretch", key=f"attention_head_{i}")
     dims = [f"h{i // (d_model // heads) + 1}·d{i % (d_model // heads)}" for i in range(d_model)]
     cols = st.columns(2)
-    cols[0].plotly_chart(heatmap(mh.concat, dims, numbered(words), "Concat(head outputs)", "head·dimension",
-                                 "word", diverging=True), width="stretch", key="attention_concat")
-    cols[1].plotly_chart(heatmap(mh.output, [f"d{i}" for i in range(d_model)], numbered(words),
-                                 "Output = Concat · W_O", "dimension", "word", diverging=True),
+    cols[0].plotly_chart(charts.heatmap(mh.concat, dims, labels, "diverging", title="Concat(head outputs)",
+                                        x_title="head·dimension", y_title="word", cell_text=".2f"),
+                         width="stretch", key="attention_concat")
+    cols[1].plotly_chart(charts.heatmap(mh.output, [f"d{i}" for i in range(d_model)], labels, "diverging",
+                                        title="Output = Concat · W_O", x_title="dimension", y_title="word",
+                                        cell_text=".2f"),
                          width="stretch", key="attention_mh_output")
 
 
@@ -268,8 +241,8 @@ def positional_section(words: list[str]):
     length = cols[0].slider("Positions", 8, 128, key="attention_pe_len")
     width = cols[1].select_slider("d_model ", SHARED["pedim"].options, key="attention_pe_dim")
     pe = att.positional_encoding(length, width)
-    st.plotly_chart(heatmap(pe, list(range(width)), list(range(length)), "Sinusoidal positional encoding",
-                            "dimension", "position", diverging=True, annotate=False),
+    st.plotly_chart(charts.heatmap(pe, list(range(width)), list(range(length)), "diverging", zrange=(-1, 1),
+                                   title="Sinusoidal positional encoding", x_title="dimension", y_title="position"),
                     width="stretch", key="attention_pe")
     if len(words) > 1:
         shuffle_demo(words)
@@ -282,10 +255,11 @@ def shuffle_demo(words: list[str]):
     st.html(f"Shuffle: <b>{html.escape(' '.join(words))}</b> → <b>{html.escape(' '.join(words[i] for i in order))}"
             f"</b> (section 2's d_model = {d_model}, d_k = {d_k}, seed {seed})")
     permuted, reordered = att.shuffled_attention(words, order, d_model, d_k, seed, positions=False)
-    labels = [numbered(words)[i] for i in order]
+    labels = [charts.numbered(words)[i] for i in order]
     for col, matrix, title in zip(st.columns(2), (permuted, reordered),
                                   ("Shuffled sentence, no positions", "Original weights, rows and columns shuffled")):
-        col.plotly_chart(heatmap(matrix, labels, labels, title, "key", "query", annotate=len(words) <= 8),
+        col.plotly_chart(charts.heatmap(matrix, labels, labels, zrange=(0, 1), title=title, x_title="key",
+                                        y_title="query", cell_text=".2f" if len(words) <= 8 else None),
                          width="stretch", key=f"attention_shuffle_{title[:8]}")
     column = "largest change after un-shuffling the weights"
     changes = [att.permutation_check(words, order, d_model, d_k, seed, positions=p) for p in (False, True)]
@@ -302,16 +276,19 @@ def real_heatmap_section(real: attention_models.ModelAttention, loaded, role: st
     layer = cols[0].slider("Layer", 1, num_layers, key=f"attention_layer_{role}") - 1
     head = cols[1].selectbox("Head", [AVERAGE, *range(1, num_heads + 1)], key=f"attention_head_{role}")
     weights = real.attentions[layer].mean(0) if head == AVERAGE else real.attentions[layer, head - 1]
-    st.plotly_chart(heatmap(weights, token_labels, token_labels,
-                            f"{loaded.spec.title}: layer {layer + 1}, head {head}", "key (looked at)",
-                            "query (looking)", annotate=len(token_labels) <= 12),
+    st.plotly_chart(charts.heatmap(weights, token_labels, token_labels, zrange=(0, 1),
+                                   title=f"{loaded.spec.title}: layer {layer + 1}, head {head}",
+                                   x_title="key (looked at)", y_title="query (looking)",
+                                   cell_text=".2f" if len(token_labels) <= 12 else None),
                     width="stretch", key="attention_real_heatmap")
     roles = pd.DataFrame(attention_models.head_roles(real))
     measure = st.selectbox("Which heads attend…", [c for c in roles.columns if c.startswith("to ")],
                            key=f"attention_measure_{role}")
     grid = roles.pivot(index="layer", columns="head", values=measure)
-    st.plotly_chart(heatmap(grid.values, [f"H{h + 1}" for h in grid.columns], [f"L{l + 1}" for l in grid.index],
-                            f"Mean attention {measure}", "head", "layer", annotate=num_layers <= 12),
+    st.plotly_chart(charts.heatmap(grid.values, [f"H{h + 1}" for h in grid.columns],
+                                   [f"L{l + 1}" for l in grid.index], zrange=(0, 1),
+                                   title=f"Mean attention {measure}", x_title="head", y_title="layer",
+                                   cell_text=".2f" if num_layers <= 12 else None),
                     width="stretch", key="attention_roles")
     top = roles.sort_values(measure, ascending=False).head(3)
     st.caption("Strongest: " + ", ".join(f"layer {l + 1} head {h + 1} ({v:.2f})"

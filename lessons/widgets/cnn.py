@@ -8,11 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lessons.widgets import common
+from lessons.widgets import charts, common
 from lib import cnn, device_policy, efficientnet, urlstate
-
-SCALE = "Viridis"
-DIVERGING = "RdBu_r"  # Plotly's RdBu runs red (low) to blue (high); reversed: blue negative, red positive
 
 
 def key(name: str) -> str:
@@ -57,15 +54,14 @@ PRESETS = {
 
 
 def heatmap_grid(images: list[np.ndarray], titles: list[str], columns: int, title: str,
-                 scale: str = "Greys_r", height: int | None = None, symmetric: bool = False) -> go.Figure:
-    """Small multiples of 2-D arrays, image-style (row 0 at the top), each with its own colour range."""
+                 kinds: str | list[str] = "image", height: int | None = None) -> go.Figure:
+    """Small multiples of 2-D arrays, image-style (row 0 at the top), each with its own colour range;
+    `kinds`: the charts kind of every panel, or one per panel."""
     rows = -(-len(images) // columns)
     fig = make_subplots(rows, columns, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.08)
-    for i, image in enumerate(images):
-        limit = float(np.abs(image).max()) or 1.0
-        bounds = dict(zmin=-limit, zmax=limit) if symmetric else {}
-        fig.add_trace(go.Heatmap(z=image, colorscale=scale, showscale=False, **bounds,
-                                 hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"),
+    for i, (image, kind) in enumerate(zip(images, [kinds] * len(images) if isinstance(kinds, str) else kinds)):
+        fig.add_trace(charts.heatmap_trace(image, kind=kind, showscale=False,
+                                           hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"),
                       i // columns + 1, i % columns + 1)
     # pixel grids: no axes to read (the subplot titles say what each shows; hovering gives row and column)
     fig.update_xaxes(visible=False, constrain="domain")
@@ -95,18 +91,17 @@ def animation_figure(image: np.ndarray, kernel: np.ndarray, padding: int,
                         column_widths=[0.45, 0.25, 0.3], horizontal_spacing=0.06)
     is_pad = np.pad(np.zeros_like(image), padding, constant_values=1)
     text = np.where(is_pad == 1, "0", np.vectorize(cnn.format_number)(padded))
-    fig.add_trace(go.Heatmap(z=np.where(is_pad == 1, np.nan, padded), text=text, texttemplate="%{text}",
-                             textfont_size=16, colorscale="Cividis", showscale=False, hoverinfo="skip"), 1, 1)
-    fig.add_trace(go.Heatmap(z=kernel, text=np.vectorize(cnn.format_number)(kernel), texttemplate="%{text}",
-                             textfont_size=16, colorscale="Cividis", showscale=False, hoverinfo="skip"), 1, 2)
+    numbers = dict(showscale=False, hoverinfo="skip", textfont=dict(size=16))
+    fig.add_trace(charts.heatmap_trace(np.where(is_pad == 1, np.nan, padded), cell_text=text, **numbers), 1, 1)
+    fig.add_trace(charts.heatmap_trace(kernel, kind="diverging", cell_text=np.vectorize(cnn.format_number)(kernel),
+                                       **numbers), 1, 2)
+    output_range = charts.colour_range([s.value for s in steps], "diverging")  # the same in every frame
 
-    def output_trace(done: int) -> go.Heatmap:
+    def output_trace(done: int) -> dict:
         z, text = np.full(out_shape, np.nan), np.full(out_shape, "", dtype=object)
         for s in steps[:done]:
             z[s.row, s.col], text[s.row, s.col] = s.value, cnn.format_number(s.value)
-        return go.Heatmap(z=z, text=text, texttemplate="%{text}", textfont_size=16, colorscale="Viridis",
-                          showscale=False, hoverinfo="skip",
-                          zmin=min(s.value for s in steps), zmax=max(s.value for s in steps))
+        return charts.heatmap_trace(z, kind="diverging", zrange=output_range, cell_text=text, **numbers)
 
     def window(step: cnn.WindowStep) -> list[dict]:
         cells = [dict(type="rect", xref="x", yref="y", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
@@ -238,7 +233,8 @@ def kernel_playground() -> None:
     rectified = cnn.relu(feature_map)
     right.plotly_chart(heatmap_grid([gray, feature_map, rectified],
                                     [f"Input {gray.shape[1]}×{gray.shape[0]}", "Feature map", "ReLU(feature map)"],
-                                    3, "Convolution, then ReLU"), width="stretch", key=key("feature_maps"))
+                                    3, "Convolution, then ReLU", ["image", "diverging", "sequential"]),
+                       width="stretch", key=key("feature_maps"))
     if min(rectified.shape) < pooling:
         right.warning(f"The image is {gray.shape[1]}×{gray.shape[0]} pixels, smaller than the {pooling}×{pooling} "
                       "pooling window: there is nothing to pool. Pick a smaller window or a bigger picture.")
@@ -246,8 +242,8 @@ def kernel_playground() -> None:
     pooled = [cnn.pool(rectified, pooling, mode) for mode in ("max", "avg")]
     titles = [f"Max-pool {pooling}×{pooling}: {pooled[0].shape[1]}×{pooled[0].shape[0]}",
               f"Average-pool {pooling}×{pooling}: {pooled[1].shape[1]}×{pooled[1].shape[0]}"]
-    right.plotly_chart(heatmap_grid(pooled, titles, 2, "Pooling shrinks the map and keeps the strong responses"),
-                       width="stretch", key=key("pooled"))
+    right.plotly_chart(heatmap_grid(pooled, titles, 2, "Pooling shrinks the map and keeps the strong responses",
+                                    "sequential"), width="stretch", key=key("pooled"))
 
 
 # --- 3. weight sharing ---------------------------------------------------------------------------
@@ -405,10 +401,9 @@ def show_training_results(run: dict, data: cnn.Dataset) -> None:
     with one_thread():
         predicted = cnn.predict(model, data.x_test)
     counts = cnn.confusion_matrix(data.y_test, predicted, len(data.classes))
-    fig = go.Figure(go.Heatmap(z=counts, x=data.classes, y=data.classes, colorscale=SCALE, texttemplate="%{z}",
-                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
-    fig.update_layout(title="Confusion matrix (test set)", xaxis_title="predicted", yaxis_title="true",
-                      yaxis_autorange="reversed", height=480)
+    fig = charts.heatmap(counts, data.classes, data.classes, title="Confusion matrix (test set)",
+                         x_title="predicted", y_title="true", height=480, cell_text="d", colorbar_title="images",
+                         hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>")
     st.plotly_chart(fig, width="stretch", key=key("confusion"))
     wrong = (predicted != data.y_test).nonzero().flatten()[:12].tolist()
     if wrong:
@@ -418,31 +413,27 @@ def show_training_results(run: dict, data: cnn.Dataset) -> None:
                         width="stretch", key=key("wrong"))
     filters = model.convs[0].weight.detach()[:, 0].numpy()  # (filters, 3, 3)
     st.plotly_chart(heatmap_grid(list(filters), [f"filter {i}" for i in range(len(filters))], 8,
-                                 "Learned first-layer filters (blue negative, red positive)", DIVERGING,
-                                 symmetric=True), width="stretch", key=key("learned_filters"))
+                                 "Learned first-layer filters (blue negative, red positive)", "diverging"),
+                    width="stretch", key=key("learned_filters"))
     index = st.number_input("Test image to look inside", 0, len(data.x_test) - 1, 0, key=key("probe"))
     with one_thread():
         maps = cnn.activations(model, data.x_test[index:index + 1])
     st.caption(f"True class **{data.classes[data.y_test[index]]}**, predicted **{data.classes[predicted[index]]}**.")
     images = [data.x_test[index, 0].numpy()] + [layer[c] for layer in maps for c in range(min(8, len(layer)))]
     titles = ["input"] + [f"layer {l + 1}, map {c}" for l, layer in enumerate(maps) for c in range(min(8, len(layer)))]
-    st.plotly_chart(heatmap_grid(images, titles, 9, "Feature maps after ReLU (first 8 of each layer)", SCALE),
+    st.plotly_chart(heatmap_grid(images, titles, 9, "Feature maps after ReLU (first 8 of each layer)",
+                                 ["image"] + ["sequential"] * (len(images) - 1)),
                     width="stretch", key=key("probe_maps"))
 
 
 # --- 5. a real pretrained CNN --------------------------------------------------------------------
 
-# Inferno with its dark end transparent: the picture shows through where importance is low
-OVERLAY = [[0.0, "rgba(0,0,4,0)"], [0.25, "rgba(87,16,110,0.3)"], [0.5, "rgba(188,55,84,0.5)"],
-           [0.75, "rgba(249,142,9,0.65)"], [1.0, "rgba(252,255,164,0.8)"]]
-
-
 def overlay_figure(picture: np.ndarray, heat: np.ndarray, title: str, top: float = 1.0) -> go.Figure:
     """The picture with a heatmap in [0, 1] over it; values from `top` up get the brightest colour."""
     fig = go.Figure(go.Image(z=picture, hoverinfo="skip"))
-    fig.add_trace(go.Heatmap(z=heat, colorscale=OVERLAY, zmin=0, zmax=top or 1.0,
-                             hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>",
-                             colorbar=dict(title="importance", thickness=12)))
+    fig.add_trace(charts.heatmap_trace(heat, kind="overlay", zrange=(0, top or 1.0), colorbar_title="importance",
+                                       colorbar=dict(thickness=12),
+                                       hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"))
     fig.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=50, b=10),
                       xaxis=dict(showticklabels=False, title="pixel column"),
                       yaxis=dict(showticklabels=False, title="pixel row", autorange="reversed", scaleanchor="x"))
@@ -496,4 +487,4 @@ def pretrained_cnn() -> None:
         maps = efficientnet.layer_activation(model, x, layer_names.index(shown))  # (channels, h, w)
     st.plotly_chart(heatmap_grid(list(maps[:16]), [f"channel {c}" for c in range(min(16, len(maps)))], 8,
                                  f"{shown}: first 16 of {len(maps)} channels, {maps.shape[1]}×{maps.shape[2]} each",
-                                 SCALE), width="stretch", key=key("effnet_maps"))
+                                 "sequential"), width="stretch", key=key("effnet_maps"))

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lessons.widgets import common, trained
+from lessons.widgets import charts, common, trained
 from lib import finetuning as ft
 from lib import model_loading, model_registry, parameters, urlstate
 
@@ -143,11 +143,9 @@ def loss_chart(logs: list[ft.Log], title: str = "Loss and accuracy while trainin
 
 
 def confusion_chart(confusion: np.ndarray, label_names: list[str]) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=confusion, x=label_names, y=label_names, colorscale="Blues",
-                               text=confusion, texttemplate="%{text}", showscale=False))
-    fig.update_layout(title="Confusion matrix (test set)", xaxis_title="predicted", yaxis_title="true",
-                      yaxis={"autorange": "reversed"}, height=340)
-    return fig
+    return charts.heatmap(confusion, label_names, label_names, title="Confusion matrix (test set)",
+                          x_title="predicted", y_title="true", height=340, cell_text="d", showscale=False,
+                          hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>")
 
 
 def pr_chart(y_true, scores, positive: str) -> go.Figure:
@@ -161,12 +159,10 @@ def pr_chart(y_true, scores, positive: str) -> go.Figure:
 def attention_pair(before: tuple[list[str], np.ndarray], after: tuple[list[str], np.ndarray]) -> None:
     left, right = st.columns(2)
     for column, (tokens, weights), label in ((left, before, "before"), (right, after, "after")):
-        fig = go.Figure(go.Heatmap(z=weights, x=tokens, y=tokens, colorscale="Viridis", zmin=0,
-                                   colorbar={"title": "weight"}))
-        fig.update_layout(title=f"Last layer, mean over heads — {label} fine-tuning", height=420,
-                          xaxis_title="attended-to token", yaxis_title="query token",
-                          yaxis={"autorange": "reversed"})
-        column.plotly_chart(fig, width="stretch")
+        column.plotly_chart(charts.heatmap(weights, tokens, tokens, zrange=(0, 1), colorbar_title="weight",
+                                           title=f"Last layer, mean over heads — {label} fine-tuning",
+                                           x_title="attended-to token", y_title="query token", height=420),
+                            width="stretch")
 
 
 def evaluation(result: dict) -> None:

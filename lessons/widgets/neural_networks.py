@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lessons.widgets import common
+from lessons.widgets import charts, common
 from lib import neural_networks, urlstate
 
 KEY = "neural_networks"
@@ -408,8 +408,11 @@ def _points(fig: go.Figure, X, y, row=None, col=None, showlegend=True) -> None:
 
 
 def boundary_figure(axis, prob, X, y, title: str) -> go.Figure:
+    """P(class 1) over the plane, in the diverging colours: a probability is sequential, but here
+    it says which class, two-sided around the 0.5 threshold. White is the decision boundary,
+    blue leans to class 0 and red to class 1, equally strongly at equal distances from 0.5."""
     fig = go.Figure()
-    fig.add_contour(x=axis, y=axis, z=prob, colorscale="RdBu_r", zmin=0, zmax=1, opacity=0.75,
+    fig.add_contour(x=axis, y=axis, z=prob, colorscale=charts.DIVERGING, zmin=0, zmax=1, opacity=0.75,
                     contours=dict(start=0, end=1, size=0.1), colorbar=dict(title="P(class 1)"))
     _points(fig, X, y)
     fig.update_layout(title=title, xaxis_title="x₁", yaxis_title="x₂", height=460,
@@ -419,16 +422,18 @@ def boundary_figure(axis, prob, X, y, title: str) -> go.Figure:
 
 
 def units_figure(axis, layer_states, layer: int) -> go.Figure:
-    """Each unit of hidden layer `layer`: its activation over the input plane."""
+    """Each unit of hidden layer `layer`: its activation over the input plane, one colour range for
+    every unit; diverging when a unit goes negative (tanh, GELU), sequential otherwise (ReLU, sigmoid)."""
     units = layer_states.shape[0]
     cols = min(units, 4)
     rows = -(-units // cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"unit {u + 1}" for u in range(units)],
                         horizontal_spacing=0.04, vertical_spacing=0.12)
-    low, high = float(layer_states.min()), float(layer_states.max())  # one scale for every unit
+    kind = "diverging" if layer_states.min() < 0 else "sequential"
+    shared = charts.colour_range(layer_states, kind)
     for u in range(units):
-        fig.add_heatmap(x=axis, y=axis, z=layer_states[u], colorscale="Cividis", zmin=low, zmax=high,
-                        showscale=u == 0, colorbar=dict(title="activation"), row=u // cols + 1, col=u % cols + 1)
+        fig.add_trace(charts.heatmap_trace(layer_states[u], axis, axis, kind, zrange=shared, showscale=u == 0,
+                                           colorbar_title="activation"), row=u // cols + 1, col=u % cols + 1)
     fig.update_layout(title=f"What each unit of hidden layer {layer + 1} responds to",
                       height=220 * rows + 100, margin=dict(t=80))
     fig.update_xaxes(showticklabels=False, title=dict(text="x₁", standoff=0))
@@ -468,8 +473,8 @@ def digits_figure(images, labels, predictions) -> go.Figure:
     titles = [f"{'✓' if p == t else '✗'} guess {p} (is {t})" for p, t in zip(predictions, labels)]
     fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.02)
     for i, image in enumerate(images):
-        fig.add_heatmap(z=np.asarray(image).reshape(8, 8)[::-1], colorscale="gray_r", showscale=False,
-                        row=1, col=i + 1)
+        fig.add_trace(charts.heatmap_trace(np.asarray(image).reshape(8, 8)[::-1], kind="image", showscale=False),
+                      row=1, col=i + 1)
     fig.update_xaxes(visible=False)  # pixel grids: the axes carry nothing to read
     fig.update_yaxes(visible=False, scaleanchor="x")
     fig.update_layout(title="Validation digits and the network's guesses", height=220, margin=dict(t=80),

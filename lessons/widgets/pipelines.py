@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lessons.widgets import common, trained
+from lessons.widgets import charts, common, trained
 from lib import efficientnet, model_loading, pipelines, urlstate
 
 K = "pipelines"
@@ -79,7 +79,7 @@ def show_time(seconds: float, device: str) -> None:
 
 def score_bars(rows: list[dict], x: str, y: str, title: str, x_title: str, y_title: str = "label") -> None:
     fig = px.bar(pd.DataFrame(rows), x=x, y=y, orientation="h", color=x, range_color=[0, max(r[x] for r in rows)],
-                 color_continuous_scale="viridis", title=title, text_auto=".3f")
+                 color_continuous_scale=charts.SEQUENTIAL, title=title, text_auto=".3f")
     fig.update_layout(yaxis={"autorange": "reversed", "title": y_title}, xaxis_title=x_title,
                       coloraxis_showscale=False, height=120 + 40 * len(rows))
     st.plotly_chart(fig, width="stretch")
@@ -244,9 +244,9 @@ def run_feature_extraction(task):
     states, seconds = remembered(task.key, key, loaded.device, (text,),
                                  lambda: pipelines.feature_extraction(loaded, text))
     st.metric("Output shape (batch, tokens, hidden_size)", str(tuple(states.shape)))
-    fig = px.imshow(states[0].float().numpy(), aspect="auto", color_continuous_scale="RdBu_r",
-                    labels={"x": "hidden dimension", "y": "token position", "color": "value"},
-                    title=f"One {loaded.model.config.hidden_size}-number vector per token")
+    fig = charts.heatmap(states[0].float().numpy(), kind="diverging", colorbar_title="value", height=450,
+                         title=f"One {loaded.model.config.hidden_size}-number vector per token",
+                         x_title="hidden dimension", y_title="token position")
     st.plotly_chart(fig, width="stretch")
     show_time(seconds, loaded.device)
 

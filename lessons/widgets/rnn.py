@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lessons.widgets import common
+from lessons.widgets import charts, common
 from lib import rnn, urlstate
 
 KIND_NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -53,12 +53,10 @@ def step_equation(text: str, step: int) -> None:
 
 
 def hidden_heatmap(run: rnn.TextUnroll) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=run.hidden, y=_tick_labels(run.chars), x=[f"h{u}" for u in range(run.hidden.shape[1])],
-                               colorscale="RdBu", zmid=0, zmin=-1, zmax=1, colorbar={"title": "h"}))
-    fig.update_layout(title="Hidden state after each character (same weights at every step)",
-                      xaxis_title="hidden unit", yaxis_title="step: character", yaxis_autorange="reversed",
-                      height=max(300, 22 * len(run.chars) + 120))
-    return fig
+    return charts.heatmap(run.hidden, [f"h{u}" for u in range(run.hidden.shape[1])], _tick_labels(run.chars),
+                          "diverging", zrange=(-1, 1), colorbar_title="h",  # tanh's range
+                          title="Hidden state after each character (same weights at every step)",
+                          x_title="hidden unit", y_title="step: character", height=max(300, 22 * len(run.chars) + 120))
 
 
 def equation_table(run: rnn.TextUnroll, step: int) -> pd.DataFrame:
@@ -93,20 +91,17 @@ def clipping_caption(reports: dict[str, rnn.GradientReport], max_norm: float) ->
 
 
 def gates_figure(trace: rnn.GateTrace, text: str) -> go.Figure:
-    panels = [("input gate i_t", trace.gates["input"], "cividis", 0, 1),
-              ("forget gate f_t", trace.gates["forget"], "cividis", 0, 1),
-              ("output gate o_t", trace.gates["output"], "cividis", 0, 1),
-              ("cell state c_t", trace.cell, "RdBu", None, None)]
+    gate = dict(kind="sequential", zrange=(0, 1), colorbar_title="gate")  # a sigmoid's range
+    panels = [("input gate i_t", trace.gates["input"], gate), ("forget gate f_t", trace.gates["forget"], gate),
+              ("output gate o_t", trace.gates["output"], gate),
+              ("cell state c_t", trace.cell, dict(kind="diverging", colorbar_title="c"))]
     fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, subplot_titles=[p[0] for p in panels],
                         vertical_spacing=0.06)
     labels = _tick_labels(text)
-    for row, (name, values, scale, zmin, zmax) in enumerate(panels, start=1):
-        limit = np.abs(values).max() if zmin is None else None
-        fig.add_trace(go.Heatmap(z=values.T, x=labels, y=[f"unit {u}" for u in range(values.shape[1])],
-                                 colorscale=scale, zmin=zmin if limit is None else -limit,
-                                 zmax=zmax if limit is None else limit, name=name,
-                                 colorbar={"len": 1 / len(panels), "y": 1 - (row - 0.5) / len(panels),
-                                           "title": "c" if limit else "gate"}), row=row, col=1)
+    for row, (name, values, colours) in enumerate(panels, start=1):
+        fig.add_trace(charts.heatmap_trace(values.T, labels, [f"unit {u}" for u in range(values.shape[1])], name=name,
+                                           colorbar={"len": 1 / len(panels), "y": 1 - (row - 0.5) / len(panels)},
+                                           **colours), row=row, col=1)
     fig.update_xaxes(visible=False)  # the panels share the last panel's x axis
     fig.update_xaxes(visible=True, title_text="step: character", row=len(panels), col=1)
     fig.update_yaxes(title_text="cell unit")

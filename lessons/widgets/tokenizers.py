@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lessons.widgets import common
+from lessons.widgets import charts, common
 from lib import model_registry, prose, tokenization, urlstate
 from lib import tokenization_algorithms as algorithms
 from lib.markup import code_span
@@ -152,12 +152,9 @@ def pair_counts_chart(step, top: int = 15):
 
 
 def embedding_heatmap(rows, labels: list[str], dims: int = 64):
-    fig = px.imshow(rows[:, :dims], y=[f"{i}: {label}" for i, label in enumerate(labels)], aspect="auto",
-                    color_continuous_scale="RdBu", color_continuous_midpoint=0.0,
-                    title=f"Embedding rows for your tokens (first {dims} of {rows.shape[1]} dimensions)")
-    fig.update_layout(xaxis_title="Hidden dimension", yaxis_title="Position: token",
-                      height=max(300, 22 * len(labels) + 120))
-    return fig
+    return charts.heatmap(rows[:, :dims], y=[f"{i}: {label}" for i, label in enumerate(labels)], kind="diverging",
+                          title=f"Embedding rows for your tokens (first {dims} of {rows.shape[1]} dimensions)",
+                          x_title="Hidden dimension", y_title="Position: token", height=max(300, 22 * len(labels) + 120))
 
 
 def download_trained(trained: dict) -> None:
