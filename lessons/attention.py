@@ -1,25 +1,25 @@
 import pandas as pd
 import streamlit as st
 
-from lessons.widgets import attention as lesson
+from lessons.widgets import attention as widgets
 from lessons.widgets import common
 from lib import attention as att
 from lib import attention_models
 
 st.title("Attention and the Transformer")
-common.shared_state("attention", lesson.SHARED, lesson.PRESETS)
+common.shared_state("attention", widgets.SHARED, widgets.PRESETS)
 common.lesson_text("attention", "intro")
 
 # --- 1. dot product ---------------------------------------------------------
 st.header("1. The dot product measures similarity")
 common.lesson_text("attention", "dot_product")
 
-lesson.dot_product_section()
+widgets.dot_product_section()
 
 # --- 2. step by step --------------------------------------------------------
 st.header("2. Scaled dot-product attention, one step at a time")
 common.lesson_text("attention", "steps")
-sentence = st.text_input("Sentence", max_chars=lesson.SENTENCE_CHARS, key="attention_sentence")
+sentence = st.text_input("Sentence", max_chars=widgets.SENTENCE_CHARS, key="attention_sentence")
 words = att.split_words(sentence)
 if not words:
     st.warning("Type a sentence with at least one word to see attention.")
@@ -29,7 +29,7 @@ elif len(words) > att.MAX_TOY_WORDS:
     words = words[: att.MAX_TOY_WORDS]
 
 if words:
-    lesson.step_by_step_section(words)
+    widgets.step_by_step_section(words)
     common.show_code("""
 import torch, math
 Q, K, V = X @ W_Q, X @ W_K, X @ W_V          # (seq, d_k) each
@@ -45,13 +45,13 @@ st.header("3. Masks and heads")
 common.lesson_text("attention", "masks_heads")
 
 if words:
-    lesson.masks_and_heads_section(words)
+    widgets.masks_and_heads_section(words)
 
 # --- 4. positional encoding ---------------------------------------------------
 st.header("4. Positional encoding")
 common.lesson_text("attention", "position")
 
-lesson.positional_section(words)
+widgets.positional_section(words)
 
 # --- 5. real models -------------------------------------------------------------
 st.header("5. Inside real models")
@@ -61,7 +61,7 @@ for col, family in zip(st.columns(2), ["encoder", "decoder"]):
     with col:
         picked[family] = common.model_picker(family, f"{family.title()} model", key=f"attention_{family}_model")
 
-lesson.real_model_sections(picked)
+widgets.real_model_sections(picked)
 
 # --- 7. encoder, decoder, encoder-decoder -----------------------------------------------
 st.header("7. Encoder, decoder, encoder-decoder")
@@ -71,6 +71,6 @@ st.markdown(f"Training the translator on *{att.DEFAULT_SENTENCE}* → *{att.DEFA
             "(teacher forcing): the decoder sees the right answer so far and learns the next word.")
 st.table(pd.DataFrame(att.teacher_forcing(att.DEFAULT_TRANSLATION), columns=["decoder input", "must predict"]))
 
-lesson.generation_section(picked)
+widgets.generation_section(picked)
 common.checkpoint("attention")
 common.next_lesson("attention")

@@ -1,15 +1,15 @@
 import streamlit as st
 
-from lessons.widgets import cnn as lesson
+from lessons.widgets import cnn as widgets
 from lessons.widgets import common
 
 st.title("Convolutional networks: filters that scan images")
-common.shared_state("cnn", lesson.SHARED, lesson.PRESETS)
+common.shared_state("cnn", widgets.SHARED, widgets.PRESETS)
 common.lesson_text("cnn", "intro")
 
 st.header("1. A convolution by hand")
 common.lesson_text("cnn", "by_hand")
-lesson.convolution_by_hand()
+widgets.convolution_by_hand()
 common.show_code("""
 import torch
 import torch.nn.functional as F
@@ -20,7 +20,7 @@ F.conv2d(x[None, None], k[None, None], stride=1, padding=0, dilation=1)  # (batc
 
 st.header("2. Kernels on real images")
 common.lesson_text("cnn", "kernels")
-lesson.kernel_playground()
+widgets.kernel_playground()
 common.show_code("""
 sobel_x = torch.tensor([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1.]])
 feature_map = F.conv2d(gray[None, None], sobel_x[None, None], padding=1)
@@ -29,16 +29,16 @@ pooled = F.max_pool2d(F.relu(feature_map), 2)
 
 st.header("3. Local connectivity and weight sharing")
 common.lesson_text("cnn", "sharing")
-lesson.parameter_sharing()
+widgets.parameter_sharing()
 
 st.header("4. Train a CNN live")
-common.lesson_text("cnn", "training", **lesson.digits_facts())
-lesson.train_cnn()
-common.show_code(lesson.training_code())
+common.lesson_text("cnn", "training", **widgets.digits_facts())
+widgets.train_cnn()
+common.show_code(widgets.training_code())
 
 st.header("5. Inside a real ImageNet network")
 common.lesson_text("cnn", "pretrained")
-lesson.pretrained_cnn()
+widgets.pretrained_cnn()
 common.show_code("""
 from lib import efficientnet
 model = efficientnet.load_efficientnet_lite0()

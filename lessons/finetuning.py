@@ -2,11 +2,11 @@ import pandas as pd
 import streamlit as st
 
 from lessons.widgets import common, trained
-from lessons.widgets import finetuning as view
+from lessons.widgets import finetuning as widgets
 from lib import finetuning as ft
 
 st.title("Fine-tuning a pretrained model")
-common.shared_state("finetuning", view.SHARED, view.PRESETS)
+common.shared_state("finetuning", widgets.SHARED, widgets.PRESETS)
 common.lesson_text("finetuning", "intro")
 
 st.header("1 · The data")
@@ -32,7 +32,7 @@ elif source == "upload":
         st.stop()
 else:
     try:
-        splits = view.hub_reviews(source)
+        splits = widgets.hub_reviews(source)
     except ft.DataError as err:
         st.error(str(err))
         st.stop()
@@ -52,12 +52,12 @@ common.lesson_text("finetuning", "hyperparameters")
 base = common.model_picker("encoder", "Pretrained encoder", key="ft_base")
 c1, c2, c3, c4 = st.columns(4)
 cfg = ft.TrainConfig(
-    learning_rate=c1.select_slider("Learning rate", view.LEARNING_RATES, key="ft_lr"),
-    batch_size=c2.select_slider("Batch size", view.BATCH_SIZES, key="ft_bs"),
+    learning_rate=c1.select_slider("Learning rate", widgets.LEARNING_RATES, key="ft_lr"),
+    batch_size=c2.select_slider("Batch size", widgets.BATCH_SIZES, key="ft_bs"),
     epochs=c3.slider("Epochs", 1, 6, key="ft_epochs"),
-    max_length=c4.select_slider("Max length (tokens)", view.MAX_LENGTHS, key="ft_maxlen"),
+    max_length=c4.select_slider("Max length (tokens)", widgets.MAX_LENGTHS, key="ft_maxlen"),
     warmup_ratio=c1.slider("Warm-up (share of steps)", 0.0, 0.5, step=0.05, key="ft_warmup"),
-    schedule=c2.selectbox("Schedule", view.SCHEDULES, key="ft_schedule"),
+    schedule=c2.selectbox("Schedule", widgets.SCHEDULES, key="ft_schedule"),
     early_stopping_patience=c3.number_input("Early stopping patience (epochs, 0 = off)", 0, 5, key="ft_patience"),
     seed=c4.number_input("Seed", 0, 10_000, key="ft_seed"),
     freeze_encoder=st.toggle("Freeze the encoder (train only the new head)", key="ft_freeze"),
@@ -66,22 +66,22 @@ fewest = min(20, len(train_set))
 st.session_state["ft_limit"] = min(max(st.session_state["ft_limit"], fewest), len(train_set))  # fits this data set
 limit = st.slider("Training examples to use", fewest, len(train_set), key="ft_limit",
                   help="Fewer examples train faster; the test set stays the same.")
-view.training_plan(base, limit, len(label_names), cfg)
+widgets.training_plan(base, limit, len(label_names), cfg)
 common.show_code(ft.TRAINER_CODE)
 
 st.header("3 · Train")
 if st.button("Fine-tune", type="primary", icon=":material/play_arrow:", key="ft_train"):
     subset = train_set.subset(limit, cfg.seed) if limit < len(train_set) else train_set
-    view.fine_tune(base, subset, val_set, test_set, cfg)
-view.finish_run()  # the run just trained, or one a Stop ended part-way on the run before
+    widgets.fine_tune(base, subset, val_set, test_set, cfg)
+widgets.finish_run()  # the run just trained, or one a Stop ended part-way on the run before
 
 result = st.session_state.get("ft_result")
 if result:
-    st.plotly_chart(view.loss_chart(result["run"].logs), width="stretch", key="ft_final_curve")
-    view.run_notes(result["run"])
+    st.plotly_chart(widgets.loss_chart(result["run"].logs), width="stretch", key="ft_final_curve")
+    widgets.run_notes(result["run"])
     st.header("4 · Evaluate")
     common.lesson_text("finetuning", "evaluate")
-    view.evaluation(result)
+    widgets.evaluation(result)
     st.success("The fine-tuned model is saved in this session: the pipelines lesson offers it for "
                "sentiment analysis.", icon=":material/check_circle:")
 
@@ -89,7 +89,7 @@ if result:
     sentence = st.text_input("Sentence", max_chars=300, key="ft_attention_text")
     finetuned = trained.kept("finetune_model", "fine-tuned model")
     if sentence.strip() and finetuned is not None:
-        view.attention_section(result, sentence, finetuned)
+        widgets.attention_section(result, sentence, finetuned)
 
 st.header("6 · A small hyperparameter sweep")
 small = train_set.subset(ft.SWEEP_EXAMPLES, 0)
@@ -103,12 +103,12 @@ if st.button("Run the sweep", icon=":material/grid_view:", key="ft_sweep"):
     def record(i, row):
         rows.append(row)
 
-    with view.training_slot():
+    with widgets.training_slot():
         common.live_run(ft.sweep(base, small, val_set, grid, common.device()), len(grid), "Sweep", record)
 if st.session_state.get("ft_sweep_rows"):
     table = pd.DataFrame(st.session_state["ft_sweep_rows"])
     st.dataframe(table, hide_index=True, width="stretch")
-    st.plotly_chart(view.sweep_chart(table), width="stretch")
+    st.plotly_chart(widgets.sweep_chart(table), width="stretch")
 
 common.checkpoint("finetuning")
 common.next_lesson("finetuning")

@@ -1,17 +1,17 @@
 import streamlit as st
 
 from lessons.widgets import common
-from lessons.widgets import meeting_minutes as mm
+from lessons.widgets import meeting_minutes as widgets
 from lib.meeting_minutes import SAMPLE_AUDIO, audio, transcript
 
 KEY = "meeting_minutes"
 
 st.title("Meeting minutes: audio → transcript → minutes")
-common.shared_state(KEY, mm.SHARED, mm.PRESETS)
+common.shared_state(KEY, widgets.SHARED, widgets.PRESETS)
 common.lesson_text(KEY, "intro")
 
 st.header("1. The meeting")
-source = st.radio("What do you have?", mm.SOURCES, horizontal=True, key=f"{KEY}_source")
+source = st.radio("What do you have?", widgets.SOURCES, horizontal=True, key=f"{KEY}_source")
 audio_bytes = None
 if source == "The sample meeting":
     audio_bytes = SAMPLE_AUDIO.read_bytes()
@@ -29,51 +29,51 @@ else:
     upload = st.file_uploader("…or upload one", type=["txt", "srt", "vtt"], key=f"{KEY}_transcript_file")
     if st.button("Use this transcript", key=f"{KEY}_use_transcript", type="primary"):
         try:
-            mm.remember("segments", transcript.parse(transcript.decode(upload.getvalue()) if upload else pasted))
-            mm.remember("minutes", None)
+            widgets.remember("segments", transcript.parse(transcript.decode(upload.getvalue()) if upload else pasted))
+            widgets.remember("minutes", None)
         except transcript.TranscriptError as err:
             st.error(str(err))
-mm.keep_results_of(source, audio_bytes)  # a transcript or minutes of another meeting are dropped
+widgets.keep_results_of(source, audio_bytes)  # a transcript or minutes of another meeting are dropped
 
 if audio_bytes is not None:
-    if not mm.state("segments"):
+    if not widgets.state("segments"):
         st.audio(audio_bytes)
     st.header("2. Speech → text")
     common.lesson_text(KEY, "transcribe")
     left, middle, right = st.columns(3)
-    size = left.selectbox("Whisper model", mm.whisper_sizes(), key=f"{KEY}_whisper",
+    size = left.selectbox("Whisper model", widgets.whisper_sizes(), key=f"{KEY}_whisper",
                           help="tiny.en is bundled; bigger ones come from the Hub when it is enabled.")
     split = middle.toggle("Split at pauses", key=f"{KEY}_split")
     speakers = right.number_input("Number of speakers (0 = guess)", 0, 8, key=f"{KEY}_speakers")
-    voices = mm.voice_picker()
+    voices = widgets.voice_picker()
     if st.button("Transcribe", type="primary", key=f"{KEY}_transcribe"):
-        mm.remember("minutes", None)
-        found = mm.run_transcription(audio_bytes, size, split)
+        widgets.remember("minutes", None)
+        found = widgets.run_transcription(audio_bytes, size, split)
         if found:
-            mm.run_diarization(audio_bytes, int(speakers), voices)
+            widgets.run_diarization(audio_bytes, int(speakers), voices)
         elif found == 0:
             st.warning("No speech was found in this recording (is it silent?).")
-    mm.classic_asr_panel(audio_bytes, size, sample=source == mm.SOURCES[0])
+    widgets.classic_asr_panel(audio_bytes, size, sample=source == widgets.SOURCES[0])
 
-segments = mm.named_segments()
+segments = widgets.named_segments()
 if segments:
     st.subheader("Transcript")
-    st.caption(f"{len(segments)} segments · language: {mm.state('language', 'en')}")
+    st.caption(f"{len(segments)} segments · language: {widgets.state('language', 'en')}")
     if audio_bytes is not None:
-        common.lesson_text(KEY, "speakers", **mm.speaker_facts())
-        mm.speaker_names()
-        segments = mm.named_segments()
-        mm.speaker_timeline(segments)
-    mm.transcript_player(segments, audio_bytes)
+        common.lesson_text(KEY, "speakers", **widgets.speaker_facts())
+        widgets.speaker_names()
+        segments = widgets.named_segments()
+        widgets.speaker_timeline(segments)
+    widgets.transcript_player(segments, audio_bytes)
 
     st.header("3. Text → minutes")
     common.lesson_text(KEY, "writers")
-    writer = st.radio("Writer", mm.WRITERS, horizontal=True, key=f"{KEY}_writer")
+    writer = st.radio("Writer", widgets.WRITERS, horizontal=True, key=f"{KEY}_writer")
     server = {"local_model": "smollm2-135m"}
     if writer == "Local LLM":
         server["local_model"] = common.model_picker("decoder", "Language model", key=f"{KEY}_llm")
     elif writer == "Inference server":
-        secrets = mm.server_secrets()
+        secrets = widgets.server_secrets()
         with st.sidebar:
             st.subheader("Inference server")
             server["url"] = st.text_input("Base URL", secrets.get("url", "http://127.0.0.1:8000/v1"),
@@ -84,19 +84,19 @@ if segments:
             server["context"] = st.number_input("Context window (tokens)", 512, 1_000_000,
                                                 key=f"{KEY}_server_context")
     if st.button("Write the minutes", type="primary", key=f"{KEY}_write"):
-        mm.remember("minutes", mm.write_minutes(writer, segments, server) or mm.state("minutes"))
-    minutes = mm.state("minutes")
+        widgets.remember("minutes", widgets.write_minutes(writer, segments, server) or widgets.state("minutes"))
+    minutes = widgets.state("minutes")
     if minutes:
         st.header("4. The minutes")
-        minutes = mm.downloads(minutes, segments)
+        minutes = widgets.downloads(minutes, segments)
         if audio_bytes is not None:
-            mm.bullet_player(minutes, segments, audio_bytes)
+            widgets.bullet_player(minutes, segments, audio_bytes)
 
     st.header("The pipeline, measured")
     common.lesson_text(KEY, "panel")
-    st.dataframe(mm.stage_table(), hide_index=True, width="stretch")
+    st.dataframe(widgets.stage_table(), hide_index=True, width="stretch")
     if writer != "Extractive (MiniLM + rules)":
-        mm.token_panel(segments, writer, server)
+        widgets.token_panel(segments, writer, server)
 
 common.checkpoint(KEY)
 common.next_lesson(KEY)

@@ -1,15 +1,15 @@
 import streamlit as st
 
 from lessons.widgets import common
-from lessons.widgets import neural_networks as lesson
+from lessons.widgets import neural_networks as widgets
 
 st.title("Neural networks: from one neuron to backpropagation")
-common.shared_state("neural_networks", lesson.SHARED, lesson.PRESETS)
+common.shared_state("neural_networks", widgets.SHARED, widgets.PRESETS)
 common.lesson_text("neural_networks", "intro")
 
 st.header("1. One neuron")
 common.lesson_text("neural_networks", "neuron")
-lesson.neuron_explorer()
+widgets.neuron_explorer()
 common.show_code("""
 import torch
 x = torch.tensor([1.0, 2.0])           # inputs
@@ -21,12 +21,12 @@ a = torch.relu(z)                      # or torch.sigmoid, torch.tanh, torch.nn.
 
 st.header("2. A small network learns a boundary")
 common.lesson_text("neural_networks", "network")
-lesson.playground()
-common.show_code(lesson.training_code())
+widgets.playground()
+common.show_code(widgets.training_code())
 
 st.header("3. Backpropagation, number by number")
 common.lesson_text("neural_networks", "backprop")
-lesson.backprop_walkthrough()
+widgets.backprop_walkthrough()
 common.show_code("""
 import torch
 # the same gradients, computed by autograd in float64
@@ -38,11 +38,11 @@ print([p.grad for p in model.parameters()])
 
 st.header("4. Underfitting and overfitting")
 common.lesson_text("neural_networks", "fitting")
-lesson.fitting_experiment()
+widgets.fitting_experiment()
 
 st.header("5. The classic example: hand-written digits")
 common.lesson_text("neural_networks", "digits")
-lesson.digits_network()
+widgets.digits_network()
 
 st.header("6. Kinds of learning, and reusing a trained network")
 common.lesson_text("neural_networks", "learning")

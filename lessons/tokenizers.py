@@ -1,20 +1,20 @@
 import streamlit as st
 
 from lessons.widgets import common
-from lessons.widgets import tokenizers as tui
+from lessons.widgets import tokenizers as widgets
 from lib import tokenization
 
 st.title("Tokenizers: how text becomes numbers")
-common.shared_state("tokenizers", tui.SHARED, tui.PRESETS)
+common.shared_state("tokenizers", widgets.SHARED, widgets.PRESETS)
 common.lesson_text("tokenizers", "intro")
-text = tui.capped(st.text_area("Your text", height=100, key="tokenizers_text"),
+text = widgets.capped(st.text_area("Your text", height=100, key="tokenizers_text"),
                   tokenization.MAX_TEXT_CHARS, "text")
 
-tokenizers, missing = tui.bundled_tokenizers()
+tokenizers, missing = widgets.bundled_tokenizers()
 for reason in missing:
     st.warning(reason, icon=":material/cloud_off:")
 if not common.classroom():
-    hub = tui.hub_tokenizer(st.text_input("Add any tokenizer from the Hub (needs internet)", key="tokenizers_hub_id",
+    hub = widgets.hub_tokenizer(st.text_input("Add any tokenizer from the Hub (needs internet)", key="tokenizers_hub_id",
                                           placeholder="e.g. google-t5/t5-small or FacebookAI/xlm-roberta-base"))
     tokenizers = tokenizers + [hub] if hub else tokenizers
 trained = st.session_state.get("tokenizers_trained")
@@ -31,9 +31,9 @@ with compare_tab:
     else:
         summary = tokenization.summary_table(encodings, tokenizers)
         st.dataframe(summary, hide_index=True, width="stretch", key="tokenizers_summary")
-        st.plotly_chart(tui.tokens_chart(summary), width="stretch")
+        st.plotly_chart(widgets.tokens_chart(summary), width="stretch")
         for view, encoding in zip(tokenizers, encodings):
-            tui.show_encoding(view, encoding)
+            widgets.show_encoding(view, encoding)
     common.show_code("""
 import tiktoken                      # OpenAI's BPE (downloads cl100k_base once when online)
 from tokenizers import Tokenizer     # HuggingFace's fast tokenizers
@@ -49,30 +49,30 @@ print(out.ids, out.tokens)           # [CLS] and [SEP] are added for you
 
 with languages_tab:
     common.lesson_text("tokenizers", "languages")
-    costs = tokenization.language_costs(tui.SAMPLES["samples"], tokenizers, tui.SAMPLES["baseline"])
-    st.plotly_chart(tui.language_chart(costs), width="stretch")
-    st.markdown(tui.gap_sentence(*tokenization.widest_gap(costs, tui.SAMPLES["translations"])))
+    costs = tokenization.language_costs(widgets.SAMPLES["samples"], tokenizers, widgets.SAMPLES["baseline"])
+    st.plotly_chart(widgets.language_chart(costs), width="stretch")
+    st.markdown(widgets.gap_sentence(*tokenization.widest_gap(costs, widgets.SAMPLES["translations"])))
     ratios = costs.pivot(index="tokenizer", columns="sample", values="× English").reindex(costs["tokenizer"].unique())
-    st.dataframe(ratios[tui.SAMPLES["translations"]], width="stretch", key="tokenizers_fertility")
-    if note := tui.unknown_note(costs):
+    st.dataframe(ratios[widgets.SAMPLES["translations"]], width="stretch", key="tokenizers_fertility")
+    if note := widgets.unknown_note(costs):
         st.info(note, icon=":material/help:")
     with st.expander("The sample sentences"):
-        st.table(tui.SAMPLES["samples"])
+        st.table(widgets.SAMPLES["samples"])
 
 with algorithms_tab:
     st.subheader("BPE: merge the most frequent pair, again and again")
     common.lesson_text("tokenizers", "bpe")
-    tui.bpe_section()
+    widgets.bpe_section()
     st.subheader("WordPiece: the longest piece that fits, with `##`")
     common.lesson_text("tokenizers", "wordpiece")
-    tui.wordpiece_section()
+    widgets.wordpiece_section()
     st.subheader("SentencePiece: spaces become ▁")
     common.lesson_text("tokenizers", "sentencepiece")
-    tui.sentencepiece_section()
+    widgets.sentencepiece_section()
 
 with train_tab:
     common.lesson_text("tokenizers", "train")
-    tui.train_section(text, trained)
+    widgets.train_section(text, trained)
     common.show_code("""
 from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
 
@@ -99,7 +99,7 @@ with embeddings_tab:
         st.markdown(f"MiniLM's tokenizer turns your text into {shown}; for each, the embedding layer returns "
                     "row number *id* of the matrix:")
         st.dataframe(tokenization.lookup_table(pieces, ids, rows), hide_index=True, key="tokenizers_lookup")
-        st.plotly_chart(tui.embedding_heatmap(rows, pieces), width="stretch")
+        st.plotly_chart(widgets.embedding_heatmap(rows, pieces), width="stretch")
     common.show_code("""
 from transformers import AutoModel, AutoTokenizer
 tok = AutoTokenizer.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
