@@ -129,3 +129,29 @@ def test_a_page_uses_its_own_widgets_and_the_shared_ones(key):
     widget_imports = {m.split(".")[2] for m in imported_modules(ROOT / "lessons" / f"{key}.py")
                       if m.startswith("lessons.widgets.")}
     assert widget_imports <= SHARED_WIDGETS | {key}
+
+
+def readme_tree() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Architecture", 1)[1]
+    return section.split("```", 2)[1].strip("\n").splitlines()
+
+
+def test_the_readme_tree_is_short_and_names_only_what_exists():
+    """Every file or folder the README's tree names exists (`<key>` stands for every lesson key)."""
+    lines = readme_tree()
+    assert len(lines) <= 25
+    named, folder = [], ""
+    for line in lines:
+        entry = line.split("  ")[0].strip()
+        if not entry:
+            continue
+        if not line.startswith(" "):
+            folder = entry if entry.endswith("/") else ""
+        for part in entry.replace(" or ", ", ").split(", "):
+            path = part if not line.startswith(" ") else folder + part
+            named += [path.replace("<key>", key) for key in KEYS] if "<key>" in path else [path]
+    optional = {f"lib/{key}.py" for key in KEYS} | {f"lib/{key}/" for key in KEYS} | {"lib/home/", "lib/tokenizers.py",
+                                                                                        "lib/tokenizers/"}
+    missing = [path for path in named if "<part>" not in path and not (ROOT / path).exists() and path not in optional]
+    assert named and missing == []
