@@ -14,18 +14,7 @@ import streamlit as st
 
 from lessons.widgets import common
 from lib import model_loading, model_registry, urlstate
-from lib.meeting_minutes import (
-    MEETING_DIR,
-    audio,
-    classic_asr,
-    diarize,
-    evaluate,
-    extractive,
-    llm,
-    schema,
-    transcribe,
-    transcript,
-)
+from lib.meeting_minutes import MEETING_DIR, audio, classic_asr, diarize, evaluate, extractive, llm, schema, transcribe, transcript
 
 KEY = "meeting_minutes"
 SOURCES = ["The sample meeting", "An audio file", "A recording", "A transcript"]
