@@ -8,8 +8,6 @@ STAMP := $(VENV)/.glassbox-ready
 SMOLLM2 := .cache/glassbox/smollm2-135m-instruct/model.safetensors
 PORT ?= 8501
 BENCH ?= startup
-# bertviz's JavaScript, served from local files so its views draw with no internet.
-JS_PACKAGES := requirejs@2.3.6 d3@5.7.0 jquery@2.2.4
 
 .PHONY: setup run test test-fast lint bench clean
 
@@ -24,10 +22,6 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt
 	grep -v '^--extra-index-url' requirements.txt > $(VENV)/requirements-pypi.txt
 	$(PY) -m pip install --quiet -r $(VENV)/requirements-pypi.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
-	if command -v npm >/dev/null 2>&1; then \
-	  npm install --silent --prefix $(VENV)/js --no-save --no-audit --no-fund $(JS_PACKAGES) \
-	  || echo "npm install failed: bertviz will load its JavaScript from the CDN"; \
-	else echo "npm not found: bertviz will load its JavaScript from the CDN"; fi
 	touch $(STAMP)
 
 $(SMOLLM2): | $(STAMP)

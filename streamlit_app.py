@@ -4,7 +4,7 @@ import streamlit as st
 from lessons.widgets import common
 from lib import course
 
-st.set_page_config(page_title="Glassbox", page_icon=":material/biotech:", layout="wide")
+st.set_page_config(page_title="Glassbox", page_icon=course.ROOT / "assets" / "favicon.png", layout="wide")
 
 pages = {section: [st.Page(l.page, title=l.title, icon=l.icon, url_path=l.key, default=l.key == "home")
                    for l in course.available_lessons() if l.section == section]

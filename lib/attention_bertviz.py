@@ -2,11 +2,11 @@
 draws with no internet. No Streamlit.
 
 bertviz loads require.js, d3 and jQuery from a CDN. Here the three files come
-from the npm packages `make setup` installs into .venv/js/node_modules: d3 and
-jQuery are inlined first as plain globals, then require.js, then two named
-modules hand those globals to bertviz's `requirejs(['jquery', 'd3'], …)`, so its
-CDN paths are never fetched. Without the local copy the CDN is used and
-`BertvizPage.notice` says so.
+from assets/vendor (assets/vendor/README.md): d3 and jQuery are inlined first as
+plain globals, then require.js, then two named modules hand those globals to
+bertviz's `requirejs(['jquery', 'd3'], …)`. bertviz's CDN <script> tag and the
+`require.config` naming the CDN copies are taken out, so nothing is fetched.
+bertviz's own view scripts are the ones in the installed bertviz package.
 
 Tokens are user text: they reach the page only inside a JSON string in a
 <script>, which `_escape_script_json` keeps from closing the script, and
@@ -15,18 +15,20 @@ bertviz draws them with d3's `.text()`, which never parses HTML.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-JS_DIR = ROOT / ".venv" / "js" / "node_modules"
-LOCAL_JS = {"d3": "d3/dist/d3.min.js", "jquery": "jquery/dist/jquery.min.js",
-            "require": "requirejs/require.js"}
-CDN_REQUIRE = '<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js"></script>'
+VENDOR_DIR = ROOT / "assets" / "vendor"
+VENDORED_JS = {"d3": "d3/d3.min.js", "jquery": "jquery/jquery.min.js", "require": "requirejs/require.js"}
+BERTVIZ_CDN_REQUIRE = '<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js"></script>'
+BERTVIZ_CDN_PATHS = re.compile(r"require\.config\(\{\s*paths:\s*\{[^{}]*\}\s*\}\);")
 # Characters that could end a <script> or open an HTML comment inside it. bertviz
 # writes its parameters with json.dumps (ensure_ascii), which prints these
 # private-use stand-ins as \ue00N escapes, turned back into \u003c… below.
@@ -39,24 +41,26 @@ NEURON_VIEW_WIDTH = 1010  # px: words, q, k, q × k, q · k, softmax side by sid
 @dataclass
 class BertvizPage:
     html: str
-    notice: str = ""   # set when the JavaScript comes from the CDN
+    notice: str = ""  # always empty now that the JavaScript ships in assets/vendor; the lesson still reads it
 
 
-def local_js_dir(base: Path = JS_DIR) -> Path | None:
-    """The node_modules folder holding all three libraries, or None."""
-    return base if all((base / rel).exists() for rel in LOCAL_JS.values()) else None
+@cache
+def vendored_sources() -> dict[str, str]:
+    """The text of each library in assets/vendor, by module name."""
+    return {name: (VENDOR_DIR / rel).read_text(encoding="utf-8") for name, rel in VENDORED_JS.items()}
 
 
-def _script_loader(js_dir: Path | None) -> tuple[str, str]:
-    if js_dir is None:
-        return CDN_REQUIRE, ("bertviz's JavaScript is not installed locally (run `make setup`, which "
-                             "needs npm), so it is loaded from cdnjs.cloudflare.com: without internet "
-                             "the view below stays empty.")
-    source = {name: (js_dir / rel).read_text(encoding="utf-8") for name, rel in LOCAL_JS.items()}
+def _vendored_scripts() -> str:
+    source = vendored_sources()
     tags = "".join(f"<script>{source[name]}</script>\n" for name in ("d3", "jquery", "require"))
     bridge = ("<script>define('d3', [], function () { return window.d3; });\n"
               "define('jquery', [], function () { return window.jQuery; });</script>\n")
-    return tags + bridge, ""
+    return tags + bridge
+
+
+def _without_cdn(html: str) -> str:
+    """bertviz's page less its require.js tag and the require.config naming CDN paths."""
+    return BERTVIZ_CDN_PATHS.sub("", html.replace(BERTVIZ_CDN_REQUIRE, ""))
 
 
 def _safe_tokens(tokens: list[str]) -> list[str]:
@@ -94,17 +98,16 @@ def neuron_view_html(attentions: np.ndarray, labels: list[str], queries: np.ndar
               "default_filter": "all", "root_div_id": root, "bidirectional": bidirectional,
               "display_mode": "light", "layer": layer, "head": head}
     script = (Path(neuron_view.__file__).parent / "neuron_view.js").read_text(encoding="utf-8")
-    return (f"{CDN_REQUIRE}<style>#{root} svg {{min-width:{NEURON_VIEW_WIDTH}px}}</style>"  # else cut at 100%
+    return (f"<style>#{root} svg {{min-width:{NEURON_VIEW_WIDTH}px}}</style>"  # else cut at 100%
             f"<div id={root} style=\"padding:8px;font-family:Helvetica, Arial, sans-serif\">"
             "<span style='user-select:none'>Layer: <select id='layer'></select> Head: <select id='att_head'>"
             "</select></span><div id='vis' style='overflow-x:auto'></div></div>\n"
             f"<script>window.bertviz_params = {json.dumps(params)}\n</script>\n<script>{script}</script>")
 
 
-def render(view: str, attentions: np.ndarray, tokens: list[str], js_dir: Path = JS_DIR,
-           **neuron) -> BertvizPage:
+def render(view: str, attentions: np.ndarray, tokens: list[str], **neuron) -> BertvizPage:
     """A full HTML page with bertviz's `view` ("head", "model" or "neuron") of
-    (layers, heads, seq, seq) attentions, its JavaScript from `js_dir`. The
+    (layers, heads, seq, seq) attentions, its JavaScript from assets/vendor. The
     neuron view also takes `queries` and `keys` (see neuron_view_html)."""
     from bertviz import head_view, model_view
 
@@ -117,7 +120,6 @@ def render(view: str, attentions: np.ndarray, tokens: list[str], js_dir: Path = 
         html = model_view(layers, labels, display_mode="light", html_action="return").data
     else:
         html = neuron_view_html(attentions, labels, **neuron)
-    loader, notice = _script_loader(local_js_dir(js_dir))
-    html = _escape_script_json(html).replace(CDN_REQUIRE, loader)
+    html = _escape_script_json(_without_cdn(html))
     return BertvizPage(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
-                       f"<body style='background:white'>{html}</body></html>", notice)
+                       f"<body style='background:white'>{_vendored_scripts()}{html}</body></html>")

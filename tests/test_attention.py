@@ -4,6 +4,7 @@ float64 formulas and a direct transformers call."""
 import json
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -266,11 +267,36 @@ def test_head_roles_measure_what_they_say():
 
 # --- 6. bertviz, offline and safe ---------------------------------------------------------
 
-def test_bertviz_inlines_local_javascript_and_never_the_cdn():
-    page = attention_bertviz.render("head", np.full((2, 3, 4, 4), 0.25), ["a", "b", "c", "d"])
-    assert page.notice == ""
-    assert "cdnjs" not in page.html.split("require.config")[0]  # only bertviz's unused path table
-    assert "define('d3'" in page.html and "d3.version" in page.html
+VIEW_ARGUMENTS = {"head": {}, "model": {},
+                  "neuron": dict(queries=np.ones((2, 3, 4, 5)), keys=np.ones((2, 3, 4, 5)))}
+
+
+def bertviz_page(view: str) -> str:
+    return attention_bertviz.render(view, np.full((2, 3, 4, 4), 0.25), list("abcd"), **VIEW_ARGUMENTS[view]).html
+
+
+@pytest.mark.parametrize("view", VIEW_ARGUMENTS)
+def test_bertviz_inlines_the_vendored_javascript_and_its_own_view_script(view):
+    import bertviz
+
+    html = bertviz_page(view)
+    for name, rel in attention_bertviz.VENDORED_JS.items():
+        assert (attention_bertviz.VENDOR_DIR / rel).parent.joinpath("LICENSE").is_file()
+        assert attention_bertviz.vendored_sources()[name] in html
+    assert "define('d3'" in html
+    script = (Path(bertviz.__file__).parent / f"{view}_view.js").read_text(encoding="utf-8")
+    drawing_code = script[script.index("requirejs(['jquery', 'd3']"):].split("PYTHON_PARAMS")[-1]
+    assert drawing_code in html  # from the installed bertviz package, not fetched
+
+
+@pytest.mark.parametrize("view", VIEW_ARGUMENTS)
+def test_bertviz_page_references_no_url(view):
+    html = bertviz_page(view)
+    for source in attention_bertviz.vendored_sources().values():
+        html = html.replace(source, "")  # upstream files: their URLs are XML namespaces, comments, error text
+    html = re.sub(r"/\*.*?\*/", "", html, flags=re.S)  # bertviz's credits header
+    assert "require.config" not in html and "<script src" not in html
+    assert re.findall(r"https?://\S+", html) == []
 
 
 def test_bertviz_neuron_view_carries_queries_keys_and_the_picked_head():
@@ -279,7 +305,6 @@ def test_bertviz_neuron_view_carries_queries_keys_and_the_picked_head():
     weights = torch.softmax(torch.from_numpy(q @ k.transpose(0, 1, 3, 2)) / math.sqrt(5), -1).numpy()
     page = attention_bertviz.render("neuron", weights, ["[CLS]", "a", "b", "[SEP]"], queries=q, keys=k,
                                   bidirectional=False, layer=1, head=2)
-    assert page.notice == "" and "define('d3'" in page.html and "neuron_view" not in page.notice
     params = json.loads(re.search(r"window.bertviz_params = (.*?)\n", page.html).group(1))
     assert (params["layer"], params["head"], params["bidirectional"]) == (1, 2, False)
     data = params["attention"]["all"]
@@ -290,11 +315,6 @@ def test_bertviz_neuron_view_carries_queries_keys_and_the_picked_head():
     assert f'id={params["root_div_id"]}' in page.html and "id='att_head'" in page.html
     with pytest.raises(ValueError, match="do not match"):
         attention_bertviz.render("neuron", weights, list("abcd"), queries=q[:, :2], keys=k)
-
-
-def test_bertviz_falls_back_to_the_cdn_with_a_notice(tmp_path):
-    page = attention_bertviz.render("model", np.full((1, 2, 3, 3), 1 / 3), ["x", "y", "z"], js_dir=tmp_path)
-    assert "cloudflare" in page.notice and attention_bertviz.CDN_REQUIRE in page.html
 
 
 @pytest.mark.parametrize("view", ["head", "model", "neuron"])
