@@ -8,6 +8,7 @@ STAMP := $(VENV)/.glassbox-ready
 SMOLLM2 := .cache/glassbox/smollm2-135m-instruct/model.safetensors
 PORT ?= 8501
 BENCH ?= startup
+ARGS ?=
 
 .PHONY: setup run test test-fast lint bench clean
 
@@ -40,9 +41,9 @@ test-fast: setup lint
 	$(PY) -m pytest -m "not slow and not browser"
 
 # One benchmark at a time: `make bench` is benchmarks/startup.py, `make bench BENCH=cnn` is
-# benchmarks/cnn.py (benchmarks/README.md lists them, with the arguments each takes).
+# benchmarks/cnn.py, `make bench BENCH=finetuning ARGS=tiny_gpt` passes arguments (README "Benchmarks").
 bench: setup
-	PYTHONPATH=. $(PY) benchmarks/$(BENCH).py
+	PYTHONPATH=. $(PY) benchmarks/$(BENCH).py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .cache

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -36,12 +35,6 @@ _STAND_INS = {"<": "\ue000", ">": "\ue001", "&": "\ue002"}
 _ESCAPES = {r"\ue000": r"\u003c", r"\ue001": r"\u003e", r"\ue002": r"\u0026"}
 BERTVIZ_TOKEN_LIMIT = 64  # the views draw every pair of tokens; beyond this they crawl
 NEURON_VIEW_WIDTH = 1010  # px: words, q, k, q × k, q · k, softmax side by side (neuron_view.js's sizes)
-
-
-@dataclass
-class BertvizPage:
-    html: str
-    notice: str = ""  # always empty now that the JavaScript ships in assets/vendor; the lesson still reads it
 
 
 @cache
@@ -105,7 +98,7 @@ def neuron_view_html(attentions: np.ndarray, labels: list[str], queries: np.ndar
             f"<script>window.bertviz_params = {json.dumps(params)}\n</script>\n<script>{script}</script>")
 
 
-def render(view: str, attentions: np.ndarray, tokens: list[str], **neuron) -> BertvizPage:
+def render(view: str, attentions: np.ndarray, tokens: list[str], **neuron) -> str:
     """A full HTML page with bertviz's `view` ("head", "model" or "neuron") of
     (layers, heads, seq, seq) attentions, its JavaScript from assets/vendor. The
     neuron view also takes `queries` and `keys` (see neuron_view_html)."""
@@ -121,5 +114,5 @@ def render(view: str, attentions: np.ndarray, tokens: list[str], **neuron) -> Be
     else:
         html = neuron_view_html(attentions, labels, **neuron)
     html = _escape_script_json(_without_cdn(html))
-    return BertvizPage(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
-                       f"<body style='background:white'>{_vendored_scripts()}{html}</body></html>")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
+            f"<body style='background:white'>{_vendored_scripts()}{html}</body></html>")

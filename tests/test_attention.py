@@ -272,7 +272,7 @@ VIEW_ARGUMENTS = {"head": {}, "model": {},
 
 
 def bertviz_page(view: str) -> str:
-    return attention_bertviz.render(view, np.full((2, 3, 4, 4), 0.25), list("abcd"), **VIEW_ARGUMENTS[view]).html
+    return attention_bertviz.render(view, np.full((2, 3, 4, 4), 0.25), list("abcd"), **VIEW_ARGUMENTS[view])
 
 
 @pytest.mark.parametrize("view", VIEW_ARGUMENTS)
@@ -305,14 +305,14 @@ def test_bertviz_neuron_view_carries_queries_keys_and_the_picked_head():
     weights = torch.softmax(torch.from_numpy(q @ k.transpose(0, 1, 3, 2)) / math.sqrt(5), -1).numpy()
     page = attention_bertviz.render("neuron", weights, ["[CLS]", "a", "b", "[SEP]"], queries=q, keys=k,
                                   bidirectional=False, layer=1, head=2)
-    params = json.loads(re.search(r"window.bertviz_params = (.*?)\n", page.html).group(1))
+    params = json.loads(re.search(r"window.bertviz_params = (.*?)\n", page).group(1))
     assert (params["layer"], params["head"], params["bidirectional"]) == (1, 2, False)
     data = params["attention"]["all"]
     np.testing.assert_allclose(data["queries"], q, atol=5e-4)
     np.testing.assert_allclose(data["keys"], k, atol=5e-4)
     np.testing.assert_allclose(data["attn"], weights, atol=5e-4)
     assert data["left_text"] == data["right_text"] == ["[CLS]", "a", "b", "[SEP]"]
-    assert f'id={params["root_div_id"]}' in page.html and "id='att_head'" in page.html
+    assert f'id={params["root_div_id"]}' in page and "id='att_head'" in page
     with pytest.raises(ValueError, match="do not match"):
         attention_bertviz.render("neuron", weights, list("abcd"), queries=q[:, :2], keys=k)
 
@@ -322,11 +322,11 @@ def test_bertviz_tokens_cannot_break_out_of_the_script(view):
     tokens = ["[CLS]", XSS, "a&b", "[SEP]"]
     vectors = dict(queries=np.ones((1, 2, 4, 3)), keys=np.ones((1, 2, 4, 3))) if view == "neuron" else {}
     page = attention_bertviz.render(view, np.full((1, 2, 4, 4), 0.25), tokens, **vectors)
-    assert "<img" not in page.html and "onerror=alert(1)>" not in page.html
-    assert r"\u003c/script\u003e\u003cimg src=x onerror=alert(1)\u003e" in page.html
+    assert "<img" not in page and "onerror=alert(1)>" not in page
+    assert r"\u003c/script\u003e\u003cimg src=x onerror=alert(1)\u003e" in page
     # every <script> bertviz opened is still closed by its own tag
-    params = re.search(r"const params = (.*?); // HACK", page.html) or \
-        re.search(r"window.bertviz_params = (.*?)\n", page.html)
+    params = re.search(r"const params = (.*?); // HACK", page) or \
+        re.search(r"window.bertviz_params = (.*?)\n", page)
     assert params, "bertviz's parameters were not found: the check below would pass on nothing"
     assert r"\u003c/script\u003e" in params.group(1) and "</" not in params.group(1)
 

@@ -68,7 +68,7 @@ def real_queries_keys(_loaded, model_key: str, text: str) -> attention_models.Qu
 
 
 @st.cache_data(max_entries=4, show_spinner="Drawing bertviz…")
-def bertviz_page(view: str, attentions: np.ndarray, tokens: tuple[str, ...], **neuron) -> attention_bertviz.BertvizPage:
+def bertviz_page(view: str, attentions: np.ndarray, tokens: tuple[str, ...], **neuron) -> str:
     return attention_bertviz.render(view, attentions, list(tokens), **neuron)
 
 
@@ -321,9 +321,7 @@ def bertviz_section(real: attention_models.ModelAttention, loaded, text: str, ro
     if neuron is None:
         return
     page = bertviz_page(view, real.attentions[:, :, :shown, :shown], tuple(real.tokens[:shown]), **neuron)
-    if page.notice:
-        st.warning(page.notice, icon=":material/cloud_off:")
-    st.iframe(page.html, height="content")
+    st.iframe(page, height="content")
 
 
 @common.fragment
