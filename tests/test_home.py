@@ -23,7 +23,7 @@ def test_models_rows_say_installed_or_missing_and_format_numbers():
     ])
     assert [r["installed"] for r in rows] == ["✅ available", "❌ missing"]
     assert [r["parameters"] for r in rows] == ["1,234,567", "—"]
-    assert [r["size (MB)"] for r in rows] == ["87", "1.5"]
+    assert [r["size (MB)"] for r in rows] == ["87.0", "1.5"]
 
 
 def test_system_report_has_every_part_the_page_shows():
