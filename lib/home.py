@@ -4,13 +4,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from lib import device_policy, hub, model_registry
 
-LIBRARIES = ["torch", "transformers", "tokenizers", "streamlit", "accelerate", "plotly", "bertviz",
-             "faster-whisper"]
 
-
-def library_versions() -> dict[str, str]:
+def library_versions(names: list[str]) -> dict[str, str]:
+    """Python's version and each named distribution's, or "not installed"."""
     found = {"python": platform.python_version()}
-    for name in LIBRARIES:
+    for name in names:
         try:
             found[name] = version(name)
         except PackageNotFoundError:
@@ -18,8 +16,8 @@ def library_versions() -> dict[str, str]:
     return found
 
 
-def system_report() -> dict:
-    return {"versions": library_versions(), "device": device_policy.device_report(),
+def system_report(libraries: list[str]) -> dict:
+    return {"versions": library_versions(libraries), "device": device_policy.device_report(),
             "hub_reachable": hub.hub_reachable(), "bundled_models": model_registry.installed_report()}
 
 

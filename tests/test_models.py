@@ -382,7 +382,7 @@ def test_the_first_page_does_not_wait_for_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from lib import home; report = home.system_report(); "
+    code = ("import sys; from lib import home; report = home.system_report(['torch']); "
             "print(report['device']['device'], 'torch' in sys.modules, 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=course.ROOT,

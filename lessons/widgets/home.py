@@ -4,6 +4,9 @@ import streamlit as st
 
 from lib import checkpoints, course, home, progress
 
+# The libraries whose versions the system panel shows.
+LIBRARIES = ["torch", "transformers", "tokenizers", "streamlit", "accelerate", "plotly", "bertviz", "faster-whisper"]
+
 
 def course_path() -> None:
     """Lessons in teaching order, each with this session's best checkpoint score."""
@@ -45,7 +48,7 @@ def progress_files() -> None:
 
 @st.cache_data(ttl=300, show_spinner="Checking this machine…")
 def cached_report() -> dict:
-    return home.system_report()
+    return home.system_report(LIBRARIES)
 
 
 def system_panel() -> None:
