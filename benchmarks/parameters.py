@@ -24,7 +24,7 @@ CHILD = """
 import resource, sys, time
 import torch, transformers
 from accelerate import init_empty_weights
-from lib import parameters
+from lib import model_registry, parameters
 kind, key = sys.argv[1], sys.argv[2]
 if key == "gpt3":
     config, model_class = parameters.transformers_config(parameters.GPT3)
@@ -34,7 +34,7 @@ cls = parameters.model_class_named(model_class)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started, cpu_started = time.perf_counter(), time.process_time()
 if kind == "meta":
-    model = parameters.build_on_meta(config, cls)
+    model = model_registry.build_on_meta(config, cls)
 elif kind == "init_empty_weights":
     with init_empty_weights():
         model = cls(config)

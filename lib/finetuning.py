@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from lib import model_loading, parameters
+from lib import model_loading, model_registry, parameters
 
 REVIEWS_CSV = Path(__file__).resolve().parent.parent / "assets" / "reviews" / "reviews.csv"
 REVIEW_LABELS = ["negative", "positive"]
@@ -243,7 +243,7 @@ def parameter_counts(base: str, num_labels: int) -> tuple[int, int]:
     Raises parameters.InvalidConfig or model_registry.ModelUnavailable when the config cannot be had."""
     config, _, _ = parameters.resolve_config(BASE_CONFIGS.get(base, base))
     config.num_labels = num_labels
-    model = parameters.build_on_meta(config, parameters.model_class_named("AutoModelForSequenceClassification"))
+    model = model_registry.build_on_meta(config, parameters.model_class_named("AutoModelForSequenceClassification"))
     return trainable_parameters(model, freeze_encoder=True), trainable_parameters(model, freeze_encoder=False)
 
 

@@ -185,16 +185,24 @@ def num_parameters(key: str) -> int | None:
 
 
 def _counted_from_config(spec: ModelSpec) -> int:
-    """The model as lib/model_loading.py builds it for its role, created on the
-    meta device (shapes, no storage) from its config in assets/configs. Not
-    lib.parameters: that module sits above this one (it fetches Hub configs)."""
-    import torch
+    """The model as lib/model_loading.py builds it for its role, from its config
+    in assets/configs, counted on the meta device."""
     import transformers
 
     raw = json.loads((CONFIG_DIR / f"{spec.config}.json").read_text(encoding="utf-8"))
     auto_model = getattr(transformers, AUTO_CLASSES.get(spec.role, "AutoModel"))
+    return build_on_meta(transformers.AutoConfig.for_model(**raw), auto_model).num_parameters()
+
+
+def build_on_meta(config, cls):
+    """The model with shapes but no storage. torch.device("meta") creates every
+    tensor directly on the meta device and ties the LM head as usual;
+    accelerate's init_empty_weights creates each weight on the CPU and then
+    moves it, and leaves the head untied (benchmarks/parameters.py compares)."""
+    import torch
+
     with torch.device("meta"):
-        return auto_model.from_config(transformers.AutoConfig.for_model(**raw)).num_parameters()
+        return cls.from_config(config) if cls.__name__.startswith("Auto") else cls(config)
 
 
 def size_on_disk_mb(key: str) -> float | None:

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from lib import device_policy, hub
+from lib import device_policy, hub, model_registry
 from lib.model_registry import CONFIG_DIR
 
 MAX_PARAMETERS = 10**13  # ten trillion: beyond any published dense model
@@ -374,17 +374,6 @@ def model_class_named(model_class: str):
     return getattr(transformers, model_class)  # the first access imports the modeling code
 
 
-def build_on_meta(config, cls):
-    """The model with shapes but no storage. torch.device("meta") creates every
-    tensor directly on the meta device and ties the LM head as usual;
-    accelerate's init_empty_weights creates each weight on the CPU and then
-    moves it, and leaves the head untied (benchmarks/parameters.py compares)."""
-    import torch
-
-    with torch.device("meta"):
-        return cls.from_config(config) if cls.__name__.startswith("Auto") else cls(config)
-
-
 def count_parameters(config_or_name, model_class: str | None = None) -> Breakdown:
     """Exact parameter count, grouped, for a shipped config key ('gpt2'), a Hub
     id (online), a config dict or a transformers config. Raises InvalidConfig
@@ -399,7 +388,7 @@ def count_parameters(config_or_name, model_class: str | None = None) -> Breakdow
     try:
         cls = model_class_named(model_class)
         started = time.perf_counter()
-        model = build_on_meta(config, cls)
+        model = model_registry.build_on_meta(config, cls)
     except (ValueError, TypeError, AttributeError, KeyError, ZeroDivisionError) as err:
         raise InvalidConfig(f"transformers cannot build {model_class} from this config: "
                             f"{str(err)[:200]}") from err
