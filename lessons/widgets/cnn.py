@@ -246,6 +246,13 @@ def kernel_playground() -> None:
                                     "sequential"), width="stretch", key=key("pooled"))
 
 
+def first_screen() -> None:
+    """The lesson's opening picture: a 3×3 kernel slid over a real photo, and what it finds."""
+    st.markdown("**A 3×3 kernel slides over every pixel of the picture**; the feature map is high where the "
+                "picture looks like the kernel. Pick another kernel or picture, or edit a weight.")
+    kernel_playground()
+
+
 # --- 3. weight sharing ---------------------------------------------------------------------------
 
 @common.fragment

@@ -188,6 +188,13 @@ def playground() -> None:
         st.plotly_chart(units_figure(axis, states[layer], layer), width="stretch", key=key("units_chart"))
 
 
+def first_screen() -> None:
+    """The lesson's opening picture: the playground, its decision boundary redrawn as it trains."""
+    st.markdown("**Press Train** and watch the background: it is the network's guess for every point of the "
+                "plane, redrawn as it learns. Then try a preset, or change the data set and the hidden layers.")
+    playground()
+
+
 # --- 3. backpropagation ---------------------------------------------------------------------
 
 
