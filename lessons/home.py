@@ -4,7 +4,8 @@ from lessons.widgets import common
 from lessons.widgets import home as widgets
 
 st.title("Glassbox: see inside deep-learning models")
-common.lesson_text("home", "intro")
+with st.expander("What Glassbox is, and how to use it", icon=":material/info:"):
+    common.lesson_text("home", "intro")
 
 st.header("Your course path")
 st.caption("Lessons in teaching order, with your best checkpoint score in this session. "

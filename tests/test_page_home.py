@@ -19,13 +19,13 @@ def test_home_shows_system_panel_and_course_map(open_page, minilm):
 
 def test_course_path_shows_this_sessions_scores(open_page):
     app = open_page("home")
-    assert [c.value for c in app.caption].count("checkpoint not tried") == len(PAGES) - 1
+    assert [c.value for c in app.caption].count("Checkpoint not tried yet") == len(PAGES) - 1
     app.session_state["progress"] = {"cnn": {"correct": 3, "total": 5, "seed": 7}}
     app.run()
     assert not app.exception
-    assert [c.value for c in app.caption].count("checkpoint not tried") == len(PAGES) - 2
+    assert [c.value for c in app.caption].count("Checkpoint not tried yet") == len(PAGES) - 2
     bar = next(p for p in app.get("progress"))
-    assert bar.proto.text == "3/5 correct" and bar.proto.value == 60
+    assert bar.proto.text == "Checkpoint: 3/5 correct" and bar.proto.value == 60
 
 
 def test_home_widgets_are_labelled(open_page):

@@ -100,6 +100,7 @@ def roofline_section() -> None:
     flops, moved = gpu.matmul_flops(n, n, n), gpu.matmul_bytes(n, n, n, precision)
     intensity = gpu.arithmetic_intensity(n, n, n, precision)
     limit = gpu.roofline(flops, moved, gpu_name, precision)
+    st.plotly_chart(roofline_figure(gpu_name, intensity, precision, n), width="stretch", key="gpu_roofline")
     metrics = st.columns(4)
     metrics[0].metric("Work", f"{flops:,} FLOPs", help="2·n³")
     metrics[1].metric("Bytes moved", with_unit(moved, BYTES), help="3·n² numbers, read A and B, write C")
@@ -108,4 +109,3 @@ def roofline_section() -> None:
                            f"{gpu.ridge_point(gpu_name, precision):,.1f} FLOP/byte")
     metrics[3].metric("Fastest possible time", with_unit(limit["seconds"], SECONDS), limit["bound"],
                       delta_color="off", delta_arrow="off")
-    st.plotly_chart(roofline_figure(gpu_name, intensity, precision, n), width="stretch", key="gpu_roofline")

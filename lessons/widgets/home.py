@@ -2,13 +2,14 @@
 progress files, and the system panel (what this machine has)."""
 import streamlit as st
 
+from lessons.widgets import common
 from lib import checkpoints, course, home, progress
 
 # The libraries whose versions the system panel shows.
 LIBRARIES = ["torch", "transformers", "tokenizers", "streamlit", "accelerate", "plotly", "bertviz", "faster-whisper"]
 
 
-CARDS_PER_ROW = 3
+CARDS_PER_ROW = {False: 3, True: 2}  # classroom mode's bigger text gets wider cards
 
 
 def course_path() -> None:
@@ -20,8 +21,9 @@ def course_path() -> None:
         if not lessons:
             continue
         st.subheader(section)
-        for start in range(0, len(lessons), CARDS_PER_ROW):
-            for column, lesson in zip(st.columns(CARDS_PER_ROW), lessons[start:start + CARDS_PER_ROW]):
+        per_row = CARDS_PER_ROW[common.classroom()]
+        for start in range(0, len(lessons), per_row):
+            for column, lesson in zip(st.columns(per_row), lessons[start:start + per_row]):
                 number += 1
                 with column.container(border=True):
                     lesson_card(lesson, number, scores.get(lesson.key))
