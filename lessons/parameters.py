@@ -29,8 +29,8 @@ if breakdown is not None:
                         f"{(breakdown.total - known.published) / known.published:+.1%} exact vs quoted",
                         delta_color="off")
     controls.metric("Counted on the meta device in", f"{breakdown.seconds:.2f} s")
-    picture.plotly_chart(widgets.treemap(breakdown, f"{breakdown.title}: where the {widgets.human(breakdown.total)} "
-                                                    "parameters are (click a block to zoom)"),
+    picture.plotly_chart(widgets.treemap(breakdown, f"{breakdown.title}: where its {widgets.human(breakdown.total)} "
+                                                    "parameters are"),
                          width="stretch", key="parameters_treemap")
     if breakdown.tied:
         st.info(f"Tied weights counted once: {', '.join(f'`{a}` is `{b}`' for a, b in breakdown.tied.items())}. "

@@ -35,6 +35,11 @@ _STAND_INS = {"<": "\ue000", ">": "\ue001", "&": "\ue002"}
 _ESCAPES = {r"\ue000": r"\u003c", r"\ue001": r"\u003e", r"\ue002": r"\u0026"}
 BERTVIZ_TOKEN_LIMIT = 64  # the views draw every pair of tokens; beyond this they crawl
 NEURON_VIEW_WIDTH = 1010  # px: words, q, k, q × k, q · k, softmax side by side (neuron_view.js's sizes)
+HEAD_VIEW_WIDTH = 380  # px: two columns of words and the arcs between them (head_view.js's sizes)
+MAX_ZOOM = 2.5
+# The head view draws at a fixed size, a narrow strip in a wide page: zoom it to the frame's width.
+FILL_WIDTH = (f"<script>document.body.style.zoom = Math.min({MAX_ZOOM}, "
+              f"Math.max(1, window.innerWidth / {HEAD_VIEW_WIDTH}));</script>")
 
 
 @cache
@@ -108,7 +113,7 @@ def render(view: str, attentions: np.ndarray, tokens: list[str], **neuron) -> st
         raise ValueError(f"{attentions.shape[-1]} attention positions for {len(tokens)} tokens")
     layers, labels = _as_layers(attentions), _safe_tokens(tokens)
     if view == "head":
-        html = head_view(layers, labels, html_action="return").data
+        html = head_view(layers, labels, html_action="return").data + FILL_WIDTH
     elif view == "model":
         html = model_view(layers, labels, display_mode="light", html_action="return").data
     else:

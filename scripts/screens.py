@@ -63,7 +63,7 @@ OVERFLOW_JS = """() => {
 TITLE_JS = "() => document.querySelector('[data-testid=stMain] h1')?.textContent ?? ''"
 SCRIPT_IDLE_JS = "document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"
 # The first figure, or 'idle' once the script has been idle for IDLE_MS with none on screen.
-IDLE_MS = 5000
+IDLE_MS = 30_000  # long: under load Plotly may draw many seconds after the script ends
 FIGURE_OR_IDLE_JS = f"""args => {{
   const found = ({FIRST_FIGURE_JS})(args);
   if (found) return found;

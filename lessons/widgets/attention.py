@@ -231,14 +231,15 @@ def masks_and_heads_section(words: list[str]):
     cols = st.columns(2)
     padded = cols[0].slider("Pad the sentence to this many tokens", n, n + 6, n + 2, key="attention_pad_to")
     labels = charts.numbered(words)
+    height = charts.default_height(padded)  # both masks as tall as the padded one, so their rows line up
     cols[0].plotly_chart(charts.heatmap(att.causal_mask(n).double(), labels, labels, zrange=(0, 1),
                                         title="Causal mask: 1 = may look, 0 = future", x_title="key",
-                                        y_title="query", cell_text=".2f"),
+                                        y_title="query", cell_text=".0f", height=height),
                          width="stretch", key="attention_causal_mask")
     padded_labels = charts.numbered(words + ["[PAD]"] * (padded - n))
     cols[1].plotly_chart(charts.heatmap(att.padding_mask(padded, n).double(), padded_labels, padded_labels,
                                         zrange=(0, 1), title="Padding mask: [PAD] keys get 0", x_title="key",
-                                        y_title="query", cell_text=".2f"),
+                                        y_title="query", cell_text=".0f", height=height),
                          width="stretch", key="attention_padding_mask")
     heads = st.select_slider("Number of heads h", SHARED["heads"].options, key="attention_heads")
     d_model = 8

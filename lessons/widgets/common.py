@@ -28,7 +28,7 @@ CLASSROOM_CSS = """
 PAGE_CSS = "<style>[data-testid=stMainBlockContainer] { padding-top: 2.5rem; }</style>"
 # Copies the address bar, so the link carries every setting the student has changed so far.
 COPY_LINK_HTML = """
-<button type="button" class="gb-copy-link" aria-label="Copy link for the class">🔗 Copy link for the class</button>
+<button type="button" class="gb-copy-link" aria-label="Copy link for the class">Copy link for the class</button>
 <span class="gb-copy-status" role="status" aria-live="polite"></span>
 <style>
   .gb-copy-link { font: inherit; padding: .35rem .8rem; border-radius: .5rem; cursor: pointer;

@@ -104,8 +104,10 @@ def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int 
         st.warning(f"This recording is {info.duration / 60:.0f} minutes long. It is read in "
                    f"{audio.CHUNK_SECONDS // 60}-minute chunks, so memory stays small, but it will take "
                    "a while: press Stop at any time to keep what is done.")
-    st.button("Stop", icon=":material/stop_circle:", key=f"{KEY}_stop")
-    bar = st.progress(0.0, text="Transcribing…")
+    controls = st.empty()  # the Stop button and the bar, only while the job runs
+    with controls.container():
+        st.button("Stop", icon=":material/stop_circle:", key=f"{KEY}_stop")
+        bar = st.progress(0.0, text="Transcribing…")
     live = st.empty()
     segments: list[schema.Segment] = []
     remember("segments", segments)
@@ -120,6 +122,7 @@ def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int 
                 live.dataframe(segment_table(segments[-8:]), hide_index=True, width="stretch")
     except (audio.AudioError, RuntimeError) as err:  # RuntimeError: CTranslate2 (e.g. out of GPU memory)
         st.error(f"{err} The {len(segments)} segments before that point are kept.")
+    controls.empty()
     live.empty()
     if last:
         record_time("Speech → text (Whisper)", last.elapsed_s,

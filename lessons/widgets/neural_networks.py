@@ -480,7 +480,7 @@ def fit_figure(runs: dict[str, list[neural_networks.Step]]) -> go.Figure:
 def digits_figure(images, labels, predictions) -> go.Figure:
     """A row of 8×8 digit images titled with the network's guess."""
     n = len(images)
-    titles = [f"{'✓' if p == t else '✗'} guess {p} (is {t})" for p, t in zip(predictions, labels)]
+    titles = [f"{'right' if p == t else 'wrong'}: guess {p} (is {t})" for p, t in zip(predictions, labels)]
     fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.02)
     for i, image in enumerate(images):
         fig.add_trace(charts.heatmap_trace(np.asarray(image).reshape(8, 8)[::-1], kind="image", showscale=False),
