@@ -17,6 +17,17 @@ WIDTH = 480  # a card is about a third of the page wide
 ASPECT = 0.55  # height ÷ width: every card's picture the same shape, so a row of cards lines up
 
 
+def fill_card(path: Path) -> None:
+    """The picture on a white card of the common shape, centred (a short figure gets margins)."""
+    from PIL import Image
+
+    with Image.open(path) as picture:
+        picture = picture.convert("RGB")
+    card = Image.new("RGB", (WIDTH, round(WIDTH * ASPECT)), "white")
+    card.paste(picture, (0, (card.height - picture.height) // 2))
+    card.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+
+
 def main(keys: list[str]) -> None:
     lessons = [course.lesson(k) for k in keys] if keys else [l for l in course.available_lessons() if l.key != "home"]
     with screens.serve() as url, screens.chromium() as browser:
@@ -35,6 +46,7 @@ def main(keys: list[str]) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tab.screenshot(path=str(path), clip=clip)
             screens.shrink(path, WIDTH)
+            fill_card(path)
             print(f"{lesson.key}: {path.relative_to(course.ROOT)}")
 
 

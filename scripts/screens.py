@@ -33,6 +33,7 @@ FIRST_FIGURE_JS = """([minWidth, minVisible]) => {
     const visible = Math.min(r.bottom, window.innerHeight) - Math.max(r.top, 0);
     if (r.width < minWidth || visible < minVisible) continue;
     if (el.closest('[data-stale=true]')) continue;  // left from the page before, or about to be redrawn
+    if (el.closest('[data-testid=stDataFrame], [data-testid=stTable]')) continue;  // a table draws on a canvas too
     if (el.matches('.js-plotly-plot') && !el.querySelector('.main-svg')) continue;  // not drawn yet
     if (el.matches('img') && !(el.complete && el.naturalWidth)) continue;
     if (!best || r.width * visible > best.width * best.visible)
