@@ -171,7 +171,9 @@ def dot_product_section():
     left, right = st.columns([3, 2])
     left.plotly_chart(dot_product_figure(ref, rows), width="stretch", key="attention_dot_chart")
     right.dataframe(pd.DataFrame(rows).set_index("vector")[["dot", "cosine", "similarity"]],
-                    key="attention_dot_table")
+                    key="attention_dot_table", column_config={  # one format per column
+                        "dot": st.column_config.NumberColumn(format="%.2f"),
+                        "cosine": st.column_config.NumberColumn(format="%.4f")})
 
 
 @common.fragment
