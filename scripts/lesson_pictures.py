@@ -14,7 +14,7 @@ from lib import course, home  # noqa: E402
 from scripts import screens  # noqa: E402
 
 WIDTH = 480  # a card is about a third of the page wide
-ASPECT = 0.55  # height ÷ width: every card's picture the same shape, so a row of cards lines up
+ASPECT = 0.62  # height ÷ width: every card's picture the same shape, so a row of cards lines up
 
 
 def fill_card(path: Path) -> None:

@@ -24,8 +24,10 @@ CLASSROOM_CSS = """
   h1 { font-size: 2.2rem !important; }
 </style>
 """
-# Less empty space above a lesson's title, so its first figure fits on the first screen.
-PAGE_CSS = "<style>[data-testid=stMainBlockContainer] { padding-top: 2.5rem; }</style>"
+# Less empty space above a lesson's title, so its first figure fits on the first screen; a wide
+# Markdown table scrolls inside its column instead of running past it.
+PAGE_CSS = """<style>[data-testid=stMainBlockContainer] { padding-top: 2.5rem; }
+  [data-testid=stMarkdownContainer] table { display: block; overflow-x: auto; }</style>"""
 # Copies the address bar, so the link carries every setting the student has changed so far.
 COPY_LINK_HTML = """
 <button type="button" class="gb-copy-link" aria-label="Copy link for the class">Copy link for the class</button>

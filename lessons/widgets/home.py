@@ -2,14 +2,13 @@
 progress files, and the system panel (what this machine has)."""
 import streamlit as st
 
-from lessons.widgets import common
 from lib import checkpoints, course, home, progress
 
 # The libraries whose versions the system panel shows.
 LIBRARIES = ["torch", "transformers", "tokenizers", "streamlit", "accelerate", "plotly", "bertviz", "faster-whisper"]
 
 
-CARDS_PER_ROW = {False: 3, True: 2}  # classroom mode's bigger text gets wider cards
+CARDS_PER_ROW = 2  # pictures wide enough to read (about 450 px on a 1400 px window)
 
 
 def course_path() -> None:
@@ -21,9 +20,8 @@ def course_path() -> None:
         if not lessons:
             continue
         st.subheader(section)
-        per_row = CARDS_PER_ROW[common.classroom()]
-        for start in range(0, len(lessons), per_row):
-            for column, lesson in zip(st.columns(per_row), lessons[start:start + per_row]):
+        for start in range(0, len(lessons), CARDS_PER_ROW):
+            for column, lesson in zip(st.columns(CARDS_PER_ROW), lessons[start:start + CARDS_PER_ROW]):
                 number += 1
                 with column.container(border=True):
                     lesson_card(lesson, number, scores.get(lesson.key))
