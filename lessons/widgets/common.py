@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
 
-from lib import checkpoints, course, device_policy, hub, model_loading, model_registry, progress, prose, urlstate
+from lib import checkpoints, course, device_policy, glossary, hub, model_loading, model_registry, progress, prose, urlstate
 
 CLASSROOM_CSS = """
 <style>
@@ -145,8 +145,14 @@ def efficientnet(device_name: str):
 # --- lesson text and code -------------------------------------------------------
 
 def lesson_text(lesson_key: str, part: str, **values) -> None:
-    """Render assets/lessons/<lesson_key>/<part>.md (see lib.prose)."""
-    st.markdown(prose.lesson_markdown(lesson_key, part, **values))
+    """Render assets/lessons/<lesson_key>/<part>.md (see lib.prose), with the
+    definitions of the glossary terms the page first uses here beside it (the
+    first run of a page in a session settles which part that is)."""
+    text = prose.lesson_markdown(lesson_key, part, **values)
+    first_part = st.session_state.setdefault("_glossary_first_use", {}).setdefault(lesson_key, {})
+    used = glossary.used_terms(text)
+    new = [term for term in used if first_part.setdefault(term.term, part) == part]
+    st.markdown(text, help=glossary.definitions_markdown(new) if new else None)
 
 
 def show_code(code: str, label: str = "Show me the code") -> None:

@@ -3,7 +3,7 @@ progress files, and the system panel (what this machine has)."""
 import streamlit as st
 
 from lessons.widgets import common
-from lib import checkpoints, course, home, progress
+from lib import checkpoints, course, glossary, home, progress
 
 # The libraries whose versions the system panel shows.
 LIBRARIES = ["torch", "transformers", "tokenizers", "streamlit", "accelerate", "plotly", "bertviz", "faster-whisper"]
@@ -50,6 +50,20 @@ def progress_files() -> None:
         kept = st.session_state.get("_progress_kept")
         restore.success(f"Progress loaded: {len(scores)} lesson(s) with a checkpoint score."
                         + (f" This session's own first tries were kept for: {', '.join(kept)}." if kept else ""))
+
+
+def glossary_list() -> None:
+    """Every glossary term with its one-line definition, filtered by what the student types."""
+    wanted = st.text_input("Find a term", key="home_glossary_filter", placeholder="e.g. logit, MFCC, residual")
+    needle = wanted.strip().lower()
+    shown = [t for t in glossary.terms()
+             if not needle or any(needle in form.lower() for form in t.forms) or needle in t.definition.lower()]
+    if not shown:
+        st.caption(f"No term matches “{wanted.strip()[:40]}”.")
+    with st.expander(f"All {len(glossary.terms())} terms" if not needle else f"{len(shown)} matching terms",
+                     expanded=bool(needle)):
+        st.markdown("\n".join(f"- **{t.term}**" + (f" ({', '.join(t.forms[1:])})" if len(t.forms) > 1 else "")
+                               + f": {t.definition}" for t in shown))
 
 
 @st.cache_data(ttl=300, show_spinner="Checking this machine…")
