@@ -346,3 +346,15 @@ def test_doubling_the_hidden_size_quadruples_only_the_layer_matrices():
     assert 3 < float(facts["small_total"]) < 3.9 < float(facts["large_total"]) < 4
     text = prose.lesson_markdown("parameters", "builder", **facts)
     assert f"the whole model ×{facts['small_total']}, not ×4" in text
+
+
+def test_the_grouped_query_attention_claim_matches_the_shipped_configs():
+    from lib import prose
+
+    smol = parameters.shipped_config("SmolLM2-135M")
+    assert smol["num_key_value_heads"] < smol["num_attention_heads"]
+    for key in ("llama-7b", "llama-13b", "llama-30b", "llama-65b"):
+        raw = parameters.shipped_config(key)
+        assert raw.get("num_key_value_heads", raw["num_attention_heads"]) == raw["num_attention_heads"]
+    text = prose.lesson_markdown("parameters", "count")
+    assert "SmolLM2 does, the original LLaMA\n  models listed here do not" in text
