@@ -187,7 +187,9 @@ def test_predict_then_reveal_shows_the_prediction_beside_the_model(demo):
     assert "Head 3 gives **cat** 0.41." in shown
     assert demo.dataframe[0].value["token"].tolist() == ["cat", "mat"]
     assert demo.error[0].value == "Not this time: the mat is not what sat."
-    assert demo.button[1].disabled and demo.radio(key="demo_a2_1").disabled
+    assert demo.button[1].disabled
+    locked = demo.radio(key="demo_a2_1_locked")
+    assert locked.disabled and locked.value == "it → mat"
     demo.run()
     assert REVEALS == [1]  # shown again from the session, not rerun
     assert demo.session_state["progress"]["demo"]["first_try"] == 0

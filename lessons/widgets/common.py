@@ -145,14 +145,18 @@ def efficientnet(device_name: str):
 # --- lesson text and code -------------------------------------------------------
 
 def lesson_text(lesson_key: str, part: str, **values) -> None:
-    """Render assets/lessons/<lesson_key>/<part>.md (see lib.prose), with the
-    definitions of the glossary terms the page first uses here beside it (the
-    first run of a page in a session settles which part that is)."""
+    """Render assets/lessons/<lesson_key>/<part>.md (see lib.prose), followed by a
+    small popover with the definitions of the glossary terms the page first uses
+    here (the first run of a page in a session settles which part that is)."""
     text = prose.lesson_markdown(lesson_key, part, **values)
     first_part = st.session_state.setdefault("_glossary_first_use", {}).setdefault(lesson_key, {})
     used = glossary.used_terms(text)
     new = [term for term in used if first_part.setdefault(term.term, part) == part]
-    st.markdown(text, help=glossary.definitions_markdown(new) if new else None)
+    st.markdown(text)
+    if new:
+        with st.popover(f"Terms first used here ({len(new)})", icon=":material/help:",
+                        help="One-line definitions from the course glossary (the home page lists them all)."):
+            st.markdown(glossary.definitions_markdown(new))
 
 
 def show_code(code: str, label: str = "Show me the code") -> None:
@@ -342,7 +346,11 @@ def _predict_question(lesson_key: str, seed: int, number: int, question: checkpo
         problem = _reveal(question, lock[1], answered, number, reveals, (lesson_key, seed, number))
     locked = answered["last"].get(number)
     with st.form(f"{lesson_key}_q{number}_{seed}", border=False):
-        st.radio("Your prediction", question.options, index=None, key=widget, disabled=locked is not None)
+        if locked is None:
+            st.radio("Your prediction", question.options, index=None, key=widget)
+        else:  # a new widget: the form's own one would not show a value set by its callback
+            st.radio("Your prediction", question.options, index=question.options.index(locked),
+                     key=f"{widget}_locked", disabled=True)
         st.form_submit_button("Lock in my prediction", disabled=locked is not None, on_click=_lock_in, args=(widget,))
         if problem:
             st.warning(problem, icon=":material/warning:")
