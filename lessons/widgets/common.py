@@ -246,6 +246,12 @@ def _questions(lesson_key: str, seed: int) -> list[checkpoints.Question]:
     return checkpoints.questions(lesson_key, seed)
 
 
+@st.cache_resource(max_entries=200, show_spinner=False)
+def _revealed(lesson_key: str, seed: int, number: int) -> checkpoints.Reveal:
+    """A predict question's live run, once per question set: a class on one seed shares it."""
+    return _questions(lesson_key, seed)[number - 1].reveal()
+
+
 def checkpoint(lesson_key: str) -> None:
     """The lesson's checkpoint: questions computed by lib.checkpoints for this
     session's seed. A question's first answer is its score; the worked solution
@@ -343,7 +349,7 @@ def _predict_question(lesson_key: str, seed: int, number: int, question: checkpo
     problem = None
     if lock and lock[0] == widget:  # "Lock in" was pressed (its callback ran before this run)
         del st.session_state["_checkpoint_lock"]
-        problem = _reveal(question, lock[1], answered, number, reveals, (lesson_key, seed, number))
+        problem = _reveal(lesson_key, seed, number, question, lock[1], answered, reveals)
     locked = answered["last"].get(number)
     with st.form(f"{lesson_key}_q{number}_{seed}", border=False):
         if locked is None:
@@ -360,14 +366,15 @@ def _predict_question(lesson_key: str, seed: int, number: int, question: checkpo
     return lock is not None and lock[0] == widget and problem is None
 
 
-def _reveal(question: checkpoints.Question, prediction: str | None, answered: dict, number: int,
-            reveals: dict, key: tuple) -> str | None:
+def _reveal(lesson_key: str, seed: int, number: int, question: checkpoints.Question, prediction: str | None,
+            answered: dict, reveals: dict) -> str | None:
     """Run the model for a locked-in prediction and score it; a reason when nothing was counted."""
     if prediction is None:
         return "Pick your prediction first."
+    key = (lesson_key, seed, number)
     try:
         with st.spinner("Running the model to see what it does…"):
-            reveals[key] = question.reveal()
+            reveals[key] = _revealed(lesson_key, seed, number)
     except Exception as err:  # a model that cannot run here: say so, count nothing
         return f"The model could not run here ({type(err).__name__}: {err}); your prediction was not counted."
     answered["last"][number] = prediction
