@@ -37,7 +37,7 @@ widgets.keep_results_of(source, audio_bytes)  # a transcript or minutes of anoth
 
 st.header("2. Speech → text")
 if audio_bytes is None:
-    st.caption("A pasted transcript needs no speech recognition: go on to section 3."
+    st.caption("A transcript needs no speech recognition: *Use this transcript* takes it straight to section 3."
                if source == widgets.SOURCES[-1] else "Upload or record the meeting above first.")
 else:
     if not widgets.state("segments"):
