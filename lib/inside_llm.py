@@ -9,6 +9,7 @@ model itself is never changed.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -375,6 +376,7 @@ class Generation:
     lengths: list[int]        # tokens the model attended over for each new token
     cache_bytes: int          # measured at the end (0 without a cache)
     cache_tokens: int
+    bytes_per_value: int      # of the cache's tensors (the model's dtype)
 
 
 def generate_timed(loaded, text: str, new_tokens: int, use_cache: bool, max_prompt_tokens: int = 64,
@@ -403,8 +405,10 @@ def generate_timed(loaded, text: str, new_tokens: int, use_cache: bool, max_prom
             sequence = torch.cat([sequence, fresh], dim=1)
             if on_token:
                 on_token(step + 1)
-    measured = cache_tensors_bytes(cache) if cache is not None else 0
-    return Generation(out, seconds, lengths, measured, cache.get_seq_length() if cache is not None else 0)
+    if cache is None:
+        return Generation(out, seconds, lengths, 0, 0, loaded.model.dtype.itemsize)
+    return Generation(out, seconds, lengths, cache_tensors_bytes(cache), cache.get_seq_length(),
+                      cache.layers[0].keys.element_size())
 
 
 def growth_ratio(generation: Generation) -> float:
@@ -437,8 +441,8 @@ def per_token_seconds(loaded, length: int, use_cache: bool, repeats: int = 3) ->
     return float(np.median(times))
 
 
-def state_fingerprint(model) -> dict[str, bytes]:
-    """Every parameter and buffer as raw bytes: equal fingerprints mean byte-identical weights."""
-    return {name: t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
+def state_fingerprint(model) -> dict[str, str]:
+    """A digest of every parameter's and buffer's raw bytes: equal fingerprints mean byte-identical weights."""
+    return {name: hashlib.blake2b(t.detach().cpu().contiguous().view(torch.uint8).numpy()).hexdigest()
             for name, t in model.state_dict().items()}
 
