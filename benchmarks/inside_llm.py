@@ -82,11 +82,12 @@ def main() -> None:
         scan = inside_llm.head_scan(loaded, PROMPT_16, "zero", time_budget_s=3600)
         print(f"head scan: {len(scan.rows)} heads ({scan.layers_done}/{scan.layers_total} layers) in "
               f"{scan.seconds:.1f} s ({scan.seconds / len(scan.rows) * 1000:.0f} ms per head)")
-    print("tokens in the sequence | with cache tok/s | without cache tok/s | ratio")
+    print("tokens in the sequence | with the cache | without | ratio")
     for length in LENGTHS:
         cached = inside_llm.per_token_seconds(loaded, length, True, args.repeats)
         uncached = inside_llm.per_token_seconds(loaded, length, False, args.repeats)
-        print(f"{length} | {1 / cached:.1f} | {1 / uncached:.1f} | {uncached / cached:.1f}×")
+        print(f"{length} | {cached * 1000:.0f} ms ({1 / cached:.3g} tokens/s) | {uncached * 1000:.0f} ms "
+              f"({1 / uncached:.3g} tokens/s) | {uncached / cached:.1f}×")
     print("after:", uptime())
 
 

@@ -2,6 +2,7 @@ import streamlit as st
 
 from lessons.widgets import common
 from lessons.widgets import inside_llm as widgets
+from lib import inside_llm
 
 st.title("Inside a language model")
 common.shared_state("inside_llm", widgets.SHARED, widgets.PRESETS)
@@ -18,7 +19,7 @@ common.lesson_text("inside_llm", "lens", layers=len(lens.layer_names) - 1 if len
                    model=loaded.spec.title)
 if lens:
     widgets.token_track_view(loaded, lens)
-common.lesson_text("inside_llm", "lens_limits")
+common.lesson_text("inside_llm", "lens_limits", embedding_row=inside_llm.embedding_row_note(loaded.model.config))
 common.show_code("""
 import torch
 out = model(input_ids, output_hidden_states=True)  # or forward hooks on each decoder layer

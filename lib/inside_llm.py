@@ -164,6 +164,15 @@ def logit_lens(loaded, text: str, max_tokens: int = MAX_LENS_TOKENS) -> Lens:
                 model_logits.float().cpu())
 
 
+def embedding_row_note(config) -> str:
+    """What the lens's embeddings row shows for this model, from its config."""
+    if getattr(config, "tie_word_embeddings", False):
+        return ("this model's LM head *is* its embedding matrix (tied weights), so a token's own vector often "
+                "scores highest against itself and the row mostly repeats the token just read.")
+    return ("this model's LM head is a matrix of its own, separate from the embeddings, so the row shows what "
+            "that head makes of the raw token vectors.")
+
+
 def token_track(lens: Lens, token_id: int) -> list[dict]:
     """The rank (1 = top) and probability of one token at the last position, layer by layer."""
     probs = lens.last_logits.softmax(dim=-1)  # (layers + 1, vocab)

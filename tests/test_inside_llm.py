@@ -191,3 +191,12 @@ def test_bad_input_gets_a_clear_message(shared_smollm2):
     with shared_smollm2.lock:
         assert inside_llm.encode(shared_smollm2, "word " * 500, inside_llm.MAX_LENS_TOKENS).shape == (
             1, inside_llm.MAX_LENS_TOKENS)
+
+
+def test_the_embeddings_row_note_follows_the_config(shared_smollm2, tiny_gpt2, lens):
+    assert shared_smollm2.model.config.tie_word_embeddings and "tied" in inside_llm.embedding_row_note(
+        shared_smollm2.model.config)
+    assert lens.top_tokens[0][-1] == lens.tokens[-1]  # tied: 'world' read back as 'world'
+    untied = copy.deepcopy(tiny_gpt2.config)
+    untied.tie_word_embeddings = False
+    assert "separate" in inside_llm.embedding_row_note(untied)

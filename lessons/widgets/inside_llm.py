@@ -86,7 +86,8 @@ def lens_view(lens: inside_llm.Lens) -> None:
     st.plotly_chart(lens_figure(lens), width="stretch", key="lens_heatmap")
     final = lens.top_tokens[-1][-1]
     st.caption(f"Each row is one layer of the model, each column one token of your prompt, and each cell the "
-               f"token the model would predict next if it stopped at that layer (colour: how sure). Read the "
+               f"token the model would predict next if it stopped at that layer (colour: how sure; ␣ marks a space). "
+               f"Read the "
                f"**right-hand column** from top to bottom: the bottom cell is its real answer, **{final}** — at "
                "which layer does it first appear?")
 
@@ -261,7 +262,8 @@ def kv_figure(runs: dict) -> go.Figure:
         fig.add_scatter(x=run.lengths, y=[1000 * s for s in run.seconds], name=name, mode="lines+markers",
                         line={"color": colour})
     fig.update_layout(title="Time for each new token as the sequence grows", xaxis_title="tokens in the sequence",
-                      yaxis_title="milliseconds per new token", height=360, legend=dict(orientation="h", y=1.12))
+                      yaxis=dict(title="milliseconds per new token", rangemode="tozero"), height=360,
+                      legend=dict(orientation="h", y=1.12))
     return fig
 
 
@@ -269,11 +271,12 @@ def growth_words(runs: dict) -> str:
     parts = []
     for name, run in runs.items():
         first, last = np.median(run.seconds[1:4]) * 1000, np.median(run.seconds[-3:]) * 1000
-        parts.append(f"**{name}**, a new token took {first:.0f} ms at {run.lengths[1]} tokens and {last:.0f} ms "
+        parts.append(f"**{name[0].upper() + name[1:]}**, a new token took {first:.0f} ms at {run.lengths[1]} tokens and {last:.0f} ms "
                      f"at {run.lengths[-1]} tokens (×{last / first:.1f})")
-    return ("; ".join(parts) + ". Without the cache each step runs the model over the whole sequence again, so "
+    return (". ".join(parts) + ". Without the cache each step runs the model over the whole sequence again, so "
             "the time per token grows with the length (and the total with its square); with the cache each step "
-            "feeds only the newest token, so the time stays nearly flat while the sequence grows.")
+            "feeds only the newest token, so the time stays nearly flat while the sequence grows. The gap widens with "
+            "more tokens: try 128.")
 
 
 def kv_cache(loaded: model_loading.Loaded) -> None:

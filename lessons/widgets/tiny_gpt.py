@@ -134,7 +134,7 @@ def watch_it_learn(run) -> None:
         c1, c2 = st.columns(2)
         layer = c1.selectbox("Layer", range(1, snap.attentions.shape[0] + 1), key="gpt_snap_layer")
         head = c2.selectbox("Head", range(snap.attentions.shape[1]), key="gpt_snap_head")
-        labels = charts.numbered([repr(c)[1:-1] for c in snap.prompt])
+        labels = charts.numbered([shown_char(c) for c in snap.prompt])
         st.plotly_chart(charts.heatmap(snap.attentions[layer - 1, head], labels, labels, zrange=(0, 1),
                                        title=f"Layer {layer} head {head}: where each character looks (step {step})",
                                        x_title="looks at (key)", y_title="character (query)",
@@ -144,11 +144,16 @@ def watch_it_learn(run) -> None:
         st.plotly_chart(embedding_chart(run, snap), width="stretch", key="gpt_snapshot_embeddings")
 
 
+def shown_char(char: str) -> str:
+    """A character as a label: a space as ␣, a newline as \\n."""
+    return "␣" if char == " " else repr(char)[1:-1]
+
+
 def snapshot_lens_chart(snap) -> go.Figure:
     """The logit lens of a snapshot: rows = embeddings then each layer, columns = the fixed prompt."""
     rows = ["embeddings"] + [f"layer {i}" for i in range(1, len(snap.lens_top))]
-    shown = [[repr(c)[1:-1] for c in row] for row in snap.lens_top]
-    return charts.heatmap(snap.lens_probs, charts.numbered([repr(c)[1:-1] for c in snap.prompt]), rows,
+    shown = [[shown_char(c) for c in row] for row in snap.lens_top]
+    return charts.heatmap(snap.lens_probs, charts.numbered([shown_char(c) for c in snap.prompt]), rows,
                           zrange=(0, 1), cell_text=shown, colorbar_title="probability",
                           title=f"Step {snap.step}: the next character each layer would predict (logit lens)",
                           x_title="character just read", y_title="layer", height=max(260, 48 * len(rows) + 120),
@@ -167,7 +172,7 @@ def embedding_chart(run, snap) -> go.Figure:
         members = [i for i, c in enumerate(chars) if tiny_gpt.char_class(c) == kind]
         if members:
             fig.add_scatter(x=snap.embedding_xy[members, 0], y=snap.embedding_xy[members, 1], name=kind,
-                            mode="markers+text", text=[repr(chars[i])[1:-1] for i in members],
+                            mode="markers+text", text=[shown_char(chars[i]) for i in members],
                             textposition="top center", marker=dict(color=colour, size=8))
     share = sum(snap.explained)
     fig.update_layout(title=f"Character embeddings, step {snap.step} ({share:.0%} of their variance shown)",
