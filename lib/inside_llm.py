@@ -13,6 +13,7 @@ import hashlib
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Sequence
 
 import numpy as np
@@ -109,6 +110,11 @@ class Lens:
     last_logits: torch.Tensor  # (layers + 1, vocab) float32: the lens at the last position
     model_logits: torch.Tensor  # (vocab,) the model's own next-token logits
 
+    @cached_property
+    def last_probs(self) -> torch.Tensor:
+        """(layers + 1, vocab) the lens's probabilities at the last position."""
+        return self.last_logits.softmax(dim=-1)
+
     def first_top_layer(self, token_id: int) -> int | None:
         """The first row where `token_id` is the top prediction at the last position."""
         hits = np.flatnonzero(self.top_ids[:, -1] == token_id)
@@ -175,7 +181,7 @@ def embedding_row_note(config) -> str:
 
 def token_track(lens: Lens, token_id: int) -> list[dict]:
     """The rank (1 = top) and probability of one token at the last position, layer by layer."""
-    probs = lens.last_logits.softmax(dim=-1)  # (layers + 1, vocab)
+    probs = lens.last_probs  # (layers + 1, vocab)
     ranks = (probs > probs[:, token_id : token_id + 1]).sum(dim=-1) + 1
     return [{"layer": name, "rank": int(r), "probability": float(p)}
             for name, r, p in zip(lens.layer_names, ranks, probs[:, token_id])]

@@ -77,9 +77,10 @@ def test_an_empty_prompt_gets_a_message(page):
 
 
 def test_a_shared_link_and_classroom_mode(open_page):
-    link = {"prompt": "Hi there", "part": "whole MLP", "layer": "3", "mode": "mean"}
+    link = {"prompt": "Hi there", "part": "whole MLP", "layer": "3", "mode": "mean", "head": "150"}
     app = open_page("inside_llm", timeout=TIMEOUT, query=link)
     assert not app.exception, app.exception
+    assert app.slider(key="ablate_head").value == 8  # held to SmolLM2's 9 heads
     assert "layer 3 MLP (mean)" in by_start(app, "Next token after")["layout"]["title"]["text"]
     app.sidebar.toggle(key="classroom").set_value(True).run()
     assert not app.exception

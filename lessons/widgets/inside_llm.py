@@ -41,9 +41,10 @@ def decoder() -> model_loading.Loaded:
     return common.load_model(st.session_state[CHOICE_KEY], "decoder")
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def cached_lens(choice: str, device: str, text: str) -> inside_llm.Lens:
-    """The lens for one prompt, computed once per model and prompt for the whole class."""
+    """The lens for one prompt, computed once per model and prompt for the whole class (read only:
+    a resource, not copied per student, since its 6 MB of last-position logits cost 40 ms to unpickle)."""
     return inside_llm.logit_lens(model_loading.shared(choice, "decoder", device), text)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from functools import lru_cache
 from types import SimpleNamespace
 
 import pandas as pd
@@ -35,13 +36,18 @@ def band_of(row: int, num_layers: int) -> str:
     return next(name for name, first, last in layer_bands(num_layers) if first <= row <= last)
 
 
+@lru_cache(maxsize=len(PROMPTS))
+def prompt_lens(prompt: str, device: str) -> inside_llm.Lens:
+    """The class's SmolLM2 read through the lens; the shared model never changes, so one run per prompt serves all."""
+    return inside_llm.logit_lens(model_loading.shared("smollm2-135m", "decoder", device), prompt)
+
+
 def _predict_first_layer(rng: random.Random) -> Question:
     prompt = rng.choice(PROMPTS)
     layers = smollm2_config().num_hidden_layers
 
     def reveal() -> Reveal:
-        loaded = model_loading.shared("smollm2-135m", "decoder", device_policy.best_device())
-        lens = inside_llm.logit_lens(loaded, prompt)
+        lens = prompt_lens(prompt, device_policy.best_device())
         answer_id = int(lens.top_ids[-1, -1])
         first = lens.first_top_layer(answer_id)
         word = lens.top_tokens[-1][-1]
