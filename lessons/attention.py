@@ -9,7 +9,7 @@ from lib import attention_models
 st.title("Attention and the Transformer")
 common.shared_state("attention", widgets.SHARED, widgets.PRESETS)
 widgets.first_screen()
-common.lesson_text("attention", "intro")
+common.lesson_text("attention", "intro", **attention_models.block_facts())
 
 # --- 1. dot product ---------------------------------------------------------
 st.header("1. The dot product measures similarity")
@@ -50,7 +50,7 @@ if words:
 
 # --- 4. positional encoding ---------------------------------------------------
 st.header("4. Positional encoding")
-common.lesson_text("attention", "position")
+common.lesson_text("attention", "position", **attention_models.block_facts())
 
 widgets.positional_section(words)
 

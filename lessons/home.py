@@ -6,11 +6,18 @@ from lessons.widgets import home as widgets
 st.title("Glassbox: see inside deep-learning models")
 st.header("Your course path")
 widgets.course_path()
-st.caption("Lessons in teaching order, with your best checkpoint score in this session. "
-           "Nothing is stored on the server: download your progress to keep it.")
+st.caption("Lessons in teaching order, with each checkpoint's first-try score: your first answer to each question "
+           "counts, retries and new question sets are practice, shown apart. "
+           "Nothing is stored on the server: download your progress to keep it. "
+           "The [glossary](#glossary) defines every term the lessons use.")
 widgets.progress_files()
 with st.expander("What Glassbox is, and how to use it", icon=":material/info:"):
     common.lesson_text("home", "intro")
 
 st.header("This machine", anchor="system-panel")
 widgets.system_panel()
+
+st.header("Glossary", anchor="glossary")
+st.caption("Every technical term the lessons use, in one line each. A lesson shows a term's definition beside "
+           "the paragraph where the page first uses it (*Terms first used here*).")
+widgets.glossary_list()

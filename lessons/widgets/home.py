@@ -2,7 +2,8 @@
 progress files, and the system panel (what this machine has)."""
 import streamlit as st
 
-from lib import checkpoints, course, home, progress
+from lessons.widgets import common
+from lib import checkpoints, course, glossary, home, progress
 
 # The libraries whose versions the system panel shows.
 LIBRARIES = ["torch", "transformers", "tokenizers", "streamlit", "accelerate", "plotly", "bertviz", "faster-whisper"]
@@ -12,7 +13,8 @@ CARDS_PER_ROW = 2  # pictures wide enough to read (about 450 px on a 1400 px win
 
 
 def course_path() -> None:
-    """The lessons in teaching order as a grid of cards, one row of cards per section."""
+    """The lessons in teaching order as a grid of cards, one row of cards per section, each with
+    its checkpoint's first-try score (practice apart)."""
     scores = st.session_state.setdefault("progress", {})
     number = 0
     for section in course.SECTIONS[1:]:
@@ -39,9 +41,12 @@ def lesson_card(lesson: course.Lesson, number: int, score: dict | None) -> None:
     st.page_link(lesson.page, label=f"**{number}. {lesson.title}**", icon=lesson.icon)
     st.caption(lesson.summary)
     if score:
-        st.progress(score["correct"] / score["total"], text=f"Checkpoint: {score['correct']}/{score['total']} correct")
+        first, practice = progress.summary(score)
+        st.progress(score["first_try"] / score["total"], text=first)
+        if practice:
+            st.caption(practice)
     elif checkpoints.has_checkpoints(lesson.key):
-        st.caption("Checkpoint not tried yet")
+        st.caption("checkpoint not tried")
 
 
 def progress_files() -> None:
@@ -58,10 +63,26 @@ def progress_files() -> None:
             restore.error(f"That progress file was not loaded: {err}", icon=":material/error:")
         else:
             st.session_state["_progress_file"] = upload.file_id
-            scores.update({key: entry for key, entry in loaded.items() if progress.better(entry, scores.get(key))})
+            st.session_state["_progress_kept"] = common.continue_from(loaded)
             st.rerun()
     elif upload is not None:
-        restore.success(f"Progress loaded: {len(scores)} lesson(s) with a checkpoint score.")
+        kept = st.session_state.get("_progress_kept")
+        restore.success(f"Progress loaded: {len(scores)} lesson(s) with a checkpoint score."
+                        + (f" This session's own first tries were kept for: {', '.join(kept)}." if kept else ""))
+
+
+def glossary_list() -> None:
+    """Every glossary term with its one-line definition, filtered by what the student types."""
+    wanted = st.text_input("Find a term", key="home_glossary_filter", placeholder="e.g. logit, MFCC, residual")
+    needle = wanted.strip().lower()
+    shown = [t for t in glossary.terms()
+             if not needle or any(needle in form.lower() for form in t.forms) or needle in t.definition.lower()]
+    if not shown:
+        st.caption(f"No term matches “{wanted.strip()[:40]}”.")
+    with st.expander(f"All {len(glossary.terms())} terms" if not needle else f"{len(shown)} matching terms",
+                     expanded=bool(needle)):
+        st.markdown("\n".join(f"- **{t.term}**" + (f" ({', '.join(t.forms[1:])})" if len(t.forms) > 1 else "")
+                               + f": {t.definition}" for t in shown))
 
 
 @st.cache_data(ttl=300, show_spinner="Checking this machine…")
@@ -77,7 +98,7 @@ def system_panel() -> None:
     cols[0].metric("Device", device["device"].upper())
     cols[1].metric("CPU threads", device["cpu_threads"])
     cols[2].metric("GPU", device.get("gpu_name", "none"),
-                   f"{device['gpu_memory_gb']} GB, sm {device['compute_capability']}" if device["cuda"] else None)
+                   f"{device['gpu_memory_gb']} GiB, sm {device['compute_capability']}" if device["cuda"] else None)
     cols[3].metric("HuggingFace Hub", "reachable" if report["hub_reachable"] else "offline")
     st.caption("Apple MPS: " + ("available" if device["mps"] else "not available")
                + " · CUDA: " + ("available" if device["cuda"] else "not available"))
