@@ -155,8 +155,9 @@ def playground() -> None:
     controls, picture = st.columns([2, 3])
     with controls:
         s = settings()
-        train_clicked = st.button("Train", type="primary", icon=":material/play_arrow:", key=key("train"))
-    errors, warnings = neural_networks.config_problems(s.cfg)
+        errors, warnings = neural_networks.config_problems(s.cfg)
+        train_clicked = not errors and st.button("Train", type="primary", icon=":material/play_arrow:",
+                                                 key=key("train"))
     for message in warnings:
         picture.warning(message)
     for message in errors:
