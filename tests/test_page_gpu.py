@@ -49,7 +49,7 @@ def test_a_shared_link_restores_the_view(open_page):
     link = dict(app.query_params)
     assert link == {"sizes": "128,2048", "dtypes": "float32", "n": "4096", "prec": "float32", "gpu": "V100"}
     shown = metrics(app)
-    assert shown["Work"] == f"{2 * 4096**3:,} FLOPs" and shown["Bytes moved"] == f"{3 * 4096**2 * 4 / 2**20:,.2f} MiB"
+    assert shown["Work"] == f"{2 * 4096**3 / 1e9:,.2f} GFLOP" and shown["Bytes moved"] == f"{3 * 4096**2 * 4 / 2**20:,.2f} MiB"
     assert shown["Fastest possible time"] == f"{2 * 4096**3 / 15.7e12 * 1e3:,.2f} ms"  # compute-bound on a V100
 
     opened = open_page("gpu", timeout=180, query=link)
