@@ -372,6 +372,8 @@ async def run_class(url: str, sessions: int, interactions: int, think: float, se
 
     try:
         opening = await phase(s.open() for s in students)
+        if sessions > 1:
+            print(f"all {sessions} sessions have the page; interacting", flush=True)  # load_matrix.py's cue
         working = await phase(s.interact(interactions, think, r) for s, r in zip(students, rngs))
     finally:
         await asyncio.gather(*(s.ws.close() for s in students if hasattr(s, "ws")), return_exceptions=True)

@@ -29,7 +29,10 @@ from lib import course
 sys.path.insert(0, str(course.ROOT / "benchmarks"))
 from load_sessions import CONNECTION_LOST, Session  # noqa: E402
 
-pytestmark = pytest.mark.slow
+sys.path.insert(0, str(course.ROOT / "deploy"))
+from serve import HAPROXY  # noqa: E402
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.path.exists(HAPROXY), reason="no HAProxy (Debian package haproxy)")]
 
 
 def free_ports(count: int) -> int:
@@ -71,26 +74,35 @@ def wait_until(condition, timeout: float, what: str):
 
 @pytest.fixture(scope="module")
 def school():
-    """deploy/serve.py with 2 replicas on free ports; yields (url, stats port, state file)."""
-    port, backend, stats_port = free_ports(1), free_ports(2), free_ports(1)
+    """`make serve REPLICAS=2` on free ports, setup taken as done (-o: this test must never
+    reinstall .venv); yields (url, stats port, the supervisor's state file, its output)."""
+    port = next(p for p in iter(lambda: free_ports(3), None) if port_free(p + 100))
+    stats_port = port + 100
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    supervisor = subprocess.Popen(
-        [sys.executable, "deploy/serve.py", "--replicas=2", f"--port={port}", f"--backend-port={backend}",
-         f"--stats-port={stats_port}", "--bind=127.0.0.1"],
-        cwd=course.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "-o", ".venv/.glassbox-ready", "serve", "REPLICAS=2", f"PORT={port}",
+         "ARGS=--bind=127.0.0.1"],
+        cwd=course.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)  # its own process group, as a terminal's foreground job
     lines: list[str] = []
     run_dir = None
-    threading.Thread(target=lambda: lines.extend(supervisor.stdout), daemon=True).start()
+    threading.Thread(target=lambda: lines.extend(make.stdout), daemon=True).start()
     try:
-        wait_until(lambda: any("Ctrl-C stops everything" in line for line in lines) or supervisor.poll() is not None,
+        wait_until(lambda: any("Ctrl-C stops everything" in line for line in lines) or make.poll() is not None,
                    120, "the supervisor says it is serving")
-        assert supervisor.poll() is None, "".join(lines)
+        assert make.poll() is None, "".join(lines)
         run_dir = next(line.split("run dir ", 1)[1].strip() for line in lines if "run dir " in line)
         yield f"http://127.0.0.1:{port}", stats_port, Path(run_dir) / "replicas.json", lines
     finally:
-        supervisor.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        supervisor.wait(timeout=60)
+        os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends to the whole job
+        make.wait(timeout=60)
     assert run_dir is None or not Path(run_dir).exists(), "the supervisor removes its run dir when it stops"
+    assert not any(port_in_use(p) for p in (port, port + 1, port + 2, stats_port)), "something still listens"
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def replica_pid(state_file: Path, name: str) -> int | None:
