@@ -196,7 +196,8 @@ class Supervisor:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--replicas", type=int, default=os.cpu_count() or 1, help="Streamlit processes (default: one per core)")
+    parser.add_argument("--replicas", type=int, default=len(os.sched_getaffinity(0)),
+                        help="Streamlit processes (default: one per core this process may use)")
     parser.add_argument("--port", type=int, default=8501, help="the port students open (HAProxy)")
     parser.add_argument("--backend-port", type=int, default=0, help="first replica's port (default: port + 1)")
     parser.add_argument("--stats-port", type=int, default=0, help="HAProxy's stats page (default: port + 100)")
