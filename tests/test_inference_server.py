@@ -1,6 +1,7 @@
 """lib/inference_server against a stand-in OpenAI-compatible server (the shapes of
-llama.cpp's llama-server and vLLM replies), and the pipelines page sending its text
-generation there when GLASSBOX_INFERENCE_URL names one."""
+llama.cpp's llama-server and vLLM replies); the pipelines page sending its text
+generation there is tested in test_page_pipelines.py with the same stand-in."""
+import contextlib
 import json
 import socket
 import threading
@@ -22,7 +23,7 @@ class OpenAIStandIn(BaseHTTPRequestHandler):
             words = body["messages"][-1]["content"].split()
             reply = {"choices": [{"message": {"role": "assistant", "content": f" served summary of {len(words)} words "}}]}
         elif self.path.endswith("/completions"):
-            reply = {"choices": [{"text": f" and the server continued '{body['prompt'][-12:]}'"}]}
+            reply = {"choices": [{"text": f" and the server continued '{body['prompt']}'"}]}
         else:
             reply = {"error": "no such endpoint"}
         self.send_response(self.status if "choices" in reply else 404)
@@ -34,13 +35,22 @@ class OpenAIStandIn(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def stand_in():
+@contextlib.contextmanager
+def serving_stand_in():
+    """The stand-in on a free port; its API base URL."""
     server = HTTPServer(("127.0.0.1", 0), OpenAIStandIn)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     OpenAIStandIn.seen, OpenAIStandIn.status = [], 200
-    yield f"http://127.0.0.1:{server.server_port}/v1"
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def stand_in():
+    with serving_stand_in() as url:
+        yield url
 
 
 def closed_port() -> int:
@@ -69,7 +79,7 @@ def test_chat_and_plain_continuation_reach_their_endpoints(stand_in):
     assert inference_server.chat(server, [{"role": "user", "content": "one two three"}], 7) == \
         " served summary of 3 words "
     assert inference_server.continue_text(server, "Once upon a time", 9, temperature=0.7, seed=3) == \
-        " and the server continued ' upon a time'"
+        " and the server continued 'Once upon a time'"
     (chat_path, auth, chat_body), (text_path, _, text_body) = OpenAIStandIn.seen
     assert chat_path == "/v1/chat/completions" and auth == "Bearer secret"
     assert chat_body == {"model": "smol", "messages": [{"role": "user", "content": "one two three"}],
@@ -102,31 +112,3 @@ def test_a_reply_that_is_not_openai_style_is_refused(stand_in, monkeypatch):
     monkeypatch.setattr(inference_server, "post", lambda *args: b"<html>busy</html>")
     with pytest.raises(inference_server.ServerError, match="OpenAI-style"):
         inference_server.continue_text(inference_server.Server(stand_in), "x", 1)
-
-
-@pytest.fixture
-def pipelines_page(open_page):
-    at = open_page("pipelines", timeout=240)
-    assert not at.exception, at.exception
-    return at
-
-
-@pytest.mark.slow
-def test_the_pipelines_page_generates_on_the_configured_server(pipelines_page, stand_in, monkeypatch):
-    at = pipelines_page
-    monkeypatch.setenv("GLASSBOX_INFERENCE_URL", stand_in)
-    at.selectbox(key="pipelines_task").set_value("text-generation").run()
-    at.text_area(key="pipelines_text_text-generation").set_value("The river was").run()
-    at.button(key="pipelines_run_generation").click().run()
-    assert not at.exception, at.exception
-    assert at.session_state["pipelines_generated"] == " and the server continued 'The river was'"
-    assert any("on the inference server" in c.value for c in at.caption)
-    at.selectbox(key="pipelines_task").set_value("summarization").run()
-    at.button(key="pipelines_run_summarization").click().run()
-    assert at.success[0].value.startswith("served summary of")
-    assert [path for path, _, _ in OpenAIStandIn.seen] == ["/v1/completions", "/v1/chat/completions"]
-
-    OpenAIStandIn.status = 500  # a broken server: a notice, then SmolLM2 here, as without one
-    at.button(key="pipelines_run_summarization").click().run()
-    assert any("HTTP 500" in w.value and "here instead" in w.value for w in at.warning)
-    assert not at.success[0].value.startswith("served") and len(at.success[0].value.split()) >= 3
