@@ -100,8 +100,9 @@ def load_test(url: str, students: int, think: float, interactions: int, on_inter
 def row(replicas: int, result: dict) -> str:
     rss = ", ".join(f"{v:,}" for v in result["replica_peak_rss_mib"].values()) or "—"
     spread = "/".join(str(v) for v in result["students_per_replica"].values())
+    cpu = result.get("server_cpu_ms_per_interaction")
     return (f"| {replicas} | {result['sessions']} | {result['think_s']:g} s | {result['median_s'] * 1000:,.0f} ms | "
-            f"**{result['p95_s'] * 1000:,.0f} ms** | {rss} MiB | {spread} | "
+            f"**{result['p95_s'] * 1000:,.0f} ms** | {f'{cpu} ms' if cpu else '—'} | {rss} MiB | {spread} | "
             f"{result['missing_markers']} / {result['foreign_markers']} | {result['failed_interactions']} |")
 
 
@@ -156,7 +157,8 @@ def fault(args) -> None:
     since = {k: round(v - events["killed"], 2) for k, v in events.items() if k != "killed"} if "killed" in events else {}
     print(f"fault: app1 killed {KILL_AFTER_S} s into the interactions of {result['sessions']} students "
           f"(think 5 s; per replica at the start {result['students_per_replica']})")
-    print(f"  failed interactions {result['failed_interactions']}, reconnects {result['reconnects']} "
+    print(f"  failed interactions {result['failed_interactions']} (sessions on app2 with a failure: "
+          f"{result['failed_sessions_on_other_replicas']}), reconnects {result['reconnects']} "
           f"(median {result['reconnect_median_s']} s, max {result['reconnect_max_s']} s), "
           f"lessons restored from the URL {result['restored']} of {result['reconnects']}")
     print(f"  HAProxy: app1 DOWN after {since.get('down')} s, UP again after {since.get('up')} s; "
@@ -174,8 +176,9 @@ def main() -> None:
     parser.add_argument("--no-fault", action="store_true")
     args = parser.parse_args()
     print(f"before: {uptime()}", flush=True)
-    print("| replicas | students | think | median | p95 | peak RSS per replica | students per replica "
-          "| missing / foreign markers | failed |\n|---|---|---|---|---|---|---|---|---|", flush=True)
+    print("| replicas | students | think | median | p95 | server CPU per interaction | peak RSS per replica "
+          "| students per replica | missing / foreign markers | failed |\n|---|---|---|---|---|---|---|---|---|---|",
+          flush=True)
     results = matrix(args)
     print(f"after the matrix: {uptime()}")
     held(results)

@@ -435,9 +435,12 @@ def report(args, students: list[Session], opening: Phase, working: Phase, sample
             "p95_s": percentile(seconds, 0.95) if seconds else None,
             "peak_rss_mib": round(sampler.peak / 2**20) if sampler.peak else None,
             "replica_peak_rss_mib": {p: round(v / 2**20) for p, v in sorted(sampler.replica_peaks.items())},
+            "server_cpu_ms_per_interaction": round(working.cpu_s / max(1, len(answered)) * 1000) if sampler.peak else None,
             "sessions": args.sessions, "think_s": args.think, "interactions": len(seconds),
             "missing_markers": missing, "foreign_markers": foreign,
             "failed_interactions": sum(failed.values()), "reconnects": len(reconnects),
+            "failed_sessions_on_other_replicas": sum(1 for s in students if s.failed and s.results[0].replica
+                                                     not in {c.replica_lost for c in reconnects}),
             "reconnect_max_s": max((c.seconds for c in reconnects), default=None),
             "reconnect_median_s": statistics.median([c.seconds for c in reconnects]) if reconnects else None,
             "restored": sum(c.restored for c in reconnects),
