@@ -187,7 +187,7 @@ def llama_block(model, encoded) -> tuple[list[Step], torch.Tensor, torch.Tensor]
 
 
 def block_kind(model) -> str:
-    base = model.base_model
+    base = getattr(model, "base_model", model)
     if hasattr(getattr(base, "encoder", None), "layer") and hasattr(base, "embeddings"):
         return "post-norm BERT block"
     if hasattr(base, "layers") and hasattr(base, "rotary_emb") and hasattr(base.layers[0], "mlp"):

@@ -10,6 +10,7 @@ the tests compare with the model's cross-attention. No Streamlit.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import math
@@ -446,6 +447,14 @@ def teacher_forced(model: Seq2SeqTransformer, source: list[str], target: list[st
     return [TARGET_VOCAB.words[i] for i in logits[0].argmax(-1).tolist()], logits[0]
 
 
+def cross_weights(translation: Translation, layer: int = -1, head: int | None = None):
+    """(French words produced, English words incl. </s>) cross-attention of one decoder layer, one head or
+    the mean over heads (head None): row t is the query that produced French word t; each row sums to 1."""
+    weights = translation.attentions.cross[layer][0]  # (heads, tgt, src)
+    matrix = weights.mean(0) if head is None else weights[head]
+    return matrix[: len(translation.target) - 1].numpy()
+
+
 def alignment_accuracy(model: Seq2SeqTransformer, pairs: list[Pair], layer: int = -1) -> float:
     """Share of French words (teacher-forced on the right answer) whose cross-attention, averaged over the
     heads of `layer`, peaks on the English word the grammar translated them from."""
@@ -471,6 +480,12 @@ def cache_key(config: Seq2SeqConfig) -> str:
     """Changes when this file's code or the config does: a stale cached model is never used."""
     source = inspect.getsource(inspect.getmodule(cache_key))
     return hashlib.sha256((source + repr(config)).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def class_copy() -> Run:
+    """The one trained translator every student and checkpoint in this process shares; never mutated."""
+    return trained()
 
 
 def trained(config: Seq2SeqConfig | None = None) -> Run:

@@ -127,9 +127,9 @@ def all_steps(walk: transformer.BlockWalk) -> None:
 
 # --- 2. the toy encoder–decoder ---------------------------------------------------
 
-@st.cache_resource(show_spinner="Training the toy translator for this server (once; about half a minute)…")
 def class_translator() -> seq2seq.Run:
-    return seq2seq.trained()
+    with st.spinner("Training the toy translator for this server (once; about half a minute)…"):
+        return seq2seq.class_copy()
 
 
 def translator() -> tuple[seq2seq.Run, str]:
@@ -174,10 +174,7 @@ def train_translator_live() -> None:
 
 
 def cross_matrix(translation: seq2seq.Translation, layer: int, head) -> np.ndarray:
-    """(French words produced, English words): row t is the query that produced word t."""
-    weights = translation.attentions.cross[layer][0]  # (heads, tgt, src)
-    matrix = weights.mean(0) if head == "average" else weights[head - 1]
-    return matrix[: len(translation.target) - 1].numpy()
+    return seq2seq.cross_weights(translation, layer, None if head == "average" else head - 1)
 
 
 def attention_figures(translation: seq2seq.Translation, layer: int, head) -> list[go.Figure]:
@@ -386,4 +383,4 @@ def hub_fill_mask(mask_text: str) -> None:
 def nsp_table(loaded) -> None:
     with loaded.lock:
         pair = pretraining.nsp_input(loaded.tokenizer)
-    st.dataframe(pd.DataFrame(pair).T, key="transformer_nsp_table")
+    st.dataframe(pd.DataFrame(pair).T.astype(str), key="transformer_nsp_table")
