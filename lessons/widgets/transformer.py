@@ -31,7 +31,7 @@ SHARED = {
 PRESETS = {
     "Course sentence, step by step": {},
     "Word order: cross-attention crosses": {"src": "The cat chased the black mouse", "layer": 2},
-    "Causal decoder block (SmolLM2)": {"model": "smollm2-135m", "step": 13},
+    "Causal decoder block (SmolLM2)": {"model": "smollm2-135m", "step": 11},  # its softmax step
 }
 OWN_RUN = "transformer_own_translator"
 PRETRAINED = "transformer_pretrained"
