@@ -9,6 +9,7 @@ built from a `BertConfig` (no pretrained weights), reading whole words. No Strea
 """
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -267,6 +268,12 @@ def trained_bert(config: PretrainConfig | None = None) -> BertRun:
     for _ in train_bert(bert):
         pass
     return bert
+
+
+@functools.lru_cache(maxsize=1)
+def class_bert() -> BertRun:
+    """The one trained tiny BERT this process shares (the pipelines lesson's offline masked LM); never mutated."""
+    return trained_bert()
 
 
 def pipeline_fill_mask(run: BertRun, text: str, top_k: int = 5) -> list[dict]:

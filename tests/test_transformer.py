@@ -276,3 +276,17 @@ def test_lesson_numbers_come_from_the_code():
     numbers = pretraining.lesson_numbers()
     assert numbers["mask_share"] == "15%" and numbers["kept_share"] == "10%"
     assert pretraining.pretraining_text(0) == pretraining.pretraining_text(0)
+
+
+def test_pipelines_fill_mask_offers_the_tiny_bert(tiny_bert, open_page, monkeypatch):
+    from lessons.widgets import pipelines as pipeline_widgets
+
+    monkeypatch.setattr(pretraining, "class_bert", lambda: tiny_bert)  # the suite's copy, not a second training
+    app = open_page("pipelines")
+    app.selectbox(key="pipelines_task").set_value("fill-mask").run()
+    app.radio(key="pipelines_fill_mask_model").set_value(pipeline_widgets.TINY_BERT).run()
+    app.text_area(key="pipelines_text_fill-mask").input("The [MASK] eats cheese.").run()
+    app.button(key="pipelines_run_fill_mask").click().run()
+    assert not app.exception, app.exception
+    titles = [el.proto.spec for el in app.get("plotly_chart")]
+    assert any("Tiny BERT's best words for [MASK]" in t for t in titles)
