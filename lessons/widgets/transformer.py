@@ -3,6 +3,8 @@ encoder–decoder with its three attention kinds, and the two pretraining
 objectives. Logic lives in lib/transformer*.py; heatmaps come from charts.py."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -37,6 +39,11 @@ OWN_RUN = "transformer_own_translator"
 PRETRAINED = "transformer_pretrained"
 
 
+def axis_labels(tokens: list[str]) -> list[str]:
+    """Numbered labels with <s>, </s> and byte-level markers readable (Plotly would take <s> for a tag)."""
+    return charts.numbered([html.escape(t.replace("Ġ", "␣").replace("▁", "␣").replace("Ċ", "⏎")) for t in tokens])
+
+
 # --- 1. the block walk --------------------------------------------------------------
 
 @st.cache_data(max_entries=8, show_spinner="Walking layer 0 of the model…")
@@ -57,7 +64,7 @@ def step_matrix(step: transformer.Step, head: int) -> tuple[np.ndarray, tuple[st
 def step_figure(walk: transformer.BlockWalk, index: int, head: int, height: int | None = None) -> go.Figure:
     step = walk.steps[index]
     values, (y_axis, x_axis) = step_matrix(step, head)
-    labels = charts.numbered([t.replace("Ġ", "␣").replace("▁", "␣") for t in walk.tokens])
+    labels = axis_labels(walk.tokens)
     square = x_axis == "key"
     if step.name == "Mask":
         kind, zrange, colorbar = "sequential", (0, 1), "1 = may look"
@@ -185,10 +192,11 @@ def attention_figures(translation: seq2seq.Translation, layer: int, head) -> lis
         weights = weights[0]
         return (weights.mean(0) if head == "average" else weights[head - 1]).numpy()
 
-    source = charts.numbered(translation.source)
-    read = charts.numbered(translation.target[:-1])
-    produced = charts.numbered(translation.target[1:])
-    decoder = pick(attn.decoder[layer])[: len(read), : len(read)]
+    source = axis_labels(translation.source)
+    read = axis_labels(translation.target[:-1])
+    produced = axis_labels(translation.target[1:])
+    decoder = pick(attn.decoder[layer])[: len(read), : len(read)].copy()
+    decoder[np.triu_indices(len(read), 1)] = np.nan  # masked: the future is not there to look at
     common_height = min(MAX_HEATMAP_HEIGHT, 30 * max(len(source), len(read)) + 150)
     return [
         charts.heatmap(pick(attn.encoder[layer]), source, source, zrange=(0, 1), title="Encoder self-attention",
@@ -200,7 +208,7 @@ def attention_figures(translation: seq2seq.Translation, layer: int, head) -> lis
         charts.heatmap(cross_matrix(translation, layer, head), source, produced, zrange=(0, 1),
                        title="Cross-attention (target × source)", x_title="English word (encoder output)",
                        y_title="French word produced", cell_text=".2f", height=common_height,
-                       colorbar_title="weight"),
+                       colorbar_title="weight", showscale=False),
     ]
 
 
@@ -278,6 +286,8 @@ def translator_section() -> None:
     for col, fig, name in zip(st.columns(3), attention_figures(translation, layer, head),
                               ["encoder", "decoder", "cross"]):
         col.plotly_chart(fig, width="stretch", key=f"transformer_{name}_attention")
+    st.caption("Colour: attention weight from 0 (dark violet) to 1 (yellow); every row sums to 1. Blank cells in "
+               "the decoder are masked: a French word cannot look at words not yet written.")
     alignment_caption(translation, cross_matrix(translation, layer, head))
     decoding_tables(model, translation)
 
@@ -292,7 +302,7 @@ def hub_translation() -> None:
     loaded = common.load_model("opus-mt-en-fr", "seq2seq")
     for i, (english, _) in enumerate(seq2seq.COURSE_PAIRS):
         real = seq2seq.hub_cross_attention(loaded, english)
-        st.plotly_chart(charts.heatmap(real["cross"], charts.numbered(real["source"]), charts.numbered(real["target"]),
+        st.plotly_chart(charts.heatmap(real["cross"], axis_labels(real["source"]), axis_labels(real["target"]),
                                        zrange=(0, 1), title=f"opus-mt cross-attention: {real['text']}",
                                        x_title="English token", y_title="French token produced",
                                        colorbar_title="weight", cell_text=".2f"),
@@ -302,7 +312,7 @@ def hub_translation() -> None:
 # --- 3. pretraining objectives ---------------------------------------------------------
 
 def masks_figure(length: int, words: list[str]) -> list[go.Figure]:
-    labels = charts.numbered(words[:length])
+    labels = axis_labels(words[:length])
     return [charts.heatmap(mask, labels, labels, zrange=(0, 1), title=f"{name}: who may look at whom",
                            x_title="key (looked at)", y_title="query (looking)", colorbar_title="1 = may look",
                            showscale=False, height=340)
