@@ -3,7 +3,7 @@ modelling, the tiny GPT of lib/tiny_gpt.py learns next-token prediction, on the
 same generated text with the same budget (steps, batch, layers, width).
 
 The text is generated here from a small world of animals with their habits
-("the cat is very cute .", "the dog chased the cat ."), so what the models can
+("the cat is very cute", "the dog chased the cat"), so what the models can
 learn from it is known. The tiny BERT is transformers' own `BertForMaskedLM`
 built from a `BertConfig` (no pretrained weights), reading whole words. No Streamlit.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -43,14 +44,14 @@ def world_sentence(rng: random.Random) -> str:
     det = rng.choice(DETERMINERS)
     template = rng.randrange(6)
     if template <= 1:
-        return f"{det} {noun} is very {rng.choice(traits)} ."
+        return f"{det} {noun} is very {rng.choice(traits)}"
     if template == 2:
-        return f"{det} {noun} chased the {rng.choice(chases)} ."
+        return f"{det} {noun} chased the {rng.choice(chases)}"
     if template == 3:
-        return f"{det} {noun} eats {rng.choice(eats)} ."
+        return f"{det} {noun} eats {rng.choice(eats)}"
     if template == 4:
-        return f"{det} {noun} sleeps on the {rng.choice(sleeps)} ."
-    return f"{det} {rng.choice(traits)} {noun} is here ."
+        return f"{det} {noun} sleeps on the {rng.choice(sleeps)}"
+    return f"{det} {rng.choice(traits)} {noun} is here"
 
 
 def pretraining_text(seed: int = 0, sentences: int = 4000) -> str:
@@ -65,7 +66,7 @@ class WordTokenizer:
 
     @classmethod
     def from_text(cls, text: str) -> "WordTokenizer":
-        return cls((*SPECIALS, *sorted(set(text.lower().split()) - set(SPECIALS))))
+        return cls((*SPECIALS, *sorted(set(words(text)) - set(SPECIALS))))
 
     def id(self, word: str) -> int:
         return self.index.get(word, self.index["[UNK]"])
@@ -76,8 +77,12 @@ class WordTokenizer:
 
     def encode(self, text: str) -> list[int]:
         index = self.index
-        return [index.get(w if w in SPECIALS else w.lower(), index["[UNK]"])
-                for w in text.replace(".", " . ").split()]
+        return [index.get(w, index["[UNK]"]) for w in words(text)]
+
+
+def words(text: str) -> list[str]:
+    """The words the tiny models read: lower case, [MASK] kept, punctuation dropped (their text has none)."""
+    return [w if w in SPECIALS else w.lower() for w in re.findall(r"\[[A-Z]+\]|[\w']+", text)]
 
 
 @dataclass
@@ -240,7 +245,7 @@ def fill_mask(run: BertRun, text: str, top: int = 5) -> list[dict]:
 
 def unknown_words(run: BertRun, text: str) -> list[str]:
     """Words of `text` the tiny BERT never saw (it reads them as [UNK])."""
-    return [w for w in text.replace(".", " . ").split() if w not in SPECIALS and w.lower() not in run.tokenizer.index]
+    return [w for w in words(text) if w not in SPECIALS and w not in run.tokenizer.index]
 
 
 def attention_masks(length: int) -> dict[str, np.ndarray]:
