@@ -74,12 +74,12 @@ def block_walk(repeats: int) -> None:
 
     for key, role in (("minilm", "encoder"), ("smollm2-135m", "decoder")):
         loaded = model_loading.shared(key, role, "cpu")
-        walk, wall, _ = timed(lambda: transformer.walk(loaded, LONG))
+        walk, wall, _ = timed(lambda loaded=loaded: transformer.walk(loaded, LONG))
         worst = 0.0
         for index in range(len(walk.steps)):
             times = []
             for _ in range(repeats):
-                _, step_wall, _ = timed(lambda: widgets.step_figure(walk, index, 0).to_json())
+                _, step_wall, _ = timed(lambda walk=walk, index=index: widgets.step_figure(walk, index, 0).to_json())
                 times.append(step_wall)
             worst = max(worst, statistics.median(times))
         print(f"block walk {key}: {len(walk.tokens)} tokens, walk computed once in {wall * 1000:.0f} ms, "
@@ -98,7 +98,7 @@ def page_rerun(repeats: int) -> None:
     app.text_input(key="transformer_text").set_value(LONG).run()
     times = []
     for step in [2, 9, 11, 15, 19, 5, 12][:repeats + 1]:
-        _, wall, cpu = timed(lambda: app.slider(key="transformer_step").set_value(step).run())
+        _, wall, cpu = timed(lambda step=step: app.slider(key="transformer_step").set_value(step).run())
         times.append((wall, cpu))
     times = times[1:]  # the first rerun after a change of text is discarded
     print(f"whole page rerun after a step change (AppTest, 64 tokens, MiniLM): median "
