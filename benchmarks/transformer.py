@@ -1,6 +1,6 @@
 """Speed and quality of "The Transformer, whole".
 
-    PYTHONPATH=. .venv/bin/python benchmarks/transformer.py [--repeats 5]
+    PYTHONPATH=. .venv/bin/python benchmarks/transformer.py [--repeats 5] [--only translator,pretraining,walk,page]
 
 - the toy EN→FR encoder–decoder trained from scratch (not from the cache), seeded: wall and CPU time,
   held-out exact match, cross-attention alignment, and when held-out exact match first reached 95%;
@@ -109,11 +109,17 @@ def page_rerun(repeats: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", default="translator,pretraining,walk,page",
+                        help="comma-separated parts to run: translator, pretraining, walk, page")
     args = parser.parse_args()
+    parts = args.only.split(",")
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     with device_policy.cpu_threads("cpu"):
-        translator()
-        pretraining_pair()
-        block_walk(args.repeats)
-    page_rerun(args.repeats)
+        for name, part in (("translator", translator), ("pretraining", pretraining_pair)):
+            if name in parts:
+                part()
+        if "walk" in parts:
+            block_walk(args.repeats)
+    if "page" in parts:
+        page_rerun(args.repeats)
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
