@@ -85,3 +85,13 @@ def test_settings_come_from_the_link(open_page):
     assert title.startswith(f"Step {preset['step']}: Softmax, head 1")
     weights = charts(app)[title]
     assert np.triu(weights, 1).max() == 0  # the preset shows the causal mask at work
+
+
+def test_classroom_mode_keeps_the_figures_and_drops_the_extras(page):
+    page.sidebar.toggle(key="classroom").set_value(True).run()
+    assert not page.exception
+    assert "Every step drawn" not in [e.label for e in page.expander]
+    assert page.number_input(key="transformer_pretrain_steps").disabled
+    assert "Cross-attention (target × source)" in charts(page)
+    page.sidebar.toggle(key="classroom").set_value(False).run()
+    assert "Every step drawn" in [e.label for e in page.expander]
