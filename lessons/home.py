@@ -19,5 +19,5 @@ widgets.system_panel()
 
 st.header("Glossary", anchor="glossary")
 st.caption("Every technical term the lessons use, in one line each. A lesson shows a term's definition beside "
-           "the paragraph where the page first uses it (the ? icon).")
+           "the paragraph where the page first uses it (*Terms first used here*).")
 widgets.glossary_list()

@@ -78,13 +78,15 @@ def test_a_definition_shows_where_the_page_first_uses_the_term():
     first, second = (glossary.used_terms(prose.lesson_markdown("attention", part)) for part in ("dot_product", "steps"))
     shared = {t.term for t in first} & {t.term for t in second}
     assert shared, "the two parts share a term"
-    helps = [m.proto.help for m in at.markdown]
-    for term in first:
-        assert f"**{term.term}**: {term.definition}" in helps[0]
-    for term in second:
-        assert (f"**{term.term}**:" in helps[1]) == (term.term not in shared)
+    shown = [m.value for m in at.markdown]
+    assert shown[0] == prose.lesson_markdown("attention", "dot_product").strip()  # the prose itself is unchanged
+    assert shown[1] == glossary.definitions_markdown(first)  # in the popover after it
+    assert shown[3] == glossary.definitions_markdown([t for t in second if t.term not in shared])
+    popovers = [block.proto.popover.label for block in at.main.children.values()
+                if type(block.proto).__name__ == "Block" and block.proto.HasField("popover")]
+    assert popovers == [f"Terms first used here ({len(first)})", f"Terms first used here ({len(second) - len(shared)})"]
     at.run()
-    assert [m.proto.help for m in at.markdown] == helps  # the same on every rerun
+    assert [m.value for m in at.markdown] == shown  # the same on every rerun
 
 
 def glossary_page():

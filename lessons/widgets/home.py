@@ -79,7 +79,7 @@ def system_panel() -> None:
     cols[0].metric("Device", device["device"].upper())
     cols[1].metric("CPU threads", device["cpu_threads"])
     cols[2].metric("GPU", device.get("gpu_name", "none"),
-                   f"{device['gpu_memory_gb']} GB, sm {device['compute_capability']}" if device["cuda"] else None)
+                   f"{device['gpu_memory_gb']} GiB, sm {device['compute_capability']}" if device["cuda"] else None)
     cols[3].metric("HuggingFace Hub", "reachable" if report["hub_reachable"] else "offline")
     st.caption("Apple MPS: " + ("available" if device["mps"] else "not available")
                + " · CUDA: " + ("available" if device["cuda"] else "not available"))
