@@ -49,6 +49,7 @@ def test_changing_the_source_sentence_reshapes_the_cross_attention(page):
     page.text_input(key="transformer_source").set_value("The zebra chased the mouse").run()
     assert any("zebra" in w.value for w in page.warning)
     assert not page.exception
+    page.text_input(key="transformer_source").set_value("Your cat is a lovely cat").run()
 
 
 @pytest.mark.parametrize("model", ["minilm", "smollm2-135m"])
