@@ -12,7 +12,7 @@ import plotly.express as px
 import streamlit as st
 
 from lessons.widgets import charts, common, trained
-from lib import efficientnet, model_loading, pipelines, urlstate
+from lib import efficientnet, inference_server, model_loading, pipelines, transformer_pretraining, urlstate
 
 K = "pipelines"
 DEFAULT_TEXT = {
@@ -30,6 +30,7 @@ DEFAULT_TEXT = {
 QA_CONTEXT = ("BERT is a transformer encoder pretrained by Google in 2018 with masked language "
               "modelling and next-sentence prediction. It reads the whole sentence at once.")
 MAX_QUESTION_CHARS = 300  # the question and the context share the model's context window
+SMOLLM2_RANKING, TINY_BERT = "SmolLM2 ranks words (stand-in)", "Tiny BERT trained here (real masked LM)"
 ZERO_SHOT_METHODS = ["Embedding similarity (MiniLM)", "Prompting (SmolLM2)"]
 HOOD_TASK = "task"  # under the hood of the task picked in the playground, on its own input
 HOOD_MODELS = {HOOD_TASK: "The task above, on its input", "minilm": "MiniLM encoder (any text)",
@@ -199,7 +200,23 @@ def run_zero_shot(task):
 
 def run_fill_mask(task):
     text = text_input(task, "Sentence with one [MASK]")
+    masked_lm = st.radio("Model", [SMOLLM2_RANKING, TINY_BERT], horizontal=True, key=f"{K}_fill_mask_model",
+                         help="The tiny BERT is a real masked LM, trained here on the Transformer lesson's generated "
+                              "animal sentences: it knows only their words.")
     if not (text and st.button("Fill the mask", key=f"{K}_run_fill_mask", type="primary")):
+        return
+    if masked_lm == TINY_BERT:
+        with st.spinner("Training the tiny BERT once for this server…"):
+            bert = transformer_pretraining.class_bert()
+        try:
+            rows, seconds = pipelines.timed(lambda: transformer_pretraining.pipeline_fill_mask(bert, text), "cpu")
+        except ValueError as err:
+            st.warning(str(err))
+            return
+        if unknown := transformer_pretraining.unknown_words(bert, text):
+            st.caption(f"Not in the tiny BERT's text, read as [UNK]: {', '.join(unknown)}.")
+        score_bars(rows, "score", "token_str", "Tiny BERT's best words for [MASK]", "probability", "candidate word")
+        show_time(seconds, "cpu")
         return
     loaded = common.load_model("smollm2-135m", "decoder")
     try:
@@ -218,21 +235,44 @@ def run_generation(task):
     max_new = cols[0].slider("New tokens", 5, 100, key=f"{K}_max_new")
     temperature = cols[1].slider("Temperature (0 = greedy)", 0.0, 1.5, step=0.1, key=f"{K}_temperature")
     if text and st.button("Generate", key=f"{K}_run_generation", type="primary"):
-        loaded = common.load_model("smollm2-135m", "decoder")
         st.markdown(f"**{text}**")
-        stream = pipelines.generate_stream(loaded, text, max_new, temperature)
-        generated, seconds = pipelines.timed(lambda: st.write_stream(stream), loaded.device)
+        generated = on_server(lambda server: inference_server.continue_text(server, text, max_new, temperature),
+                              st.write)
+        if generated is None:
+            loaded = common.load_model("smollm2-135m", "decoder")
+            stream = pipelines.generate_stream(loaded, text, max_new, temperature)
+            generated, seconds = pipelines.timed(lambda: st.write_stream(stream), loaded.device)
+            show_time(seconds, loaded.device)
         st.session_state[f"{K}_generated"] = generated
-        show_time(seconds, loaded.device)
 
 
 def run_summarization(task):
     text = text_input(task, "Text to summarise")
     if text and st.button("Summarise", key=f"{K}_run_summarization", type="primary"):
-        loaded = common.load_model("smollm2-135m", "decoder")
-        summary, seconds = pipelines.timed(lambda: pipelines.summarize(loaded, text), loaded.device)
-        st.success(summary)
-        show_time(seconds, loaded.device)
+        summary = on_server(lambda server: pipelines.summarize_on(server, text), st.success)
+        if summary is None:
+            loaded = common.load_model("smollm2-135m", "decoder")
+            summary, seconds = pipelines.timed(lambda: pipelines.summarize(loaded, text), loaded.device)
+            st.success(summary)
+            show_time(seconds, loaded.device)
+
+
+def on_server(generate: Callable[[inference_server.Server], str], draw: Callable[[str], object]) -> str | None:
+    """Text from the deployment's inference server (README "Deploy for a school"), drawn by
+    `draw` with its time; None where none is configured, or (with a notice) when it fails:
+    the caller then generates here."""
+    server = inference_server.configured()
+    if server is None:
+        return None
+    try:
+        with st.spinner(f"Asking the inference server ({server.model})…"):
+            text, seconds = pipelines.timed(lambda: generate(server), "cpu")
+    except inference_server.ServerError as err:
+        st.warning(f"{err} Generating with SmolLM2 here instead.", icon=":material/cloud_off:")
+        return None
+    draw(text)
+    st.caption(f":material/timer: {seconds * 1000:,.0f} ms on the inference server ({server.model}, {server.url})")
+    return text
 
 
 def run_feature_extraction(task):
