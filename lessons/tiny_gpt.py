@@ -6,6 +6,7 @@ from lib import tiny_gpt
 
 st.title("A tiny GPT, trained from scratch")
 common.shared_state("tiny_gpt", widgets.SHARED, widgets.PRESETS)
+first_screen = widgets.FirstScreen()
 common.lesson_text("tiny_gpt", "intro")
 full = widgets.gpt2_small()
 
@@ -14,11 +15,10 @@ corpus, config = widgets.corpus_and_config(full)
 
 st.header("2 · Train")
 common.lesson_text("tiny_gpt", "loop")
-widgets.train_button(corpus, config)
+first_screen.train(corpus, config)
 
 run = widgets.trained_run()
 if run:
-    widgets.training_result(run)
     st.header("3 · The generation loop")
     common.lesson_text("tiny_gpt", "generate")
     widgets.generation_loop(run)

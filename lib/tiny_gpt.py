@@ -9,9 +9,11 @@ the one every lesson that generates text shares.
 """
 from __future__ import annotations
 
+import json
 import math
 import string
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -21,6 +23,9 @@ from lib import embeddings, inside_llm, sampling
 
 MIN_CORPUS_CHARS = 2_000
 MAX_CORPUS_CHARS = 400_000
+# A run of this lesson's training code on the bundled corpus, shown until the student trains one
+# (written by scripts/record_tiny_gpt.py).
+RECORDED_RUN = Path(__file__).resolve().parent.parent / "assets" / "recorded" / "tiny_gpt_run.json"
 
 
 class CorpusError(ValueError):
@@ -147,6 +152,29 @@ class TinyGPTRun:
     baseline: float
     history: list[Progress] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)
+
+
+@dataclass
+class RecordedRun:
+    """A finished run's curves and samples, without its model: what the lesson shows before the
+    student has trained (its `history` and `baseline` read like a TinyGPTRun's)."""
+    config: TinyGPTConfig
+    baseline: float
+    history: list[Progress]
+    corpus_chars: int
+    recorded: str  # when and where, in words
+
+
+def record(run: TinyGPTRun, corpus_chars: int, recorded: str) -> dict:
+    """A trained run as the JSON that RecordedRun reads back."""
+    return {"config": asdict(run.config), "baseline": run.baseline, "corpus_chars": corpus_chars,
+            "recorded": recorded, "history": [asdict(p) for p in run.history]}
+
+
+def recorded_run(path: Path = RECORDED_RUN) -> RecordedRun:
+    data = json.loads(path.read_text())
+    return RecordedRun(TinyGPTConfig(**data["config"]), data["baseline"],
+                       [Progress(**p) for p in data["history"]], data["corpus_chars"], data["recorded"])
 
 
 def char_class(char: str) -> str:

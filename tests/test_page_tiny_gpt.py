@@ -17,6 +17,13 @@ def test_tiny_gpt_page_trains_and_generates(open_page):
     at = open_page("tiny_gpt", timeout=600)
     assert not at.exception
     assert at.metric[0].value == f"{transformers_total('gpt2', 'GPT2LMHeadModel'):,}"
+    recorded = tiny_gpt.recorded_run()  # the first screen before training: the recorded run, said so
+    assert at.caption[0].value.startswith("**Recorded run**, not yours")
+    samples = at.select_slider(key="gpt_sample_step")
+    assert samples.options == [str(p.step) for p in recorded.history if p.val_loss is not None]
+    assert samples.value == recorded.config.max_steps and at.code[0].value == recorded.history[-1].sample
+    samples.set_value(recorded.config.eval_every).run()
+    assert at.code[0].value == recorded.history[recorded.config.eval_every - 1].sample
     at.select_slider(key="gpt_embd").set_value(32)
     at.slider(key="gpt_layers").set_value(1)
     at.slider(key="gpt_steps").set_value(50)
@@ -25,10 +32,13 @@ def test_tiny_gpt_page_trains_and_generates(open_page):
     assert not at.exception, at.exception
     assert any("unigram" in m.value for m in at.markdown)
     assert at.code[-1].value.startswith("The ")
+    assert not any("Recorded run" in c.value for c in at.caption)
     assert chart_problems(at) == [] and widget_label_problems(at) == []
     snapshots = at.select_slider(key="gpt_snapshot")  # 4 · Watch it learn: scrub back to the untrained model
     assert snapshots.options[0] == "0" and snapshots.value == 50
     snapshots.set_value(0).run()
+    assert at.caption[0].value == "**Your run**, trained in this session."
+    assert at.select_slider(key="gpt_sample_step").options == ["25", "50"]  # the student's run replaced it
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert {"Step 0: the next character each layer would predict (logit lens)",
             "Layer 1 head 0: where each character looks (step 0)"} <= set(titles)

@@ -1,5 +1,6 @@
 """lib/tiny_gpt.py: the data pipeline, the baseline and that training learns."""
 import inspect
+import json
 import math
 from collections import Counter
 
@@ -106,3 +107,26 @@ def test_snapshots_while_training_show_the_models_own_attention_lens_and_embeddi
                                         ("\n", "space or newline"), ("x", "consonant"), ("é", "consonant")])
 def test_character_classes(char, kind):
     assert tiny_gpt.char_class(char) == kind
+
+
+def test_the_recorded_run_is_what_this_code_trains(one_cpu_thread):
+    """assets/recorded/tiny_gpt_run.json (the first screen before a student trains) holds every field the
+    code records, and its numbers are this code's: the corpus length, the baseline, the first steps' losses."""
+    recorded = tiny_gpt.recorded_run()
+    corpus = tiny_gpt.prepare_corpus(tiny_gpt.bundled_corpus(), recorded.config.block_size)
+    run, train_data, val_data = tiny_gpt.new_run(corpus, recorded.config)
+    assert recorded.corpus_chars == len(corpus) and recorded.baseline == pytest.approx(run.baseline, abs=1e-9)
+    steps = iter(tiny_gpt.train(run, train_data, val_data))
+    for _ in range(3):
+        next(steps)
+    fields = tiny_gpt.record(run, len(corpus), recorded.recorded)
+    saved = json.loads(tiny_gpt.RECORDED_RUN.read_text())
+    assert saved.keys() == fields.keys() and saved["config"] == fields["config"]
+    assert all(p.keys() == saved["history"][0].keys() for p in fields["history"])
+    assert [p["train_loss"] for p in saved["history"][:3]] == pytest.approx(
+        [p["train_loss"] for p in fields["history"]], rel=1e-4)
+    assert [p.step for p in recorded.history] == list(range(1, recorded.config.max_steps + 1))
+    evals = [p for p in recorded.history if p.val_loss is not None]
+    assert [p.step for p in evals] == [s for s in range(1, recorded.config.max_steps + 1)
+                                       if s % recorded.config.eval_every == 0 or s == recorded.config.max_steps]
+    assert all(p.sample.startswith("The ") for p in evals) and evals[-1].val_loss < recorded.baseline

@@ -75,19 +75,54 @@ def corpus_and_config(full: parameters.Breakdown) -> tuple[str, tiny_gpt.TinyGPT
     return corpus, config
 
 
-def train_button(corpus: str, config: tiny_gpt.TinyGPTConfig) -> None:
-    """Train from scratch with the loss chart and samples drawn as it learns."""
-    if not st.button("Train from scratch", type="primary", icon=":material/play_arrow:", key="gpt_train"):
-        return
+class FirstScreen:
+    """The lesson's opening: a loss chart as large as the page allows, the run's samples and the Train
+    button beside it. Before the student trains it shows the recorded run; while they train, their run
+    live (train(), called once the corpus and settings below are known); afterwards, their run."""
+
+    def __init__(self):
+        st.markdown("**A GPT-2 learning to write, one character at a time.** The loss falls as it learns; "
+                    "pick a step beside the chart to read what the model wrote then. Press *Train from scratch* "
+                    "to watch your own run (its settings are in section 1).")
+        figure, self.side = st.columns([3, 2])
+        self.figure = figure.empty()
+        with self.side:
+            self.clicked = st.button("Train from scratch", type="primary", icon=":material/play_arrow:",
+                                     key="gpt_train")
+            if not self.clicked:
+                self.show(trained_run())
+
+    def show(self, run) -> None:
+        if run is None:
+            run = tiny_gpt.recorded_run()
+            st.caption(f"**Recorded run**, not yours: this lesson's code trained its default model on the bundled "
+                       f"corpus ({run.corpus_chars:,} characters) for {run.config.max_steps} steps ({run.recorded}; "
+                       f"scripts/record_tiny_gpt.py). Your own run replaces it.")
+        else:
+            st.caption("**Your run**, trained in this session.")
+        self.figure.plotly_chart(loss_chart(run), width="stretch", key="gpt_final_chart")
+        samples(run)
+
+    def train(self, corpus: str, config: tiny_gpt.TinyGPTConfig) -> None:
+        """Train from scratch if the button was pressed, drawing into the first screen as it learns."""
+        if self.clicked:
+            lens_box = st.empty()
+            with self.side:
+                train_live(self.figure, lens_box, corpus, config)
+
+
+def train_live(figure, lens_box, corpus: str, config: tiny_gpt.TinyGPTConfig) -> None:
+    """Train from scratch, drawing the loss chart, the latest sample and the logit lens as it learns."""
     run, train_data, val_data = tiny_gpt.new_run(corpus, config, common.device())
     trained.keep(RUN_KEY, run)  # kept before training, so a stopped run keeps what it learned
-    chart, sample_box, lens_box = st.empty(), st.empty(), st.empty()
+    st.caption("**Your run**, training now.")
+    sample_box = st.empty()
     drawn = [0]  # snapshots already drawn
 
     def draw(i, progress):
         if progress.val_loss is not None:
-            chart.plotly_chart(loss_chart(run), width="stretch", key=f"gpt_live_{i}")
-            sample_box.code(progress.sample, language=None)
+            figure.plotly_chart(loss_chart(run), width="stretch", key=f"gpt_live_{i}")
+            sample_box.code(progress.sample, language=None, wrap_lines=True)
         if len(run.snapshots) > drawn[0]:
             drawn[0] = len(run.snapshots)
             lens_box.plotly_chart(snapshot_lens_chart(run.snapshots[-1]), width="stretch", key=f"gpt_lens_{i}")
@@ -101,8 +136,8 @@ def trained_run():
     return run if run and run.history else None
 
 
-def training_result(run) -> None:
-    st.plotly_chart(loss_chart(run), width="stretch", key="gpt_final_chart")
+def samples(run) -> None:
+    """How the run ends against the baseline, and the sample written at any evaluation step."""
     evals = [p for p in run.history if p.val_loss is not None]
     if not evals:
         return
@@ -110,10 +145,13 @@ def training_result(run) -> None:
     verdict = "below" if last.val_loss < run.baseline else "not yet below"
     st.write(f"After {last.step} steps the validation loss is **{last.val_loss:.3f}**, {verdict} the unigram "
              f"baseline of **{run.baseline:.3f}**.")
-    with st.expander("Samples during training"):
-        for p in evals:
-            st.markdown(f"**step {p.step}** (validation loss {p.val_loss:.2f})")
-            st.code(p.sample, language=None)
+    steps = [p.step for p in evals]
+    if st.session_state.get("gpt_sample_step") not in steps:  # a new run has other steps
+        st.session_state["gpt_sample_step"] = steps[-1]
+    step = st.select_slider("Sample written at step", steps, key="gpt_sample_step") if len(steps) > 1 else steps[0]
+    shown = evals[steps.index(step)]
+    st.code(shown.sample, language=None, wrap_lines=True)
+    st.caption(f"Validation loss at step {shown.step}: {shown.val_loss:.3f}")
 
 
 def watch_it_learn(run) -> None:

@@ -19,9 +19,9 @@ LESSONS = screens.tour_order(course.available_lessons())
 WINDOWS = {"classroom-1280x720": (1280, 720, True), "1400x1000": (1400, 1000, False)}  # in this order
 RECORD = course.ROOT / "benchmarks" / "first_screens.json"
 # Lessons whose first screen is still text and controls (issue 28): their opening figure needs a
-# recorded run (fine-tuning, tiny GPT) or the task's three steps drawn (pipelines). Listed here so
+# recorded run (fine-tuning) or the task's three steps drawn (pipelines). Listed here so
 # the test still checks the rest of their page, and fails once one of them gains a figure.
-PENDING = {"pipelines", "finetuning", "tiny_gpt"}
+PENDING = {"pipelines", "finetuning"}
 
 
 @pytest.fixture(scope="module")
