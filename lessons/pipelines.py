@@ -25,6 +25,13 @@ if task.note:
 common.show_code(f"from transformers import pipeline\n{task.code}", label="The two-line pipeline")
 widgets.run_task(task)
 
+# --- the task table, from transformers -------------------------------------------
+st.header("Every task pipeline() knows")
+st.markdown("The table comes from transformers itself (`transformers.pipelines.SUPPORTED_TASKS` and its aliases), "
+            "so it is the list your installed version accepts. Given no `model=`, `pipeline(task)` downloads the "
+            "default model named here.")
+widgets.task_table()
+
 # --- under the hood ---------------------------------------------------------------
 st.header("Under the hood")
 common.lesson_text(K, "under_the_hood")

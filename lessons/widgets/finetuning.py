@@ -1,8 +1,6 @@
 """Charts and live views for the fine-tuning and tiny-GPT lessons."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -39,18 +37,7 @@ PRESETS = {
 }
 
 
-@contextmanager
-def training_slot():
-    """Wait, saying so, for one of the server's training slots (a sweep needs one as much as a run)."""
-    waiting = st.empty()
-
-    def tell(seconds: float) -> None:
-        waiting.info(f"{ft.CONCURRENT_RUNS} classmates are fine-tuning on this server; yours starts when one "
-                     f"finishes (waiting {seconds:.0f} s).", icon=":material/hourglass_top:")
-
-    with ft.training_slot(tell):
-        waiting.empty()
-        yield
+training_slot = trained.training_slot  # a sweep needs a slot as much as a run
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the data set from the Hub (once for the class)…")
