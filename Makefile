@@ -6,13 +6,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.glassbox-ready
 # The SmolLM2 folder converted once from the bundled GGUF (lib/smollm2_conversion.py); `make clean` redoes it.
 SMOLLM2 := .cache/glassbox/smollm2-135m-instruct/model.safetensors
+# The offline sentiment model: MiniLM fine-tuned once on the bundled reviews (lib/minilm_sentiment.py, about a minute).
+SENTIMENT := .cache/glassbox/minilm-reviews-sentiment/model.safetensors
 PORT ?= 8501
 BENCH ?= startup
 ARGS ?=
 
 .PHONY: setup run test test-fast lint bench clean
 
-setup: $(STAMP) $(SMOLLM2)
+setup: $(STAMP) $(SMOLLM2) $(SENTIMENT)
 
 # requirements.txt is installed without its PyTorch index line: where only PyPI is reachable,
 # pip retries that index about 8 s for every package. torch==2.13.0 then comes from PyPI or
@@ -27,6 +29,9 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt
 
 $(SMOLLM2): | $(STAMP)
 	PYTHONPATH=. $(PY) -m lib.smollm2_conversion
+
+$(SENTIMENT): lib/minilm_sentiment.py assets/reviews/reviews.csv | $(STAMP)
+	HF_HUB_OFFLINE=1 PYTHONPATH=. $(PY) -m lib.minilm_sentiment
 
 run: setup
 	HF_HUB_DISABLE_TELEMETRY=1 $(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT)

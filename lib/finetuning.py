@@ -749,22 +749,31 @@ def smaller_models(loaded: model_loading.Loaded, test: Dataset, sparsities=(0.3,
 
 def saved_activation_bytes(model: torch.nn.Module, batch: dict, labels: torch.Tensor, bf16: bool = False,
                            checkpointing: bool = False) -> tuple[int, float]:
-    """One training step (forward + backward) on a private copy: (bytes of the tensors autograd keeps
-    between forward and backward, step seconds). Those saved tensors are the activation memory that
-    bf16 halves and gradient checkpointing replaces by recomputation."""
+    """One training step (forward + backward) on a private copy: (bytes of the tensors kept between
+    forward and backward, step seconds). Those are the activation memory: autograd's saved tensors,
+    and with gradient checkpointing, which recomputes each layer in backward, only each layer's
+    input (a layer's own saved tensors exist again only while it is recomputed)."""
     model = copy.deepcopy(model).float().train()
-    if checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     seen: dict[int, int] = {}
 
     def pack(tensor):
         seen.setdefault(tensor.untyped_storage().data_ptr(), tensor.untyped_storage().nbytes())
         return tensor
 
+    def layer_input(module, args, kwargs):  # what checkpointing keeps of a layer: its input hidden states
+        pack(args[0] if args else kwargs["hidden_states"])
+
+    hooks = []
+    if checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        layers = getattr(model, model.base_model_prefix).encoder.layer
+        hooks = [layer.register_forward_pre_hook(layer_input, with_kwargs=True) for layer in layers]
     started = time.perf_counter()
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
             torch.autocast(str(batch["input_ids"].device.type), dtype=torch.bfloat16, enabled=bf16):
         loss = model(**batch, labels=labels).loss
+    for hook in hooks:
+        hook.remove()
     parameters_ptrs = {p.untyped_storage().data_ptr() for p in model.parameters()}
     loss.backward()
     seconds = time.perf_counter() - started
@@ -772,10 +781,9 @@ def saved_activation_bytes(model: torch.nn.Module, batch: dict, labels: torch.Te
 
 
 def activation_formula_bytes(config, batch_size: int, seq_len: int, bytes_per_value: int = 4) -> int:
-    """Korthikanti et al. (2022)'s estimate of a Transformer's activation memory without recomputation:
-    each layer keeps about seq·batch·hidden·(34 + 5·heads·seq/hidden) values of 2 bytes, i.e.
-    (17 + 2.5·heads·seq/hidden) values per seq·batch·hidden at `bytes_per_value` bytes (dropout
-    masks count 1 byte each in the original; this is the float version)."""
+    """Korthikanti et al. (2022)'s estimate of the activations a Transformer keeps for backward:
+    s·b·h·(34 + 5·a·s/h) bytes per layer with 2-byte values (s tokens, b batch, h hidden_size,
+    a heads), i.e. s·b·h·(17 + 2.5·a·s/h) values, here at `bytes_per_value` bytes each."""
     h, a, layers = config.hidden_size, config.num_attention_heads, config.num_hidden_layers
     per_layer = seq_len * batch_size * h * (34 + 5 * a * seq_len / h) / 2
     return int(layers * per_layer * bytes_per_value)
@@ -791,10 +799,11 @@ def memory_settings(loaded: model_loading.Loaded, texts: list[str], labels: list
     """Activation memory and step time for the four combinations of bf16 autocast and gradient checkpointing."""
     batch = loaded.tokenizer(texts, padding="max_length", truncation=True, max_length=max_length,
                              return_tensors="pt")
-    target = torch.tensor(labels)
+    batch = {k: v.to(loaded.device) for k, v in batch.items()}
+    target = torch.tensor(labels, device=loaded.device)
     for bf16 in (False, True):
         for checkpointing in (False, True):
-            saved, seconds = saved_activation_bytes(loaded.model.cpu(), dict(batch), target, bf16, checkpointing)
+            saved, seconds = saved_activation_bytes(loaded.model, batch, target, bf16, checkpointing)
             yield {"bf16 autocast": bf16, "gradient checkpointing": checkpointing,
                    "saved activations (MB)": saved / 2**20, "step time (s)": seconds}
 
