@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from lib import embeddings, gpu, meeting_minutes, model_registry, sampling
+from lib import embeddings, gpu, inference_server, meeting_minutes, model_registry, sampling
 from lib.meeting_minutes import audio as audio_lib
 from lib.meeting_minutes import classic_asr, evaluate
 from lib.meeting_minutes import transcribe as transcribe_lib
@@ -141,7 +141,7 @@ HUB_ROLES = {"sentiment-analysis": "classifier", "ner": "ner", "question-answeri
 def needs_hub_message(task: Task) -> str:
     spec = model_registry.REGISTRY[task.model_key]
     size_mb = model_registry.estimated_size_mb(task.model_key)
-    size = f" (about {size_mb:,.0f} MB, estimated from its parameters as float32)" if size_mb else ""
+    size = f" (about {size_mb:,.0f} MiB, estimated from its parameters as float32)" if size_mb else ""
     return (f"**{task.title}** has no offline model here. It needs **{spec.location}**{size} "
             "from the HuggingFace Hub: connect to the internet and "
             "choose *Hub when available* in the sidebar, or download it once with "
@@ -283,6 +283,12 @@ def summarize(decoder, text: str, max_new_tokens: int = SUMMARY_TOKENS) -> str:
     """SmolLM2's greedy answer to "summarise this", what the summarization code shown runs."""
     prompt = chat_prompt(decoder, SUMMARY_INSTRUCTION + text)
     return "".join(generate_stream(decoder, prompt, max_new_tokens)).strip()
+
+
+def summarize_on(server, text: str, max_new_tokens: int = SUMMARY_TOKENS) -> str:
+    """The same request sent to an OpenAI-compatible server (its chat template applied there)."""
+    return inference_server.chat(server, [{"role": "user", "content": SUMMARY_INSTRUCTION + text}],
+                                 max_new_tokens).strip()
 
 
 def zero_shot_by_prompting(decoder, text: str, labels: list[str]) -> list[dict]:

@@ -4,10 +4,11 @@ import json
 
 import pytest
 from accessibility import chart_problems, widget_label_problems
+from test_inference_server import OpenAIStandIn, serving_stand_in
 
 from lessons.widgets import pipelines as widgets
 from lessons.widgets import trained
-from lib import checkpoints, efficientnet, model_loading, model_registry, pipelines
+from lib import checkpoints, efficientnet, model_loading, model_registry, pipelines, progress
 from lib.meeting_minutes import classic_asr
 
 TIMEOUT = 240
@@ -386,9 +387,36 @@ def test_preset_checkpoint_and_accessibility(app):
     app.radio(key="pipelines_a1_1").set_value(first.answer)
     next(b for b in app.button if b.label == "Check").click().run()
     assert [s.value for s in app.success][-1] == "Correct."
-    assert app.session_state["progress"]["pipelines"] == {"correct": 1, "total": 4, "seed": 1}
+    assert app.session_state["progress"]["pipelines"] == progress.record(1, 4, 1)
 
     for task_key in ("zero-shot-classification", "feature-extraction", "image-classification"):
         choose(app, task_key)
         assert app.get("plotly_chart") and chart_problems(app) == [], task_key
         assert widget_label_problems(app) == [], task_key
+
+
+@pytest.fixture
+def stand_in():
+    with serving_stand_in() as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_generation_and_summary_go_to_a_configured_inference_server(app, stand_in, monkeypatch):
+    at = app
+    monkeypatch.setenv("GLASSBOX_INFERENCE_URL", stand_in)
+    at.selectbox(key="pipelines_task").set_value("text-generation").run()
+    at.text_area(key="pipelines_text_text-generation").set_value("The river was").run()
+    at.button(key="pipelines_run_generation").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["pipelines_generated"] == " and the server continued 'The river was'"
+    assert any("on the inference server" in c.value for c in at.caption)
+    at.selectbox(key="pipelines_task").set_value("summarization").run()
+    at.button(key="pipelines_run_summarization").click().run()
+    assert at.success[0].value.startswith("served summary of")
+    assert [path for path, _, _ in OpenAIStandIn.seen] == ["/v1/completions", "/v1/chat/completions"]
+
+    OpenAIStandIn.status = 500  # a broken server: a notice, then SmolLM2 here, as without one
+    at.button(key="pipelines_run_summarization").click().run()
+    assert any("HTTP 500" in w.value and "here instead" in w.value for w in at.warning)
+    assert not at.success[0].value.startswith("served") and len(at.success[0].value.split()) >= 3
