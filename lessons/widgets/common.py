@@ -14,11 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
 
-<<<<<<< HEAD
-from lib import checkpoints, course, device_policy, hub, model_cards, model_loading, model_registry, progress, prose, urlstate
-=======
-from lib import checkpoints, course, device_policy, glossary, hub, model_loading, model_registry, progress, prose, urlstate
->>>>>>> main
+from lib import checkpoints, course, device_policy, glossary, hub, model_cards, model_loading, model_registry, progress, prose, urlstate
 
 CLASSROOM_CSS = """
 <style>

@@ -12,11 +12,7 @@ import plotly.express as px
 import streamlit as st
 
 from lessons.widgets import charts, common, trained
-<<<<<<< HEAD
-from lib import efficientnet, minilm_sentiment, model_loading, pipelines, urlstate
-=======
-from lib import efficientnet, inference_server, model_loading, pipelines, urlstate
->>>>>>> main
+from lib import efficientnet, inference_server, minilm_sentiment, model_loading, pipelines, urlstate
 
 K = "pipelines"
 DEFAULT_TEXT = {
