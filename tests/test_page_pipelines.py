@@ -347,7 +347,8 @@ def test_a_shared_link_restores_the_view(open_page):
     at.radio(key="pipelines_hood_model").set_value("smollm2-135m").run()
     at.text_input(key="pipelines_hood_text").input("The capital of Italy is").run()
     link = dict(at.query_params)
-    assert link == {"zero-shot-classification": "The orchestra played Mozart all night.",  # the default task: not in the link
+    assert link == {"task": "zero-shot-classification",  # not the default task (sentiment analysis)
+                    "zero-shot-classification": "The orchestra played Mozart all night.",
                     "labels": "music, sport, cooking", "hood": "smollm2-135m", "input": "The capital of Italy is"}
     opened = open_page("pipelines", timeout=TIMEOUT, query=link)
     assert not opened.exception and not [i for i in opened.info if "ignored" in i.value]
