@@ -110,7 +110,8 @@ else:
         common.lesson_text("finetuning", "memory")
         widgets.memory_section(finetuned, result["test"])
 
-st.header("8 · A small hyperparameter sweep")
+saved_sections = bool(result) and finetuned is not None
+st.header(f"{8 if saved_sections else 6} · A small hyperparameter sweep")  # 6 and 7 need a fine-tuned model
 small = train_set.subset(ft.SWEEP_EXAMPLES, 0)
 st.write(f"Each cell of the grid is a full fine-tuning run on {len(small)} training examples, one after another.")
 rates = st.multiselect("Learning rates", [1e-5, 3e-5, 1e-4, 3e-4], [3e-5, 1e-4, 3e-4], key="ft_sweep_lrs")
