@@ -140,9 +140,10 @@ def _load_spec(spec: ModelSpec, role: str, device: str, attentions: bool, model_
 
 
 def load_folder(folder: Path, role: str = "classifier", device: str = "cpu") -> Loaded:
-    """A model saved with save_pretrained (a run's own folder), reloaded with from_pretrained."""
+    """A model saved with save_pretrained (a run's own folder), reloaded with from_pretrained, with eager
+    attention like the models fine-tuned here (another attention kernel rounds differently)."""
     spec = ModelSpec(str(folder), Path(folder).name, role, "trained", str(folder), "see its model card")
-    return _load_spec(spec, role, device, attentions=False, model_kwargs={}, source=Path(folder))
+    return _load_spec(spec, role, device, attentions=True, model_kwargs={}, source=Path(folder))  # eager, as trained
 
 
 # --- a bundled model's folder: its package, or its Hub repository ----------------------

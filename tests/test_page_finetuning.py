@@ -38,7 +38,7 @@ def test_one_epoch_on_a_tiny_subset_shows_the_confusion_matrix(open_page):
     assert not at.exception, at.exception
     files = next(d.value for d in at.dataframe if "holds" in d.value.columns)
     assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= set(files["file"])
-    assert any("log-probabilities on these 5 texts is 0." in c.value for c in at.caption)  # identical
+    assert any("log-probabilities on these 5 texts is 0." in c.value for c in at.caption), [c.value for c in at.caption]
     assert at.get("download_button")
     assert any("push_to_hub is shown as code only" in c.value for c in at.caption)  # no Hub in the tests
 
