@@ -5,6 +5,7 @@ from lessons.widgets import common
 
 st.title("Convolutional networks: filters that scan images")
 common.shared_state("cnn", widgets.SHARED, widgets.PRESETS)
+widgets.first_screen()
 common.lesson_text("cnn", "intro")
 
 st.header("1. A convolution by hand")
@@ -20,7 +21,7 @@ F.conv2d(x[None, None], k[None, None], stride=1, padding=0, dilation=1)  # (batc
 
 st.header("2. Kernels on real images")
 common.lesson_text("cnn", "kernels")
-widgets.kernel_playground()
+st.caption("The kernel playground for this section is at the top of the page.")
 common.show_code("""
 sobel_x = torch.tensor([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1.]])
 feature_map = F.conv2d(gray[None, None], sobel_x[None, None], padding=1)

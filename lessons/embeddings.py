@@ -7,11 +7,11 @@ K = widgets.K
 st.title("Contextual embeddings")
 common.shared_state(K, widgets.SHARED, widgets.PRESETS)
 encoder = common.load_model("minilm", "encoder")
+widgets.bank_section(encoder)
 common.lesson_text(K, "intro", layers=encoder.model.config.num_hidden_layers)
 
 st.header("One vector per token")
 widgets.token_vectors(encoder)
-widgets.bank_section(encoder)
 widgets.search_section(encoder)
 
 common.checkpoint(K)

@@ -12,6 +12,10 @@ BATCH_SIZES = [1, 4, 16, 64]
 
 st.title("GPU acceleration")
 common.shared_state(K, widgets.SHARED, widgets.PRESETS)
+st.markdown("**How fast can a chip multiply two matrices?** Below a certain amount of work per byte it waits for "
+            "memory (the slope); above it, for arithmetic (the flat roof). Move the matrix size and watch your "
+            "matmul slide along the roofline; switch the precision or the GPU.")
+widgets.roofline_section()
 common.lesson_text(K, "intro")
 
 # --- what this machine has ------------------------------------------------------------
@@ -59,7 +63,7 @@ gflops = 2 * n**3 / (time.perf_counter() - start) / 1e9
 # --- work per byte: the roofline ----------------------------------------------------------
 st.header("Work per byte: the roofline")
 common.lesson_text(K, "roofline")
-widgets.roofline_section()
+st.caption("The roofline for this section is at the top of the page.")
 
 # --- a transformer -------------------------------------------------------------------------
 st.header("A transformer: latency and throughput")

@@ -4,15 +4,15 @@ from lessons.widgets import common
 from lessons.widgets import home as widgets
 
 st.title("Glassbox: see inside deep-learning models")
-common.lesson_text("home", "intro")
-
 st.header("Your course path")
+widgets.course_path()
 st.caption("Lessons in teaching order, with each checkpoint's first-try score: your first answer to each question "
            "counts, retries and new question sets are practice, shown apart. "
            "Nothing is stored on the server: download your progress to keep it. "
            "The [glossary](#glossary) defines every term the lessons use.")
-widgets.course_path()
 widgets.progress_files()
+with st.expander("What Glassbox is, and how to use it", icon=":material/info:"):
+    common.lesson_text("home", "intro")
 
 st.header("This machine", anchor="system-panel")
 widgets.system_panel()

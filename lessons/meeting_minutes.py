@@ -8,6 +8,7 @@ KEY = "meeting_minutes"
 
 st.title("Meeting minutes: audio → transcript → minutes")
 common.shared_state(KEY, widgets.SHARED, widgets.PRESETS)
+widgets.first_screen()
 common.lesson_text(KEY, "intro")
 
 st.header("1. The meeting")

@@ -5,6 +5,7 @@ from lessons.widgets import neural_networks as widgets
 
 st.title("Neural networks: from one neuron to backpropagation")
 common.shared_state("neural_networks", widgets.SHARED, widgets.PRESETS)
+widgets.first_screen()
 common.lesson_text("neural_networks", "intro")
 
 st.header("1. One neuron")
@@ -21,7 +22,7 @@ a = torch.relu(z)                      # or torch.sigmoid, torch.tanh, torch.nn.
 
 st.header("2. A small network learns a boundary")
 common.lesson_text("neural_networks", "network")
-widgets.playground()
+st.caption("The playground for this section is at the top of the page.")
 common.show_code(widgets.training_code())
 
 st.header("3. Backpropagation, number by number")

@@ -7,40 +7,46 @@ from lib import parameters
 st.title("Where the parameters are")
 common.shared_state("parameters", widgets.SHARED, widgets.PRESETS)
 intro_model = parameters.KNOWN_BY_KEY["bert-base-uncased"]
-common.lesson_text("parameters", "intro", quoted=f"{intro_model.published / 1e6:,.0f}-million", model=intro_model.title,
-                   exact=f"{widgets.count(intro_model.key).total:,}")
 
 # --- 1. a real model, block by block -------------------------------------------------
-st.header("Count a real model")
-common.lesson_text("parameters", "count")
+st.markdown("**Every number a model learns, counted exactly and drawn to scale**: each box of the treemap is "
+            "one block of the model, its area its share of the parameters. Pick another model, or click a block "
+            "to zoom into its tensors.")
 titles = {k.key: f"{k.title} · {k.model_class}" for k in parameters.KNOWN}
 if common.hub_enabled() and not common.classroom():
     titles["__hub__"] = "Any Hub model (config.json only)…"
-choice = st.selectbox("Model", list(titles), format_func=titles.get, key="parameters_model")
+controls, picture = st.columns([1, 2])
+choice = controls.selectbox("Model", list(titles), format_func=titles.get, key="parameters_model")
 if choice == "__hub__":
-    choice = st.text_input("Hub model id", placeholder="organization/model-name", key="parameters_hub_id")
-breakdown = widgets.count_or_warn(choice) if choice else None
+    choice = controls.text_input("Hub model id", placeholder="organization/model-name", key="parameters_hub_id")
+with picture:
+    breakdown = widgets.count_or_warn(choice) if choice else None
 if breakdown is not None:
     known = parameters.KNOWN_BY_KEY.get(choice)
-    cols = st.columns(3)
-    cols[0].metric("Exact parameters", f"{breakdown.total:,}")
+    controls.metric("Exact parameters", f"{breakdown.total:,}")
     if known:
-        cols[1].metric("The figure usually quoted", widgets.human(known.published),
-                       f"{(breakdown.total - known.published) / known.published:+.1%} exact vs quoted",
-                       delta_color="off")
-    cols[2].metric("Counted on the meta device in", f"{breakdown.seconds:.2f} s")
+        controls.metric("The figure usually quoted", widgets.human(known.published),
+                        f"{(breakdown.total - known.published) / known.published:+.1%} exact vs quoted",
+                        delta_color="off")
+    controls.metric("Counted on the meta device in", f"{breakdown.seconds:.2f} s")
+    picture.plotly_chart(widgets.treemap(breakdown, f"{breakdown.title}: where its {widgets.human(breakdown.total)} "
+                                                    "parameters are"),
+                         width="stretch", key="parameters_treemap")
     if breakdown.tied:
         st.info(f"Tied weights counted once: {', '.join(f'`{a}` is `{b}`' for a, b in breakdown.tied.items())}. "
                 f"A count that ignores tying reports {breakdown.naive_total:,} "
                 f"({breakdown.naive_total - breakdown.total:+,}).", icon=":material/link:")
+common.lesson_text("parameters", "intro", quoted=f"{intro_model.published / 1e6:,.0f}-million", model=intro_model.title,
+                   exact=f"{widgets.count(intro_model.key).total:,}")
+st.header("Count a real model")
+common.lesson_text("parameters", "count")
+if breakdown is not None:
+    known = parameters.KNOWN_BY_KEY.get(choice)
     st.subheader("Block by block, with the formula")
     widgets.breakdown_table(breakdown)
     widgets.first_layer_table(breakdown)
     if breakdown.architecture is None:
         st.caption("Glassbox has no formulas for this family: the exact counts above come from the meta device.")
-    st.plotly_chart(widgets.treemap(breakdown, f"{breakdown.title}: where the {widgets.human(breakdown.total)} "
-                                           "parameters are (click a block to zoom)"),
-                    width="stretch", key="parameters_treemap")
     st.subheader("Why the rounded figure is not the exact one")
     common.lesson_text("parameters", "rounding")
     parts = parameters.rounding_explained(breakdown)

@@ -7,10 +7,6 @@ from lib import rnn
 
 st.title("Recurrent networks")
 common.shared_state("rnn", widgets.SHARED, widgets.PRESETS)
-common.lesson_text("rnn", "intro")
-
-st.header("1. One cell, unrolled over time")
-common.lesson_text("rnn", "unroll", units=rnn.UNROLL_HIDDEN_SIZE)
 
 
 @common.fragment
@@ -32,7 +28,17 @@ def unrolling():
                f"are used at all {len(text)} steps.")
 
 
+st.markdown("**One RNN cell reads your text a character at a time**: each column below is its hidden state "
+            "after one more character, computed with the same weights at every step. Type another word, or move "
+            "the step slider to see one step's arithmetic.")
 unrolling()
+common.lesson_text("rnn", "intro")
+
+st.header("1. One cell, unrolled over time")
+common.lesson_text("rnn", "unroll", units=rnn.UNROLL_HIDDEN_SIZE)
+
+
+st.caption("The unrolled chain for this section is at the top of the page.")
 common.show_code(f"""
 import torch
 rnn = torch.nn.RNN(input_size=vocab_size, hidden_size={rnn.UNROLL_HIDDEN_SIZE})

@@ -6,7 +6,8 @@ from lib import tokenization
 
 st.title("Tokenizers: how text becomes numbers")
 common.shared_state("tokenizers", widgets.SHARED, widgets.PRESETS)
-common.lesson_text("tokenizers", "intro")
+st.markdown("**Every tokenizer cuts the same text into different pieces**: the bars count them, the chips below "
+            "show them. Type anything, an emoji or another language, and watch the counts move.")
 text = widgets.capped(st.text_area("Your text", height=100, key="tokenizers_text"),
                   tokenization.MAX_TEXT_CHARS, "text")
 
@@ -19,19 +20,21 @@ if not common.classroom():
     tokenizers = tokenizers + [hub] if hub else tokenizers
 trained = st.session_state.get("tokenizers_trained")
 tokenizers = tokenizers + [trained["view"]] if trained else tokenizers
+encodings = tokenization.compare(text, tokenizers) if text.strip() else []
+summary = tokenization.summary_table(encodings, tokenizers) if encodings else None
+if summary is not None:
+    st.plotly_chart(widgets.tokens_chart(summary), width="stretch", key="tokenizers_counts")
+common.lesson_text("tokenizers", "intro")
 
 compare_tab, languages_tab, algorithms_tab, train_tab, embeddings_tab = st.tabs(
     ["Side by side", "Across languages", "How the algorithms work", "Train your own", "Ids → embeddings"])
 
 with compare_tab:
     common.lesson_text("tokenizers", "compare")
-    encodings = tokenization.compare(text, tokenizers) if text.strip() else []
     if not encodings:
         st.warning("Type some text above to see how each tokenizer cuts it.")
     else:
-        summary = tokenization.summary_table(encodings, tokenizers)
         st.dataframe(summary, hide_index=True, width="stretch", key="tokenizers_summary")
-        st.plotly_chart(widgets.tokens_chart(summary), width="stretch")
         for view, encoding in zip(tokenizers, encodings):
             widgets.show_encoding(view, encoding)
     common.show_code("""

@@ -35,6 +35,17 @@ _STAND_INS = {"<": "\ue000", ">": "\ue001", "&": "\ue002"}
 _ESCAPES = {r"\ue000": r"\u003c", r"\ue001": r"\u003e", r"\ue002": r"\u0026"}
 BERTVIZ_TOKEN_LIMIT = 64  # the views draw every pair of tokens; beyond this they crawl
 NEURON_VIEW_WIDTH = 1010  # px: words, q, k, q × k, q · k, softmax side by side (neuron_view.js's sizes)
+HEAD_VIEW_WIDTH = 380  # px: two columns of words and the arcs between them (head_view.js's sizes)
+HEAD_VIEW_ROW, HEAD_VIEW_TOP = 22.5, 110  # px: one token's row, the layer picker and head colours above
+MAX_ZOOM, MAX_HEIGHT = 2.0, 760  # px: zoomed, the view stays within about one screen
+
+
+def fill_width(num_tokens: int) -> str:
+    """The head view draws at a fixed size, a narrow strip in a wide frame: a script that zooms it
+    to the frame's width, as far as its height (which grows with the tokens) stays on one screen."""
+    fits = MAX_HEIGHT / (HEAD_VIEW_TOP + HEAD_VIEW_ROW * num_tokens)
+    cap = max(1.0, min(MAX_ZOOM, fits))
+    return f"<script>document.body.style.zoom = Math.min({cap:.2f}, Math.max(1, window.innerWidth / {HEAD_VIEW_WIDTH}));</script>"
 
 
 @cache
@@ -108,7 +119,7 @@ def render(view: str, attentions: np.ndarray, tokens: list[str], **neuron) -> st
         raise ValueError(f"{attentions.shape[-1]} attention positions for {len(tokens)} tokens")
     layers, labels = _as_layers(attentions), _safe_tokens(tokens)
     if view == "head":
-        html = head_view(layers, labels, html_action="return").data
+        html = head_view(layers, labels, html_action="return").data + fill_width(len(tokens))
     elif view == "model":
         html = model_view(layers, labels, display_mode="light", html_action="return").data
     else:

@@ -40,6 +40,8 @@ LESSONS = [
            "Memory, vanishing gradients, LSTM and GRU."),
     Lesson("attention", "Attention and the Transformer", "Transformers", ":material/visibility:",
            "Q·K softmax step by step, then attention inside real models."),
+    Lesson("transformer", "The Transformer, whole", "Transformers", ":material/account_tree:",
+           "One real block tensor by tensor, a translator with cross-attention, BERT vs GPT pretraining."),
     Lesson("tokenizers", "Tokenizers", "Transformers", ":material/token:",
            "WordPiece, BPE and SentencePiece side by side; train your own."),
     Lesson("parameters", "Where the parameters are", "Transformers", ":material/calculate:",

@@ -1,8 +1,10 @@
 """The system panel's facts: library versions, device, Hub, bundled models."""
 import platform
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from lib import device_policy, hub, model_registry
+from lib.course import ROOT
 
 
 def library_versions(names: list[str]) -> dict[str, str]:
@@ -29,9 +31,19 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join("| " + " | ".join(line) + " |" for line in lines)
 
 
+PICTURES = ROOT / "assets" / "pictures"
+
+
+def lesson_picture(key: str) -> Path | None:
+    """The home page's small picture of a lesson (scripts/lesson_pictures.py makes them), or None
+    for a lesson that has none yet."""
+    path = PICTURES / f"{key}.png"
+    return path if path.is_file() else None
+
+
 def models_rows(bundled: list[dict]) -> list[dict]:
     """The bundled-model table as the home page shows it."""
-    return [{**m, "installed": "✅ available" if m["installed"] else "❌ missing",
+    return [{**m, "installed": "available" if m["installed"] else "missing",
              "parameters": f"{m['parameters']:,}" if m["parameters"] else "—",
              "size (MiB)": f"{m['size (MiB)']:.1f}" if m["size (MiB)"] else "—"}
             for m in bundled]

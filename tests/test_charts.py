@@ -160,3 +160,9 @@ def test_no_lesson_builds_a_heatmap_or_sets_a_colour_scale_but_through_charts():
     found = {str(path.relative_to(ROOT)): problems for path in sorted((ROOT / "lessons").rglob("*.py"))
              if path != helper and (problems := hand_made_charts(path.read_text(encoding="utf-8")))}
     assert found == {}
+
+
+def test_heatmap_height_grows_with_rows_up_to_a_cap():
+    assert [charts.default_height(n) for n in (1, 10, 500)] == [260, 28 * 10 + 120, charts.MAX_HEIGHT]
+    tall = charts.heatmap(np.zeros((128, 64)), title="t", x_title="x", y_title="y")  # 128 positions
+    assert tall.layout.height == charts.MAX_HEIGHT

@@ -24,7 +24,7 @@ def test_models_rows_say_installed_or_missing_and_format_numbers():
         {"model": "a", "installed": True, "parameters": 1234567, "size (MiB)": 87.0},
         {"model": "b", "installed": False, "parameters": None, "size (MiB)": 1.5},
     ])
-    assert [r["installed"] for r in rows] == ["✅ available", "❌ missing"]
+    assert [r["installed"] for r in rows] == ["available", "missing"]
     assert [r["parameters"] for r in rows] == ["1,234,567", "—"]
     assert [r["size (MiB)"] for r in rows] == ["87.0", "1.5"]
 

@@ -692,3 +692,12 @@ class socket_closed_port:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_envelope_keeps_each_bins_loudest_sample_and_its_start_time():
+    samples = np.zeros(audio.SAMPLE_RATE * 2, np.float32)  # 2 s of silence
+    samples[100], samples[audio.SAMPLE_RATE + 5] = -0.5, 0.25
+    times, peaks = audio.envelope(samples, 4)
+    np.testing.assert_allclose(times, [0, 0.5, 1.0, 1.5])
+    np.testing.assert_allclose(peaks, [0.5, 0, 0.25, 0])
+    assert len(audio.envelope(samples[:3], 10)[1]) == 3  # never more bins than samples

@@ -24,8 +24,10 @@ def test_page_shows_shape_bank_matrix_and_search(open_page, minilm):
     assert not app.exception, app.exception
     layers, hidden = minilm.model.config.num_hidden_layers, minilm.model.config.hidden_size
     course = config("bert-base-uncased")
-    assert app.metric[0].value == f"(1, 11, {hidden})"
-    within, across = (float(m.value) for m in app.metric[1:3])
+    metric = {m.label: m.value for m in app.metric}
+    assert metric["last_hidden_state.shape (batch, tokens, hidden_size)"] == f"(1, 11, {hidden})"
+    within, across = (float(metric[f"{kind} sense{'s' if kind == 'Different' else ''}: mean cosine"])
+                      for kind in ("Same", "Different"))
     assert within > across
     hits = app.dataframe[-1].value
     assert "umbrella" in hits["sentence"].iloc[0] or "rain" in hits["sentence"].iloc[0]
@@ -36,7 +38,7 @@ def test_page_shows_shape_bank_matrix_and_search(open_page, minilm):
                    "taken from 3 sentences about a river", f"squeezes the {hidden} dimensions",
                    "here, 30 short sentences", "The 30 sentences searched"):
         assert stated in text + " ".join(e.label for e in app.expander), stated
-    mean = float(app.metric[3].value)  # static vs contextual
+    mean = float(metric["Static vs contextual: mean cosine"])
     assert mean < 0.5 and f"{layers} layers of attention have moved the word far from where it started" in text
     assert not any("{{" in m.value for m in app.markdown)
 

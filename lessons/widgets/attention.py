@@ -131,6 +131,30 @@ def fit_to_model(role: str, num_layers: int, num_heads: int) -> None:
 
 # --- the lesson's sections (the page calls them in order) ------------------------------
 
+@common.fragment
+def first_screen() -> None:
+    """The lesson's opening picture: where each token of section 5's text looks, in the bundled
+    encoder, at section 5's layer and head (the presets set all three)."""
+    loaded = common.load_model(model_registry.OFFLINE_DEFAULT["encoder"], role="encoder")
+    text = st.session_state.get("attention_real_text") or att.DEFAULT_SENTENCE
+    real = real_attention(loaded, f"{loaded.spec.key}@{loaded.device}", text)
+    num_layers, num_heads = real.attentions.shape[:2]
+    layer = min(st.session_state.get("attention_layer_encoder", 1), num_layers)
+    head = st.session_state.get("attention_head_encoder", AVERAGE)
+    head = head if head == AVERAGE else min(head, num_heads)
+    weights = real.attentions[layer - 1].mean(0) if head == AVERAGE else real.attentions[layer - 1, head - 1]
+    labels = attention_models.readable_tokens(real)
+    st.markdown(f"**Each row is one token of a real {loaded.spec.title} looking at the others**: the brighter the "
+                "cell, the more of its attention goes there. Hover a cell for the exact weight, then press "
+                "*Pronoun resolution* to see where \"it\" looks.")
+    st.plotly_chart(charts.heatmap(weights, labels, labels, zrange=(0, 1),
+                                   title=f"{loaded.spec.title} reading \"{text[:60]}\": layer {layer}, head {head}",
+                                   x_title="key (looked at)", y_title="query (looking)", colorbar_title="weight",
+                                   cell_text=".2f" if len(labels) <= 14 else None),
+                    width="stretch", key="attention_first_heatmap")
+    st.caption("Section 5 picks the layer, head, model and text; sections 1 to 4 build this matrix by hand.")
+
+
 def dimension_labels(n: int) -> list[str]:
     return [f"d{i}" for i in range(n)]
 
@@ -147,7 +171,9 @@ def dot_product_section():
     left, right = st.columns([3, 2])
     left.plotly_chart(dot_product_figure(ref, rows), width="stretch", key="attention_dot_chart")
     right.dataframe(pd.DataFrame(rows).set_index("vector")[["dot", "cosine", "similarity"]],
-                    key="attention_dot_table")
+                    key="attention_dot_table", column_config={  # one format per column
+                        "dot": st.column_config.NumberColumn(format="%.2f"),
+                        "cosine": st.column_config.NumberColumn(format="%.4f")})
 
 
 @common.fragment
@@ -207,14 +233,15 @@ def masks_and_heads_section(words: list[str]):
     cols = st.columns(2)
     padded = cols[0].slider("Pad the sentence to this many tokens", n, n + 6, n + 2, key="attention_pad_to")
     labels = charts.numbered(words)
+    height = charts.default_height(padded)  # both masks as tall as the padded one, so their rows line up
     cols[0].plotly_chart(charts.heatmap(att.causal_mask(n).double(), labels, labels, zrange=(0, 1),
                                         title="Causal mask: 1 = may look, 0 = future", x_title="key",
-                                        y_title="query", cell_text=".2f"),
+                                        y_title="query", cell_text=".0f", height=height),
                          width="stretch", key="attention_causal_mask")
     padded_labels = charts.numbered(words + ["[PAD]"] * (padded - n))
     cols[1].plotly_chart(charts.heatmap(att.padding_mask(padded, n).double(), padded_labels, padded_labels,
                                         zrange=(0, 1), title="Padding mask: [PAD] keys get 0", x_title="key",
-                                        y_title="query", cell_text=".2f"),
+                                        y_title="query", cell_text=".0f", height=height),
                          width="stretch", key="attention_padding_mask")
     heads = st.select_slider("Number of heads h", SHARED["heads"].options, key="attention_heads")
     d_model = 8

@@ -39,6 +39,7 @@ def _see_through(scale: list, opacities: dict[float, float]) -> list:
 OVERLAY = _see_through(SEQUENTIAL, {0.0: 0, 0.25: 0.3, 0.5: 0.5, 0.75: 0.65, 1.0: 0.8})
 SCALES = {"sequential": SEQUENTIAL, "diverging": DIVERGING, "image": GRAYSCALE, "overlay": OVERLAY}
 MAX_CELL_TEXT = 400  # beyond this many cells the written numbers overlap into noise
+MAX_HEIGHT = 640  # a long sequence's rows get thinner rather than the chart taller than a screen
 
 
 def numbered(labels: list[str]) -> list[str]:
@@ -110,8 +111,8 @@ def heatmap(z, x=None, y=None, kind: str = "sequential", *, title: str, x_title:
             height: int | None = None, hovertemplate: str | None = None, **trace_options) -> go.Figure:
     """A labelled one-heatmap figure; rows read top to bottom like the matrix on paper. Labels
     make a category axis (numbers as labels stay apart and in order). The height grows with
-    the rows unless given; the hover names both axes and the value. trace_options: those of
-    heatmap_trace.
+    the rows up to MAX_HEIGHT unless given; the hover names both axes and the value.
+    trace_options: those of heatmap_trace.
 
     The figure is built without Plotly's per-property validation and default template, which
     cost several times this function's own work on the lessons' small charts (about 5 ms
@@ -122,9 +123,15 @@ def heatmap(z, x=None, y=None, kind: str = "sequential", *, title: str, x_title:
         f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>{value_name}: %{{z:.4~g}}<extra></extra>"))
     rows = len(y) if y is not None else np.shape(z)[0]
     layout = dict(title=dict(text=title), margin=dict(l=10, r=10, t=50, b=10), template={},
-                  height=height or max(260, 28 * rows + 120), xaxis=_axis(x_title, x),
+                  height=height or default_height(rows), xaxis=_axis(x_title, x),
                   yaxis={**_axis(y_title, y), "autorange": "reversed"})
     return go.Figure(dict(data=[trace], layout=layout), _validate=False)
+
+
+def default_height(rows: int) -> int:
+    """A heatmap's height for this many rows: 28 px a row plus room for the title and axes,
+    at least 260 px and at most MAX_HEIGHT."""
+    return min(MAX_HEIGHT, max(260, 28 * rows + 120))
 
 
 def _axis(title: str, labels) -> dict:

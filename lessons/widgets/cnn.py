@@ -120,7 +120,7 @@ def animation_figure(image: np.ndarray, kernel: np.ndarray, padding: int,
                                         showactive=False, buttons=[
                           dict(label="▶ Play", method="animate",
                                args=[None, dict(frame=dict(duration=900, redraw=True), fromcurrent=True)]),
-                          dict(label="❚❚ Pause", method="animate",
+                          dict(label="Pause", method="animate",
                                args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
                       sliders=[dict(x=0.22, y=-0.22, len=0.78, yanchor="top", currentvalue=dict(prefix="Window "),
                                     steps=[dict(label=f.name, method="animate",
@@ -219,7 +219,7 @@ def image_picker(section: str) -> object | None:
 
 @common.fragment
 def kernel_playground() -> None:
-    left, right = st.columns([2, 3])
+    left, right = st.columns([1, 2])
     with left:
         image = image_picker("kernels")
         preset = st.selectbox("Kernel", list(cnn.PRESET_KERNELS), key=key("preset"))
@@ -244,6 +244,13 @@ def kernel_playground() -> None:
               f"Average-pool {pooling}×{pooling}: {pooled[1].shape[1]}×{pooled[1].shape[0]}"]
     right.plotly_chart(heatmap_grid(pooled, titles, 2, "Pooling shrinks the map and keeps the strong responses",
                                     "sequential"), width="stretch", key=key("pooled"))
+
+
+def first_screen() -> None:
+    """The lesson's opening picture: a 3×3 kernel slid over a real photo, and what it finds."""
+    st.markdown("**A 3×3 kernel slides over every pixel of the picture**; the feature map is high where the "
+                "picture looks like the kernel. Pick another kernel or picture, or edit a weight.")
+    kernel_playground()
 
 
 # --- 3. weight sharing ---------------------------------------------------------------------------

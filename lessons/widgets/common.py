@@ -21,11 +21,16 @@ CLASSROOM_CSS = """
   html { font-size: 20px; }
   [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { line-height: 1.6; }
   .gb-advanced { display: none; }
+  h1 { font-size: 2.2rem !important; }
 </style>
 """
+# Less empty space above a lesson's title, so its first figure fits on the first screen; a wide
+# Markdown table scrolls inside its column instead of running past it.
+PAGE_CSS = """<style>[data-testid=stMainBlockContainer] { padding-top: 2.5rem; }
+  [data-testid=stMarkdownContainer] table { display: block; overflow-x: auto; }</style>"""
 # Copies the address bar, so the link carries every setting the student has changed so far.
 COPY_LINK_HTML = """
-<button type="button" class="gb-copy-link" aria-label="Copy link for the class">🔗 Copy link for the class</button>
+<button type="button" class="gb-copy-link" aria-label="Copy link for the class">Copy link for the class</button>
 <span class="gb-copy-status" role="status" aria-live="polite"></span>
 <style>
   .gb-copy-link { font: inherit; padding: .35rem .8rem; border-radius: .5rem; cursor: pointer;
@@ -85,6 +90,7 @@ def sidebar() -> None:
         st.html(COPY_LINK_HTML, unsafe_allow_javascript=True)
         st.caption("The link opens this page with your settings, for every student.")
     st.session_state["_shared_lesson"] = None  # set again by the page's shared_state()
+    st.html(PAGE_CSS)
     if classroom():
         st.html(CLASSROOM_CSS)
 

@@ -45,11 +45,12 @@ outputs.last_hidden_state.shape   # {tuple(states.shape)} with MiniLM; {course_s
 @common.fragment
 def bank_section(encoder) -> None:
     config = encoder.model.config
-    st.header("'bank' by the river, 'bank' for money")
-    common.lesson_text(K, "bank", river=len(embeddings.BANK_SENTENCES["river"]),
-                       money=len(embeddings.BANK_SENTENCES["money"]), hidden=config.hidden_size)
-    word = st.text_input("Word to follow", key=f"{K}_word")
-    yours = st.text_input("Your own sentence using that word", key=f"{K}_sentence")
+    st.markdown(f"**The same word gets a different vector in every sentence**: each point is the word in one "
+                f"sentence, its {config.hidden_size} numbers squeezed to 2. Do the river sentences and the money "
+                "sentences form two groups? Add a sentence of your own and see where it lands.")
+    controls, picture = st.columns([1, 2])
+    word = controls.text_input("Word to follow", key=f"{K}_word")
+    yours = controls.text_input("Your own sentence using that word", key=f"{K}_sentence")
     groups = {sense: list(group) for sense, group in embeddings.BANK_SENTENCES.items()}
     if yours.strip():
         groups["yours"] = [yours.strip()[:MAX_CHARS]]
@@ -64,16 +65,19 @@ def bank_section(encoder) -> None:
     fig = charts.heatmap(similarity.numpy(), labels, labels, zrange=(0, 1), cell_text=".2f", colorbar_title="cosine",
                          title=f"Cosine similarity of the contextual '{word}' vectors", x_title="sentence",
                          y_title="sentence", height=450)
-    left, right = st.columns(2)
-    left.plotly_chart(fig, width="stretch")
     coords, explained = embeddings.pca_2d(vectors)
     points = pd.DataFrame({"PC1": coords[:, 0], "PC2": coords[:, 1], "sense": senses, "sentence": sentences})
     scatter = px.scatter(points, x="PC1", y="PC2", color="sense", hover_data=["sentence"], symbol="sense",
                          color_discrete_sequence=px.colors.qualitative.Safe,
                          title=f"PCA of the '{word}' vectors ({100 * float(explained.sum()):.0f}% of variance)")
     scatter.update_traces(marker_size=14)
-    right.plotly_chart(scatter, width="stretch")
-    st.dataframe(pd.DataFrame({"sentence": sentences, "sense": senses}, index=labels), width="stretch")
+    picture.plotly_chart(scatter, width="stretch")
+    st.header("'bank' by the river, 'bank' for money")
+    common.lesson_text(K, "bank", river=len(embeddings.BANK_SENTENCES["river"]),
+                       money=len(embeddings.BANK_SENTENCES["money"]), hidden=config.hidden_size)
+    left, right = st.columns(2)
+    left.plotly_chart(fig, width="stretch")
+    right.dataframe(pd.DataFrame({"sentence": sentences, "sense": senses}, index=labels), width="stretch")
     within, across = embeddings.within_and_across(similarity, senses)
     to_static = embeddings.cosine_matrix(torch.cat([static[None], vectors]))[0, 1:]
     cols = st.columns(3)

@@ -16,6 +16,7 @@ ROOFLINE_SIZES = [2**i for i in range(4, 15)]  # 16 … 16,384
 SAFE = px.colors.qualitative.Safe  # colour-blind-safe qualitative palette
 SECONDS = {"s": 1, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}
 BYTES = {"GiB": 2**30, "MiB": 2**20, "KiB": 2**10, "bytes": 1}
+FLOPS = {"TFLOP": 1e12, "GFLOP": 1e9, "MFLOP": 1e6, "FLOP": 1}  # a count in full does not fit a metric
 
 # --- settings shared by link ------------------------------------------------------
 
@@ -100,12 +101,12 @@ def roofline_section() -> None:
     flops, moved = gpu.matmul_flops(n, n, n), gpu.matmul_bytes(n, n, n, precision)
     intensity = gpu.arithmetic_intensity(n, n, n, precision)
     limit = gpu.roofline(flops, moved, gpu_name, precision)
+    st.plotly_chart(roofline_figure(gpu_name, intensity, precision, n), width="stretch", key="gpu_roofline")
     metrics = st.columns(4)
-    metrics[0].metric("Work", f"{flops:,} FLOPs", help="2·n³")
+    metrics[0].metric("Work", with_unit(flops, FLOPS), help=f"2·n³ = {flops:,} floating-point operations")
     metrics[1].metric("Bytes moved", with_unit(moved, BYTES), help="3·n² numbers, read A and B, write C")
     metrics[2].metric("Arithmetic intensity (FLOP/byte)", f"{intensity:,.1f}",
                       help=f"The {gpu_name}'s ridge point in {precision}: "
                            f"{gpu.ridge_point(gpu_name, precision):,.1f} FLOP/byte")
     metrics[3].metric("Fastest possible time", with_unit(limit["seconds"], SECONDS), limit["bound"],
                       delta_color="off", delta_arrow="off")
-    st.plotly_chart(roofline_figure(gpu_name, intensity, precision, n), width="stretch", key="gpu_roofline")

@@ -9,25 +9,44 @@ from lib import checkpoints, course, glossary, home, progress
 LIBRARIES = ["torch", "transformers", "tokenizers", "streamlit", "accelerate", "plotly", "bertviz", "faster-whisper"]
 
 
+CARDS_PER_ROW = 2  # pictures wide enough to read (about 450 px on a 1400 px window)
+
+
 def course_path() -> None:
-    """Lessons in teaching order, each with its checkpoint's first-try score (practice apart)."""
+    """The lessons in teaching order as a grid of cards, one row of cards per section, each with
+    its checkpoint's first-try score (practice apart)."""
     scores = st.session_state.setdefault("progress", {})
+    number = 0
     for section in course.SECTIONS[1:]:
+        lessons = [l for l in course.LESSONS if l.section == section]
+        if not lessons:
+            continue
         st.subheader(section)
-        for lesson in (l for l in course.LESSONS if l.section == section):
-            if not lesson.available:
-                st.markdown(f":gray[{lesson.title} — {lesson.summary} *(in preparation)*]")
-                continue
-            link, score = st.columns([5, 1], vertical_alignment="center")
-            link.page_link(lesson.page, label=f"**{lesson.title}** — {lesson.summary}", icon=lesson.icon)
-            if lesson.key in scores:
-                done = scores[lesson.key]
-                first, practice = progress.summary(done)
-                score.progress(done["first_try"] / done["total"], text=first)
-                if practice:
-                    score.caption(practice)
-            elif checkpoints.has_checkpoints(lesson.key):
-                score.caption("checkpoint not tried")
+        for start in range(0, len(lessons), CARDS_PER_ROW):
+            for column, lesson in zip(st.columns(CARDS_PER_ROW), lessons[start:start + CARDS_PER_ROW]):
+                number += 1
+                with column.container(border=True):
+                    lesson_card(lesson, number, scores.get(lesson.key))
+
+
+def lesson_card(lesson: course.Lesson, number: int, score: dict | None) -> None:
+    """A lesson's small picture (made by scripts/lesson_pictures.py from its first screen), its
+    link, what it teaches and this session's checkpoint score."""
+    picture = home.lesson_picture(lesson.key)
+    if picture is not None:
+        st.image(str(picture), width="stretch")
+    if not lesson.available:
+        st.markdown(f":gray[**{number}. {lesson.title}**: {lesson.summary} *(in preparation)*]")
+        return
+    st.page_link(lesson.page, label=f"**{number}. {lesson.title}**", icon=lesson.icon)
+    st.caption(lesson.summary)
+    if score:
+        first, practice = progress.summary(score)
+        st.progress(score["first_try"] / score["total"], text=first)
+        if practice:
+            st.caption(practice)
+    elif checkpoints.has_checkpoints(lesson.key):
+        st.caption("checkpoint not tried")
 
 
 def progress_files() -> None:
@@ -84,10 +103,10 @@ def system_panel() -> None:
     st.caption("Apple MPS: " + ("available" if device["mps"] else "not available")
                + " · CUDA: " + ("available" if device["cuda"] else "not available"))
 
-    left, right = st.columns([1, 2])
-    left.markdown(home.markdown_table([{"library": k, "version": v} for k, v in report["versions"].items()]))
-    right.markdown(home.markdown_table(home.models_rows(report["bundled_models"])))
+    st.markdown(home.markdown_table(home.models_rows(report["bundled_models"])))
+    with st.expander("Library versions", icon=":material/inventory_2:"):
+        st.markdown(home.markdown_table([{"library": k, "version": v} for k, v in report["versions"].items()]))
     missing = [m["model"] for m in report["bundled_models"] if not m["installed"]]
     if missing:
-        right.info(f"Not installed here: {', '.join(missing)}. Those with a Hub fallback are downloaded from the "
+        st.info(f"Not installed here: {', '.join(missing)}. Those with a Hub fallback are downloaded from the "
                    "HuggingFace Hub when a lesson needs them; `make setup` installs them all for offline use.")

@@ -9,11 +9,12 @@ import json
 import re
 import time
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from lessons.widgets import common
-from lib import inference_server, model_loading, model_registry, urlstate
+from lib import inference_server, meeting_minutes, model_loading, model_registry, urlstate
 from lib.meeting_minutes import MEETING_DIR, audio, classic_asr, diarize, evaluate, extractive, llm, schema, transcribe, transcript
 
 KEY = "meeting_minutes"
@@ -108,8 +109,10 @@ def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int 
         st.warning(f"This recording is {info.duration / 60:.0f} minutes long. It is read in "
                    f"{audio.CHUNK_SECONDS // 60}-minute chunks, so memory stays small, but it will take "
                    "a while: press Stop at any time to keep what is done.")
-    st.button("Stop", icon=":material/stop_circle:", key=f"{KEY}_stop")
-    bar = st.progress(0.0, text="Transcribing…")
+    controls = st.empty()  # the Stop button and the bar, only while the job runs
+    with controls.container():
+        st.button("Stop", icon=":material/stop_circle:", key=f"{KEY}_stop")
+        bar = st.progress(0.0, text="Transcribing…")
     live = st.empty()
     segments: list[schema.Segment] = []
     remember("segments", segments)
@@ -124,6 +127,7 @@ def run_transcription(audio_bytes: bytes, size: str, split_pauses: bool) -> int 
                 live.dataframe(segment_table(segments[-8:]), hide_index=True, width="stretch")
     except (audio.AudioError, RuntimeError) as err:  # RuntimeError: CTranslate2 (e.g. out of GPU memory)
         st.error(f"{err} The {len(segments)} segments before that point are kept.")
+    controls.empty()
     live.empty()
     if last:
         record_time("Speech → text (Whisper)", last.elapsed_s,
@@ -281,6 +285,41 @@ def speaker_names() -> None:
     st.caption("Rename the voices (names found in introductions are filled in):")
     for column, label in zip(st.columns(min(len(labels), 4)) * 2, labels):
         column.text_input(label, key=f"{KEY}_name_{label}", placeholder=label)
+
+
+@st.cache_data(show_spinner=False)
+def sample_picture() -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """The sample meeting's loudness over time, and who speaks when as its script wrote it."""
+    times, peaks = audio.envelope(audio.read_all(meeting_minutes.SAMPLE_AUDIO), 1500)
+    return times, peaks, json.loads((MEETING_DIR / "sample_turns.json").read_text())
+
+
+def first_screen() -> None:
+    """The lesson's opening picture, before any click: the sample meeting's waveform with each
+    speaker's turns from the script that made it, the answer that transcription and
+    diarisation below try to find from the sound alone."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+
+    times, peaks, turns = sample_picture()
+    speakers = list(dict.fromkeys(t["speaker"] for t in turns))
+    colours = dict(zip(speakers, qualitative.Safe))
+    fig = go.Figure(go.Scatter(x=np.repeat(times, 2), y=np.stack([-peaks, peaks], 1).ravel(), mode="lines",
+                               line=dict(color="#888888", width=1), name="sound", hoverinfo="skip"))
+    for speaker in speakers:
+        mine = [t for t in turns if t["speaker"] == speaker]
+        fig.add_trace(go.Bar(x=[t["end"] - t["start"] for t in mine], base=[t["start"] for t in mine],
+                             y=[1.15] * len(mine), orientation="h", width=0.2, marker_color=colours[speaker],
+                             name=speaker, customdata=[t["text"][:90] for t in mine],
+                             hovertemplate=f"{speaker}, %{{base:.1f}} s: %{{customdata}}<extra></extra>"))
+    fig.update_layout(title="The sample meeting: its sound, and who speaks when (from the script that made it)",
+                      xaxis_title="time in the meeting (s)", yaxis=dict(visible=False, range=[-1.05, 1.3]),
+                      height=360, legend=dict(orientation="h", y=-0.25), margin=dict(t=50, b=10))
+    minutes, seconds = divmod(round(times[-1]), 60)
+    st.markdown(f"**{minutes} min {seconds} s of sound and {len(speakers)} voices**: the grey trace is how loud the "
+                "meeting is, the coloured bars who is talking. Press **Transcribe** below to make Glassbox find the words and the "
+                "speakers from the sound alone, then compare with these bars.")
+    st.plotly_chart(fig, width="stretch", key=f"{KEY}_first_picture")
 
 
 def speaker_timeline(segments: list[schema.Segment]) -> None:

@@ -98,21 +98,21 @@ class Settings:
 
 
 def settings() -> Settings:
-    """The playground's controls (classroom mode hides the advanced ones but keeps their values)."""
-    left, mid, right = st.columns(3)
+    """The playground's controls, in two narrow columns beside the boundary (classroom mode
+    hides the advanced ones but keeps their values)."""
+    left, right = st.columns(2)
     left.selectbox("Data set", neural_networks.DATASETS, key=key("dataset"))
-    left.slider("Noise", 0.0, 0.5, step=0.05, key=key("noise"))
-    mid.number_input("Hidden layers", 0, 4, key=key("layers"))
-    mid.number_input("Units per hidden layer", 0, 8, key=key("units"))
-    mid.selectbox("Activation", ACTIVATION_NAMES, key=key("act"))
+    right.slider("Noise", 0.0, 0.5, step=0.05, key=key("noise"))
+    left.number_input("Hidden layers", 0, 4, key=key("layers"))
+    right.number_input("Units per layer", 0, 8, key=key("units"))
+    left.selectbox("Activation", ACTIVATION_NAMES, key=key("act"))
     right.select_slider("Learning rate", LEARNING_RATES, key=key("lr"))
-    right.slider("Training steps", 50, 1000, step=50, key=key("steps"))
+    st.slider("Training steps", 50, 1000, step=50, key=key("steps"))
     if not common.classroom():
         with st.expander("Advanced: batch size, regularisation, optimiser"):
-            a, b, c = st.columns(3)
-            a.select_slider("Batch size", BATCH_SIZES, key=key("batch"))
-            b.select_slider("L2 regularisation", WEIGHT_DECAYS, key=key("l2"))
-            c.radio("Optimiser", SHARED["opt"].options, key=key("optimizer"), horizontal=True)
+            st.select_slider("Batch size", BATCH_SIZES, key=key("batch"))
+            st.select_slider("L2 regularisation", WEIGHT_DECAYS, key=key("l2"))
+            st.radio("Optimiser", SHARED["opt"].options, key=key("optimizer"), horizontal=True)
     return settings_from_state()
 
 
@@ -152,18 +152,22 @@ def train_live(s: Settings, data: neural_networks.Split, boundary_slot, loss_slo
 
 @common.fragment
 def playground() -> None:
-    s = settings()
-    errors, warnings = neural_networks.config_problems(s.cfg)
+    controls, picture = st.columns([2, 3])
+    with controls:
+        s = settings()
+        errors, warnings = neural_networks.config_problems(s.cfg)
+        train_clicked = not errors and st.button("Train", type="primary", icon=":material/play_arrow:",
+                                                 key=key("train"))
     for message in warnings:
-        st.warning(message)
+        picture.warning(message)
     for message in errors:
-        st.error(message)
+        picture.error(message)
     if errors:
         return
     data = data_for(s)
-    train_clicked = st.button("Train", type="primary", icon=":material/play_arrow:", key=key("train"))
+    boundary_slot = picture.empty()
     left, right = st.columns([3, 2])
-    boundary_slot, loss_slot = left.empty(), right.empty()
+    loss_slot = left.empty()
     if train_clicked:
         with st.spinner("Training…"):
             train_live(s, data, boundary_slot, loss_slot)
@@ -186,6 +190,13 @@ def playground() -> None:
                          horizontal=True, key=key("units_layer"))
         axis, _, states = neural_networks.boundary(model)
         st.plotly_chart(units_figure(axis, states[layer], layer), width="stretch", key=key("units_chart"))
+
+
+def first_screen() -> None:
+    """The lesson's opening picture: the playground, its decision boundary redrawn as it trains."""
+    st.markdown("**Press Train** and watch the background: it is the network's guess for every point of the "
+                "plane, redrawn as it learns. Then try a preset, or change the data set and the hidden layers.")
+    playground()
 
 
 # --- 3. backpropagation ---------------------------------------------------------------------
@@ -470,7 +481,7 @@ def fit_figure(runs: dict[str, list[neural_networks.Step]]) -> go.Figure:
 def digits_figure(images, labels, predictions) -> go.Figure:
     """A row of 8×8 digit images titled with the network's guess."""
     n = len(images)
-    titles = [f"{'✓' if p == t else '✗'} guess {p} (is {t})" for p, t in zip(predictions, labels)]
+    titles = [f"{'right' if p == t else 'wrong'}: guess {p} (is {t})" for p, t in zip(predictions, labels)]
     fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.02)
     for i, image in enumerate(images):
         fig.add_trace(charts.heatmap_trace(np.asarray(image).reshape(8, 8)[::-1], kind="image", showscale=False),

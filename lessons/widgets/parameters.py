@@ -66,8 +66,9 @@ def treemap(breakdown: parameters.Breakdown, title: str):
     frame = parameters.treemap_frame(breakdown)
     fig = px.treemap(frame, path=[px.Constant(breakdown.title), "block", "group", "tensor"], values="parameters",
                      color="block", color_discrete_sequence=SAFE, title=title)
-    fig.update_traces(texttemplate="%{label}<br>%{value:,}<br>%{percentRoot:.1%}", root_color="lightgrey")
-    fig.update_layout(margin=dict(t=50, l=10, r=10, b=10), height=520)
+    # two levels at a time (click a block for its tensors); a label too small to read is hidden, not squeezed
+    fig.update_traces(texttemplate="%{label}<br>%{value:,}<br>%{percentRoot:.1%}", root_color="lightgrey", maxdepth=3)
+    fig.update_layout(margin=dict(t=50, l=10, r=10, b=10), height=520, uniformtext=dict(minsize=12, mode="hide"))
     return fig
 
 
@@ -99,8 +100,8 @@ def timeline_chart(timeline: pd.DataFrame):
                  orientation="h", log_x=True, color_discrete_sequence=SAFE, hover_data={"parameters": ":,"},
                  category_orders={"label": frame["label"].tolist()}, title="Model sizes over time (log scale)",
                  labels={"parameters": "parameters (log scale)", "label": "model (year published)"})
-    fig.update_traces(textposition="outside")
-    fig.update_layout(height=120 + 28 * len(frame), yaxis_autorange="reversed")
+    fig.update_traces(textposition="outside", cliponaxis=False)  # the largest bar's label runs past the axis end
+    fig.update_layout(height=120 + 28 * len(frame), yaxis_autorange="reversed", margin=dict(r=60))
     return fig
 
 

@@ -12,7 +12,7 @@ import plotly.express as px
 import streamlit as st
 
 from lessons.widgets import charts, common, trained
-from lib import efficientnet, inference_server, minilm_sentiment, model_loading, pipelines, urlstate
+from lib import efficientnet, inference_server, minilm_sentiment, model_loading, pipelines, transformer_pretraining, urlstate
 
 K = "pipelines"
 DEFAULT_TEXT = {
@@ -30,6 +30,7 @@ DEFAULT_TEXT = {
 QA_CONTEXT = ("BERT is a transformer encoder pretrained by Google in 2018 with masked language "
               "modelling and next-sentence prediction. It reads the whole sentence at once.")
 MAX_QUESTION_CHARS = 300  # the question and the context share the model's context window
+SMOLLM2_RANKING, TINY_BERT = "SmolLM2 ranks words (stand-in)", "Tiny BERT trained here (real masked LM)"
 ZERO_SHOT_METHODS = ["Embedding similarity (MiniLM)", "Prompting (SmolLM2)"]
 HOOD_TASK = "task"  # under the hood of the task picked in the playground, on its own input
 HOOD_MODELS = {HOOD_TASK: "The task above, on its input", "minilm": "MiniLM encoder (any text)",
@@ -243,7 +244,23 @@ def run_zero_shot(task):
 
 def run_fill_mask(task):
     text = text_input(task, "Sentence with one [MASK]")
+    masked_lm = st.radio("Model", [SMOLLM2_RANKING, TINY_BERT], horizontal=True, key=f"{K}_fill_mask_model",
+                         help="The tiny BERT is a real masked LM, trained here on the Transformer lesson's generated "
+                              "animal sentences: it knows only their words.")
     if not (text and st.button("Fill the mask", key=f"{K}_run_fill_mask", type="primary")):
+        return
+    if masked_lm == TINY_BERT:
+        with st.spinner("Training the tiny BERT once for this server…"):
+            bert = transformer_pretraining.class_bert()
+        try:
+            rows, seconds = pipelines.timed(lambda: transformer_pretraining.pipeline_fill_mask(bert, text), "cpu")
+        except ValueError as err:
+            st.warning(str(err))
+            return
+        if unknown := transformer_pretraining.unknown_words(bert, text):
+            st.caption(f"Not in the tiny BERT's text, read as [UNK]: {', '.join(unknown)}.")
+        score_bars(rows, "score", "token_str", "Tiny BERT's best words for [MASK]", "probability", "candidate word")
+        show_time(seconds, "cpu")
         return
     loaded = common.load_model("smollm2-135m", "decoder")
     try:

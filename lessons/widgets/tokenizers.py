@@ -19,7 +19,7 @@ from lib.tokenization import Encoding, TokenizerView
 
 SAMPLES = json.loads((prose.LESSON_DIR / "tokenizers" / "samples.json").read_text(encoding="utf-8"))
 PALETTE = px.colors.qualitative.Safe  # colour-blind-safe qualitative colours
-DEFAULT_TEXT = "Tokenizers find 'unbelievable' words unbelievably easy: 12345 apples, naïve café, 猫, 🤖!"
+DEFAULT_TEXT = "Tokenizers find 'unbelievable' words unbelievably easy: 12345 apples, naïve café, 猫!"
 CORPUS_SOURCES = ["Python's documentation (bundled)", "Paste text", "Upload a text file"]
 MAX_MERGES = 20  # merges the BPE step-through computes
 

@@ -96,3 +96,12 @@ def read_all(source: str | bytes | BinaryIO) -> np.ndarray:
 def is_silent(samples: np.ndarray) -> bool:
     return samples.size == 0 or float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) < SILENCE_RMS
 
+
+
+def envelope(samples: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """The recording drawn small: (seconds at each bin's start, loudest |sample| in the bin),
+    `bins` bins at most (fewer for a clip shorter than that many samples)."""
+    bins = max(1, min(bins, samples.size))
+    edges = np.linspace(0, samples.size, bins + 1).astype(int)
+    peaks = np.array([np.abs(samples[a:b]).max(initial=0.0) for a, b in zip(edges[:-1], edges[1:])], np.float32)
+    return edges[:-1] / SAMPLE_RATE, peaks

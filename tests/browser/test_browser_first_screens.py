@@ -1,0 +1,58 @@
+"""Every lesson's first screen, as a student opens it from the sidebar: at 1280×720 in classroom
+mode (the projector, and the pass that warms the server), then at 1400×1000. On each page a chart,
+image or drawing at least 300 px wide shows at least 200 px of itself before any scrolling, and no
+element of the main area is wider than what holds it. The seconds from the click to that figure
+go to benchmarks/first_screens.json, from which benchmarks/README.md's table is made
+(benchmarks/first_screens.py prints it). One server, one browser, one tab per window size."""
+import json
+import os
+import platform
+import time
+
+import pytest
+from conftest import ARTIFACTS
+
+from lib import course
+from scripts import screens
+
+LESSONS = screens.tour_order(course.available_lessons())
+WINDOWS = {"classroom-1280x720": (1280, 720, True), "1400x1000": (1400, 1000, False)}  # in this order
+RECORD = course.ROOT / "benchmarks" / "first_screens.json"
+# Lessons whose first screen is still text and controls (issue 28): their opening figure needs a
+# recorded run (fine-tuning, tiny GPT) or the task's three steps drawn (pipelines). Listed here so
+# the test still checks the rest of their page, and fails once one of them gains a figure.
+PENDING = {"pipelines", "finetuning", "tiny_gpt"}
+
+
+@pytest.fixture(scope="module")
+def timings():
+    found: dict[str, dict[str, float]] = {}
+    yield found
+    if found:
+        RECORD.write_text(json.dumps({
+            "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_average": os.getloadavg()[0],
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU threads", "seconds": found}, indent=1) + "\n")
+
+
+@pytest.mark.parametrize("window", list(WINDOWS))
+def test_every_lesson_opens_on_a_figure(browser, app_url, timings, window):
+    width, height, classroom = WINDOWS[window]
+    tab = screens.open_app(browser, app_url, width, height, classroom)
+    problems = []
+    try:
+        for lesson in LESSONS:
+            try:
+                seconds, figure = screens.go_to(tab, lesson)
+            except screens.FigureMissing as missing:
+                problems += [] if lesson.key in PENDING else [str(missing)]
+                continue
+            finally:
+                screens.settle(tab)
+                screens.save(tab, ARTIFACTS / f"first-screen-{window}-{lesson.key}.png")
+            timings.setdefault(lesson.key, {})[window] = round(seconds, 2)
+            assert figure["width"] >= screens.MIN_WIDTH and figure["visible"] >= screens.MIN_VISIBLE
+            problems += [f"{lesson.key} opens on a figure now: take it out of PENDING"] if lesson.key in PENDING else []
+            problems += [f"{lesson.key}: {wide}" for wide in tab.evaluate(screens.OVERFLOW_JS)]
+    finally:
+        tab.context.close()
+    assert problems == []
