@@ -19,7 +19,7 @@ task = pipelines.TASK_BY_KEY[st.selectbox("Task", list(pipelines.TASK_BY_KEY), k
                                           format_func=lambda key: pipelines.TASK_BY_KEY[key].title)]
 spec = model_registry.REGISTRY[task.model_key]
 st.markdown(f"**Use it to:** {task.use_case}  \n**Model:** {spec.title} · "
-            f"{'bundled, works offline' if task.offline else 'from the Hub'} · {spec.license}")
+            f"{'trained here, works offline' if spec.trained else 'bundled, works offline' if task.offline else 'from the Hub'} · {spec.license}")
 if task.note:
     st.caption(task.note)
 common.show_code(f"from transformers import pipeline\n{task.code}", label="The two-line pipeline")
