@@ -25,10 +25,10 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt deploy/i
 	touch $(STAMP)
 
 $(SMOLLM2): | $(STAMP)
-	VENV=$(VENV) deploy/install.sh models
+	VENV=$(VENV) deploy/install.sh smollm2
 
 $(SENTIMENT): lib/minilm_sentiment.py assets/reviews/reviews.csv | $(STAMP)
-	HF_HUB_OFFLINE=1 PYTHONPATH=. $(PY) -m lib.minilm_sentiment
+	VENV=$(VENV) deploy/install.sh sentiment
 
 run: setup
 	HF_HUB_DISABLE_TELEMETRY=1 $(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT)
