@@ -7,7 +7,8 @@ st.title("Glassbox: see inside deep-learning models")
 common.lesson_text("home", "intro")
 
 st.header("Your course path")
-st.caption("Lessons in teaching order, with your best checkpoint score in this session. "
+st.caption("Lessons in teaching order, with each checkpoint's first-try score: your first answer to each question "
+           "counts, retries and new question sets are practice, shown apart. "
            "Nothing is stored on the server: download your progress to keep it.")
 widgets.course_path()
 widgets.progress_files()

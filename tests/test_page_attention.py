@@ -283,4 +283,4 @@ def test_checkpoint_and_accessibility(page):
     page.text_input(key="attention_a1_1").input(str(first.answer))
     next(b for b in page.button if b.label == "Check").click().run()
     assert [s.value for s in page.success] == ["Correct."]
-    assert page.session_state["progress"]["attention"]["correct"] == 1
+    assert page.session_state["progress"]["attention"]["first_try"] == 1

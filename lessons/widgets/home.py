@@ -2,6 +2,7 @@
 progress files, and the system panel (what this machine has)."""
 import streamlit as st
 
+from lessons.widgets import common
 from lib import checkpoints, course, home, progress
 
 # The libraries whose versions the system panel shows.
@@ -9,7 +10,7 @@ LIBRARIES = ["torch", "transformers", "tokenizers", "streamlit", "accelerate", "
 
 
 def course_path() -> None:
-    """Lessons in teaching order, each with this session's best checkpoint score."""
+    """Lessons in teaching order, each with its checkpoint's first-try score (practice apart)."""
     scores = st.session_state.setdefault("progress", {})
     for section in course.SECTIONS[1:]:
         st.subheader(section)
@@ -21,7 +22,10 @@ def course_path() -> None:
             link.page_link(lesson.page, label=f"**{lesson.title}** — {lesson.summary}", icon=lesson.icon)
             if lesson.key in scores:
                 done = scores[lesson.key]
-                score.progress(done["correct"] / done["total"], text=f"{done['correct']}/{done['total']} correct")
+                first, practice = progress.summary(done)
+                score.progress(done["first_try"] / done["total"], text=first)
+                if practice:
+                    score.caption(practice)
             elif checkpoints.has_checkpoints(lesson.key):
                 score.caption("checkpoint not tried")
 
@@ -40,10 +44,12 @@ def progress_files() -> None:
             restore.error(f"That progress file was not loaded: {err}", icon=":material/error:")
         else:
             st.session_state["_progress_file"] = upload.file_id
-            scores.update({key: entry for key, entry in loaded.items() if progress.better(entry, scores.get(key))})
+            st.session_state["_progress_kept"] = common.continue_from(loaded)
             st.rerun()
     elif upload is not None:
-        restore.success(f"Progress loaded: {len(scores)} lesson(s) with a checkpoint score.")
+        kept = st.session_state.get("_progress_kept")
+        restore.success(f"Progress loaded: {len(scores)} lesson(s) with a checkpoint score."
+                        + (f" This session's own first tries were kept for: {', '.join(kept)}." if kept else ""))
 
 
 @st.cache_data(ttl=300, show_spinner="Checking this machine…")
