@@ -1,24 +1,13 @@
-"""Building blocks the lessons' question sets share: a concept question from a
-right statement and its misconceptions, and a predict question's reveal that
-compares equal and pickles (the page caches question sets with st.cache_data)."""
+"""Building blocks the lessons' question sets share: a concept question from its
+right statement and the misconceptions around it, and a predict question whose
+reveal runs a module-level function of the lesson's checkpoint."""
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from lib.checkpoints import Question, Reveal
-
-
-@dataclass(frozen=True)
-class Run:
-    """`reveal` for a predict question: calls a module-level function with its
-    arguments. Two Runs with the same function and arguments are equal."""
-    function: Callable[..., Reveal]
-    args: tuple = ()
-
-    def __call__(self) -> Reveal:
-        return self.function(*self.args)
 
 
 def concept(rng: random.Random, prompt: str, right: str, wrong: dict[str, str], solution: str) -> Question:
@@ -33,4 +22,5 @@ def predict(prompt: str, options: tuple[str, ...], solution: str, function: Call
             *args) -> Question:
     """A predict-then-reveal question: the student commits to one of `options`,
     then `function(*args)` runs the lesson's model and returns the Reveal."""
-    return Question(prompt, None, solution, options=options, kind="predict", reveal=Run(function, args))
+    return Question(prompt, None, solution, options=options, kind="predict",
+                    reveal=functools.partial(function, *args))
