@@ -4,7 +4,7 @@ import re
 
 import pytest
 import torch
-from checkpoint_kinds import assert_well_taught, the_predict_question
+from checkpoint_kinds import assert_well_taught, predict_on_page, the_predict_question
 
 from lib import attention, checkpoints
 
@@ -72,3 +72,17 @@ def test_the_predict_question_runs_minilm(seed, sets, minilm):
     reveal = question.reveal()
     assert reveal.answer in question.options and reveal.answer == tokens[int(row.argmax())]
     assert f"{row.max().item():.2f}" in reveal.explanation
+
+
+def test_the_page_runs_the_predict_question(open_page, minilm):
+    questions = checkpoints.questions("attention", 1)
+    question = the_predict_question(questions)
+    sentence = re.search(r"reads \*(.+?)\*\. In layer", question.prompt).group(1)
+    layer, head = (int(n) - 1 for n in re.search(r"layer (\d+), head (\d+)", question.prompt).groups())
+    encoded = minilm.tokenizer(sentence, return_tensors="pt")
+    tokens = minilm.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
+    with torch.no_grad():
+        row = minilm.model(**encoded, output_attentions=True).attentions[layer][0, head, tokens.index("it")]
+    at = open_page("attention")
+    _, revealed = predict_on_page(at, "attention", questions)
+    assert revealed == tokens[int(row.argmax())]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 import torch
-from checkpoint_kinds import assert_well_taught, the_predict_question
+from checkpoint_kinds import assert_well_taught, predict_on_page, the_predict_question
 
 from lib import checkpoints, rnn
 from lib.checkpoints import rnn as rnn_checkpoint
@@ -86,3 +86,13 @@ def test_tanh_lets_a_scale_above_one_vanish():
 def test_questions_change_with_the_seed(sets):
     prompts = {tuple(q.prompt for q in questions) for questions in sets}
     assert len(prompts) == len(SEEDS)
+
+
+def test_the_page_runs_the_predict_question(open_page):
+    questions = checkpoints.questions("rnn", 1)
+    question = the_predict_question(questions)
+    scale, steps = named("s", question.prompt), int(named("T", question.prompt))
+    demo_seed = int(re.search(r"\(seed (\d+)\)", question.prompt).group(1))
+    at = open_page("rnn")
+    _, revealed = predict_on_page(at, "rnn", questions)
+    assert revealed == rnn_checkpoint.fate(float64_ratio(scale, steps, demo_seed))

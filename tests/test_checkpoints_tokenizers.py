@@ -9,7 +9,7 @@ from functools import lru_cache
 import pytest
 import sentencepiece
 import tiktoken
-from checkpoint_kinds import assert_well_taught, the_predict_question
+from checkpoint_kinds import assert_well_taught, predict_on_page, the_predict_question
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 from tiktoken_ext.openai_public import r50k_pat_str
 from tokenizers import Tokenizer, pre_tokenizers, trainers
@@ -111,3 +111,14 @@ def test_the_predict_question_tokenizes_live(seed, sets):
 def test_questions_change_with_the_seed(sets):
     prompts = {tuple(q.prompt for q in questions) for questions in sets}
     assert len(prompts) == len(SEEDS)
+
+
+def test_the_page_runs_the_predict_question(open_page):
+    questions = checkpoints.questions("tokenizers", 1)
+    question = the_predict_question(questions)
+    text = re.search(r"tokens of \*(.+)\* \(special", question.prompt, re.S).group(1)
+    by_name = {tokenization.load(key).name: key for key in tokenization.BUNDLED}
+    counts = {name: reference_count(by_name[name])(text) for name in question.options}
+    at = open_page("tokenizers")
+    _, revealed = predict_on_page(at, "tokenizers", questions)
+    assert revealed == min(counts, key=counts.get)
