@@ -99,10 +99,12 @@ def open_checkpoint(lesson_key: str) -> AppTest:
     return at
 
 
-def wrong_answer(question: Question) -> str:
+def wrong_answer(question: Question, lesson_key: str, number: int) -> str:
     """An answer a student could give that the question marks wrong."""
     if question.kind == "predict":
-        revealed = question.reveal().answer
+        from lessons.widgets import common
+
+        revealed = common._revealed(lesson_key, 1, number).answer  # the page's own cached run: the model runs once
         return next(option for option in question.options if option != revealed)
     if question.options:
         return next(option for option in question.options if option != question.answer)
@@ -134,7 +136,7 @@ def test_a_wrong_first_try_stays_wrong_on_every_lesson(lesson_key):
         assert question.solution not in shown
     retried = 0
     for number, question in enumerate(questions, start=1):
-        answer(at, lesson_key, number, question, wrong_answer(question))
+        answer(at, lesson_key, number, question, wrong_answer(question, lesson_key, number))
         assert len([e for e in at.expander if e.label == "Worked solution"]) == number
         if question.kind == "predict":
             lock = [b for b in at.button if b.label == "Lock in my prediction"]
@@ -187,7 +189,9 @@ def test_predict_then_reveal_shows_the_prediction_beside_the_model(demo):
     assert "Head 3 gives **cat** 0.41." in shown
     assert demo.dataframe[0].value["token"].tolist() == ["cat", "mat"]
     assert demo.error[0].value == "Not this time: the mat is not what sat."
-    assert demo.button[1].disabled and demo.radio(key="demo_a2_1").disabled
+    assert demo.button[1].disabled
+    locked = demo.radio(key="demo_a2_1_locked")
+    assert locked.disabled and locked.value == "it → mat"
     demo.run()
     assert REVEALS == [1]  # shown again from the session, not rerun
     assert demo.session_state["progress"]["demo"]["first_try"] == 0

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
 
-from lib import checkpoints, course, device_policy, hub, model_loading, model_registry, progress, prose, urlstate
+from lib import checkpoints, course, device_policy, glossary, hub, model_loading, model_registry, progress, prose, urlstate
 
 CLASSROOM_CSS = """
 <style>
@@ -145,8 +145,18 @@ def efficientnet(device_name: str):
 # --- lesson text and code -------------------------------------------------------
 
 def lesson_text(lesson_key: str, part: str, **values) -> None:
-    """Render assets/lessons/<lesson_key>/<part>.md (see lib.prose)."""
-    st.markdown(prose.lesson_markdown(lesson_key, part, **values))
+    """Render assets/lessons/<lesson_key>/<part>.md (see lib.prose), followed by a
+    small popover with the definitions of the glossary terms the page first uses
+    here (the first run of a page in a session settles which part that is)."""
+    text = prose.lesson_markdown(lesson_key, part, **values)
+    first_part = st.session_state.setdefault("_glossary_first_use", {}).setdefault(lesson_key, {})
+    used = glossary.used_terms(text)
+    new = [term for term in used if first_part.setdefault(term.term, part) == part]
+    st.markdown(text)
+    if new:
+        with st.popover(f"Terms first used here ({len(new)})", icon=":material/help:",
+                        help="One-line definitions from the course glossary (the home page lists them all)."):
+            st.markdown(glossary.definitions_markdown(new))
 
 
 def show_code(code: str, label: str = "Show me the code") -> None:
@@ -234,6 +244,12 @@ def fragment(func: Callable) -> Callable:
 @st.cache_resource(max_entries=200, show_spinner=False)  # not cache_data: a predict question holds a function
 def _questions(lesson_key: str, seed: int) -> list[checkpoints.Question]:
     return checkpoints.questions(lesson_key, seed)
+
+
+@st.cache_resource(max_entries=200, show_spinner=False)
+def _revealed(lesson_key: str, seed: int, number: int) -> checkpoints.Reveal:
+    """A predict question's live run, once per question set: a class on one seed shares it."""
+    return _questions(lesson_key, seed)[number - 1].reveal()
 
 
 def checkpoint(lesson_key: str) -> None:
@@ -333,10 +349,14 @@ def _predict_question(lesson_key: str, seed: int, number: int, question: checkpo
     problem = None
     if lock and lock[0] == widget:  # "Lock in" was pressed (its callback ran before this run)
         del st.session_state["_checkpoint_lock"]
-        problem = _reveal(question, lock[1], answered, number, reveals, (lesson_key, seed, number))
+        problem = _reveal(lesson_key, seed, number, question, lock[1], answered, reveals)
     locked = answered["last"].get(number)
     with st.form(f"{lesson_key}_q{number}_{seed}", border=False):
-        st.radio("Your prediction", question.options, index=None, key=widget, disabled=locked is not None)
+        if locked is None:
+            st.radio("Your prediction", question.options, index=None, key=widget)
+        else:  # a new widget: the form's own one would not show a value set by its callback
+            st.radio("Your prediction", question.options, index=question.options.index(locked),
+                     key=f"{widget}_locked", disabled=True)
         st.form_submit_button("Lock in my prediction", disabled=locked is not None, on_click=_lock_in, args=(widget,))
         if problem:
             st.warning(problem, icon=":material/warning:")
@@ -346,14 +366,15 @@ def _predict_question(lesson_key: str, seed: int, number: int, question: checkpo
     return lock is not None and lock[0] == widget and problem is None
 
 
-def _reveal(question: checkpoints.Question, prediction: str | None, answered: dict, number: int,
-            reveals: dict, key: tuple) -> str | None:
+def _reveal(lesson_key: str, seed: int, number: int, question: checkpoints.Question, prediction: str | None,
+            answered: dict, reveals: dict) -> str | None:
     """Run the model for a locked-in prediction and score it; a reason when nothing was counted."""
     if prediction is None:
         return "Pick your prediction first."
+    key = (lesson_key, seed, number)
     try:
         with st.spinner("Running the model to see what it does…"):
-            reveals[key] = question.reveal()
+            reveals[key] = _revealed(lesson_key, seed, number)
     except Exception as err:  # a model that cannot run here: say so, count nothing
         return f"The model could not run here ({type(err).__name__}: {err}); your prediction was not counted."
     answered["last"][number] = prediction

@@ -3,7 +3,7 @@ progress files, and the system panel (what this machine has)."""
 import streamlit as st
 
 from lessons.widgets import common
-from lib import checkpoints, course, home, progress
+from lib import checkpoints, course, glossary, home, progress
 
 # The libraries whose versions the system panel shows.
 LIBRARIES = ["torch", "transformers", "tokenizers", "streamlit", "accelerate", "plotly", "bertviz", "faster-whisper"]
@@ -52,6 +52,20 @@ def progress_files() -> None:
                         + (f" This session's own first tries were kept for: {', '.join(kept)}." if kept else ""))
 
 
+def glossary_list() -> None:
+    """Every glossary term with its one-line definition, filtered by what the student types."""
+    wanted = st.text_input("Find a term", key="home_glossary_filter", placeholder="e.g. logit, MFCC, residual")
+    needle = wanted.strip().lower()
+    shown = [t for t in glossary.terms()
+             if not needle or any(needle in form.lower() for form in t.forms) or needle in t.definition.lower()]
+    if not shown:
+        st.caption(f"No term matches “{wanted.strip()[:40]}”.")
+    with st.expander(f"All {len(glossary.terms())} terms" if not needle else f"{len(shown)} matching terms",
+                     expanded=bool(needle)):
+        st.markdown("\n".join(f"- **{t.term}**" + (f" ({', '.join(t.forms[1:])})" if len(t.forms) > 1 else "")
+                               + f": {t.definition}" for t in shown))
+
+
 @st.cache_data(ttl=300, show_spinner="Checking this machine…")
 def cached_report() -> dict:
     return home.system_report(LIBRARIES)
@@ -65,7 +79,7 @@ def system_panel() -> None:
     cols[0].metric("Device", device["device"].upper())
     cols[1].metric("CPU threads", device["cpu_threads"])
     cols[2].metric("GPU", device.get("gpu_name", "none"),
-                   f"{device['gpu_memory_gb']} GB, sm {device['compute_capability']}" if device["cuda"] else None)
+                   f"{device['gpu_memory_gb']} GiB, sm {device['compute_capability']}" if device["cuda"] else None)
     cols[3].metric("HuggingFace Hub", "reachable" if report["hub_reachable"] else "offline")
     st.caption("Apple MPS: " + ("available" if device["mps"] else "not available")
                + " · CUDA: " + ("available" if device["cuda"] else "not available"))
