@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 import torch
-from checkpoint_kinds import assert_well_taught, the_predict_question
+from checkpoint_kinds import assert_well_taught, predict_on_page, the_predict_question
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -82,3 +82,15 @@ def test_the_predict_question_trains_the_playground_networks(seed, one_cpu_threa
 def test_questions_change_with_the_seed():
     prompts = {tuple(q.prompt for q in checkpoints.questions("neural_networks", seed)) for seed in SEEDS}
     assert len(prompts) == len(SEEDS)
+
+
+def test_the_page_runs_the_predict_question(open_page, one_cpu_thread):
+    """On the lesson page: lock in a prediction, the page trains both networks, and shows what scikit-learn finds."""
+    questions = checkpoints.questions("neural_networks", 1)
+    question = the_predict_question(questions)
+    dataset, noise, data_seed = re.search(r"\*\*(\w+)\*\* data \(noise ([\d.]+), seed (\d+)\)", question.prompt).groups()
+    at = open_page("neural_networks")
+    prediction, revealed = predict_on_page(at, "neural_networks", questions)
+    assert revealed == sklearn_winner(dataset, float(noise), int(data_seed))
+    verdict = "Correct." if prediction == revealed else "Not this time."
+    assert [s.value for s in at.success if s.value == "Correct."] + [e.value for e in at.error if e.value == "Not this time."] == [verdict]
