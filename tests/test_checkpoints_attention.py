@@ -60,7 +60,7 @@ def test_the_toy_sees_a_bag_of_words():
     assert torch.allclose(shuffled, original[index][:, index], atol=1e-12)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 2])
 def test_the_predict_question_runs_minilm(seed, sets, minilm):
     question = the_predict_question(sets[seed])
     sentence = re.search(r"reads \*(.+?)\*\. In layer", question.prompt).group(1)

@@ -80,7 +80,7 @@ def untrained_fate(question) -> str:
     return gpt_checkpoint.loss_fate(loss, len(chars), unigram)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0])
 def test_the_predict_question_builds_an_untrained_gpt(seed, sets):
     question = the_predict_question(sets[seed])
     assert question.reveal().answer == untrained_fate(question) == gpt_checkpoint.LOSS_FATES[0]
