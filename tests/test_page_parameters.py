@@ -175,7 +175,7 @@ def test_checkpoint_feedback_and_new_questions(open_page):
     at.text_input(key="parameters_a1_1").input(f"{first[0].answer:,}")
     checks = [b for b in at.button if b.label == "Check"]
     checks[0].click().run()
-    at.text_input(key="parameters_a2_1").input("12")
+    at.radio(key="parameters_a2_1").set_value(next(o for o in first[1].options if o != first[1].answer))
     checks = [b for b in at.button if b.label == "Check"]
     checks[1].click().run()
     assert [s.value for s in at.success] == ["Correct."]
