@@ -27,8 +27,9 @@ class Point:
 class ActionItem:
     owner: str
     task: str
-    due: str = ""
+    due: str = ""  # as said: "Friday", "the end of next week"
     segments: list[int] = field(default_factory=list)
+    due_date: str = ""  # ISO date it means, counted from the meeting's date; "" when unclear
 
 
 @dataclass
@@ -41,6 +42,8 @@ class Minutes:
     decisions: list[Point] = field(default_factory=list)
     action_items: list[ActionItem] = field(default_factory=list)
     open_questions: list[Point] = field(default_factory=list)
+    location: str = ""
+    next_meeting: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
