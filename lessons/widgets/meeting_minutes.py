@@ -14,7 +14,19 @@ import streamlit as st
 
 from lessons.widgets import common
 from lib import model_loading, model_registry, urlstate
-from lib.meeting_minutes import MEETING_DIR, audio, classic_asr, diarize, evaluate, extractive, llm, schema, transcribe, transcript
+from lib.meeting_minutes import (
+    MEETING_DIR,
+    audio,
+    classic_asr,
+    conversation,
+    diarize,
+    evaluate,
+    extractive,
+    llm,
+    schema,
+    transcribe,
+    transcript,
+)
 
 KEY = "meeting_minutes"
 SOURCES = ["The sample meeting", "An audio file", "A recording", "A transcript"]
@@ -67,7 +79,8 @@ def remember(name: str, value) -> None:
     st.session_state[f"{KEY}_{name}"] = value
 
 
-RESULTS = ("segments", "minutes", "language", "timings", "segment_table", "actions", "play_bullet")
+RESULTS = ("segments", "minutes", "language", "timings", "segment_table", "actions", "play_bullet", "name_evidence",
+           "llm_prompts")
 
 
 def keep_results_of(source: str, audio_bytes: bytes | None) -> None:
@@ -166,18 +179,22 @@ def run_diarization(audio_bytes: bytes, num_speakers: int, voices: str = VOICES[
     printer, name = voice_printer(voices)
     started = time.perf_counter()
     with st.spinner("Telling the voices apart…"):
-        hint = num_speakers or len(diarize.introduced_names(segments)) or None
+        hint = None if num_speakers else diarize.speakers_hint(segments)
         try:
-            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=hint, printer=printer)
+            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=num_speakers or None,
+                                       printer=printer, at_least=hint)
         except RuntimeError as err:  # the speaker network failed (e.g. out of GPU memory)
             st.warning(f"The speaker network failed ({str(err)[:160]}). Telling the voices apart with MFCC "
                        "statistics instead.", icon=":material/error:")
             name = "MFCC statistics"
-            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=hint)
+            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=num_speakers or None,
+                                       at_least=hint)
     record_time(f"Who spoke ({name} + clustering)", time.perf_counter() - started,
                 f"{len(set(s.speaker for s in labelled))} voices in {len(labelled)} segments")
     remember("segments", labelled)
-    for label, person in diarize.names_from_introductions(labelled).items():
+    named = conversation.name_voices(labelled)
+    remember("name_evidence", {label: evidence for label, (_, evidence) in named.items()})
+    for label, (person, _) in named.items():
         st.session_state[f"{KEY}_name_{label}"] = person
 
 
@@ -273,9 +290,12 @@ def speaker_names() -> None:
     labels = list(dict.fromkeys(s.speaker for s in state("segments", []) if s.speaker.startswith("Speaker ")))
     if not labels:
         return
-    st.caption("Rename the voices (names found in introductions are filled in):")
+    st.caption("Rename the voices. Names heard in the conversation are filled in (an introduction, an answer "
+               "just after someone was addressed by name, thanks just after speaking): hover over the ⓘ to see why.")
+    evidence = state("name_evidence", {})
     for column, label in zip(st.columns(min(len(labels), 4)) * 2, labels):
-        column.text_input(label, key=f"{KEY}_name_{label}", placeholder=label)
+        column.text_input(label, key=f"{KEY}_name_{label}", placeholder=label,
+                          help=evidence.get(label, "Nothing said in the meeting names this voice: type a name."))
 
 
 def speaker_timeline(segments: list[schema.Segment]) -> None:
@@ -323,10 +343,10 @@ def play(audio_bytes: bytes, seconds: float, hint: str) -> None:
     st.caption(f"Playing from {start} s. {hint}")
 
 
-def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> schema.Minutes | None:
-    """Run the chosen writer; an LLM that fails falls back to extractive, with a notice."""
+def write_minutes(writer: str, segments: list[schema.Segment], server: dict, date: str) -> schema.Minutes | None:
+    """Run the chosen writer; an LLM that fails falls back to extractive, with a notice.
+    `date` (ISO) is the meeting's: due dates are counted from it."""
     encoder = common.load_model("minilm", role="encoder")
-    date = time.strftime("%Y-%m-%d")
     started = time.perf_counter()
     if writer == "Extractive (MiniLM + rules)":
         with st.spinner("Embedding every sentence with MiniLM, then TextRank and the rules…"):
@@ -344,8 +364,12 @@ def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> 
         else:
             complete, count, window = llm.server_complete(server["url"], server["model"], server["key"]), \
                 llm.rough_token_count, server["context"]
+        prompts = []
+        remember("llm_prompts", prompts)
         for event in llm.map_reduce(complete, segments, count, window, date=date):
-            if event.kind == "stage":
+            if event.kind == "prompt":
+                prompts.append((event.text, event.messages))
+            elif event.kind == "stage":
                 stage.info(event.text, icon=":material/hourglass_top:")
                 text = ""
             elif event.kind == "text":
@@ -406,6 +430,36 @@ def downloads(minutes: schema.Minutes, segments: list[schema.Segment]) -> schema
     columns[4].download_button("Transcript (.vtt)", transcript.to_vtt(segments), "transcript.vtt", "text/vtt",
                                key=f"{KEY}_dl_vtt")
     return edited
+
+
+def prompt_panel(writer: str, server: dict) -> None:
+    """What the model reads: the chat template, and the last run's messages through it (or, for a
+    server, the request sent)."""
+    with st.expander("What the model reads: the exact prompts and the chat template"):
+        loaded = common.load_model(server["local_model"], role="decoder") if writer == "Local LLM" else None
+        if loaded is not None:
+            st.markdown("The model's **chat template** (Jinja) turns the list of messages into one text, with "
+                        "the special tokens that mark who speaks:")
+            st.code(loaded.tokenizer.chat_template or "(this tokenizer has no chat template)", language="jinja",
+                    wrap_lines=True)
+        else:
+            st.markdown("The server applies its own chat template; this is the request body it is sent. "
+                        "`response_format` asks for JSON that matches the minutes' schema.")
+        prompts = state("llm_prompts") or []
+        if not prompts:
+            st.caption("Press **Write the minutes** to see each call's prompt here.")
+        for label, messages in prompts:
+            st.markdown(f"**{label}**")
+            if loaded is not None:
+                st.code(llm.chat_text(loaded, messages), language=None, wrap_lines=True)
+            else:
+                schema_wanted = schema.JSON_SCHEMA if label.startswith("Reduce") else None
+                st.code(json.dumps(llm.request_body(server["model"], messages, llm.REDUCE_NEW_TOKENS
+                                                    if schema_wanted else llm.MAP_NEW_TOKENS, schema_wanted),
+                                   indent=1), language="json", wrap_lines=True)
+        if loaded is not None:
+            st.caption("The reduce call is decoded under a grammar (llguidance) built from the minutes' JSON schema: "
+                       "at every step, tokens that would break the schema get probability zero.")
 
 
 def token_panel(segments: list[schema.Segment], writer: str, server: dict) -> None:

@@ -133,10 +133,13 @@ def voice_prints(chunks: Iterable[np.ndarray], segments: list[Segment], printer:
 
 
 def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None = None,
-            steady: np.ndarray | None = None) -> np.ndarray:
+            steady: np.ndarray | None = None, at_least: int | None = None) -> np.ndarray:
     """Cluster labels 0..k-1, numbered in order of first appearance. Only the
     `steady` prints (default: all) are clustered; the rest join the nearest
-    cluster centre. A missing value (no pitch found) counts as the average."""
+    cluster centre. A missing value (no pitch found) counts as the average.
+    Without `num_speakers`, k is the best silhouette among 2..max_speakers, or
+    with `at_least` (the names heard) among at_least and at_least + 1 (someone
+    may never be named)."""
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.metrics import silhouette_score
     from sklearn.preprocessing import StandardScaler
@@ -150,7 +153,8 @@ def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None 
     prints = np.where(np.isnan(prints), np.nanmean(prints[steady], axis=0), prints)
     prints = np.nan_to_num(prints)  # a column with no value anywhere
     scaled = StandardScaler().fit(prints[steady]).transform(prints)  # (segments, print size)
-    candidates = [num_speakers] if num_speakers else range(2, min(max_speakers, int(steady.sum()) - 1) + 1)
+    most = min(max_speakers, int(steady.sum()) - 1, (at_least + 1) if at_least else max_speakers)
+    candidates = [num_speakers] if num_speakers else range(min(max(2, at_least or 2), most), most + 1)
     fits = {k: AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(scaled[steady]) for k in candidates}
     best = max(fits, key=lambda k: silhouette_score(scaled[steady], fits[k]))
     centres = np.stack([scaled[steady][fits[best] == k].mean(axis=0) for k in range(best)])  # (k, print size)
@@ -161,17 +165,26 @@ def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None 
 
 
 def diarize(chunks: Iterable[np.ndarray], segments: list[Segment], num_speakers: int | None = None,
-            printer: Printer = voice_print) -> list[Segment]:
-    """Copies of `segments` with speaker "Speaker 1".."Speaker N"."""
+            printer: Printer = voice_print, at_least: int | None = None) -> list[Segment]:
+    """Copies of `segments` with speaker "Speaker 1".."Speaker N" (`at_least`: see cluster)."""
     if not segments:
         return []
     steady = np.array([s.end - s.start >= MIN_CLUSTERED_S for s in segments])
-    labels = cluster(voice_prints(chunks, segments, printer), num_speakers=num_speakers, steady=steady)
+    labels = cluster(voice_prints(chunks, segments, printer), num_speakers=num_speakers, steady=steady,
+                     at_least=at_least)
     return [Segment(s.start, s.end, s.text, f"Speaker {label + 1}") for s, label in zip(segments, labels)]
 
 
 INTRODUCTION = re.compile(r"\b(?:I'm|I am|my name is|this is|it's)\s+([A-Z][a-z]+)")
 NOT_NAMES = {"Not", "Sure", "Sorry", "Here", "Fine", "Good", "Glad", "Happy", "Just", "Also", "Going", "The"}
+
+
+def speakers_hint(segments: list[Segment]) -> int | None:
+    """How many voices the names heard suggest (people addressed, thanked or introduced), or None."""
+    from lib.meeting_minutes import conversation
+
+    heard = len(conversation.candidate_attendees(segments))
+    return heard if heard >= 2 else None
 
 
 def introduced_names(segments: list[Segment]) -> list[str]:
