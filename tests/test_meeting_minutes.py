@@ -19,6 +19,7 @@ from lib.meeting_minutes import (
     SAMPLE_AUDIO,
     audio,
     classic_asr,
+    dates,
     diarize,
     evaluate,
     extractive,

@@ -179,3 +179,31 @@ def test_rules_on_the_evaluation_scripts_as_written():
         score = evaluate.score_minutes(found, script["truth"])
         totals = {k: totals[k] + score[k] for k in totals}
     assert totals["owner"] >= 0.95 * totals["actions"] and totals["due"] >= 0.95 * totals["dated"]
+
+
+@pytest.fixture(scope="module")
+def short_meeting():
+    """The evaluation set's shortest meeting (about a minute, three voices, introductions),
+    rendered once by espeak-ng and sox."""
+    script = synthetic.eval_scripts()["meeting_101"]
+    path, turns = synthetic.rendered(script)
+    return script, path, turns
+
+
+def test_end_to_end_from_a_generated_recording_to_minutes_with_the_right_owners(short_meeting, minilm):
+    """Recording → Whisper tiny.en → voices clustered (guided by the names heard) and named from the
+    conversation → extractive minutes, as the page does with its defaults."""
+    from lib import model_registry
+    from lib.meeting_minutes import audio, diarize, extractive, transcribe
+
+    script, path, turns = short_meeting
+    whisper = transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
+    segments, _ = transcribe.run(whisper, str(path), split_pauses=True)
+    labelled = diarize.diarize(audio.chunks(str(path)), segments, at_least=diarize.speakers_hint(segments))
+    named = diarize.rename(labelled, {k: n for k, (n, _) in conversation.name_voices(labelled).items()})
+    minutes = extractive.write(minilm, named, date=script["date"])
+    score = evaluate.score_minutes(minutes, script["truth"])
+    assert score["attendees"] == score["attendees_total"]
+    assert score["owner"] >= 0.75 * score["actions"]
+    assert minutes.location and minutes.next_meeting.startswith(script["truth"]["next_meeting"])
+    assert evaluate.diarisation_error_rate(turns, labelled) < 0.5

@@ -31,7 +31,7 @@ from lib.meeting_minutes import (
 KEY = "meeting_minutes"
 SOURCES = ["The sample meeting", "An audio file", "A recording", "A transcript"]
 WRITERS = ["Extractive (MiniLM + rules)", "Local LLM", "Inference server"]
-VOICES = ["MFCC statistics (offline)", "WavLM x-vectors (Hub)"]
+VOICES = ["MFCC statistics (offline)", "GE2E d-vectors (Resemblyzer, offline)", "WavLM x-vectors (Hub)"]
 SHORT_MEETING = ("Maria: We agreed to hold the science fair in the gym.\n"
                  "David: I will book the gym by Friday.\n"
                  "Maria: Tom, could you set up the laptops before the fair?\n"
@@ -51,7 +51,7 @@ def whisper_sizes() -> list[str]:
 
 
 def voice_choices() -> list[str]:
-    return VOICES if common.hub_enabled() else VOICES[:1]
+    return VOICES if common.hub_enabled() else VOICES[:2]
 
 
 SHARED = {
@@ -147,20 +147,31 @@ def speaker_facts() -> dict:
 
 
 def voice_picker() -> str:
-    """Which voice prints the diarisation clusters: a trained speaker network only with the Hub."""
-    if not common.hub_enabled():
-        st.caption("Voices are told apart by MFCC statistics and pitch. A trained speaker network (WavLM x-vectors) "
-                   "is offered when the sidebar's Model source is *Hub when available* and the Hub answers.")
-        return VOICES[0]
+    """Which voice prints the diarisation clusters: hand-made MFCC statistics, or a trained speaker
+    network (GE2E offline, WavLM with the Hub)."""
     return st.selectbox("Voice prints (who spoke)", voice_choices(), key=f"{KEY}_voices",
-                        help="WavLM-base-plus-sv (microsoft/wavlm-base-plus-sv) was trained to tell speakers "
-                             "apart; it is downloaded from the Hub once. MFCC statistics need no download.")
+                        help="MFCC statistics + pitch: hand-made, nothing to load. GE2E: Resemblyzer's LSTM, trained "
+                             "to tell thousands of speakers apart (its weights come inside its PyPI package). WavLM "
+                             "x-vectors (microsoft/wavlm-base-plus-sv): from the Hub, when the sidebar allows it. "
+                             "benchmarks/README.md compares them on synthetic and real voices.")
+
+
+@st.cache_resource(max_entries=1, show_spinner="Loading the GE2E speaker encoder (once for the whole class)…")
+def ge2e_printer() -> diarize.Printer:
+    """Resemblyzer's encoder, shared by the class (inference only: nothing in it changes)."""
+    return diarize.ge2e_printer(model_registry.bundled_path("resemblyzer-ge2e"))
 
 
 def voice_printer(voices: str) -> tuple[diarize.Printer, str]:
     """The chosen voice-print function and its name; MFCC, with a notice, when the network cannot load."""
-    if voices != VOICES[1]:
+    if voices == VOICES[0]:
         return diarize.voice_print, "MFCC statistics"
+    if voices == VOICES[1]:
+        try:
+            return ge2e_printer(), "GE2E d-vectors"
+        except model_registry.ModelUnavailable as err:
+            st.warning(f"{err} Telling the voices apart with MFCC statistics instead.", icon=":material/extension:")
+            return diarize.voice_print, "MFCC statistics"
     try:
         if not common.hub_enabled():
             raise model_registry.ModelUnavailable("The HuggingFace Hub is not enabled or not reachable.")

@@ -37,20 +37,23 @@ Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March 
 October November December Yes Ah Uh Um Cheers Bye Goodbye Sir Madam Ma'am Mister Doctor Professor Okay Lovely
 Brilliant Excellent Awesome Super Indeed True Correct Done Noted Understood Got Wonderful Kind Much Very Both
 Anything Something Nothing Welcome Hopefully Unfortunately Otherwise Meanwhile However Besides Finally Honestly
-Seriously Basically Personally Great Good Mm-hm""".split())
-_VOC_START = r"(?:(?:okay|ok|so|and|right|great|well|hi|hello|hey|now|then|also|alright),?\s+)?"
+Seriously Basically Personally Great Good Mm-hm Mmm Hmm Uh Um Eh Er Erm Ooh Oops Whoa Obviously Clearly Apparently
+Luckily Sadly Really Probably Surely Certainly Frankly Generally Usually Normally Ideally Last Yesterday Then Thus
+Everything Someone Somebody Anyone Anybody Nobody Congratulations Speaker""".split())
+_VOC_START = r"(?:(?:okay|ok|so|and|right|great|well|hi|hello|hey|now|then|also|alright|mm+|hmm+|um|uh),?\s+)?"
 REQUEST_VERB = r"(?:could|can|would|will|wouldn't|won't) you(?: please)?(?: also)?"
 REQUESTS = [
-    re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+{REQUEST_VERB}\s+(?P<task>[^?!]+)", re.I),
+    re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+(?:{REQUEST_VERB}|what you)\s+(?P<task>[^?!]+)", re.I),
     re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+please\s+(?P<task>[^?!]+)", re.I),
-    re.compile(rf"^{_VOC_START}(?:please\s+)?{REQUEST_VERB}\s+(?P<task>[^?!]+?),\s*(?P<name>{NAME})\s*[?.!]*$", re.I),
+    re.compile(rf"^{_VOC_START}(?:please\s+)?{REQUEST_VERB}\s+(?P<task>[^?!]+?),\s*(?:[a-z]+\s+)?(?P<name>{NAME})\s*[?.!]*$",
+               re.I),
     re.compile(rf"\bI(?:'d| would) like (?P<name>{NAME}) to\s+(?P<task>[^?!]+)", re.I),
     re.compile(rf"\b(?:I need|I want|can I ask|could I ask) (?P<name>{NAME}) to\s+(?P<task>[^?!]+)", re.I),
 ]
 ADDRESSED = [re.compile(rf"^{_VOC_START}(?P<name>{NAME}),\s+\S", re.I),
              re.compile(rf",\s*(?P<name>{NAME})\s*\?\s*$")]
-THANKED = re.compile(rf"\b(?:thanks|thank you|cheers)(?: so much| very much)?(?: for [^,.]+)?,?\s+(?P<name>{NAME})\b", re.I)
-INTRODUCED = re.compile(rf"\b(?:I'm|I am|my name is|this is|it's)\s+(?P<name>{NAME})\b(?!\s+(?:and|from|of)\s+[a-z])?")
+THANKED = re.compile(rf"\b(?:thanks|thank you|thank|cheers)(?: so much| very much)?(?: for [^,.]+)?,?\s+(?P<name>{NAME})\b", re.I)
+INTRODUCED = re.compile(rf"\b(?:I'm|I am|(?i:my name is|this is|it's))\s+(?P<name>{NAME})\b(?!\s+(?:and|from|of)\s+[a-z])?")
 SUGGESTED = [re.compile(rf"\b(?:maybe|perhaps|could|can|ask|how about|what about)\s+(?P<name>{NAME})\b"
                         rf"(?:\s+(?:could|can|do|take|might|would))?", re.I),
              re.compile(rf"^(?P<name>{NAME})\s+(?:knows|could|can|might|would be|is better)\b")]
@@ -99,9 +102,45 @@ class _Pending:
     names: list[str] = field(default_factory=list)
 
 
+NAME_ALONE = re.compile(rf"^(?P<name>{NAME})\s*[,.!?]*$")
+THANKS_ALONE = re.compile(r"^(?:thanks|thank you|great, thanks|perfect, thanks)\s*[,.!]*$", re.I)
+
+
 def sentences(segments: list[Segment]) -> list[Sentence]:
-    return [Sentence(text.strip(), i, s.speaker) for i, s in enumerate(segments)
-            for text in SENTENCE_END.split(s.text) if text.strip()]
+    """The transcript's sentences in order. Speech recognition often cuts a name off the
+    sentence it belongs to ("Thanks." "Ravi." or "Oscar." "Please learn…"): a name alone is
+    joined to a thanks just before it, else to the sentence after it."""
+    found = [Sentence(text.strip(), i, s.speaker) for i, s in enumerate(segments)
+             for text in SENTENCE_END.split(s.text) if text.strip()]
+    _recapitalise(found)
+    joined: list[Sentence] = []
+    carried: Sentence | None = None
+    for sentence in found:
+        alone = NAME_ALONE.match(sentence.text)
+        if alone and _is_name(alone.group("name")):
+            if joined and THANKS_ALONE.match(joined[-1].text):
+                joined[-1].text = f"{joined[-1].text.rstrip(',.! ')}, {alone.group('name')}."
+            else:
+                carried = sentence
+            continue
+        if carried:
+            rest = sentence.text
+            sentence = Sentence(f"{carried.text.rstrip(',.!? ')}, {rest[:1].lower()}{rest[1:]}", carried.segment,
+                                carried.speaker)
+            carried = None
+        joined.append(sentence)
+    return joined + ([carried] if carried else [])
+
+
+def _recapitalise(found: list[Sentence]) -> None:
+    """Speech recognition sometimes writes a name in lower case ("thank you, martin"): a word
+    that is elsewhere a capitalised name (addressed, thanked, introduced) gets its capital back."""
+    names = {n for s in found for pattern in (ADDRESSED + REQUESTS + [THANKED, INTRODUCED])
+             for m in pattern.finditer(s.text) if _is_name(n := m.group("name"))}
+    if names:
+        lower = re.compile(r"\b(" + "|".join(re.escape(n.lower()) for n in names) + r")\b")
+        for s in found:
+            s.text = lower.sub(lambda m: m.group(1).capitalize(), s.text)
 
 
 def _is_name(word: str) -> bool:
@@ -225,14 +264,19 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
     items: list[ActionItem] = []
     pending: _Pending | None = None
 
-    def speaker_name(k: int) -> str:
+    def speaker_name(k: int, asked_by: str = "") -> str:
         """The speaker of sentence k: thanked just after (before any new request), addressed just
-        before, else the voice's name."""
+        before, else the voice's name. With `asked_by` (the voice that made a declined request), k
+        takes the task over: the asker's own voice is the asker, and being addressed before does not
+        count (the one addressed was the one who declined)."""
         for later in sents[k + 1:k + 3]:
             if _request(later.text):
                 break
             if (name := thanked(later.text)):
                 return canon.get(name, name)
+        label = sents[k].speaker
+        if asked_by:
+            return voice_names.get(label, label)
         for earlier in reversed(sents[max(0, k - 2):k]):
             name = addressed(earlier.text)
             if name and not _request(earlier.text):
@@ -292,12 +336,12 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
                 if same:
                     pending.item.due = pending.item.due or due
                     if pending.declined:
-                        pending.item.owner = pending.suggested or speaker_name(k)
+                        pending.item.owner = pending.suggested or speaker_name(k, pending.asker)
                         pending.declined = False
                     continue
             elif ACCEPT.search(text):
                 if pending.declined:
-                    pending.item.owner = pending.suggested or speaker_name(k)
+                    pending.item.owner = pending.suggested or speaker_name(k, pending.asker)
                     pending.declined = False
                 continue
         for promise in SELF.finditer(text):

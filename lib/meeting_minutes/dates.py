@@ -25,17 +25,17 @@ NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 
 
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?"
 _MONTH = "(?:" + "|".join(MONTHS) + ")"
-_ORDINAL = (r"(?:\d{1,2}(?:st|nd|rd|th)|(?:twenty|thirty)[- ](?:first|second|third|fourth|fifth|sixth|seventh|"
+_ORDINAL = (r"(?:\d{1,2}(?:st|nd|rd|th)|(?:twenty|thirty|20|30)[- ](?:first|second|third|fourth|fifth|sixth|seventh|"
             r"eighth|ninth)|thirtieth|" + "|".join(ORDINAL_WORDS) + ")")
 _DAY_NUMBER = rf"(?:{_ORDINAL}|\d{{1,2}})"
 _AMOUNT = "(?:" + "|".join(NUMBERS) + r"|\d+)"
 # The word before a deadline as heard: "by" often comes out as "my", "buy", "bye" or "I".
 PREPOSITION = r"(?:by|my|buy|bye|i|before|until|till|til|on|due|for|at|be|from|in|within)"
-DEADLINE = (rf"(?:the\s+)?end\s+of\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month)|end\s+of\s+day|"
+DEADLINE = (rf"(?:the\s+)?end\s+o[fn]\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month)|end\s+of\s+day|"
             rf"(?:the\s+)?day\s+after\s+tomorrow|tomorrow|today|tonight|"
             rf"(?:next|this)\s+(?:week|month)|(?:next\s+|this\s+|coming\s+)?{_WEEKDAY}|"
             rf"(?:the\s+)?{_DAY_NUMBER}\s+of\s+{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY_NUMBER}|"
-            rf"the\s+{_ORDINAL}(?=\s*(?:$|[,.?!]|at\b|please\b|if\b|so\b|and\b|then\b))|"
+            rf"(?:the\s+)?{_ORDINAL}(?=\s*(?:$|[,.?!]|at\b|please\b|if\b|so\b|and\b|then\b))|"
             rf"(?<=in\s)(?:a|{_AMOUNT})\s+(?:days?|weeks?)(?:'?\s*time)?|"
             rf"(?<=within\s)(?:a|{_AMOUNT})\s+(?:days?|weeks?)")
 FOUND = re.compile(rf"(?:[\s,]*\b{PREPOSITION})?\s+(?P<due>{DEADLINE})\b(?:'s)?(?:\s+at\s+the\s+latest)?", re.I)
@@ -55,14 +55,14 @@ def split_due(task: str) -> tuple[str, str]:
 
 def _ordinal_day(text: str) -> int | None:
     text = text.lower().replace("-", " ")
+    tens, _, unit = text.partition(" ")
+    if unit in ORDINAL_WORDS:  # "twenty second", "20 second"
+        return {"twenty": 20, "thirty": 30, "20": 20, "30": 30}[tens] + ORDINAL_WORDS.index(unit) + 1
     digits = re.match(r"(\d{1,2})", text)
     if digits:
         return int(digits.group(1))
     if text == "thirtieth":
         return 30
-    tens, _, unit = text.partition(" ")
-    if unit:
-        return {"twenty": 20, "thirty": 30}[tens] + ORDINAL_WORDS.index(unit) + 1
     return ORDINAL_WORDS.index(text) + 1 if text in ORDINAL_WORDS else None
 
 
@@ -89,6 +89,7 @@ def resolve(due: str, meeting: dt.date) -> dt.date | None:
     """The calendar date a spoken deadline means, counted from the meeting's date (None if unclear)."""
     text = re.sub(r"[\s-]+", " ", due.lower()).strip()
     text = re.sub(r"^(?:the|this coming|coming) ", "", text).removesuffix("'s")
+    text = re.sub(r"\bend on\b", "end of", text)  # "end of" heard as "end on"
     if text in ("today", "tonight", "end of day", "end of the day", "end of today"):
         return meeting
     if text == "tomorrow":

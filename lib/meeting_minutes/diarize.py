@@ -9,8 +9,12 @@ the number of speakers is the one with the best silhouette score. Segments
 under a second are too short for a steady print: they join the nearest voice
 afterwards instead of pulling the clusters.
 
-With the Hub, a trained speaker network gives stronger prints: WavLM-base-plus-sv's
-x-vectors (`xvector_printer`), fed to the same clustering.
+Offline, a trained speaker network can give the prints instead: Resemblyzer's
+GE2E encoder (`ge2e_printer`; its 17 MB of weights ship inside the PyPI wheel),
+a 3-layer LSTM trained on thousands of speakers to map 1.6 s of mel spectrogram
+to a 256-number "d-vector" that is close for one voice and far for two. With
+the Hub, WavLM-base-plus-sv's x-vectors (`xvector_printer`). All feed the same
+clustering.
 """
 from __future__ import annotations
 
@@ -111,6 +115,76 @@ def xvector_printer(loaded) -> Printer:
         return embedding.cpu().numpy().astype(np.float64)
 
     return xvector
+
+
+GE2E_PARTIAL_FRAMES = 160  # 1.6 s of 10 ms frames: what the encoder was trained on
+GE2E_MELS = 40
+
+
+def slaney_filterbank(n_mels: int = GE2E_MELS, n_fft: int = 400, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """(n_mels, n_fft // 2 + 1) triangles on the Slaney mel scale (linear below 1 kHz, log above),
+    each of unit area: librosa's default filterbank, the one Resemblyzer was trained with."""
+    def to_mel(hz):
+        hz = np.asarray(hz, dtype=np.float64)
+        return np.where(hz < 1000, 3 * hz / 200, 15 + 27 * np.log(np.maximum(hz, 1e-9) / 1000) / np.log(6.4))
+
+    def to_hz(mel):
+        return np.where(mel < 15, 200 * mel / 3, 1000 * np.exp(np.log(6.4) * (mel - 15) / 27))
+
+    edges = to_hz(np.linspace(to_mel(0), to_mel(sample_rate / 2), n_mels + 2))
+    bins = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    triangles = np.maximum(0, np.minimum((bins - lower) / (centre - lower), (upper - bins) / (upper - centre)))
+    return triangles * (2.0 / (upper - lower))
+
+
+def ge2e_mel(samples: np.ndarray) -> np.ndarray:
+    """(frames, 40) mel power spectrogram, 25 ms Hann windows every 10 ms, centred (librosa's defaults)."""
+    n_fft = 400
+    padded = np.pad(samples, (n_fft // 2, n_fft // 2))
+    n_frames = 1 + (len(padded) - n_fft) // HOP
+    index = np.arange(n_fft)[None, :] + HOP * np.arange(n_frames)[:, None]
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)  # periodic Hann
+    power = np.abs(np.fft.rfft(padded[index] * window, axis=1)) ** 2  # (frames, n_fft // 2 + 1)
+    return (power @ slaney_filterbank().T).astype(np.float32)
+
+
+class GE2EEncoder:
+    """Resemblyzer's speaker encoder (Wan et al. 2018, GE2E loss): LSTM(40 → 256, 3 layers) →
+    linear 256 → ReLU → unit length, run on 1.6 s windows and averaged."""
+
+    def __init__(self, weights_path):
+        import torch
+
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)["model_state"]
+        self.lstm = torch.nn.LSTM(GE2E_MELS, 256, 3, batch_first=True)
+        self.linear = torch.nn.Linear(256, 256)
+        self.lstm.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("lstm.")})
+        self.linear.load_state_dict({k[7:]: v for k, v in state.items() if k.startswith("linear.")})
+        self.lstm.eval()
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        import torch
+
+        rms = np.sqrt(np.mean(samples ** 2)) if len(samples) else 0.0
+        if rms > 0:
+            samples = samples * max(1.0, 10 ** (-30 / 20) / rms)  # to -30 dBFS, louder only (as Resemblyzer)
+        mel = ge2e_mel(samples)
+        if len(mel) < GE2E_PARTIAL_FRAMES:
+            mel = np.pad(mel, ((0, GE2E_PARTIAL_FRAMES - len(mel)), (0, 0)))
+        starts = range(0, len(mel) - GE2E_PARTIAL_FRAMES + 1, GE2E_PARTIAL_FRAMES // 2)
+        windows = np.stack([mel[i:i + GE2E_PARTIAL_FRAMES] for i in starts])  # (windows, 160, 40)
+        with torch.inference_mode():
+            _, (hidden, _) = self.lstm(torch.from_numpy(windows))
+            embeddings = torch.relu(self.linear(hidden[-1]))  # (windows, 256)
+            embeddings = embeddings / embeddings.norm(dim=1, keepdim=True).clamp(min=1e-9)
+        mean = embeddings.mean(0).numpy().astype(np.float64)
+        return mean / max(np.linalg.norm(mean), 1e-9)
+
+
+def ge2e_printer(weights_path) -> Printer:
+    """Prints from Resemblyzer's GE2E encoder (`model_registry.bundled_path("resemblyzer-ge2e")`)."""
+    return GE2EEncoder(weights_path)
 
 
 def voice_prints(chunks: Iterable[np.ndarray], segments: list[Segment], printer: Printer = voice_print) -> np.ndarray:

@@ -58,13 +58,33 @@ def unsupported(minutes, segments, support: float = 0.5) -> list[str]:
     return found
 
 
+def soundex(name: str) -> str:
+    """American Soundex: the first letter and three digits for the consonant sounds that follow."""
+    codes = {**dict.fromkeys("bfpv", "1"), **dict.fromkeys("cgjkqsxz", "2"), **dict.fromkeys("dt", "3"),
+             "l": "4", **dict.fromkeys("mn", "5"), "r": "6"}
+    letters = [c for c in name.lower() if c.isalpha()]
+    if not letters:
+        return ""
+    digits, last = [], codes.get(letters[0], "")
+    for c in letters[1:]:
+        code = codes.get(c, "")
+        if code and code != last:
+            digits.append(code)
+        if c not in "hw":
+            last = code
+    return (letters[0].upper() + "".join(digits) + "000")[:4]
+
+
 def same_name(found: str, truth: str) -> bool:
-    """The same person's name, allowing a recognition slip in spelling ("Kwami" for "Kwame"):
-    equal ignoring case, or alike (difflib ratio ≥ 0.75) with the same first letter."""
+    """The same person's name as speech recognition spelled it ("Taric" for "Tariq", "Asia" for
+    "Aisha"): equal ignoring case, alike in spelling (difflib ratio ≥ 0.75, same first letter), or
+    alike in sound (the same Soundex code)."""
     import difflib
 
     a, b = found.strip().lower(), truth.strip().lower()
-    return bool(a) and (a == b or (a[0] == b[0] and difflib.SequenceMatcher(None, a, b).ratio() >= 0.75))
+    if not a or not b:
+        return False
+    return a == b or (a[0] == b[0] and difflib.SequenceMatcher(None, a, b).ratio() >= 0.75) or soundex(a) == soundex(b)
 
 
 def attendees_found(found: list[str], truth: list[str]) -> int:
