@@ -43,7 +43,7 @@ Everything Someone Somebody Anyone Anybody Nobody Congratulations Speaker""".spl
 _VOC_START = r"(?:(?:okay|ok|so|and|right|great|well|hi|hello|hey|now|then|also|alright|mm+|hmm+|um|uh),?\s+)?"
 REQUEST_VERB = r"(?:could|can|would|will|wouldn't|won't) you(?: please)?(?: also)?"
 REQUESTS = [
-    re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+(?:{REQUEST_VERB}|what you)\s+(?P<task>[^?!]+)", re.I),
+    re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+(?:{REQUEST_VERB}|what (?:do )?you)\s+(?P<task>[^?!]+)", re.I),
     re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+please\s+(?P<task>[^?!]+)", re.I),
     re.compile(rf"^{_VOC_START}(?:please\s+)?{REQUEST_VERB}\s+(?P<task>[^?!]+?),\s*(?:[a-z]+\s+)?(?P<name>{NAME})\s*[?.!]*$",
                re.I),
@@ -52,7 +52,7 @@ REQUESTS = [
 ]
 ADDRESSED = [re.compile(rf"^{_VOC_START}(?P<name>{NAME}),\s+\S", re.I),
              re.compile(rf",\s*(?P<name>{NAME})\s*\?\s*$")]
-THANKED = re.compile(rf"\b(?:thanks|thank you|thank|cheers)(?: so much| very much)?(?: for [^,.]+)?,?\s+(?P<name>{NAME})\b", re.I)
+THANKED = re.compile(rf"\b(?:thanks|thank you|thank|cheers)(?: so much| very much)?(?: for [^,.]+,)?,?\s+(?P<name>{NAME})\b", re.I)
 INTRODUCED = re.compile(rf"\b(?:I'm|I am|(?i:my name is|this is|it's))\s+(?P<name>{NAME})\b(?!\s+(?:and|from|of)\s+[a-z])?")
 SUGGESTED = [re.compile(rf"\b(?:maybe|perhaps|could|can|ask|how about|what about)\s+(?P<name>{NAME})\b"
                         rf"(?:\s+(?:could|can|do|take|might|would))?", re.I),

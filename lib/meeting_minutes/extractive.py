@@ -121,7 +121,9 @@ def voice_names(segments: list[Segment]) -> dict[str, str]:
 def attendees_of(segments: list[Segment], names: dict[str, str]) -> list[str]:
     """The voices (by name where known) and every name heard as someone addressed, thanked or introduced."""
     voices = [names.get(s.speaker, s.speaker) for s in segments if s.speaker]
-    return list(dict.fromkeys(voices + conversation.candidate_attendees(segments)))
+    people = list(dict.fromkeys(voices + conversation.candidate_attendees(segments)))
+    named = [p for p in people if not re.fullmatch(r"Speaker \d+", p)]
+    return named or people  # voices nobody named are left out once anyone is named
 
 
 def write(loaded, segments: list[Segment], title: str = "Meeting minutes", date: str = "",
