@@ -6,7 +6,8 @@ recording (made by sox), and PocketSphinx beside Whisper on the same clips
 
     PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py [--skip-long]
     PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --classic   # that comparison alone
-    PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --eval [--llm 2]   # the evaluation set
+    PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --eval [--llm 2] [--cached-only]   # the evaluation set
+    PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --eval-llm 2   # SmolLM2 alone
 
 `--eval` scores the writers on the synthetic evaluation set (assets/meeting/eval/, made by
 `python -m lib.meeting_minutes.synthetic`) with the page's defaults: Whisper tiny.en split at
@@ -151,12 +152,17 @@ def classic_versus_whisper() -> dict:
     return {**report, "load_average": load_average()}
 
 
+def transcript_cache(path: Path) -> Path:
+    import hashlib
+
+    return synthetic.CACHE_DIR / f"{hashlib.sha1(path.read_bytes()).hexdigest()}.tiny.en.json"
+
+
 def cached_transcript(path: Path, whisper=None) -> list[schema.Segment]:
     """Whisper tiny.en's segments (page defaults), cached by the audio's SHA-1."""
-    import hashlib
     from dataclasses import asdict
 
-    cache = synthetic.CACHE_DIR / f"{hashlib.sha1(path.read_bytes()).hexdigest()}.tiny.en.json"
+    cache = transcript_cache(path)
     if not cache.exists():
         whisper = whisper or transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
         segments, _ = transcribe.run(whisper, str(path), split_pauses=True)
@@ -177,15 +183,20 @@ def as_page_does(path: Path, segments: list[schema.Segment], printer=diarize.voi
     return diarize.rename(labelled, {label: name for label, (name, _) in conversation.name_voices(labelled).items()})
 
 
-def evaluation_set(llm_meetings: int, extractive_too: bool = True) -> dict:
+def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: bool = False) -> dict:
     """Every writer's scores on every meeting of the evaluation set, and the two voice prints' DER
-    (`extractive_too=False`: the LLM runs alone)."""
+    (`extractive_too=False`: the LLM runs alone; `cached_only`: meetings not transcribed yet are
+    listed as skipped, for a busy machine)."""
     encoder = model_loading.load("minilm", "encoder")
     voices = printers()
     rows, llm_rows = [], []
     scripts = synthetic.eval_scripts()
+    skipped = []
     for name, script in scripts.items() if extractive_too else ():
         path, turns = synthetic.rendered(script)
+        if cached_only and not transcript_cache(path).exists():
+            skipped.append(name)
+            continue
         segments = cached_transcript(path)
         ders = {}
         for label, printer in voices.items():
@@ -223,8 +234,47 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True) -> dict:
                              "seconds": round(time.perf_counter() - started), "reply": replies[-1][:600],
                              **evaluate.score_minutes(events[-1].minutes, script["truth"])})
             print(json.dumps(llm_rows[-1]), file=sys.stderr, flush=True)
-    return {"extractive": rows, "llm": llm_rows, "real_voices": real_voices_der(voices) if extractive_too else {},
+    return {"extractive": rows, "skipped": skipped, "llm": llm_rows,
+            "real_voices": real_voices_der(voices) if extractive_too else {},
             "cpu_s": cpu_s(), "load_average": load_average()}
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({part / whole:.0%})" if whole else "-"
+
+
+def eval_tables(report: dict) -> str:
+    """The evaluation set's scores as Markdown: totals per writer, then one row per meeting."""
+    rows = report["extractive"]
+
+    def total(key: str, of: str, items=rows) -> str:
+        return percent(sum(r[key] for r in items), sum(r[of] for r in items))
+
+    lines = ["| writer | meetings | attendees recall | action items found | owner correct | due date correct | "
+             "decisions recall | DER, MFCC + pitch | DER, GE2E |", "|---|---|---|---|---|---|---|---|---|"]
+    if rows:
+        mean = {k: sum(r["der"][k] for r in rows) / len(rows) for k in rows[0]["der"]}
+        lines.append(f"| extractive | {len(rows)} | {total('attendees', 'attendees_total')} | {total('found', 'actions')} "
+                     f"| {total('owner', 'actions')} | {total('due', 'dated')} | "
+                     f"{total('decisions', 'decisions_total')} | " + " | ".join(f"{v:.3f}" for v in mean.values()) + " |")
+    llm_rows = report.get("llm", [])
+    if llm_rows:
+        valid = sum(r["schema_valid"] for r in llm_rows)
+        lines.append(f"| SmolLM2-135M, grammar-constrained ({valid}/{len(llm_rows)} schema-valid) | {len(llm_rows)} | "
+                     f"{total('attendees', 'attendees_total', llm_rows)} | {total('found', 'actions', llm_rows)} | "
+                     f"{total('owner', 'actions', llm_rows)} | {total('due', 'dated', llm_rows)} | "
+                     f"{total('decisions', 'decisions_total', llm_rows)} | - | - |")
+    lines += ["", "| meeting | minutes | speakers | introductions | attendees | found | owner | due | decisions | "
+              "DER MFCC / GE2E | location (found / true) | next meeting (found / true) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['meeting']} | {r['minutes']} | {r['speakers']} | {'yes' if r['introductions'] else 'no'} | "
+                     f"{r['attendees']}/{r['attendees_total']} | {r['found']}/{r['actions']} | {r['owner']}/{r['actions']} "
+                     f"| {r['due']}/{r['dated']} | {r['decisions']}/{r['decisions_total']} | "
+                     + " / ".join(f"{v:.2f}" for v in r["der"].values())
+                     + f" | {r['location'][0] or '-'} / {r['location'][1] or '-'} "
+                       f"| {r['next_meeting'][0] or '-'} / {r['next_meeting'][1] or '-'} |")
+    return "\n".join(lines)
 
 
 REAL_VOICE_DIR = Path("/usr/share/pocketsphinx/test/data")
@@ -300,7 +350,10 @@ if __name__ == "__main__":
     elif sys.argv[1:2] == ["--classic"]:
         print(json.dumps(classic_versus_whisper()))
     elif sys.argv[1:2] == ["--eval"]:
-        print(json.dumps(evaluation_set(int(sys.argv[3]) if sys.argv[2:3] == ["--llm"] else 0)))
+        found = evaluation_set(int(sys.argv[3]) if sys.argv[2:3] == ["--llm"] else 0,
+                               cached_only="--cached-only" in sys.argv)
+        print(eval_tables(found), file=sys.stderr)
+        print(json.dumps(found))
     elif sys.argv[1:2] == ["--eval-llm"]:
         print(json.dumps(evaluation_set(int(sys.argv[2]), extractive_too=False)))
     elif sys.argv[1:2] == ["--long"]:

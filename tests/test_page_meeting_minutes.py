@@ -59,12 +59,12 @@ def test_editing_the_action_table_updates_the_markdown(open_page):
     from lessons.widgets.meeting_minutes import SHORT_MEETING
 
     at = write(paste(open_page(KEY, timeout=180), SHORT_MEETING))
-    assert "| David | Book the gym _(00:04)_ | Friday |" in markdown(at)
+    assert "| David | Book the gym _(00:04)_ | Friday (20" in markdown(at)  # the spoken form and its date
     at.session_state[f"{KEY}_actions"] = {"edited_rows": {0: {"owner": "Sam"}}, "added_rows": [],
                                           "deleted_rows": [1]}
     at.run()
     assert not at.exception
-    assert "| Sam | Book the gym _(00:04)_ | Friday |" in markdown(at) and "laptops _(" not in markdown(at)
+    assert "| Sam | Book the gym _(00:04)_ | Friday (20" in markdown(at) and "laptops _(" not in markdown(at)
 
 
 def test_writing_again_shows_the_new_minutes_and_typing_is_kept(open_page, fake_server):  # noqa: F811
@@ -543,3 +543,12 @@ def test_a_failure_half_way_keeps_the_segments_before_it(error, shown):
     assert [s.text for s in at.session_state[f"{KEY}_segments"]] == ["Good morning, everyone.", "Let's start."]
     assert at.markdown[-1].value == "found=2"
     assert "Speech → text (Whisper)" in at.session_state[f"{KEY}_timings"]  # the time of what was done
+
+
+def test_the_local_llm_panel_shows_its_chat_template(open_page, smollm2):
+    """Before a run: SmolLM2's chat template, and where each call's prompt will appear."""
+    at = paste(open_page(KEY, timeout=180), "Ana: Lea, could you book the hall by Friday?\nLea: Sure.")
+    at.radio(key=f"{KEY}_writer").set_value("Local LLM").run()
+    assert not at.exception
+    assert any(c.value == smollm2.tokenizer.chat_template for c in at.code)
+    assert any("Press **Write the minutes**" in c.value for c in at.caption)
