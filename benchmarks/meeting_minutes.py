@@ -179,7 +179,7 @@ def printers() -> dict:
 def as_page_does(path: Path, segments: list[schema.Segment], printer=diarize.voice_print) -> list[schema.Segment]:
     """Diarise with the names heard as a guide, then name the voices as the page fills its name boxes."""
     labelled = diarize.diarize(audio.chunks(str(path)), segments, printer=printer,
-                               at_least=diarize.speakers_hint(segments))
+                               **diarize.count_from_names(segments))
     return diarize.rename(labelled, {label: name for label, (name, _) in conversation.name_voices(labelled).items()})
 
 
@@ -201,7 +201,7 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: 
         ders = {}
         for label, printer in voices.items():
             labelled = diarize.diarize(audio.chunks(str(path)), segments, printer=printer,
-                                       at_least=diarize.speakers_hint(segments))
+                                       **diarize.count_from_names(segments))
             ders[label] = round(evaluate.diarisation_error_rate(turns, labelled), 3)
         named = as_page_does(path, segments)
         minutes = extractive.write(encoder, named, date=script["date"])

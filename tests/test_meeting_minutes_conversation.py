@@ -199,7 +199,7 @@ def test_end_to_end_from_a_generated_recording_to_minutes_with_the_right_owners(
     script, path, turns = short_meeting
     whisper = transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
     segments, _ = transcribe.run(whisper, str(path), split_pauses=True)
-    labelled = diarize.diarize(audio.chunks(str(path)), segments, at_least=diarize.speakers_hint(segments))
+    labelled = diarize.diarize(audio.chunks(str(path)), segments, **diarize.count_from_names(segments))
     named = diarize.rename(labelled, {k: n for k, (n, _) in conversation.name_voices(labelled).items()})
     minutes = extractive.write(minilm, named, date=script["date"])
     score = evaluate.score_minutes(minutes, script["truth"])

@@ -137,7 +137,8 @@ def test_local_llm_streams_then_validates_or_falls_back(open_page, monkeypatch):
     assert at.code and at.code[0].value.strip()  # the model's own words, streamed
     notices = [*(s.value for s in at.success), *(w.value for w in at.warning)]
     assert "The reply is valid minutes." in notices or any("extractive minutes instead" in n for n in notices)
-    assert at.session_state[f"{KEY}_minutes"].action_items
+    minutes = at.session_state[f"{KEY}_minutes"]  # 24 tokens cut the grammar's JSON short: repaired or fallen back
+    assert minutes.action_items or minutes.summary or minutes.discussion_points or minutes.decisions
     assert any("Local LLM" in stage for stage in at.session_state[f"{KEY}_timings"])
     shown = metrics(at)
     assert shown["Map calls"] == "1" and shown["Context window"] == "8,192"  # SmolLM2's max_position_embeddings
@@ -245,9 +246,10 @@ def fake_hub(monkeypatch, tmp_path):
 
 
 def test_offline_the_speaker_network_is_not_offered(open_page):
+    from lessons.widgets.meeting_minutes import VOICES
+
     at = open_page(KEY)
-    assert f"{KEY}_voices" not in [s.key for s in at.selectbox]
-    assert any("WavLM x-vectors" in c.value and "Hub when available" in c.value for c in at.caption)
+    assert at.selectbox(key=f"{KEY}_voices").options == VOICES[:2]  # MFCC and GE2E; WavLM needs the Hub
 
 
 def test_with_the_hub_diarisation_runs_through_the_speaker_network(open_page, quick_whisper, fake_hub):

@@ -190,16 +190,14 @@ def run_diarization(audio_bytes: bytes, num_speakers: int, voices: str = VOICES[
     printer, name = voice_printer(voices)
     started = time.perf_counter()
     with st.spinner("Telling the voices apart…"):
-        hint = None if num_speakers else diarize.speakers_hint(segments)
+        count = {"num_speakers": num_speakers} if num_speakers else diarize.count_from_names(segments)
         try:
-            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=num_speakers or None,
-                                       printer=printer, at_least=hint)
+            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, printer=printer, **count)
         except RuntimeError as err:  # the speaker network failed (e.g. out of GPU memory)
             st.warning(f"The speaker network failed ({str(err)[:160]}). Telling the voices apart with MFCC "
                        "statistics instead.", icon=":material/error:")
             name = "MFCC statistics"
-            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=num_speakers or None,
-                                       at_least=hint)
+            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, **count)
     record_time(f"Who spoke ({name} + clustering)", time.perf_counter() - started,
                 f"{len(set(s.speaker for s in labelled))} voices in {len(labelled)} segments")
     remember("segments", labelled)

@@ -253,12 +253,18 @@ INTRODUCTION = re.compile(r"\b(?:I'm|I am|my name is|this is|it's)\s+([A-Z][a-z]
 NOT_NAMES = {"Not", "Sure", "Sorry", "Here", "Fine", "Good", "Glad", "Happy", "Just", "Also", "Going", "The"}
 
 
-def speakers_hint(segments: list[Segment]) -> int | None:
-    """How many voices the names heard suggest (people addressed, thanked or introduced), or None."""
+def count_from_names(segments: list[Segment]) -> dict:
+    """diarize()'s count arguments from the names heard (people addressed, thanked or introduced):
+    exactly that many voices when every one of them introduced themselves, else at least that many
+    (someone may never be named); nothing when fewer than two names were heard."""
     from lib.meeting_minutes import conversation
 
-    heard = len(conversation.candidate_attendees(segments))
-    return heard if heard >= 2 else None
+    heard = conversation.candidate_attendees(segments)
+    if len(heard) < 2:
+        return {}
+    if set(heard) <= set(introduced_names(segments)):
+        return {"num_speakers": len(heard)}
+    return {"at_least": len(heard)}
 
 
 def introduced_names(segments: list[Segment]) -> list[str]:

@@ -77,14 +77,15 @@ def soundex(name: str) -> str:
 
 def same_name(found: str, truth: str) -> bool:
     """The same person's name as speech recognition spelled it ("Taric" for "Tariq", "Asia" for
-    "Aisha"): equal ignoring case, alike in spelling (difflib ratio ≥ 0.75, same first letter), or
-    alike in sound (the same Soundex code)."""
+    "Aisha", "Uki" for "Yuki"): equal ignoring case, alike in spelling (difflib ratio ≥ 0.85, or
+    ≥ 0.75 with the same first letter), or alike in sound (the same Soundex code)."""
     import difflib
 
     a, b = found.strip().lower(), truth.strip().lower()
     if not a or not b:
         return False
-    return a == b or (a[0] == b[0] and difflib.SequenceMatcher(None, a, b).ratio() >= 0.75) or soundex(a) == soundex(b)
+    ratio = difflib.SequenceMatcher(None, a, b).ratio()
+    return a == b or ratio >= 0.85 or (a[0] == b[0] and ratio >= 0.75) or soundex(a) == soundex(b)
 
 
 def attendees_found(found: list[str], truth: list[str]) -> int:
