@@ -34,11 +34,15 @@ run: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# Two worker processes, one per core of the CI machine; a test file stays on one worker, so its
+# module fixtures (trained models, AppTests) are built once.
+TEST_WORKERS ?= 2
+
 test: setup lint
-	HF_HUB_DISABLE_TELEMETRY=1 $(PY) -m pytest
+	HF_HUB_DISABLE_TELEMETRY=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: setup lint
-	$(PY) -m pytest -m "not slow and not browser"
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not browser"
 
 # One benchmark at a time: `make bench` is benchmarks/startup.py, `make bench BENCH=cnn` is
 # benchmarks/cnn.py, `make bench BENCH=finetuning ARGS=tiny_gpt` passes arguments (README "Benchmarks").

@@ -8,7 +8,7 @@ from lib import attention_models
 
 st.title("Attention and the Transformer")
 common.shared_state("attention", widgets.SHARED, widgets.PRESETS)
-common.lesson_text("attention", "intro")
+common.lesson_text("attention", "intro", **attention_models.block_facts())
 
 # --- 1. dot product ---------------------------------------------------------
 st.header("1. The dot product measures similarity")
@@ -49,7 +49,7 @@ if words:
 
 # --- 4. positional encoding ---------------------------------------------------
 st.header("4. Positional encoding")
-common.lesson_text("attention", "position")
+common.lesson_text("attention", "position", **attention_models.block_facts())
 
 widgets.positional_section(words)
 

@@ -79,13 +79,19 @@ result = st.session_state.get("ft_result")
 if result:
     st.plotly_chart(widgets.loss_chart(result["run"].logs), width="stretch", key="ft_final_curve")
     widgets.run_notes(result["run"])
-    st.header("4 · Evaluate")
+st.header("4 · Evaluate")
+if not result:
+    st.caption("Fine-tune above first: this section then scores the model on the held-out test set.")
+else:
     common.lesson_text("finetuning", "evaluate")
     widgets.evaluation(result)
     st.success("The fine-tuned model is saved in this session: the pipelines lesson offers it for "
                "sentiment analysis.", icon=":material/check_circle:")
 
-    st.header("5 · Attention before and after fine-tuning")
+st.header("5 · Attention before and after fine-tuning")
+if not result:
+    st.caption("Fine-tune above first: this section then compares MiniLM's attention before and after.")
+else:
     sentence = st.text_input("Sentence", max_chars=300, key="ft_attention_text")
     finetuned = trained.kept("finetune_model", "fine-tuned model")
     if sentence.strip() and finetuned is not None:

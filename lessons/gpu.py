@@ -21,7 +21,7 @@ devices = gpu.available_devices()
 cols = st.columns(4)
 cols[0].metric("Best device", info["device"].upper())
 cols[1].metric("GPU", info.get("gpu_name", "none"))
-cols[2].metric("GPU memory", f"{info['gpu_memory_gb']} GB" if info["cuda"] else "—")
+cols[2].metric("GPU memory", f"{info['gpu_memory_gb']} GiB" if info["cuda"] else "—")
 cols[3].metric("Compute capability", info.get("compute_capability", "—"))
 st.caption(f"PyTorch {info['torch']} · CUDA build {info['cuda_version'] or 'none'} · Apple MPS "
            f"{'available' if info['mps'] else 'not available'} · CPU threads {info['cpu_threads']} "
@@ -96,7 +96,7 @@ if st.session_state.get(f"{K}_threads"):
 
 # --- memory -------------------------------------------------------------------------------------
 st.header("Memory: parameters × bytes per parameter")
-common.lesson_text(K, "memory")
+common.lesson_text(K, "memory", t4_gb=gpu.COLAB_T4_GB, t4_gib=f"{gpu.COLAB_T4_BYTES / 2**30:.1f}")
 encoder = common.load_model("minilm", "encoder")
 
 
@@ -107,11 +107,15 @@ def measured_megabytes(dtype: str) -> float:
 
 measured = {d: measured_megabytes(d) for d in gpu.DTYPES}
 st.markdown("MiniLM converted to each precision and measured tensor by tensor: "
-            + ", ".join(f"**{d}** {mb:.1f} MB" for d, mb in measured.items()) + ".")
+            + ", ".join(f"**{d}** {mb:.1f} MiB" for d, mb in measured.items()) + " (1 MiB = 2²⁰ bytes).")
 st.dataframe(pd.DataFrame(gpu.registry_memory_table()).set_index("model").round(1), width="stretch")
-st.markdown(f"On the course's {gpu.COLAB_T4_GB} GB Colab T4, weights alone fit up to about "
-            + ", ".join(f"**{gpu.max_parameters(gpu.COLAB_T4_GB, p) / 1e9:.1f}B** parameters in {p}"
-                        for p in ("float32", "float16", "4-bit")) + ".")
+st.markdown(f"The course's Colab T4 has {gpu.COLAB_T4_GB} GB ({gpu.COLAB_T4_GB} × 10⁹ bytes, "
+            f"{gpu.COLAB_T4_BYTES / 2**30:.1f} GiB). Weights alone would fit up to about "
+            + ", ".join(f"**{gpu.max_parameters(gpu.COLAB_T4_BYTES, p) / 1e9:.1f}B** parameters in {p}"
+                        for p in ("float32", "float16", "4-bit"))
+            + ", but that is an upper bound: the CUDA context (the driver's and libraries' own memory, "
+            "typically a few hundred MiB), the activations of each forward pass and, when generating, the "
+            "key/value cache all come out of the same memory, so a real model must be smaller.")
 
 # --- saved results ----------------------------------------------------------------------------
 st.header("Results measured on a GPU")

@@ -35,10 +35,13 @@ else:
             st.error(str(err))
 widgets.keep_results_of(source, audio_bytes)  # a transcript or minutes of another meeting are dropped
 
-if audio_bytes is not None:
+st.header("2. Speech → text")
+if audio_bytes is None:
+    st.caption("A transcript needs no speech recognition: *Use this transcript* takes it straight to section 3."
+               if source == widgets.SOURCES[-1] else "Upload or record the meeting above first.")
+else:
     if not widgets.state("segments"):
         st.audio(audio_bytes)
-    st.header("2. Speech → text")
     common.lesson_text(KEY, "transcribe")
     left, middle, right = st.columns(3)
     size = left.selectbox("Whisper model", widgets.whisper_sizes(), key=f"{KEY}_whisper",

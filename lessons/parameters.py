@@ -82,7 +82,7 @@ common.lesson_text("parameters", "variants")
 
 # --- 3. build your own, 4. memory (one fragment: the memory panel follows the builder) ----
 st.header("Build your own Transformer")
-common.lesson_text("parameters", "builder")
+common.lesson_text("parameters", "builder", **parameters.doubling_facts())
 widgets.builder_and_memory(titles)
 
 common.checkpoint("parameters")

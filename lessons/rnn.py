@@ -43,7 +43,7 @@ for x_t in one_hot_chars:                 # the same weights at every step
 """)
 
 st.header("2. Backpropagation through time: vanishing and exploding gradients")
-common.lesson_text("rnn", "bptt")
+common.lesson_text("rnn", "bptt", **widgets.bptt_facts())
 
 
 @common.fragment

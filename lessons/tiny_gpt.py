@@ -2,6 +2,7 @@ import streamlit as st
 
 from lessons.widgets import common
 from lessons.widgets import tiny_gpt as widgets
+from lib import tiny_gpt
 
 st.title("A tiny GPT, trained from scratch")
 common.shared_state("tiny_gpt", widgets.SHARED, widgets.PRESETS)
@@ -21,6 +22,9 @@ if run:
     st.header("3 · The generation loop")
     common.lesson_text("tiny_gpt", "generate")
     widgets.generation_loop(run)
+    st.header("4 · Watch it learn")
+    common.lesson_text("tiny_gpt", "watch", prompt=tiny_gpt.SNAPSHOT_PROMPT, snapshots=tiny_gpt.SNAPSHOTS)
+    widgets.watch_it_learn(run)
 
 common.checkpoint("tiny_gpt")
 common.next_lesson("tiny_gpt")

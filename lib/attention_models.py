@@ -6,13 +6,14 @@ tokenize-and-forward; the shared model is never modified.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 import torch
 
-from lib import device_policy, parameters, sampling
+from lib import device_policy, model_registry, parameters, sampling
 
 DISPLAY_TOKEN_LIMIT = 256  # beyond this a heatmap is unreadable and the memory grows as seq²
 ARCHITECTURES = [
@@ -22,16 +23,53 @@ ARCHITECTURES = [
     {"family": "Decoder-only", "example": "GPT, SmolLM2, Llama", "attention": "causal (masked) self-attention",
      "trained to": "predict the next token", "good at": "generation: chat, completion, code",
      "in this lesson": "SmolLM2-135M (offline)"},
-    {"family": "Encoder-decoder", "example": "T5, BART, Marian, the 2017 Transformer",
+    {"family": "Encoder-decoder", "example": "T5, BART, Whisper, the 2017 Transformer",
      "attention": "encoder self-attention + causal decoder self-attention + cross-attention",
-     "trained to": "turn one sequence into another", "good at": "translation, summarisation",
-     "in this lesson": "the teacher-forcing table below (no offline encoder-decoder is bundled)"},
+     "trained to": "turn one sequence into another (text → text, audio → text)",
+     "good at": "translation, summarisation, speech recognition",
+     "in this lesson": "the teacher-forcing table below; the meeting-minutes lesson runs one offline: "
+                       f"{model_registry.REGISTRY[model_registry.OFFLINE_DEFAULT['asr']].title}, an audio encoder "
+                       "and a text decoder"},
 ]
 
 
 # The offline default of each role and its config in assets/configs (read without loading a model;
 # tests/test_attention.py checks each against the bundled model's own config).
 BUNDLED_CONFIGS = {"encoder": "all-MiniLM-L6-v2", "decoder": "SmolLM2-135M"}
+
+
+ACTIVATION_NAMES = {"gelu": "GELU", "gelu_new": "GELU", "gelu_pytorch_tanh": "GELU", "relu": "ReLU", "silu": "SiLU",
+                    "swish": "SiLU"}
+GATED_NAMES = {"SiLU": "SwiGLU", "GELU": "GeGLU", "ReLU": "ReGLU"}
+
+
+@functools.cache
+def block_facts() -> dict[str, str]:
+    """How the bundled encoder's and decoder's blocks are built, for the lesson text,
+    read from each config (hidden_act) and the model built from it on the meta
+    device: gated feed-forward (a gate_proj layer), the norm layer, and positions
+    (learned position embeddings or rotary, RoPE)."""
+    import transformers
+
+    facts = {}
+    for role, name in BUNDLED_CONFIGS.items():
+        raw = parameters.shipped_config(name)
+        model = model_registry.build_on_meta(transformers.AutoConfig.for_model(**raw), transformers.AutoModel)
+        activation = ACTIVATION_NAMES.get(raw["hidden_act"], raw["hidden_act"])
+        modules = dict(model.named_modules())
+        gated = any(module_name.endswith("gate_proj") for module_name in modules)
+        norms = {type(m).__name__ for m in modules.values() if "Norm" in type(m).__name__}
+        facts[f"{role}_norm"] = "RMSNorm" if any("RMSNorm" in n for n in norms) else "LayerNorm"
+        facts[f"{role}_positions"] = (
+            "rotates each query and key by angles that grow with the token's position (rotary embeddings, RoPE), "
+            "so a score depends on how far apart two tokens are" if any("rotary" in n for n in modules) else
+            f"learns one position vector for each of its {raw['max_position_embeddings']} positions and adds it to "
+            "the token's embedding, like the sines but trained")
+        facts[f"{role}_activation"] = activation
+        facts[f"{role}_ffn"] = (f"{GATED_NAMES.get(activation, 'gated ' + activation)}, three matrices: "
+                                f"{activation}(x·W_gate) times x·W_up, element by element, projected back by W_down"
+                                if gated else f"two linear layers with {activation} between them")
+    return facts
 
 
 def bundled_shapes() -> dict[str, int]:

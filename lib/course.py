@@ -52,6 +52,8 @@ LESSONS = [
            "Fine-tune a pretrained encoder on review sentiment."),
     Lesson("tiny_gpt", "A tiny GPT from scratch", "HuggingFace", ":material/auto_awesome:",
            "Train a small GPT-2 on a bundled corpus and watch it learn."),
+    Lesson("inside_llm", "Inside a language model", "HuggingFace", ":material/biotech:",
+           "Logit lens, switching heads off, and the KV cache in a real decoder."),
     Lesson("gpu", "GPU acceleration", "HuggingFace", ":material/memory:",
            "CPU vs GPU, batching, precision: measured, not claimed."),
     Lesson("meeting_minutes", "Meeting minutes", "Applications", ":material/record_voice_over:",

@@ -114,10 +114,15 @@ def sentence_embeddings(loaded, sentences: list[str], batch_size: int = 32) -> t
                                        return_tensors="pt").to(loaded.device)
             with torch.no_grad():
                 states = loaded.model(**encoded).last_hidden_state.float()  # (batch, seq, hidden)
-        mask = encoded["attention_mask"].unsqueeze(-1).float()  # (batch, seq, 1)
-        pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        chunks.append(torch.nn.functional.normalize(pooled, dim=-1).cpu())
+        chunks.append(mean_pooled(states, encoded["attention_mask"]).cpu())
     return torch.cat(chunks)
+
+
+def mean_pooled(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """(batch, seq, hidden) token vectors -> (batch, hidden) unit vectors: the mean over real tokens."""
+    mask = attention_mask.unsqueeze(-1).float()  # (batch, seq, 1)
+    pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, dim=-1)
 
 
 def bundled_sentences() -> list[str]:

@@ -260,7 +260,8 @@ def speedups(rows: list[dict], key: str, value: str, baseline: str = "cpu") -> l
             for r in rows if r["device"] != baseline and r[key] in base]
 
 
-COLAB_T4_GB = 16  # the course's reference GPU
+COLAB_T4_GB = 16  # the course's reference GPU, as its datasheet states it: 16 GB
+COLAB_T4_BYTES = COLAB_T4_GB * 10**9  # GB are 10⁹ bytes (16 GB = 14.9 GiB)
 
 
 def registry_memory_table() -> list[dict]:
@@ -271,11 +272,12 @@ def registry_memory_table() -> list[dict]:
         count = model_registry.num_parameters(spec.key)
         if count:
             row = {"model": spec.title, "parameters (M)": count / 1e6}
-            row.update({f"{p} (MB)": weights_bytes(count, p) / 2**20 for p in BYTES_PER_PARAMETER})
+            row.update({f"{p} (MiB)": weights_bytes(count, p) / 2**20 for p in BYTES_PER_PARAMETER})
             rows.append(row)
     return rows
 
 
-def max_parameters(memory_gb: float, precision: str) -> float:
-    """How many parameters' weights fit in `memory_gb` GiB (ignoring activations and the KV cache)."""
-    return memory_gb * 2**30 / BYTES_PER_PARAMETER[precision]
+def max_parameters(memory_bytes: float, precision: str) -> float:
+    """How many parameters' weights fit in `memory_bytes` (an upper bound: activations, the
+    KV cache and the CUDA context take their share of the same memory)."""
+    return memory_bytes / BYTES_PER_PARAMETER[precision]

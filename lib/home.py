@@ -33,5 +33,5 @@ def models_rows(bundled: list[dict]) -> list[dict]:
     """The bundled-model table as the home page shows it."""
     return [{**m, "installed": "✅ available" if m["installed"] else "❌ missing",
              "parameters": f"{m['parameters']:,}" if m["parameters"] else "—",
-             "size (MB)": f"{m['size (MB)']:.1f}" if m["size (MB)"] else "—"}
+             "size (MiB)": f"{m['size (MiB)']:.1f}" if m["size (MiB)"] else "—"}
             for m in bundled]

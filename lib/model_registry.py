@@ -209,7 +209,7 @@ def build_on_meta(config, cls):
 
 
 def size_on_disk_mb(key: str) -> float | None:
-    """MB (2**20 bytes) of an installed bundled model's files; None otherwise."""
+    """MiB (2**20 bytes) of an installed bundled model's files; None otherwise."""
     if not _bundled_and_installed(key):
         return None
     location = bundled_path(key)
@@ -221,7 +221,7 @@ FLOAT32_BYTES = 4  # most Hub checkpoints store float32 weights (bfloat16 ones a
 
 
 def estimated_size_mb(key: str) -> float | None:
-    """A model's weights estimated from its parameter count as float32, in MB (2**20 bytes)."""
+    """A model's weights estimated from its parameter count as float32, in MiB (2**20 bytes)."""
     count = num_parameters(key)
     return None if count is None else count * FLOAT32_BYTES / 2**20
 
@@ -233,5 +233,5 @@ def installed_report() -> list[dict]:
     "Hub fallback" names where a missing one is downloaded from instead."""
     return [{"model": s.title, "role": s.role, "package": distribution(s),
              "installed": is_installed(s.key), "licence": s.license, "parameters": parameters_on_disk(s.key),
-             "size (MB)": size_on_disk_mb(s.key), "Hub fallback": s.hub_id or "—"}
+             "size (MiB)": size_on_disk_mb(s.key), "Hub fallback": s.hub_id or "—"}
             for s in _SPECS if s.bundled]

@@ -543,6 +543,29 @@ def preset(name: str) -> tuple[Architecture, float]:
     return builder_architecture(**settings), published
 
 
+def doubling_hidden_size(arch: Architecture) -> dict[str, float]:
+    """How many times larger each part gets when H and F double together (F = 4H stays
+    F = 4H): {"layers": …, "embeddings": …, "total": …}. The H×H and H×F matrices grow
+    4×; biases, norms and the V×H and P×H embeddings only 2×."""
+    doubled = replace(arch, hidden_size=2 * arch.hidden_size, intermediate_size=2 * arch.intermediate_size)
+
+    def parts(a: Architecture) -> dict[str, int]:
+        terms = formula_terms(a)
+        embeddings = sum(t.value for t in terms if t.group in EMBEDDING_GROUPS)
+        layers = sum(t.value for t in terms if t.group in ("attention", "feed-forward", "layer norms"))
+        return {"layers": layers, "embeddings": embeddings, "total": formula_total(a)}
+
+    before, after = parts(arch), parts(doubled)
+    return {part: after[part] / before[part] for part in before}
+
+
+def doubling_facts() -> dict[str, str]:
+    """The builder text's numbers: doubling H (and F) in GPT-2 small and in GPT-3."""
+    small, large = (doubling_hidden_size(preset(name)[0]) for name in ("GPT-2 small (2019)", "GPT-3 175B (2020)"))
+    return {"small_layers": f"{small['layers']:.2f}", "small_embeddings": f"{small['embeddings']:g}",
+            "small_total": f"{small['total']:.2f}", "large_total": f"{large['total']:.2f}"}
+
+
 ORIGINAL_TRANSFORMER = preset("Original Transformer (2017)")[0]
 GPT3 = preset("GPT-3 175B (2020)")[0]
 
@@ -589,8 +612,10 @@ BYTES_PER_PARAMETER = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1, "int4": 0.5}
 # Adam in fp32: the weights, their gradients, and two moment estimates per weight.
 ADAM_STATE_BYTES = {"weights": 4, "gradients": 4, "Adam 1st moment (m)": 4, "Adam 2nd moment (v)": 4}
 GIB = 2**30
-DEVICES_GIB = {"T4 16 GB": 16, "V100 16 GB": 16, "A100 80 GB": 80, "H100 80 GB": 80,
-               "Streamlit Cloud 2.7 GB RAM": 2.7}
+# Capacities as their makers state them, in GB (10⁹ bytes): a "16 GB" T4 holds 14.9 GiB.
+DEVICES_GB = {"T4 16 GB": 16, "V100 16 GB": 16, "A100 80 GB": 80, "H100 80 GB": 80,
+              "Streamlit Cloud 2.7 GB RAM": 2.7}
+DEVICES_GIB = {name: gb * 10**9 / GIB for name, gb in DEVICES_GB.items()}
 
 
 def memory_table(num_parameters: int) -> pd.DataFrame:
@@ -612,6 +637,7 @@ def fit_verdict(needed_gib: float, capacity_gib: float) -> str:
 
 
 def fits_table(num_parameters: int, local_gpu: tuple[str, float] | None = None) -> pd.DataFrame:
+    """Which use fits on which device; `local_gpu` is (name, GiB) as torch reports it."""
     devices = dict(DEVICES_GIB)
     if local_gpu:
         devices[f"this machine: {local_gpu[0]}"] = local_gpu[1]

@@ -112,7 +112,7 @@ HUB_ROLES = {"sentiment-analysis": "classifier", "ner": "ner", "question-answeri
 def needs_hub_message(task: Task) -> str:
     spec = model_registry.REGISTRY[task.model_key]
     size_mb = model_registry.estimated_size_mb(task.model_key)
-    size = f" (about {size_mb:,.0f} MB, estimated from its parameters as float32)" if size_mb else ""
+    size = f" (about {size_mb:,.0f} MiB, estimated from its parameters as float32)" if size_mb else ""
     return (f"**{task.title}** has no offline model here. It needs **{spec.location}**{size} "
             "from the HuggingFace Hub: connect to the internet and "
             "choose *Hub when available* in the sidebar, or download it once with "

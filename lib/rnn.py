@@ -189,6 +189,21 @@ def decay_rate(norms: np.ndarray) -> float:
     return float(np.exp(slope))
 
 
+BPTT_SCALES = {"shrinking": 0.75, "just above one": 1.25, "exploding": 2.0}  # the scales the lesson text names
+
+
+def bptt_facts(seq_len: int) -> dict[str, str]:
+    """The vanilla RNN demo measured at the scales the lesson text names:
+    {"scale_<i>", "rate_<i>" (factor per step back), "ratio_<i>" (‖∂L/∂h_1‖ / ‖∂L/∂h_T‖)}."""
+    facts = {"bptt_steps": str(seq_len)}
+    for i, scale in enumerate(BPTT_SCALES.values(), start=1):
+        norms = gradient_norms("rnn", seq_len, scale).norms
+        ratio = norms[0] / norms[-1]
+        facts |= {f"scale_{i}": f"{scale:g}", f"rate_{i}": f"{decay_rate(norms):.2f}",
+                  f"ratio_{i}": f"{ratio:.2g}" if ratio < 1 else f"{ratio:,.0f}"}
+    return facts
+
+
 # --- 3. a trained LSTM's gates: counting brackets ---------------------------------------
 
 BRACKET_VOCAB = "()x"

@@ -10,13 +10,14 @@ the one every lesson that generates text shares.
 from __future__ import annotations
 
 import math
+import string
 from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
 import torch
 
-from lib import sampling
+from lib import embeddings, inside_llm, sampling
 
 MIN_CORPUS_CHARS = 2_000
 MAX_CORPUS_CHARS = 400_000
@@ -122,6 +123,22 @@ class Progress:
     sample: str | None = None
 
 
+SNAPSHOT_PROMPT = "The value is 42, not 7."  # cut to the context; characters the corpus lacks are dropped
+SNAPSHOTS = 24  # pictures of the model kept over one run (plus the untrained start)
+
+
+@dataclass
+class Snapshot:
+    """What one moment of training looks like inside the model, on SNAPSHOT_PROMPT."""
+    step: int
+    prompt: list[str]            # the prompt's characters (those the vocabulary has)
+    attentions: np.ndarray       # (layers, heads, seq, seq) every head's map
+    lens_top: list[list[str]]    # (layers + 1, seq) the character each layer would predict next
+    lens_probs: np.ndarray       # (layers + 1, seq) its probability
+    embedding_xy: np.ndarray     # (vocab, 2) token embeddings on their two principal axes
+    explained: tuple[float, float]  # share of the embeddings' variance each axis shows
+
+
 @dataclass
 class TinyGPTRun:
     config: TinyGPTConfig
@@ -129,6 +146,55 @@ class TinyGPTRun:
     model: torch.nn.Module
     baseline: float
     history: list[Progress] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)
+
+
+def char_class(char: str) -> str:
+    """The colour group of a character in the embedding map."""
+    if char.lower() in "aeiou":
+        return "vowel"
+    if char.isdigit():
+        return "digit"
+    if char in string.punctuation:
+        return "punctuation"
+    if char.isspace():
+        return "space or newline"
+    return "consonant" if char.isalpha() else "other"
+
+
+def snapshot_steps(max_steps: int, count: int = SNAPSHOTS) -> set[int]:
+    """The steps after which a snapshot is kept: about `count` evenly spaced, and the last."""
+    every = max(1, math.ceil(max_steps / count))
+    return {step for step in range(every, max_steps + 1, every)} | {max_steps}
+
+
+@torch.no_grad()
+def take_snapshot(run: TinyGPTRun, step: int, prompt: str = SNAPSHOT_PROMPT) -> Snapshot:
+    """Every head's attention map and the logit lens on `prompt`, and the
+    token embeddings projected to 2-D (axes signed to match the previous snapshot,
+    so the picture does not flip between frames)."""
+    model, block = run.model, run.config.block_size
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    ids = torch.tensor([(run.tokenizer.encode(prompt) or [0])[-block:]], device=device)  # (1, seq)
+    implementation = model.config._attn_implementation
+    model.set_attn_implementation("eager")  # the only kind that returns attention weights
+    try:
+        attentions = model(input_ids=ids, output_attentions=True).attentions  # layers × (1, heads, seq, seq)
+    finally:
+        model.set_attn_implementation(implementation)
+    streams, _ = inside_llm.lens_from_ids(model, ids)
+    top_ids, top_probs, _ = inside_llm.read_lens(model, streams)
+    xy, explained = embeddings.pca_2d(model.get_input_embeddings().weight.detach().cpu())
+    if run.snapshots:  # keep each axis pointing the way it pointed in the last frame
+        signs = torch.sign((xy * torch.from_numpy(run.snapshots[-1].embedding_xy)).sum(dim=0))
+        xy = xy * torch.where(signs == 0, torch.ones_like(signs), signs)
+    model.train(was_training)
+    return Snapshot(step, [run.tokenizer.chars[i] for i in ids[0].tolist()],
+                    torch.cat(attentions).float().cpu().numpy(),
+                    [[run.tokenizer.chars[i] for i in row] for row in top_ids.tolist()],
+                    top_probs.cpu().numpy(), xy.numpy(), (float(explained[0]), float(explained[1])))
 
 
 def new_run(text: str, config: TinyGPTConfig, device: str = "cpu") -> tuple[TinyGPTRun, torch.Tensor, torch.Tensor]:
@@ -144,10 +210,15 @@ def new_run(text: str, config: TinyGPTConfig, device: str = "cpu") -> tuple[Tiny
 
 
 def train(run: TinyGPTRun, train_data: torch.Tensor, val_data: torch.Tensor,
-          prompt: str = "The ", temperature: float = 0.8) -> Iterator[Progress]:
+          prompt: str = "The ", temperature: float = 0.8, snapshots: bool = False) -> Iterator[Progress]:
     """AdamW on next-character prediction; every eval_every steps, the
-    validation loss and a sample. Yields one Progress per step."""
+    validation loss and a sample. Yields one Progress per step. With
+    `snapshots`, run.snapshots gains the untrained model and about SNAPSHOTS
+    moments of training (take_snapshot)."""
     cfg, model = run.config, run.model
+    keep = snapshot_steps(cfg.max_steps) if snapshots else set()
+    if snapshots and not run.snapshots:
+        run.snapshots.append(take_snapshot(run, 0))
     device = next(model.parameters()).device
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=0.01)
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -170,6 +241,8 @@ def train(run: TinyGPTRun, train_data: torch.Tensor, val_data: torch.Tensor,
             progress.sample = prompt + "".join(
                 s.token for s in generate(run, prompt, 120, temperature, top_k=None, seed=step))
         run.history.append(progress)
+        if step in keep:
+            run.snapshots.append(take_snapshot(run, step))
         yield progress
     model.eval()
 

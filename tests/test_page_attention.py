@@ -279,8 +279,9 @@ def test_checkpoint_and_accessibility(page):
     from lib import checkpoints
 
     assert chart_problems(page) == [] and widget_label_problems(page) == []
+    assert [h.value.split(".")[0] for h in page.header if h.value[0].isdigit()] == [str(n) for n in range(1, 8)]
     first = checkpoints.questions("attention", 1)[0]
     page.text_input(key="attention_a1_1").input(str(first.answer))
     next(b for b in page.button if b.label == "Check").click().run()
     assert [s.value for s in page.success] == ["Correct."]
-    assert page.session_state["progress"]["attention"]["correct"] == 1
+    assert page.session_state["progress"]["attention"]["first_try"] == 1

@@ -133,6 +133,8 @@ def test_malformed_link_preset_checkpoint_and_labels(open_page):
     assert all(part in notice for part in ("`seed=abc` is not a whole number", "outside 1–6", "`text` is too long",
                                            "`model=../../etc/passwd` is not one of the choices"))
     assert at.selectbox(key="ft_base").value == "minilm"
+    numbered = [h.value.split(" ")[0] for h in at.header if h.value[0].isdigit()]
+    assert numbered == ["1", "2", "3", "4", "5", "6"]  # before any training too (issue 23: it read 1, 2, 3, 6)
     assert dict(at.query_params) == {}
     assert at.number_input(key="ft_seed").value == 0 and at.slider(key="ft_epochs").value == 3
     head = config("all-MiniLM-L6-v2")["hidden_size"] * 2 + 2  # a 2-class linear head: H·2 weights + 2 biases

@@ -12,7 +12,10 @@ def test_page_detects_device_and_runs_cpu_benchmarks(open_page):
     app = open_page("gpu", timeout=180)
     assert not app.exception, app.exception
     assert app.metric[0].value == gpu.available_devices()[-1].upper()
-    assert "float32** 86.6 MB" in " ".join(m.value for m in app.markdown)
+    shown = " ".join(m.value for m in app.markdown)
+    assert "float32** 86.6 MiB" in shown
+    assert "16 GB (16 × 10⁹ bytes, 14.9 GiB)" in shown and "**8.0B** parameters in float16" in shown
+    assert "CUDA context" in shown and f'"16 GB" T4 holds {16e9 / 1024**3:.1f} GiB' in shown
 
     app.multiselect(key="gpu_sizes").set_value([128, 256]).run()
     app.button(key="gpu_run_matmul").click().run()

@@ -1,5 +1,5 @@
 """AppTest: the home page: the course path with this session's scores and the system panel."""
-from lib import course, model_registry
+from lib import course, model_registry, progress
 
 PAGES = course.available_lessons()
 
@@ -20,12 +20,13 @@ def test_home_shows_system_panel_and_course_map(open_page, minilm):
 def test_course_path_shows_this_sessions_scores(open_page):
     app = open_page("home")
     assert [c.value for c in app.caption].count("checkpoint not tried") == len(PAGES) - 1
-    app.session_state["progress"] = {"cnn": {"correct": 3, "total": 5, "seed": 7}}
+    app.session_state["progress"] = {"cnn": progress.record(3, 5, 7, solved_on_retry=2)}
     app.run()
     assert not app.exception
     assert [c.value for c in app.caption].count("checkpoint not tried") == len(PAGES) - 2
     bar = next(p for p in app.get("progress"))
-    assert bar.proto.text == "3/5 correct" and bar.proto.value == 60
+    assert bar.proto.text == "3/5 first try" and bar.proto.value == 60
+    assert "practice: 2 solved on a retry" in [c.value for c in app.caption]
 
 
 def test_home_widgets_are_labelled(open_page):

@@ -53,6 +53,8 @@ def test_pasted_transcript_skips_asr_and_gives_minutes(open_page):
     assert "| David | Send the final list of projects to all teachers" in markdown(at)
     stages = list(at.session_state[f"{KEY}_timings"])
     assert stages == ["Text → minutes (extractive)"]  # no Whisper stage: ASR was skipped
+    numbered = [h.value.split(".")[0] for h in at.header if h.value[0].isdigit()]
+    assert numbered == ["1", "2", "3", "4"]  # issue 23: a pasted transcript went from 1 to 3
 
 
 def test_editing_the_action_table_updates_the_markdown(open_page):

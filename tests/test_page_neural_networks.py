@@ -229,4 +229,4 @@ def test_checkpoint_answer_gets_feedback(page):
     page.text_input(key="neural_networks_a1_1").input(f"{first.answer:.6g}")
     next(b for b in page.button if b.label == "Check").click().run()
     assert [s.value for s in page.success] == ["Correct."]
-    assert page.session_state["progress"]["neural_networks"]["correct"] == 1
+    assert page.session_state["progress"]["neural_networks"]["first_try"] == 1

@@ -7,7 +7,7 @@ from accessibility import chart_problems, widget_label_problems
 
 from lessons.widgets import pipelines as widgets
 from lessons.widgets import trained
-from lib import checkpoints, efficientnet, model_loading, model_registry, pipelines
+from lib import checkpoints, efficientnet, model_loading, model_registry, pipelines, progress
 from lib.meeting_minutes import classic_asr
 
 TIMEOUT = 240
@@ -353,7 +353,7 @@ def test_preset_checkpoint_and_accessibility(app):
     app.radio(key="pipelines_a1_1").set_value(first.answer)
     next(b for b in app.button if b.label == "Check").click().run()
     assert [s.value for s in app.success][-1] == "Correct."
-    assert app.session_state["progress"]["pipelines"] == {"correct": 1, "total": 4, "seed": 1}
+    assert app.session_state["progress"]["pipelines"] == progress.record(1, 4, 1)
 
     for task_key in ("zero-shot-classification", "feature-extraction", "image-classification"):
         choose(app, task_key)

@@ -1,4 +1,6 @@
 """AppTest: the tiny-GPT lesson — training and generation, own text, shared links, presets, checkpoint."""
+import json
+
 import pytest
 from accessibility import chart_problems, widget_label_problems
 from shipped_configs import transformers_total
@@ -24,6 +26,13 @@ def test_tiny_gpt_page_trains_and_generates(open_page):
     assert any("unigram" in m.value for m in at.markdown)
     assert at.code[-1].value.startswith("The ")
     assert chart_problems(at) == [] and widget_label_problems(at) == []
+    snapshots = at.select_slider(key="gpt_snapshot")  # 4 · Watch it learn: scrub back to the untrained model
+    assert snapshots.options[0] == "0" and snapshots.value == 50
+    snapshots.set_value(0).run()
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert {"Step 0: the next character each layer would predict (logit lens)",
+            "Layer 1 head 0: where each character looks (step 0)"} <= set(titles)
+    assert any(t.startswith("Character embeddings, step 0") for t in titles)
     at.slider(key="gpt_top_p").set_value(0.5).run()
     assert not at.exception and dict(at.query_params)["topp"] == "0.5"
     at.text_input(key="gpt_prompt").input("<script>日本").run()  # no character of the corpus's vocabulary

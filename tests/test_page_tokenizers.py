@@ -14,7 +14,7 @@ from test_tokenizers import fake_hub, markdown_inline
 from tokenizers import Tokenizer
 
 from lessons.widgets import tokenizers as tui
-from lib import checkpoints, model_registry, smollm2_conversion
+from lib import checkpoints, model_registry, progress, smollm2_conversion
 from lib import tokenization as T
 from lib import tokenization_algorithms as A
 
@@ -323,7 +323,7 @@ def test_preset_checkpoint_and_accessibility(page):
     page.text_input(key="tokenizers_a1_1").input(str(first.answer))
     next(b for b in page.button if b.label == "Check").click().run()
     assert [s.value for s in page.success][-1] == "Correct."
-    assert page.session_state["progress"]["tokenizers"] == {"correct": 1, "total": 4, "seed": 1}
+    assert page.session_state["progress"]["tokenizers"] == progress.record(1, 4, 1)
 
     assert chart_problems(page) == []
     assert widget_label_problems(page) == []

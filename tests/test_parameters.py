@@ -208,12 +208,14 @@ def test_what_fits_on_a_t4():
     fits = parameters.fits_table(parameters.count_known("llama-7b").total, ("Test GPU", 24.0))
     t4 = fits["T4 16 GB"]
     assert t4["inference, fp32"] == "no"  # 25 GiB
-    assert t4["inference, fp16"] == "fits"  # 12.6 GiB of 16
+    assert parameters.DEVICES_GIB["T4 16 GB"] == pytest.approx(16e9 / 2**30)  # 14.9 GiB: 16 GB, not 16 GiB
+    assert t4["inference, fp16"] == "tight"  # 12.6 GiB of 14.9: no 20% left for activations
     assert t4["inference, int4"] == "fits"
     assert t4["training with Adam, fp32"] == "no"
     assert fits["this machine: Test GPU"]["inference, fp16"] == "fits"
     assert (parameters.fits_table(parameters.count_known("llama-65b").total)["T4 16 GB"] == "no").all()
     assert parameters.fit_verdict(15, 16) == "tight"
+    assert parameters.fits_table(6 * 10**9)["T4 16 GB"]["inference, fp16"] == "fits"  # 11.2 GiB
 
 
 def test_the_detected_gpu_joins_the_fits_table(monkeypatch):
@@ -310,3 +312,49 @@ def test_the_memory_panel_counts_the_builders_model_of_this_run():
     assert uip.memory_total(uip.BUILT, None) is None
     assert uip.memory_total("bert-base-uncased", None) == parameters.count_known("bert-base-uncased").total
     assert uip.memory_total("GPT-3 175B (2020)", built) == parameters.formula_total(parameters.preset("GPT-3 175B (2020)")[0])
+
+
+def test_doubling_the_hidden_size_quadruples_only_the_layer_matrices():
+    """Issue 23: "doubling H quadruples" holds for the H×H and H×F matrices, not for embeddings, biases, norms."""
+    from lib import prose
+
+    def parts(hidden: int) -> dict[str, int]:
+        settings = parameters.shipped_builder_settings("gpt2")
+        cfg = transformers.GPT2Config(n_embd=hidden, n_inner=4 * hidden, n_layer=settings["layers"],
+                                      n_head=settings["heads"], vocab_size=settings["vocab"],
+                                      n_positions=settings["context"])
+        with torch.device("meta"):
+            model = transformers.GPT2Model(cfg)
+        counted = {"embeddings": 0, "layers": 0, "matrices": 0, "total": 0}
+        for name, tensor in model.named_parameters():
+            part = "embeddings" if name.startswith(("wte", "wpe")) else "layers" if name.startswith("h.") else None
+            counted["total"] += tensor.numel()
+            if part:
+                counted[part] += tensor.numel()
+            if part == "layers" and tensor.dim() == 2:
+                counted["matrices"] += tensor.numel()
+        return counted
+
+    small = parameters.shipped_config("gpt2")["n_embd"]
+    before, after = parts(small), parts(2 * small)
+    assert after["matrices"] == 4 * before["matrices"] and after["embeddings"] == 2 * before["embeddings"]
+    ratios = parameters.doubling_hidden_size(parameters.preset("GPT-2 small (2019)")[0])
+    for part in ("layers", "embeddings", "total"):
+        assert ratios[part] == pytest.approx(after[part] / before[part], rel=1e-9)
+    facts = parameters.doubling_facts()
+    assert float(facts["small_total"]) == pytest.approx(after["total"] / before["total"], abs=0.005)
+    assert 3 < float(facts["small_total"]) < 3.9 < float(facts["large_total"]) < 4
+    text = prose.lesson_markdown("parameters", "builder", **facts)
+    assert f"the whole model ×{facts['small_total']}, not ×4" in text
+
+
+def test_the_grouped_query_attention_claim_matches_the_shipped_configs():
+    from lib import prose
+
+    smol = parameters.shipped_config("SmolLM2-135M")
+    assert smol["num_key_value_heads"] < smol["num_attention_heads"]
+    for key in ("llama-7b", "llama-13b", "llama-30b", "llama-65b"):
+        raw = parameters.shipped_config(key)
+        assert raw.get("num_key_value_heads", raw["num_attention_heads"]) == raw["num_attention_heads"]
+    text = prose.lesson_markdown("parameters", "count")
+    assert "SmolLM2 does, the original LLaMA\n  models listed here do not" in text

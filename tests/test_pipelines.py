@@ -43,10 +43,10 @@ def test_the_hub_message_gives_a_size_only_where_the_parameters_can_be_counted()
     a registry model with a shipped config gets an estimate from its counted parameters."""
     for task in (t for t in pipelines.TASKS if not t.offline):
         message = pipelines.needs_hub_message(task)
-        assert model_registry.REGISTRY[task.model_key].location in message and " MB" not in message
+        assert model_registry.REGISTRY[task.model_key].location in message and " MiB" not in message
     bert = dataclasses.replace(pipelines.TASK_BY_KEY["sentiment-analysis"], model_key="bert-base-uncased")
     estimate = model_registry.num_parameters("bert-base-uncased") * 4 / 2**20
-    assert f"(about {estimate:,.0f} MB, estimated from its parameters as float32)" in pipelines.needs_hub_message(bert)
+    assert f"(about {estimate:,.0f} MiB, estimated from its parameters as float32)" in pipelines.needs_hub_message(bert)
 
 
 @pytest.mark.slow

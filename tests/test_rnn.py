@@ -52,10 +52,9 @@ def test_scaled_layer_sets_every_singular_value(kind):
         np.testing.assert_allclose(torch.linalg.svdvals(block).numpy(), 0.7, atol=1e-5)
 
 
-def test_bptt_norms_match_a_float64_hand_derivation():
-    seq_len, hidden, inputs_size, seed = 12, 32, 8, 0
-    report = rnn.gradient_norms("rnn", seq_len, 1.5, seed=seed)
-    layer = rnn.scaled_layer("rnn", inputs_size, hidden, 1.5, 0.0, seed)
+def float64_norms(seq_len: int, scale: float, hidden: int = 32, inputs_size: int = 8, seed: int = 0) -> list[float]:
+    """‖∂L/∂h_t‖ for t = 1..T, derived by hand in float64 for the demo's vanilla RNN."""
+    layer = rnn.scaled_layer("rnn", inputs_size, hidden, scale, 0.0, seed)
     gen = torch.Generator().manual_seed(seed + 1)
     x = torch.randn(seq_len, 1, inputs_size, generator=gen)[:, 0].double().numpy()
     readout = (torch.randn(hidden, generator=gen) / math.sqrt(hidden)).double().numpy()
@@ -68,7 +67,32 @@ def test_bptt_norms_match_a_float64_hand_derivation():
     for h_t in reversed(states[1:]):  # ∂L/∂h_{t-1} = W_hᵀ (∂L/∂h_t ⊙ (1 − h_t²))
         grad = w["weight_hh"].T @ (grad * (1 - h_t ** 2))
         expected.append(np.linalg.norm(grad))
-    np.testing.assert_allclose(report.norms, expected[::-1], rtol=1e-4)
+    return expected[::-1]
+
+
+def test_bptt_norms_match_a_float64_hand_derivation():
+    report = rnn.gradient_norms("rnn", 12, 1.5, seed=0)
+    np.testing.assert_allclose(report.norms, float64_norms(12, 1.5), rtol=1e-4)
+
+
+def test_the_bptt_text_says_what_the_demo_does_at_the_scales_it_names():
+    """Issue 23: with tanh in the loop a singular value of 1.25 still vanishes; 2 explodes."""
+    from lessons.widgets import rnn as widgets
+    from lib import prose
+
+    steps = widgets.SHARED["len"].default
+    facts = rnn.bptt_facts(steps)
+    ratios = {}
+    for i, scale in enumerate(rnn.BPTT_SCALES.values(), start=1):
+        layer = rnn.scaled_layer("rnn", 8, 32, scale, 0.0, 0)
+        np.testing.assert_allclose(torch.linalg.svdvals(layer.weight_hh_l0.detach().double()), scale, rtol=1e-5)
+        norms = float64_norms(steps, scale)
+        ratios[scale] = norms[0] / norms[-1]
+        assert facts[f"scale_{i}"] == f"{scale:g}"
+        assert float(facts[f"ratio_{i}"].replace(",", "")) == pytest.approx(ratios[scale], rel=0.05)
+    assert ratios[0.75] < 1e-4 and ratios[1.25] < 1 < 10 < ratios[2.0]  # 1.25 > 1, and still it vanishes
+    text = prose.lesson_markdown("rnn", "bptt", **facts)
+    assert f"at scale {facts['scale_2']}, just above\none, it **still vanishes**" in text
 
 
 def test_vanilla_rnn_gradients_vanish_geometrically_with_small_weights():

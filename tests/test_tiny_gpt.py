@@ -1,7 +1,9 @@
 """lib/tiny_gpt.py: the data pipeline, the baseline and that training learns."""
+import inspect
 import math
 from collections import Counter
 
+import numpy as np
 import pytest
 import torch
 from shipped_configs import config, transformers_total
@@ -71,3 +73,36 @@ def test_parameter_count_of_the_tiny_model_is_exact():
     counted = parameters.count_parameters(config.gpt2_config(run.tokenizer.vocab_size).to_dict(), "GPT2LMHeadModel")
     assert counted.total == run.model.num_parameters()
     assert parameters.count_known("gpt2").total == transformers_total("gpt2", "GPT2LMHeadModel")
+
+
+def test_snapshots_while_training_show_the_models_own_attention_lens_and_embeddings(one_cpu_thread):
+    config = tiny_gpt.TinyGPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=16, max_steps=12, eval_every=12)
+    run, train, val = tiny_gpt.new_run(tiny_gpt.bundled_corpus(20_000), config)
+    list(tiny_gpt.train(run, train, val, snapshots=True))
+    steps = [s.step for s in run.snapshots]
+    assert steps[0] == 0 and steps[-1] == 12 and steps == sorted(set(steps))
+    assert len(steps) <= tiny_gpt.SNAPSHOTS + 1 and run.model.config._attn_implementation == "sdpa"
+    last = run.snapshots[-1]
+    seq = len(last.prompt)
+    assert "".join(last.prompt) == tiny_gpt.SNAPSHOT_PROMPT[-seq:] and seq == config.block_size
+    assert last.attentions.shape == (2, 2, seq, seq)
+    assert np.allclose(last.attentions.sum(-1), 1, atol=1e-5) and np.all(np.triu(last.attentions, 1) == 0)
+    ids = torch.tensor([run.tokenizer.encode("".join(last.prompt))])
+    with torch.no_grad():
+        out = run.model(input_ids=ids, output_hidden_states=True)
+        probs = out.logits[0].softmax(-1)  # (seq, vocab): the last lens row is the model's own prediction
+        first = run.model.lm_head(run.model.transformer.ln_f(out.hidden_states[0]))[0].softmax(-1)
+    assert last.lens_top[-1] == [run.tokenizer.chars[i] for i in probs.argmax(-1).tolist()]
+    assert np.allclose(last.lens_probs[-1], probs.max(-1).values.numpy(), atol=1e-5)
+    assert last.lens_top[0] == [run.tokenizer.chars[i] for i in first.argmax(-1).tolist()]  # wte + wpe read out
+    weights = run.model.transformer.wte.weight.detach().double()
+    centred = weights - weights.mean(0)
+    axes = np.linalg.svd(centred.numpy(), full_matrices=False)[2][:2]
+    assert np.allclose(np.abs(last.embedding_xy), np.abs(centred.numpy() @ axes.T), atol=1e-4)
+    assert inspect.signature(tiny_gpt.train).parameters["snapshots"].default is False  # other callers unchanged
+
+
+@pytest.mark.parametrize("char, kind", [("a", "vowel"), ("E", "vowel"), ("7", "digit"), (",", "punctuation"),
+                                        ("\n", "space or newline"), ("x", "consonant"), ("é", "consonant")])
+def test_character_classes(char, kind):
+    assert tiny_gpt.char_class(char) == kind

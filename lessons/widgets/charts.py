@@ -78,14 +78,14 @@ def format_cells(z, spec: str) -> np.ndarray:
 def heatmap_trace(z, x=None, y=None, kind: str = "sequential", *, zrange: tuple[float, float] | None = None,
                   cell_text: str | np.ndarray | None = None, colorbar_title: str | None = None,
                   colorbar: dict | None = None, hovertemplate: str | None = None, showscale: bool = True,
-                  **properties) -> dict:
+                  max_cell_text: int = MAX_CELL_TEXT, **properties) -> dict:
     """A heatmap trace (Plotly's plain dict form) coloured by the convention for `kind`:
     "sequential", "diverging", "image" or "overlay" (see the module docstring).
 
     zrange: the values the colours span (probabilities (0, 1), tanh (-1, 1)); by default the
     data's, symmetric around 0 for "diverging". cell_text: a format spec such as ".2f" writes
-    each value in its cell, an array of strings writes those; grids over MAX_CELL_TEXT cells
-    get none. colorbar: further colour-bar settings, such as its place in a subplot grid.
+    each value in its cell, an array of strings writes those; grids over max_cell_text cells
+    get none (raise it for short labels in a wide figure). colorbar: further colour-bar settings, such as its place in a subplot grid.
     properties: any other heatmap attribute, in full form (textfont=dict(size=16)).
     Non-finite cells are left empty. fig.add_trace accepts the result, in subplots too."""
     values = np.asarray(z)
@@ -100,7 +100,7 @@ def heatmap_trace(z, x=None, y=None, kind: str = "sequential", *, zrange: tuple[
                              **({} if colorbar_title is None else {"title": {"text": colorbar_title}})}
     if hovertemplate is not None:
         trace["hovertemplate"] = hovertemplate
-    if cell_text is not None and values.size <= MAX_CELL_TEXT:
+    if cell_text is not None and values.size <= max_cell_text:
         trace["text"] = format_cells(z, cell_text) if isinstance(cell_text, str) else cell_text
         trace["texttemplate"] = "%{text}"
     return {**trace, **properties}

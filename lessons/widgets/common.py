@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
 
-from lib import checkpoints, course, device_policy, hub, model_loading, model_registry, progress, prose, urlstate
+from lib import checkpoints, course, device_policy, glossary, hub, model_loading, model_registry, progress, prose, urlstate
 
 CLASSROOM_CSS = """
 <style>
@@ -145,8 +145,18 @@ def efficientnet(device_name: str):
 # --- lesson text and code -------------------------------------------------------
 
 def lesson_text(lesson_key: str, part: str, **values) -> None:
-    """Render assets/lessons/<lesson_key>/<part>.md (see lib.prose)."""
-    st.markdown(prose.lesson_markdown(lesson_key, part, **values))
+    """Render assets/lessons/<lesson_key>/<part>.md (see lib.prose), followed by a
+    small popover with the definitions of the glossary terms the page first uses
+    here (the first run of a page in a session settles which part that is)."""
+    text = prose.lesson_markdown(lesson_key, part, **values)
+    first_part = st.session_state.setdefault("_glossary_first_use", {}).setdefault(lesson_key, {})
+    used = glossary.used_terms(text)
+    new = [term for term in used if first_part.setdefault(term.term, part) == part]
+    st.markdown(text)
+    if new:
+        with st.popover(f"Terms first used here ({len(new)})", icon=":material/help:",
+                        help="One-line definitions from the course glossary (the home page lists them all)."):
+            st.markdown(glossary.definitions_markdown(new))
 
 
 def show_code(code: str, label: str = "Show me the code") -> None:
@@ -231,17 +241,25 @@ def fragment(func: Callable) -> Callable:
 
 # --- checkpoints and progress ---------------------------------------------------
 
-@st.cache_data(max_entries=200, show_spinner=False)
+@st.cache_resource(max_entries=200, show_spinner=False)  # not cache_data: a predict question holds a function
 def _questions(lesson_key: str, seed: int) -> list[checkpoints.Question]:
     return checkpoints.questions(lesson_key, seed)
 
 
+@st.cache_resource(max_entries=200, show_spinner=False)
+def _revealed(lesson_key: str, seed: int, number: int) -> checkpoints.Reveal:
+    """A predict question's live run, once per question set: a class on one seed shares it."""
+    return _questions(lesson_key, seed)[number - 1].reveal()
+
+
 def checkpoint(lesson_key: str) -> None:
     """The lesson's checkpoint: questions computed by lib.checkpoints for this
-    session's seed, checked one by one with the worked solution; the score goes
-    to this session's progress (the home page shows it)."""
+    session's seed. A question's first answer is its score; the worked solution
+    opens after it, and later tries are practice. The lesson's score (the first
+    set answered) goes to this session's progress (the home page shows it)."""
     st.header("Checkpoint", anchor="checkpoint")
-    st.caption("Answers are computed by the same code as the lesson: new questions get new numbers.")
+    st.caption("Your first answer to each question is your score; try again as often as you like, for practice. "
+               "Answers are computed by the same code as the lesson: new questions get new numbers.")
     _checkpoint_questions(lesson_key)
 
 
@@ -249,26 +267,37 @@ def _new_questions(lesson_key: str) -> None:
     st.session_state[quiz_key(lesson_key)] = random.randint(*QUIZ_SEED_RANGE)
 
 
+def _answered_sets(lesson_key: str) -> dict[int, dict]:
+    """This session's answered question sets of a lesson, in the order they were
+    started: seed -> {"total", "tries": {number: [bool, ...]}, "last": {number: answer}}."""
+    return st.session_state.setdefault("_checkpoint_sets", {}).setdefault(lesson_key, {})
+
+
 @fragment
 def _checkpoint_questions(lesson_key: str) -> None:
     seed = st.session_state.setdefault(quiz_key(lesson_key), 1)
     with st.spinner("Computing the questions…"):
         questions = _questions(lesson_key, seed)
-    results = st.session_state.setdefault(f"_checkpoint_{lesson_key}_{seed}", {})
+    answered = _answered_sets(lesson_key).get(seed) or {"total": len(questions), "tries": {}, "last": {}}
     for number, question in enumerate(questions, start=1):
         with st.container(border=True):
-            _one_question(lesson_key, seed, number, question, results)
-    correct = sum(results.values())
-    st.progress(correct / len(questions), text=f"Score: {correct}/{len(questions)}")
-    if results:
-        _record_score(lesson_key, progress.record(correct, len(questions), seed))
+            ask = _predict_question if question.kind == "predict" else _one_question
+            if ask(lesson_key, seed, number, question, answered):
+                _answered_sets(lesson_key).setdefault(seed, answered)
+    score = checkpoints.set_score(seed, len(questions), answered["tries"])
+    practice = f" · practice: {score.solved_on_retry} solved on a retry" if score.solved_on_retry else ""
+    st.progress(score.first_try / score.total, text=f"First-try score: {score.first_try}/{score.total}{practice}")
+    _record_progress(lesson_key)
     st.button("New questions", icon=":material/refresh:", key=f"{lesson_key}_new_questions",
-              on_click=_new_questions, args=(lesson_key,))
+              on_click=_new_questions, args=(lesson_key,),
+              help="New numbers to practise on. The lesson's score stays the first tries of the first set you answered.")
 
 
-def _one_question(lesson_key: str, seed: int, number: int, question: checkpoints.Question,
-                  results: dict[int, bool]) -> None:
+def _one_question(lesson_key: str, seed: int, number: int, question: checkpoints.Question, answered: dict) -> bool:
+    """A concept or arithmetic question; True when an answer was submitted in this run."""
     st.markdown(f"**Question {number}.** {question.prompt}")
+    tries = answered["tries"].get(number, [])
+    submitted = False
     with st.form(f"{lesson_key}_q{number}_{seed}", border=False):
         if question.options:
             response = st.radio("Your answer", question.options, index=None, key=f"{lesson_key}_a{number}_{seed}")
@@ -276,20 +305,116 @@ def _one_question(lesson_key: str, seed: int, number: int, question: checkpoints
             response = st.text_input("Your answer", key=f"{lesson_key}_a{number}_{seed}",
                                      placeholder="a number, e.g. 1,234 or 110M")
         if st.form_submit_button("Check"):
-            results[number] = question.check(response)
-    if number in results:
-        if results[number]:
-            st.success("Correct.", icon=":material/check_circle:")
-        else:
-            st.error("Not quite: see the worked solution.", icon=":material/cancel:")
-        with st.expander("Worked solution", expanded=not results[number]):
+            if question.options and response is None:
+                st.warning("Pick an answer first.", icon=":material/touch_app:")
+            elif not question.options and checkpoints.parse_number(response) is None:
+                st.warning("Type a number, e.g. 1,234, 0.25, 1.5e6 or 110M.", icon=":material/pin:")
+            else:
+                tries = answered["tries"].setdefault(number, [])
+                tries.append(question.check(response))
+                answered["last"][number] = response
+                submitted = True
+    if tries:
+        _verdict(question, tries, answered["last"][number])
+        with st.expander("Worked solution", expanded=not tries[0]):
             st.markdown(question.solution)
+    return submitted
 
 
-def _record_score(lesson_key: str, new: dict[str, int]) -> None:
+def _verdict(question: checkpoints.Question, tries: list[bool], last: str) -> None:
+    if tries[0]:
+        st.success("Correct.", icon=":material/check_circle:")
+    elif tries[-1]:
+        st.success(f"Right, {checkpoints.try_note(tries)}: that is practice. Only the first try counts, "
+                   "so this question's score stays 0.", icon=":material/replay:")
+    else:
+        why = question.feedback.get(last)
+        st.error(f"Not quite{': ' + why if why else ''}. See the worked solution, then try again for practice "
+                 "(your score is your first try).", icon=":material/cancel:")
+
+
+def _lock_in(widget_key: str) -> None:
+    st.session_state["_checkpoint_lock"] = (widget_key, st.session_state.get(widget_key))
+
+
+def _predict_question(lesson_key: str, seed: int, number: int, question: checkpoints.Question,
+                      answered: dict) -> bool:
+    """Predict, then reveal: the student locks in an option, then the live model
+    runs (`question.reveal()`) and its answer is shown beside the prediction.
+    True when the prediction was locked in in this run."""
+    st.markdown(f"**Question {number}.** :material/psychology: *Predict, then reveal.* {question.prompt}")
+    widget = f"{lesson_key}_a{number}_{seed}"
+    reveals = st.session_state.setdefault("_checkpoint_reveals", {})
+    lock = st.session_state.get("_checkpoint_lock")
+    problem = None
+    if lock and lock[0] == widget:  # "Lock in" was pressed (its callback ran before this run)
+        del st.session_state["_checkpoint_lock"]
+        problem = _reveal(lesson_key, seed, number, question, lock[1], answered, reveals)
+    locked = answered["last"].get(number)
+    with st.form(f"{lesson_key}_q{number}_{seed}", border=False):
+        if locked is None:
+            st.radio("Your prediction", question.options, index=None, key=widget)
+        else:  # a new widget: the form's own one would not show a value set by its callback
+            st.radio("Your prediction", question.options, index=question.options.index(locked),
+                     key=f"{widget}_locked", disabled=True)
+        st.form_submit_button("Lock in my prediction", disabled=locked is not None, on_click=_lock_in, args=(widget,))
+        if problem:
+            st.warning(problem, icon=":material/warning:")
+    revealed = reveals.get((lesson_key, seed, number))
+    if locked is not None and revealed is not None:
+        _show_reveal(question, locked, revealed)
+    return lock is not None and lock[0] == widget and problem is None
+
+
+def _reveal(lesson_key: str, seed: int, number: int, question: checkpoints.Question, prediction: str | None,
+            answered: dict, reveals: dict) -> str | None:
+    """Run the model for a locked-in prediction and score it; a reason when nothing was counted."""
+    if prediction is None:
+        return "Pick your prediction first."
+    key = (lesson_key, seed, number)
+    try:
+        with st.spinner("Running the model to see what it does…"):
+            reveals[key] = _revealed(lesson_key, seed, number)
+    except Exception as err:  # a model that cannot run here: say so, count nothing
+        return f"The model could not run here ({type(err).__name__}: {err}); your prediction was not counted."
+    answered["last"][number] = prediction
+    answered["tries"][number] = [question.check(prediction, reveals[key].answer)]
+    return None
+
+
+def _show_reveal(question: checkpoints.Question, locked: str, revealed: checkpoints.Reveal) -> None:
+    mine, model = st.columns(2)
+    mine.markdown(f"**Your prediction**  \n{locked}")
+    model.markdown(f"**What the model did**  \n{revealed.answer}")
+    if locked == revealed.answer:
+        st.success("Correct.", icon=":material/check_circle:")
+    else:
+        why = question.feedback.get(locked)
+        st.error(f"Not this time{': ' + why if why else ''}.", icon=":material/cancel:")
+    st.markdown(revealed.explanation)
+    if revealed.table is not None:
+        st.dataframe(revealed.table, hide_index=True)
+    with st.expander("Worked solution", expanded=locked != revealed.answer):
+        st.markdown(question.solution)
+
+
+def _record_progress(lesson_key: str) -> None:
+    sets = [checkpoints.set_score(seed, answered["total"], answered["tries"])
+            for seed, answered in _answered_sets(lesson_key).items()]
+    entry = progress.lesson_record(st.session_state.get("_progress_base", {}).get(lesson_key), sets)
+    if entry is not None:
+        st.session_state.setdefault("progress", {})[lesson_key] = entry
+
+
+def continue_from(loaded: dict[str, dict]) -> list[str]:
+    """Take a progress file's lessons into this session; a lesson this session
+    has already scored keeps its own score. Returns the lessons kept."""
     scores = st.session_state.setdefault("progress", {})
-    if progress.better(new, scores.get(lesson_key)):
-        scores[lesson_key] = new
+    kept = [key for key in loaded if key in scores]
+    fresh = {key: entry for key, entry in loaded.items() if key not in scores}
+    st.session_state.setdefault("_progress_base", {}).update(fresh)
+    scores.update(fresh)
+    return kept
 
 
 def next_lesson(lesson_key: str) -> None:

@@ -2,14 +2,15 @@
 progress files, and the system panel (what this machine has)."""
 import streamlit as st
 
-from lib import checkpoints, course, home, progress
+from lessons.widgets import common
+from lib import checkpoints, course, glossary, home, progress
 
 # The libraries whose versions the system panel shows.
 LIBRARIES = ["torch", "transformers", "tokenizers", "streamlit", "accelerate", "plotly", "bertviz", "faster-whisper"]
 
 
 def course_path() -> None:
-    """Lessons in teaching order, each with this session's best checkpoint score."""
+    """Lessons in teaching order, each with its checkpoint's first-try score (practice apart)."""
     scores = st.session_state.setdefault("progress", {})
     for section in course.SECTIONS[1:]:
         st.subheader(section)
@@ -21,7 +22,10 @@ def course_path() -> None:
             link.page_link(lesson.page, label=f"**{lesson.title}** — {lesson.summary}", icon=lesson.icon)
             if lesson.key in scores:
                 done = scores[lesson.key]
-                score.progress(done["correct"] / done["total"], text=f"{done['correct']}/{done['total']} correct")
+                first, practice = progress.summary(done)
+                score.progress(done["first_try"] / done["total"], text=first)
+                if practice:
+                    score.caption(practice)
             elif checkpoints.has_checkpoints(lesson.key):
                 score.caption("checkpoint not tried")
 
@@ -40,10 +44,26 @@ def progress_files() -> None:
             restore.error(f"That progress file was not loaded: {err}", icon=":material/error:")
         else:
             st.session_state["_progress_file"] = upload.file_id
-            scores.update({key: entry for key, entry in loaded.items() if progress.better(entry, scores.get(key))})
+            st.session_state["_progress_kept"] = common.continue_from(loaded)
             st.rerun()
     elif upload is not None:
-        restore.success(f"Progress loaded: {len(scores)} lesson(s) with a checkpoint score.")
+        kept = st.session_state.get("_progress_kept")
+        restore.success(f"Progress loaded: {len(scores)} lesson(s) with a checkpoint score."
+                        + (f" This session's own first tries were kept for: {', '.join(kept)}." if kept else ""))
+
+
+def glossary_list() -> None:
+    """Every glossary term with its one-line definition, filtered by what the student types."""
+    wanted = st.text_input("Find a term", key="home_glossary_filter", placeholder="e.g. logit, MFCC, residual")
+    needle = wanted.strip().lower()
+    shown = [t for t in glossary.terms()
+             if not needle or any(needle in form.lower() for form in t.forms) or needle in t.definition.lower()]
+    if not shown:
+        st.caption(f"No term matches “{wanted.strip()[:40]}”.")
+    with st.expander(f"All {len(glossary.terms())} terms" if not needle else f"{len(shown)} matching terms",
+                     expanded=bool(needle)):
+        st.markdown("\n".join(f"- **{t.term}**" + (f" ({', '.join(t.forms[1:])})" if len(t.forms) > 1 else "")
+                               + f": {t.definition}" for t in shown))
 
 
 @st.cache_data(ttl=300, show_spinner="Checking this machine…")
@@ -59,7 +79,7 @@ def system_panel() -> None:
     cols[0].metric("Device", device["device"].upper())
     cols[1].metric("CPU threads", device["cpu_threads"])
     cols[2].metric("GPU", device.get("gpu_name", "none"),
-                   f"{device['gpu_memory_gb']} GB, sm {device['compute_capability']}" if device["cuda"] else None)
+                   f"{device['gpu_memory_gb']} GiB, sm {device['compute_capability']}" if device["cuda"] else None)
     cols[3].metric("HuggingFace Hub", "reachable" if report["hub_reachable"] else "offline")
     st.caption("Apple MPS: " + ("available" if device["mps"] else "not available")
                + " · CUDA: " + ("available" if device["cuda"] else "not available"))

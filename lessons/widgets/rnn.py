@@ -340,3 +340,9 @@ PRESETS = {
     "Exploding gradients, clipped": {"scale": 3.0, "len": 100},
     "Deeper than it was trained on": {"brackets": "(((((((((((((x)))))))))))))"},
 }
+
+
+@st.cache_data(show_spinner=False)
+def bptt_facts() -> dict[str, str]:
+    """The BPTT text's numbers, measured on the demo at its default sequence length."""
+    return rnn.bptt_facts(SHARED["len"].default)

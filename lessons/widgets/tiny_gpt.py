@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lessons.widgets import common, trained
+from lessons.widgets import charts, common, trained
 from lib import parameters, tiny_gpt, urlstate
 
 # Settings shared by link (the own-text corpus is not: it needs thousands of characters).
@@ -81,14 +81,18 @@ def train_button(corpus: str, config: tiny_gpt.TinyGPTConfig) -> None:
         return
     run, train_data, val_data = tiny_gpt.new_run(corpus, config, common.device())
     trained.keep(RUN_KEY, run)  # kept before training, so a stopped run keeps what it learned
-    chart, sample_box = st.empty(), st.empty()
+    chart, sample_box, lens_box = st.empty(), st.empty(), st.empty()
+    drawn = [0]  # snapshots already drawn
 
     def draw(i, progress):
         if progress.val_loss is not None:
             chart.plotly_chart(loss_chart(run), width="stretch", key=f"gpt_live_{i}")
             sample_box.code(progress.sample, language=None)
+        if len(run.snapshots) > drawn[0]:
+            drawn[0] = len(run.snapshots)
+            lens_box.plotly_chart(snapshot_lens_chart(run.snapshots[-1]), width="stretch", key=f"gpt_lens_{i}")
 
-    common.live_run(tiny_gpt.train(run, train_data, val_data), config.max_steps, "Training", draw)
+    common.live_run(tiny_gpt.train(run, train_data, val_data, snapshots=True), config.max_steps, "Training", draw)
 
 
 def trained_run():
@@ -110,6 +114,71 @@ def training_result(run) -> None:
         for p in evals:
             st.markdown(f"**step {p.step}** (validation loss {p.val_loss:.2f})")
             st.code(p.sample, language=None)
+
+
+def watch_it_learn(run) -> None:
+    """Scrub through the snapshots kept while training: the logit lens, one head's map and the embeddings."""
+    if len(run.snapshots) < 2:
+        st.info("Train again to keep snapshots of the model while it learns.")
+        return
+    steps = [s.step for s in run.snapshots]
+    st.session_state.setdefault("gpt_snapshot", steps[-1])
+    if st.session_state["gpt_snapshot"] not in steps:  # a new run has other steps
+        st.session_state["gpt_snapshot"] = steps[-1]
+    step = st.select_slider("Training step", steps, key="gpt_snapshot",
+                            help="Step 0 is the untrained model, with random weights.")
+    snap = run.snapshots[steps.index(step)]
+    st.plotly_chart(snapshot_lens_chart(snap), width="stretch", key="gpt_snapshot_lens")
+    left, right = st.columns(2)
+    with left:
+        c1, c2 = st.columns(2)
+        layer = c1.selectbox("Layer", range(1, snap.attentions.shape[0] + 1), key="gpt_snap_layer")
+        head = c2.selectbox("Head", range(snap.attentions.shape[1]), key="gpt_snap_head")
+        labels = charts.numbered([shown_char(c) for c in snap.prompt])
+        st.plotly_chart(charts.heatmap(snap.attentions[layer - 1, head], labels, labels, zrange=(0, 1),
+                                       title=f"Layer {layer} head {head}: where each character looks (step {step})",
+                                       x_title="looks at (key)", y_title="character (query)",
+                                       colorbar_title="attention", height=420),
+                        width="stretch", key="gpt_snapshot_attention")
+    with right:
+        st.plotly_chart(embedding_chart(run, snap), width="stretch", key="gpt_snapshot_embeddings")
+
+
+def shown_char(char: str) -> str:
+    """A character as a label: a space as ␣, a newline as \\n."""
+    return "␣" if char == " " else repr(char)[1:-1]
+
+
+def snapshot_lens_chart(snap) -> go.Figure:
+    """The logit lens of a snapshot: rows = embeddings then each layer, columns = the fixed prompt."""
+    rows = ["embeddings"] + [f"layer {i}" for i in range(1, len(snap.lens_top))]
+    shown = [[shown_char(c) for c in row] for row in snap.lens_top]
+    return charts.heatmap(snap.lens_probs, charts.numbered([shown_char(c) for c in snap.prompt]), rows,
+                          zrange=(0, 1), cell_text=shown, colorbar_title="probability",
+                          title=f"Step {snap.step}: the next character each layer would predict (logit lens)",
+                          x_title="character just read", y_title="layer", height=max(260, 48 * len(rows) + 120),
+                          textfont=dict(size=13))
+
+
+CLASS_COLOURS = {"vowel": "#d55e00", "consonant": "#999999", "digit": "#0072b2", "punctuation": "#009e73",
+                 "space or newline": "#cc79a7", "other": "#e69f00"}
+
+
+def embedding_chart(run, snap) -> go.Figure:
+    """The token embeddings on their two principal axes, coloured by kind of character."""
+    fig = go.Figure()
+    chars = run.tokenizer.chars
+    for kind, colour in CLASS_COLOURS.items():
+        members = [i for i, c in enumerate(chars) if tiny_gpt.char_class(c) == kind]
+        if members:
+            fig.add_scatter(x=snap.embedding_xy[members, 0], y=snap.embedding_xy[members, 1], name=kind,
+                            mode="markers+text", text=[shown_char(chars[i]) for i in members],
+                            textposition="top center", marker=dict(color=colour, size=8))
+    share = sum(snap.explained)
+    fig.update_layout(title=f"Character embeddings, step {snap.step} ({share:.0%} of their variance shown)",
+                      xaxis_title="principal axis 1", yaxis_title="principal axis 2", height=480,
+                      legend=dict(orientation="h", y=-0.2))
+    return fig
 
 
 def generation_loop(run) -> None:
