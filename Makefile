@@ -9,27 +9,30 @@ SMOLLM2 := .cache/glassbox/smollm2-135m-instruct/model.safetensors
 PORT ?= 8501
 BENCH ?= startup
 ARGS ?=
+REPLICAS ?=
 
-.PHONY: setup run test test-fast lint bench clean
+.PHONY: setup run serve test test-fast lint bench clean
 
 setup: $(STAMP) $(SMOLLM2)
 
-# requirements.txt is installed without its PyTorch index line: where only PyPI is reachable,
-# pip retries that index about 8 s for every package. torch==2.13.0 then comes from PyPI or
-# a local wheel (README "Deploy").
-$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	grep -v '^--extra-index-url' requirements.txt > $(VENV)/requirements-pypi.txt
-	$(PY) -m pip install --quiet -r $(VENV)/requirements-pypi.txt -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+# The steps are deploy/install.sh's, which deploy/Dockerfile also runs. requirements.txt is
+# installed without its PyTorch index line: where only PyPI is reachable, pip retries that index
+# about 8 s for every package. torch==2.13.0 then comes from PyPI or a local wheel (README "Deploy").
+$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt deploy/install.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) deploy/install.sh packages
 	touch $(STAMP)
 
 $(SMOLLM2): | $(STAMP)
-	PYTHONPATH=. $(PY) -m lib.smollm2_conversion
+	VENV=$(VENV) deploy/install.sh models
 
 run: setup
 	HF_HUB_DISABLE_TELEMETRY=1 $(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT)
+
+# A school: REPLICAS Streamlit processes (default one per core) behind HAProxy on PORT, stats
+# page on PORT+100; Ctrl-C stops them all (deploy/serve.py, README "Deploy for a school").
+# ARGS passes its other options: ARGS="--bind 127.0.0.1 --backend-port 9000".
+serve: setup
+	$(PY) deploy/serve.py --port $(PORT) $(if $(REPLICAS),--replicas $(REPLICAS)) $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from lib import embeddings, gpu, meeting_minutes, model_registry, sampling
+from lib import embeddings, gpu, inference_server, meeting_minutes, model_registry, sampling
 from lib.meeting_minutes import audio as audio_lib
 from lib.meeting_minutes import classic_asr, evaluate
 from lib.meeting_minutes import transcribe as transcribe_lib
@@ -230,6 +230,12 @@ def summarize(decoder, text: str, max_new_tokens: int = SUMMARY_TOKENS) -> str:
     """SmolLM2's greedy answer to "summarise this", what the summarization code shown runs."""
     prompt = chat_prompt(decoder, SUMMARY_INSTRUCTION + text)
     return "".join(generate_stream(decoder, prompt, max_new_tokens)).strip()
+
+
+def summarize_on(server, text: str, max_new_tokens: int = SUMMARY_TOKENS) -> str:
+    """The same request sent to an OpenAI-compatible server (its chat template applied there)."""
+    return inference_server.chat(server, [{"role": "user", "content": SUMMARY_INSTRUCTION + text}],
+                                 max_new_tokens).strip()
 
 
 def zero_shot_by_prompting(decoder, text: str, labels: list[str]) -> list[dict]:

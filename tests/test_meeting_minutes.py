@@ -679,7 +679,7 @@ def test_unreachable_server():
         with pytest.raises(llm.ServerError, match="cannot be reached"):
             list(llm.server_complete(f"http://127.0.0.1:{port}/v1", "m", timeout=5)([{"role": "user", "content": "x"}], 5))
     with pytest.raises(llm.ServerError, match="not an http"):
-        llm.chat_url("ftp://example")
+        llm.server_complete("ftp://example", "m")
 
 
 class socket_closed_port:

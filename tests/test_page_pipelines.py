@@ -4,6 +4,7 @@ import json
 
 import pytest
 from accessibility import chart_problems, widget_label_problems
+from test_inference_server import OpenAIStandIn, serving_stand_in
 
 from lessons.widgets import pipelines as widgets
 from lessons.widgets import trained
@@ -359,3 +360,30 @@ def test_preset_checkpoint_and_accessibility(app):
         choose(app, task_key)
         assert app.get("plotly_chart") and chart_problems(app) == [], task_key
         assert widget_label_problems(app) == [], task_key
+
+
+@pytest.fixture
+def stand_in():
+    with serving_stand_in() as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_generation_and_summary_go_to_a_configured_inference_server(app, stand_in, monkeypatch):
+    at = app
+    monkeypatch.setenv("GLASSBOX_INFERENCE_URL", stand_in)
+    at.selectbox(key="pipelines_task").set_value("text-generation").run()
+    at.text_area(key="pipelines_text_text-generation").set_value("The river was").run()
+    at.button(key="pipelines_run_generation").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["pipelines_generated"] == " and the server continued 'The river was'"
+    assert any("on the inference server" in c.value for c in at.caption)
+    at.selectbox(key="pipelines_task").set_value("summarization").run()
+    at.button(key="pipelines_run_summarization").click().run()
+    assert at.success[0].value.startswith("served summary of")
+    assert [path for path, _, _ in OpenAIStandIn.seen] == ["/v1/completions", "/v1/chat/completions"]
+
+    OpenAIStandIn.status = 500  # a broken server: a notice, then SmolLM2 here, as without one
+    at.button(key="pipelines_run_summarization").click().run()
+    assert any("HTTP 500" in w.value and "here instead" in w.value for w in at.warning)
+    assert not at.success[0].value.startswith("served") and len(at.success[0].value.split()) >= 3

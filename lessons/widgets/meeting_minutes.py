@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from lessons.widgets import common
-from lib import model_loading, model_registry, urlstate
+from lib import inference_server, model_loading, model_registry, urlstate
 from lib.meeting_minutes import (
     MEETING_DIR,
     audio,
@@ -39,11 +39,16 @@ SHORT_MEETING = ("Maria: We agreed to hold the science fair in the gym.\n"
 
 
 def server_secrets() -> dict:
-    """[minutes_server] url / model / api_key / context from .streamlit/secrets.toml, if any."""
+    """[minutes_server] url / model / api_key / context from .streamlit/secrets.toml, if any;
+    else the deployment's inference server (GLASSBOX_INFERENCE_URL, README "Deploy for a school")."""
     try:
-        return dict(st.secrets.get("minutes_server", {}))
+        secrets = dict(st.secrets.get("minutes_server", {}))
     except Exception:  # noqa: BLE001 - no secrets file is the normal case
-        return {}
+        secrets = {}
+    server = inference_server.configured()
+    if secrets or server is None:
+        return secrets
+    return {"url": server.url, "model": server.model, "api_key": server.api_key}
 
 
 def whisper_sizes() -> list[str]:

@@ -12,7 +12,7 @@ import plotly.express as px
 import streamlit as st
 
 from lessons.widgets import charts, common, trained
-from lib import efficientnet, model_loading, pipelines, urlstate
+from lib import efficientnet, inference_server, model_loading, pipelines, urlstate
 
 K = "pipelines"
 DEFAULT_TEXT = {
@@ -218,21 +218,44 @@ def run_generation(task):
     max_new = cols[0].slider("New tokens", 5, 100, key=f"{K}_max_new")
     temperature = cols[1].slider("Temperature (0 = greedy)", 0.0, 1.5, step=0.1, key=f"{K}_temperature")
     if text and st.button("Generate", key=f"{K}_run_generation", type="primary"):
-        loaded = common.load_model("smollm2-135m", "decoder")
         st.markdown(f"**{text}**")
-        stream = pipelines.generate_stream(loaded, text, max_new, temperature)
-        generated, seconds = pipelines.timed(lambda: st.write_stream(stream), loaded.device)
+        generated = on_server(lambda server: inference_server.continue_text(server, text, max_new, temperature),
+                              st.write)
+        if generated is None:
+            loaded = common.load_model("smollm2-135m", "decoder")
+            stream = pipelines.generate_stream(loaded, text, max_new, temperature)
+            generated, seconds = pipelines.timed(lambda: st.write_stream(stream), loaded.device)
+            show_time(seconds, loaded.device)
         st.session_state[f"{K}_generated"] = generated
-        show_time(seconds, loaded.device)
 
 
 def run_summarization(task):
     text = text_input(task, "Text to summarise")
     if text and st.button("Summarise", key=f"{K}_run_summarization", type="primary"):
-        loaded = common.load_model("smollm2-135m", "decoder")
-        summary, seconds = pipelines.timed(lambda: pipelines.summarize(loaded, text), loaded.device)
-        st.success(summary)
-        show_time(seconds, loaded.device)
+        summary = on_server(lambda server: pipelines.summarize_on(server, text), st.success)
+        if summary is None:
+            loaded = common.load_model("smollm2-135m", "decoder")
+            summary, seconds = pipelines.timed(lambda: pipelines.summarize(loaded, text), loaded.device)
+            st.success(summary)
+            show_time(seconds, loaded.device)
+
+
+def on_server(generate: Callable[[inference_server.Server], str], draw: Callable[[str], object]) -> str | None:
+    """Text from the deployment's inference server (README "Deploy for a school"), drawn by
+    `draw` with its time; None where none is configured, or (with a notice) when it fails:
+    the caller then generates here."""
+    server = inference_server.configured()
+    if server is None:
+        return None
+    try:
+        with st.spinner(f"Asking the inference server ({server.model})…"):
+            text, seconds = pipelines.timed(lambda: generate(server), "cpu")
+    except inference_server.ServerError as err:
+        st.warning(f"{err} Generating with SmolLM2 here instead.", icon=":material/cloud_off:")
+        return None
+    draw(text)
+    st.caption(f":material/timer: {seconds * 1000:,.0f} ms on the inference server ({server.model}, {server.url})")
+    return text
 
 
 def run_feature_extraction(task):

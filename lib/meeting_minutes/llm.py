@@ -15,13 +15,10 @@ inference server is sent the schema as `response_format` (OpenAI's
 structured outputs, also served by vLLM, llama.cpp and SGLang)."""
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from lib import device_policy, sampling
+from lib import device_policy, inference_server, sampling
 from lib.meeting_minutes import schema, transcript
 from lib.meeting_minutes.schema import Segment
 
@@ -47,8 +44,7 @@ REPETITION_PENALTY = 1.1  # transformers' CTRL penalty on every token already in
 Complete = Callable[[list[dict], int, "dict | None"], Iterator[str]]
 
 
-class ServerError(RuntimeError):
-    """The inference server could not be used; the message says why."""
+ServerError = inference_server.ServerError
 
 
 @dataclass
@@ -218,14 +214,6 @@ def count_tokens_with(tokenizer) -> Callable[[str], int]:
 
 # --- an OpenAI-compatible server --------------------------------------------------------
 
-def chat_url(base_url: str) -> str:
-    """https://host/v1 (or …/v1/chat/completions) → …/v1/chat/completions."""
-    base = base_url.strip().rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise ServerError(f"'{base_url[:80]}' is not an http(s) URL.")
-    return base if base.endswith("/chat/completions") else base + "/chat/completions"
-
-
 def request_body(model: str, messages: list[dict], max_new_tokens: int, json_schema: dict | None) -> dict:
     """The /chat/completions request; with a schema, OpenAI's structured-output `response_format`."""
     body = {"model": model, "messages": messages, "max_tokens": max_new_tokens, "temperature": 0}
@@ -237,27 +225,12 @@ def request_body(model: str, messages: list[dict], max_new_tokens: int, json_sch
 
 def server_complete(base_url: str, model: str, api_key: str = "", timeout: float = 120) -> Complete:
     """One POST to /chat/completions per call (the reply arrives whole)."""
-    url = chat_url(base_url)
+    server = inference_server.Server(inference_server.api_base(base_url), model, api_key, timeout)
 
     def complete(messages: list[dict], max_new_tokens: int, json_schema: dict | None = None) -> Iterator[str]:
-        body = json.dumps(request_body(model, messages, max_new_tokens, json_schema)).encode()
-        headers = {"Content-Type": "application/json"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as err:
-            raise ServerError(f"The server at {url} answered HTTP {err.code} ({err.reason}).") from err
-        except (urllib.error.URLError, TimeoutError, OSError) as err:
-            reason = getattr(err, "reason", err)
-            raise ServerError(f"The server at {url} cannot be reached ({reason}).") from err
-        try:
-            yield json.loads(raw)["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError) as err:
-            raise ServerError(f"The server at {url} did not send an OpenAI-style chat reply "
-                              f"({type(err).__name__}: {raw[:80]!r}).") from err
+        reply = inference_server.post(server, "/chat/completions",
+                                      request_body(model, messages, max_new_tokens, json_schema))
+        yield inference_server.answer(reply, lambda choice: choice["message"]["content"], server)
     return complete
 
 
