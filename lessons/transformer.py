@@ -8,10 +8,10 @@ from lib import transformer_seq2seq as seq2seq
 
 st.title("The Transformer, whole")
 common.shared_state("transformer", widgets.SHARED, widgets.PRESETS)
-common.lesson_text("transformer", "intro")
 
 # --- first screen: one block, one step at a time -----------------------------------
 walk = widgets.block_walk_section()
+common.lesson_text("transformer", "intro")
 
 # --- 1. the block ----------------------------------------------------------------------
 st.header("1. One block, every tensor")

@@ -63,12 +63,16 @@ OVERFLOW_JS = """() => {
 }"""
 TITLE_JS = "() => document.querySelector('[data-testid=stMain] h1')?.textContent ?? ''"
 SCRIPT_IDLE_JS = "document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"
-# The first figure, or 'idle' once the script has been idle for IDLE_MS with none on screen.
-IDLE_MS = 30_000  # long: under load Plotly may draw many seconds after the script ends
+# The first figure, or 'idle' once the script has finished and everything it drew is on screen
+# (every Plotly chart drawn, every image loaded) for IDLE_MS with none of it a first-screen figure.
+IDLE_MS = 1_500
+DRAWN_JS = """(() => { const main = document.querySelector('[data-testid=stMain]');
+  return !!main && [...main.querySelectorAll('.js-plotly-plot, [data-testid=stPlotlyChart]')].every(p => p.querySelector('.main-svg'))
+    && [...main.querySelectorAll('img')].every(i => i.complete) && !main.querySelector('[data-stale=true]'); })()"""
 FIGURE_OR_IDLE_JS = f"""args => {{
   const found = ({FIRST_FIGURE_JS})(args);
   if (found) return found;
-  if (!({SCRIPT_IDLE_JS})) {{ window.gbIdleSince = null; return null; }}
+  if (!({SCRIPT_IDLE_JS}) || !{DRAWN_JS}) {{ window.gbIdleSince = null; return null; }}
   window.gbIdleSince ??= performance.now();
   return performance.now() - window.gbIdleSince > {IDLE_MS} ? 'idle' : null;
 }}"""

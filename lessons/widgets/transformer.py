@@ -92,30 +92,31 @@ def steps_table(walk: transformer.BlockWalk) -> pd.DataFrame:
 
 @common.fragment
 def block_walk_section() -> transformer.BlockWalk | None:
-    """The lesson's first screen: a sentence, a model and a step; the step's tensor, large."""
-    cols = st.columns([3, 2])
-    text = cols[0].text_input("Sentence", max_chars=400, key="transformer_text")
-    model_key = cols[1].radio("Block", list(BLOCK_MODELS), format_func=BLOCK_MODELS.get, horizontal=True,
-                              key="transformer_model")
+    """The lesson's first screen: the step's tensor, large, with the sentence, model and step beside it."""
+    st.markdown("**One sentence, through the first block of a real model, one operation at a time.** "
+                "Drag *Step through the block* and watch the rows change as attention mixes the tokens.")
+    figure, controls = st.columns([5, 2])
+    text = controls.text_input("Sentence", max_chars=400, key="transformer_text")
+    model_key = controls.radio("Block", list(BLOCK_MODELS), format_func=BLOCK_MODELS.get, key="transformer_model")
     if not text.strip():
-        st.warning("Type a sentence to walk it through the block.")
+        figure.warning("Type a sentence to walk it through the block.")
         return None
     loaded = common.load_model(model_key, "encoder" if model_key == "minilm" else "decoder")
     walk = block_walk(loaded, model_key, text)
     count = len(walk.steps)
     if st.session_state["transformer_step"] > count:
         st.session_state["transformer_step"] = count
-    step = st.slider("Step through the block", 1, count, key="transformer_step",
-                     help="Each step is one operation of layer 0, computed with the model's own weights.")
+    step = controls.slider("Step through the block", 1, count, key="transformer_step",
+                           help="Each step is one operation of layer 0, computed with the model's own weights.")
     current = walk.steps[step - 1]
     head = 0
     if current.per_head:
         heads = current.values.shape[0]
         if st.session_state["transformer_head"] > heads:
             st.session_state["transformer_head"] = heads
-        head = st.slider("Head", 1, heads, key="transformer_head") - 1
-    st.markdown(f"**{current.name}** · `{current.formula}`" + (f" — {current.note}" if current.note else ""))
-    st.plotly_chart(step_figure(walk, step - 1, head), width="stretch", key="transformer_step_chart")
+        head = controls.slider("Head", 1, heads, key="transformer_head") - 1
+    controls.markdown(f"**{current.name}** · `{current.formula}`" + (f" — {current.note}" if current.note else ""))
+    figure.plotly_chart(step_figure(walk, step - 1, head), width="stretch", key="transformer_step_chart")
     if walk.truncated_from:
         st.caption(f"The sentence has {walk.truncated_from} tokens; the walk keeps the first "
                    f"{transformer.MAX_WALK_TOKENS}.")
