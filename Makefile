@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.glassbox-ready
 # The SmolLM2 folder converted once from the bundled GGUF (lib/smollm2_conversion.py); `make clean` redoes it.
 SMOLLM2 := .cache/glassbox/smollm2-135m-instruct/model.safetensors
+# The offline sentiment model: MiniLM fine-tuned once on the bundled reviews (lib/minilm_sentiment.py, about a minute).
+SENTIMENT := .cache/glassbox/minilm-reviews-sentiment/model.safetensors
 PORT ?= 8501
 BENCH ?= startup
 ARGS ?=
@@ -13,7 +15,7 @@ REPLICAS ?=
 
 .PHONY: setup run serve test test-fast lint bench clean
 
-setup: $(STAMP) $(SMOLLM2)
+setup: $(STAMP) $(SMOLLM2) $(SENTIMENT)
 
 # The steps are deploy/install.sh's, which deploy/Dockerfile also runs. requirements.txt is
 # installed without its PyTorch index line: where only PyPI is reachable, pip retries that index
@@ -23,7 +25,10 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt deploy/i
 	touch $(STAMP)
 
 $(SMOLLM2): | $(STAMP)
-	VENV=$(VENV) deploy/install.sh models
+	VENV=$(VENV) deploy/install.sh smollm2
+
+$(SENTIMENT): lib/minilm_sentiment.py assets/reviews/reviews.csv | $(STAMP)
+	VENV=$(VENV) deploy/install.sh sentiment
 
 run: setup
 	HF_HUB_DISABLE_TELEMETRY=1 $(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT)

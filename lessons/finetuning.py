@@ -50,6 +50,7 @@ right.table(counts)
 st.header("2 · Model and hyperparameters")
 common.lesson_text("finetuning", "hyperparameters")
 base = common.model_picker("encoder", "Pretrained encoder", key="ft_base")
+common.model_card(base)
 c1, c2, c3, c4 = st.columns(4)
 cfg = ft.TrainConfig(
     learning_rate=c1.select_slider("Learning rate", widgets.LEARNING_RATES, key="ft_lr"),
@@ -97,7 +98,20 @@ else:
     if sentence.strip() and finetuned is not None:
         widgets.attention_section(result, sentence, finetuned)
 
-st.header("6 · A small hyperparameter sweep")
+    if finetuned is not None:
+        st.header("6 · Save, reload, share")
+        common.lesson_text("finetuning", "save")
+        widgets.save_section(result, finetuned)
+
+        st.header("7 · Making the model smaller")
+        common.lesson_text("finetuning", "smaller")
+        widgets.smaller_section(result, finetuned)
+        st.subheader("Memory while training: bf16 autocast and gradient checkpointing")
+        common.lesson_text("finetuning", "memory")
+        widgets.memory_section(finetuned, result["test"])
+
+saved_sections = bool(result) and finetuned is not None
+st.header(f"{8 if saved_sections else 6} · A small hyperparameter sweep")  # 6 and 7 need a fine-tuned model
 small = train_set.subset(ft.SWEEP_EXAMPLES, 0)
 st.write(f"Each cell of the grid is a full fine-tuning run on {len(small)} training examples, one after another.")
 rates = st.multiselect("Learning rates", [1e-5, 3e-5, 1e-4, 3e-4], [3e-5, 1e-4, 3e-4], key="ft_sweep_lrs")

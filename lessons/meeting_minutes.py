@@ -87,8 +87,10 @@ if segments:
                                           key=f"{KEY}_server_key")
             server["context"] = st.number_input("Context window (tokens)", 512, 1_000_000,
                                                 key=f"{KEY}_server_context")
+    meeting_date = st.date_input("Meeting date (due dates are counted from it)", key=f"{KEY}_date")
     if st.button("Write the minutes", type="primary", key=f"{KEY}_write"):
-        widgets.remember("minutes", widgets.write_minutes(writer, segments, server) or widgets.state("minutes"))
+        widgets.remember("minutes", widgets.write_minutes(writer, segments, server, meeting_date.isoformat())
+                         or widgets.state("minutes"))
     minutes = widgets.state("minutes")
     if minutes:
         st.header("4. The minutes")
@@ -101,6 +103,7 @@ if segments:
     st.dataframe(widgets.stage_table(), hide_index=True, width="stretch")
     if writer != "Extractive (MiniLM + rules)":
         widgets.token_panel(segments, writer, server)
+        widgets.prompt_panel(writer, server)
 
 common.checkpoint(KEY)
 common.next_lesson(KEY)

@@ -19,11 +19,18 @@ task = pipelines.TASK_BY_KEY[st.selectbox("Task", list(pipelines.TASK_BY_KEY), k
                                           format_func=lambda key: pipelines.TASK_BY_KEY[key].title)]
 spec = model_registry.REGISTRY[task.model_key]
 st.markdown(f"**Use it to:** {task.use_case}  \n**Model:** {spec.title} · "
-            f"{'bundled, works offline' if task.offline else 'from the Hub'} · {spec.license}")
+            f"{'trained here, works offline' if spec.trained else 'bundled, works offline' if task.offline else 'from the Hub'} · {spec.license}")
 if task.note:
     st.caption(task.note)
 common.show_code(f"from transformers import pipeline\n{task.code}", label="The two-line pipeline")
 widgets.run_task(task)
+
+# --- the task table, from transformers -------------------------------------------
+st.header("Every task pipeline() knows")
+st.markdown("The table comes from transformers itself (`transformers.pipelines.SUPPORTED_TASKS` and its aliases), "
+            "so it is the list your installed version accepts. Given no `model=`, `pipeline(task)` downloads the "
+            "default model named here.")
+widgets.task_table()
 
 # --- under the hood ---------------------------------------------------------------
 st.header("Under the hood")

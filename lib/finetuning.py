@@ -1,9 +1,9 @@
 """Fine-tuning a pretrained encoder for text classification, the course's workflow:
 load a pretrained model → add a task head → tokenize → train → evaluate.
 
-The loop is the plain PyTorch equivalent of `transformers.Trainer` (AdamW,
-warm-up + linear/cosine schedule, evaluation each epoch, early stopping), written
-out so each step can be shown live.
+Training runs through `transformers.Trainer` and `TrainingArguments` (AdamW,
+warm-up + linear/cosine schedule, evaluation each epoch, early stopping), with the
+data in a `datasets.Dataset`, and a TrainerCallback streams each step to the page.
 """
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ import copy
 import csv
 import io
 import math
+import queue
 import random
+import tempfile
 import threading
+import time
+import zipfile
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -254,83 +259,166 @@ def training_steps(num_examples: int, batch_size: int, epochs: int, warmup_ratio
     return per_epoch, total, int(warmup_ratio * total)
 
 
-def _batches(data: Dataset, batch_size: int, shuffle: bool, rng: random.Random) -> Iterator[list[int]]:
-    order = list(range(len(data)))
-    if shuffle:
-        rng.shuffle(order)
-    for start in range(0, len(order), batch_size):
-        yield order[start:start + batch_size]
-
-
 def _encode(loaded: model_loading.Loaded, texts: list[str], max_length: int) -> dict:
     encoded = loaded.tokenizer(texts, padding=True, truncation=True, max_length=max_length,
                                return_tensors="pt")
     return {k: v.to(loaded.device) for k, v in encoded.items()}
 
 
-def _schedule(name: str, warmup: int, total: int):
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        if name == "cosine":
-            return 0.5 * (1 + math.cos(math.pi * progress))
-        if name == "linear":
-            return max(0.0, 1 - progress)
-        return 1.0
-    return factor
+def hf_dataset(data: Dataset, tokenizer, max_length: int):
+    """The course's data path: a `datasets.Dataset` from a pandas table, tokenized with `.map`
+    (truncated to max_length; padding is left to DataCollatorWithPadding, batch by batch)."""
+    import datasets
+    import pandas as pd
+
+    datasets.disable_progress_bars()
+    table = datasets.Dataset.from_pandas(pd.DataFrame({"text": data.texts, "label": data.labels}))
+    return table.map(lambda batch: tokenizer(batch["text"], truncation=True, max_length=max_length),
+                     batched=True, remove_columns=["text"])
+
+
+def _scheduler_name(schedule: str) -> str:
+    return "constant_with_warmup" if schedule == "constant" else schedule
+
+
+def compute_metrics(eval_pred) -> dict:
+    """What the Trainer reports after each evaluation besides eval_loss."""
+    logits, labels = eval_pred
+    metrics = classification_metrics(labels, np.asarray(logits).argmax(-1), np.asarray(logits).shape[-1])
+    return {name: metrics[name] for name in ("accuracy", "precision", "recall", "f1")}
+
+
+class _Streamer:
+    """A TrainerCallback (built by _streamer_class) that hands each step's and each evaluation's
+    Log to the page one at a time: the training thread waits after each until the page asks
+    for the next, and a stop the page asks for ends training there (control.should_training_stop)."""
+
+    def __init__(self, run: TrainingRun):
+        self.run = run
+        self.out: queue.Queue = queue.Queue()
+        self.resume = threading.Semaphore(0)
+        self.stop = threading.Event()
+        self.batch_accuracy: float | None = None
+
+    def hand_over(self, log: Log, state, control) -> None:
+        if not self.stop.is_set():
+            self.run.logs.append(log)
+            self.out.put(log)
+            self.resume.acquire()
+        if self.stop.is_set():
+            control.should_training_stop = True
+            state.best_model_checkpoint = None  # a stopped run keeps the weights it has, not an earlier epoch's
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.hand_over(Log(state.global_step, state.epoch, train_loss=logs["loss"],
+                               train_accuracy=self.batch_accuracy), state, control)
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        self.hand_over(Log(state.global_step, float(round(state.epoch)), val_loss=metrics["eval_loss"],
+                           val_accuracy=metrics["eval_accuracy"]), state, control)
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if self.stop.is_set():
+            control.should_evaluate = control.should_save = False
+
+
+@lru_cache(maxsize=1)
+def _trainer_classes():
+    """transformers' Trainer that also notes each training batch's accuracy, and the callback."""
+    from transformers import Trainer, TrainerCallback
+
+    class StreamingCallback(_Streamer, TrainerCallback):
+        pass
+
+    class AccuracyTrainer(Trainer):
+        streamer: _Streamer | None = None
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss, outputs = super().compute_loss(model, inputs, return_outputs=True,
+                                                 num_items_in_batch=num_items_in_batch)
+            if model.training and self.streamer is not None:  # logits: (batch, num_labels), before the step
+                self.streamer.batch_accuracy = (outputs.logits.argmax(-1) == inputs["labels"]).float().mean().item()
+            return (loss, outputs) if return_outputs else loss
+
+    return AccuracyTrainer, StreamingCallback
+
+
+def training_arguments(cfg: TrainConfig, output_dir: str, device: str, warmup_steps: int):
+    """TrainingArguments as the page's settings give them: evaluation (and, with early stopping,
+    a checkpoint) every epoch, a log every step."""
+    from transformers import TrainingArguments
+
+    early = bool(cfg.early_stopping_patience)
+    return TrainingArguments(
+        output_dir=output_dir, learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=64, num_train_epochs=cfg.epochs, warmup_steps=warmup_steps,
+        lr_scheduler_type=_scheduler_name(cfg.schedule), weight_decay=0.01, max_grad_norm=1.0,
+        eval_strategy="epoch", save_strategy="epoch" if early else "no", save_only_model=True,
+        save_total_limit=1 if early else None, load_best_model_at_end=early, metric_for_best_model="eval_loss",
+        logging_strategy="steps", logging_steps=1, report_to="none", disable_tqdm=True, seed=cfg.seed,
+        data_seed=cfg.seed, use_cpu=str(device) == "cpu", dataloader_pin_memory=False)
+
+
+def build_trainer(loaded: model_loading.Loaded, train_set: Dataset, val_set: Dataset, cfg: TrainConfig,
+                  run: TrainingRun, output_dir: str):
+    """The Trainer for one run, and the callback that streams it."""
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, PrinterCallback
+
+    trainer_class, callback_class = _trainer_classes()
+    model = loaded.model
+    for p in getattr(model, model.base_model_prefix).parameters():
+        p.requires_grad = not cfg.freeze_encoder  # the Trainer's optimiser takes only what requires grad
+    _, run.total_steps, warmup = training_steps(len(train_set), cfg.batch_size, cfg.epochs, cfg.warmup_ratio)
+    streamer = callback_class(run)
+    callbacks = [streamer]
+    if cfg.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
+    trainer = trainer_class(
+        model=model, args=training_arguments(cfg, output_dir, loaded.device, warmup),
+        train_dataset=hf_dataset(train_set, loaded.tokenizer, cfg.max_length),
+        eval_dataset=hf_dataset(val_set, loaded.tokenizer, cfg.max_length),
+        processing_class=loaded.tokenizer, data_collator=DataCollatorWithPadding(loaded.tokenizer),
+        compute_metrics=compute_metrics, callbacks=callbacks)
+    trainer.remove_callback(PrinterCallback)  # the page draws the logs; nothing printed to the server's console
+    trainer.streamer = streamer
+    return trainer, streamer
+
+
+_DONE = object()
 
 
 def train(loaded: model_loading.Loaded, train_set: Dataset, val_set: Dataset, cfg: TrainConfig,
           run: TrainingRun) -> Iterator[Log]:
-    """Fine-tune `loaded.model` in place, yielding a Log per step and per epoch.
-
+    """Fine-tune `loaded.model` in place with transformers.Trainer, yielding a Log per step and
+    per epoch's evaluation. The Trainer runs in a thread that waits for each Log to be taken;
+    closing the generator (a Stop on the page) stops training after the current step.
     With early stopping the best epoch's weights are restored at the end."""
-    torch.manual_seed(cfg.seed)
-    rng = random.Random(cfg.seed)
-    model = loaded.model
-    encoder = getattr(model, model.base_model_prefix)
-    for p in encoder.parameters():
-        p.requires_grad = not cfg.freeze_encoder
-    trained = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trained, lr=cfg.learning_rate, weight_decay=0.01)
-    steps_per_epoch, run.total_steps, warmup = training_steps(len(train_set), cfg.batch_size, cfg.epochs,
-                                                              cfg.warmup_ratio)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(cfg.schedule, warmup, run.total_steps))
-    best_loss, best_state, bad_epochs, step = math.inf, None, 0, 0
-    for epoch in range(cfg.epochs):
-        model.train()
-        for idx in _batches(train_set, cfg.batch_size, shuffle=True, rng=rng):
-            batch = _encode(loaded, [train_set.texts[i] for i in idx], cfg.max_length)
-            labels = torch.tensor([train_set.labels[i] for i in idx], device=loaded.device)
-            out = model(**batch, labels=labels)
-            loss = out.loss
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trained, 1.0)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            accuracy = (out.logits.argmax(-1) == labels).float().mean().item()  # logits: (batch, num_labels)
-            log = Log(step, step / steps_per_epoch, train_loss=loss.item(), train_accuracy=accuracy)
-            run.logs.append(log)
-            yield log
-        val_loss, val_accuracy = evaluate_loss(loaded, val_set, cfg.max_length)
-        log = Log(step, epoch + 1.0, val_loss=val_loss, val_accuracy=val_accuracy)
-        run.logs.append(log)
-        yield log
-        if val_loss < best_loss:
-            best_loss, bad_epochs = val_loss, 0
-            if cfg.early_stopping_patience:
-                best_state = copy.deepcopy(model.state_dict())
-        else:
-            bad_epochs += 1
-            if cfg.early_stopping_patience and bad_epochs >= cfg.early_stopping_patience:
-                run.stopped_early = True
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
+    with tempfile.TemporaryDirectory(prefix="glassbox-trainer-") as output_dir:
+        trainer, streamer = build_trainer(loaded, train_set, val_set, cfg, run, output_dir)
+
+        def work() -> None:
+            try:
+                trainer.train()
+                streamer.out.put(_DONE)
+            except BaseException as err:  # noqa: BLE001 - handed to the page's thread, raised there
+                streamer.out.put(err)
+
+        worker = threading.Thread(target=work, name="glassbox-trainer", daemon=True)
+        worker.start()
+        try:
+            while (item := streamer.out.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                streamer.resume.release()
+        finally:
+            if worker.is_alive():
+                streamer.stop.set()
+                streamer.resume.release()
+                worker.join()
+    loaded.model.eval()
+    run.stopped_early = run.steps_done < run.total_steps
     run.finished = True
 
 
@@ -460,6 +548,264 @@ def sweep(base: str, train_set: Dataset, val_set: Dataset, grid: list[tuple[floa
         final = run.logs[-1]
         yield {"learning rate": learning_rate, "epochs": epochs, "validation loss": round(final.val_loss, 4),
                "validation accuracy": round(final.val_accuracy, 4)}
+
+
+# --- save, reload, share -----------------------------------------------------------------
+
+FILE_ROLES = {  # what each file save_pretrained writes holds
+    "config.json": "the architecture (hidden_size, num_hidden_layers, num_attention_heads…) and the label names "
+                   "(id2label): everything needed to rebuild the model before its weights are loaded",
+    "model.safetensors": "the weights: every tensor by name, shape and dtype, in a format that cannot run code",
+    "tokenizer.json": "the fast (Rust) tokenizer: vocabulary, normalisation and splitting rules in one file",
+    "tokenizer_config.json": "tokenizer settings: lower-casing, maximum length, which special tokens it uses",
+    "special_tokens_map.json": "which tokens play [CLS], [SEP], [PAD], [UNK], [MASK]",
+    "vocab.txt": "the WordPiece vocabulary, one token a line (its line number is the token's id)",
+    "generation_config.json": "default decoding settings for generate()",
+    "README.md": "the model card: metadata (licence, base model, metrics) and what the model is for",
+}
+
+
+def save_model(loaded: model_loading.Loaded, folder: Path, card: str) -> list[dict]:
+    """save_pretrained the model and its tokenizer into `folder`, write the model card as its
+    README.md, and list the files."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with loaded.lock:
+        loaded.model.save_pretrained(folder)
+        loaded.tokenizer.save_pretrained(folder)
+    (folder / "README.md").write_text(card, encoding="utf-8")
+    return folder_files(folder)
+
+
+def folder_files(folder: Path) -> list[dict]:
+    """Each file of a saved model: name, size on disk and what it holds."""
+    return [{"file": p.name, "bytes": p.stat().st_size, "holds": FILE_ROLES.get(p.name, "")}
+            for p in sorted(Path(folder).iterdir()) if p.is_file()]
+
+
+def model_card(base: str, label_names: list[str], cfg: TrainConfig, data: str, num_train: int,
+               metrics: dict, num_test: int, trained_where: str = "in the Glassbox fine-tuning lesson") -> str:
+    """A model card (README.md with YAML metadata) for a fine-tuned classifier: what it is, its
+    training data and settings, its test metrics, intended use and limits."""
+    spec = model_registry.REGISTRY.get(base)
+    base_id = (spec.hub_id or spec.location) if spec else base
+    licence = spec.license if spec else "see the base model's card"
+    metric_rows = "".join(f"| {name} | {metrics[name]:.3f} |\n" for name in ("accuracy", "precision", "recall", "f1"))
+    return f"""---
+license: {licence.split(" ")[0].lower()}
+base_model: {base_id}
+pipeline_tag: text-classification
+language: en
+tags: [text-classification, sentiment-analysis, glassbox]
+model-index:
+- name: {base}-finetuned
+  results:
+  - task: {{type: text-classification}}
+    dataset: {{name: "{data}", type: csv}}
+    metrics:
+    - {{type: accuracy, value: {metrics["accuracy"]:.4f}}}
+    - {{type: f1, value: {metrics["f1"]:.4f}}}
+---
+# {base} fine-tuned for {" / ".join(label_names)}
+
+Fine-tuned {trained_where} with `transformers.Trainer` from **{base_id}** (licence: {licence}).
+Labels: {", ".join(f"{i} = {name}" for i, name in enumerate(label_names))}.
+
+## Training data
+{data}: {num_train} training examples.
+
+## Training procedure
+learning rate {cfg.learning_rate:g}, batch size {cfg.batch_size}, {cfg.epochs} epoch(s), {cfg.schedule} schedule with
+{cfg.warmup_ratio:.0%} warm-up, max length {cfg.max_length} tokens, early stopping patience {cfg.early_stopping_patience},
+{"encoder frozen (only the head trained)" if cfg.freeze_encoder else "all weights trained"}, seed {cfg.seed}.
+
+## Evaluation ({num_test} held-out test examples)
+| metric | value |
+|---|---|
+{metric_rows}
+## Intended use and limits
+For teaching: classifying short English texts like its training data. It learnt from a small
+set of examples, so it is unreliable on other kinds of text (sarcasm, other domains, other
+languages), and its confidence is not a calibrated probability. Not for decisions about people.
+"""
+
+
+def zip_folder(folder: Path) -> bytes:
+    """The saved folder as a zip file, for a download button."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for p in sorted(Path(folder).iterdir()):
+            if p.is_file():
+                archive.write(p, p.name)
+    return buffer.getvalue()
+
+
+def identical_predictions(before: model_loading.Loaded, after: model_loading.Loaded, texts: list[str],
+                          max_length: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Logits of the same texts from the model in memory and the one reloaded from disk, (n, num_labels) each."""
+    return tuple(np.log(predict_proba(m, texts, max_length)) for m in (before, after))
+
+
+PUSH_CODE = '''
+from huggingface_hub import login
+login()                                    # or set HF_TOKEN; needs a write token
+model.push_to_hub("{repo}")             # config.json + model.safetensors
+tokenizer.push_to_hub("{repo}")         # tokenizer files
+# the model card: the folder's README.md
+from huggingface_hub import upload_file
+upload_file(path_or_fileobj="{folder}/README.md", path_in_repo="README.md", repo_id="{repo}")
+'''
+
+
+def push_to_hub(folder: Path, repo_id: str, token: str) -> str:
+    """Upload the saved folder to a (new or existing) Hub repository; returns its address."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, exist_ok=True)
+    api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="Upload from Glassbox")
+    return f"https://huggingface.co/{repo_id}"
+
+
+# --- making a model smaller -----------------------------------------------------------------
+
+def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy whose Linear layers hold int8 weights (dynamic quantisation: activations are
+    quantised on the fly at each call); embeddings and LayerNorms stay float32."""
+    from torch.ao.quantization import quantize_dynamic
+
+    return quantize_dynamic(copy.deepcopy(model).float().cpu().eval(), {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def prune_linear(model: torch.nn.Module, sparsity: float) -> torch.nn.Module:
+    """A copy with the smallest-magnitude `sparsity` share of each encoder Linear weight set to
+    zero (torch.nn.utils.prune.l1_unstructured, then made permanent)."""
+    from torch.nn.utils import prune
+
+    pruned = copy.deepcopy(model).float().cpu().eval()
+    for module in getattr(pruned, pruned.base_model_prefix).modules():
+        if isinstance(module, torch.nn.Linear) and sparsity > 0:
+            prune.l1_unstructured(module, "weight", amount=sparsity)
+            prune.remove(module, "weight")
+    return pruned
+
+
+def linear_sparsity(model: torch.nn.Module) -> float:
+    """Share of zeros among the encoder's Linear weights."""
+    weights = [m.weight for m in getattr(model, model.base_model_prefix).modules() if isinstance(m, torch.nn.Linear)]
+    return float(sum((w == 0).sum() for w in weights) / sum(w.numel() for w in weights))
+
+
+def saved_bytes(model: torch.nn.Module) -> tuple[int, int]:
+    """(bytes of the state dict as torch.save writes it, bytes after zlib compression): pruning
+    leaves the dense file as big as before; its zeros only pay off once compressed or stored sparse."""
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    raw = buffer.getvalue()
+    return len(raw), len(zlib.compress(raw, 1))
+
+
+@torch.no_grad()
+def latency_ms(model: torch.nn.Module, batch: dict, repeats: int = 5) -> float:
+    """Median wall time of one forward pass over `batch`, in ms (after one warm-up pass)."""
+    model(**batch)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model(**batch)
+        times.append(time.perf_counter() - started)
+    return 1000 * float(np.median(times))
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, tokenizer, data: Dataset, max_length: int = 64) -> float:
+    correct = 0
+    for start in range(0, len(data), 64):
+        batch = tokenizer(data.texts[start:start + 64], padding=True, truncation=True, max_length=max_length,
+                          return_tensors="pt")
+        predicted = model(**batch).logits.argmax(-1)  # (batch,)
+        correct += int((predicted == torch.tensor(data.labels[start:start + 64])).sum())
+    return correct / max(1, len(data))
+
+
+def smaller_models(loaded: model_loading.Loaded, test: Dataset, sparsities=(0.3, 0.5, 0.7, 0.9),
+                   latency_texts: int = 16, max_length: int = 64) -> Iterator[dict]:
+    """float32, dynamic int8, and magnitude pruning at each sparsity, on the CPU: a row each with
+    the saved size, the compressed size, the latency of one batch and the test accuracy."""
+    base = copy.deepcopy(loaded.model).float().cpu().eval()
+    batch = loaded.tokenizer(test.texts[:latency_texts], padding=True, truncation=True, max_length=max_length,
+                             return_tensors="pt")
+    variants = [("float32", 0.0, lambda: base), ("int8 (dynamic)", 0.0, lambda: quantize_int8(base))]
+    variants += [(f"pruned {s:.0%}", s, lambda s=s: prune_linear(base, s)) for s in sparsities]
+    for name, sparsity, make in variants:
+        model = make()
+        size, compressed = saved_bytes(model)
+        yield {"model": name, "sparsity": sparsity, "size (MB)": size / 2**20, "zlib-compressed (MB)": compressed / 2**20,
+               f"latency, {latency_texts} texts (ms)": latency_ms(model, batch),
+               "test accuracy": accuracy(model, loaded.tokenizer, test, max_length)}
+
+
+# --- memory while training: bf16 autocast and gradient checkpointing --------------------------
+
+def saved_activation_bytes(model: torch.nn.Module, batch: dict, labels: torch.Tensor, bf16: bool = False,
+                           checkpointing: bool = False) -> tuple[int, float]:
+    """One training step (forward + backward) on a private copy: (bytes of the tensors kept between
+    forward and backward, step seconds). Those are the activation memory: autograd's saved tensors,
+    and with gradient checkpointing, which recomputes each layer in backward, only each layer's
+    input (a layer's own saved tensors exist again only while it is recomputed)."""
+    model = copy.deepcopy(model).float().train()
+    seen: dict[int, int] = {}
+
+    def pack(tensor):
+        seen.setdefault(tensor.untyped_storage().data_ptr(), tensor.untyped_storage().nbytes())
+        return tensor
+
+    def layer_input(module, args, kwargs):  # what checkpointing keeps of a layer: its input hidden states
+        pack(args[0] if args else kwargs["hidden_states"])
+
+    hooks = []
+    if checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        layers = getattr(model, model.base_model_prefix).encoder.layer
+        hooks = [layer.register_forward_pre_hook(layer_input, with_kwargs=True) for layer in layers]
+    started = time.perf_counter()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
+            torch.autocast(str(batch["input_ids"].device.type), dtype=torch.bfloat16, enabled=bf16):
+        loss = model(**batch, labels=labels).loss
+    for hook in hooks:
+        hook.remove()
+    parameters_ptrs = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    loss.backward()
+    seconds = time.perf_counter() - started
+    return sum(n for ptr, n in seen.items() if ptr not in parameters_ptrs), seconds
+
+
+def activation_formula_bytes(config, batch_size: int, seq_len: int, bytes_per_value: int = 4) -> int:
+    """Korthikanti et al. (2022)'s estimate of the activations a Transformer keeps for backward:
+    s·b·h·(34 + 5·a·s/h) bytes per layer with 2-byte values (s tokens, b batch, h hidden_size,
+    a heads), i.e. s·b·h·(17 + 2.5·a·s/h) values, here at `bytes_per_value` bytes each."""
+    h, a, layers = config.hidden_size, config.num_attention_heads, config.num_hidden_layers
+    per_layer = seq_len * batch_size * h * (34 + 5 * a * seq_len / h) / 2
+    return int(layers * per_layer * bytes_per_value)
+
+
+def checkpointing_formula_bytes(config, batch_size: int, seq_len: int, bytes_per_value: int = 4) -> int:
+    """With full recomputation only each layer's input is kept: layers · seq·batch·hidden values."""
+    return config.num_hidden_layers * seq_len * batch_size * config.hidden_size * bytes_per_value
+
+
+def memory_settings(loaded: model_loading.Loaded, texts: list[str], labels: list[int], max_length: int = 64
+                    ) -> Iterator[dict]:
+    """Activation memory and step time for the four combinations of bf16 autocast and gradient checkpointing."""
+    batch = loaded.tokenizer(texts, padding="max_length", truncation=True, max_length=max_length,
+                             return_tensors="pt")
+    batch = {k: v.to(loaded.device) for k, v in batch.items()}
+    target = torch.tensor(labels, device=loaded.device)
+    for bf16 in (False, True):
+        for checkpointing in (False, True):
+            saved, seconds = saved_activation_bytes(loaded.model, batch, target, bf16, checkpointing)
+            yield {"bf16 autocast": bf16, "gradient checkpointing": checkpointing,
+                   "saved activations (MB)": saved / 2**20, "step time (s)": seconds}
 
 
 TRAINER_CODE = '''

@@ -57,7 +57,7 @@ def load(choice: str, role: str = "encoder", device: str | None = None, attentio
     device = device or device_policy.best_device()
     spec = resolve(choice, role)
     model_kwargs = model_kwargs or {}
-    if spec.bundled:
+    if spec.offline:
         return _load_spec(spec, role, device, attentions, model_kwargs)
     try:
         check_quantization(spec, device)
@@ -113,12 +113,14 @@ def _quantization_kwargs(spec: ModelSpec, device: str) -> dict:
     return {"quantization_config": config, "device_map": device}
 
 
-def _load_spec(spec: ModelSpec, role: str, device: str, attentions: bool, model_kwargs: dict) -> Loaded:
+def _load_spec(spec: ModelSpec, role: str, device: str, attentions: bool, model_kwargs: dict,
+               source: Path | None = None) -> Loaded:
     """`Loaded.tokenizer` is the role's preprocessor: a tokenizer, or for audio
     roles a feature extractor."""
     import transformers
 
-    source, notice = _bundled_source(spec.key) if spec.bundled else (spec.location, "")
+    source, notice = (source, "") if source is not None else (_bundled_source(spec.key) if spec.bundled else
+                      (model_registry.trained_path(spec.key), "") if spec.trained else (spec.location, ""))
     auto_model = getattr(transformers, model_registry.AUTO_CLASSES.get(role, "AutoModel"))
     preprocessor = getattr(transformers, _PREPROCESSORS.get(role, "AutoTokenizer"))
     kwargs = {"dtype": device_policy.default_dtype(device), **_quantization_kwargs(spec, device), **model_kwargs,
@@ -135,6 +137,13 @@ def _load_spec(spec: ModelSpec, role: str, device: str, attentions: bool, model_
         model.to(device)
     model.eval()
     return Loaded(spec=spec, model=model, tokenizer=tokenizer, device=device, notice=notice)
+
+
+def load_folder(folder: Path, role: str = "classifier", device: str = "cpu") -> Loaded:
+    """A model saved with save_pretrained (a run's own folder), reloaded with from_pretrained, with eager
+    attention like the models fine-tuned here (another attention kernel rounds differently)."""
+    spec = ModelSpec(str(folder), Path(folder).name, role, "trained", str(folder), "see its model card")
+    return _load_spec(spec, role, device, attentions=True, model_kwargs={}, source=Path(folder))  # eager, as trained
 
 
 # --- a bundled model's folder: its package, or its Hub repository ----------------------

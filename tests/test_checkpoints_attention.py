@@ -1,52 +1,88 @@
-"""Attention checkpoint: 50 seeds, every answer recomputed here from the numbers the question shows,
-with float64 torch and math, not lib.attention."""
-import math
+"""Attention checkpoint: 50 seeds, every answer recomputed here with float64 torch, math and
+MiniLM's own forward pass (transformers' attention outputs), not lib.attention."""
 import re
 
 import pytest
 import torch
+from checkpoint_kinds import assert_well_taught, predict_on_page, the_predict_question
 
-from lib import checkpoints
+from lib import attention, checkpoints
 
 SEEDS = range(50)
 
 
-def number(name: str, text: str) -> int:
-    return int(re.search(rf"{name} = (-?\d+)", text).group(1))
+@pytest.fixture(scope="module")
+def sets():
+    return [checkpoints.questions("attention", seed) for seed in SEEDS]
 
 
-def shown_scores(prompt: str) -> tuple[list[str], torch.Tensor]:
-    """The key words and scores Q·Kᵀ a question lists as `3 word` 1.234."""
-    pairs = re.findall(r"`\d+ ([^`]+)` (-?\d+\.\d{3})", prompt.split("Which")[0].split("After")[0])
-    return [w for w, _ in pairs], torch.tensor([float(s) for _, s in pairs], dtype=torch.float64)
+def toy_weights(sentence: str, seed: int) -> torch.Tensor:
+    """The lesson's toy (d_model 8, d_k 4, no positions) written out: softmax(XW_Q (XW_K)ᵀ / √d_k)."""
+    x = attention.word_embeddings(attention.split_words(sentence), 8, seed)  # (seq, 8): the toy's input
+    proj = attention.random_projections(8, 4, seed)
+    q, k = x @ proj.w_q, x @ proj.w_k
+    return torch.softmax(q @ k.T / 2.0, dim=-1)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_answers_match_an_independent_computation(seed):
-    dot_q, top_q, weight_q, causal_q, position_q = checkpoints.questions("attention", seed)
+def test_answers_match_an_independent_computation(seed, sets):
+    assert_well_taught(sets[seed])
+    dot_q, scale_q, causal_q, bag_q, _ = sets[seed]
 
     reference, vector = (torch.tensor([float(n) for n in v.split(",")], dtype=torch.float64)
                          for v in re.findall(r"= \[(-?\d+, -?\d+)\]", dot_q.prompt))
     assert dot_q.answer == int(torch.dot(reference, vector))
 
-    words, scores = shown_scores(top_q.prompt)
-    weights = torch.softmax(scores / math.sqrt(number("d_k", top_q.prompt)), dim=0)
-    assert top_q.answer == words[int(weights.argmax())].lower() and top_q.answer in top_q.options
-    assert len(words) == len(top_q.prompt.split("*")[1].split())
+    assert scale_q.answer.startswith("Dot products grow with d_k")
 
-    words, scores = shown_scores(weight_q.prompt)
-    weights = torch.softmax(scores / math.sqrt(number("d_k", weight_q.prompt)), dim=0)
-    key = int(re.search(r"to key `(\d+) ", weight_q.prompt).group(1)) - 1
-    assert weight_q.answer == pytest.approx(float(weights[key]), abs=5e-4)  # the shown scores are rounded
-    assert weight_q.check(f"{float(weights[key]):.2f}") and not weight_q.check(f"{float(weights[key]) + 0.02:.2f}")
+    tokens, query = map(int, re.search(r"reads (\d+) tokens .* may token (\d+)", causal_q.prompt).groups())
+    allowed = [j + 1 for j in range(tokens) if j <= query - 1]
+    assert causal_q.answer == f"Tokens 1 to {allowed[-1]}: itself and every token before it" and allowed[-1] == query
 
-    tokens = int(re.search(r"prompt of (\d+) tokens", causal_q.prompt).group(1))
-    allowed = torch.ones(tokens, tokens).tril()
-    assert causal_q.answer == int((allowed == 0).sum())
+    assert bag_q.answer.startswith("The same weights, only reordered")
 
-    d_model, pos, dim = number("d_model", position_q.prompt), number("pos", position_q.prompt), \
-        number("dimension", position_q.prompt)
-    angle = pos / 10000 ** (2 * (dim // 2) / d_model)
-    assert position_q.answer == pytest.approx(math.sin(angle) if dim % 2 == 0 else math.cos(angle), abs=1e-12)
-    assert position_q.check(f"{position_q.answer:.2f}")
 
+@pytest.mark.parametrize("d_k", [16, 128])
+def test_dot_products_spread_with_d_k(d_k):
+    """The fact the √d_k question teaches: q·k of unit-variance components has variance d_k."""
+    q, k = torch.randn(2, 4000, d_k, generator=torch.Generator().manual_seed(d_k), dtype=torch.float64)
+    assert (q * k).sum(-1).var().item() == pytest.approx(d_k, rel=0.15)
+    assert (q * k).sum(-1).div(d_k**0.5).var().item() == pytest.approx(1, rel=0.15)
+
+
+def test_the_toy_sees_a_bag_of_words():
+    """The fact the bag-of-words question teaches, written out: shuffle the words, the weights follow."""
+    words = "the cat chased the mouse".split()
+    order = [4, 2, 0, 3, 1]
+    original = toy_weights(" ".join(words), 7)
+    shuffled = toy_weights(" ".join(words[i] for i in order), 7)
+    index = torch.tensor(order)
+    assert torch.allclose(shuffled, original[index][:, index], atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_the_predict_question_runs_minilm(seed, sets, minilm):
+    question = the_predict_question(sets[seed])
+    sentence = re.search(r"reads \*(.+?)\*\. In layer", question.prompt).group(1)
+    layer, head = (int(n) - 1 for n in re.search(r"layer (\d+), head (\d+)", question.prompt).groups())
+    encoded = minilm.tokenizer(sentence, return_tensors="pt")
+    tokens = minilm.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
+    with torch.no_grad():
+        row = minilm.model(**encoded, output_attentions=True).attentions[layer][0, head, tokens.index("it")]
+    reveal = question.reveal()
+    assert reveal.answer in question.options and reveal.answer == tokens[int(row.argmax())]
+    assert f"{row.max().item():.2f}" in reveal.explanation
+
+
+def test_the_page_runs_the_predict_question(open_page, minilm):
+    questions = checkpoints.questions("attention", 1)
+    question = the_predict_question(questions)
+    sentence = re.search(r"reads \*(.+?)\*\. In layer", question.prompt).group(1)
+    layer, head = (int(n) - 1 for n in re.search(r"layer (\d+), head (\d+)", question.prompt).groups())
+    encoded = minilm.tokenizer(sentence, return_tensors="pt")
+    tokens = minilm.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
+    with torch.no_grad():
+        row = minilm.model(**encoded, output_attentions=True).attentions[layer][0, head, tokens.index("it")]
+    at = open_page("attention")
+    _, revealed = predict_on_page(at, "attention", questions)
+    assert revealed == tokens[int(row.argmax())]

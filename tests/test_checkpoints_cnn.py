@@ -1,14 +1,15 @@
-"""CNN checkpoint: 50 seeds, every answer recomputed here with torch (conv2d, Conv2d,
-Linear, a forward pass on the meta device), not lib.cnn."""
-import ast
+"""CNN checkpoint: 50 seeds, every answer recomputed here with torch (conv2d, Conv2d, Linear,
+max_pool2d on the meta device; conv2d on the bundled picture for the predict question), not lib.cnn."""
 import re
 
 import pytest
 import torch
 import torch.nn.functional as F
+from checkpoint_kinds import assert_well_taught, predict_on_page, the_predict_question
 from torch import nn
 
-from lib import checkpoints
+from lib import checkpoints, cnn
+from lib.checkpoints import cnn as cnn_checkpoint
 
 SEEDS = range(50)
 
@@ -21,39 +22,65 @@ def count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+@pytest.fixture(scope="module")
+def sets():
+    return [checkpoints.questions("cnn", seed) for seed in SEEDS]
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_answers_match_torch(seed):
-    size_q, conv_q, cell_q, dense_q, flatten_q = checkpoints.questions("cnn", seed)
+def test_answers_match_torch(seed, sets):
+    assert_well_taught(sets[seed])
+    size_q, sharing_q, pool_q, _ = sets[seed]
 
     size, _, kernel, _, stride, padding, dilation = numbers(size_q.prompt)[:7]
     out = F.conv2d(torch.zeros(1, 1, size, size, device="meta"), torch.zeros(1, 1, kernel, kernel, device="meta"),
                    stride=stride, padding=padding, dilation=dilation)
-    assert size_q.answer == out.shape[-1] == out.shape[-2]
+    assert size_q.answer == out.shape[-1]
 
-    kernel, _, in_channels, out_channels = numbers(conv_q.prompt)[:4]
+    side, channels, filters = map(int, re.search(
+        r"(\d+)×\d+ pixels with (\d+) channel\(s\) goes into a 3×3 convolution with (\d+) filters", sharing_q.prompt).groups())
     with torch.device("meta"):
-        assert conv_q.answer == count(nn.Conv2d(in_channels, out_channels, kernel))
+        conv, dense = count(nn.Conv2d(channels, filters, 3, padding=1)), \
+            count(nn.Linear(side * side * channels, side * side * filters))
+    assert f"{conv:,} parameters" in sharing_q.prompt and f"needs {dense:,}" in sharing_q.prompt
+    assert sharing_q.answer.startswith("Each output sees only a 3×3 window")
 
-    image, kernel = (torch.tensor(ast.literal_eval(m), dtype=torch.float64)
-                     for m in re.findall(r"`(.*?)`", cell_q.prompt))
-    row, col = map(int, re.search(r"row (\d+), column (\d+)", cell_q.prompt).groups())
-    assert cell_q.answer == F.conv2d(image[None, None], kernel[None, None])[0, 0, row, col].item()
-
-    side, channels, filters = map(int, re.search(r"image of (\d+)×\d+ pixels with (\d+) channel.* with (\d+) filters",
-                                                 dense_q.prompt).groups())
-    with torch.device("meta"):
-        assert dense_q.answer == count(nn.Linear(side * side * channels, side * side * filters))
-
-    side, layers, filters = map(int, re.search(r"image of (\d+)×\d+ pixels goes through (\d+) block.*with (\d+) "
-                                               r"filters", flatten_q.prompt).groups())
-    x, c_in = torch.zeros(1, 1, side, side, device="meta"), 1
-    for c_out in (filters * 2**i for i in range(layers)):
-        x = F.max_pool2d(F.relu(F.conv2d(x, torch.zeros(c_out, c_in, 3, 3, device="meta"), padding=1)), 2)
-        c_in = c_out
-    assert flatten_q.answer == x.flatten(1).shape[1]
+    side, _, channels = numbers(pool_q.prompt)[:3]
+    pooled = F.max_pool2d(torch.zeros(1, channels, side, side, device="meta"), 2)
+    assert pool_q.answer.startswith(f"{pooled.shape[-1]}×{pooled.shape[-2]}×{pooled.shape[1]}: the largest value")
 
 
-def test_prompts_vary_with_the_seed():
-    prompts = {seed: [q.prompt for q in checkpoints.questions("cnn", seed)] for seed in SEEDS}
-    for position in range(5):
-        assert len({p[position] for p in prompts.values()}) > 10
+def kernel_fate(question) -> str:
+    """The predict question's answer from torch's conv2d on the picture, in float64."""
+    kernel, image = re.search(r"runs \*\*(.+?)\*\* over \*(.+?)\* in grayscale", question.prompt).groups()
+    gray = torch.from_numpy(cnn.to_grayscale(cnn.sample_image(image)))  # (h, w) float64 in [0, 1]
+    weights = torch.tensor(cnn.PRESET_KERNELS[kernel], dtype=torch.float64)
+    output = F.conv2d(gray[None, None], weights[None, None])[0, 0]
+    return cnn_checkpoint.kernel_fate(gray.mean().item(), output.mean().item())
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_the_predict_question_runs_the_kernel_explorer(seed, sets):
+    question = the_predict_question(sets[seed])
+    assert question.reveal().answer == kernel_fate(question)
+
+
+def test_kernel_fates_follow_the_sum_of_the_weights():
+    """Weights summing to 1 keep the brightness, summing to 0 keep the edges (torch, on Chelsea)."""
+    gray = torch.from_numpy(cnn.to_grayscale(cnn.sample_image("Chelsea the cat")))
+    for name, kernel in cnn.PRESET_KERNELS.items():
+        weights = torch.tensor(kernel, dtype=torch.float64)
+        mean = F.conv2d(gray[None, None], weights[None, None]).mean().item()
+        expected = gray.mean().item() * weights.sum().item()
+        assert mean == pytest.approx(expected, abs=0.02), name
+
+
+def test_the_page_runs_the_predict_question(open_page):
+    questions = checkpoints.questions("cnn", 1)
+    at = open_page("cnn")
+    _, revealed = predict_on_page(at, "cnn", questions)
+    assert revealed == kernel_fate(the_predict_question(questions))
+
+
+def test_questions_change_with_the_seed(sets):
+    assert len({tuple(q.prompt for q in questions) for questions in sets}) == len(SEEDS)

@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from checkpoint_kinds import assert_well_taught, predict_on_page, the_predict_question
 
 from lib import checkpoints, embeddings
 
@@ -51,7 +52,8 @@ def cosine(a, b) -> float:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_answers_match_an_independent_computation(seed, sets, reference, minilm):
-    shape_q, cosine_q, bank_q, search_q = sets[seed]
+    assert_well_taught(sets[seed])
+    shape_q, static_q, search_q, _ = sets[seed]
     bank, sentence_vector = reference
 
     (sentence,) = quoted(shape_q.prompt)
@@ -59,15 +61,32 @@ def test_answers_match_an_independent_computation(seed, sets, reference, minilm)
     assert shape_q.answer == len(ids) * minilm.model.config.hidden_size
     assert f"splits into {len(ids) - 2} word pieces" in shape_q.prompt
 
-    a, b = ([int(n) for n in v.split(",")] for v in re.findall(r"= \[([-\d, ]+)\]", cosine_q.prompt))
-    assert cosine_q.answer == pytest.approx(cosine(a, b), abs=1e-6)
-    assert cosine_q.check(f"{cosine(a, b):.2f}") and not cosine_q.check(f"{cosine(a, b) + 0.02:.2f}")
+    river, money = quoted(static_q.prompt)
+    table = minilm.model.get_input_embeddings().weight
+    bank_id = minilm.tokenizer.convert_tokens_to_ids("bank")
+    assert cosine(table[bank_id].detach(), table[bank_id].detach()) == pytest.approx(1.0)
+    assert static_q.answer.startswith("Exactly 1") and f"{cosine(bank(river), bank(money)):.3f}" in static_q.solution
 
-    (target,) = quoted(bank_q.prompt)
-    assert bank_q.answer == max(bank_q.options, key=lambda s: cosine(bank(target), bank(s)))
-
-    (query,) = quoted(search_q.prompt)
+    best, query = quoted(search_q.prompt)
     corpus = embeddings.bundled_sentences()
     scores = [sentence_vector(query) @ sentence_vector(s) for s in corpus]
-    assert search_q.answer == corpus[int(np.argmax(scores))]
-    assert search_q.answer in search_q.options and len(set(search_q.options)) == 4
+    assert best == corpus[int(np.argmax(scores))] and f"**{max(scores):.3f}**" in search_q.solution
+
+
+def nearest_bank(question, bank) -> str:
+    (target,) = quoted(question.prompt)
+    assert len(question.options) == 3 and target not in question.options
+    return max(question.options, key=lambda s: cosine(bank(target), bank(s)))
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_the_predict_question_runs_minilm(seed, sets, reference):
+    question = the_predict_question(sets[seed])
+    assert question.reveal().answer == nearest_bank(question, reference[0])
+
+
+def test_the_page_runs_the_predict_question(open_page, reference):
+    questions = checkpoints.questions("embeddings", 1)
+    at = open_page("embeddings")
+    _, revealed = predict_on_page(at, "embeddings", questions)
+    assert revealed == nearest_bank(the_predict_question(questions), reference[0])

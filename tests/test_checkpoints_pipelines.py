@@ -1,15 +1,15 @@
 """Pipelines checkpoint: 50 seeds, every answer recomputed here, not through
 lib.pipelines: the job-to-task table below, the `tokenizers` library on
-MiniLM's tokenizer.json, a torch forward pass of MiniLM, a float64 softmax."""
+MiniLM's tokenizer.json, a torch forward pass of MiniLM, a float64 softmax, and for
+the zero-shot predict question MiniLM's mean-pooled vectors computed here."""
 import re
-from functools import lru_cache
 
 import numpy as np
 import pytest
 import torch
-from tokenizers import Tokenizer
+from checkpoint_kinds import assert_well_taught, predict_on_page, the_predict_question
 
-from lib import checkpoints, model_registry
+from lib import checkpoints
 
 SEEDS = range(50)
 # What each job in the question asks for, in the test's own words.
@@ -18,13 +18,6 @@ JOBS = {"positive or negative": "sentiment-analysis", "topics you name": "zero-s
         "missing word": "fill-mask", "Shorten": "summarization", "into French": "translation_en_to_fr",
         "Continue a story": "text-generation", "into vectors": "feature-extraction",
         "what is said": "automatic-speech-recognition", "photo": "image-classification"}
-
-
-@lru_cache(maxsize=1)
-def minilm_tokenizer() -> Tokenizer:
-    tokenizer = Tokenizer.from_file(str(model_registry.bundled_path("minilm") / "tokenizer.json"))
-    tokenizer.no_padding()
-    return tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +32,14 @@ def test_the_task_fits_the_job(sets):
         assert len(set(use_case_q.options)) == 4 and use_case_q.answer in use_case_q.options
 
 
-def test_steps_one_and_two_match_the_tokenizer_and_a_forward_pass(sets, minilm):
-    for _, ids_q, shape_q, _ in sets:
-        sentence = re.search(r"“(.+?)”", ids_q.prompt).group(1)
-        assert sentence in shape_q.prompt
-        assert ids_q.answer == len(minilm_tokenizer().encode(sentence).ids)
+def test_the_kinds_and_the_feedback(sets):
+    for questions in sets:
+        assert_well_taught(questions)
+
+
+def test_step_two_matches_a_forward_pass(sets, minilm):
+    for _, shape_q, _, _ in sets:
+        sentence = re.search(r"“(.+?)”", shape_q.prompt).group(1)
         with torch.no_grad():
             states = minilm.model(**minilm.tokenizer(sentence, return_tensors="pt")).last_hidden_state
         assert shape_q.answer == str(tuple(states.shape))
@@ -51,9 +47,34 @@ def test_steps_one_and_two_match_the_tokenizer_and_a_forward_pass(sets, minilm):
 
 
 def test_step_three_is_a_softmax(sets):
-    for *_, softmax_q in sets:
+    for _, _, softmax_q, _ in sets:
         logits = np.array([float(v) for v in re.findall(r" (-?\d+\.\d)(?=[,.])", softmax_q.prompt)])
         assert 2 <= len(logits) <= 4
         probabilities = np.exp(logits) / np.exp(logits).sum()
         assert softmax_q.answer == pytest.approx(probabilities.max(), rel=1e-9)
         assert softmax_q.check(f"{probabilities.max():.2f}")  # the rounded answer the prompt asks for
+
+
+def zero_shot_label(question, minilm) -> str:
+    """MiniLM run here: mean-pooled, normalised vectors of the text and of each label's sentence."""
+    text = re.search(r"first for “(.+?)”\?", question.prompt).group(1)
+    sentences = [text] + [f"This text is about {label}." for label in question.options]
+    encoded = minilm.tokenizer(sentences, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        states = minilm.model(**encoded).last_hidden_state  # (batch, seq, hidden)
+    mask = encoded["attention_mask"][..., None].float()
+    pooled = torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1)
+    return question.options[int((pooled[1:] @ pooled[0]).argmax())]
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_the_predict_question_runs_the_zero_shot_classifier(seed, sets, minilm):
+    question = the_predict_question(sets[seed])
+    assert question.reveal().answer == zero_shot_label(question, minilm)
+
+
+def test_the_page_runs_the_predict_question(open_page, minilm):
+    questions = checkpoints.questions("pipelines", 1)
+    at = open_page("pipelines")
+    _, revealed = predict_on_page(at, "pipelines", questions)
+    assert revealed == zero_shot_label(the_predict_question(questions), minilm)

@@ -241,50 +241,142 @@ def test_weight_changes_measure_each_part_of_the_encoder():
         ["embeddings", "layer 0", "layer 2", "pooler"], 0.0)
 
 
-class CharIds:
-    """A tokenizer for the tiny BERT: ids from the characters, padded."""
-    def __call__(self, texts, max_length, **_):
-        ids = [[2 + ord(c) % 40 for c in t[:max_length]] for t in texts]
-        width = max(map(len, ids))
-        return {"input_ids": torch.tensor([i + [0] * (width - len(i)) for i in ids]),
-                "attention_mask": torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in ids])}
+@pytest.fixture(scope="module")
+def minilm_tokenizer():
+    from transformers import AutoTokenizer
 
-
-def tiny_classifier():
-    """The tiny BERT classifier, without dropout, as a model_loading.Loaded with CharIds."""
     from lib import model_loading
 
-    _pretrained, finetuned = tiny_bert_pair()
-    finetuned.config.hidden_dropout_prob = finetuned.config.attention_probs_dropout_prob = 0.0
-    for module in finetuned.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
-    return model_loading.Loaded(spec=None, model=finetuned, tokenizer=CharIds(), device="cpu")
+    return AutoTokenizer.from_pretrained(model_loading.model_dir("minilm"))
+
+
+@pytest.fixture
+def tiny_classifier(minilm_tokenizer):
+    """A tiny BERT classifier (2 layers, width 16) without dropout, with MiniLM's tokenizer, as a Loaded."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from lib import model_loading
+
+    config = BertConfig(vocab_size=minilm_tokenizer.vocab_size, hidden_size=16, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
+                        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, num_labels=2)
+    torch.manual_seed(0)
+    return model_loading.Loaded(spec=None, model=BertForSequenceClassification(config).eval(),
+                                tokenizer=minilm_tokenizer, device="cpu")
 
 
 TINY_DATA = ft.Dataset(["good", "bad", "great", "awful", "fine", "poor"], [1, 0, 1, 0, 1, 0], ft.REVIEW_LABELS)
 
 
-def test_the_logged_train_accuracy_is_the_batch_accuracy_before_the_step():
-    loaded, data = tiny_classifier(), TINY_DATA
-    expected = float((ft.predict_proba(loaded, data.texts, 8).argmax(1) == np.array(data.labels)).mean())
-    cfg = ft.TrainConfig(batch_size=6, epochs=1, early_stopping_patience=0)
-    logs = list(ft.train(loaded, data, data, cfg, ft.TrainingRun(cfg)))
-    assert logs[0].train_accuracy == pytest.approx(expected)
-    assert logs[1].val_accuracy is not None and logs[1].train_accuracy is None
+def test_the_trainer_trains_and_its_callback_streams_the_loss(tiny_classifier):
+    """One step over the whole set: the streamed loss is the cross-entropy of the batch before the step
+    (computed here with torch), then one evaluation with the Trainer's eval_loss and accuracy."""
+    import datasets
+    import transformers
+
+    loaded, data = tiny_classifier, TINY_DATA
+    head_before = loaded.model.classifier.weight.clone()
+    batch = loaded.tokenizer(data.texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        logits = loaded.model(**batch).logits
+    expected_loss = torch.nn.functional.cross_entropy(logits.double(), torch.tensor(data.labels)).item()
+    expected_accuracy = float((logits.argmax(-1) == torch.tensor(data.labels)).float().mean())
+    cfg = ft.TrainConfig(batch_size=6, epochs=1, early_stopping_patience=0, learning_rate=1e-2)
+    run = ft.TrainingRun(cfg)
+    with __import__("tempfile").TemporaryDirectory() as out:
+        trainer, streamer = ft.build_trainer(loaded, data, data, cfg, ft.TrainingRun(cfg), out)
+        assert isinstance(trainer, transformers.Trainer) and trainer.args.eval_strategy == "epoch"
+        assert isinstance(trainer.train_dataset, datasets.Dataset) and "input_ids" in trainer.train_dataset.features
+        assert isinstance(streamer, transformers.TrainerCallback)
+    logs = list(ft.train(loaded, data, data, cfg, run))
+    assert [log.step for log in logs] == [1, 1] and run.finished and not run.stopped_early
+    assert logs[0].train_loss == pytest.approx(expected_loss, rel=1e-4)
+    assert logs[0].train_accuracy == pytest.approx(expected_accuracy)
+    after = ft.evaluate_loss(loaded, data, 64)
+    assert logs[1].val_loss == pytest.approx(after[0], rel=1e-4) and logs[1].val_accuracy == after[1]
+    assert not torch.equal(loaded.model.classifier.weight, head_before)  # the optimiser stepped
 
 
-def test_a_run_stopped_part_way_says_so_and_keeps_its_logs():
+def test_a_run_stopped_part_way_says_so_and_keeps_its_logs(tiny_classifier):
     cfg = ft.TrainConfig(batch_size=2, epochs=2, early_stopping_patience=0)
-    stopped, finished = ft.TrainingRun(cfg), ft.TrainingRun(cfg)
-    steps = ft.train(tiny_classifier(), TINY_DATA, TINY_DATA, cfg, stopped)
-    for _ in range(4):  # a Stop ends the page's loop: the generator is never resumed
+    stopped = ft.TrainingRun(cfg)
+    steps = ft.train(tiny_classifier, TINY_DATA, TINY_DATA, cfg, stopped)
+    for _ in range(4):  # a Stop ends the page's loop: the generator is closed, the callback stops the Trainer
         next(steps)
+    before = {k: v.clone() for k, v in tiny_classifier.model.state_dict().items()}
     steps.close()
     assert not stopped.finished and stopped.steps_done == 3 and stopped.total_steps == 6
     assert [log.step for log in stopped.logs] == [1, 2, 3, 3]  # three steps and the first epoch's validation
-    list(ft.train(tiny_classifier(), TINY_DATA, TINY_DATA, cfg, finished))
-    assert finished.finished and finished.steps_done == finished.total_steps == 6
+    assert all(torch.equal(v, before[k]) for k, v in tiny_classifier.model.state_dict().items())  # no step after
+
+
+def test_early_stopping_ends_the_run_when_validation_stops_improving(tiny_classifier):
+    cfg = ft.TrainConfig(batch_size=3, epochs=5, early_stopping_patience=1, learning_rate=0.0)  # never improves
+    run = ft.TrainingRun(cfg)
+    logs = list(ft.train(tiny_classifier, TINY_DATA, TINY_DATA, cfg, run))
+    assert run.finished and run.stopped_early and run.steps_done == 4 and run.total_steps == 10
+    assert [log.epoch for log in logs if log.val_loss is not None] == [1.0, 2.0]
+
+
+def test_save_pretrained_then_from_pretrained_gives_identical_logits(tiny_classifier, tmp_path):
+    import zipfile
+
+    from lib import model_loading
+
+    metrics = {"accuracy": 0.5, "precision": 0.5, "recall": 1.0, "f1": 0.667}
+    card = ft.model_card("minilm", ft.REVIEW_LABELS, ft.TrainConfig(), "six words", 6, metrics, 6)
+    files = ft.save_model(tiny_classifier, tmp_path / "saved", card)
+    names = [f["file"] for f in files]
+    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "README.md"} <= set(names)
+    assert all(f["bytes"] == (tmp_path / "saved" / f["file"]).stat().st_size for f in files)
+    assert all(f["holds"] for f in files if f["file"] in ft.FILE_ROLES)
+    readme = (tmp_path / "saved" / "README.md").read_text()
+    assert readme.startswith("---\nlicense: apache-2.0\nbase_model: sentence-transformers/all-MiniLM-L6-v2\n")
+    assert "{type: accuracy, value: 0.5000}" in readme and "## Intended use and limits" in readme
+    reloaded = model_loading.load_folder(tmp_path / "saved")
+    batch = tiny_classifier.tokenizer(["a new sentence", "and another one here"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        assert torch.equal(tiny_classifier.model(**batch).logits, reloaded.model(**batch).logits)
+    assert reloaded.tokenizer("a new sentence")["input_ids"] == tiny_classifier.tokenizer("a new sentence")["input_ids"]
+    with zipfile.ZipFile(__import__("io").BytesIO(ft.zip_folder(tmp_path / "saved"))) as archive:
+        assert sorted(archive.namelist()) == sorted(names)
+        assert archive.read("config.json") == (tmp_path / "saved" / "config.json").read_bytes()
+
+
+def test_int8_and_pruned_models_are_measured(tiny_classifier):
+    """Sizes from torch.save, sparsity counted, accuracy recomputed here from the model's logits."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    wide = BertForSequenceClassification(BertConfig(vocab_size=100, hidden_size=128, num_hidden_layers=2,
+                                                    num_attention_heads=2, intermediate_size=256))
+    int8 = ft.quantize_int8(wide)
+    assert any(type(m).__name__ == "Linear" and "quantized" in type(m).__module__ for m in int8.modules())
+    linear_weights = sum(m.weight.numel() for m in wide.modules() if isinstance(m, torch.nn.Linear))
+    saving = ft.saved_bytes(wide)[0] - ft.saved_bytes(int8)[0]
+    assert 0.9 * 3 * linear_weights < saving < 3 * linear_weights  # 4 bytes → 1 per weight, plus scales
+    model = tiny_classifier.model
+    for sparsity in (0.5, 0.9):
+        pruned = ft.prune_linear(model, sparsity)
+        assert ft.linear_sparsity(pruned) == pytest.approx(sparsity, abs=0.01)
+        assert ft.saved_bytes(pruned)[0] == pytest.approx(ft.saved_bytes(model)[0], rel=0.01)  # dense: as big
+        assert not any("weight_orig" in name for name in pruned.state_dict())  # made permanent
+    assert ft.linear_sparsity(model) == 0.0  # the original is untouched
+    rows = list(ft.smaller_models(tiny_classifier, TINY_DATA, sparsities=(0.5, 0.9), latency_texts=4))
+    assert [r["model"] for r in rows] == ["float32", "int8 (dynamic)", "pruned 50%", "pruned 90%"]
+    assert rows[3]["zlib-compressed (MB)"] < rows[0]["zlib-compressed (MB)"]
+    batch = tiny_classifier.tokenizer(TINY_DATA.texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        correct = (model(**batch).logits.argmax(-1) == torch.tensor(TINY_DATA.labels)).float().mean()
+    assert rows[0]["test accuracy"] == pytest.approx(float(correct))
+
+
+def test_checkpointing_and_bf16_shrink_the_activations_kept_for_backward(tiny_classifier):
+    rows = list(ft.memory_settings(tiny_classifier, TINY_DATA.texts, TINY_DATA.labels, max_length=32))
+    saved = {(r["bf16 autocast"], r["gradient checkpointing"]): r["saved activations (MB)"] for r in rows}
+    assert saved[(False, True)] < 0.5 * saved[(False, False)]
+    assert saved[(True, False)] < saved[(False, False)]
+    config, batch, seq = tiny_classifier.model.config, len(TINY_DATA), 32
+    assert ft.checkpointing_formula_bytes(config, batch, seq) == 2 * seq * batch * 16 * 4  # layers·s·b·h·4 bytes
 
 
 def test_a_sweep_runs_each_cell_from_the_same_pretrained_weights():

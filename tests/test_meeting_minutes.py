@@ -19,6 +19,7 @@ from lib.meeting_minutes import (
     SAMPLE_AUDIO,
     audio,
     classic_asr,
+    dates,
     diarize,
     evaluate,
     extractive,
@@ -505,7 +506,7 @@ def test_agenda_cues_start_topics():
     ("add photos", "add photos", ""),
 ])
 def test_due_dates(text, task, due):
-    assert extractive.due_date(text) == (task, due)
+    assert dates.split_due(text) == (task, due)
 
 
 def test_extractive_minutes_of_the_sample_script(minilm):
@@ -540,7 +541,7 @@ def test_chunks_respect_the_budget():
 def canned(replies):
     calls = []
 
-    def complete(messages, max_new_tokens):
+    def complete(messages, max_new_tokens, json_schema=None):
         calls.append(messages[-1]["content"])
         yield from replies[min(len(calls) - 1, len(replies) - 1)].split(" ")
     return complete, calls

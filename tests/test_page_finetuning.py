@@ -34,6 +34,14 @@ def test_one_epoch_on_a_tiny_subset_shows_the_confusion_matrix(open_page):
     assert any("The weights moved most in" in c.value for c in at.caption)
     assert chart_problems(at) == [] and widget_label_problems(at) == []
 
+    at.button(key="ft_save").click().run()  # section 6: save_pretrained, the files, the reload
+    assert not at.exception, at.exception
+    files = next(d.value for d in at.dataframe if "holds" in d.value.columns)
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= set(files["file"])
+    assert any("log-probabilities on these 5 texts is 0." in c.value for c in at.caption), [c.value for c in at.caption]
+    assert at.get("download_button")
+    assert any("push_to_hub is shown as code only" in c.value for c in at.caption)  # no Hub in the tests
+
 
 @pytest.mark.slow
 def test_a_stopped_run_keeps_its_curves_and_its_model(open_page, monkeypatch):

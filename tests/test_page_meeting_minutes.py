@@ -61,12 +61,12 @@ def test_editing_the_action_table_updates_the_markdown(open_page):
     from lessons.widgets.meeting_minutes import SHORT_MEETING
 
     at = write(paste(open_page(KEY, timeout=180), SHORT_MEETING))
-    assert "| David | Book the gym _(00:04)_ | Friday |" in markdown(at)
+    assert "| David | Book the gym _(00:04)_ | Friday (20" in markdown(at)  # the spoken form and its date
     at.session_state[f"{KEY}_actions"] = {"edited_rows": {0: {"owner": "Sam"}}, "added_rows": [],
                                           "deleted_rows": [1]}
     at.run()
     assert not at.exception
-    assert "| Sam | Book the gym _(00:04)_ | Friday |" in markdown(at) and "laptops _(" not in markdown(at)
+    assert "| Sam | Book the gym _(00:04)_ | Friday (20" in markdown(at) and "laptops _(" not in markdown(at)
 
 
 def test_writing_again_shows_the_new_minutes_and_typing_is_kept(open_page, fake_server):  # noqa: F811
@@ -139,7 +139,8 @@ def test_local_llm_streams_then_validates_or_falls_back(open_page, monkeypatch):
     assert at.code and at.code[0].value.strip()  # the model's own words, streamed
     notices = [*(s.value for s in at.success), *(w.value for w in at.warning)]
     assert "The reply is valid minutes." in notices or any("extractive minutes instead" in n for n in notices)
-    assert at.session_state[f"{KEY}_minutes"].action_items
+    minutes = at.session_state[f"{KEY}_minutes"]  # 24 tokens cut the grammar's JSON short: repaired or fallen back
+    assert minutes.action_items or minutes.summary or minutes.discussion_points or minutes.decisions
     assert any("Local LLM" in stage for stage in at.session_state[f"{KEY}_timings"])
     shown = metrics(at)
     assert shown["Map calls"] == "1" and shown["Context window"] == "8,192"  # SmolLM2's max_position_embeddings
@@ -247,9 +248,10 @@ def fake_hub(monkeypatch, tmp_path):
 
 
 def test_offline_the_speaker_network_is_not_offered(open_page):
+    from lessons.widgets.meeting_minutes import VOICES
+
     at = open_page(KEY)
-    assert f"{KEY}_voices" not in [s.key for s in at.selectbox]
-    assert any("WavLM x-vectors" in c.value and "Hub when available" in c.value for c in at.caption)
+    assert at.selectbox(key=f"{KEY}_voices").options == VOICES[:2]  # MFCC and GE2E; WavLM needs the Hub
 
 
 def test_with_the_hub_diarisation_runs_through_the_speaker_network(open_page, quick_whisper, fake_hub):
@@ -545,3 +547,12 @@ def test_a_failure_half_way_keeps_the_segments_before_it(error, shown):
     assert [s.text for s in at.session_state[f"{KEY}_segments"]] == ["Good morning, everyone.", "Let's start."]
     assert at.markdown[-1].value == "found=2"
     assert "Speech → text (Whisper)" in at.session_state[f"{KEY}_timings"]  # the time of what was done
+
+
+def test_the_local_llm_panel_shows_its_chat_template(open_page, smollm2):
+    """Before a run: SmolLM2's chat template, and where each call's prompt will appear."""
+    at = paste(open_page(KEY, timeout=180), "Ana: Lea, could you book the hall by Friday?\nLea: Sure.")
+    at.radio(key=f"{KEY}_writer").set_value("Local LLM").run()
+    assert not at.exception
+    assert any(c.value == smollm2.tokenizer.chat_template for c in at.code)
+    assert any("Press **Write the minutes**" in c.value for c in at.caption)

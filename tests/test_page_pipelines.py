@@ -42,19 +42,26 @@ def app():
     return at
 
 
-def test_default_page_opens_on_an_offline_task_with_its_three_steps(app, minilm):
-    """Offline, the first look is real output: the first task that runs offline, under the hood on its own input."""
+def test_default_page_opens_on_the_courses_sentiment_example_offline(app, minilm):
+    """Offline, the first look is the course's first example, run: pipeline("sentiment-analysis") on its
+    sentence gives POSITIVE with the model trained here, and under the hood shows its three steps."""
     assert app.title[0].value == "HuggingFace pipelines"
-    assert app.selectbox(key="pipelines_task").value == "zero-shot-classification"
-    tokens = app.dataframe[0].value  # the under-the-hood tokenizer table (rows: token, id, mask)
-    text = widgets.DEFAULT_TEXT["zero-shot-classification"]
+    assert app.selectbox(key="pipelines_task").value == "sentiment-analysis"
+    assert app.text_area(key="pipelines_text_sentiment-analysis").value == \
+        "I've been waiting for a HuggingFace course my whole life."
+    assert app.radio(key="pipelines_sentiment_model").value == "minilm-sentiment"
+    assert next(m for m in app.metric if m.label == "Label").value == "POSITIVE"
+    assert "needs the Hub" not in messages(app) and "has no offline model" not in messages(app)
+    assert any("Model card: MiniLM sentiment" in e.label for e in app.expander)
+    tokens = next(d.value for d in app.dataframe if "token" in d.value.index)  # under the hood (token, id, mask)
+    text = widgets.DEFAULT_TEXT["sentiment-analysis"]
     assert list(tokens.loc["token"]) == minilm.tokenizer.tokenize(f"[CLS] {text} [SEP]")
     assert list(tokens.loc["attention_mask"]) == ["1"] * tokens.shape[1]
-    choose(app, "sentiment-analysis")
-    assert "distilbert/distilbert-base-uncased-finetuned-sst-2-english" in messages(app)
-    assert "Sentiment analysis needs its Hub model" in messages(app)  # under the hood of a Hub-only task
+    choose(app, "ner")
+    assert "dslim/bert-base-NER" in messages(app)
+    assert "Named entities (token classification) needs its Hub model" in messages(app)  # under the hood
     app.radio(key="pipelines_hood_model").set_value("minilm").run()
-    assert list(app.dataframe[0].value.loc["token"])[:3] == ["[CLS]", "paris", "is"]
+    assert hood_tokens(app)[:3] == ["[CLS]", "paris", "is"]
     app.radio(key="pipelines_hood_model").set_value(widgets.HOOD_TASK).run()
     choose(app, pipelines.FIRST_OFFLINE_TASK)
 
@@ -195,11 +202,37 @@ def test_finetuned_sentiment_model_is_used(app, minilm):
                            model_loading.Loaded(minilm.spec, classifier, minilm.tokenizer, "cpu"), nbytes=1)
     try:
         choose(app, "sentiment-analysis")
-        app.button(key="pipelines_run_sentiment-analysis").click().run()
+        app.radio(key="pipelines_sentiment_model").set_value(widgets.FINETUNED).run()
         labels = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]["y"]
         assert sorted(labels) == ["NEGATIVE", "POSITIVE"]
     finally:
         trained.store().drop_session(session)
+        app.radio(key="pipelines_sentiment_model").set_value("minilm-sentiment")
+
+
+def test_without_the_setup_step_the_sentiment_model_is_trained_on_the_page(open_page, monkeypatch, tmp_path):
+    """Community Cloud runs no setup: the page says what is missing and trains the model on a click."""
+    import shutil
+
+    from lib import minilm_sentiment
+
+    trained_here = minilm_sentiment.folder()
+    assert minilm_sentiment.is_trained(), "make setup trains it (python -m lib.minilm_sentiment)"
+    monkeypatch.setattr(model_registry, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(model_loading, "_shared", type(model_loading._shared)())  # no copy loaded before
+    at = open_page("pipelines", timeout=TIMEOUT)
+    assert not at.exception, at.exception
+    assert "not on this server yet" in messages(at) and "needs the Hub" not in messages(at)
+    assert not any(m.label == "Label" for m in at.metric)
+
+    def fake_training(device):  # the real run is tests/test_pipelines.py's; here only what the page does
+        shutil.copytree(trained_here, minilm_sentiment.folder())
+        yield None
+
+    monkeypatch.setattr(minilm_sentiment, "train", fake_training)
+    at.button(key="pipelines_train_sentiment").click().run()
+    assert not at.exception, at.exception
+    assert next(m for m in at.metric if m.label == "Label").value == "POSITIVE"
 
 
 @pytest.mark.slow
@@ -314,7 +347,8 @@ def test_a_shared_link_restores_the_view(open_page):
     at.radio(key="pipelines_hood_model").set_value("smollm2-135m").run()
     at.text_input(key="pipelines_hood_text").input("The capital of Italy is").run()
     link = dict(at.query_params)
-    assert link == {"zero-shot-classification": "The orchestra played Mozart all night.",  # the default task: not in the link
+    assert link == {"task": "zero-shot-classification",  # not the default task (sentiment analysis)
+                    "zero-shot-classification": "The orchestra played Mozart all night.",
                     "labels": "music, sport, cooking", "hood": "smollm2-135m", "input": "The capital of Italy is"}
     opened = open_page("pipelines", timeout=TIMEOUT, query=link)
     assert not opened.exception and not [i for i in opened.info if "ignored" in i.value]
@@ -337,7 +371,7 @@ def test_malformed_and_hostile_links_are_ignored_with_a_notice(open_page):
     for reason in ("`seed` is not a setting", "`tokens=999` is outside 5–100", "`fill-mask` is too long (10,240",
                    "`temp=nan` is outside", "`task=../../etc/passwd` is not one of the choices"):
         assert reason in notices[0]
-    assert at.selectbox(key="pipelines_task").value == pipelines.FIRST_OFFLINE_TASK == "zero-shot-classification"
+    assert at.selectbox(key="pipelines_task").value == pipelines.FIRST_OFFLINE_TASK == "sentiment-analysis"
     assert at.radio(key="pipelines_hood_model").value == widgets.HOOD_TASK  # no fine-tuned model here
     assert dict(at.query_params) == {}
     choose(at, "text-generation")

@@ -38,13 +38,55 @@ def test_every_pipeline_the_lesson_shows_exists_in_transformers():
             assert "transformers 5 has no" in task.note and f'pipeline("{task.key}"' not in task.code
 
 
+def test_the_task_table_is_transformers_own():
+    from transformers.pipelines import SUPPORTED_TASKS, TASK_ALIASES
+
+    table = pipelines.transformers_tasks()
+    assert list(table) == list(SUPPORTED_TASKS)
+    assert table["text-classification"]["default model"] == SUPPORTED_TASKS["text-classification"]["default"]["model"][0]
+    assert "sentiment-analysis" in table["text-classification"]["aliases"].split(", ")
+    assert all(alias in table[target]["aliases"] for alias, target in TASK_ALIASES.items())
+    assert pipelines.in_this_lesson("text-classification") == "Sentiment analysis: offline here"
+    assert pipelines.in_this_lesson("token-classification") == "Named entities (token classification): needs the Hub"
+
+
+@pytest.fixture(scope="module")
+def sentiment_folder():
+    """The sentiment model `make setup` trains; trained here (a minute or two) if setup did not run."""
+    from lib import minilm_sentiment
+
+    minilm_sentiment.prepare()
+    return minilm_sentiment.folder()
+
+
+SENTENCES = {  # none of them a product review: the model learnt from the bundled reviews only
+    "POSITIVE": ["I've been waiting for a HuggingFace course my whole life.", "I love my new phone.",
+                 "Delicious pizza and friendly staff."],
+    "NEGATIVE": ["I hate this so much!", "This movie was a complete waste of time.",
+                 "The hotel room was dirty and smelled awful."],
+}
+
+
+def test_the_offline_sentiment_pipeline_labels_the_courses_first_sentence(sentiment_folder):
+    from transformers import pipeline
+
+    classifier = pipeline("sentiment-analysis", model=str(sentiment_folder), device="cpu")
+    for label, sentences in SENTENCES.items():
+        assert [r["label"] for r in classifier(sentences)] == [label] * len(sentences), label
+    card = (sentiment_folder / "README.md").read_text()
+    assert "trained" in card.split("---")[2] and "lib.minilm_sentiment" in card and "license: apache-2.0" in card
+    from lib import model_cards
+
+    assert "Glassbox's bundled product reviews" in model_cards.card("minilm-sentiment").training_data
+
+
 def test_the_hub_message_gives_a_size_only_where_the_parameters_can_be_counted():
     """The Hub-only tasks' models ship no config here, so their size is unknown offline;
     a registry model with a shipped config gets an estimate from its counted parameters."""
     for task in (t for t in pipelines.TASKS if not t.offline):
         message = pipelines.needs_hub_message(task)
         assert model_registry.REGISTRY[task.model_key].location in message and " MiB" not in message
-    bert = dataclasses.replace(pipelines.TASK_BY_KEY["sentiment-analysis"], model_key="bert-base-uncased")
+    bert = dataclasses.replace(pipelines.TASK_BY_KEY["ner"], model_key="bert-base-uncased")
     estimate = model_registry.num_parameters("bert-base-uncased") * 4 / 2**20
     assert f"(about {estimate:,.0f} MiB, estimated from its parameters as float32)" in pipelines.needs_hub_message(bert)
 
@@ -252,7 +294,8 @@ def test_each_text_task_names_the_model_its_offline_path_runs():
     assert pipelines.hood_model_key("zero-shot-classification", by_prompting=True) == "smollm2-135m"
     for key in ("fill-mask", "text-generation", "summarization"):
         assert pipelines.hood_model_key(key) == "smollm2-135m"
-    for key in ("sentiment-analysis", "ner", "question-answering", "image-classification"):
+    assert pipelines.hood_model_key("sentiment-analysis") == "minilm-sentiment"
+    for key in ("ner", "question-answering", "image-classification"):
         assert pipelines.hood_model_key(key) is None
 
 

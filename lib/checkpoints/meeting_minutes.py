@@ -1,17 +1,19 @@
 """Checkpoint: meeting minutes. Every answer comes from lib/meeting_minutes: the word
-error rate, the real-time factor, Whisper's windows, 16 kHz samples and who
-spoke longest in a transcript the page's own SRT writer made."""
+error rate and the real-time factor, and (predict) the page's talk-time count run
+on an excerpt of the bundled sample meeting."""
 from __future__ import annotations
 
 import json
 import random
 
-from lib.checkpoints import Question
-from lib.meeting_minutes import MEETING_DIR, audio, diarize, evaluate, transcribe, transcript
+import pandas as pd
+
+from lib.checkpoints import Question, Reveal
+from lib.checkpoints.build import concept, predict
+from lib.meeting_minutes import MEETING_DIR, diarize, evaluate, transcribe
 from lib.meeting_minutes.schema import Segment
 
 FILLERS = ["um", "uh", "so", "like", "well"]  # what speech recognisers often insert
-NAMES = ["Maria", "David", "Priya", "Tom", "Ana", "Kofi"]
 
 
 def _turns() -> list[str]:
@@ -65,72 +67,88 @@ def _word_error_rate(rng: random.Random) -> Question:
 
 
 def _real_time_factor(rng: random.Random) -> Question:
-    recording = rng.randint(1, 60) * 60 + rng.choice([0, 15, 30, 45])
-    computing = round(recording * rng.uniform(0.04, 1.6))
+    recording = rng.randint(5, 60) * 60
+    computing = round(recording * rng.choice([0.05, 0.1, 0.25, 0.5, 2.0, 4.0]))
     rtf = transcribe.Progress([], recording, recording, computing).real_time_factor
-    verdict = "faster than real time" if rtf < 1 else "slower than real time"
-    return Question(
-        f"Whisper took {computing:,} s of computing to transcribe a recording of {_clock(recording)}. "
-        "What is the real-time factor? (within 1%)",
-        rtf,
-        f"{_clock(recording)} = {recording:,} s of audio. Real-time factor = computing time / audio time = "
-        f"{computing:,} / {recording:,} = **{rtf:.3f}**: {verdict}.",
-        tolerance=0.01)
+    hour = 3600 * rtf / 60
+    right = (f"Whisper runs faster than the audio plays: an hour of meeting takes about {hour:.0f} minutes"
+             if rtf < 1 else f"Whisper runs slower than the audio plays: an hour of meeting takes about {hour:.0f} "
+             "minutes")
+    wrong = {f"Whisper makes about {rtf:.2g} errors per word":
+             "Errors per word is the word error rate; the real-time factor measures time only.",
+             f"Whisper needs {rtf:.2g} GB of memory per minute of audio":
+             "The real-time factor is a ratio of two times, computing over audio; it says nothing about memory.",
+             ("Whisper runs slower than the audio plays: an hour of meeting takes about "
+              f"{3600 / rtf / 60:.0f} minutes" if rtf < 1 else
+              f"Whisper runs faster than the audio plays: an hour of meeting takes about {3600 / rtf / 60:.0f} "
+              "minutes"):
+             "That divides the other way round: the real-time factor is computing time over audio time, so "
+             "below 1 means faster than the recording."}
+    return concept(
+        rng, f"Whisper took {computing:,} s of computing to transcribe a recording of {_clock(recording)}: a "
+        f"real-time factor of {rtf:.3g}. What does that mean?", right, wrong,
+        f"Real-time factor = computing time / audio time = {computing:,} / {recording:,} = **{rtf:.3f}**, so an "
+        f"hour of audio takes 60 × {rtf:.3g} ≈ {hour:.0f} minutes. Below 1 the transcript keeps up with a live "
+        "meeting.")
 
 
-def _whisper_windows(rng: random.Random) -> Question:
-    recording = rng.randint(5, 45 * 60)
-    window = transcribe.window_seconds()
-    windows = transcribe.window_count(recording)
-    return Question(
-        f"Whisper's encoder reads exactly {window} s of audio at a time (a shorter piece is padded with "
-        f"silence). Cut into back-to-back {window}-s windows, without voice-activity detection, how many "
-        f"windows does a recording of {_clock(recording)} need?",
-        windows,
-        f"{_clock(recording)} = {recording:,} s. {recording:,} / {window} = {recording / window:.2f}, rounded up "
-        f"(the last window is padded): **{windows:,}** windows.")
+def _wer_above_one(rng: random.Random) -> Question:
+    reference = rng.choice([t for t in (evaluate.normalise_words(t) for t in _turns()) if 3 <= len(t) <= 6])
+    inserted = rng.randint(len(reference) + 1, 2 * len(reference) + 2)
+    hypothesis = [*reference, *(rng.choice(FILLERS) for _ in range(inserted))]
+    wer = evaluate.word_error_rate(" ".join(reference), " ".join(hypothesis))
+    return concept(
+        rng, f"Reference: *{' '.join(reference)}* ({len(reference)} words). The recogniser heard every word, then "
+        f"invented {inserted} more (*{' '.join(hypothesis[len(reference):])}*). What is the word error rate?",
+        f"{wer:.2f}: above 1, because invented words count as errors against the {len(reference)} reference words",
+        {"0: every reference word was recognised":
+         "WER counts insertions too; recognising every word is not enough if the recogniser adds words.",
+         f"{inserted / len(hypothesis):.2f}: the share of the heard words that are wrong":
+         "WER divides by the reference's length N, not the hypothesis's, so insertions can push it past 1.",
+         "1.00 at most: an error rate cannot exceed 100%":
+         "It can: WER = (S + D + I) / N, and I has no limit. A recogniser that hallucinates text in silence "
+         "does exactly this."},
+        f"S = 0, D = 0, I = {inserted}: WER = {inserted} / {len(reference)} = **{wer:.2f}**. This is why long "
+        "silences are cut out (voice-activity detection) before Whisper hears them.")
 
 
-def _samples(rng: random.Random) -> Question:
-    recording = rng.randint(3, 20 * 60) + rng.randint(0, 9) / 10
-    samples = round(recording * audio.SAMPLE_RATE)
-    return Question(
-        f"The page decodes every recording to {audio.SAMPLE_RATE:,} Hz mono, as Whisper needs. How many samples "
-        f"does a recording of {_clock(recording)} become?",
-        samples,
-        f"{_clock(recording)} = {recording:g} s; {recording:g} s × {audio.SAMPLE_RATE:,} samples/s = "
-        f"**{samples:,}** samples. As float32 (4 bytes each) that is {samples * 4 / 1e6:.1f} MB, which is why "
-        f"long recordings are read {audio.CHUNK_SECONDS // 60} minutes at a time.")
+def _longest_talker(rng: random.Random) -> Question:
+    turns = _sample_turns()
+    while True:  # a window whose longest talker wins by over a second
+        length = rng.randint(5, 8)
+        start = rng.randrange(len(turns) - length + 1)
+        window = tuple(range(start, start + length))
+        talk = diarize.talk_time([turns[i] for i in window])
+        if len(talk) >= 2 and list(talk.values())[0] - list(talk.values())[1] > 1:
+            break
+    lines = "\n".join(f"{turns[i].speaker}: {turns[i].text}" for i in window)
+    return predict(
+        f"An excerpt of the bundled sample meeting, {len(window)} turns:\n\n```\n{lines}\n```\n\n"
+        "Which speaker talked longest in this excerpt? (The page adds up the seconds of each speaker's turns.)",
+        tuple(sorted(talk)),
+        "Talk time adds up end − start of each of a speaker's turns: it follows how much each one says, not how "
+        "often they speak; a few long turns beat many short ones.",
+        reveal_longest_talker, window)
 
 
-def _cues(rng: random.Random) -> list[Segment]:
-    speakers = rng.sample(NAMES, 3)
-    lines = [t.split(".")[0] for t in _turns()]
-    clock, cues = 0.0, []
-    for speaker in [*speakers, *(rng.choice(speakers) for _ in range(rng.randint(2, 4)))]:
-        clock += rng.randint(0, 15) / 10
-        length = rng.randint(10, 120) / 10
-        cues.append(Segment(round(clock, 1), round(clock + length, 1), rng.choice(lines), speaker))
-        clock += length
-    return cues
+def _sample_turns() -> list[Segment]:
+    rows = json.loads((MEETING_DIR / "sample_turns.json").read_text())
+    return [Segment(row["start"], row["end"], row["text"], row["speaker"]) for row in rows]
 
 
-def _longest_speaker(rng: random.Random) -> Question:
-    srt = transcript.to_srt(_cues(rng))
-    talk = diarize.talk_time(transcript.parse(srt))
-    while len(set(talk.values())) < len(talk):  # a tie has no single answer: draw again
-        srt = transcript.to_srt(_cues(rng))
-        talk = diarize.talk_time(transcript.parse(srt))
+def reveal_longest_talker(window: tuple[int, ...]) -> Reveal:
+    turns = _sample_turns()
+    excerpt = [turns[i] for i in window]
+    talk = diarize.talk_time(excerpt)
     longest = next(iter(talk))
-    totals = "; ".join(f"{name}: {seconds:.1f} s" for name, seconds in talk.items())
-    return Question(
-        f"Who spoke for the longest time in this transcript (as the page writes it, `.srt`)?\n\n```\n{srt}```",
+    counts = {name: sum(s.speaker == name for s in excerpt) for name in talk}
+    return Reveal(
         longest,
-        f"Add up end − start of each speaker's cues (the number of cues does not matter): {totals}. "
-        f"**{longest}** spoke longest.",
-        options=tuple(sorted(talk)))
+        f"The page's talk-time count, run just now on these {len(excerpt)} turns: **{longest}** "
+        f"{talk[longest]:.1f} s in {counts[longest]} turn(s).",
+        pd.DataFrame({"speaker": list(talk), "talk time (s)": [round(t, 1) for t in talk.values()],
+                      "turns": list(counts.values())}))
 
 
 def questions(rng: random.Random) -> list[Question]:
-    return [make(rng) for make in (_word_error_rate, _real_time_factor, _whisper_windows, _samples,
-                                   _longest_speaker)]
+    return [_word_error_rate(rng), _real_time_factor(rng), _wer_above_one(rng), _longest_talker(rng)]

@@ -1,36 +1,27 @@
-"""Checkpoint: recurrent networks. Every answer comes from lib.rnn: torch's
-layers as the lesson counts them, its hand-written cell, its scaled recurrent
-matrices, its bracket data and its path lengths."""
+"""Checkpoint: recurrent networks. Every answer comes from lib.rnn: its
+hand-written cell, torch's layers as the lesson counts them, and the
+backpropagation-through-time demo run live for the predict question."""
 from __future__ import annotations
 
+import math
 import random
 
+import pandas as pd
 import torch
 
 from lib import rnn
-from lib.checkpoints import Question
+from lib.checkpoints import Question, Reveal
+from lib.checkpoints.build import concept, predict
 
 LAYER_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 GATE_NAMES = {"rnn": "one block (no gates)", "lstm": "4 blocks: input, forget and output gates and the candidate",
               "gru": "3 blocks: reset and update gates and the candidate"}
 WEIGHTS = [-2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2]
-SCALES = [0.5, 0.8, 0.9, 1.1, 1.25, 1.5, 2.0]
-
-
-def _parameter_count(rng: random.Random) -> Question:
-    kind = rng.choice(rnn.KINDS)
-    inputs, hidden = rng.choice([1, 8, 32, 100, 300]), rng.choice([16, 32, 64, 128, 256])
-    with torch.device("meta"):
-        total = rnn.count_parameters(rnn.TORCH_LAYERS[kind](inputs, hidden))
-    blocks = rnn.GATES_PER_KIND[kind]
-    return Question(
-        f"A one-layer PyTorch `nn.{LAYER_NAMES[kind]}` with input size I = {inputs} and hidden size H = {hidden} "
-        "(PyTorch keeps two bias vectors, b_ih and b_hh): how many parameters does it hold?",
-        total,
-        f"`nn.{LAYER_NAMES[kind]}` has {GATE_NAMES[kind]}. Each block has an H×I input matrix, an H×H recurrent "
-        f"matrix and two biases of H: {blocks}·(H·I + H·H + 2·H) = {blocks}·({hidden}·{inputs} + {hidden}·{hidden} "
-        f"+ 2·{hidden}) = **{total:,}**. The same weights serve every time step, so the count does not depend on "
-        "the sequence length.")
+FATE_SCALES = [0.5, 0.9, 1.25, 2.0, 3.0]  # the weight-scale slider's range, both sides of 1
+FATE_LENGTHS = [20, 50]
+FATE_LIMIT = 10.0  # ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ below 1/10 "vanishes", above 10 "explodes"
+FATES = ("It vanishes: ‖∂L/∂h₁‖ under 1/10 of ‖∂L/∂h_T‖", "Neither: within 10× either way",
+         "It explodes: ‖∂L/∂h₁‖ over 10 × ‖∂L/∂h_T‖")
 
 
 def _scalar(value: float) -> torch.Tensor:
@@ -59,51 +50,100 @@ def _one_unit_rnn(rng: random.Random) -> Question:
         tolerance=0.01)
 
 
-def _gradient_through_time(rng: random.Random) -> Question:
-    scale, steps = rng.choice(SCALES), rng.choice([5, 10, 20, 30])
-    with torch.random.fork_rng(devices=[]):  # scaled_layer seeds torch: keep the session's generator as it was
-        layer = rnn.scaled_layer("rnn", 1, 16, scale, 0.0, seed=rng.randrange(1000))
-    w_h = layer.weight_hh_l0.detach().double()  # (16, 16), every singular value == scale
-    gradient = torch.ones(16, dtype=torch.float64)
-    back = torch.linalg.matrix_power(w_h.T, steps) @ gradient  # ∂L/∂h, `steps` steps earlier
-    factor = (back.norm() / gradient.norm()).item()
-    fate = "vanishes" if scale < 1 else "explodes"
-    return Question(
-        f"Leave out the tanh: going back one time step multiplies the gradient ∂L/∂h by W_hᵀ. Every singular "
-        f"value of W_h is s = {scale:g} (the lesson's weight-scale slider builds W_h this way). By what factor does "
-        f"‖∂L/∂h‖ change going back n = {steps} steps? (within 1%)",
-        factor,
-        f"W_h is s times an orthogonal matrix, so each step back scales every gradient's length by exactly s: "
-        f"after n steps, sⁿ = {scale:g}^{steps} = **{factor:.4g}**. The gradient {fate}: that is why a vanilla "
-        "RNN struggles with long-range dependencies (and why gradients get clipped).",
-        tolerance=0.01)
+def _same_weights(rng: random.Random) -> Question:
+    kind = rng.choice(rnn.KINDS)
+    short, long = rng.choice([5, 10, 20]), rng.choice([500, 1000, 5000])
+    inputs, hidden = rng.choice([8, 32, 100]), rng.choice([16, 64, 128])
+    with torch.device("meta"):
+        total = rnn.count_parameters(rnn.TORCH_LAYERS[kind](inputs, hidden))
+    return concept(
+        rng, f"A one-layer `nn.{LAYER_NAMES[kind]}` (input size {inputs}, hidden size {hidden}) first reads "
+        f"sequences of {short} tokens, then of {long:,}. What happens to its number of parameters?",
+        "It stays the same: one set of weights serves every time step",
+        {f"It grows {long // short}×, one copy of the cell per step":
+         "Unrolling draws one copy of the cell per step, but every copy is the same cell with the same weights.",
+         "It grows with the hidden state it has to store":
+         "The hidden state is an activation, recomputed at each step; it is not learned, so it is no parameter.",
+         "It grows a little: one extra bias per step":
+         "There is no per-step bias: b_ih and b_hh are shared by every step like the matrices."},
+        f"`nn.{LAYER_NAMES[kind]}` holds **{total:,}** parameters for any length: {GATE_NAMES[kind]}, each with "
+        "an input matrix, a recurrent matrix and two biases, reused at every step. A longer sequence costs "
+        "more time and memory for activations, not more weights.")
 
 
-def _bracket_depth(rng: random.Random) -> Question:
-    indices, _ = rnn.bracket_strings(1, rng.randint(12, 20), seed=rng.randrange(10**6))  # (seq, 1)
-    text = "".join(rnn.BRACKET_VOCAB[i] for i in indices[:, 0].tolist())
-    depth = rnn.true_depth(text)
-    deepest = int(depth.max())
-    return Question(
-        f"The LSTM in section 3 learned to track bracket depth (`(` opens, `)` closes, `x` changes nothing). "
-        f"Reading `{text}`, what is the deepest nesting its counting cell must hold?",
-        deepest,
-        f"The depth after each character: {', '.join(str(int(d)) for d in depth)}. The largest is **{deepest}**. "
-        "The cell state can hold this count for many steps because the forget gate stays near 1.")
+def _tanh_slows_growth(rng: random.Random) -> Question:
+    scale = rng.choice([1.1, 1.25])
+    return concept(
+        rng, f"Every singular value of the vanilla RNN's W_h is s = {scale:g}, above 1, yet in the demo the "
+        "gradient can still shrink going back in time. Why?",
+        "Each step back also multiplies by tanh′ = 1 − h², which is below 1",
+        {"It cannot: singular values above 1 always make the gradient explode":
+         "That holds without the tanh. With it, each step back multiplies by diag(1 − h_t²)·W_hᵀ, and "
+         "1 − h² < 1 wherever h ≠ 0, so the product can stay below 1.",
+         "Gradient clipping shrinks it at every step":
+         "Clipping rescales the weights' total gradient once, after backpropagation; it never touches "
+         "‖∂L/∂h_t‖ at each step, and it only ever shrinks gradients that are too large.",
+         "The forget gate closes and cuts the gradient":
+         "A vanilla RNN has no gates; the forget gate is the LSTM's."},
+        f"Going back one step multiplies ∂L/∂h by W_hᵀ and by the tanh's slope 1 − h_t² (at most 1, less where "
+        f"the unit is busy). s = {scale:g} grows the gradient by at most {scale:g}× per step; a slope of "
+        f"{1 / scale:.2f} or less undoes it. Only a larger scale (2 or more) wins against the tanh and the "
+        "gradient explodes.")
 
 
-def _path_length(rng: random.Random) -> Question:
-    tokens = rng.choice([16, 50, 100, 512, 1000, 2048])
-    steps = rnn.path_lengths(tokens)["RNN (sequential steps)"]
-    return Question(
-        f"In a sequence of {tokens:,} tokens, how many sequential RNN steps must a signal from the first token "
-        "cross to reach the last one?",
-        steps,
-        f"The RNN passes information one step at a time: token 1 → 2 → … → {tokens:,} is {tokens:,} − 1 = "
-        f"**{steps:,}** steps, each one multiplying the gradient again. One self-attention layer connects them "
-        "directly: a path of 1, and all positions are computed in parallel.")
+def _lstm_memory(rng: random.Random) -> Question:
+    return concept(
+        rng, "Why does the LSTM's gradient survive many more steps than the vanilla RNN's?",
+        "Its cell state is updated by addition, scaled only by the forget gate, which can stay near 1",
+        {"It has four times as many parameters":
+         "More weights do not stop a product of small factors from vanishing; the GRU has three blocks, not "
+         "four, and survives too.",
+         "It uses ReLU instead of tanh, whose slope is 1":
+         "The LSTM uses sigmoid gates and tanh; its trick is the additive cell path, not a different activation.",
+         "It reads the whole sequence at once, like attention":
+         "An LSTM still reads one step at a time; only attention connects distant tokens directly."},
+        "c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t: going back along the cell state multiplies the gradient only by the "
+        "forget gate f_t. With the keep-memory bias set, f_t stays near 1 and the gradient survives; set the bias "
+        "to 0 in the demo and the LSTM loses much of that advantage.")
+
+
+def _fate_norms(scale: float, steps: int, seed: int):
+    """‖∂L/∂h_t‖ for t = 1..T from the lesson's demo (which seeds torch: keep the session's generator)."""
+    with torch.random.fork_rng(devices=[]):
+        return rnn.gradient_norms("rnn", steps, scale, seed=seed).norms
+
+
+def fate(ratio: float) -> str:
+    return FATES[0] if ratio < 1 / FATE_LIMIT else FATES[2] if ratio > FATE_LIMIT else FATES[1]
+
+
+def _gradient_fate(rng: random.Random) -> Question:
+    while True:  # a ratio within 2× of a limit would hinge on the seed: draw again
+        scale, steps, seed = rng.choice(FATE_SCALES), rng.choice(FATE_LENGTHS), rng.randrange(100)
+        norms = _fate_norms(scale, steps, seed)
+        ratio = norms[0] / norms[-1]
+        if all(abs(math.log10(ratio) - limit) > math.log10(2) for limit in (-1, 1)):
+            break
+    return predict(
+        f"The lesson's vanilla RNN (tanh, hidden size 32) has every singular value of W_h equal to s = {scale:g} "
+        f"(seed {seed}). The loss reads only the last of T = {steps} steps. Going back to step 1, what happens "
+        "to the gradient ‖∂L/∂h_t‖?",
+        FATES,
+        "Each step back multiplies ∂L/∂h by W_hᵀ (every singular value s) and by tanh′ = 1 − h² ≤ 1. Below "
+        "s = 1 both shrink it; above, the tanh can still hold it down unless s is large.",
+        reveal_gradient_fate, scale, steps, seed)
+
+
+def reveal_gradient_fate(scale: float, steps: int, seed: int) -> Reveal:
+    norms = _fate_norms(scale, steps, seed)
+    ratio = float(norms[0] / norms[-1])
+    shown = sorted({0, steps // 4, steps // 2, 3 * steps // 4, steps - 1})
+    return Reveal(
+        fate(ratio),
+        f"Backpropagated just now through {steps} steps: ‖∂L/∂h_1‖ / ‖∂L/∂h_{steps}‖ = **{ratio:.3g}**, about "
+        f"{rnn.decay_rate(norms):.3f}× per step back (s = {scale:g}).",
+        pd.DataFrame({"step t": [t + 1 for t in shown], "‖∂L/∂h_t‖": [float(norms[t]) for t in shown]}))
 
 
 def questions(rng: random.Random) -> list[Question]:
-    return [make(rng) for make in (_parameter_count, _one_unit_rnn, _gradient_through_time, _bracket_depth,
-                                   _path_length)]
+    return [_one_unit_rnn(rng), _same_weights(rng), _tanh_slows_growth(rng), _lstm_memory(rng), _gradient_fate(rng)]

@@ -1,14 +1,18 @@
 """Checkpoint: a tiny GPT trained from scratch. Answers come from lib.tiny_gpt, lib.parameters
 (the page's parameter count), lib.attention (the causal mask) and lib.sampling (the
-distribution the page's generation loop draws from)."""
+distribution the page's generation loop draws from); the predict question builds and
+evaluates an untrained tiny GPT."""
 from __future__ import annotations
 
+import math
 import random
 
+import pandas as pd
 import torch
 
 from lib import attention, parameters, sampling, tiny_gpt
-from lib.checkpoints import Question
+from lib.checkpoints import Question, Reveal
+from lib.checkpoints.build import concept, predict
 
 SOLUTION_GROUPS = {  # group -> its formula for a GPT-2 with width E, L layers, V characters, context T
     "token embeddings": "V·E", "position embeddings": "T·E", "attention": "L·(4E² + 4E)",
@@ -31,59 +35,82 @@ def _parameter_count(rng: random.Random) -> Question:
         f"Total **{breakdown.total:,}**.")
 
 
-def _uniform_loss(rng: random.Random) -> Question:
-    vocab = rng.randint(30, 200)
-    no_text = torch.tensor([], dtype=torch.long)  # the unigram baseline with no counts: every character alike
-    loss = tiny_gpt.unigram_baseline(no_text, torch.arange(vocab), vocab)
-    return Question(
-        f"Before it has learned anything, a model gives each of its {vocab} characters the same probability. "
-        "What is its cross-entropy per character, in nats? (to 2 decimals)",
-        loss,
-        f"Every character gets p = 1/{vocab}, so the loss is −ln(1/{vocab}) = ln {vocab} = **{loss:.3f}** nats. "
-        "A freshly initialised GPT starts close to this; the page's unigram baseline is lower because it "
-        "knows which characters are common.",
-        tolerance=0.005)
-
-
-def _causal_mask(rng: random.Random) -> Question:
-    block = rng.choice([4, 8, 16, 32, 64, 128])
+def _why_causal(rng: random.Random) -> Question:
+    block = rng.choice([16, 32, 64, 128])
     allowed = int(attention.causal_mask(block).sum())
-    if rng.random() < 0.5:
-        return Question(
-            f"With block_size T = {block}, how many entries of one head's T×T attention matrix may be non-zero "
-            "under the causal mask?",
-            allowed,
-            f"Position i sees itself and the i positions before it: 1 + 2 + … + T = T(T+1)/2 = "
-            f"{block}·{block + 1}/2 = **{allowed:,}**.")
-    hidden = block * block - allowed
-    return Question(
-        f"With block_size T = {block}, how many entries of one head's T×T attention matrix does the causal mask "
-        "hide (set to −∞ before the softmax)?",
-        hidden,
-        f"Everything above the diagonal, the future: T² − T(T+1)/2 = T(T−1)/2 = {block}·{block - 1}/2 "
-        f"= **{hidden:,}**.")
+    return concept(
+        rng, f"During training the tiny GPT reads windows of T = {block} characters and predicts the next "
+        "character at every position at once. Why does its attention need the causal mask?",
+        "So position i cannot look at character i + 1, the very thing it must predict",
+        {"To save memory: half of the attention matrix is never stored":
+         f"The full T×T = {block * block:,} scores are still computed; the mask only sets "
+         f"{block * block - allowed:,} of them to −∞ before the softmax.",
+         "Only for generation: in training every position may see the whole window":
+         "Then training would be trivial (copy the next character) and the model would learn nothing it can "
+         "use when generating, where the future does not exist yet.",
+         "So that it reads the text from right to left":
+         "It reads left to right; the mask just stops each position from peeking ahead."},
+        f"Row i of the mask allows keys 1…i: {allowed:,} of the {block * block:,} entries. With the future hidden, "
+        f"all {block} positions of the window are {block} honest next-character predictions, trained in one "
+        "forward pass.")
 
 
-def _sampling(rng: random.Random) -> Question:
-    chars = rng.sample("etaonrsh", 4)
-    logits = sorted({round(rng.uniform(-1.0, 3.0), 1) for _ in range(8)}, reverse=True)[:4]
-    while len(logits) < 4:  # draws may repeat
-        logits.append(round(logits[-1] - 0.5, 1))
-    temperature, top_k = rng.choice([0.5, 0.8, 1.0, 1.5, 2.0]), rng.choice([0, 2, 3])
-    probs = sampling.distribution(torch.tensor(logits, dtype=torch.float64), temperature, top_k or None)
-    shown = ", ".join(f"'{c}': {z}" for c, z in zip(chars, logits))
-    kept = logits[:top_k] if top_k else logits
-    cut = (f"top-k = {top_k} keeps only the {top_k} highest logits; " if top_k else "top-k is off; ")
-    terms = " + ".join(f"e^({z}/{temperature})" for z in kept)
-    return Question(
-        f"The tiny GPT's logits for the next character are {shown} (every other character is far lower: "
-        f"ignore them). Sampling with temperature {temperature} and "
-        f"{f'top-k = {top_k}' if top_k else 'no top-k'}: what is the probability of '{chars[0]}'? (to 3 decimals)",
-        float(probs[0]),
-        f"{cut}softmax of the logits divided by the temperature: e^({logits[0]}/{temperature}) / ({terms}) "
-        f"= **{float(probs[0]):.3f}**.",
-        tolerance=0.005)
+def _temperature(rng: random.Random) -> Question:
+    logits = torch.tensor(sorted((round(rng.uniform(-1.0, 3.0), 1) for _ in range(5)), reverse=True),
+                          dtype=torch.float64)
+    low, high = rng.choice([(0.5, 1.5), (0.7, 2.0), (1.0, 2.0)])
+    cold, hot = sampling.distribution(logits, low), sampling.distribution(logits, high)
+    return concept(
+        rng, f"The tiny GPT samples the next character with temperature {low:g}, then with {high:g}. What does "
+        "the higher temperature do to the probabilities it draws from?",
+        "It flattens them: the most likely character keeps its place but loses probability to the others",
+        {"It sharpens them: the most likely character becomes even more likely":
+         f"That is a temperature below 1. Here the top character goes from {float(cold.max()):.2f} at "
+         f"{low:g} to {float(hot.max()):.2f} at {high:g}.",
+         "It changes which character is most likely":
+         "Dividing every logit by the same positive number keeps their order: the favourite stays the favourite.",
+         "Nothing: temperature only matters with top-k":
+         "Temperature divides the logits before the softmax whether or not top-k is on."},
+        f"softmax(z / T): a larger T shrinks the gaps between logits. The top character's probability: "
+        f"{float(cold.max()):.3f} at T = {low:g}, **{float(hot.max()):.3f}** at T = {high:g}; the samples get more "
+        "varied, and more often wrong.")
+
+
+LOSS_FATES = ("About ln V: every character about equally likely", "About the unigram baseline: it already knows "
+              "which characters are common", "Near 0: it predicts the text almost perfectly",
+              "Far above ln V: random weights make confident wrong guesses")
+
+
+def _untrained_loss(rng: random.Random) -> Question:
+    config = tiny_gpt.TinyGPTConfig(n_layer=rng.randint(1, 4), n_embd=rng.choice([64, 128, 192]),
+                                   block_size=rng.choice([32, 64]), seed=rng.randrange(1000))
+    return predict(
+        f"The lesson's tiny GPT (n_layer = {config.n_layer}, n_embd = {config.n_embd}, block_size = "
+        f"{config.block_size}, seed {config.seed}) is built on the bundled Python-docs corpus and **not trained "
+        "at all**. What is its validation loss (cross-entropy per character)?",
+        LOSS_FATES,
+        "GPT-2 initialises its weights with small random numbers (standard deviation 0.02), so before training "
+        "every logit is close to 0 and the softmax is close to uniform over the V characters.",
+        reveal_untrained_loss, config)
+
+
+def loss_fate(loss: float, vocab: int, unigram: float) -> str:
+    targets = dict(zip(LOSS_FATES, (math.log(vocab), unigram, 0.0, 2 * math.log(vocab))))
+    return min(targets, key=lambda fate: abs(loss - targets[fate]))
+
+
+def reveal_untrained_loss(config: tiny_gpt.TinyGPTConfig) -> Reveal:
+    with torch.random.fork_rng(devices=[]):  # new_run seeds torch: keep the session's generator
+        run, _, val = tiny_gpt.new_run(tiny_gpt.bundled_corpus(), config)
+    loss = tiny_gpt.validation_loss(run.model, val, config)
+    vocab = run.tokenizer.vocab_size
+    return Reveal(
+        loss_fate(loss, vocab, run.baseline),
+        f"Built and evaluated just now: validation loss **{loss:.3f}** nats; ln V = ln {vocab} = "
+        f"{math.log(vocab):.3f}; the unigram baseline {run.baseline:.3f}. Training is what brings it down.",
+        pd.DataFrame({"": ["untrained tiny GPT", "ln V (uniform)", "unigram baseline"],
+                      "nats per character": [round(loss, 3), round(math.log(vocab), 3), round(run.baseline, 3)]}))
 
 
 def questions(rng: random.Random) -> list[Question]:
-    return [make(rng) for make in (_parameter_count, _uniform_loss, _causal_mask, _sampling)]
+    return [_parameter_count(rng), _why_causal(rng), _temperature(rng), _untrained_loss(rng)]

@@ -9,8 +9,12 @@ the number of speakers is the one with the best silhouette score. Segments
 under a second are too short for a steady print: they join the nearest voice
 afterwards instead of pulling the clusters.
 
-With the Hub, a trained speaker network gives stronger prints: WavLM-base-plus-sv's
-x-vectors (`xvector_printer`), fed to the same clustering.
+Offline, a trained speaker network can give the prints instead: Resemblyzer's
+GE2E encoder (`ge2e_printer`; its 17 MB of weights ship inside the PyPI wheel),
+a 3-layer LSTM trained on thousands of speakers to map 1.6 s of mel spectrogram
+to a 256-number "d-vector" that is close for one voice and far for two. With
+the Hub, WavLM-base-plus-sv's x-vectors (`xvector_printer`). All feed the same
+clustering.
 """
 from __future__ import annotations
 
@@ -113,6 +117,76 @@ def xvector_printer(loaded) -> Printer:
     return xvector
 
 
+GE2E_PARTIAL_FRAMES = 160  # 1.6 s of 10 ms frames: what the encoder was trained on
+GE2E_MELS = 40
+
+
+def slaney_filterbank(n_mels: int = GE2E_MELS, n_fft: int = 400, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """(n_mels, n_fft // 2 + 1) triangles on the Slaney mel scale (linear below 1 kHz, log above),
+    each of unit area: librosa's default filterbank, the one Resemblyzer was trained with."""
+    def to_mel(hz):
+        hz = np.asarray(hz, dtype=np.float64)
+        return np.where(hz < 1000, 3 * hz / 200, 15 + 27 * np.log(np.maximum(hz, 1e-9) / 1000) / np.log(6.4))
+
+    def to_hz(mel):
+        return np.where(mel < 15, 200 * mel / 3, 1000 * np.exp(np.log(6.4) * (mel - 15) / 27))
+
+    edges = to_hz(np.linspace(to_mel(0), to_mel(sample_rate / 2), n_mels + 2))
+    bins = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    triangles = np.maximum(0, np.minimum((bins - lower) / (centre - lower), (upper - bins) / (upper - centre)))
+    return triangles * (2.0 / (upper - lower))
+
+
+def ge2e_mel(samples: np.ndarray) -> np.ndarray:
+    """(frames, 40) mel power spectrogram, 25 ms Hann windows every 10 ms, centred (librosa's defaults)."""
+    n_fft = 400
+    padded = np.pad(samples, (n_fft // 2, n_fft // 2))
+    n_frames = 1 + (len(padded) - n_fft) // HOP
+    index = np.arange(n_fft)[None, :] + HOP * np.arange(n_frames)[:, None]
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)  # periodic Hann
+    power = np.abs(np.fft.rfft(padded[index] * window, axis=1)) ** 2  # (frames, n_fft // 2 + 1)
+    return (power @ slaney_filterbank().T).astype(np.float32)
+
+
+class GE2EEncoder:
+    """Resemblyzer's speaker encoder (Wan et al. 2018, GE2E loss): LSTM(40 → 256, 3 layers) →
+    linear 256 → ReLU → unit length, run on 1.6 s windows and averaged."""
+
+    def __init__(self, weights_path):
+        import torch
+
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)["model_state"]
+        self.lstm = torch.nn.LSTM(GE2E_MELS, 256, 3, batch_first=True)
+        self.linear = torch.nn.Linear(256, 256)
+        self.lstm.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("lstm.")})
+        self.linear.load_state_dict({k[7:]: v for k, v in state.items() if k.startswith("linear.")})
+        self.lstm.eval()
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        import torch
+
+        rms = np.sqrt(np.mean(samples ** 2)) if len(samples) else 0.0
+        if rms > 0:
+            samples = samples * max(1.0, 10 ** (-30 / 20) / rms)  # to -30 dBFS, louder only (as Resemblyzer)
+        mel = ge2e_mel(samples)
+        if len(mel) < GE2E_PARTIAL_FRAMES:
+            mel = np.pad(mel, ((0, GE2E_PARTIAL_FRAMES - len(mel)), (0, 0)))
+        starts = range(0, len(mel) - GE2E_PARTIAL_FRAMES + 1, GE2E_PARTIAL_FRAMES // 2)
+        windows = np.stack([mel[i:i + GE2E_PARTIAL_FRAMES] for i in starts])  # (windows, 160, 40)
+        with torch.inference_mode():
+            _, (hidden, _) = self.lstm(torch.from_numpy(windows))
+            embeddings = torch.relu(self.linear(hidden[-1]))  # (windows, 256)
+            embeddings = embeddings / embeddings.norm(dim=1, keepdim=True).clamp(min=1e-9)
+        mean = embeddings.mean(0).numpy().astype(np.float64)
+        return mean / max(np.linalg.norm(mean), 1e-9)
+
+
+def ge2e_printer(weights_path) -> Printer:
+    """Prints from Resemblyzer's GE2E encoder (`model_registry.bundled_path("resemblyzer-ge2e")`)."""
+    return GE2EEncoder(weights_path)
+
+
 def voice_prints(chunks: Iterable[np.ndarray], segments: list[Segment], printer: Printer = voice_print) -> np.ndarray:
     """(segments, print size) prints of each segment's stretch of the recording
     (MFCC statistics and pitch by default), read chunk by chunk (audio.chunks) so a
@@ -133,10 +207,13 @@ def voice_prints(chunks: Iterable[np.ndarray], segments: list[Segment], printer:
 
 
 def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None = None,
-            steady: np.ndarray | None = None) -> np.ndarray:
+            steady: np.ndarray | None = None, at_least: int | None = None) -> np.ndarray:
     """Cluster labels 0..k-1, numbered in order of first appearance. Only the
     `steady` prints (default: all) are clustered; the rest join the nearest
-    cluster centre. A missing value (no pitch found) counts as the average."""
+    cluster centre. A missing value (no pitch found) counts as the average.
+    Without `num_speakers`, k is the best silhouette among 2..max_speakers, or
+    with `at_least` (the names heard) among at_least and at_least + 1 (someone
+    may never be named)."""
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.metrics import silhouette_score
     from sklearn.preprocessing import StandardScaler
@@ -150,7 +227,8 @@ def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None 
     prints = np.where(np.isnan(prints), np.nanmean(prints[steady], axis=0), prints)
     prints = np.nan_to_num(prints)  # a column with no value anywhere
     scaled = StandardScaler().fit(prints[steady]).transform(prints)  # (segments, print size)
-    candidates = [num_speakers] if num_speakers else range(2, min(max_speakers, int(steady.sum()) - 1) + 1)
+    most = min(max_speakers, int(steady.sum()) - 1, (at_least + 1) if at_least else max_speakers)
+    candidates = [num_speakers] if num_speakers else range(min(max(2, at_least or 2), most), most + 1)
     fits = {k: AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(scaled[steady]) for k in candidates}
     best = max(fits, key=lambda k: silhouette_score(scaled[steady], fits[k]))
     centres = np.stack([scaled[steady][fits[best] == k].mean(axis=0) for k in range(best)])  # (k, print size)
@@ -161,17 +239,32 @@ def cluster(prints: np.ndarray, max_speakers: int = 8, num_speakers: int | None 
 
 
 def diarize(chunks: Iterable[np.ndarray], segments: list[Segment], num_speakers: int | None = None,
-            printer: Printer = voice_print) -> list[Segment]:
-    """Copies of `segments` with speaker "Speaker 1".."Speaker N"."""
+            printer: Printer = voice_print, at_least: int | None = None) -> list[Segment]:
+    """Copies of `segments` with speaker "Speaker 1".."Speaker N" (`at_least`: see cluster)."""
     if not segments:
         return []
     steady = np.array([s.end - s.start >= MIN_CLUSTERED_S for s in segments])
-    labels = cluster(voice_prints(chunks, segments, printer), num_speakers=num_speakers, steady=steady)
+    labels = cluster(voice_prints(chunks, segments, printer), num_speakers=num_speakers, steady=steady,
+                     at_least=at_least)
     return [Segment(s.start, s.end, s.text, f"Speaker {label + 1}") for s, label in zip(segments, labels)]
 
 
 INTRODUCTION = re.compile(r"\b(?:I'm|I am|my name is|this is|it's)\s+([A-Z][a-z]+)")
 NOT_NAMES = {"Not", "Sure", "Sorry", "Here", "Fine", "Good", "Glad", "Happy", "Just", "Also", "Going", "The"}
+
+
+def count_from_names(segments: list[Segment]) -> dict:
+    """diarize()'s count arguments from the names heard (people addressed, thanked or introduced):
+    exactly that many voices when every one of them introduced themselves, else at least that many
+    (someone may never be named); nothing when fewer than two names were heard."""
+    from lib.meeting_minutes import conversation
+
+    heard = conversation.candidate_attendees(segments)
+    if len(heard) < 2:
+        return {}
+    if set(heard) <= set(introduced_names(segments)):
+        return {"num_speakers": len(heard)}
+    return {"at_least": len(heard)}
 
 
 def introduced_names(segments: list[Segment]) -> list[str]:

@@ -6,52 +6,28 @@ bullet is a sentence (or a piece of one) from the transcript.
 - discussion points: topics start at agenda cues ("Next topic: …") and,
   by TextTiling, where the similarity between the sentences before and
   after a point dips; each topic contributes its most central sentence.
-- decisions, action items, owners, due dates, open questions: rules.
+- decisions and open questions: rules; action items, owners, due dates,
+  attendees, place and next meeting: rules on the conversation
+  (conversation.py, dates.py).
 """
 from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from lib import device_policy
-from lib.meeting_minutes.schema import ActionItem, Minutes, Point, Segment
+from lib.meeting_minutes import conversation
+from lib.meeting_minutes.conversation import Sentence, sentences
+from lib.meeting_minutes.schema import Minutes, Point, Segment
 
-WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-DUE = re.compile(
-    rf"\s*,?\s*\b(?:by|on|before|until|due)\s+(?P<due>(?:the\s+)?(?:end of\s+(?:the\s+|this\s+|next\s+)?"
-    rf"(?:day|week|month|term|year)|(?:next\s+|this\s+)?{WEEKDAY}|tomorrow|today|tonight|next week|"
-    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}|{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?))\b", re.I)
-SELF_COMMITMENT = re.compile(r"\b(?:I will|I'll|I am going to|I'm going to|I shall|I can)\s+"
-                             r"(?:also\s+)?(?P<task>[^.?!]+)", re.I)
-REQUEST = re.compile(r"\b(?P<name>[A-Z][a-z]+)[,.]?\s+(?:can|could|would|will) you(?: please)?\s+"
-                     r"(?P<task>[^.?!]+)", re.I)
-NAMED_COMMITMENT = re.compile(r"\b(?P<name>[A-Z][a-z]+) (?:will|is going to)\s+(?P<task>[^.?!]+)")
-NOT_TASKS = re.compile(r"^(?:do (?:that|it|this)|help|try|depend|be\b|see\b|think|have\b|guess|say)", re.I)
 DECISION = re.compile(r"\b(?:we (?:have )?(?:agreed|decided)|agreed to|decided to|decided that|"
                       r"the decision is|let's go with|we(?:'ll| will) go with)\b", re.I)
 UNRESOLVED = re.compile(r"\b(?:not sure|not decided|haven't decided|leave (?:that|it|this) open|"
                         r"don't know|no idea|to be decided|not (?:\w+ )?yet|depends on|open question)\b", re.I)
 AGENDA_CUE = re.compile(r"\b(?:next|last|first|final|another) (?:topic|item|point)\b|"
                         r"\blet's (?:start|move on|turn) (?:with|to)\b", re.I)
-SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
-
-
-@dataclass
-class Sentence:
-    text: str
-    segment: int  # index of the transcript segment it came from
-    speaker: str
-
-
-def sentences(segments: list[Segment]) -> list[Sentence]:
-    return [Sentence(text.strip(), i, s.speaker) for i, s in enumerate(segments)
-            for text in SENTENCE_END.split(s.text) if text.strip()]
-
-
 def embed(loaded, texts: list[str], batch_size: int = 64) -> np.ndarray:
     """(len(texts), hidden_size) unit-length MiniLM sentence embeddings (mean
     pooling), on one CPU thread: 3x faster than two on a shared, busy CPU (measured)."""
@@ -119,35 +95,6 @@ def agenda_boundaries(sents: list[Sentence], kept: list[Sentence]) -> list[int]:
     return [k for k in starts if 0 < k < len(kept)]
 
 
-def due_date(task: str) -> tuple[str, str]:
-    """("send the list", "Friday") from "send the list by Friday"."""
-    match = DUE.search(task)
-    if not match:
-        return task.strip(" ,"), ""
-    return (task[:match.start()] + task[match.end():]).strip(" ,"), match.group("due")
-
-
-def _is_task(task: str) -> bool:
-    return len(task.split()) >= 3 and not NOT_TASKS.match(task)
-
-
-def action_items(segments: list[Segment], attendees: list[str]) -> list[ActionItem]:
-    """Self-assigned ("I will…": the speaker), requested ("Priya, could you…")
-    and announced ("Tom will…") tasks, each with its due date when one is said."""
-    known = {a.lower(): a for a in attendees}
-    items = []
-    for i, segment in enumerate(segments):
-        found = [(segment.speaker, m.group("task")) for m in SELF_COMMITMENT.finditer(segment.text)]
-        for pattern in (REQUEST, NAMED_COMMITMENT):
-            found += [(known[m.group("name").lower()], m.group("task")) for m in pattern.finditer(segment.text)
-                      if m.group("name").lower() in known]
-        for owner, raw_task in found:
-            task, due = due_date(raw_task)
-            if _is_task(task):
-                items.append(ActionItem(owner=owner, task=task[0].upper() + task[1:], due=due, segments=[i]))
-    return items
-
-
 def decisions(sents: list[Sentence]) -> list[Point]:
     return [Point(s.text, [s.segment]) for s in sents if DECISION.search(s.text)]
 
@@ -157,7 +104,7 @@ def open_questions(sents: list[Sentence], lookahead: int = 3) -> list[Point]:
     statements of something still pending ("not approved yet")."""
     points = []
     for i, s in enumerate(sents):
-        if s.text.endswith("?") and not REQUEST.search(s.text):
+        if s.text.endswith("?") and not conversation.addressed(s.text):
             if any(UNRESOLVED.search(later.text) for later in sents[i + 1:i + 1 + lookahead]):
                 points.append(Point(s.text, [s.segment]))
         elif UNRESOLVED.search(s.text) and re.search(r"\bnot (?:\w+ )?yet\b", s.text, re.I):
@@ -165,8 +112,18 @@ def open_questions(sents: list[Sentence], lookahead: int = 3) -> list[Point]:
     return points
 
 
-def attendees_of(segments: list[Segment]) -> list[str]:
-    return list(dict.fromkeys(s.speaker for s in segments if s.speaker))
+def voice_names(segments: list[Segment]) -> dict[str, str]:
+    """Names for the voices still labelled "Speaker N", from what was said (conversation.name_voices)."""
+    return {label: name for label, (name, _) in conversation.name_voices(segments).items()
+            if re.fullmatch(r"Speaker \d+", label)}
+
+
+def attendees_of(segments: list[Segment], names: dict[str, str]) -> list[str]:
+    """The voices (by name where known) and every name heard as someone addressed, thanked or introduced."""
+    voices = [names.get(s.speaker, s.speaker) for s in segments if s.speaker]
+    people = list(dict.fromkeys(voices + conversation.candidate_attendees(segments)))
+    named = [p for p in people if not re.fullmatch(r"Speaker \d+", p)]
+    return named or people  # voices nobody named are left out once anyone is named
 
 
 def write(loaded, segments: list[Segment], title: str = "Meeting minutes", date: str = "",
@@ -183,10 +140,11 @@ def write(loaded, segments: list[Segment], title: str = "Meeting minutes", date:
     # each topic's most central sentence that the summary does not already say
     central = [max(set(t) & set(content) - set(top), key=scores.__getitem__)
                for t in topics if set(t) & set(content) - set(top)]
-    attendees = attendees_of(segments)
+    names = voice_names(segments)
     return Minutes(
-        title=title, date=date, attendees=attendees,
+        title=title, date=date, attendees=attendees_of(segments, names),
         summary=[Point(long_enough[i].text, [long_enough[i].segment]) for i in top],
         discussion_points=[Point(long_enough[i].text, [long_enough[i].segment]) for i in central],
-        decisions=decisions(sents), action_items=action_items(segments, attendees),
-        open_questions=open_questions(sents))
+        decisions=decisions(sents), action_items=conversation.action_items(segments, names, date),
+        open_questions=open_questions(sents), location=conversation.location(segments),
+        next_meeting=conversation.next_meeting(segments, date))

@@ -27,8 +27,9 @@ class Point:
 class ActionItem:
     owner: str
     task: str
-    due: str = ""
+    due: str = ""  # as said: "Friday", "the end of next week"
     segments: list[int] = field(default_factory=list)
+    due_date: str = ""  # ISO date it means, counted from the meeting's date; "" when unclear
 
 
 @dataclass
@@ -41,12 +42,51 @@ class Minutes:
     decisions: list[Point] = field(default_factory=list)
     action_items: list[ActionItem] = field(default_factory=list)
     open_questions: list[Point] = field(default_factory=list)
+    location: str = ""
+    next_meeting: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+def _strings(max_items: int, max_length: int) -> dict:
+    return {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": max_length},
+            "maxItems": max_items}
+
+
+# The minutes as a JSON schema: what a grammar-constrained model must write and what an inference
+# server is asked for. Lists and strings are bounded so a small model cannot ramble past its token budget.
+JSON_SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "required": ["title", "summary", "discussion_points", "decisions", "action_items", "open_questions",
+                 "location", "next_meeting"],
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 80},
+        "summary": _strings(3, 160), "discussion_points": _strings(4, 120), "decisions": _strings(4, 120),
+        "action_items": {"type": "array", "maxItems": 8, "items": {
+            "type": "object", "additionalProperties": False, "required": ["owner", "task", "due"],
+            "properties": {"owner": {"type": "string", "maxLength": 30},
+                           "task": {"type": "string", "minLength": 1, "maxLength": 100},
+                           "due": {"type": "string", "maxLength": 30}}}},
+        "open_questions": _strings(3, 120),
+        "location": {"type": "string", "maxLength": 60}, "next_meeting": {"type": "string", "maxLength": 60}}}
+
+
+def matches_schema(data) -> bool:
+    """Whether a parsed reply has exactly JSON_SCHEMA's shape (keys, types and bounds)."""
+    def fits(value, rule) -> bool:
+        kind = rule["type"]
+        if kind == "string":
+            return isinstance(value, str) and rule.get("minLength", 0) <= len(value) <= rule.get("maxLength", 10**9)
+        if kind == "array":
+            return isinstance(value, list) and len(value) <= rule["maxItems"] and all(fits(v, rule["items"]) for v in value)
+        return isinstance(value, dict) and set(value) == set(rule["required"]) and \
+            all(fits(value[k], rule["properties"][k]) for k in value)
+
+    return fits(data, JSON_SCHEMA)
 
 
 class InvalidMinutes(ValueError):
@@ -99,7 +139,8 @@ def validate(data: dict) -> Minutes:
     if not isinstance(data, dict):
         raise InvalidMinutes(f"expected a JSON object, got {type(data).__name__}")
     minutes = Minutes(title=_text(data.get("title")) or "Meeting minutes", date=_text(data.get("date")),
-                      attendees=[a for a in map(_text, _as_list(data.get("attendees"))) if a])
+                      attendees=[a for a in map(_text, _as_list(data.get("attendees"))) if a],
+                      location=_text(data.get("location")), next_meeting=_text(data.get("next_meeting")))
     for name in POINT_LISTS:
         aliases = {"discussion_points": ("key_discussion_points", "discussion"),
                    "open_questions": ("questions",), "decisions": ("takeaways",)}.get(name, ())
@@ -168,6 +209,12 @@ def _bullets(points: list[Point], segments: list[Segment]) -> list[str]:
     return [f"- {p.text}{_source(p.segments, segments)}" for p in points] or ["- none"]
 
 
+def _due(item: ActionItem) -> str:
+    if item.due and item.due_date:
+        return f"{item.due} ({item.due_date})"
+    return item.due or "-"
+
+
 def to_markdown(minutes: Minutes, segments: list[Segment] | None = None) -> str:
     """The minutes as Markdown; with `segments`, each bullet cites the times it came from."""
     segments = segments or []
@@ -175,11 +222,15 @@ def to_markdown(minutes: Minutes, segments: list[Segment] | None = None) -> str:
     if minutes.date:
         lines.append(f"**Date:** {minutes.date}  ")
     if minutes.attendees:
-        lines.append(f"**Attendees:** {', '.join(minutes.attendees)}")
+        lines.append(f"**Attendees:** {', '.join(minutes.attendees)}  ")
+    if minutes.location:
+        lines.append(f"**Location:** {minutes.location}  ")
+    if minutes.next_meeting:
+        lines.append(f"**Next meeting:** {minutes.next_meeting}")
     for name in POINT_LISTS[:3]:
         lines += ["", f"## {HEADINGS[name]}"] + _bullets(getattr(minutes, name), segments)
     lines += ["", f"## {HEADINGS['action_items']}", "", "| Owner | Task | Due |", "|---|---|---|"]
-    lines += [f"| {a.owner or '?'} | {a.task}{_source(a.segments, segments)} | {a.due or '-'} |"
+    lines += [f"| {a.owner or '?'} | {a.task}{_source(a.segments, segments)} | {_due(a)} |"
               for a in minutes.action_items]
     lines += ["", f"## {HEADINGS['open_questions']}"] + _bullets(minutes.open_questions, segments)
     return "\n".join(lines) + "\n"
@@ -198,8 +249,8 @@ def cited_points(minutes: Minutes, segments: list[Segment]) -> list[tuple[str, f
 def action_table(minutes: Minutes):
     import pandas as pd
 
-    return pd.DataFrame([{"owner": a.owner, "task": a.task, "due": a.due} for a in minutes.action_items],
-                        columns=["owner", "task", "due"])
+    return pd.DataFrame([{"owner": a.owner, "task": a.task, "due": a.due, "due date": a.due_date}
+                         for a in minutes.action_items], columns=["owner", "task", "due", "due date"])
 
 
 def with_actions(minutes: Minutes, rows: list[dict]) -> Minutes:
@@ -211,6 +262,6 @@ def with_actions(minutes: Minutes, rows: list[dict]) -> Minutes:
         return "" if value is None or value != value else _text(value)  # value != value: NaN
 
     links = {a.task: a.segments for a in minutes.action_items}
-    items = [ActionItem(cell(row, "owner"), cell(row, "task"), cell(row, "due"), list(links.get(cell(row, "task"), [])))
-             for row in rows if cell(row, "task")]
+    items = [ActionItem(cell(row, "owner"), cell(row, "task"), cell(row, "due"), list(links.get(cell(row, "task"), [])),
+                        cell(row, "due date")) for row in rows if cell(row, "task")]
     return replace(minutes, action_items=items)

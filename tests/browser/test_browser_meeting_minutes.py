@@ -28,3 +28,31 @@ def test_pasted_transcript_to_minutes(page, app_url):
     screenshot(page, "meeting_minutes-minutes")
     assert "Send the final list of projects" in page.locator('textarea[aria-label*="Minutes (Markdown"]').input_value()
     assert page.get_by_text("The pipeline, measured", exact=True).is_visible()
+
+
+def test_uploaded_generated_meeting_gets_owners_from_the_conversation(page, app_url):
+    """A generated recording (the evaluation set's shortest meeting) uploaded as a new user would:
+    Transcribe, Write the minutes with the defaults, then the owners read from the action table."""
+    from lib.meeting_minutes import evaluate, schema, synthetic
+
+    script = synthetic.eval_scripts()["meeting_101"]
+    path, _ = synthetic.rendered(script)
+    page.goto(f"{app_url}/meeting_minutes", wait_until="domcontentloaded")
+    page.get_by_text("1. The meeting").first.wait_for(timeout=120_000)
+    page.get_by_text("An audio file", exact=True).click()
+    page.locator('input[type="file"]').first.set_input_files(str(path))
+    page.get_by_role("button", name="Transcribe").click()
+    page.get_by_text("Rename the voices").first.wait_for(timeout=300_000)
+    page.get_by_role("button", name="Write the minutes").click()
+    page.get_by_text("4. The minutes").first.wait_for(timeout=180_000)
+    grid = page.locator('[data-testid="stDataFrame"]').filter(has=page.locator("text=owner")).last
+    grid.scroll_into_view_if_needed()
+    screenshot(page, "meeting_minutes-generated-owners")
+    cells = grid.locator('[role="gridcell"]').all_inner_texts()  # owner, task, due, due date per row
+    rows = [schema.ActionItem(owner, task, due) for owner, task, due, _ in zip(*[iter(cells)] * 4) if task]
+    truth = script["truth"]["action_items"]
+    matched = evaluate.match_actions(rows, truth)
+    right = sum(m is not None and evaluate.same_name(m.owner, t["owner"]) for m, t in zip(matched, truth))
+    assert right >= 0.75 * len(truth), (cells, truth)
+    markdown = page.locator('textarea[aria-label*="Minutes (Markdown"]').input_value()
+    assert "**Location:**" in markdown and "**Next meeting:**" in markdown

@@ -1,0 +1,412 @@
+"""Who is who and who does what, from what people say to each other.
+
+Speech recognition and voice clustering say little about names: the words do.
+People are named when they are addressed ("Ana, could you…", "…, Kwame?"),
+thanked ("Thanks, Lea"), or introduce themselves ("I'm Omar"). From these:
+
+- candidate attendees: every name heard in one of those roles;
+- voices named: a voice that answers just after someone is addressed, that is
+  thanked just after it spoke, or that introduces itself gets that name, with
+  the evidence kept so the page can show it;
+- action items: a request addressed to a name is that person's, confirmed by
+  the reply ("Sure, I'll do it") and by thanks; a decline hands it to whoever is
+  suggested or takes it over, or drops it; "I will…" is the speaker's, named by
+  who was addressed just before, who is thanked just after, or the voice's name.
+
+The rules read sentences in order; a speaker label ("Speaker 2") comes from
+diarisation and may be wrong, so local evidence (the words around) wins over it.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from lib.meeting_minutes import dates
+from lib.meeting_minutes.schema import ActionItem, Segment
+
+NAME = r"(?-i:[A-Z][a-z]+(?:-[A-Z][a-z]+)?)"  # capitalised even inside case-blind patterns
+# Capitalised words that start sentences or follow a comma but are not names.
+NOT_NAMES = set("""I I'm I'll Okay OK Ok So And But Or Yes Yeah Yep No Nope Right Great Good Well Sure Thanks Thank Hi
+Hello Hey Perfect Fine Maybe Also Then Now Let Let's Could Can Would Will Please Sorry Of The This That These Those It
+It's We We'll You They He She Everyone Everybody All Team Guys Folks Sounds Agreed Mm Hmm Oh Alright Next First Last
+Another What Who How Why When Where Do Does Did Is Are Shall Morning Afternoon Evening Anyway Actually Exactly
+Absolutely Definitely Cool Nice Wow Look Listen One Two Three Just Here There Not Any Again Today Tomorrow Tonight
+Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April June July August September
+October November December Yes Ah Uh Um Cheers Bye Goodbye Sir Madam Ma'am Mister Doctor Professor Okay Lovely
+Brilliant Excellent Awesome Super Indeed True Correct Done Noted Understood Got Wonderful Kind Much Very Both
+Anything Something Nothing Welcome Hopefully Unfortunately Otherwise Meanwhile However Besides Finally Honestly
+Seriously Basically Personally Great Good Mm-hm Mmm Hmm Uh Um Eh Er Erm Ooh Oops Whoa Obviously Clearly Apparently
+Luckily Sadly Really Probably Surely Certainly Frankly Generally Usually Normally Ideally Last Yesterday Then Thus
+Everything Someone Somebody Anyone Anybody Nobody Congratulations Speaker""".split())
+_VOC_START = r"(?:(?:okay|ok|so|and|right|great|well|hi|hello|hey|now|then|also|alright|mm+|hmm+|um|uh),?\s+)?"
+REQUEST_VERB = r"(?:could|can|would|will|wouldn't|won't) you(?: please)?(?: also)?"
+REQUESTS = [
+    re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+(?:{REQUEST_VERB}|what (?:do )?you)\s+(?P<task>[^?!]+)", re.I),
+    re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+please\s+(?P<task>[^?!]+)", re.I),
+    re.compile(rf"^{_VOC_START}(?:please\s+)?{REQUEST_VERB}\s+(?P<task>[^?!]+?),\s*(?:[a-z]+\s+)?(?P<name>{NAME})\s*[?.!]*$",
+               re.I),
+    re.compile(rf"\bI(?:'d| would) like (?P<name>{NAME}) to\s+(?P<task>[^?!]+)", re.I),
+    re.compile(rf"\b(?:I need|I want|can I ask|could I ask) (?P<name>{NAME}) to\s+(?P<task>[^?!]+)", re.I),
+]
+ADDRESSED = [re.compile(rf"^{_VOC_START}(?P<name>{NAME}),\s+\S", re.I),
+             re.compile(rf",\s*(?P<name>{NAME})\s*\?\s*$")]
+THANKED = re.compile(rf"\b(?:thanks|thank you|thank|cheers)(?: so much| very much)?(?: for [^,.]+,)?,?\s+(?P<name>{NAME})\b", re.I)
+INTRODUCED = re.compile(rf"\b(?:I'm|I am|(?i:my name is|this is|it's))\s+(?P<name>{NAME})\b(?!\s+(?:and|from|of)\s+[a-z])?")
+SUGGESTED = [re.compile(rf"\b(?:maybe|perhaps|could|can|ask|how about|what about)\s+(?P<name>{NAME})\b"
+                        rf"(?:\s+(?:could|can|do|take|might|would))?", re.I),
+             re.compile(rf"^(?P<name>{NAME})\s+(?:knows|could|can|might|would be|is better)\b")]
+ANNOUNCED = re.compile(rf"\b(?P<name>{NAME}) (?:will|is going to|has agreed to|offered to)\s+(?P<task>[^.?!]+)")
+SELF = re.compile(r"\b(?:I will|I'll|I am going to|I'm going to|I shall|I can|let me|I'm happy to|I could)\s+"
+                  r"(?:also\s+)?(?P<task>[^.?!]+)", re.I)
+ACCEPT = re.compile(r"^(?:sure|yes|yeah|yep|okay|ok|of course|certainly|absolutely|no problem|will do|fine|happy to|"
+                    r"leave it with me|consider it done|i(?:'ll| will| can) (?:do|take|handle|manage) (?:it|that|this)|"
+                    r"i(?:'ll| will) take care of it|on it|no worries|alright|definitely)\b", re.I)
+DECLINE = re.compile(r"\b(?:I can't|I cannot|I can not|I won't be able|I'm not able|I don't have (?:the )?time|"
+                     r"not this week|I'm away|I'm travelling|I'm traveling|I'm off|I'm on holiday|too busy|"
+                     r"I'd rather not|sorry, no|unfortunately,? I|I'm afraid I)\b", re.I)
+DROPPED = re.compile(r"\b(?:leave (?:that|it|this) for now|(?:it|that) can wait|let's skip (?:it|that)|"
+                     r"park (?:that|it)|drop (?:that|it))\b", re.I)
+ANAPHORIC = re.compile(r"^(?:do|take|handle|manage|cover|have|get) (?:it|that|this|one)\b|^take care of|^look after it",
+                       re.I)
+NOT_TASKS = re.compile(r"^(?:do (?:that|it|this)|help|try|depend|be\b|see\b|think|have\b|guess|say|tell\b|"
+                       r"imagine|live with|hear|agree|check\?$|start\b|chair|run these)", re.I)
+SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+WINDOW = 3  # sentences after a request in which its reply, a decline or thanks count
+
+
+@dataclass
+class Sentence:
+    text: str
+    segment: int
+    speaker: str
+
+
+@dataclass
+class Evidence:
+    """Why a voice got a name: the name, the reason shown to the student, its weight."""
+    name: str
+    reason: str
+    weight: int
+
+
+@dataclass
+class _Pending:
+    item: ActionItem
+    asked_at: int
+    asker: str
+    declined: bool = False
+    suggested: str = ""
+    done: bool = False
+    names: list[str] = field(default_factory=list)
+
+
+NAME_ALONE = re.compile(rf"^(?P<name>{NAME})\s*[,.!?]*$")
+THANKS_ALONE = re.compile(r"^(?:thanks|thank you|great, thanks|perfect, thanks)\s*[,.!]*$", re.I)
+
+
+def sentences(segments: list[Segment]) -> list[Sentence]:
+    """The transcript's sentences in order. Speech recognition often cuts a name off the
+    sentence it belongs to ("Thanks." "Ravi." or "Oscar." "Please learn…"): a name alone is
+    joined to a thanks just before it, else to the sentence after it."""
+    found = [Sentence(text.strip(), i, s.speaker) for i, s in enumerate(segments)
+             for text in SENTENCE_END.split(s.text) if text.strip()]
+    _recapitalise(found)
+    joined: list[Sentence] = []
+    carried: Sentence | None = None
+    for sentence in found:
+        alone = NAME_ALONE.match(sentence.text)
+        if alone and _is_name(alone.group("name")):
+            if joined and THANKS_ALONE.match(joined[-1].text):
+                joined[-1].text = f"{joined[-1].text.rstrip(',.! ')}, {alone.group('name')}."
+            else:
+                carried = sentence
+            continue
+        if carried:
+            rest = sentence.text
+            sentence = Sentence(f"{carried.text.rstrip(',.!? ')}, {rest[:1].lower()}{rest[1:]}", carried.segment,
+                                carried.speaker)
+            carried = None
+        joined.append(sentence)
+    return joined + ([carried] if carried else [])
+
+
+def _recapitalise(found: list[Sentence]) -> None:
+    """Speech recognition sometimes writes a name in lower case ("thank you, martin"): a word
+    that is elsewhere a capitalised name (addressed, thanked, introduced) gets its capital back."""
+    names = {n for s in found for pattern in (ADDRESSED + REQUESTS + [THANKED, INTRODUCED])
+             for m in pattern.finditer(s.text) if _is_name(n := m.group("name"))}
+    if names:
+        lower = re.compile(r"\b(" + "|".join(re.escape(n.lower()) for n in names) + r")\b")
+        for s in found:
+            s.text = lower.sub(lambda m: m.group(1).capitalize(), s.text)
+
+
+def _is_name(word: str) -> bool:
+    return bool(word) and word not in NOT_NAMES and word.capitalize() not in NOT_NAMES and len(word) > 1
+
+
+def _first_name(patterns, text: str) -> str:
+    for pattern in patterns:
+        match = pattern.search(text)
+        if match and _is_name(match.group("name")):
+            return match.group("name")
+    return ""
+
+
+def addressed(text: str) -> str:
+    """The name someone is speaking to ("Ana, could you…", "…, Kwame?"), or ""."""
+    return _first_name(ADDRESSED + REQUESTS, text)
+
+
+def thanked(text: str) -> str:
+    return _first_name([THANKED], text)
+
+
+def introduced(text: str) -> str:
+    return _first_name([INTRODUCED], text)
+
+
+def canonical_names(sents: list[Sentence]) -> dict[str, str]:
+    """{spelling: canonical spelling}: Whisper may write one name two ways ("Kwame", "Kwami");
+    spellings alike (difflib ratio ≥ 0.75, same first letter) map to the most frequent one."""
+    heard = Counter(n for s in sents for n in (addressed(s.text), thanked(s.text), introduced(s.text)) if n)
+    canon: dict[str, str] = {}
+    for name, _ in heard.most_common():
+        match = next((c for c in dict.fromkeys(canon.values()) if c[0] == name[0] and
+                      difflib.SequenceMatcher(None, c.lower(), name.lower()).ratio() >= 0.75), None)
+        canon[name] = match or name
+    return canon
+
+
+def candidate_attendees(segments: list[Segment]) -> list[str]:
+    """Names heard as someone addressed, thanked or introducing themselves, in order of first mention."""
+    sents = sentences(segments)
+    canon = canonical_names(sents)
+    return list(dict.fromkeys(canon[n] for s in sents for n in (introduced(s.text), addressed(s.text),
+                                                               thanked(s.text)) if n))
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    return f"'{text[:limit]}…'" if len(text) > limit else f"'{text}'"
+
+
+def voice_evidence(segments: list[Segment]) -> dict[str, list[Evidence]]:
+    """{speaker label: evidence for names}: introductions (weight 3), answering right after
+    someone was addressed by name (2), being thanked right after speaking (2)."""
+    sents = sentences(segments)
+    canon = canonical_names(sents)
+    found: dict[str, list[Evidence]] = {}
+
+    def add(label: str, name: str, reason: str, weight: int) -> None:
+        if label and name:
+            found.setdefault(label, []).append(Evidence(canon.get(name, name), reason, weight))
+
+    for k, s in enumerate(sents):
+        if (name := introduced(s.text)):
+            add(s.speaker, name, f"introduced themselves: {_quote(s.text)}", 3)
+        nxt = sents[k + 1] if k + 1 < len(sents) else None
+        prev = sents[k - 1] if k else None
+        if nxt and nxt.speaker != s.speaker and (name := addressed(s.text)):
+            add(nxt.speaker, name, f"answered just after the previous speaker said {_quote(s.text)}", 2)
+        if prev and prev.speaker != s.speaker and (name := thanked(s.text)):
+            add(prev.speaker, name, f"was thanked just after speaking: {_quote(s.text)}", 2)
+    return found
+
+
+def name_voices(segments: list[Segment]) -> dict[str, tuple[str, str]]:
+    """{speaker label: (name, evidence shown to the student)}: each voice gets the name with the
+    most evidence, each name one voice, strongest first; voices without evidence keep their label."""
+    evidence = voice_evidence(segments)
+    votes = [(sum(e.weight for e in evs if e.name == name), label, name)
+             for label, evs in evidence.items() for name in {e.name for e in evs}]
+    names: dict[str, tuple[str, str]] = {}
+    used: set[str] = set()
+    for _score, label, name in sorted(votes, key=lambda v: (-v[0], v[1], v[2])):
+        if label in names or name in used:
+            continue
+        reasons = [e.reason for e in evidence[label] if e.name == name]
+        names[label] = (name, f"named {name} because this voice {reasons[0]}" +
+                        (f" (and {len(reasons) - 1} more like it)" if len(reasons) > 1 else ""))
+        used.add(name)
+    return names
+
+
+def _task(text: str) -> tuple[str, str]:
+    task, due = dates.split_due(text.strip(" ,."))
+    task = re.sub(r"\s+(?:please|then|myself|instead|as well|too)$", "", task.strip(" ,."), flags=re.I)
+    task = re.sub(r"^(?:please\s+)", "", task, flags=re.I)
+    return task.strip(" ,."), due
+
+
+def _is_task(task: str) -> bool:
+    return len(task.split()) >= 2 and not NOT_TASKS.match(task) and not ANAPHORIC.match(task)
+
+
+COMMON = set("about with from that this them they have will there their what could would should into over some more "
+             "also just then when which".split())
+
+
+def _words(text: str) -> set[str]:
+    """Content words (over three letters, common ones left out)."""
+    return {w for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 3} - COMMON
+
+
+def action_items(segments: list[Segment], voice_names: dict[str, str] | None = None,
+                 meeting_date: str = "") -> list[ActionItem]:
+    """Requests, replies, declines, hand-overs and promises → action items with owners and
+    due dates (said and, with `meeting_date`, as a date). `voice_names` maps speaker labels
+    to names (from name_voices or the student); a label without one stays the owner."""
+    sents = sentences(segments)
+    canon = canonical_names(sents)
+    voice_names = voice_names or {}
+    items: list[ActionItem] = []
+    pending: _Pending | None = None
+
+    def speaker_name(k: int, asked_by: str = "") -> str:
+        """The speaker of sentence k: thanked just after (before any new request), addressed just
+        before, else the voice's name. With `asked_by` (the voice that made a declined request), k
+        takes the task over: the asker's own voice is the asker, and being addressed before does not
+        count (the one addressed was the one who declined)."""
+        for later in sents[k + 1:k + 3]:
+            if _request(later.text):
+                break
+            if (name := thanked(later.text)):
+                return canon.get(name, name)
+        label = sents[k].speaker
+        if asked_by:
+            return voice_names.get(label, label)
+        for earlier in reversed(sents[max(0, k - 2):k]):
+            name = addressed(earlier.text)
+            if name and not _request(earlier.text):
+                return canon.get(name, name)
+        label = sents[k].speaker
+        return voice_names.get(label, label)
+
+    def finish(p: _Pending | None) -> None:
+        if p and not p.done and (not p.declined or p.item.owner != p.names[0]):
+            items.append(p.item)
+        if p:
+            p.done = True
+
+    for k, s in enumerate(sents):
+        text = s.text
+        request = _request(text)
+        if pending and k - pending.asked_at > WINDOW + 2 * pending.declined:
+            if pending.declined and pending.suggested:
+                pending.item.owner, pending.declined = pending.suggested, False  # suggested, nobody objected
+            finish(pending)  # declined and nobody named: dropped
+            pending = None
+        if request:
+            name, raw = request
+            task, due = _task(raw)
+            if pending and not pending.done and ANAPHORIC.match(task) and pending.declined:
+                pending.item.owner = canon.get(name, name)  # "Omar, could you take it instead?"
+                pending.declined = False
+                continue
+            finish(pending)
+            pending = None
+            if _is_task(task):
+                owner = canon.get(name, name)
+                pending = _Pending(ActionItem(owner, _capital(task), due, [s.segment]), k, s.speaker, names=[owner])
+            continue
+        if pending and not pending.done:
+            if DROPPED.search(text):
+                pending.done = True
+                continue
+            if DECLINE.search(text):
+                pending.declined = True
+                if (name := _first_name(SUGGESTED, text)):
+                    pending.suggested = canon.get(name, name)
+                continue
+            if pending.declined and (name := _first_name(SUGGESTED, text)) and not SELF.search(text):
+                pending.suggested = canon.get(name, name)
+                continue
+            if (name := thanked(text)):
+                name = canon.get(name, name)
+                if pending.declined or not pending.item.owner:
+                    pending.item.owner, pending.declined = name, False
+                continue
+            promise = SELF.search(text)
+            if promise:
+                task, due = _task(promise.group("task"))
+                said = _words(task)
+                same = not _is_task(task) or len(said & _words(pending.item.task)) >= max(1, len(said) / 2)
+                if same:
+                    pending.item.due = pending.item.due or due
+                    if pending.declined:
+                        pending.item.owner = pending.suggested or speaker_name(k, pending.asker)
+                        pending.declined = False
+                    continue
+            elif ACCEPT.search(text):
+                if pending.declined:
+                    pending.item.owner = pending.suggested or speaker_name(k, pending.asker)
+                    pending.declined = False
+                continue
+        for promise in SELF.finditer(text):
+            task, due = _task(promise.group("task"))
+            if _is_task(task):
+                finish(pending)
+                pending = None
+                items.append(ActionItem(speaker_name(k), _capital(task), due, [s.segment]))
+        for announced in ANNOUNCED.finditer(text):
+            name = announced.group("name")
+            task, due = _task(announced.group("task"))
+            if canon.get(name) and _is_task(task):
+                items.append(ActionItem(canon[name], _capital(task), due, [s.segment]))
+    finish(pending)
+    for item in items:
+        item.due_date = dates.iso(item.due, meeting_date)
+    return _deduplicated(items)
+
+
+def _request(text: str) -> tuple[str, str] | None:
+    for pattern in REQUESTS:
+        match = pattern.search(text)
+        if match and _is_name(match.group("name")):
+            return match.group("name"), match.group("task")
+    return None
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _deduplicated(items: list[ActionItem]) -> list[ActionItem]:
+    """One item per owner and task (a recap repeats what was asked)."""
+    kept: list[ActionItem] = []
+    for item in items:
+        twin = next((k for k in kept if k.owner == item.owner and _words(k.task) == _words(item.task)), None)
+        if twin:
+            twin.due, twin.due_date = twin.due or item.due, twin.due_date or item.due_date
+        else:
+            kept.append(item)
+    return kept
+
+
+LOCATION = re.compile(r"\b(?:we're|we are)\s+(?:meeting\s+)?in\s+(?P<place>[^.,?!]+?)(?:\s+(?:today|this time|"
+                      r"this week|again))?[.,!]|\b(?:coming|welcome) to\s+(?P<place2>[^.,?!]+?)[.,!]", re.I)
+NEXT_MEETING = re.compile(r"\b(?:next meeting (?:is|will be)|(?:we'll|we will|let's|shall we) meet again|"
+                          r"see you (?:all )?(?:again )?(?:on|next))\s*(?P<when>[^.?!]*)", re.I)
+
+
+def location(segments: list[Segment]) -> str:
+    """Where the meeting is, when someone says it ("We're in room 204 today")."""
+    for s in sentences(segments):
+        match = LOCATION.search(s.text + " ")
+        if match:
+            return (match.group("place") or match.group("place2")).strip()
+    return ""
+
+
+def next_meeting(segments: list[Segment], meeting_date: str = "") -> str:
+    """When the next meeting is, as said (and its date when it resolves): "next Tuesday (2026-03-10)"."""
+    for s in sentences(segments):
+        match = NEXT_MEETING.search(s.text)
+        if match:
+            when = re.sub(r",?\s*same (?:place|time|room)$", "", match.group("when").strip(" ,"), flags=re.I)
+            _, due = dates.split_due(" " + when)
+            date = dates.iso(due, meeting_date) if due else ""
+            return f"{when} ({date})" if date else when
+    return ""
