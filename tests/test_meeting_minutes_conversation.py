@@ -207,3 +207,14 @@ def test_end_to_end_from_a_generated_recording_to_minutes_with_the_right_owners(
     assert score["owner"] >= 0.75 * score["actions"]
     assert minutes.location and minutes.next_meeting.startswith(script["truth"]["next_meeting"])
     assert evaluate.diarisation_error_rate(turns, labelled) < 0.5
+
+
+def test_a_sentence_cut_by_a_pause_is_rejoined():
+    same_voice = talk("Speaker 1: Bea, can you water the plants", "Speaker 1: in the lab by Monday?",
+                      "Speaker 2: Sure.")
+    assert owners(same_voice) == [("Bea", "Water the plants in the lab", "2026-03-09")]
+    deadline_other_voice = talk("Speaker 2: Otto, would you file the receipts", "Speaker 3: before the end of the month.",
+                                "Speaker 3: Yes, no problem.")
+    assert owners(deadline_other_voice)[0][::2] == ("Otto", "2026-03-31")
+    introductions = talk("Speaker 1: Hi, I'm Nadia,", "Speaker 2: and I'm Sol.")
+    assert conversation.candidate_attendees(introductions) == ["Nadia", "Sol"]

@@ -110,8 +110,8 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
     """The transcript's sentences in order. Speech recognition often cuts a name off the
     sentence it belongs to ("Thanks." "Ravi." or "Oscar." "Please learn…"): a name alone is
     joined to a thanks just before it, else to the sentence after it."""
-    found = [Sentence(text.strip(), i, s.speaker) for i, s in enumerate(segments)
-             for text in SENTENCE_END.split(s.text) if text.strip()]
+    found = _continued([Sentence(text.strip(), i, s.speaker) for i, s in enumerate(segments)
+                        for text in SENTENCE_END.split(s.text) if text.strip()])
     _recapitalise(found)
     joined: list[Sentence] = []
     carried: Sentence | None = None
@@ -130,6 +130,24 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
             carried = None
         joined.append(sentence)
     return joined + ([carried] if carried else [])
+
+
+DEADLINE_ALONE = re.compile(rf"^(?:{dates.PREPOSITION}\s+)?(?:{dates.DEADLINE})\b[\s?!.,]*$", re.I)
+
+
+def _continued(found: list[Sentence]) -> list[Sentence]:
+    """A pause can cut a sentence in two ("Martin, can you send the samples" "by Friday?"): a piece
+    that starts in lower case after one with no full stop is its end when the same voice says it,
+    or when it is nothing but a deadline (whoever the clustering says spoke it)."""
+    joined: list[Sentence] = []
+    for sentence in found:
+        prev = joined[-1] if joined else None
+        if (prev and not prev.text.endswith((".", "?", "!")) and sentence.text[:1].islower() and
+                (sentence.speaker == prev.speaker or DEADLINE_ALONE.match(sentence.text))):
+            prev.text = f"{prev.text.rstrip(',')} {sentence.text}"
+            continue
+        joined.append(sentence)
+    return joined
 
 
 def _recapitalise(found: list[Sentence]) -> None:
