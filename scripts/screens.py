@@ -64,8 +64,8 @@ OVERFLOW_JS = """() => {
 TITLE_JS = "() => document.querySelector('[data-testid=stMain] h1')?.textContent ?? ''"
 SCRIPT_IDLE_JS = "document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"
 # The first figure, or 'idle' once the script has finished and everything it drew is on screen
-# (every Plotly chart drawn, every image loaded) for IDLE_MS with none of it a first-screen figure.
-IDLE_MS = 1_500
+# (every Plotly chart drawn, every image loaded) for IDLE_MS with none of it a first-screen figure (1.5 s once missed a chart drawn late).
+IDLE_MS = 10_000
 DRAWN_JS = """(() => { const main = document.querySelector('[data-testid=stMain]');
   return !!main && [...main.querySelectorAll('.js-plotly-plot, [data-testid=stPlotlyChart]')].every(p => p.querySelector('.main-svg'))
     && [...main.querySelectorAll('img')].every(i => i.complete) && !main.querySelector('[data-stale=true]'); })()"""
