@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.browser.conftest import free_port  # noqa: E402
+from scripts.screens import free_port  # noqa: E402
 
 P95_TARGET_S = 1.0
 KILL_AFTER_S = 8

@@ -59,7 +59,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.browser.conftest import free_port, wait_for_health  # noqa: E402
+from scripts.screens import free_port, wait_for_health  # noqa: E402
 
 TEXT_LABEL = "Text for the model"
 ROLE_LABEL = "Show"
