@@ -153,7 +153,8 @@ def test_sample_meeting_end_to_end(open_page):
     segments = at.session_state[f"{KEY}_segments"]
     assert len(segments) > 20 and segments[-1].end > 150
     assert "David" in at.text_input(key=f"{KEY}_name_Speaker 2").value  # named from "Hi, I'm David"
-    timeline = json.loads(at.get("plotly_chart")[0].proto.spec)
+    timeline = next(spec for chart in at.get("plotly_chart") if "Who spoke when" in
+                    (spec := json.loads(chart.proto.spec))["layout"]["title"]["text"])
     assert {bar["name"] for bar in timeline["data"]} == {"Maria", "David", "Priya", "Tom"}
     write(at)
     minutes = at.session_state[f"{KEY}_minutes"]
