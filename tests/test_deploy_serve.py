@@ -8,6 +8,7 @@ cookie, the URL only) lands on the live replica with the lesson back from the UR
 HAProxy marks the dead replica down, the supervisor starts it again and HAProxy marks it
 up. Students speak Streamlit's websocket protocol (benchmarks/load_sessions.py)."""
 import asyncio
+import concurrent.futures
 import csv
 import io
 import json
@@ -109,6 +110,13 @@ def replica_pid(state_file: Path, name: str) -> int | None:
     return next(r["pid"] for r in json.loads(state_file.read_text())["replicas"] if r["name"] == name)
 
 
+def run_in_own_thread(coroutine):
+    """asyncio.run on a thread of its own: on a pytest-xdist worker that also ran the browser
+    tests, Playwright's sync API keeps an event loop running on the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def two_students_on_two_replicas(url: str) -> tuple[Session, Session]:
     first = Session(url, "volcano", ["lantern"])
     await first.open()
@@ -151,7 +159,7 @@ def test_a_killed_replica_loses_only_its_students_and_they_get_their_lesson_back
         await asyncio.gather(lost.ws.close(), kept.ws.close())
         return dead, killed_pid
 
-    dead, killed_pid = asyncio.run(scenario())
+    dead, killed_pid = run_in_own_thread(scenario())
     wait_until(lambda: int(stats(stats_port)[dead]["chkdown"] or 0) >= 1, 20, f"HAProxy marks {dead} down")
     new_pid = wait_until(lambda: replica_pid(state_file, dead) not in (None, killed_pid) and replica_pid(state_file, dead),
                          20, f"the supervisor starts {dead} again")
