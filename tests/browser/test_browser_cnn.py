@@ -14,7 +14,7 @@ def test_cnn_lesson_draws_and_animates(page, app_url):
     page.get_by_text("Top-5 ImageNet classes").first.wait_for(timeout=180_000)
     page.get_by_text(SECTIONS[-1]).wait_for(timeout=120_000)
     page.wait_for_timeout(3000)  # let Plotly finish drawing
-    animation = page.locator(".js-plotly-plot").first
+    animation = page.locator(".js-plotly-plot").filter(has_text="▶ Play").first  # the first chart is the kernel playground
     assert "Cell (0, 0): 3×0 + 3×1" in animation.inner_text()
     animation.get_by_text("▶ Play").first.click()
     for _ in range(30):  # the window moves on (slowly on a busy machine)

@@ -12,7 +12,7 @@ def test_train_default_network(page, app_url):
     screenshot(page, "neural_networks")
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("After 300 steps").first.wait_for(timeout=120_000)
-    page.get_by_text("Show each hidden unit's boundary").last.click()
+    page.get_by_test_id("stCheckbox").filter(has_text="Show each hidden unit's boundary").click()  # the toggle, not the prose naming it
     page.get_by_text("What each unit of hidden layer 1 responds to").first.wait_for(timeout=30_000)
     screenshot(page, "neural_networks-trained")
     # "Failed to load resource" comes from Streamlit's own /<page>/_stcore probes and the
