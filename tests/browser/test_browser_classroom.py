@@ -5,7 +5,7 @@ import json
 from conftest import ARTIFACTS, screenshot
 from playwright.sync_api import expect
 
-from lib import checkpoints, parameters
+from lib import checkpoints, parameters, progress
 
 
 def expect_exact_parameters(tab, value: str) -> None:
@@ -39,27 +39,35 @@ def test_copied_link_opens_the_same_view(browser, page, app_url):
 
 
 def test_progress_download_and_upload(browser, page, app_url, tmp_path):
+    """A wrong first try, then the right answer: the home page and the file keep the first try (0)
+    and count the retry as practice."""
     page.goto(f"{app_url}/parameters", wait_until="domcontentloaded")
     answer = checkpoints.questions("parameters", 1)[0].answer
     page.get_by_role("heading", name="Checkpoint").wait_for(timeout=180_000)
-    box = page.get_by_test_id("stTextInput").filter(has_text="Your answer").first
-    box.locator("input").fill(f"{answer:,}")
+    box = page.get_by_test_id("stTextInput").filter(has_text="Your answer").first.locator("input")
+    box.fill(f"{answer + 1:,}")
     page.get_by_role("button", name="Check").first.click()
-    page.get_by_text("Correct.").wait_for(timeout=30_000)
+    page.get_by_text("Not quite").first.wait_for(timeout=30_000)
+    box.fill(f"{answer:,}")
+    page.get_by_role("button", name="Check").first.click()
+    page.get_by_text("Only the first try counts").first.wait_for(timeout=30_000)
+    expect(page.get_by_text("Correct.", exact=True)).to_have_count(0)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Welcome").click()
-    page.get_by_text("1/5 correct").wait_for(timeout=60_000)
+    page.get_by_text("0/5 first try").wait_for(timeout=60_000)
+    page.get_by_text("practice: 1 solved on a retry").wait_for(timeout=10_000)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download my progress").click()
     saved = tmp_path / "progress.json"
     download.value.save_as(saved)
-    assert json.loads(saved.read_text())["lessons"]["parameters"]["correct"] == 1
+    scores = json.loads(saved.read_text())["lessons"]["parameters"]
+    assert scores["first_try"] == 0 and scores["practice"]["solved_on_retry"] == 1, scores
 
     fresh = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     fresh.goto(app_url, wait_until="domcontentloaded")
     uploader = fresh.get_by_test_id("stFileUploaderDropzoneInput")
     tampered = tmp_path / "tampered.json"
-    tampered.write_text(json.dumps({"format": "glassbox-progress", "version": 1,
-                                    "lessons": {"<script>alert(1)</script>": {"correct": 5, "total": 5, "seed": 1}}}))
+    tampered.write_text(json.dumps({"format": "glassbox-progress", "version": progress.VERSION,
+                                    "lessons": {"<script>alert(1)</script>": {"first_try": 5, "total": 5, "seed": 1}}}))
     uploader.set_input_files(str(tampered))
     fresh.get_by_text("That progress file was not loaded").wait_for(timeout=30_000)
     screenshot(fresh, "progress-tampered")
@@ -67,7 +75,7 @@ def test_progress_download_and_upload(browser, page, app_url, tmp_path):
     expect(fresh.get_by_text("That progress file was not loaded")).to_have_count(0, timeout=30_000)
     uploader.set_input_files(str(saved))
     fresh.get_by_text("Progress loaded").wait_for(timeout=30_000)
-    fresh.get_by_text("1/5 correct").wait_for(timeout=30_000)
+    fresh.get_by_text("0/5 first try").wait_for(timeout=30_000)
     screenshot(fresh, "progress-restored")
     fresh.context.close()
     assert [e for e in page.console_errors if "Failed to load resource" not in e] == []
