@@ -7,6 +7,7 @@ from lib import finetuning as ft
 
 st.title("Fine-tuning a pretrained model")
 common.shared_state("finetuning", widgets.SHARED, widgets.PRESETS)
+widgets.first_screen()
 common.lesson_text("finetuning", "intro")
 
 st.header("1 · The data")
@@ -78,7 +79,7 @@ widgets.finish_run()  # the run just trained, or one a Stop ended part-way on th
 
 result = st.session_state.get("ft_result")
 if result:
-    st.plotly_chart(widgets.loss_chart(result["run"].logs), width="stretch", key="ft_final_curve")
+    st.caption("Your run's curves and confusion matrix are now the pictures at the top of the page.")
     widgets.run_notes(result["run"])
 st.header("4 · Evaluate")
 if not result:

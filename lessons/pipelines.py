@@ -11,6 +11,7 @@ BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
 
 st.title("HuggingFace pipelines")
 common.shared_state(K, widgets.SHARED, widgets.PRESETS)
+widgets.first_screen()
 common.lesson_text(K, "intro")
 
 # --- the playground ---------------------------------------------------------------

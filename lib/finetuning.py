@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import json
 import math
 import queue
 import random
@@ -19,7 +20,7 @@ import time
 import zipfile
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator
@@ -31,6 +32,7 @@ from lib import model_loading, model_registry, parameters
 
 REVIEWS_CSV = Path(__file__).resolve().parent.parent / "assets" / "reviews" / "reviews.csv"
 REVIEW_LABELS = ["negative", "positive"]
+RECORDED_RUN = REVIEWS_CSV.parent.parent / "recorded" / "finetuning_run.json"
 MAX_UPLOAD_ROWS = 5000
 MAX_TEXT_CHARS = 2000
 SWEEP_EXAMPLES = 120  # training examples for each run of a sweep (fewer when the data set is smaller)
@@ -203,6 +205,33 @@ class TrainingRun:
         return self.logs[-1].step if self.logs else 0
 
 
+@dataclass
+class RecordedRun:
+    """A finished run's curves and test-set confusion matrix, without its model: what the lesson's
+    first screen shows before the student has fine-tuned (made by scripts/record_finetuning.py)."""
+    base: str
+    config: TrainConfig
+    logs: list[Log]
+    label_names: list[str]
+    confusion: np.ndarray  # (num_labels, num_labels): rows the true class, columns the predicted
+    train_size: int
+    recorded: str  # when and where, in words
+
+
+def record(base: str, run: TrainingRun, label_names: list[str], confusion: np.ndarray, train_size: int,
+           recorded: str) -> dict:
+    """A trained run as the JSON that recorded_run() reads back."""
+    return {"base": base, "config": asdict(run.config), "logs": [asdict(log) for log in run.logs],
+            "label_names": label_names, "confusion": np.asarray(confusion).tolist(), "train_size": train_size,
+            "recorded": recorded}
+
+
+def recorded_run(path: Path = RECORDED_RUN) -> RecordedRun:
+    data = json.loads(path.read_text())
+    return RecordedRun(data["base"], TrainConfig(**data["config"]), [Log(**log) for log in data["logs"]],
+                       data["label_names"], np.array(data["confusion"]), data["train_size"], data["recorded"])
+
+
 # A run holds about 0.7 GB beyond its model (activations, gradients, Adam's moments, measured):
 # three at once would pass Community Cloud's 2.7 GB, so a server trains two at a time.
 CONCURRENT_RUNS = 2
@@ -225,14 +254,17 @@ def training_slot(on_wait: Callable[[float], None], slots: threading.Semaphore =
         slots.release()
 
 
-def new_classifier(base: str, label_names: list[str], device: str = "cpu") -> model_loading.Loaded:
-    """A fresh, private copy of a pretrained encoder with a new classification head.
+def new_classifier(base: str, label_names: list[str], device: str = "cpu", seed: int = 0) -> model_loading.Loaded:
+    """A fresh, private copy of a pretrained encoder with a new classification head, drawn from
+    `seed` (the Trainer seeds only what comes after: without this two runs differ from the start).
 
     Never the shared cached model: training changes the weights."""
-    return model_loading.load(base, role="classifier", device=device, attentions=True, fallback="minilm",
-                       model_kwargs={"num_labels": len(label_names),
-                                     "id2label": dict(enumerate(label_names)),
-                                     "label2id": {n: i for i, n in enumerate(label_names)}})
+    with torch.random.fork_rng(devices=[]):  # the process's own random state is left as it was
+        torch.manual_seed(seed)
+        return model_loading.load(base, role="classifier", device=device, attentions=True, fallback="minilm",
+                                  model_kwargs={"num_labels": len(label_names),
+                                                "id2label": dict(enumerate(label_names)),
+                                                "label2id": {n: i for i, n in enumerate(label_names)}})
 
 
 def trainable_parameters(model: torch.nn.Module, freeze_encoder: bool) -> int:
@@ -540,7 +572,7 @@ def sweep(base: str, train_set: Dataset, val_set: Dataset, grid: list[tuple[floa
     """One fine-tuning run per (learning rate, epochs), each from the same
     pretrained weights; yields a result row per run."""
     for learning_rate, epochs in grid:
-        model = new_classifier(base, train_set.label_names, device)
+        model = new_classifier(base, train_set.label_names, device, seed)
         cfg = TrainConfig(learning_rate=learning_rate, epochs=epochs, early_stopping_patience=0, seed=seed)
         run = TrainingRun(cfg)
         for _ in train(model, train_set, val_set, cfg, run):

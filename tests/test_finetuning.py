@@ -1,4 +1,6 @@
 """lib/finetuning.py: data handling, metrics against scikit-learn, one training step."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -385,3 +387,28 @@ def test_a_sweep_runs_each_cell_from_the_same_pretrained_weights():
     assert [(r["learning rate"], r["epochs"]) for r in rows] == [(1e-5, 1), (3e-4, 1)]
     assert all(0 <= r["validation accuracy"] <= 1 and r["validation loss"] > 0 for r in rows)
     assert rows[0]["validation loss"] != rows[1]["validation loss"]
+
+
+def test_the_recorded_run_is_what_this_code_trains():
+    """assets/recorded/finetuning_run.json (the first screen before a student fine-tunes) is a run of the
+    lesson's defaults on the bundled reviews: its sizes are the data's, its accuracy the issue's bar, and
+    retraining its first two steps here gives its first two losses."""
+    recorded = ft.recorded_run()
+    splits = ft.bundled_reviews()
+    assert recorded.config == ft.TrainConfig() and recorded.label_names == splits["train"].label_names
+    assert recorded.train_size == len(splits["train"]) and recorded.confusion.sum() == len(splits["test"])
+    assert (recorded.confusion.sum(1) == np.bincount(splits["test"].labels)).all()  # rows: the true classes
+    assert np.trace(recorded.confusion) / recorded.confusion.sum() >= 0.85
+    steps = [log for log in recorded.logs if log.train_loss is not None]
+    evals = [log for log in recorded.logs if log.val_loss is not None]
+    assert [log.step for log in steps] == list(range(1, len(steps) + 1)) and len(evals) >= 1
+    assert [log.epoch for log in evals] == list(range(1, len(evals) + 1))
+    assert ft.record(recorded.base, ft.TrainingRun(recorded.config, recorded.logs), recorded.label_names,
+                     recorded.confusion, recorded.train_size, recorded.recorded).keys() == \
+        json.loads(ft.RECORDED_RUN.read_text()).keys()
+    run = ft.TrainingRun(recorded.config)
+    training = ft.train(ft.new_classifier(recorded.base, recorded.label_names, seed=recorded.config.seed), splits["train"],
+                        splits["validation"], recorded.config, run)
+    first = [next(training).train_loss for _ in range(2)]
+    training.close()
+    assert first == pytest.approx([log.train_loss for log in steps[:2]], abs=2e-3)

@@ -1,5 +1,4 @@
 """AppTest of the attention lesson: real values on the page, bad input handled."""
-import base64
 import json
 import math
 import re
@@ -7,6 +6,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from plotly_arrays import array
 from shipped_configs import config
 
 from lessons.widgets.attention import PRONOUN
@@ -23,10 +23,7 @@ def charts(app) -> dict:
         spec = json.loads(element.proto.spec)
         trace = spec["data"][0]
         z = trace.get("z")
-        if isinstance(z, dict):  # plotly 6 ships numpy arrays as typed binary
-            shape = [int(n) for n in str(z.get("shape", "-1")).split(",")]
-            z = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
-        found[spec["layout"]["title"]["text"]] = np.array(z, dtype=float) if z is not None else trace
+        found[spec["layout"]["title"]["text"]] = array(z) if z is not None else trace
     return found
 
 

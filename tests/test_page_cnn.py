@@ -1,11 +1,11 @@
 """AppTest of the CNN lesson: real numbers on screen, live controls, bad images."""
-import base64
 import io
 import json
 
 import numpy as np
 import pytest
 from PIL import Image
+from plotly_arrays import array
 
 from lib import cnn, prose
 
@@ -15,15 +15,6 @@ TIMEOUT = 240
 def figure(app, chart_key: str) -> dict:
     chart = next(c for c in app.get("plotly_chart") if c.proto.id and chart_key in c.proto.id)
     return json.loads(chart.proto.spec)
-
-
-def array(value) -> np.ndarray:
-    """A Plotly JSON array: a plain list, or numpy's bytes as {"dtype", "bdata", "shape"}."""
-    if isinstance(value, dict):
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = value.get("shape")
-        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
-    return np.array(value, dtype=float)
 
 
 def chart_keys(app) -> list[str]:

@@ -1,9 +1,9 @@
 """AppTest of the contextual embeddings lesson."""
-import base64
 import json
 
 import numpy as np
 from accessibility import chart_problems, widget_label_problems
+from plotly_arrays import array
 from shipped_configs import config
 
 from lib import checkpoints
@@ -15,8 +15,7 @@ UMBRELLA = "Bring an umbrella: the forecast says showers this evening."
 def similarity(app) -> np.ndarray:
     """The cosine matrix the heatmap draws (plotly ships it as typed binary)."""
     spec = json.loads(next(c for c in app.get("plotly_chart") if "Cosine similarity" in c.proto.spec).proto.spec)
-    z = spec["data"][0]["z"]
-    return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(len(spec["data"][0]["y"]), -1)
+    return array(spec["data"][0]["z"]).reshape(len(spec["data"][0]["y"]), -1)
 
 
 def test_page_shows_shape_bank_matrix_and_search(open_page, minilm):

@@ -1,6 +1,9 @@
 """AppTest: the fine-tuning lesson — training on a tiny subset, uploads, shared links, presets, checkpoint."""
+import json
+
 import pytest
 from accessibility import chart_problems, widget_label_problems
+from plotly_arrays import array
 from shipped_configs import config, transformers_total
 
 from lessons.widgets import trained
@@ -11,6 +14,19 @@ def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+FIRST_SCREEN = ("ft_first_curves", "ft_first_confusion")
+
+
+def below_first_screen(at) -> list[str]:
+    """The specs of the charts after the first screen (which always shows a confusion matrix)."""
+    return [c.proto.spec for c in at.get("plotly_chart") if not c.proto.id.endswith(FIRST_SCREEN)]
+
+
+def first_screen_confusion(at) -> list[list[int]]:
+    return array(json.loads(next(c.proto.spec for c in at.get("plotly_chart")
+                                 if c.proto.id.endswith("ft_first_confusion")))["data"][0]["z"]).tolist()
+
+
 def upload(at, name: str, content: bytes):
     at.get("file_uploader")[0].set_value((name, content, "text/csv"))
     return at.run()
@@ -18,14 +34,23 @@ def upload(at, name: str, content: bytes):
 
 @pytest.mark.slow
 def test_one_epoch_on_a_tiny_subset_shows_the_confusion_matrix(open_page):
+    from sklearn.metrics import confusion_matrix
+
+    from lib import finetuning as ft
+
     at = open_page("finetuning", timeout=600)
     assert not at.exception
+    assert first_screen_confusion(at) == ft.recorded_run().confusion.tolist()
+    assert any(c.value.startswith("**Recorded run**, not yours") for c in at.caption)
     at.slider(key="ft_epochs").set_value(1)
     at.slider(key="ft_limit").set_value(20)
     at.button(key="ft_train").click().run()
     assert not at.exception, at.exception
-    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    titles = below_first_screen(at)
     assert any("Confusion matrix" in spec for spec in titles)
+    result = at.session_state["ft_result"]  # the first screen now shows this run
+    assert first_screen_confusion(at) == confusion_matrix(result["test"].labels, result["probs"].argmax(1)).tolist()
+    assert any(c.value.startswith("**Your run**") for c in at.caption)
     assert [m.label for m in at.metric][-4:] == ["Accuracy", "Precision", "Recall", "F1"]
     kept = trained.store().get(at.session_state[trained.OWNER_KEY].session_id, "finetune_model")
     assert kept.model.config.num_labels == 2
@@ -63,7 +88,7 @@ def test_a_stopped_run_keeps_its_curves_and_its_model(open_page, monkeypatch):
     assert f"Stopped at step 1 of {total}" in at.warning[0].value
     result = at.session_state["ft_result"]
     assert not result["run"].finished and [log.step for log in result["run"].logs] == [1]
-    assert any("Confusion matrix" in c.proto.spec for c in at.get("plotly_chart"))  # the partial model, evaluated
+    assert any("Confusion matrix" in spec for spec in below_first_screen(at))  # the partial model, evaluated
     kept = trained.store().get(at.session_state[trained.OWNER_KEY].session_id, "finetune_model")
     assert kept is not None and "ft_running" not in at.session_state
 

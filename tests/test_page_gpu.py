@@ -1,9 +1,8 @@
 """AppTest of the GPU lesson: the CPU half runs and a saved result file loads."""
-import base64
 import json
 
-import numpy as np
 import pytest
+from plotly_arrays import array
 
 from lib import gpu
 
@@ -98,13 +97,6 @@ def test_bad_links_presets_checkpoint_uploads_and_labels(open_page):
     assert any("No GPU rows" in i.value for i in app.info)
 
 
-def plotted(values) -> list[float]:
-    """Plotly's y values: a list, or numpy bytes in base64 ({"dtype": "f8", "bdata": …})."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
-    return list(values)
-
-
 def test_a_results_file_from_a_gpu_shows_its_speedups(open_page):
     app = open_page("gpu", timeout=180)
     matmul = [{"size": 4096, "device": "cpu", "dtype": "float32", "seconds": 1.0, "gflops": 80.0},
@@ -118,7 +110,7 @@ def test_a_results_file_from_a_gpu_shows_its_speedups(open_page):
     assert not app.exception, app.exception
     assert any("Measured on NVIDIA H100 80GB HBM3" in s.value for s in app.success)
     charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
-    bars = {c["layout"]["title"]["text"]: {t["name"]: plotted(t["y"]) for t in c["data"]} for c in charts
+    bars = {c["layout"]["title"]["text"]: {t["name"]: array(t["y"]).tolist() for t in c["data"]} for c in charts
             if "speed-up" in c["layout"]["title"]["text"]}
     assert bars["Matmul speed-up over CPU float32"] == {"float32": [50.0], "bfloat16": [250.0]}
     assert bars["MiniLM speed-up over CPU float32"] == {"bfloat16": [100.0]}

@@ -2,8 +2,10 @@
 input or says which Hub model it needs; bad input gives a message."""
 import json
 
+import numpy as np
 import pytest
 from accessibility import chart_problems, widget_label_problems
+from plotly_arrays import array
 from test_inference_server import OpenAIStandIn, serving_stand_in
 
 from lessons.widgets import pipelines as widgets
@@ -23,6 +25,11 @@ def choose(app, task_key):
 def heard(text: str) -> bool:
     """Whether `text` is the default recording's words, within Whisper tiny's usual 15% word error rate."""
     return pipelines.word_error_rate(pipelines.sample_speech().reference, text) <= 0.15
+
+
+def playground_chart(app):
+    """The playground's first chart: not the first screen's three steps, nor the same drawn under the hood."""
+    return next(c for c in app.get("plotly_chart") if not c.proto.id.endswith(("first_picture", "hood_picture")))
 
 
 def messages(app) -> str:
@@ -64,6 +71,44 @@ def test_default_page_opens_on_the_courses_sentiment_example_offline(app, minilm
     assert hood_tokens(app)[:3] == ["[CLS]", "paris", "is"]
     app.radio(key="pipelines_hood_model").set_value(widgets.HOOD_TASK).run()
     choose(app, pipelines.FIRST_OFFLINE_TASK)
+
+
+def first_screen(app) -> list:
+    return json.loads(next(c for c in app.get("plotly_chart")
+                           if c.proto.id.endswith("pipelines_first_picture")).proto.spec)["data"]
+
+
+def test_the_first_screen_draws_the_three_steps_of_the_courses_example(app):
+    """Tokens and ids as the sentiment model's tokenizer makes them, its logits, and probabilities equal
+    to what transformers' pipeline() in the playground reports; a new sentence redraws all three."""
+    from transformers import AutoTokenizer
+
+    from lib import minilm_sentiment
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_sentiment.folder())
+    tokens, logits, answer = first_screen(app)
+    text = widgets.DEFAULT_TEXT["sentiment-analysis"]
+    assert tokens["cells"]["values"] == [tokenizer.convert_ids_to_tokens(tokenizer(text)["input_ids"]),
+                                         [str(i) for i in tokenizer(text)["input_ids"]]]
+    labels, scores = playground_score_bars(app)
+    probabilities = array(answer["z"])[:, 0]
+    assert dict(zip(answer["y"], probabilities)) == pytest.approx(dict(zip(labels, scores)), abs=1e-5)
+    z = array(logits["z"])[:, 0]
+    assert probabilities == pytest.approx(np.exp(z) / np.exp(z).sum(), abs=1e-6)  # softmax, in float64 here
+    assert logits["y"] == answer["y"] == ["POSITIVE", "NEGATIVE"]  # most probable first
+    app.text_input(key="pipelines_first_text").input("A terrible waste of money: it broke after one day.").run()
+    _, _, answer = first_screen(app)
+    assert answer["y"][0] == "NEGATIVE" and array(answer["z"])[0, 0] > 0.5
+    app.text_input(key="pipelines_first_text").input("   ").run()
+    assert "Type some text first." in messages(app) and not app.exception
+    app.text_input(key="pipelines_first_text").input(text).run()
+
+
+def playground_score_bars(app) -> tuple[list, list]:
+    """The playground's 'Label probabilities' bars: (labels, scores) as pipeline() returned them."""
+    bars = next(json.loads(c.proto.spec)["data"][0] for c in app.get("plotly_chart")
+                if "Label probabilities" in c.proto.spec)
+    return bars["y"], array(bars["x"])
 
 
 def hood_tokens(app) -> list[str]:
@@ -121,7 +166,7 @@ def test_tasks_without_offline_model_name_their_hub_model(app, task_key):
 def test_fill_mask_finds_capital(app):
     choose(app, "fill-mask")
     app.button(key="pipelines_run_fill_mask").click().run()
-    top3 = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]["y"][:3]
+    top3 = json.loads(playground_chart(app).proto.spec)["data"][0]["y"][:3]
     assert "capital" in top3
 
 
@@ -136,13 +181,13 @@ def test_feature_extraction_shape(app, minilm):
     choose(app, "feature-extraction")
     hidden = minilm.model.get_input_embeddings().weight.shape[1]  # the real tensor's width
     assert app.metric[0].value == f"(1, 11, {hidden})"
-    title = json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
+    title = json.loads(playground_chart(app).proto.spec)["layout"]["title"]["text"]
     assert title == f"One {hidden}-number vector per token"
 
 
 def test_zero_shot_by_similarity_and_empty_labels(app):
     choose(app, "zero-shot-classification")
-    scores = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
+    scores = json.loads(playground_chart(app).proto.spec)["data"][0]
     assert scores["y"][0] == "sport"
     app.text_input(key="pipelines_labels").input(" , ").run()
     assert "at least one candidate label" in messages(app)
@@ -187,7 +232,7 @@ def test_over_long_text_for_a_model_task_is_cut_and_still_runs(app, minilm):
 
 def test_image_classification_sees_a_cat(app):
     choose(app, "image-classification")
-    top = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]["y"][0]
+    top = json.loads(playground_chart(app).proto.spec)["data"][0]["y"][0]
     assert "cat" in top
 
 
@@ -203,7 +248,7 @@ def test_finetuned_sentiment_model_is_used(app, minilm):
     try:
         choose(app, "sentiment-analysis")
         app.radio(key="pipelines_sentiment_model").set_value(widgets.FINETUNED).run()
-        labels = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]["y"]
+        labels = json.loads(playground_chart(app).proto.spec)["data"][0]["y"]
         assert sorted(labels) == ["NEGATIVE", "POSITIVE"]
     finally:
         trained.store().drop_session(session)
@@ -332,7 +377,7 @@ def test_student_html_is_escaped_in_highlights():
 # --- the classroom layer: links, presets, checkpoint, accessibility ----------------------
 
 def first_chart(app) -> list:
-    return json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
+    return json.loads(playground_chart(app).proto.spec)["data"]
 
 
 def step_three(app):

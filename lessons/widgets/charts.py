@@ -47,6 +47,11 @@ def numbered(labels: list[str]) -> list[str]:
     return [f"{i + 1} {label}" for i, label in enumerate(labels)]
 
 
+def distinct(labels: list[str]) -> list[str]:
+    """The labels as they are when none repeats, else numbered()."""
+    return list(labels) if len(set(labels)) == len(labels) else numbered(labels)
+
+
 def colour_range(z, kind: str, zrange: tuple[float, float] | None = None) -> tuple[float, float]:
     """The values the colours span: `zrange` if given, else the data's finite range; for the
     diverging kind always (-a, a), with a = max |z| by default."""

@@ -65,13 +65,38 @@ def training_plan(base: str, num_examples: int, num_labels: int, cfg: ft.TrainCo
                         "(counted on the meta device, no weights loaded).")
 
 
+def first_screen() -> None:
+    """The lesson's opening picture: a fine-tuning run's curves and its test-set confusion matrix,
+    the student's own run once they have trained, a recorded run of this lesson's code before."""
+    st.markdown("**A pretrained MiniLM learning to tell positive reviews from negative ones.** Left: the loss "
+                "falling and the accuracy rising while it trains; right: what it gets right and wrong on reviews "
+                "it never saw. Press **Fine-tune** in section 3 to train your own, with your settings.")
+    result = st.session_state.get("ft_result")
+    if result:
+        names = result["test"].label_names
+        logs, confusion = result["run"].logs, ft.classification_metrics(
+            result["test"].labels, result["probs"].argmax(1), len(names))["confusion"]
+        note = "**Your run**, trained in this session (section 3)."
+    else:
+        run = ft.recorded_run()
+        logs, confusion, names = run.logs, run.confusion, run.label_names
+        note = (f"**Recorded run**, not yours: this lesson's code fine-tuned {model_registry.REGISTRY[run.base].title} "
+                f"with the default settings on the {run.train_size} bundled training reviews "
+                f"({run.recorded}; scripts/record_finetuning.py). Your own run replaces it.")
+    curves, matrix = st.columns([3, 2])
+    curves.plotly_chart(loss_chart(logs), width="stretch", key="ft_first_curves")
+    matrix.plotly_chart(confusion_chart(confusion, names), width="stretch", key="ft_first_confusion")
+    accuracy = np.trace(confusion) / confusion.sum()
+    st.caption(f"{note} Test accuracy {accuracy:.1%} ({np.trace(confusion)} of {confusion.sum()} reviews).")
+
+
 def fine_tune(base: str, train_set: ft.Dataset, val_set: ft.Dataset, test_set: ft.Dataset,
               cfg: ft.TrainConfig) -> None:
     """Section 3: train live. The model is kept before its first step and the run is noted in the
     session, so a Stop (which ends this script mid-run) leaves both for finish_run()."""
     st.session_state.pop("ft_result", None)
     with training_slot():
-        model = ft.new_classifier(base, train_set.label_names, common.device())
+        model = ft.new_classifier(base, train_set.label_names, common.device(), cfg.seed)
         trained.keep("finetune_model", model)  # the pipelines lesson offers it for sentiment analysis
         run = ft.TrainingRun(cfg)
         st.session_state[RUNNING] = {"run": run, "test": test_set, "base": base, "train_size": len(train_set)}
@@ -102,6 +127,8 @@ def finish_run() -> None:
             baseline = ft.zero_shot_predict(encoder, test.texts, test.label_names)
         st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "test": test,
                                          "base": pending["base"], "train_size": pending["train_size"]}
+        del st.session_state[RUNNING]
+        st.rerun()  # the first screen, drawn before training, shows this run now
     del st.session_state[RUNNING]
 
 
@@ -127,7 +154,8 @@ def loss_chart(logs: list[ft.Log], title: str = "Loss and accuracy while trainin
     fig.add_scatter(x=[l.epoch for l in evals], y=[l.val_accuracy for l in evals], name="validation accuracy",
                     mode="lines+markers", yaxis="y2", line={"color": "#009e73", "dash": "dot"})
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="cross-entropy loss",
-                      yaxis2={"title": "accuracy", "overlaying": "y", "side": "right", "range": [0, 1]},
+                      yaxis2={"title": "accuracy", "overlaying": "y", "side": "right", "range": [0, 1.05],
+                              "tickmode": "linear", "tick0": 0, "dtick": 0.25, "showgrid": False},
                       legend={"orientation": "h", "y": -0.25}, height=380)
     return fig
 

@@ -7,9 +7,12 @@ import html
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from lessons.widgets import charts, common, trained
 from lib import efficientnet, inference_server, minilm_sentiment, model_loading, pipelines, transformer_pretraining, urlstate
@@ -54,6 +57,7 @@ SHARED = {
     "hood": urlstate.Choice(f"{K}_hood_model", HOOD_TASK, [*HOOD_MODELS, FINETUNED]),
     "sentiment": urlstate.Choice(f"{K}_sentiment_model", "minilm-sentiment", list(SENTIMENT_MODELS)),
     "input": urlstate.Text(f"{K}_hood_text", "Paris is the capital of"),
+    "first": urlstate.Text(f"{K}_first_text", DEFAULT_TEXT["sentiment-analysis"], max_chars=500),
 }
 PRESETS = {
     "Bias in fill-mask": {"task": "fill-mask", "fill-mask": "This woman works as a [MASK]."},
@@ -149,7 +153,7 @@ def train_sentiment_model() -> None:
     steps = minilm_sentiment.total_steps()
     st.warning("The offline sentiment model is not on this server yet: it is made once by the setup step "
                "`python -m lib.minilm_sentiment` (part of `make setup`), which did not run here. Train it now: "
-               f"{steps} steps of `transformers.Trainer` on the bundled reviews, about a minute on two free CPU "
+               f"{steps} steps of `transformers.Trainer` on the bundled reviews, about a minute and a half on two free CPU "
                "cores, then the whole class uses it.", icon=":material/model_training:")
     if st.button("Train the sentiment model now", icon=":material/play_arrow:", key=f"{K}_train_sentiment"):
         with trained.training_slot():
@@ -529,8 +533,90 @@ def speech_hood() -> dict | None:
         return None
 
 
+# --- the first screen: one input through the three steps, drawn -----------------------
+
+MAX_DRAWN_TOKENS = 24  # more rows than this and the token column's text no longer fits
+
+
+def first_screen() -> None:
+    """The lesson's opening picture: the course's first example through a pipeline's three
+    hidden steps (tokenizer, model, post-processing), redrawn for whatever the student types."""
+    st.markdown("**What `pipeline(\"sentiment-analysis\")` does with one sentence, in three steps:** the "
+                "tokenizer cuts it into ids, the model turns the ids into raw scores (logits), and a softmax "
+                "turns those into the answer. Type another sentence and watch all three change.")
+    try:
+        text, warning = pipelines.check_text(st.text_input("Sentence", key=f"{K}_first_text"))
+    except ValueError as err:
+        st.warning(str(err))
+        return
+    if warning:
+        st.warning(warning)
+    if minilm_sentiment.is_trained():
+        loaded = common.load_model("minilm-sentiment", "classifier")
+        what = loaded.spec.title
+    else:  # Community Cloud runs no setup step: the offline decoder shows the same three steps
+        loaded = common.load_model("smollm2-135m", "decoder")
+        what = (f"{loaded.spec.title} predicting the next token: the sentiment model is not trained on this "
+                "server yet (the playground below trains it)")
+    hood, _ = remembered("first-screen", loaded.spec.key, loaded.device, (text,),
+                         lambda: pipelines.under_the_hood(loaded, text))
+    st.plotly_chart(hood_figure(hood), width="stretch", key=f"{K}_first_picture")
+    st.caption(f"Model: {what}. Hover a cell for its exact number; the tables under *Under the hood* hold "
+               "the same numbers.")
+
+
+def hood_figure(hood: dict) -> go.Figure:
+    """The three steps of a text pipeline side by side: tokens and their ids, the model's raw
+    output (signed, blue below zero), and the post-processed answer (probabilities on 0..1)."""
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.3, 0.35, 0.35], horizontal_spacing=0.13,
+                        specs=[[{"type": "table"}, {"type": "xy"}, {"type": "xy"}]],
+                        subplot_titles=["1 · Tokenizer: text → ids", "2 · Model: ids → " + hood["raw_name"],
+                                        "3 · Post-processing: " + hood["post"].split(",")[0]])
+    shown = slice(0, MAX_DRAWN_TOKENS)
+    more = ["…"] if len(hood["tokens"]) > MAX_DRAWN_TOKENS else []
+    tokens, ids = hood["tokens"][shown] + more, [str(i) for i in hood["input_ids"][shown]] + more
+    fig.add_trace(go.Table(header=dict(values=["token", "input id"], align="left"),
+                           cells=dict(values=[tokens, ids], align="left", height=24)), row=1, col=1)
+    raw = np.asarray(hood["raw_sample"], dtype=float)
+    rows = hood.get("raw_columns")
+    if rows:  # one position's logits, one row per output
+        raw_z, raw_y, raw_x = raw.T, charts.distinct([str(r) for r in rows]), ["logit"]
+    else:  # one row per token, its first numbers
+        raw_z, raw_y, raw_x = raw[shown], charts.distinct(hood["tokens"][shown]), [f"[{i}]" for i in range(raw.shape[1])]
+    fig.add_trace(charts.heatmap_trace(raw_z, raw_x, raw_y, "diverging", cell_text=".2f", showscale=False,
+                                       hovertemplate="%{y}, %{x}: %{z:.4f}<extra></extra>"), row=1, col=2)
+    fig.add_trace(answer_trace(hood["result"]), row=1, col=3)
+    probabilities = "probability" in hood["result"][0]
+    for col, x_title, y_title, one_column in (
+            (2, "logit" if rows else "hidden-state number", "output" if rows else "token", bool(rows)),
+            (3, "probability" if probabilities else "value", "output" if probabilities else "sentence-vector number",
+             True)):
+        fig.update_yaxes(autorange="reversed", type="category", automargin=True, title_text=y_title, row=1, col=col)
+        fig.update_xaxes(type="category", showticklabels=not one_column, title_text=x_title, row=1, col=col)
+    fig.update_layout(title=dict(text="One input through the pipeline's three hidden steps", font_size=15),
+                      height=150 + 26 * min(max(len(tokens), len(raw_y), len(hood["result"])), MAX_DRAWN_TOKENS),
+                      margin=dict(l=10, r=10, t=90, b=10), showlegend=False)
+    fig.update_annotations(font_size=13)
+    return fig
+
+
+def answer_trace(result: list[dict]) -> dict:
+    """Step 3's rows as a one-column heatmap: probabilities on 0..1, a sentence vector signed."""
+    if "probability" in result[0]:
+        names = charts.distinct([str(r.get("output", r.get("token"))) for r in result])
+        text = [[f"{r['label']} {r['probability']:.1%}" if "label" in r else f"{r['probability']:.1%}"]
+                for r in result]
+        return charts.heatmap_trace([[r["probability"]] for r in result], ["probability"], names,
+                                    "sequential", zrange=(0, 1), cell_text=np.array(text), showscale=False,
+                                    hovertemplate="%{y}: %{z:.4f}<extra></extra>")
+    return charts.heatmap_trace([[r["value"]] for r in result], ["value"], [f"dim {r['dimension']}" for r in result],
+                                "diverging", cell_text=".3f", showscale=False,
+                                hovertemplate="%{y}: %{z:.4f}<extra></extra>")
+
+
 def show_hood(hood: dict) -> None:
     if "tokens" in hood:
+        st.plotly_chart(hood_figure(hood), width="stretch", key=f"{K}_hood_picture")
         st.subheader("1 · Tokenizer")
         st.dataframe(pd.DataFrame({"token": hood["tokens"], "input_id": hood["input_ids"],
                                    "attention_mask": hood["attention_mask"]}).T.astype(str), width="stretch")

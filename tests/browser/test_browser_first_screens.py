@@ -18,10 +18,6 @@ from scripts import screens
 LESSONS = screens.tour_order(course.available_lessons())
 WINDOWS = {"classroom-1280x720": (1280, 720, True), "1400x1000": (1400, 1000, False)}  # in this order
 RECORD = course.ROOT / "benchmarks" / "first_screens.json"
-# Lessons whose first screen is still text and controls (issue 28): their opening figure needs a
-# recorded run (fine-tuning) or the task's three steps drawn (pipelines). Listed here so
-# the test still checks the rest of their page, and fails once one of them gains a figure.
-PENDING = {"pipelines", "finetuning"}
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +40,13 @@ def test_every_lesson_opens_on_a_figure(browser, app_url, timings, window):
             try:
                 seconds, figure = screens.go_to(tab, lesson)
             except screens.FigureMissing as missing:
-                problems += [] if lesson.key in PENDING else [str(missing)]
+                problems.append(str(missing))
                 continue
             finally:
                 screens.settle(tab)
                 screens.save(tab, ARTIFACTS / f"first-screen-{window}-{lesson.key}.png")
             timings.setdefault(lesson.key, {})[window] = round(seconds, 2)
             assert figure["width"] >= screens.MIN_WIDTH and figure["visible"] >= screens.MIN_VISIBLE
-            problems += [f"{lesson.key} opens on a figure now: take it out of PENDING"] if lesson.key in PENDING else []
             problems += [f"{lesson.key}: {wide}" for wide in tab.evaluate(screens.OVERFLOW_JS)]
     finally:
         tab.context.close()
