@@ -14,7 +14,7 @@ from lib import course  # noqa: E402
 from scripts import screens  # noqa: E402
 
 GALLERY = course.ROOT / "docs" / "gallery"
-LESSONS = ["neural_networks", "cnn", "attention", "tokenizers", "parameters", "embeddings"]
+LESSONS = ["neural_networks", "cnn", "attention", "tokenizers", "parameters", "embeddings", "pipelines", "tiny_gpt"]
 WIDTH, HEIGHT = 1400, 1000
 SHOWN_WIDTH = 1000  # the PNGs are shrunk to this width to keep the repository small
 
