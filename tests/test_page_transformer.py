@@ -56,7 +56,8 @@ def test_changing_the_source_sentence_reshapes_the_cross_attention(page):
 @pytest.mark.parametrize("length", [6, 64])
 def test_every_step_of_the_block_walk_renders(page, model, length):
     page.radio(key="transformer_model").set_value(model)
-    page.text_input(key="transformer_text").set_value(SIX_TOKENS[model] if length == 6 else LONG).run()
+    page.text_input(key="transformer_text").set_value(SIX_TOKENS[model] if length == 6 else LONG)
+    page.toggle(key="transformer_draw_all").set_value(True).run()  # every step, not only the chosen one
     assert not page.exception, page.exception
     drawn = {title: z for title, z in charts(page).items() if title.startswith("Step ")}
     steps = sorted({int(re.match(r"Step (\d+):", t).group(1)) for t in drawn})
@@ -96,3 +97,11 @@ def test_classroom_mode_keeps_the_figures_and_drops_the_extras(page):
     assert "Cross-attention (target × source)" in charts(page)
     page.sidebar.toggle(key="classroom").set_value(False).run()
     assert "Every step drawn" in [e.label for e in page.expander]
+    page.toggle(key="transformer_draw_all").set_value(False).run()  # other tests turn it on
+    drawn = [c for c in page.get("plotly_chart") if "transformer_all_" in c.proto.id]
+    assert drawn == []  # drawn on demand only: that many heatmaps slow the browser on every visit
+    steps = int(page.toggle(key="transformer_draw_all").label.split()[2])  # "Draw all 19 steps"
+    page.toggle(key="transformer_draw_all").set_value(True).run()
+    assert len([c for c in page.get("plotly_chart") if "transformer_all_" in c.proto.id]) == steps > 10
+    page.toggle(key="transformer_draw_all").set_value(False).run()
+    assert not [c for c in page.get("plotly_chart") if "transformer_all_" in c.proto.id]

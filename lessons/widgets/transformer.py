@@ -129,8 +129,12 @@ def all_steps(walk: transformer.BlockWalk) -> None:
     """Every step at once, as a table and as small heatmaps."""
     st.dataframe(steps_table(walk), width="stretch", key="transformer_steps_table")
     with st.expander("Every step drawn", icon=":material/grid_view:"):
-        for index in range(len(walk.steps)):
-            st.plotly_chart(step_figure(walk, index, 0, height=300), width="stretch", key=f"transformer_all_{index}")
+        # On demand: a browser on a classroom laptop takes seconds to draw this many heatmaps at once,
+        # and would draw them on every visit even with the expander closed.
+        if st.toggle(f"Draw all {len(walk.steps)} steps", key="transformer_draw_all"):
+            for index in range(len(walk.steps)):
+                st.plotly_chart(step_figure(walk, index, 0, height=300), width="stretch",
+                                key=f"transformer_all_{index}")
 
 
 # --- 2. the toy encoder–decoder ---------------------------------------------------
