@@ -127,9 +127,9 @@ def finish_run() -> None:
             baseline = ft.zero_shot_predict(encoder, test.texts, test.label_names)
         st.session_state["ft_result"] = {"run": run, "probs": probs, "baseline": baseline, "test": test,
                                          "base": pending["base"], "train_size": pending["train_size"]}
-        del st.session_state[RUNNING]
-        st.rerun()  # the first screen, drawn before training, shows this run now
     del st.session_state[RUNNING]
+    if "ft_result" in st.session_state:
+        st.rerun()  # the first screen, drawn before training, shows this run now
 
 
 def run_notes(run: ft.TrainingRun) -> None:
