@@ -60,15 +60,22 @@ def test_the_toy_sees_a_bag_of_words():
     assert torch.allclose(shuffled, original[index][:, index], atol=1e-12)
 
 
-@pytest.mark.parametrize("seed", [0, 2])
-def test_the_predict_question_runs_minilm(seed, sets, minilm):
-    question = the_predict_question(sets[seed])
+def where_it_looks(question, minilm) -> tuple[list[str], torch.Tensor]:
+    """MiniLM run here on the question's sentence: its tokens, and the attention row of "it" in
+    the question's layer and head."""
     sentence = re.search(r"reads \*(.+?)\*\. In layer", question.prompt).group(1)
     layer, head = (int(n) - 1 for n in re.search(r"layer (\d+), head (\d+)", question.prompt).groups())
     encoded = minilm.tokenizer(sentence, return_tensors="pt")
     tokens = minilm.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
     with torch.no_grad():
         row = minilm.model(**encoded, output_attentions=True).attentions[layer][0, head, tokens.index("it")]
+    return tokens, row
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_the_predict_question_runs_minilm(seed, sets, minilm):
+    question = the_predict_question(sets[seed])
+    tokens, row = where_it_looks(question, minilm)
     reveal = question.reveal()
     assert reveal.answer in question.options and reveal.answer == tokens[int(row.argmax())]
     assert f"{row.max().item():.2f}" in reveal.explanation
@@ -76,13 +83,7 @@ def test_the_predict_question_runs_minilm(seed, sets, minilm):
 
 def test_the_page_runs_the_predict_question(open_page, minilm):
     questions = checkpoints.questions("attention", 1)
-    question = the_predict_question(questions)
-    sentence = re.search(r"reads \*(.+?)\*\. In layer", question.prompt).group(1)
-    layer, head = (int(n) - 1 for n in re.search(r"layer (\d+), head (\d+)", question.prompt).groups())
-    encoded = minilm.tokenizer(sentence, return_tensors="pt")
-    tokens = minilm.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
-    with torch.no_grad():
-        row = minilm.model(**encoded, output_attentions=True).attentions[layer][0, head, tokens.index("it")]
+    tokens, row = where_it_looks(the_predict_question(questions), minilm)
     at = open_page("attention")
     _, revealed = predict_on_page(at, "attention", questions)
     assert revealed == tokens[int(row.argmax())]

@@ -5,6 +5,7 @@ import re
 import pytest
 import torch
 from checkpoint_kinds import assert_well_taught, predict_on_page, the_predict_question
+from minilm_reference import mean_pooled
 from sklearn import metrics as skm
 from torch import nn
 
@@ -53,12 +54,7 @@ def zero_shot_miss(question, minilm) -> str:
     """The review MiniLM's mean-pooled vectors, computed here, put closer to the wrong description."""
     test = ft.bundled_reviews()["test"]
     descriptions = [ft.LABEL_DESCRIPTIONS[name] for name in test.label_names]
-    encoded = minilm.tokenizer([*question.options, *descriptions], padding=True, truncation=True,
-                               max_length=128, return_tensors="pt")
-    with torch.no_grad():
-        states = minilm.model(**encoded).last_hidden_state  # (batch, seq, hidden)
-    mask = encoded["attention_mask"][..., None].float()
-    pooled = torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1)
+    pooled = mean_pooled(minilm, [*question.options, *descriptions])
     predicted = (pooled[:4] @ pooled[4:].T).argmax(-1).tolist()
     truth = [test.labels[test.texts.index(text)] for text in question.options]
     (missed,) = [text for text, p, y in zip(question.options, predicted, truth) if p != y]

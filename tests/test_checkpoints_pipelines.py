@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from checkpoint_kinds import assert_well_taught, predict_on_page, the_predict_question
+from minilm_reference import mean_pooled
 
 from lib import checkpoints
 
@@ -59,11 +60,7 @@ def zero_shot_label(question, minilm) -> str:
     """MiniLM run here: mean-pooled, normalised vectors of the text and of each label's sentence."""
     text = re.search(r"first for “(.+?)”\?", question.prompt).group(1)
     sentences = [text] + [f"This text is about {label}." for label in question.options]
-    encoded = minilm.tokenizer(sentences, padding=True, return_tensors="pt")
-    with torch.no_grad():
-        states = minilm.model(**encoded).last_hidden_state  # (batch, seq, hidden)
-    mask = encoded["attention_mask"][..., None].float()
-    pooled = torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1)
+    pooled = mean_pooled(minilm, sentences)
     return question.options[int((pooled[1:] @ pooled[0]).argmax())]
 
 
