@@ -35,11 +35,41 @@ def warnings(app) -> str:
     return " ".join(w.value for w in app.warning)
 
 
+def open_tabs(app, **labels):
+    """Open tabs (by key) the way a click does: only an open tab's content runs."""
+    for key, label in labels.items():
+        app.session_state[key] = label
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+SOFTMAX = {"attention_step_tab": "softmax"}
+
+
 @pytest.fixture
 def page(open_page):
     app = open_page("attention", timeout=TIMEOUT)
     assert not app.exception, app.exception
-    return app
+    return open_tabs(app, **SOFTMAX)
+
+
+def test_closed_tabs_and_bertviz_send_nothing_until_opened(open_page):
+    app = open_page("attention", timeout=TIMEOUT)
+    shown = charts(app)
+    assert "Embeddings X (one row per word)" in shown and "Sinusoidal positional encoding" in shown
+    assert real_title(1, "average over heads") in shown and not iframes(app)
+    for hidden in ("Attention weights softmax(scores)", "Head 1", "Shuffled sentence, no positions",
+                   "Mean attention to [CLS]"):
+        assert hidden not in shown
+    open_tabs(app, attention_step_tab="softmax", attention_masks_tab="Multi-head attention",
+              attention_position_tab="Shuffle test", attention_heads_tab_encoder="What every head attends to",
+              attention_bertviz_open=True)
+    shown = charts(app)
+    for opened in ("Attention weights softmax(scores)", "Head 1", "Shuffled sentence, no positions"):
+        assert opened in shown
+    assert "Embeddings X (one row per word)" not in shown and any(t.startswith("Mean attention") for t in shown)
+    assert len(iframes(app)) == 1
 
 
 def test_default_sentence_gives_a_6x6_softmax_whose_rows_sum_to_one(page):
@@ -59,6 +89,7 @@ def test_causal_toggle_zeroes_the_upper_triangle(page):
     weights = charts(page)["Attention weights softmax(scores)"]
     assert weights[upper].max() == 0 and weights[0, 0] == 1
     np.testing.assert_allclose(weights.sum(1), 1.0, atol=1e-6)
+    open_tabs(page, attention_step_tab="÷ √d_k")
     assert np.isnan(np.triu(charts(page)["Scaled scores Q·Kᵀ / √d_k"], 1)[0, 1])  # shown as "masked"
 
 
@@ -69,6 +100,7 @@ def test_dot_products_weighted_sums_and_positions_show_computed_values(page):
     table = next(d.value for d in page.dataframe if "dot" in d.value.columns)
     assert table.loc["v4", "dot"] == 3 * 2 + 4 * -3
 
+    open_tabs(page, attention_step_tab="weights·V", attention_position_tab="Shuffle test")
     page.selectbox(key="attention_row").set_value(1).run()
     terms = charts(page)["Output of '2 cat' = Σ weight × value"]
     np.testing.assert_allclose(terms[:-1].sum(0), terms[-1], atol=1e-9)
@@ -100,6 +132,7 @@ def test_bad_inputs_give_messages_not_tracebacks(page):
     assert not page.exception and "at least one word" in warnings(page)
     page.text_input(key="attention_sentence").set_value("word " * 30).run()
     assert f"first {att.MAX_TOY_WORDS} of your 30 words" in warnings(page)
+    open_tabs(page, **SOFTMAX)  # the steps' tabs were gone while the sentence was empty
     assert charts(page)["Attention weights softmax(scores)"].shape == (att.MAX_TOY_WORDS, att.MAX_TOY_WORDS)
     page.text_area(key="attention_real_text").set_value("").run()
     assert not page.exception and "Type a sentence" in warnings(page)
@@ -119,6 +152,7 @@ def test_emoji_cjk_rtl_and_html_render_safely(page):
     page.text_area(key="attention_real_text").set_value(text).run()
     assert not page.exception
     assert charts(page)["Attention weights softmax(scores)"].shape[0] > 10
+    open_tabs(page, attention_bertviz_open=True)
     for view in ("head", "model", "neuron"):
         page.segmented_control(key="attention_bertviz_view").set_value(view).run()
         (doc,) = iframes(page)
@@ -128,6 +162,7 @@ def test_emoji_cjk_rtl_and_html_render_safely(page):
 def test_neuron_view_shows_the_models_queries_and_keys_for_the_picked_head(page, minilm):
     page.slider(key="attention_layer_encoder").set_value(4)
     page.selectbox(key="attention_head_encoder").set_value(2)
+    open_tabs(page, attention_bertviz_open=True)
     page.segmented_control(key="attention_bertviz_view").set_value("neuron").run()
     assert not page.exception
     (doc,) = iframes(page)
@@ -154,6 +189,7 @@ def test_decoder_is_causal_and_generates_token_by_token(page):
     title = next(t for t in charts(page) if t.startswith("SmolLM2") and "layer 1" in t)
     weights = charts(page)[title]
     assert weights.shape == (6, 6) and np.triu(weights, 1).max() == 0
+    open_tabs(page, attention_bertviz_open=True)
     page.segmented_control(key="attention_bertviz_view").set_value("neuron").run()
     assert not iframes(page) and any("rotates them by position" in i.value for i in page.info)
     page.slider(key="attention_new_tokens").set_value(3).run()
@@ -187,7 +223,8 @@ def test_generated_tokens_are_shown_only_with_their_prompt_and_as_text(open_page
 def test_the_shuffle_demo_uses_section_2s_settings_and_the_text_states_the_models_shapes(page):
     page.select_slider(key="attention_d_model").set_value(16)
     page.select_slider(key="attention_d_k").set_value(8)
-    page.number_input(key="attention_seed").set_value(5).run()
+    page.number_input(key="attention_seed").set_value(5)
+    open_tabs(page, attention_position_tab="Shuffle test")
     words = att.split_words(att.DEFAULT_SENTENCE)
     permuted, reordered = att.shuffled_attention(words, list(range(len(words)))[::-1], 16, 8, 5, positions=False)
     np.testing.assert_array_equal(charts(page)["Shuffled sentence, no positions"], permuted.numpy())
@@ -215,8 +252,8 @@ def test_a_shared_link_restores_the_view(page, open_page):
     link = dict(page.query_params)
     assert link == {"s": "The cat chased the mouse", "dk": "8", "seed": "7", "causal": "1", "v1x": "-1.0",
                     "text": "We sat on the bank of the river.", "layer": "5", "head": "7"}
-    opened = open_page("attention", timeout=TIMEOUT, query=link)
-    assert not opened.exception and not opened.info
+    opened = open_tabs(open_page("attention", timeout=TIMEOUT, query=link), **SOFTMAX)
+    assert not opened.info
     for kind, key in [("text_input", "attention_sentence"), ("select_slider", "attention_d_k"),
                       ("number_input", "attention_seed"), ("toggle", "attention_causal"),
                       ("number_input", "attention_v1_x"), ("text_area", "attention_real_text"),

@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 import torch
+from plotly.subplots import make_subplots
 
 from lessons.widgets import charts, common
 from lib import attention as att
@@ -188,24 +189,36 @@ def step_by_step_section(words: list[str]):
     steps = att.toy_steps(toy_sentence, d_model, d_k, seed, causal=causal, scale=scale)
     labels = charts.numbered(words)
     dims = dimension_labels
-    tabs = st.tabs(["X", "Q, K, V", "Q·Kᵀ", "÷ √d_k", "softmax", "weights·V"])
-    tabs[0].plotly_chart(charts.heatmap(steps.x, dims(d_model), labels, "diverging",
-                                        title="Embeddings X (one row per word)", x_title="dimension", y_title="word",
-                                        cell_text=".2f" if d_model <= 16 else None),
-                         width="stretch", key="attention_x")
-    for col, (name, m) in zip(tabs[1].columns(3), [("Q = X·W_Q", steps.q), ("K = X·W_K", steps.k),
-                                                   ("V = X·W_V", steps.v)]):
-        col.plotly_chart(charts.heatmap(m, dims(d_k), labels, "diverging", title=name, x_title="dimension",
-                                        y_title="word", cell_text=".2f" if d_k <= 8 else None),
-                         width="stretch", key=f"attention_{name[0]}")
-    tabs[2].plotly_chart(charts.heatmap(steps.scores, labels, labels, "diverging", title="Scores Q·Kᵀ",
-                                        x_title="key (looked at)", y_title="query (looking)", cell_text=".2f"),
-                         width="stretch", key="attention_scores")
-    title = "Scaled scores Q·Kᵀ / √d_k" if scale else "Unscaled scores (no ÷ √d_k)"
-    tabs[3].plotly_chart(charts.heatmap(steps.scaled, labels, labels, "diverging", title=title, x_title="key",
-                                        y_title="query", cell_text=".2f"),
-                         width="stretch", key="attention_scaled")
-    with tabs[4]:
+    x_tab, qkv_tab, scores_tab, scaled_tab, softmax_tab, sum_tab = common.lazy_tabs(
+        ["X", "Q, K, V", "Q·Kᵀ", "÷ √d_k", "softmax", "weights·V"], key="attention_step_tab")
+    if x_tab.open:
+        x_tab.plotly_chart(charts.heatmap(steps.x, dims(d_model), labels, "diverging",
+                                            title="Embeddings X (one row per word)", x_title="dimension",
+                                            y_title="word", cell_text=".2f" if d_model <= 16 else None),
+                           width="stretch", key="attention_x")
+    if qkv_tab.open:
+        for col, (name, m) in zip(qkv_tab.columns(3), [("Q = X·W_Q", steps.q), ("K = X·W_K", steps.k),
+                                                       ("V = X·W_V", steps.v)]):
+            col.plotly_chart(charts.heatmap(m, dims(d_k), labels, "diverging", title=name, x_title="dimension",
+                                            y_title="word", cell_text=".2f" if d_k <= 8 else None),
+                             width="stretch", key=f"attention_{name[0]}")
+    if scores_tab.open:
+        scores_tab.plotly_chart(charts.heatmap(steps.scores, labels, labels, "diverging", title="Scores Q·Kᵀ",
+                                               x_title="key (looked at)", y_title="query (looking)", cell_text=".2f"),
+                                width="stretch", key="attention_scores")
+    if scaled_tab.open:
+        title = "Scaled scores Q·Kᵀ / √d_k" if scale else "Unscaled scores (no ÷ √d_k)"
+        scaled_tab.plotly_chart(charts.heatmap(steps.scaled, labels, labels, "diverging", title=title,
+                                               x_title="key", y_title="query", cell_text=".2f"),
+                                width="stretch", key="attention_scaled")
+    if softmax_tab.open:
+        softmax_step(steps, labels, softmax_tab)
+    if sum_tab.open:
+        weighted_sum_step(steps, labels, sum_tab)
+
+
+def softmax_step(steps: att.AttentionSteps, labels: list[str], tab) -> None:
+    with tab:
         st.plotly_chart(charts.heatmap(steps.weights, labels, labels, zrange=(0, 1),
                                        title="Attention weights softmax(scores)", x_title="key (looked at)",
                                        y_title="query (looking)", cell_text=".2f"),
@@ -214,12 +227,16 @@ def step_by_step_section(words: list[str]):
         st.caption(f"Every row sums to 1 (largest deviation {float((steps.weights.sum(-1) - 1).abs().max()):.1e}): "
                    f"each row is a probability distribution. Average spread "
                    f"{float(att.row_entropy_bits(steps.weights).mean()):.2f} bits (a uniform row has "
-                   f"{math.log2(len(words)):.2f}, a one-hot row 0): turn off ÷ √d_k with a large d_k to see it fall.")
-    with tabs[5]:
-        row = st.selectbox("Query token (row)", range(len(words)), format_func=lambda i: labels[i],
-                           index=len(words) - 1, key="attention_row")
+                   f"{math.log2(len(labels)):.2f}, a one-hot row 0): turn off ÷ √d_k with a large d_k to see it fall.")
+
+
+def weighted_sum_step(steps: att.AttentionSteps, labels: list[str], tab) -> None:
+    d_k = steps.output.shape[-1]
+    with tab:
+        row = st.selectbox("Query token (row)", range(len(labels)), format_func=lambda i: labels[i],
+                           index=len(labels) - 1, key="attention_row")
         terms = att.weighted_sum_terms(steps, row)
-        st.plotly_chart(charts.heatmap(torch.cat([terms, steps.output[row : row + 1]]), dims(d_k),
+        st.plotly_chart(charts.heatmap(torch.cat([terms, steps.output[row : row + 1]]), dimension_labels(d_k),
                                        [f"{w:.2f} × v({labels[j]})" for j, w in enumerate(steps.weights[row].tolist())]
                                        + [f"= output({labels[row]})"], "diverging",
                                        title=f"Output of '{labels[row]}' = Σ weight × value", x_title="dimension",
@@ -229,20 +246,42 @@ def step_by_step_section(words: list[str]):
 
 @common.fragment
 def masks_and_heads_section(words: list[str]):
+    masks_tab, heads_tab = common.lazy_tabs(["Masks", "Multi-head attention"], key="attention_masks_tab")
+    if masks_tab.open:
+        with masks_tab:
+            masks(words)
+    if heads_tab.open:
+        with heads_tab:
+            multi_head(words)
+
+
+def masks(words: list[str]) -> None:
     n = len(words)
-    cols = st.columns(2)
-    padded = cols[0].slider("Pad the sentence to this many tokens", n, n + 6, n + 2, key="attention_pad_to")
+    padded = st.slider("Pad the sentence to this many tokens", n, n + 6, n + 2, key="attention_pad_to")
+    st.plotly_chart(masks_figure(words, padded), width="stretch", key="attention_masks")
+
+
+def masks_figure(words: list[str], padded: int) -> go.Figure:
+    """The causal mask and the padding mask side by side, one figure so their rows line up."""
+    n = len(words)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=[
+        "Causal mask: 1 = may look, 0 = future", "Padding mask: [PAD] keys get 0"])
+    for col, (mask, labels) in enumerate([(att.causal_mask(n), charts.numbered(words)),
+                                          (att.padding_mask(padded, n), charts.numbered(words + ["[PAD]"] * (padded - n)))],
+                                         start=1):
+        fig.add_trace(charts.heatmap_trace(mask.double(), labels, labels, zrange=(0, 1), cell_text=".0f",
+                                           showscale=col == 2, colorbar_title="may look",
+                                           hovertemplate="query %{y}, key %{x}: %{z:.0f}<extra></extra>"),
+                      row=1, col=col)
+        fig.update_xaxes(type="category", title_text="key", row=1, col=col)
+        fig.update_yaxes(type="category", autorange="reversed", title_text="query", row=1, col=col)
+    fig.update_layout(title=dict(text="Masks: which scores the softmax may use"), height=charts.default_height(padded) + 30,
+                      margin=dict(l=10, r=10, t=80, b=10))
+    return fig
+
+
+def multi_head(words: list[str]) -> None:
     labels = charts.numbered(words)
-    height = charts.default_height(padded)  # both masks as tall as the padded one, so their rows line up
-    cols[0].plotly_chart(charts.heatmap(att.causal_mask(n).double(), labels, labels, zrange=(0, 1),
-                                        title="Causal mask: 1 = may look, 0 = future", x_title="key",
-                                        y_title="query", cell_text=".0f", height=height),
-                         width="stretch", key="attention_causal_mask")
-    padded_labels = charts.numbered(words + ["[PAD]"] * (padded - n))
-    cols[1].plotly_chart(charts.heatmap(att.padding_mask(padded, n).double(), padded_labels, padded_labels,
-                                        zrange=(0, 1), title="Padding mask: [PAD] keys get 0", x_title="key",
-                                        y_title="query", cell_text=".0f", height=height),
-                         width="stretch", key="attention_padding_mask")
     heads = st.select_slider("Number of heads h", SHARED["heads"].options, key="attention_heads")
     d_model = 8
     x = att.word_embeddings(words, d_model, seed=0)
@@ -264,6 +303,19 @@ def masks_and_heads_section(words: list[str]):
 
 @common.fragment
 def positional_section(words: list[str]):
+    sinusoid_tab, shuffle_tab = common.lazy_tabs(["Sinusoids", "Shuffle test"], key="attention_position_tab")
+    if sinusoid_tab.open:
+        with sinusoid_tab:
+            sinusoids()
+    if shuffle_tab.open:
+        with shuffle_tab:
+            if len(words) > 1:
+                shuffle_demo(words)
+            else:
+                st.info("Type at least two words in section 2 to shuffle them.", icon=":material/shuffle:")
+
+
+def sinusoids() -> None:
     cols = st.columns(2)
     length = cols[0].slider("Positions", 8, 128, key="attention_pe_len")
     width = cols[1].select_slider("d_model ", SHARED["pedim"].options, key="attention_pe_dim")
@@ -271,8 +323,6 @@ def positional_section(words: list[str]):
     st.plotly_chart(charts.heatmap(pe, list(range(width)), list(range(length)), "diverging", zrange=(-1, 1),
                                    title="Sinusoidal positional encoding", x_title="dimension", y_title="position"),
                     width="stretch", key="attention_pe")
-    if len(words) > 1:
-        shuffle_demo(words)
 
 
 def shuffle_demo(words: list[str]):
@@ -303,11 +353,20 @@ def real_heatmap_section(real: attention_models.ModelAttention, loaded, role: st
     layer = cols[0].slider("Layer", 1, num_layers, key=f"attention_layer_{role}") - 1
     head = cols[1].selectbox("Head", [AVERAGE, *range(1, num_heads + 1)], key=f"attention_head_{role}")
     weights = real.attentions[layer].mean(0) if head == AVERAGE else real.attentions[layer, head - 1]
-    st.plotly_chart(charts.heatmap(weights, token_labels, token_labels, zrange=(0, 1),
-                                   title=f"{loaded.spec.title}: layer {layer + 1}, head {head}",
-                                   x_title="key (looked at)", y_title="query (looking)",
-                                   cell_text=".2f" if len(token_labels) <= 12 else None),
-                    width="stretch", key="attention_real_heatmap")
+    one_tab, all_tab = common.lazy_tabs(["One head", "What every head attends to"], key=f"attention_heads_tab_{role}")
+    if one_tab.open:
+        one_tab.plotly_chart(charts.heatmap(weights, token_labels, token_labels, zrange=(0, 1),
+                                            title=f"{loaded.spec.title}: layer {layer + 1}, head {head}",
+                                            x_title="key (looked at)", y_title="query (looking)",
+                                            cell_text=".2f" if len(token_labels) <= 12 else None),
+                             width="stretch", key="attention_real_heatmap")
+    if all_tab.open:
+        with all_tab:
+            head_roles_grid(real, role)
+
+
+def head_roles_grid(real: attention_models.ModelAttention, role: str) -> None:
+    num_layers = real.attentions.shape[0]
     roles = pd.DataFrame(attention_models.head_roles(real))
     measure = st.selectbox("Which heads attend…", [c for c in roles.columns if c.startswith("to ")],
                            key=f"attention_measure_{role}")
@@ -382,8 +441,12 @@ out.attentions[layer][0, head]   # (seq, seq): one row per query token, each sum
     # --- 6. bertviz -----------------------------------------------------------------
     st.header("6. bertviz: every head at once")
     common.lesson_text("attention", "bertviz")
-    if real is not None:
-        bertviz_section(real, loaded, text, role)
+    # Drawn only when opened: every layer and head goes to the browser (about 0.7 MB for MiniLM,
+    # 1.2 MB for SmolLM2 on a short text), on every new text.
+    views = st.expander("bertviz's views", icon=":material/hub:", key="attention_bertviz_open", on_change="rerun")
+    if real is not None and views.open:
+        with views:
+            bertviz_section(real, loaded, text, role)
 
 
 @common.fragment

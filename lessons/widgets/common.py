@@ -176,6 +176,12 @@ def lesson_text(lesson_key: str, part: str, **values) -> None:
             st.markdown(glossary.definitions_markdown(new))
 
 
+def lazy_tabs(labels: list[str], key: str) -> list:
+    """st.tabs whose closed tabs run nothing: draw a tab's content under `if tab.open:`. A page's
+    charts are all drawn by the browser, hidden or not, before its first figure shows."""
+    return st.tabs(labels, key=key, on_change="rerun")
+
+
 def show_code(code: str, label: str = "Show me the code") -> None:
     """The few lines of plain transformers/torch code that reproduce a widget."""
     with st.expander(label, icon=":material/code:"):
