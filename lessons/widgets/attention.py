@@ -212,36 +212,36 @@ def step_by_step_section(words: list[str]):
                                                x_title="key", y_title="query", cell_text=".2f"),
                                 width="stretch", key="attention_scaled")
     if softmax_tab.open:
-        softmax_step(steps, labels, softmax_tab)
+        with softmax_tab:
+            softmax_step(steps, labels)
     if sum_tab.open:
-        weighted_sum_step(steps, labels, sum_tab)
+        with sum_tab:
+            weighted_sum_step(steps, labels)
 
 
-def softmax_step(steps: att.AttentionSteps, labels: list[str], tab) -> None:
-    with tab:
-        st.plotly_chart(charts.heatmap(steps.weights, labels, labels, zrange=(0, 1),
-                                       title="Attention weights softmax(scores)", x_title="key (looked at)",
-                                       y_title="query (looking)", cell_text=".2f"),
-                        width="stretch", key="attention_softmax")
-        st.dataframe(weights_table(steps.weights, labels).round(4), key="attention_weights")
-        st.caption(f"Every row sums to 1 (largest deviation {float((steps.weights.sum(-1) - 1).abs().max()):.1e}): "
-                   f"each row is a probability distribution. Average spread "
-                   f"{float(att.row_entropy_bits(steps.weights).mean()):.2f} bits (a uniform row has "
-                   f"{math.log2(len(labels)):.2f}, a one-hot row 0): turn off ÷ √d_k with a large d_k to see it fall.")
+def softmax_step(steps: att.AttentionSteps, labels: list[str]) -> None:
+    st.plotly_chart(charts.heatmap(steps.weights, labels, labels, zrange=(0, 1),
+                                   title="Attention weights softmax(scores)", x_title="key (looked at)",
+                                   y_title="query (looking)", cell_text=".2f"),
+                    width="stretch", key="attention_softmax")
+    st.dataframe(weights_table(steps.weights, labels).round(4), key="attention_weights")
+    st.caption(f"Every row sums to 1 (largest deviation {float((steps.weights.sum(-1) - 1).abs().max()):.1e}): "
+               f"each row is a probability distribution. Average spread "
+               f"{float(att.row_entropy_bits(steps.weights).mean()):.2f} bits (a uniform row has "
+               f"{math.log2(len(labels)):.2f}, a one-hot row 0): turn off ÷ √d_k with a large d_k to see it fall.")
 
 
-def weighted_sum_step(steps: att.AttentionSteps, labels: list[str], tab) -> None:
+def weighted_sum_step(steps: att.AttentionSteps, labels: list[str]) -> None:
     d_k = steps.output.shape[-1]
-    with tab:
-        row = st.selectbox("Query token (row)", range(len(labels)), format_func=lambda i: labels[i],
-                           index=len(labels) - 1, key="attention_row")
-        terms = att.weighted_sum_terms(steps, row)
-        st.plotly_chart(charts.heatmap(torch.cat([terms, steps.output[row : row + 1]]), dimension_labels(d_k),
-                                       [f"{w:.2f} × v({labels[j]})" for j, w in enumerate(steps.weights[row].tolist())]
-                                       + [f"= output({labels[row]})"], "diverging",
-                                       title=f"Output of '{labels[row]}' = Σ weight × value", x_title="dimension",
-                                       y_title="term", cell_text=".2f" if d_k <= 8 else None),
-                        width="stretch", key="attention_weighted_sum")
+    row = st.selectbox("Query token (row)", range(len(labels)), format_func=lambda i: labels[i],
+                       index=len(labels) - 1, key="attention_row")
+    terms = att.weighted_sum_terms(steps, row)
+    st.plotly_chart(charts.heatmap(torch.cat([terms, steps.output[row : row + 1]]), dimension_labels(d_k),
+                                   [f"{w:.2f} × v({labels[j]})" for j, w in enumerate(steps.weights[row].tolist())]
+                                   + [f"= output({labels[row]})"], "diverging",
+                                   title=f"Output of '{labels[row]}' = Σ weight × value", x_title="dimension",
+                                   y_title="term", cell_text=".2f" if d_k <= 8 else None),
+                    width="stretch", key="attention_weighted_sum")
 
 
 @common.fragment
