@@ -54,17 +54,16 @@ def page(open_page):
     return open_tabs(app, **SOFTMAX)
 
 
-def test_closed_tabs_and_bertviz_send_nothing_until_opened(open_page):
+def test_closed_tabs_send_nothing_until_opened(open_page):
     app = open_page("attention", timeout=TIMEOUT)
     shown = charts(app)
     assert "Embeddings X (one row per word)" in shown and "Sinusoidal positional encoding" in shown
-    assert real_title(1, "average over heads") in shown and not iframes(app)
+    assert real_title(1, "average over heads") in shown
     for hidden in ("Attention weights softmax(scores)", "Head 1", "Shuffled sentence, no positions",
                    "Mean attention to [CLS]"):
         assert hidden not in shown
     open_tabs(app, attention_step_tab="softmax", attention_masks_tab="Multi-head attention",
-              attention_position_tab="Shuffle test", attention_heads_tab_encoder="What every head attends to",
-              attention_bertviz_open=True)
+              attention_position_tab="Shuffle test", attention_heads_tab_encoder="What every head attends to")
     shown = charts(app)
     for opened in ("Attention weights softmax(scores)", "Head 1", "Shuffled sentence, no positions"):
         assert opened in shown
@@ -152,7 +151,6 @@ def test_emoji_cjk_rtl_and_html_render_safely(page):
     page.text_area(key="attention_real_text").set_value(text).run()
     assert not page.exception
     assert charts(page)["Attention weights softmax(scores)"].shape[0] > 10
-    open_tabs(page, attention_bertviz_open=True)
     for view in ("head", "model", "neuron"):
         page.segmented_control(key="attention_bertviz_view").set_value(view).run()
         (doc,) = iframes(page)
@@ -162,7 +160,6 @@ def test_emoji_cjk_rtl_and_html_render_safely(page):
 def test_neuron_view_shows_the_models_queries_and_keys_for_the_picked_head(page, minilm):
     page.slider(key="attention_layer_encoder").set_value(4)
     page.selectbox(key="attention_head_encoder").set_value(2)
-    open_tabs(page, attention_bertviz_open=True)
     page.segmented_control(key="attention_bertviz_view").set_value("neuron").run()
     assert not page.exception
     (doc,) = iframes(page)
@@ -189,7 +186,6 @@ def test_decoder_is_causal_and_generates_token_by_token(page):
     title = next(t for t in charts(page) if t.startswith("SmolLM2") and "layer 1" in t)
     weights = charts(page)[title]
     assert weights.shape == (6, 6) and np.triu(weights, 1).max() == 0
-    open_tabs(page, attention_bertviz_open=True)
     page.segmented_control(key="attention_bertviz_view").set_value("neuron").run()
     assert not iframes(page) and any("rotates them by position" in i.value for i in page.info)
     page.slider(key="attention_new_tokens").set_value(3).run()
