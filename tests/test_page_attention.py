@@ -54,16 +54,17 @@ def page(open_page):
     return open_tabs(app, **SOFTMAX)
 
 
-def test_closed_tabs_send_nothing_until_opened(open_page):
+def test_closed_tabs_and_bertviz_send_nothing_until_opened(open_page):
     app = open_page("attention", timeout=TIMEOUT)
     shown = charts(app)
     assert "Embeddings X (one row per word)" in shown and "Sinusoidal positional encoding" in shown
-    assert real_title(1, "average over heads") in shown
+    assert real_title(1, "average over heads") in shown and not iframes(app)
     for hidden in ("Attention weights softmax(scores)", "Head 1", "Shuffled sentence, no positions",
                    "Mean attention to [CLS]"):
         assert hidden not in shown
     open_tabs(app, attention_step_tab="softmax", attention_masks_tab="Multi-head attention",
-              attention_position_tab="Shuffle test", attention_heads_tab_encoder="What every head attends to")
+              attention_position_tab="Shuffle test", attention_heads_tab_encoder="What every head attends to",
+              attention_bertviz_open=True)
     shown = charts(app)
     for opened in ("Attention weights softmax(scores)", "Head 1", "Shuffled sentence, no positions"):
         assert opened in shown
@@ -151,15 +152,30 @@ def test_emoji_cjk_rtl_and_html_render_safely(page):
     page.text_area(key="attention_real_text").set_value(text).run()
     assert not page.exception
     assert charts(page)["Attention weights softmax(scores)"].shape[0] > 10
+    open_tabs(page, attention_bertviz_open=True)
     for view in ("head", "model", "neuron"):
         page.segmented_control(key="attention_bertviz_view").set_value(view).run()
         (doc,) = iframes(page)
         assert "<img" not in doc and r"\u003c" in doc  # the tokens' "<" arrive escaped
 
 
+def test_every_run_sends_the_text_boxes_their_values(page):
+    """A run after the first sends a widget's value only when it is assigned: the browser builds a
+    text box it had not drawn yet from what the last run sent (it once reran with an empty box)."""
+    typed = page.text_area(key="attention_real_text").value + " too"
+    page.text_area(key="attention_real_text").set_value(typed).run()
+    open_tabs(page, attention_bertviz_open=True)  # a run of sections 5-6 after the typing
+    for _ in range(2):
+        sent = page.text_area(key="attention_real_text").proto
+        assert sent.set_value and sent.value == typed
+        assert page.text_input(key="attention_sentence").proto.set_value
+        page.segmented_control(key="attention_bertviz_view").set_value("model").run()
+
+
 def test_neuron_view_shows_the_models_queries_and_keys_for_the_picked_head(page, minilm):
     page.slider(key="attention_layer_encoder").set_value(4)
     page.selectbox(key="attention_head_encoder").set_value(2)
+    open_tabs(page, attention_bertviz_open=True)
     page.segmented_control(key="attention_bertviz_view").set_value("neuron").run()
     assert not page.exception
     (doc,) = iframes(page)
@@ -186,6 +202,7 @@ def test_decoder_is_causal_and_generates_token_by_token(page):
     title = next(t for t in charts(page) if t.startswith("SmolLM2") and "layer 1" in t)
     weights = charts(page)[title]
     assert weights.shape == (6, 6) and np.triu(weights, 1).max() == 0
+    open_tabs(page, attention_bertviz_open=True)
     page.segmented_control(key="attention_bertviz_view").set_value("neuron").run()
     assert not iframes(page) and any("rotates them by position" in i.value for i in page.info)
     page.slider(key="attention_new_tokens").set_value(3).run()

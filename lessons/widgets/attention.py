@@ -441,8 +441,12 @@ out.attentions[layer][0, head]   # (seq, seq): one row per query token, each sum
     # --- 6. bertviz -----------------------------------------------------------------
     st.header("6. bertviz: every head at once")
     common.lesson_text("attention", "bertviz")
-    if real is not None:
-        bertviz_section(real, loaded, text, role)
+    # Drawn only when opened: every layer and head goes to the browser (about 0.7 MB for MiniLM,
+    # 1.2 MB for SmolLM2 on a short text), on every new text.
+    views = st.expander("bertviz's views", icon=":material/hub:", key="attention_bertviz_open", on_change="rerun")
+    if real is not None and views.open:
+        with views:
+            bertviz_section(real, loaded, text, role)
 
 
 @common.fragment

@@ -13,6 +13,7 @@ import threading
 from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
+from streamlit.errors import StreamlitWidgetAlreadyInstantiatedError
 
 from lib import checkpoints, course, device_policy, glossary, hub, model_cards, model_loading, model_registry, progress, prose, urlstate
 
@@ -217,6 +218,7 @@ def shared_state(lesson_key: str, params: Mapping[str, urlstate.Param],
             st.session_state[key] = value
     for param in params.values():
         st.session_state.setdefault(param.key, param.default)
+    _resend_shared_values(params)
     if decoded.notices:
         st.info("Some settings in this link were ignored: " + "; ".join(decoded.notices) + ".",
                 icon=":material/link_off:")
@@ -240,6 +242,19 @@ def _preset_buttons(lesson_key: str, presets: Mapping[str, Mapping[str, Any]]) -
                       help="A teacher preset: sets this page's controls and the link.")
 
 
+def _resend_shared_values(params: Mapping[str, urlstate.Param]) -> None:
+    """Assign each shared widget its own value, so this run sends the value with the widget.
+    Otherwise a run after the first sends only the widget's default, and a widget the browser
+    had not drawn yet (a long page, a fragment rerun before it) starts from that default and
+    sends it back: the neuron view once reran the attention lesson with its text box empty."""
+    for param in params.values():
+        if param.key in st.session_state:
+            try:
+                st.session_state[param.key] = st.session_state[param.key]
+            except StreamlitWidgetAlreadyInstantiatedError:  # drawn earlier in this run: it was sent
+                pass
+
+
 def sync_url() -> list[str]:
     """Write the current page's shared settings into the URL (only the ones that
     differ from their defaults); returns notices about text cut to fit."""
@@ -256,6 +271,7 @@ def fragment(func: Callable) -> Callable:
     """st.fragment that also puts what the fragment's widgets changed into the URL."""
     @functools.wraps(func)
     def run_and_sync(*args, **kwargs):
+        _resend_shared_values(_SHARED.get(st.session_state.get("_shared_lesson"), {}))
         result = func(*args, **kwargs)
         sync_url()
         return result

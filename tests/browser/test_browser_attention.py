@@ -11,8 +11,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def open_lesson(page, app_url):
+    """The lesson with bertviz's views opened (they are drawn only then)."""
     page.goto(f"{app_url}/attention", wait_until="domcontentloaded")
-    page.get_by_text("6. bertviz: every head at once").first.wait_for(timeout=120_000)
+    heading = page.get_by_text("6. bertviz: every head at once").first
+    heading.wait_for(timeout=120_000)
+    views = page.get_by_test_id("stExpander").filter(has_text="bertviz's views").locator("summary")
+    for _ in range(30):  # Streamlit mounts elements once they scroll into view
+        heading.scroll_into_view_if_needed()
+        if views.count():
+            break
+        page.wait_for_timeout(1000)
+    views.first.click()
 
 
 def head_view(page):

@@ -12,7 +12,6 @@ from lib import course
 
 LESSONS = course.available_lessons()
 OUTPUT = ".js-plotly-plot, [data-testid=stTable], [data-testid=stDataFrame], [data-testid=stMetric]"
-BUTTON_FIRST = {"meeting_minutes": "Transcribe"}  # pages whose main output waits for one click
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 LOCAL_SCHEMES = ("data:", "blob:")
 SCROLL_STEPS = 40  # Streamlit mounts some elements (iframes, charts) only once they scroll into view
@@ -60,8 +59,6 @@ def test_every_page_draws_in_classroom_mode(tour, lesson):
     tour.wait_for_url(f"**/{'' if lesson.key == 'home' else lesson.key}", timeout=30_000)
     main = tour.get_by_test_id("stMain")
     main.locator("h1").first.wait_for(timeout=120_000)
-    if lesson.key in BUTTON_FIRST:
-        main.get_by_role("button", name=BUTTON_FIRST[lesson.key]).click()
     main.locator(OUTPUT).filter(visible=True).first.wait_for(timeout=180_000)
     tour.wait_for_function("document.querySelector('[data-testid=stApp]').dataset.testScriptState !== 'running'",
                            timeout=240_000)
