@@ -2,6 +2,7 @@
 browser, and every section draws (screenshots in test-artifacts/)."""
 import pytest
 from conftest import ARTIFACTS
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SECTIONS = ["1. A convolution by hand", "2. Kernels on real images", "3. Local connectivity and weight sharing",
@@ -13,9 +14,8 @@ def test_cnn_lesson_draws_and_animates(page, app_url):
     page.goto(f"{app_url}/cnn", wait_until="domcontentloaded")
     page.get_by_text("Top-5 ImageNet classes").first.wait_for(timeout=180_000)
     page.get_by_text(SECTIONS[-1]).wait_for(timeout=120_000)
-    page.wait_for_timeout(3000)  # let Plotly finish drawing
     animation = page.locator(".js-plotly-plot").filter(has_text="▶ Play").first  # the first chart is the kernel playground
-    assert "Cell (0, 0): 3×0 + 3×1" in animation.inner_text()
+    expect(animation).to_contain_text("Cell (0, 0): 3×0 + 3×1", timeout=60_000)  # drawn late on a busy machine
     animation.get_by_text("▶ Play").first.click()
     for _ in range(30):  # the window moves on (slowly on a busy machine)
         page.wait_for_timeout(500)
