@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
 from streamlit.errors import StreamlitWidgetAlreadyInstantiatedError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib import checkpoints, course, device_policy, glossary, hub, model_cards, model_loading, model_registry, progress, prose, urlstate
 
@@ -251,7 +252,7 @@ def _resend_shared_values(params: Mapping[str, urlstate.Param]) -> None:
         if param.key in st.session_state:
             try:
                 st.session_state[param.key] = st.session_state[param.key]
-            except StreamlitWidgetAlreadyInstantiatedError:  # drawn earlier in this run: it was sent
+            except StreamlitWidgetAlreadyInstantiatedError:  # drawn earlier in this run (an earlier fragment): sent
                 pass
 
 
@@ -271,7 +272,9 @@ def fragment(func: Callable) -> Callable:
     """st.fragment that also puts what the fragment's widgets changed into the URL."""
     @functools.wraps(func)
     def run_and_sync(*args, **kwargs):
-        _resend_shared_values(_SHARED.get(st.session_state.get("_shared_lesson"), {}))
+        ctx = get_script_run_ctx()
+        if ctx and ctx.fragment_ids_this_run:  # only fragments run: shared_state did not
+            _resend_shared_values(_SHARED.get(st.session_state.get("_shared_lesson"), {}))
         result = func(*args, **kwargs)
         sync_url()
         return result
