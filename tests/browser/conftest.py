@@ -35,8 +35,7 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
-    tab.console_errors = []
-    tab.on("console", lambda m: m.type == "error" and tab.console_errors.append(m.text))
+    record_traffic(tab)
     yield tab
     context.close()
 
