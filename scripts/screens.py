@@ -61,6 +61,24 @@ OVERFLOW_JS = """() => {
   }
   return wide;
 }"""
+# Text of a Plotly chart (titles, axis labels, colour bars, legends) that runs past the chart's
+# edge and is cut off; a tick label Plotly hid because it did not fit is not drawn, so not counted.
+CLIPPED_TEXT_JS = """() => {
+  const cut = [];
+  for (const chart of document.querySelectorAll('[data-testid=stMain] .js-plotly-plot')) {
+    const svg = chart.querySelector('.main-svg');
+    if (!svg) continue;
+    const edge = svg.getBoundingClientRect();
+    const title = chart.querySelector('.gtitle')?.textContent ?? '(untitled)';
+    for (const text of chart.querySelectorAll('.gtitle, .g-xtitle text, .g-ytitle text, .xtick text, .ytick text, .colorbar text, .legendtext, .annotation-text')) {
+      const r = text.getBoundingClientRect();
+      if (!r.width || !text.textContent.trim()) continue;
+      if (r.left < edge.left - 1 || r.right > edge.right + 1 || r.top < edge.top - 1 || r.bottom > edge.bottom + 1)
+        cut.push(`"${text.textContent.slice(0, 40)}" in "${title.slice(0, 50)}"`);
+    }
+  }
+  return [...new Set(cut)];
+}"""
 TITLE_JS = "() => document.querySelector('[data-testid=stMain] h1')?.textContent ?? ''"
 SCRIPT_IDLE_JS = "document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"
 # The first figure, or 'idle' once the script has finished and everything it drew is on screen

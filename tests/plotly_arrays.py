@@ -11,3 +11,8 @@ def array(value) -> np.ndarray:
         shape = value.get("shape")
         return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
     return np.array(value, dtype=float)
+
+
+def chart_title(figure: dict) -> str:
+    """A Plotly figure's title as it reads: the line breaks charts.wrapped() puts in are spaces."""
+    return figure["layout"]["title"]["text"].replace("<br>", " ")

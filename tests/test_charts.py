@@ -166,3 +166,37 @@ def test_heatmap_height_grows_with_rows_up_to_a_cap():
     assert [charts.default_height(n) for n in (1, 10, 500)] == [260, 28 * 10 + 120, charts.MAX_HEIGHT]
     tall = charts.heatmap(np.zeros((128, 64)), title="t", x_title="x", y_title="y")  # 128 positions
     assert tall.layout.height == charts.MAX_HEIGHT
+
+
+@pytest.mark.parametrize("chars", [charts.LINE_CHARS["third"], charts.LINE_CHARS["half"], charts.LINE_CHARS["full"]])
+def test_long_titles_wrap_at_spaces_into_lines_that_fit(chars):
+    text = "Grad-CAM at features.6: where 'German short-haired pointer' is found in the picture, layer by layer"
+    lines = charts.wrapped(text, chars).split("<br>")
+    assert all(len(line) <= chars for line in lines) and " ".join(lines) == text
+    assert all(len(f"{line} {after.split()[0]}") > chars for line, after in zip(lines, lines[1:]))  # each line full
+    assert charts.wrapped("short title", chars) == "short title"
+
+
+def test_a_wrapped_heatmap_title_gets_the_room_of_its_lines():
+    long = "all-MiniLM-L6-v2 (BERT encoder) reading \"Your cat is a lovely cat\": layer 1, head average over heads"
+    fig = charts.heatmap(np.eye(3), title=long, x_title="key (looked at)", y_title="query (looking)")
+    title = fig.layout.title.text
+    assert title.count("<br>") == 1 and title.replace("<br>", " ") == long
+    assert fig.layout.margin.t == 50 + charts.TITLE_LINE_PX and fig.layout.height == 260 + charts.TITLE_LINE_PX
+    narrow = charts.heatmap(np.eye(3), title="Decoder masked self-attention", x_title="French key (read so far)",
+                            y_title="French query", line_chars=charts.LINE_CHARS["third"])
+    assert narrow.layout.title.text == "Decoder masked<br>self-attention"
+    assert narrow.layout.xaxis.title.text == "French key (read so<br>far)"
+    assert narrow.layout.margin.t == 50 + charts.TITLE_LINE_PX
+
+
+def test_side_by_side_figures_share_the_tallest_top_margin():
+    one_line = charts.heatmap(np.eye(2), title="Encoder self-attention", x_title="k", y_title="q",
+                              line_chars=charts.LINE_CHARS["third"])
+    two_lines = charts.heatmap(np.eye(2), title="Cross-attention (target × source)", x_title="k", y_title="q",
+                               line_chars=charts.LINE_CHARS["third"])
+    assert one_line.layout.margin.t < two_lines.layout.margin.t
+    heights = [one_line.layout.height, two_lines.layout.height]
+    aligned = charts.side_by_side([one_line, two_lines])
+    assert [f.layout.margin.t for f in aligned] == [two_lines.layout.margin.t] * 2
+    assert [f.layout.height for f in aligned] == [heights[1]] * 2  # both plots keep their size

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from plotly_arrays import array
+from plotly_arrays import array, chart_title
 from shipped_configs import config
 
 from lessons.widgets.attention import PRONOUN
@@ -23,7 +23,7 @@ def charts(app) -> dict:
         spec = json.loads(element.proto.spec)
         trace = spec["data"][0]
         z = trace.get("z")
-        found[spec["layout"]["title"]["text"]] = array(z) if z is not None else trace
+        found[chart_title(spec)] = array(z) if z is not None else trace
     return found
 
 

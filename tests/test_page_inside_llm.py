@@ -4,6 +4,7 @@ import json
 
 import pytest
 from accessibility import chart_problems, widget_label_problems
+from plotly_arrays import chart_title
 
 from lib import model_loading
 
@@ -12,8 +13,7 @@ TIMEOUT = 600
 
 def figures(app) -> dict:
     """Every Plotly chart on the page: title -> its spec."""
-    return {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
-            for c in app.get("plotly_chart")}
+    return {chart_title(spec): spec for spec in (json.loads(c.proto.spec) for c in app.get("plotly_chart"))}
 
 
 def by_start(app, start: str) -> dict:

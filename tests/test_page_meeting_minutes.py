@@ -10,6 +10,7 @@ from lib import hub, model_loading, model_registry
 from lib.meeting_minutes import MEETING_DIR, evaluate
 from lib.meeting_minutes.schema import ActionItem, Minutes, Point, Segment
 from tests.accessibility import chart_problems, widget_label_problems
+from tests.plotly_arrays import chart_title
 from tests.test_meeting_minutes import FakeServer, chat_reply, fake_server, save_tiny_speaker_model, script_segments  # noqa: F401 - a fixture
 
 KEY = "meeting_minutes"
@@ -154,7 +155,7 @@ def test_sample_meeting_end_to_end(open_page):
     assert len(segments) > 20 and segments[-1].end > 150
     assert "David" in at.text_input(key=f"{KEY}_name_Speaker 2").value  # named from "Hi, I'm David"
     timeline = next(spec for chart in at.get("plotly_chart") if "Who spoke when" in
-                    (spec := json.loads(chart.proto.spec))["layout"]["title"]["text"])
+                    chart_title(spec := json.loads(chart.proto.spec)))
     assert {bar["name"] for bar in timeline["data"]} == {"Maria", "David", "Priya", "Tom"}
     write(at)
     minutes = at.session_state[f"{KEY}_minutes"]

@@ -3,12 +3,13 @@ and answers bad settings with messages instead of tracebacks."""
 import json
 
 import pytest
+from plotly_arrays import chart_title
 
 K = "neural_networks_"
 
 
 def chart_titles(app) -> list[str]:
-    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart")]
+    return [chart_title(json.loads(c.proto.spec)) for c in app.get("plotly_chart")]
 
 
 def messages(app) -> str:

@@ -3,6 +3,7 @@ import json
 
 import pytest
 from accessibility import chart_problems, widget_label_problems
+from plotly_arrays import chart_title
 from shipped_configs import transformers_total
 
 from lib import checkpoints, parameters, tiny_gpt
@@ -39,7 +40,7 @@ def test_tiny_gpt_page_trains_and_generates(open_page):
     snapshots.set_value(0).run()
     assert at.caption[0].value == "**Your run**, trained in this session."
     assert at.select_slider(key="gpt_sample_step").options == ["25", "50"]  # the student's run replaced it
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    titles = [chart_title(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
     assert {"Step 0: the next character each layer would predict (logit lens)",
             "Layer 1 head 0: where each character looks (step 0)"} <= set(titles)
     assert any(t.startswith("Character embeddings, step 0") for t in titles)

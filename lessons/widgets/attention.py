@@ -39,7 +39,8 @@ def dot_product_figure(reference, rows: list[dict]) -> go.Figure:
                                  line=dict(color=colour, width=4 if row["similarity"] is None else 2),
                                  text=["", row["vector"]], textposition="top center", name=label))
     span = max(5.0, *(abs(v) for r in vectors for v in (r["x"], r["y"]))) + 1
-    fig.update_layout(title="Vectors in 2-D, coloured by their dot product with v_ref",
+    fig.update_layout(title=charts.wrapped("Vectors in 2-D, coloured by their dot product with v_ref",
+                                           charts.LINE_CHARS["half"]),
                       xaxis=dict(title="x", range=[-span, span], zeroline=True),
                       yaxis=dict(title="y", range=[-span, span], scaleanchor="x"), height=420)
     return fig

@@ -19,6 +19,7 @@ A two-class probability, such as the neural network's decision boundary, uses DI
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import plotly.colors
@@ -40,6 +41,11 @@ OVERLAY = _see_through(SEQUENTIAL, {0.0: 0, 0.25: 0.3, 0.5: 0.5, 0.75: 0.65, 1.0
 SCALES = {"sequential": SEQUENTIAL, "diverging": DIVERGING, "image": GRAYSCALE, "overlay": OVERLAY}
 MAX_CELL_TEXT = 400  # beyond this many cells the written numbers overlap into noise
 MAX_HEIGHT = 640  # a long sequence's rows get thinner rather than the chart taller than a screen
+# Characters per line of a chart's title and axis titles, by the share of the main column the chart
+# has. Plotly never wraps text: a longer line runs past the chart's edge and is cut off. Measured
+# at the largest type, classroom mode at 1280×720 (about 9.3 px a character, a main column of 790 px).
+LINE_CHARS = {"full": 70, "half": 34, "third": 22}
+TITLE_LINE_PX = 24  # the top margin grows by this for every extra line of title
 
 
 def numbered(labels: list[str]) -> list[str]:
@@ -50,6 +56,28 @@ def numbered(labels: list[str]) -> list[str]:
 def distinct(labels: list[str]) -> list[str]:
     """The labels as they are when none repeats, else numbered()."""
     return list(labels) if len(set(labels)) == len(labels) else numbered(labels)
+
+
+def wrapped(text: str, chars: int) -> str:
+    """`text` broken at spaces into lines of at most `chars` characters, for a Plotly title."""
+    return "<br>".join(textwrap.wrap(text, chars, break_on_hyphens=False)) or text
+
+
+def extra_title_px(title: str) -> int:
+    """The room a wrapped title's lines after its first take: add it to the top margin and to the
+    figure's height. Taken from the plot instead, a heatmap's rows get too thin for their labels
+    and Plotly leaves every other one out."""
+    return TITLE_LINE_PX * title.count("<br>")
+
+
+def side_by_side(figures: list[go.Figure]) -> list[go.Figure]:
+    """Figures for one row of columns, their plots lined up: each gets the tallest top margin among
+    them (a title wrapped to two lines in one column would push only its own plot down), and grows
+    by what it gains, so its plot keeps its size. Every figure must have its height set."""
+    top = max(figure.layout.margin.t or 0 for figure in figures)
+    for figure in figures:
+        figure.update_layout(height=figure.layout.height + top - (figure.layout.margin.t or 0), margin_t=top)
+    return figures
 
 
 def colour_range(z, kind: str, zrange: tuple[float, float] | None = None) -> tuple[float, float]:
@@ -113,10 +141,13 @@ def heatmap_trace(z, x=None, y=None, kind: str = "sequential", *, zrange: tuple[
 
 
 def heatmap(z, x=None, y=None, kind: str = "sequential", *, title: str, x_title: str, y_title: str,
-            height: int | None = None, hovertemplate: str | None = None, **trace_options) -> go.Figure:
+            height: int | None = None, hovertemplate: str | None = None, line_chars: int = LINE_CHARS["full"],
+            **trace_options) -> go.Figure:
     """A labelled one-heatmap figure; rows read top to bottom like the matrix on paper. Labels
     make a category axis (numbers as labels stay apart and in order). The height grows with
-    the rows up to MAX_HEIGHT unless given; the hover names both axes and the value.
+    the rows up to MAX_HEIGHT unless given, plus the room of a title wrapped to more lines; the
+    hover names both axes and the value. The titles wrap at `line_chars` characters (LINE_CHARS
+    for a chart in a column).
     trace_options: those of heatmap_trace.
 
     The figure is built without Plotly's per-property validation and default template, which
@@ -127,9 +158,11 @@ def heatmap(z, x=None, y=None, kind: str = "sequential", *, title: str, x_title:
     trace = heatmap_trace(z, x, y, kind, **trace_options, hovertemplate=hovertemplate or (
         f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>{value_name}: %{{z:.4~g}}<extra></extra>"))
     rows = len(y) if y is not None else np.shape(z)[0]
-    layout = dict(title=dict(text=title), margin=dict(l=10, r=10, t=50, b=10), template={},
-                  height=height or default_height(rows), xaxis=_axis(x_title, x),
-                  yaxis={**_axis(y_title, y), "autorange": "reversed"})
+    title = wrapped(title, line_chars)
+    extra = extra_title_px(title)
+    layout = dict(title=dict(text=title), margin=dict(l=10, r=10, t=50 + extra, b=10), template={},
+                  height=(height or default_height(rows)) + extra, xaxis=_axis(wrapped(x_title, line_chars), x),
+                  yaxis={**_axis(wrapped(y_title, line_chars), y), "autorange": "reversed"})
     return go.Figure(dict(data=[trace], layout=layout), _validate=False)
 
 

@@ -441,7 +441,9 @@ def overlay_figure(picture: np.ndarray, heat: np.ndarray, title: str, top: float
     fig.add_trace(charts.heatmap_trace(heat, kind="overlay", zrange=(0, top or 1.0), colorbar_title="importance",
                                        colorbar=dict(thickness=12),
                                        hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"))
-    fig.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=50, b=10),
+    title = charts.wrapped(title, charts.LINE_CHARS["half"])  # the Grad-CAM and saliency pictures share a row
+    extra = charts.extra_title_px(title)
+    fig.update_layout(title=title, height=420 + extra, margin=dict(l=10, r=10, t=50 + extra, b=10),
                       xaxis=dict(showticklabels=False, title="pixel column"),
                       yaxis=dict(showticklabels=False, title="pixel row", autorange="reversed", scaleanchor="x"))
     return fig
@@ -479,12 +481,13 @@ def pretrained_cnn() -> None:
                                   help="Late layers: coarse but about objects. Early layers: sharp but about edges.")
     with lock, one_thread(), st.spinner("Computing Grad-CAM and saliency…"):
         cam, saliency = efficientnet.explain(model, x, labels.index(target), layer_names.index(layer))
-    left, right = st.columns(2)
-    left.plotly_chart(overlay_figure(picture, cam, f"Grad-CAM at {layer}: where '{target}' is found"),
-                      width="stretch", key=key("gradcam"))
     top = float(np.quantile(saliency, 0.99))  # a few pixels dominate the raw gradient: clip for the eye
-    right.plotly_chart(overlay_figure(picture, saliency, f"Saliency: pixels that move '{target}' most", top),
-                       width="stretch", key=key("saliency"))
+    cam_figure, saliency_figure = charts.side_by_side([
+        overlay_figure(picture, cam, f"Grad-CAM at {layer}: where '{target}' is found"),
+        overlay_figure(picture, saliency, f"Saliency: pixels that move '{target}' most", top)])
+    left, right = st.columns(2)
+    left.plotly_chart(cam_figure, width="stretch", key=key("gradcam"))
+    right.plotly_chart(saliency_figure, width="stretch", key=key("saliency"))
     right.caption("Saliency's colours top out at its 99th percentile, so the brightest 1% of pixels share the "
                   "top colour; without that, a handful of pixels would hide the rest.")
 

@@ -64,7 +64,7 @@ def bank_section(encoder) -> None:
     similarity = embeddings.cosine_matrix(vectors)
     fig = charts.heatmap(similarity.numpy(), labels, labels, zrange=(0, 1), cell_text=".2f", colorbar_title="cosine",
                          title=f"Cosine similarity of the contextual '{word}' vectors", x_title="sentence",
-                         y_title="sentence", height=450)
+                         y_title="sentence", height=450, line_chars=charts.LINE_CHARS["half"])
     coords, explained = embeddings.pca_2d(vectors)
     points = pd.DataFrame({"PC1": coords[:, 0], "PC2": coords[:, 1], "sense": senses, "sentence": sentences})
     scatter = px.scatter(points, x="PC1", y="PC2", color="sense", hover_data=["sentence"], symbol="sense",

@@ -570,8 +570,9 @@ def hood_figure(hood: dict) -> go.Figure:
     output (signed, blue below zero), and the post-processed answer (probabilities on 0..1)."""
     fig = make_subplots(rows=1, cols=3, column_widths=[0.3, 0.35, 0.35], horizontal_spacing=0.13,
                         specs=[[{"type": "table"}, {"type": "xy"}, {"type": "xy"}]],
-                        subplot_titles=["1 · Tokenizer: text → ids", "2 · Model: ids → " + hood["raw_name"],
-                                        "3 · Post-processing: " + hood["post"].split(",")[0]])
+                        subplot_titles=[charts.wrapped(title, charts.LINE_CHARS["third"]) for title in (
+                                            "1 · Tokenizer: text → ids", "2 · Model: ids → " + hood["raw_name"],
+                                            "3 · Post-processing: " + hood["post"].split(",")[0])])
     shown = slice(0, MAX_DRAWN_TOKENS)
     more = ["…"] if len(hood["tokens"]) > MAX_DRAWN_TOKENS else []
     tokens, ids = hood["tokens"][shown] + more, [str(i) for i in hood["input_ids"][shown]] + more

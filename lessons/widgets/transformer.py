@@ -203,18 +203,19 @@ def attention_figures(translation: seq2seq.Translation, layer: int, head) -> lis
     decoder = pick(attn.decoder[layer])[: len(read), : len(read)].copy()
     decoder[np.triu_indices(len(read), 1)] = np.nan  # masked: the future is not there to look at
     common_height = min(MAX_HEATMAP_HEIGHT, 30 * max(len(source), len(read)) + 150)
-    return [
+    return charts.side_by_side([
         charts.heatmap(pick(attn.encoder[layer]), source, source, zrange=(0, 1), title="Encoder self-attention",
                        x_title="English key", y_title="English query", cell_text=".2f", height=common_height,
-                       colorbar_title="weight", showscale=False),
+                       colorbar_title="weight", showscale=False, line_chars=charts.LINE_CHARS["third"]),
         charts.heatmap(decoder, read, read, zrange=(0, 1), title="Decoder masked self-attention",
-                       x_title="French key (read so far)", y_title="French query", cell_text=".2f",
-                       height=common_height, colorbar_title="weight", showscale=False),
+                       x_title="French key", y_title="French query", cell_text=".2f",
+                       height=common_height, colorbar_title="weight", showscale=False,
+                       line_chars=charts.LINE_CHARS["third"]),
         charts.heatmap(cross_matrix(translation, layer, head), source, produced, zrange=(0, 1),
-                       title="Cross-attention (target × source)", x_title="English word (encoder output)",
+                       title="Cross-attention (target × source)", x_title="English key",
                        y_title="French word produced", cell_text=".2f", height=common_height,
-                       colorbar_title="weight", showscale=False),
-    ]
+                       colorbar_title="weight", showscale=False, line_chars=charts.LINE_CHARS["third"]),
+    ])
 
 
 def alignment_caption(translation: seq2seq.Translation, matrix: np.ndarray) -> None:
@@ -318,10 +319,11 @@ def hub_translation() -> None:
 
 def masks_figure(length: int, words: list[str]) -> list[go.Figure]:
     labels = axis_labels(words[:length])
-    return [charts.heatmap(mask, labels, labels, zrange=(0, 1), title=f"{name}: who may look at whom",
-                           x_title="key (looked at)", y_title="query (looking)", colorbar_title="1 = may look",
-                           showscale=False, height=340)
-            for name, mask in pretraining.attention_masks(length).items()]
+    return charts.side_by_side([
+        charts.heatmap(mask, labels, labels, zrange=(0, 1), title=f"{name}: who may look at whom",
+                       x_title="key (looked at)", y_title="query (looking)", colorbar_title="1 = may look",
+                       showscale=False, height=340, line_chars=charts.LINE_CHARS["half"])
+        for name, mask in pretraining.attention_masks(length).items()])
 
 
 def pretraining_chart(runs: pretraining.Pretrained) -> go.Figure:

@@ -1,7 +1,7 @@
 """Every lesson's first screen, as a student opens it from the sidebar: at 1280×720 in classroom
 mode (the projector, and the pass that warms the server), then at 1400×1000. On each page a chart,
-image or drawing at least 300 px wide shows at least 200 px of itself before any scrolling, and no
-element of the main area is wider than what holds it. The seconds from the click to that figure
+image or drawing at least 300 px wide shows at least 200 px of itself before any scrolling, no
+element of the main area is wider than what holds it, and no chart's titles or labels run past its edge. The seconds from the click to that figure
 go to benchmarks/first_screens.json, from which benchmarks/README.md's table is made
 (benchmarks/first_screens.py prints it). One server, one browser, one tab per window size.
 
@@ -69,6 +69,7 @@ def test_every_lesson_opens_on_a_figure(browser, app_url, timings, window):
             timings.setdefault(lesson.key, {})[window] = round(seconds, 2)
             assert figure["width"] >= screens.MIN_WIDTH and figure["visible"] >= screens.MIN_VISIBLE
             problems += [f"{lesson.key}: {wide}" for wide in tab.evaluate(screens.OVERFLOW_JS)]
+            problems += [f"{lesson.key}: chart text cut off: {cut}" for cut in tab.evaluate(screens.CLIPPED_TEXT_JS)]
             if classroom:
                 problems += [f"{lesson.key}: {problem}" for problem in whole_page_problems(tab, lesson)]
     finally:
