@@ -9,6 +9,7 @@ from lib import attention_models
 st.title("Attention and the Transformer")
 common.shared_state("attention", widgets.SHARED, widgets.PRESETS)
 widgets.first_screen()
+common.first_screen_sent()
 common.lesson_text("attention", "intro", **attention_models.block_facts())
 
 # --- 1. dot product ---------------------------------------------------------

@@ -22,6 +22,14 @@ def smollm2() -> model_loading.Loaded:
     return model_loading.load("smollm2-135m", role="decoder", device="cpu", attentions=True)
 
 
+@pytest.fixture(autouse=True)
+def no_first_screen_pause(monkeypatch):
+    """AppTest has no browser to draw a first screen: a lesson need not pause for one."""
+    from lessons.widgets import common
+
+    monkeypatch.setattr(common, "FIRST_SCREEN_PAUSE_S", 0)
+
+
 @pytest.fixture
 def open_page():
     """open_page(key, query={...}) -> an AppTest of the whole app, switched to

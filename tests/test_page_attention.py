@@ -11,7 +11,7 @@ from shipped_configs import config
 
 from lessons.widgets.attention import PRONOUN
 from lib import attention as att
-from lib import attention_models, model_registry, sampling
+from lib import attention_models, course, model_registry, sampling
 
 TIMEOUT = 240
 
@@ -170,6 +170,24 @@ def test_every_run_sends_the_text_boxes_their_values(page):
         assert sent.set_value and sent.value == typed
         assert page.text_input(key="attention_sentence").proto.set_value
         page.segmented_control(key="attention_bertviz_view").set_value("model").run()
+
+
+def test_the_first_screen_has_the_browser_to_itself_only_on_arrival(open_page, monkeypatch):
+    """The page pauses after its first figure when a student arrives (so the browser draws it
+    before the rest of the page), not on the reruns that follow, and again on coming back."""
+    from lessons.widgets import common
+
+    pauses = []
+    monkeypatch.setattr(common, "time", type("Clock", (), {"sleep": staticmethod(pauses.append)}))
+    monkeypatch.setattr(common, "FIRST_SCREEN_PAUSE_S", 0.4)
+    app = open_page("attention", timeout=TIMEOUT)
+    assert pauses == [0.4]
+    app.text_input(key="attention_sentence").set_value("the dog sat").run()
+    open_tabs(app, **SOFTMAX)
+    assert pauses == [0.4] and not app.exception
+    app.switch_page(course.lesson("tokenizers").page).run()
+    app.switch_page(course.lesson("attention").page).run()
+    assert pauses == [0.4, 0.4] and not app.exception
 
 
 def test_neuron_view_shows_the_models_queries_and_keys_for_the_picked_head(page, minilm):

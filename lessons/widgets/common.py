@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import random
 import threading
+import time
 from typing import Any, Callable, Iterable, Mapping
 
 import streamlit as st
@@ -58,6 +59,10 @@ if (!window.glassboxCopyLink) {
 </script>
 """
 QUIZ_SEED_RANGE = (1, 999_999)
+# How long a lesson's first screen has the browser to itself on arrival (see first_screen_sent):
+# on this 2-core machine the browser drew the attention lesson's first screen 0.35-0.45 s after
+# the click, so shorter pauses (0.05 s, 0.15 s) still let the rest of the page arrive first.
+FIRST_SCREEN_PAUSE_S = 0.4
 
 
 # --- session-wide settings (sidebar) ----------------------------------------------
@@ -91,6 +96,7 @@ def sidebar() -> None:
         st.toggle("Classroom mode", key="classroom", help="Bigger text and fewer controls, for a projector.")
         st.html(COPY_LINK_HTML, unsafe_allow_javascript=True)
         st.caption("The link opens this page with your settings, for every student.")
+    st.session_state["_previous_lesson"] = st.session_state.get("_shared_lesson")  # read by first_screen_sent()
     st.session_state["_shared_lesson"] = None  # set again by the page's shared_state()
     st.html(PAGE_CSS)
     if classroom():
@@ -254,6 +260,16 @@ def _resend_shared_values(params: Mapping[str, urlstate.Param]) -> None:
                 st.session_state[param.key] = st.session_state[param.key]
             except StreamlitWidgetAlreadyInstantiatedError:  # drawn earlier in this run (an earlier fragment): sent
                 pass
+
+
+def first_screen_sent() -> None:
+    """Call after a lesson's first screen. On arrival at the lesson (not on its reruns), pause
+    for FIRST_SCREEN_PAUSE_S, so the browser draws the first figure before the rest of the
+    page reaches it. Sent together, the first figure waits until the browser has drawn every
+    chart below it too: on the attention lesson, 1.7-1.9 s after the click instead of 0.4 s
+    (benchmarks/README, "First screens")."""
+    if st.session_state.get("_previous_lesson") != st.session_state.get("_shared_lesson"):
+        time.sleep(FIRST_SCREEN_PAUSE_S)
 
 
 def sync_url() -> list[str]:
