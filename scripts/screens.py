@@ -79,6 +79,11 @@ CLIPPED_TEXT_JS = """() => {
   }
   return [...new Set(cut)];
 }"""
+# The app's own words a student reads as labels: widget labels, buttons, tabs, expanders, headings
+# and the sidebar's links (not what is typed in a box, nor a chart's data).
+LABELS_JS = """() => [...document.querySelectorAll(
+  '[data-testid=stWidgetLabel], button, [role=tab], summary, h1, h2, h3, [data-testid=stSidebarNav] a')]
+  .map(el => el.innerText.trim()).filter(Boolean)"""
 TITLE_JS = "() => document.querySelector('[data-testid=stMain] h1')?.textContent ?? ''"
 SCRIPT_IDLE_JS = "document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"
 # The first figure, or 'idle' once the script has finished and everything it drew is on screen

@@ -1,9 +1,11 @@
 """Every lesson's first screen, as a student opens it from the sidebar: at 1280×720 in classroom
 mode (the projector, and the pass that warms the server), then at 1400×1000. On each page a chart,
 image or drawing at least 300 px wide shows at least 200 px of itself before any scrolling, no
-element of the main area is wider than what holds it, and no chart's titles or labels run past its edge. The seconds from the click to that figure
-go to benchmarks/first_screens.json, from which benchmarks/README.md's table is made
-(benchmarks/first_screens.py prints it). One server, one browser, one tab per window size.
+element of the main area is wider than what holds it, no chart's titles or labels run past its
+edge, and no label, button, tab or heading holds an emoji (an empty box on a machine without an
+emoji font). The seconds from the click to that figure go to benchmarks/first_screens.json, from
+which benchmarks/README.md's table is made (benchmarks/first_screens.py prints it). One server,
+one browser, one tab per window size.
 
 The classroom pass is also the tour of the whole app as a class sees it: each page scrolled to its
 end and back, with no exception box, no console error and no request that leaves the machine,
@@ -15,6 +17,7 @@ import time
 
 import pytest
 from conftest import ARTIFACTS, leaves_the_machine, record_traffic, screenshot, scroll_through
+from test_app_labels import emoji_in
 
 from lib import course
 from scripts import screens
@@ -70,6 +73,8 @@ def test_every_lesson_opens_on_a_figure(browser, app_url, timings, window):
             assert figure["width"] >= screens.MIN_WIDTH and figure["visible"] >= screens.MIN_VISIBLE
             problems += [f"{lesson.key}: {wide}" for wide in tab.evaluate(screens.OVERFLOW_JS)]
             problems += [f"{lesson.key}: chart text cut off: {cut}" for cut in tab.evaluate(screens.CLIPPED_TEXT_JS)]
+            problems += [f"{lesson.key}: emoji in a label: {label!r}" for label in tab.evaluate(screens.LABELS_JS)
+                         if emoji_in(label)]
             if classroom:
                 problems += [f"{lesson.key}: {problem}" for problem in whole_page_problems(tab, lesson)]
     finally:
