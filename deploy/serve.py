@@ -104,6 +104,9 @@ def healthy(port: int, host: str = "127.0.0.1") -> bool:
 
 class Supervisor:
     def __init__(self, args: argparse.Namespace):
+        if not Path(HAPROXY).exists():
+            raise SystemExit(f"HAProxy is not installed ({HAPROXY} not found): `sudo apt-get install haproxy` "
+                             "(Debian/Ubuntu), then `make serve` again")
         self.args = args
         self.run_dir = Path(tempfile.mkdtemp(prefix="glassbox-serve-"))
         self.ports = [args.backend_port + i for i in range(args.replicas)]

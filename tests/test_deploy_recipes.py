@@ -118,3 +118,9 @@ def test_haproxy_accepts_the_rendered_config(tmp_path):
     env = {**os.environ, "GLASSBOX_BIND": "127.0.0.1", "GLASSBOX_PORT": "9100", "GLASSBOX_STATS_PORT": "9200"}
     check = subprocess.run([serve.HAPROXY, "-c", "-f", str(path)], env=env, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_make_serve_without_haproxy_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(serve, "HAPROXY", str(tmp_path / "haproxy"))  # a path with nothing there
+    with pytest.raises(SystemExit, match=r"HAProxy is not installed .*apt-get install haproxy"):
+        serve.Supervisor(serve.parse_args(["--replicas", "1"]))
