@@ -68,15 +68,28 @@ LOADING_SPINNER = "Loading the model"
 REPLICA_COOKIE = "GLASSBOX_REPLICA"  # deploy/haproxy.cfg's stickiness cookie
 ANSWER_TIMEOUT_S = 180  # an answer slower than this counts as a failed interaction
 RECONNECT_TIMEOUT_S = 120
-# One marker per student: a word that MiniLM and SmolLM2 each keep as one token, none inside another or a template.
+# One marker per student: a word that MiniLM and SmolLM2 each keep as one token, none inside another, a template
+# or the rest of a heatmap's spec (tests/test_load_markers.py checks all three).
 MARKERS = ["volcano", "lantern", "glacier", "tornado", "compass", "mango", "violin", "harbour", "cactus",
            "meteor", "pyramid", "orchid", "falcon", "canyon", "kettle", "anchor", "beacon", "squirrel",
-           "piano", "dragon", "rocket", "pirate", "castle", "turtle", "penguin", "dolphin", "tiger", "lemon",
-           "banana", "guitar", "trumpet", "jungle", "circus", "museum", "ladder", "hammer", "pencil", "mirror",
-           "candle", "blanket", "pillow", "carpet", "basket", "bottle", "jacket", "helmet", "knight", "monkey",
-           "rabbit", "donkey", "parrot", "spider", "zebra", "camel", "eagle", "salmon", "tomato", "potato",
-           "cherry", "pepper", "onion", "carrot", "walnut", "comet", "galaxy", "tractor", "wagon", "sailor",
-           "farmer", "baker", "soldier"]
+           "piano", "dragon", "rocket", "pirate", "castle", "turtle", "penguin", "dolphin", "tiger",
+           "lemon", "banana", "guitar", "trumpet", "jungle", "circus", "museum", "ladder", "hammer",
+           "pencil", "mirror", "candle", "blanket", "pillow", "carpet", "basket", "bottle", "jacket",
+           "helmet", "knight", "monkey", "rabbit", "donkey", "parrot", "spider", "zebra", "camel", "eagle",
+           "salmon", "tomato", "potato", "cherry", "pepper", "onion", "carrot", "walnut", "comet", "galaxy",
+           "tractor", "wagon", "sailor", "farmer", "baker", "soldier", "ocean", "forest", "desert",
+           "island", "bridge", "tunnel", "garden", "window", "bucket", "saddle", "feather", "thunder",
+           "rainbow", "diamond", "crystal", "marble", "cotton", "velvet", "copper", "bronze", "giant",
+           "robot", "engine", "motor", "vessel", "canoe", "tent", "cabin", "cottage", "palace", "temple",
+           "tower", "fortress", "barn", "stable", "orchard", "meadow", "valley", "lake", "pond", "swamp",
+           "marsh", "cliff", "cave", "prairie", "savanna", "oasis", "lagoon", "reef", "coral", "pearl",
+           "shell", "crab", "lobster", "shrimp", "octopus", "squid", "whale", "shark", "seal", "beaver",
+           "lizard", "snake", "frog", "toad", "hawk", "crow", "sparrow", "pigeon", "goose", "duck", "panda",
+           "bison", "moose", "deer", "wolf", "bear", "lion", "leopard", "gorilla", "rhino", "elephant",
+           "kangaroo", "violet", "rose", "lily", "cedar", "maple", "willow", "birch", "pine", "apple",
+           "peach", "plum", "grape", "lime", "coconut", "almond", "peanut", "cookie", "pizza", "sandwich",
+           "cheese", "butter", "honey", "sugar", "coffee", "spoon", "fork", "knife", "barrel", "drum",
+           "flute", "harp"]
 TEMPLATES = ["The {m} near the old river looked strange this morning.",
              "My teacher said the {m} was the best example in the whole chapter.",
              "Nobody expected a {m} to appear in the middle of the exam.",
