@@ -7,7 +7,8 @@ tokenize-and-forward; the shared model is never modified.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -107,23 +108,90 @@ def encode(loaded, text: str, max_tokens: int) -> tuple[dict, int]:
 
 
 def model_attention(loaded, text: str, max_tokens: int = DISPLAY_TOKEN_LIMIT) -> ModelAttention:
-    """Every layer's and head's attention weights for `text`, as the model computes them."""
+    """Every layer's and head's attention weights for `text`, as the model computes them.
+
+    Students who ask while another's pass is running share the next pass: whoever gets the
+    lock runs every text waiting for it, the short ones as one padded batch
+    (`forward_together`). Each student gets the weights of a pass over their text alone
+    (to float32 rounding: tests/test_attention_batching.py)."""
     if not text.strip():
         raise ValueError("Type a sentence first: there is nothing to attend to.")
-    limit = min(token_limit(loaded), max_tokens)
+    request = _Request(text, min(token_limit(loaded), max_tokens))
+    with _waiting_guard:
+        _waiting.setdefault(id(loaded), []).append(request)
+    with loaded.lock:
+        if not request.done.is_set():  # no pass took it while this thread waited
+            with _waiting_guard:
+                waiting = _waiting.pop(id(loaded), [])
+            _run(loaded, waiting)
+    if request.error is not None:
+        raise request.error
+    return request.result
+
+
+BATCH_TOKEN_LIMIT = 64  # texts up to this long share a pass; padding a longer one would cost more than it saves
+BATCH_SIZE_LIMIT = 8
+
+
+@dataclass
+class _Request:
+    text: str
+    max_tokens: int
+    result: ModelAttention | None = None
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+_waiting: dict[int, list[_Request]] = {}  # id(loaded) -> texts waiting for that model's lock
+_waiting_guard = threading.Lock()
+
+
+def _run(loaded, requests: list[_Request]) -> None:
+    """Answer every request (the caller holds the lock): short texts in batches, long ones alone."""
+    try:
+        encoded = [encode(loaded, r.text, r.max_tokens) for r in requests]
+        short = [i for i, (e, _) in enumerate(encoded) if e["input_ids"].shape[1] <= BATCH_TOKEN_LIMIT]
+        groups = [short[i:i + BATCH_SIZE_LIMIT] for i in range(0, len(short), BATCH_SIZE_LIMIT)]
+        groups += [[i] for i in range(len(requests)) if i not in short]
+        for group in groups:
+            try:
+                attentions = forward_together(loaded, [encoded[i][0] for i in group])
+            except Exception as err:  # each student in a failed pass gets its error; the other passes go on
+                for i in group:
+                    requests[i].error = err
+                continue
+            for i, weights in zip(group, attentions):
+                requests[i].result = _model_attention(loaded, encoded[i][0], weights, encoded[i][1],
+                                                      requests[i].max_tokens)
+    finally:  # no waiting student is left without an answer, whatever stopped this thread
+        for r in requests:
+            if r.result is None and r.error is None:
+                r.error = RuntimeError("The model's pass was interrupted: try again.")
+            r.done.set()
+
+
+def forward_together(loaded, encoded: list[dict]) -> list[np.ndarray]:
+    """One forward pass over several tokenised texts, padded on the right and masked, so each
+    text's weights are those of a pass over it alone: a causal model never looks right, and
+    an encoder's padded keys get weight 0. Returns (layers, heads, seq, seq) per text."""
+    lengths = [e["input_ids"].shape[1] for e in encoded]
+    longest = max(lengths)
+    batch = {key: torch.cat([torch.nn.functional.pad(e[key], (0, longest - n)) for e, n in zip(encoded, lengths)])
+             for key in encoded[0].keys()}  # (batch, longest); attention_mask pads with 0
     # One thread: the lock serialises the class's forward passes anyway, and two threads
     # per pass fight the other students' reruns for the cores (benchmarks/README.md: MiniLM
     # on 32 tokens at load 8.6 took 961 ms on two threads, 45 ms on one).
-    with loaded.lock, device_policy.cpu_threads(loaded.device):
-        encoded, full_count = encode(loaded, text, limit)
-        encoded = encoded.to(loaded.device)
+    with device_policy.cpu_threads(loaded.device), torch.inference_mode():
         # The base model, without the LM head: SmolLM2's scores its whole vocabulary at every position,
         # a third of its time, for logits this page never shows.
-        with torch.inference_mode():
-            out = loaded.model.base_model(**encoded, output_attentions=True)
+        out = loaded.model.base_model(**{k: v.to(loaded.device) for k, v in batch.items()}, output_attentions=True)
+    stacked = torch.stack(out.attentions).float().cpu()  # (layers, batch, heads, longest, longest)
+    return [stacked[:, b, :, :n, :n].numpy() for b, n in enumerate(lengths)]
+
+
+def _model_attention(loaded, encoded: dict, attentions: np.ndarray, full_count: int, limit: int) -> ModelAttention:
     ids = encoded["input_ids"][0].tolist()
     special_ids = set(loaded.tokenizer.all_special_ids)
-    attentions = torch.stack(out.attentions)[:, 0].float().cpu().numpy()  # (layers, heads, seq, seq)
     return ModelAttention(tokens=loaded.tokenizer.convert_ids_to_tokens(ids),
                           special=[i in special_ids for i in ids],
                           attentions=attentions, model_limit=token_limit(loaded),
