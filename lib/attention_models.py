@@ -186,7 +186,7 @@ def forward_together(loaded, encoded: list[dict]) -> list[np.ndarray]:
         # a third of its time, for logits this page never shows.
         out = loaded.model.base_model(**{k: v.to(loaded.device) for k, v in batch.items()}, output_attentions=True)
     stacked = torch.stack(out.attentions).float().cpu()  # (layers, batch, heads, longest, longest)
-    return [stacked[:, b, :, :n, :n].numpy() for b, n in enumerate(lengths)]
+    return [stacked[:, b, :, :n, :n].contiguous().numpy() for b, n in enumerate(lengths)]  # each its own memory
 
 
 def _model_attention(loaded, encoded: dict, attentions: np.ndarray, full_count: int, limit: int) -> ModelAttention:
