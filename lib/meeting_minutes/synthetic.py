@@ -371,13 +371,18 @@ def _action_event(w: Writer, event: str, chair: str, talkers: list[str], task: s
 
 # --- rendering ---------------------------------------------------------------------------
 
+# No dither: sox adds random noise when it resamples to 16 bits, so each rendering of a meeting
+# differed and Whisper heard a name in one and not in another (a test failed in one CI run of many).
+SOX_OPTIONS = ("-D",)
+
+
 def _speak(text: str, voice: dict, folder: Path) -> np.ndarray:
     import soundfile as sf
 
     raw, wav = folder / "raw.wav", folder / "turn.wav"
     subprocess.run(["espeak-ng", "-v", voice["voice"], "-p", str(voice["pitch"]), "-s", str(voice["speed"]),
                     "-w", str(raw), text], check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(wav)], check=True,
+    subprocess.run(["sox", *SOX_OPTIONS, str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(wav)], check=True,
                    capture_output=True)
     samples, _ = sf.read(wav, dtype="float32")
     return np.trim_zeros(samples.astype(np.float32), trim="fb")
@@ -410,8 +415,9 @@ def render(script: dict, path: Path) -> list[dict]:
 
 
 def script_hash(script: dict) -> str:
-    return hashlib.sha1(json.dumps({k: script[k] for k in ("seed", "voices", "turns")}, sort_keys=True)
-                        .encode()).hexdigest()[:16]
+    """Names the rendering: the script and how it is rendered (a change of either renders it again)."""
+    rendering = {k: script[k] for k in ("seed", "voices", "turns")} | {"sox": SOX_OPTIONS}
+    return hashlib.sha1(json.dumps(rendering, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def rendered(script: dict) -> tuple[Path, list[dict]]:
