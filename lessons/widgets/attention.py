@@ -356,14 +356,18 @@ def real_heatmap_section(real: attention_models.ModelAttention, loaded, role: st
     weights = real.attentions[layer].mean(0) if head == AVERAGE else real.attentions[layer, head - 1]
     one_tab, all_tab = common.lazy_tabs(["One head", "What every head attends to"], key=f"attention_heads_tab_{role}")
     if one_tab.open:
-        one_tab.plotly_chart(charts.heatmap(weights, token_labels, token_labels, zrange=(0, 1),
-                                            title=f"{loaded.spec.title}: layer {layer + 1}, head {head}",
-                                            x_title="key (looked at)", y_title="query (looking)",
-                                            cell_text=".2f" if len(token_labels) <= 12 else None),
+        one_tab.plotly_chart(real_heatmap_figure(weights, token_labels, f"{loaded.spec.title}: layer {layer + 1}, head {head}"),
                              width="stretch", key="attention_real_heatmap")
     if all_tab.open:
         with all_tab:
             head_roles_grid(real, role)
+
+
+def real_heatmap_figure(weights, token_labels: list[str], title: str) -> go.Figure:
+    """Section 5's heatmap of one head (or the heads' mean): what the load tests read their markers from."""
+    return charts.heatmap(weights, token_labels, token_labels, zrange=(0, 1), title=title,
+                          x_title="key (looked at)", y_title="query (looking)",
+                          cell_text=".2f" if len(token_labels) <= 12 else None)
 
 
 def head_roles_grid(real: attention_models.ModelAttention, role: str) -> None:
