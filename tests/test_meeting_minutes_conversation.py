@@ -227,3 +227,23 @@ def test_a_sentence_cut_by_a_pause_is_rejoined():
     assert owners(deadline_other_voice)[0][::2] == ("Otto", "2026-03-31")
     introductions = talk("Speaker 1: Hi, I'm Nadia,", "Speaker 2: and I'm Sol.")
     assert conversation.candidate_attendees(introductions) == ["Nadia", "Sol"]
+
+
+def test_a_name_at_the_end_of_a_request_heard_at_the_start_of_the_reply():
+    comma = talk("Speaker 1: Could you restock the dressing trolley my next Wednesday?",
+                 "Speaker 2: Mei, sure, leave it with me.", "Speaker 1: Perfect, thanks Mei.")
+    assert owners(comma) == [("Mei", "Restock the dressing trolley", "2026-03-11")]
+    assert conversation.name_voices(comma)["Speaker 2"][0] == "Mei"
+    alone = talk("Speaker 1: Can you tune the piano by the 28?", "Speaker 2: Leila. I'm afraid I don't have time.",
+                 "Speaker 3: I'll tune the piano by the 28 then.", "Speaker 1: Thanks, Kwame.")
+    assert owners(alone) == [("Kwame", "Tune the piano", "2026-03-28")]
+    # a reply that names the asker after a request that already names someone stays as it was
+    named = talk("Speaker 1: Ana, could you book the hall?", "Speaker 2: Omar, sure, I'll do it.")
+    assert owners(named) == [("Ana", "Book the hall", "")]
+
+
+def test_a_vocative_cut_off_before_a_request_that_names_nobody():
+    segments = talk("Speaker 1: Yes, Peter. Please book the cold room by the end of the week.", "Speaker 2: Sure.")
+    assert owners(segments) == [("Peter", "Book the cold room", "2026-03-06")]
+    other_voice = talk("Speaker 2: Yes, Peter.", "Speaker 1: Please book the cold room by Friday.")
+    assert [o for o, _, _ in owners(other_voice)] != ["Peter"]

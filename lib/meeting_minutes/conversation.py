@@ -103,26 +103,57 @@ class _Pending:
 
 
 NAME_ALONE = re.compile(rf"^(?P<name>{NAME})\s*[,.!?]*$")
+INTERJECTION_AND_NAME = re.compile(rf"^(?:yes|okay|ok|so|right|and|now|well),?\s+(?P<name>{NAME})\s*[,.!]*$", re.I)
 THANKS_ALONE = re.compile(r"^(?:thanks|thank you|great, thanks|perfect, thanks)\s*[,.!]*$", re.I)
+# A request that names nobody: "Could you book the hall by Friday?", "Please print the flyers."
+NAMELESS_REQUEST = re.compile(rf"^{_VOC_START}(?:please\s+\w|{REQUEST_VERB}\s+\w)", re.I)
+# A reply that opens with a name: "Mei, sure, leave it with me."
+NAME_THEN_REPLY = re.compile(rf"^(?P<name>{NAME})[,.]?\s+(?P<reply>.+)$")
+
+
+def _is_nameless_request(text: str) -> bool:
+    return bool(NAMELESS_REQUEST.match(text)) and _request(text) is None
+
+
+def _vocative_to_request(request: Sentence, name: str) -> None:
+    request.text = f"{request.text.rstrip(',.!? ')}, {name}?"
 
 
 def sentences(segments: list[Segment]) -> list[Sentence]:
     """The transcript's sentences in order. Speech recognition often cuts a name off the
     sentence it belongs to ("Thanks." "Ravi." or "Oscar." "Please learn…"): a name alone is
-    joined to a thanks just before it, else to the sentence after it."""
+    joined to a thanks just before it, else to the sentence after it. A name said at the end
+    of a request often lands at the start of the reply ("Could you restock the trolley?"
+    "Mei, sure, leave it with me."): after a request that names nobody, a name opening a
+    reply goes back to the request as the one addressed; "Yes, Peter." before a request that
+    names nobody, in the same voice, is its start."""
     found = _continued([Sentence(text.strip(), i, s.speaker) for i, s in enumerate(segments)
                         for text in SENTENCE_END.split(s.text) if text.strip()])
     _recapitalise(found)
     joined: list[Sentence] = []
     carried: Sentence | None = None
     for sentence in found:
+        after_request = not carried and joined and _is_nameless_request(joined[-1].text)
         alone = NAME_ALONE.match(sentence.text)
         if alone and _is_name(alone.group("name")):
             if joined and THANKS_ALONE.match(joined[-1].text):
                 joined[-1].text = f"{joined[-1].text.rstrip(',.! ')}, {alone.group('name')}."
+            elif after_request:
+                _vocative_to_request(joined[-1], alone.group("name"))
             else:
                 carried = sentence
             continue
+        before = INTERJECTION_AND_NAME.match(joined[-1].text) if joined else None
+        if before and _is_name(before.group("name")) and joined[-1].speaker == sentence.speaker and \
+                _is_nameless_request(sentence.text):  # "Yes, Peter." "Please book the cold room."
+            joined[-1].text = f"{before.group('name')}, {sentence.text[:1].lower()}{sentence.text[1:]}"
+            continue
+        opening = NAME_THEN_REPLY.match(sentence.text)
+        if after_request and opening and _is_name(opening.group("name")) and \
+                (ACCEPT.match(opening.group("reply")) or DECLINE.search(opening.group("reply"))):
+            _vocative_to_request(joined[-1], opening.group("name"))
+            rest = opening.group("reply")
+            sentence = Sentence(rest[:1].upper() + rest[1:], sentence.segment, sentence.speaker)
         if carried:
             rest = sentence.text
             sentence = Sentence(f"{carried.text.rstrip(',.!? ')}, {rest[:1].lower()}{rest[1:]}", carried.segment,

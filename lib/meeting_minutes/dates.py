@@ -36,6 +36,7 @@ DEADLINE = (rf"(?:the\s+)?end\s+o[fn]\s+(?:the\s+|this\s+|next\s+)?(?:day|week|m
             rf"(?:next|this)\s+(?:week|month)|(?:next\s+|this\s+|coming\s+)?{_WEEKDAY}|"
             rf"(?:the\s+)?{_DAY_NUMBER}\s+of\s+{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY_NUMBER}|"
             rf"(?:the\s+)?{_ORDINAL}(?=\s*(?:$|[,.?!]|at\b|please\b|if\b|so\b|and\b|then\b))|"
+            rf"the\s+\d{{1,2}}(?=\s*(?:$|[,.?!]))|"  # "by the 28": the ordinal's ending not written
             rf"(?<=in\s)(?:a|{_AMOUNT})\s+(?:days?|weeks?)(?:'?\s*time)?|"
             rf"(?<=within\s)(?:a|{_AMOUNT})\s+(?:days?|weeks?)")
 FOUND = re.compile(rf"(?:[\s,]*\b{PREPOSITION})?\s+(?P<due>{DEADLINE})\b(?:'s)?(?:\s+at\s+the\s+latest)?", re.I)
@@ -126,7 +127,7 @@ def resolve(due: str, meeting: dt.date) -> dt.date | None:
         if found and found < meeting:
             found = _safe_date(meeting.year + 1, month, day)
         return found
-    ordinal = re.fullmatch(_ORDINAL, text)
+    ordinal = re.fullmatch(rf"{_ORDINAL}|\d{{1,2}}", text)
     if ordinal:
         day = _ordinal_day(text)
         year, month = meeting.year, meeting.month
