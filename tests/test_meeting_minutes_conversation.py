@@ -247,3 +247,24 @@ def test_a_vocative_cut_off_before_a_request_that_names_nobody():
     assert owners(segments) == [("Peter", "Book the cold room", "2026-03-06")]
     other_voice = talk("Speaker 2: Yes, Peter.", "Speaker 1: Please book the cold room by Friday.")
     assert [o for o, _, _ in owners(other_voice)] != ["Peter"]
+
+
+def test_a_request_that_names_nobody_belongs_to_whoever_accepts_it():
+    thanked = talk("Speaker 1: I'd like beater to send the set list to the venue by the end of the month.",
+                   "Speaker 2: Yes, no problem.", "Speaker 1: Perfect. Thanks, Peter.")
+    assert owners(thanked) == [("Peter", "Send the set list to the venue", "2026-03-31")]
+    by_voice = talk("Speaker 1: Could you make a watering rota for the summer by Friday?", "Speaker 2: Of course.")
+    assert owners(by_voice, {"Speaker 2": "Peter"}) == [("Peter", "Make a watering rota for the summer", "2026-03-06")]
+    nobody_accepts = talk("Speaker 1: Could you call the museum about the tickets?", "Speaker 2: The coach is booked.")
+    assert owners(nobody_accepts) == []
+    declined = talk("Speaker 1: Please print the flyers for the open day.", "Speaker 2: Sorry, I can't, I'm away.")
+    assert owners(declined) == []
+
+
+def test_a_name_after_thanks_at_the_end_of_a_reply_is_the_one_thanked():
+    segments = talk("Speaker 1: Could you buy new seed trays by Friday, Mei?", "Speaker 2: Sure, I'll do it, thank you,",
+                    "Speaker 1: Mei.", "Speaker 1: Emma, please print the flyers on Tuesday.",
+                    "Speaker 3: I can't do that one, sorry, I'm travelling.", "Speaker 1: Fine, it can wait.")
+    assert owners(segments) == [("Mei", "Buy new seed trays", "2026-03-06")]
+    two_names = talk("Speaker 1: Mei.", "Speaker 1: Emma, please print the flyers on Tuesday.", "Speaker 3: Sure.")
+    assert owners(two_names) == [("Emma", "Print the flyers", "2026-03-10")]

@@ -104,9 +104,13 @@ class _Pending:
 
 NAME_ALONE = re.compile(rf"^(?P<name>{NAME})\s*[,.!?]*$")
 INTERJECTION_AND_NAME = re.compile(rf"^(?:yes|okay|ok|so|right|and|now|well),?\s+(?P<name>{NAME})\s*[,.!]*$", re.I)
-THANKS_ALONE = re.compile(r"^(?:thanks|thank you|great, thanks|perfect, thanks)\s*[,.!]*$", re.I)
+THANKS_AT_END = re.compile(r"\b(?:thanks|thank you)\s*[,.!]*$", re.I)  # "Sure, I'll do it, thank you," "Mei."
 # A request that names nobody: "Could you book the hall by Friday?", "Please print the flyers."
 NAMELESS_REQUEST = re.compile(rf"^{_VOC_START}(?:please\s+\w|{REQUEST_VERB}\s+\w)", re.I)
+# The same with the task, and "I'd like him to…" (often a name misheard: "I'd like beater to…")
+NAMELESS_TASK = [re.compile(rf"^{_VOC_START}(?:please\s+)?{REQUEST_VERB}\s+(?P<task>[^?!]+)", re.I),
+                 re.compile(rf"^{_VOC_START}please\s+(?P<task>[^?!]+)", re.I),
+                 re.compile(r"\b(?:I(?:'d| would) like|I need|I want) (?!(?:we|I|to)\b)[a-z]+ to\s+(?P<task>[^?!]+)")]
 # A reply that opens with a name: "Mei, sure, leave it with me."
 NAME_THEN_REPLY = re.compile(rf"^(?P<name>{NAME})[,.]?\s+(?P<reply>.+)$")
 
@@ -136,7 +140,7 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
         after_request = not carried and joined and _is_nameless_request(joined[-1].text)
         alone = NAME_ALONE.match(sentence.text)
         if alone and _is_name(alone.group("name")):
-            if joined and THANKS_ALONE.match(joined[-1].text):
+            if joined and THANKS_AT_END.search(joined[-1].text):
                 joined[-1].text = f"{joined[-1].text.rstrip(',.! ')}, {alone.group('name')}."
             elif after_request:
                 _vocative_to_request(joined[-1], alone.group("name"))
@@ -154,6 +158,9 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
             _vocative_to_request(joined[-1], opening.group("name"))
             rest = opening.group("reply")
             sentence = Sentence(rest[:1].upper() + rest[1:], sentence.segment, sentence.speaker)
+        if carried and NAME_THEN_REPLY.match(sentence.text) and _is_name(NAME_THEN_REPLY.match(sentence.text)["name"]):
+            joined.append(carried)  # "May." then "Emma, please print…": two people named, not one
+            carried = None
         if carried:
             rest = sentence.text
             sentence = Sentence(f"{carried.text.rstrip(',.!? ')}, {rest[:1].lower()}{rest[1:]}", carried.segment,
@@ -333,15 +340,24 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
         label = sents[k].speaker
         return voice_names.get(label, label)
 
+    def accepted(k: int) -> None:
+        """Sentence k takes the pending request: after a decline it passes to whoever is
+        suggested or takes it; a request that named nobody goes to the one who accepts."""
+        if pending.declined:
+            pending.item.owner = pending.suggested or speaker_name(k, pending.asker)
+            pending.declined = False
+        elif not pending.item.owner:
+            pending.item.owner = speaker_name(k)
+
     def finish(p: _Pending | None) -> None:
-        if p and not p.done and (not p.declined or p.item.owner != p.names[0]):
+        if p and not p.done and p.item.owner and (not p.declined or p.item.owner != p.names[0]):
             items.append(p.item)
         if p:
             p.done = True
 
     for k, s in enumerate(sents):
         text = s.text
-        request = _request(text)
+        request = _request(text) or _nameless_request(text)
         if pending and k - pending.asked_at > WINDOW + 2 * pending.declined:
             if pending.declined and pending.suggested:
                 pending.item.owner, pending.declined = pending.suggested, False  # suggested, nobody objected
@@ -350,7 +366,7 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
         if request:
             name, raw = request
             task, due = _task(raw)
-            if pending and not pending.done and ANAPHORIC.match(task) and pending.declined:
+            if pending and not pending.done and ANAPHORIC.match(task) and pending.declined and name:
                 pending.item.owner = canon.get(name, name)  # "Omar, could you take it instead?"
                 pending.declined = False
                 continue
@@ -384,14 +400,10 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
                 same = not _is_task(task) or len(said & _words(pending.item.task)) >= max(1, len(said) / 2)
                 if same:
                     pending.item.due = pending.item.due or due
-                    if pending.declined:
-                        pending.item.owner = pending.suggested or speaker_name(k, pending.asker)
-                        pending.declined = False
+                    accepted(k)
                     continue
             elif ACCEPT.search(text):
-                if pending.declined:
-                    pending.item.owner = pending.suggested or speaker_name(k, pending.asker)
-                    pending.declined = False
+                accepted(k)
                 continue
         for promise in SELF.finditer(text):
             task, due = _task(promise.group("task"))
@@ -408,6 +420,16 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
     for item in items:
         item.due_date = dates.iso(item.due, meeting_date)
     return _deduplicated(items)
+
+
+def _nameless_request(text: str) -> tuple[str, str] | None:
+    """("", task) for a request that names nobody: whoever accepts it owns it."""
+    if _request(text) is None:
+        for pattern in NAMELESS_TASK:
+            match = pattern.search(text)
+            if match:
+                return "", match.group("task")
+    return None
 
 
 def _request(text: str) -> tuple[str, str] | None:
