@@ -268,3 +268,19 @@ def test_a_name_after_thanks_at_the_end_of_a_reply_is_the_one_thanked():
     assert owners(segments) == [("Mei", "Buy new seed trays", "2026-03-06")]
     two_names = talk("Speaker 1: Mei.", "Speaker 1: Emma, please print the flyers on Tuesday.", "Speaker 3: Sure.")
     assert owners(two_names) == [("Emma", "Print the flyers", "2026-03-10")]
+
+
+def test_voices_are_named_so_that_the_most_evidence_agrees():
+    # Speaker 2 was thanked as Ana twice and as Lea once; Speaker 3 as Ana twice, and never as anyone else
+    segments = talk("Speaker 2: I'll book the hall.", "Speaker 1: Thanks, Ana.", "Speaker 2: I'll print the menu.",
+                    "Speaker 1: Thanks, Ana.", "Speaker 2: I'll order the chairs.", "Speaker 1: Thanks, Lea.",
+                    "Speaker 3: I'll call the caterer.", "Speaker 1: Thanks, Ana.",
+                    "Speaker 3: I'll fetch the keys.", "Speaker 1: Thanks, Ana.")
+    named = {label: name for label, (name, _) in conversation.name_voices(segments).items()}
+    assert named == {"Speaker 2": "Lea", "Speaker 3": "Ana"}  # strongest first would leave Speaker 3 unnamed
+
+
+def test_an_answer_that_accepts_names_the_voice_more_than_a_new_request():
+    segments = talk("Speaker 1: Hugo, any news?", "Speaker 4: Let me wash the match shirts.",
+                    "Speaker 3: Hugo, and the stock in the cellar.", "Speaker 1: Could you clean the oven, Mei?")
+    assert conversation.name_voices(segments)["Speaker 4"][0] == "Hugo"

@@ -23,6 +23,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
 from lib.meeting_minutes import dates
 from lib.meeting_minutes.schema import ActionItem, Segment
 
@@ -250,7 +253,8 @@ def _quote(text: str, limit: int = 60) -> str:
 
 def voice_evidence(segments: list[Segment]) -> dict[str, list[Evidence]]:
     """{speaker label: evidence for names}: introductions (weight 3), answering right after
-    someone was addressed by name (2), being thanked right after speaking (2)."""
+    someone was addressed by name (2 when the answer accepts, declines or promises, else 1),
+    being thanked right after speaking (2)."""
     sents = sentences(segments)
     canon = canonical_names(sents)
     found: dict[str, list[Evidence]] = {}
@@ -265,27 +269,34 @@ def voice_evidence(segments: list[Segment]) -> dict[str, list[Evidence]]:
         nxt = sents[k + 1] if k + 1 < len(sents) else None
         prev = sents[k - 1] if k else None
         if nxt and nxt.speaker != s.speaker and (name := addressed(s.text)):
-            add(nxt.speaker, name, f"answered just after the previous speaker said {_quote(s.text)}", 2)
+            add(nxt.speaker, name, f"answered just after the previous speaker said {_quote(s.text)}",
+                2 if _is_reply(nxt.text) else 1)
         if prev and prev.speaker != s.speaker and (name := thanked(s.text)):
             add(prev.speaker, name, f"was thanked just after speaking: {_quote(s.text)}", 2)
     return found
 
 
+def _is_reply(text: str) -> bool:
+    """An answer to a request: accepting, declining or promising (not a new request or remark)."""
+    return bool(ACCEPT.match(text) or DECLINE.search(text) or SELF.search(text)) and not _request(text)
+
+
 def name_voices(segments: list[Segment]) -> dict[str, tuple[str, str]]:
-    """{speaker label: (name, evidence shown to the student)}: each voice gets the name with the
-    most evidence, each name one voice, strongest first; voices without evidence keep their label."""
+    """{speaker label: (name, evidence shown to the student)}: one name per voice and one voice per
+    name, chosen so that the evidence behind the names given is the most in total (an assignment
+    problem: greedy, strongest first, lets one lucky vote take the name from the voice with more
+    evidence); voices without evidence keep their label."""
     evidence = voice_evidence(segments)
-    votes = [(sum(e.weight for e in evs if e.name == name), label, name)
-             for label, evs in evidence.items() for name in {e.name for e in evs}]
+    labels = sorted(evidence)
+    people = sorted({e.name for evs in evidence.values() for e in evs})
+    votes = np.array([[sum(e.weight for e in evidence[label] if e.name == name) for name in people]
+                      for label in labels], dtype=float).reshape(len(labels), len(people))
+    rows, cols = linear_sum_assignment(-votes)
     names: dict[str, tuple[str, str]] = {}
-    used: set[str] = set()
-    for _score, label, name in sorted(votes, key=lambda v: (-v[0], v[1], v[2])):
-        if label in names or name in used:
-            continue
+    for label, name in ((labels[r], people[c]) for r, c in zip(rows, cols) if votes[r, c] > 0):
         reasons = [e.reason for e in evidence[label] if e.name == name]
         names[label] = (name, f"named {name} because this voice {reasons[0]}" +
                         (f" (and {len(reasons) - 1} more like it)" if len(reasons) > 1 else ""))
-        used.add(name)
     return names
 
 
