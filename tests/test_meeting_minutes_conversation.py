@@ -104,7 +104,8 @@ def test_location_and_next_meeting():
     ("the end of the week", dt.date(2026, 3, 6)), ("tomorrow", dt.date(2026, 3, 5)),
     ("the twentieth of May", dt.date(2026, 5, 20)), ("January 3rd", dt.date(2027, 1, 3)),
     ("two weeks", dt.date(2026, 3, 18)), ("the end of the month", dt.date(2026, 3, 31)),
-    ("the twenty-first", dt.date(2026, 3, 21)), ("next week", dt.date(2026, 3, 9))])
+    ("the twenty-first", dt.date(2026, 3, 21)), ("next week", dt.date(2026, 3, 9)),
+    ("the 28", dt.date(2026, 3, 28)), ("the 24th on February", dt.date(2027, 2, 24))])
 def test_deadlines_resolve_against_the_meeting_date(said, expected):
     assert dates.resolve(said, dt.date(2026, 3, 4)) == expected
 
@@ -225,6 +226,12 @@ def test_a_sentence_cut_by_a_pause_is_rejoined():
     deadline_other_voice = talk("Speaker 2: Otto, would you file the receipts", "Speaker 3: before the end of the month.",
                                 "Speaker 3: Yes, no problem.")
     assert owners(deadline_other_voice)[0][::2] == ("Otto", "2026-03-31")
+    after_a_question = talk("Speaker 1: Victor, could you book the training on the new pump?",
+                            "Speaker 1: before the 15th", "Speaker 2: Of course.")
+    assert owners(after_a_question) == [("Victor", "Book the training on the new pump", "2026-03-15")]
+    capitalised = talk("Speaker 1: I'd like Mei to order the pipette tips.", "Speaker 1: On next Tuesday,",
+                       "Speaker 2: Yes, no problem.")
+    assert owners(capitalised) == [("Mei", "Order the pipette tips", "2026-03-10")]
     introductions = talk("Speaker 1: Hi, I'm Nadia,", "Speaker 2: and I'm Sol.")
     assert conversation.candidate_attendees(introductions) == ["Nadia", "Sol"]
 

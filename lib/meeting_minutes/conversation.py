@@ -178,13 +178,19 @@ DEADLINE_ALONE = re.compile(rf"^(?:{dates.PREPOSITION}\s+)?(?:{dates.DEADLINE})\
 
 def _continued(found: list[Sentence]) -> list[Sentence]:
     """A pause can cut a sentence in two ("Martin, can you send the samples" "by Friday?"): a piece
-    that starts in lower case after one with no full stop is its end when the same voice says it,
-    or when it is nothing but a deadline (whoever the clustering says spoke it)."""
+    that starts in lower case after one with no full stop is its end when the same voice says it.
+    A piece that is nothing but a deadline ("before the 15th", "On next Tuesday,") belongs to the
+    sentence before it whatever its punctuation, and whoever the clustering says spoke it."""
     joined: list[Sentence] = []
     for sentence in found:
         prev = joined[-1] if joined else None
+        if prev and DEADLINE_ALONE.match(sentence.text):
+            end = prev.text[-1] if prev.text.endswith((".", "?", "!")) else ""
+            deadline = sentence.text.strip(" ,.?!")
+            prev.text = f"{prev.text.rstrip(',.?!')} {deadline[:1].lower()}{deadline[1:]}{end}"
+            continue
         if (prev and not prev.text.endswith((".", "?", "!")) and sentence.text[:1].islower() and
-                (sentence.speaker == prev.speaker or DEADLINE_ALONE.match(sentence.text))):
+                sentence.speaker == prev.speaker):
             prev.text = f"{prev.text.rstrip(',')} {sentence.text}"
             continue
         joined.append(sentence)

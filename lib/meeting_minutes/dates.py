@@ -34,7 +34,7 @@ PREPOSITION = r"(?:by|my|buy|bye|i|before|until|till|til|on|due|for|at|be|from|i
 DEADLINE = (rf"(?:the\s+)?end\s+o[fn]\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month)|end\s+of\s+day|"
             rf"(?:the\s+)?day\s+after\s+tomorrow|tomorrow|today|tonight|"
             rf"(?:next|this)\s+(?:week|month)|(?:next\s+|this\s+|coming\s+)?{_WEEKDAY}|"
-            rf"(?:the\s+)?{_DAY_NUMBER}\s+of\s+{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY_NUMBER}|"
+            rf"(?:the\s+)?{_DAY_NUMBER}\s+o[fn]\s+{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY_NUMBER}|"
             rf"(?:the\s+)?{_ORDINAL}(?=\s*(?:$|[,.?!]|at\b|please\b|if\b|so\b|and\b|then\b))|"
             rf"the\s+\d{{1,2}}(?=\s*(?:$|[,.?!]))|"  # "by the 28": the ordinal's ending not written
             rf"(?<=in\s)(?:a|{_AMOUNT})\s+(?:days?|weeks?)(?:'?\s*time)?|"
@@ -119,7 +119,7 @@ def resolve(due: str, meeting: dt.date) -> dt.date | None:
     if amount:
         count = NUMBERS.get(amount.group(1)) or int(amount.group(1))
         return meeting + dt.timedelta(days=count * (7 if amount.group(2) == "week" else 1))
-    dated = re.fullmatch(rf"(?:({_DAY_NUMBER}) of ({_MONTH})|({_MONTH}) (?:the )?({_DAY_NUMBER}))", text)
+    dated = re.fullmatch(rf"(?:({_DAY_NUMBER}) o[fn] ({_MONTH})|({_MONTH}) (?:the )?({_DAY_NUMBER}))", text)
     if dated:
         day = _ordinal_day(dated.group(1) or dated.group(4))
         month = MONTHS.index(dated.group(2) or dated.group(3)) + 1
