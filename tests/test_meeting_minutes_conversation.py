@@ -291,3 +291,16 @@ def test_an_answer_that_accepts_names_the_voice_more_than_a_new_request():
     segments = talk("Speaker 1: Hugo, any news?", "Speaker 4: Let me wash the match shirts.",
                     "Speaker 3: Hugo, and the stock in the cellar.", "Speaker 1: Could you clean the oven, Mei?")
     assert conversation.name_voices(segments)["Speaker 4"][0] == "Hugo"
+
+
+def test_a_name_at_the_end_of_a_request_without_its_comma():
+    asked = talk("Speaker 1: Could you book the coach for the museum trip Victor?", "Speaker 2: Sure.")
+    assert owners(asked) == [("Victor", "Book the coach for the museum trip", "")]
+    object_of_the_task = talk("Speaker 1: Could you call Ana?", "Speaker 2: Sure, I'll do it.")
+    assert [o for o, _, _ in owners(object_of_the_task, {"Speaker 2": "Omar"})] == ["Omar"]
+
+
+def test_every_introduction_in_a_sentence_and_a_name_cut_off_by_a_pause_are_attendees():
+    segments = talk("Speaker 1: I'm Helen, hello, hello, my name is Yuki.", "Speaker 2: Lara,",
+                    "Speaker 2: anything to add?")
+    assert conversation.candidate_attendees(segments) == ["Helen", "Yuki", "Lara"]

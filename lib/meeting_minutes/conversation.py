@@ -53,6 +53,12 @@ REQUESTS = [
     re.compile(rf"\bI(?:'d| would) like (?P<name>{NAME}) to\s+(?P<task>[^?!]+)", re.I),
     re.compile(rf"\b(?:I need|I want|can I ask|could I ask) (?P<name>{NAME}) to\s+(?P<task>[^?!]+)", re.I),
 ]
+# "Could you book the coach for the trip Victor?": the comma before a name at the end is often not
+# written; the name is the one asked unless the word before makes it the task's object ("call Ana").
+REQUEST_NAME_LAST = re.compile(rf"^{_VOC_START}(?:please\s+)?{REQUEST_VERB}\s+(?P<task>[^?!,]+?)\s+"
+                               rf"(?P<name>{NAME})\s*\?$", re.I)
+OBJECT_OF = set("""to with for from call email phone ring text ask tell help meet invite remind thank see about and or by
+at of on introduce contact pay visit""".split())
 ADDRESSED = [re.compile(rf"^{_VOC_START}(?P<name>{NAME}),\s+\S", re.I),
              re.compile(rf",\s*(?P<name>{NAME})\s*\?\s*$")]
 THANKED = re.compile(rf"\b(?:thanks|thank you|thank|cheers)(?: so much| very much)?(?: for [^,.]+,)?,?\s+(?P<name>{NAME})\b", re.I)
@@ -191,7 +197,8 @@ def _continued(found: list[Sentence]) -> list[Sentence]:
             continue
         if (prev and not prev.text.endswith((".", "?", "!")) and sentence.text[:1].islower() and
                 sentence.speaker == prev.speaker):
-            prev.text = f"{prev.text.rstrip(',')} {sentence.text}"
+            kept = prev.text if NAME_ALONE.match(prev.text) else prev.text.rstrip(",")  # "Lara," "anything to add?"
+            prev.text = f"{kept} {sentence.text}"
             continue
         joined.append(sentence)
     return joined
@@ -222,7 +229,8 @@ def _first_name(patterns, text: str) -> str:
 
 def addressed(text: str) -> str:
     """The name someone is speaking to ("Ana, could you…", "…, Kwame?"), or ""."""
-    return _first_name(ADDRESSED + REQUESTS, text)
+    request = _request(text)
+    return _first_name(ADDRESSED + REQUESTS, text) or (request[0] if request else "")
 
 
 def thanked(text: str) -> str:
@@ -231,6 +239,11 @@ def thanked(text: str) -> str:
 
 def introduced(text: str) -> str:
     return _first_name([INTRODUCED], text)
+
+
+def introductions(text: str) -> list[str]:
+    """Every name introduced in a sentence: two voices can share one ("I'm Helen, hello, my name is Yuki.")."""
+    return [m.group("name") for m in INTRODUCED.finditer(text) if _is_name(m.group("name"))]
 
 
 def canonical_names(sents: list[Sentence]) -> dict[str, str]:
@@ -249,8 +262,8 @@ def candidate_attendees(segments: list[Segment]) -> list[str]:
     """Names heard as someone addressed, thanked or introducing themselves, in order of first mention."""
     sents = sentences(segments)
     canon = canonical_names(sents)
-    return list(dict.fromkeys(canon[n] for s in sents for n in (introduced(s.text), addressed(s.text),
-                                                               thanked(s.text)) if n))
+    return list(dict.fromkeys(canon.get(n, n) for s in sents for n in (*introductions(s.text), addressed(s.text),
+                                                                       thanked(s.text)) if n))
 
 
 def _quote(text: str, limit: int = 60) -> str:
@@ -454,6 +467,9 @@ def _request(text: str) -> tuple[str, str] | None:
         match = pattern.search(text)
         if match and _is_name(match.group("name")):
             return match.group("name"), match.group("task")
+    match = REQUEST_NAME_LAST.search(text)
+    if match and _is_name(match.group("name")) and match.group("task").split()[-1].lower() not in OBJECT_OF:
+        return match.group("name"), match.group("task")
     return None
 
 
