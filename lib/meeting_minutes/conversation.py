@@ -114,9 +114,8 @@ class _Pending:
 NAME_ALONE = re.compile(rf"^(?P<name>{NAME})\s*[,.!?]*$")
 INTERJECTION_AND_NAME = re.compile(rf"^(?:yes|okay|ok|so|right|and|now|well),?\s+(?P<name>{NAME})\s*[,.!]*$", re.I)
 THANKS_AT_END = re.compile(r"\b(?:thanks|thank you)\s*[,.!]*$", re.I)  # "Sure, I'll do it, thank you," "Mei."
-# A request that names nobody: "Could you book the hall by Friday?", "Please print the flyers."
-NAMELESS_REQUEST = re.compile(rf"^{_VOC_START}(?:please\s+\w|{REQUEST_VERB}\s+\w)", re.I)
-# The same with the task, and "I'd like him to…" (often a name misheard: "I'd like beater to…")
+# A request that names nobody: "Could you book the hall by Friday?", "Please print the flyers.",
+# and "I'd like him to…" (often a name misheard: "I'd like beater to…"); the first two are asked directly.
 NAMELESS_TASK = [re.compile(rf"^{_VOC_START}(?:please\s+)?{REQUEST_VERB}\s+(?P<task>[^?!]+)", re.I),
                  re.compile(rf"^{_VOC_START}please\s+(?P<task>[^?!]+)", re.I),
                  re.compile(r"\b(?:I(?:'d| would) like|I need|I want) (?!(?:we|I|to)\b)[a-z]+ to\s+(?P<task>[^?!]+)")]
@@ -125,7 +124,8 @@ NAME_THEN_REPLY = re.compile(rf"^(?P<name>{NAME})[,.]?\s+(?P<reply>.+)$")
 
 
 def _is_nameless_request(text: str) -> bool:
-    return bool(NAMELESS_REQUEST.match(text)) and _request(text) is None
+    """Asked directly of nobody by name ("Could you…?", "Please…")."""
+    return any(p.match(text) for p in NAMELESS_TASK[:2]) and _request(text) is None
 
 
 def _vocative_to_request(request: Sentence, name: str) -> None:
@@ -167,7 +167,7 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
             _vocative_to_request(joined[-1], opening.group("name"))
             rest = opening.group("reply")
             sentence = Sentence(rest[:1].upper() + rest[1:], sentence.segment, sentence.speaker)
-        if carried and NAME_THEN_REPLY.match(sentence.text) and _is_name(NAME_THEN_REPLY.match(sentence.text)["name"]):
+        if carried and opening and _is_name(opening.group("name")):
             joined.append(carried)  # "May." then "Emma, please print…": two people named, not one
             carried = None
         if carried:
@@ -453,12 +453,12 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
 
 
 def _nameless_request(text: str) -> tuple[str, str] | None:
-    """("", task) for a request that names nobody: whoever accepts it owns it."""
-    if _request(text) is None:
-        for pattern in NAMELESS_TASK:
-            match = pattern.search(text)
-            if match:
-                return "", match.group("task")
+    """("", task) for a request that names nobody (asked after _request found no name): whoever
+    accepts it owns it."""
+    for pattern in NAMELESS_TASK:
+        match = pattern.search(text)
+        if match:
+            return "", match.group("task")
     return None
 
 
