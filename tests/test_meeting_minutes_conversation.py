@@ -304,3 +304,20 @@ def test_every_introduction_in_a_sentence_and_a_name_cut_off_by_a_pause_are_atte
     segments = talk("Speaker 1: I'm Helen, hello, hello, my name is Yuki.", "Speaker 2: Lara,",
                     "Speaker 2: anything to add?")
     assert conversation.candidate_attendees(segments) == ["Helen", "Yuki", "Lara"]
+
+
+def test_a_request_run_on_after_a_promise_is_a_request_of_its_own():
+    segments = talk("Speaker 1: I'd like Oscar to book the recording studio within three days.",
+                    "Speaker 2: I can't, sorry, I'm travelling.",
+                    "Speaker 1: No problem, I'll book the recordings for the band within three days",
+                    "Speaker 1: and Oscar, will you send the set list to the venue by the 13th?",
+                    "Speaker 2: Okay, I can do that.")
+    assert owners(segments, {"Speaker 1": "Peter"}) == [
+        ("Peter", "Book the recording studio", "2026-03-07"), ("Oscar", "Send the set list to the venue", "2026-03-13")]
+
+
+def test_a_piece_ending_on_a_word_no_sentence_ends_on_goes_on_in_the_next():
+    segments = talk("Speaker 1: Okay, I can do that. I'd like", "Speaker 1: Oscar to copy the parts for the new song.",
+                    "Speaker 2: Yes, I'll take care of it.")
+    assert owners(segments) == [("Oscar", "Copy the parts for the new song", "")]
+

@@ -82,6 +82,10 @@ ANAPHORIC = re.compile(r"^(?:do|take|handle|manage|cover|have|get) (?:it|that|th
 NOT_TASKS = re.compile(r"^(?:do (?:that|it|this)|help|try|depend|be\b|see\b|think|have\b|guess|say|tell\b|"
                        r"imagine|live with|hear|agree|check\?$|start\b|chair|run these)", re.I)
 SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+# A request run on after another sentence with no full stop: "…in three days and Oscar, will you send…"
+_RUN_ON = rf"(?:and|so|now|then|okay|ok)\s+{NAME},?\s+(?:{REQUEST_VERB}|please)\s"
+RUN_ON_REQUEST = re.compile(rf",?\s+(?={_RUN_ON})", re.I)
+STARTS_REQUEST = re.compile(rf"^{_RUN_ON}", re.I)
 WINDOW = 3  # sentences after a request in which its reply, a decline or thanks count
 
 
@@ -141,7 +145,7 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
     reply goes back to the request as the one addressed; "Yes, Peter." before a request that
     names nobody, in the same voice, is its start."""
     found = _continued([Sentence(text.strip(), i, s.speaker) for i, s in enumerate(segments)
-                        for text in SENTENCE_END.split(s.text) if text.strip()])
+                        for text in SENTENCE_END.split(RUN_ON_REQUEST.sub(". ", s.text)) if text.strip()])
     _recapitalise(found)
     joined: list[Sentence] = []
     carried: Sentence | None = None
@@ -195,13 +199,23 @@ def _continued(found: list[Sentence]) -> list[Sentence]:
             deadline = sentence.text.strip(" ,.?!")
             prev.text = f"{prev.text.rstrip(',.?!')} {deadline[:1].lower()}{deadline[1:]}{end}"
             continue
-        if (prev and not prev.text.endswith((".", "?", "!")) and sentence.text[:1].islower() and
-                sentence.speaker == prev.speaker):
+        if (prev and not prev.text.endswith((".", "?", "!")) and sentence.speaker == prev.speaker and
+                (sentence.text[:1].islower() or _unfinished(prev.text)) and not STARTS_REQUEST.match(sentence.text)):
             kept = prev.text if NAME_ALONE.match(prev.text) else prev.text.rstrip(",")  # "Lara," "anything to add?"
             prev.text = f"{kept} {sentence.text}"
             continue
         joined.append(sentence)
     return joined
+
+
+# Words a sentence cannot end on: a piece ending in one goes on in the next ("I'd like" "Oscar to copy…").
+DANGLING = set("""a an the to of for with and or but like would could can will you please by before on in at
+from about my your our their is are was were be need want ask""".split())
+
+
+def _unfinished(text: str) -> bool:
+    words = text.rstrip(",").split()
+    return bool(words) and words[-1].lower() in DANGLING
 
 
 def _recapitalise(found: list[Sentence]) -> None:
@@ -335,8 +349,13 @@ COMMON = set("about with from that this them they have will there their what cou
 
 
 def _words(text: str) -> set[str]:
-    """Content words (over three letters, common ones left out)."""
-    return {w for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 3} - COMMON
+    """Content words (over three letters, common ones left out), plurals as singulars
+    ("the recording studio" and "the recordings" share one)."""
+    return {_singular(w) for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 3 and w not in COMMON}
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 4 else word
 
 
 def action_items(segments: list[Segment], voice_names: dict[str, str] | None = None,
