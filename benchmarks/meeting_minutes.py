@@ -10,9 +10,9 @@ recording (made by sox), and PocketSphinx beside Whisper on the same clips
     PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --eval-llm 2   # SmolLM2 alone
 
 `--eval` scores the writers on the synthetic evaluation set (assets/meeting/eval/, made by
-`python -m lib.meeting_minutes.synthetic`) with the page's defaults: Whisper tiny.en split at
-pauses, voices clustered with the names heard as a guide and named from the conversation, the
-extractive writer; with `--llm N`, SmolLM2 (grammar-constrained) on the N shortest meetings.
+`python -m lib.meeting_minutes.synthetic`) with the page's defaults: Whisper (each bundled size:
+base, the default, and tiny.en) split at pauses, voices clustered with the names heard as a guide
+and named from the conversation, the extractive writer; with `--llm N`, SmolLM2 (grammar-constrained) on the N shortest meetings.
 Transcripts are cached by the audio's SHA-1 under .cache/glassbox/meeting_eval/, so reruns and
 rule development do not run Whisper again. It also measures both voice prints (MFCC + pitch,
 Resemblyzer's GE2E) on the set and on real voices stitched from pocketsphinx-testdata.
@@ -91,7 +91,7 @@ def page_end_to_end() -> dict:
 def sample_end_to_end(split_pauses: str) -> dict:
     """What the page does for the sample: load Whisper, transcribe, diarise, load MiniLM, write."""
     started = time.perf_counter()
-    whisper = transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
+    whisper = transcribe.load_whisper(transcribe.model_source(transcribe.DEFAULT_SIZE))
     segments, last = transcribe.run(whisper, str(SAMPLE_AUDIO), split_pauses=split_pauses == "split")
     asr_done = time.perf_counter()
     hint = len(diarize.introduced_names(segments)) or None
@@ -113,7 +113,7 @@ def sample_end_to_end(split_pauses: str) -> dict:
 def long_file(path: str) -> dict:
     """Transcribe and diarise a 2-hour file chunk by chunk; report progress and peak RSS."""
     started = time.perf_counter()
-    whisper = transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
+    whisper = transcribe.load_whisper(transcribe.model_source(transcribe.DEFAULT_SIZE))
     segments, last = [], None
     for last in transcribe.transcribe(whisper, path):
         segments += last.segments
@@ -131,7 +131,7 @@ def classic_versus_whisper() -> dict:
     LibriVox clips together (WER weighted by words) and on the sample's first turns."""
     import soundfile as sf
 
-    whisper = transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
+    whisper = transcribe.load_whisper(transcribe.model_source(transcribe.DEFAULT_SIZE))
     turns = json.loads((MEETING_DIR / "sample_turns.json").read_text())
     seconds, script = classic_asr.sample_clip(turns, classic_asr.MAX_SECONDS)
     sets = {"librivox": [(sf.read(path, dtype="float32")[0], reference)
@@ -152,19 +152,19 @@ def classic_versus_whisper() -> dict:
     return {**report, "load_average": load_average()}
 
 
-def transcript_cache(path: Path) -> Path:
+def transcript_cache(path: Path, size: str = transcribe.DEFAULT_SIZE) -> Path:
     import hashlib
 
-    return synthetic.CACHE_DIR / f"{hashlib.sha1(path.read_bytes()).hexdigest()}.tiny.en.json"
+    return synthetic.CACHE_DIR / f"{hashlib.sha1(path.read_bytes()).hexdigest()}.{size}.json"
 
 
-def cached_transcript(path: Path, whisper=None) -> list[schema.Segment]:
-    """Whisper tiny.en's segments (page defaults), cached by the audio's SHA-1."""
+def cached_transcript(path: Path, size: str = transcribe.DEFAULT_SIZE) -> list[schema.Segment]:
+    """Whisper's segments (a bundled size, split at pauses as on the page), cached by the audio's SHA-1."""
     from dataclasses import asdict
 
-    cache = transcript_cache(path)
+    cache = transcript_cache(path, size)
     if not cache.exists():
-        whisper = whisper or transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
+        whisper = transcribe.load_whisper(transcribe.model_source(size))
         segments, _ = transcribe.run(whisper, str(path), split_pauses=True)
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps([asdict(s) for s in segments]))
@@ -192,25 +192,25 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: 
     rows, llm_rows = [], []
     scripts = synthetic.eval_scripts()
     skipped = []
-    for name, script in scripts.items() if extractive_too else ():
-        path, turns = synthetic.rendered(script)
-        if cached_only and not transcript_cache(path).exists():
-            skipped.append(name)
-            continue
-        segments = cached_transcript(path)
-        ders = {}
-        for label, printer in voices.items():
-            labelled = diarize.diarize(audio.chunks(str(path)), segments, printer=printer,
-                                       **diarize.count_from_names(segments))
-            ders[label] = round(evaluate.diarisation_error_rate(turns, labelled), 3)
-        named = as_page_does(path, segments)
-        minutes = extractive.write(encoder, named, date=script["date"])
-        rows.append({"meeting": name, "minutes": round(turns[-1]["end"] / 60, 1), "speakers": len(script["voices"]),
-                     "introductions": script["introductions"], "writer": "extractive",
-                     **evaluate.score_minutes(minutes, script["truth"]), "der": ders,
-                     "location": [minutes.location, script["truth"]["location"]],
-                     "next_meeting": [minutes.next_meeting, script["truth"]["next_meeting"]]})
-        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    for size in transcribe.BUNDLED_SIZES if extractive_too else ():
+        for name, script in scripts.items():
+            path, turns = synthetic.rendered(script)
+            if cached_only and not transcript_cache(path, size).exists():
+                skipped.append(f"{name} ({size})")
+                continue
+            segments = cached_transcript(path, size)
+            ders = {}
+            for label, printer in voices.items():
+                labelled = diarize.diarize(audio.chunks(str(path)), segments, printer=printer,
+                                           **diarize.count_from_names(segments))
+                ders[label] = round(evaluate.diarisation_error_rate(turns, labelled), 3)
+            minutes = extractive.write(encoder, as_page_does(path, segments), date=script["date"])
+            rows.append({"meeting": name, "whisper": size, "minutes": round(turns[-1]["end"] / 60, 1),
+                         "speakers": len(script["voices"]), "introductions": script["introductions"],
+                         "writer": "extractive", **evaluate.score_minutes(minutes, script["truth"]), "der": ders,
+                         "location": [minutes.location, script["truth"]["location"]],
+                         "next_meeting": [minutes.next_meeting, script["truth"]["next_meeting"]]})
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     if llm_meetings:
         decoder = model_loading.load("smollm2-135m", "decoder")
         shortest = sorted(scripts, key=lambda n: len(" ".join(t["text"] for t in scripts[n]["turns"])))[:llm_meetings]
@@ -245,26 +245,29 @@ def percent(part: int, whole: int) -> str:
 
 def eval_tables(report: dict) -> str:
     """The evaluation set's scores as Markdown: totals per writer, then one row per meeting."""
-    rows = report["extractive"]
-
-    def total(key: str, of: str, items=rows) -> str:
+    def total(key: str, of: str, items) -> str:
         return percent(sum(r[key] for r in items), sum(r[of] for r in items))
 
-    lines = ["| writer | meetings | attendees recall | action items found | owner correct | due date correct | "
-             "decisions recall | DER, MFCC + pitch | DER, GE2E |", "|---|---|---|---|---|---|---|---|---|"]
-    if rows:
-        mean = {k: sum(r["der"][k] for r in rows) / len(rows) for k in rows[0]["der"]}
-        lines.append(f"| extractive | {len(rows)} | {total('attendees', 'attendees_total')} | {total('found', 'actions')} "
-                     f"| {total('owner', 'actions')} | {total('due', 'dated')} | "
-                     f"{total('decisions', 'decisions_total')} | " + " | ".join(f"{v:.3f}" for v in mean.values()) + " |")
+    lines = ["| writer | Whisper | meetings | attendees recall | action items found | owner correct | due date correct | "
+             "decisions recall | DER, MFCC + pitch | DER, GE2E |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for size in transcribe.BUNDLED_SIZES:
+        sized = [r for r in report["extractive"] if r["whisper"] == size]
+        if sized:
+            mean = {k: sum(r["der"][k] for r in sized) / len(sized) for k in sized[0]["der"]}
+            lines.append(f"| extractive | {size} | {len(sized)} | {total('attendees', 'attendees_total', sized)} | "
+                         f"{total('found', 'actions', sized)} | {total('owner', 'actions', sized)} | "
+                         f"{total('due', 'dated', sized)} | {total('decisions', 'decisions_total', sized)} | "
+                         + " | ".join(f"{v:.3f}" for v in mean.values()) + " |")
+    rows = [r for r in report["extractive"] if r["whisper"] == transcribe.DEFAULT_SIZE]
     llm_rows = report.get("llm", [])
     if llm_rows:
         valid = sum(r["schema_valid"] for r in llm_rows)
-        lines.append(f"| SmolLM2-135M, grammar-constrained ({valid}/{len(llm_rows)} schema-valid) | {len(llm_rows)} | "
+        lines.append(f"| SmolLM2-135M, grammar-constrained ({valid}/{len(llm_rows)} schema-valid) | "
+                     f"{transcribe.DEFAULT_SIZE} | {len(llm_rows)} | "
                      f"{total('attendees', 'attendees_total', llm_rows)} | {total('found', 'actions', llm_rows)} | "
                      f"{total('owner', 'actions', llm_rows)} | {total('due', 'dated', llm_rows)} | "
                      f"{total('decisions', 'decisions_total', llm_rows)} | - | - |")
-    lines += ["", "| meeting | minutes | speakers | introductions | attendees | found | owner | due | decisions | "
+    lines += ["", f"Per meeting, Whisper {transcribe.DEFAULT_SIZE}:", "", "| meeting | minutes | speakers | introductions | attendees | found | owner | due | decisions | "
               "DER MFCC / GE2E | location (found / true) | next meeting (found / true) |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

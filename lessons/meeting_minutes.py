@@ -46,7 +46,7 @@ else:
     common.lesson_text(KEY, "transcribe")
     left, middle, right = st.columns(3)
     size = left.selectbox("Whisper model", widgets.whisper_sizes(), key=f"{KEY}_whisper",
-                          help="tiny.en is bundled; bigger ones come from the Hub when it is enabled.")
+                          help="base and tiny.en are bundled; bigger ones come from the Hub when it is enabled.")
     split = middle.toggle("Split at pauses", key=f"{KEY}_split")
     speakers = right.number_input("Number of speakers (0 = guess)", 0, 8, key=f"{KEY}_speakers")
     voices = widgets.voice_picker()

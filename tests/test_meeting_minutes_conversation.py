@@ -96,6 +96,9 @@ def test_location_and_next_meeting():
                     "Speaker 1: Next meeting is on the 21st. That's all.")
     assert conversation.location(segments) == "room two hundred and four"
     assert conversation.next_meeting(segments, MEETING) == "on the 21st (2026-03-21)"
+    misheard = talk("Speaker 1: Next meeting in on Monday.", "Speaker 1: Thanks all. See you next time.")
+    assert conversation.next_meeting(misheard, MEETING) == "on Monday (2026-03-09)"
+    assert conversation.next_meeting(talk("Speaker 1: Thanks all, see you next time."), MEETING) == ""
 
 
 @pytest.mark.parametrize("said, expected", [
@@ -201,13 +204,12 @@ def test_a_meeting_renders_to_the_same_audio_every_time(short_meeting, tmp_path)
 
 
 def test_end_to_end_from_a_generated_recording_to_minutes_with_the_right_owners(short_meeting, minilm):
-    """Recording → Whisper tiny.en → voices clustered (guided by the names heard) and named from the
-    conversation → extractive minutes, as the page does with its defaults."""
-    from lib import model_registry
+    """Recording → Whisper (the page's default size) → voices clustered (guided by the names heard)
+    and named from the conversation → extractive minutes, as the page does with its defaults."""
     from lib.meeting_minutes import audio, diarize, extractive, transcribe
 
     script, path, turns = short_meeting
-    whisper = transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en"))
+    whisper = transcribe.load_whisper(transcribe.model_source(transcribe.DEFAULT_SIZE))
     segments, _ = transcribe.run(whisper, str(path), split_pauses=True)
     labelled = diarize.diarize(audio.chunks(str(path)), segments, **diarize.count_from_names(segments))
     named = diarize.rename(labelled, {k: n for k, (n, _) in conversation.name_voices(labelled).items()})

@@ -281,6 +281,60 @@ def test_sizes_on_disk_are_the_installed_files():
     assert model_registry.size_on_disk_mb("bert-base-uncased") is None  # a Hub model: nothing installed
 
 
+@pytest.fixture
+def split_model(tmp_path, monkeypatch):
+    """A bundled model whose weights file comes in two packages (as Whisper base's does), installed
+    under tmp_path, its joined copy going to tmp_path/cache; returns (spec, the whole file's bytes)."""
+    import hashlib
+    import sys
+
+    pieces = {"glassbox_fake_part1": b"first half of the weights,", "glassbox_fake_part2": b" and the second half"}
+    for package, piece in pieces.items():
+        (tmp_path / package / "data").mkdir(parents=True)
+        (tmp_path / package / "__init__.py").write_text("")
+        (tmp_path / package / "data" / "weights.part").write_bytes(piece)
+    (tmp_path / "glassbox_fake_part1" / "data" / "config.json").write_text('{"layers": 2}')
+    whole = b"".join(pieces.values())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(model_registry, "CACHE_DIR", tmp_path / "cache")
+    spec = model_registry.ModelSpec("fake-split", "A split model", "asr", "bundled", "glassbox_fake_part1/data", "MIT",
+                                    parts=tuple(f"{p}/data/weights.part" for p in pieces), joined_name="weights.bin",
+                                    sha256=hashlib.sha256(whole).hexdigest())
+    monkeypatch.setitem(model_registry.REGISTRY, spec.key, spec)
+    yield spec, whole
+    sys.modules.pop("glassbox_fake_part1", None)
+
+
+def test_a_weights_file_in_two_packages_is_joined_once_and_checked(split_model):
+    spec, whole = split_model
+    assert model_registry.is_installed(spec.key) and not (model_registry.CACHE_DIR / spec.key).exists()
+    assert model_registry.size_on_disk_mb(spec.key) == (len(whole) + len('{"layers": 2}')) / 2**20
+    folder = model_registry.bundled_path(spec.key)
+    assert (folder / "weights.bin").read_bytes() == whole
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "weights.bin"]
+    joined_at = (folder / "weights.bin").stat().st_mtime_ns
+    assert model_registry.bundled_path(spec.key) == folder
+    assert (folder / "weights.bin").stat().st_mtime_ns == joined_at  # not joined again
+
+
+def test_pieces_that_do_not_join_into_the_right_file_are_refused(split_model, monkeypatch):
+    spec, _ = split_model
+    monkeypatch.setitem(model_registry.REGISTRY, spec.key, model_registry.ModelSpec(**{**spec.__dict__, "sha256": "0" * 64}))
+    with pytest.raises(model_registry.ModelUnavailable, match="SHA-256 differs.*glassbox-fake-part1, glassbox-fake-part2"):
+        model_registry.bundled_path(spec.key)
+    assert not list((model_registry.CACHE_DIR / spec.key).glob("weights.bin*"))  # nothing half-written is left
+
+
+def test_a_missing_piece_says_which_packages_to_install(split_model, monkeypatch):
+    spec, _ = split_model
+    real_package_dir = model_registry.package_dir
+    monkeypatch.setattr(model_registry, "package_dir",
+                        lambda package: None if package == "glassbox_fake_part2" else real_package_dir(package))
+    assert not model_registry.is_installed(spec.key)
+    with pytest.raises(model_registry.ModelUnavailable, match="glassbox-fake-part1 glassbox-fake-part2"):
+        model_registry.bundled_path(spec.key)
+
+
 @pytest.mark.parametrize("zipped", [True, False], ids=["zip", "legacy"])
 def test_a_pytorch_file_counts_parameters_not_buffers(tmp_path, zipped):
     """BatchNorm's running statistics and batch counter are saved with the weights

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from lib import hub, model_loading, model_registry
-from lib.meeting_minutes import MEETING_DIR, evaluate
+from lib.meeting_minutes import MEETING_DIR, evaluate, transcribe
 from lib.meeting_minutes.schema import ActionItem, Minutes, Point, Segment
 from tests.accessibility import chart_problems, widget_label_problems
 from tests.plotly_arrays import chart_title
@@ -298,7 +298,7 @@ def test_classic_asr_panel_shows_both_transcripts_scored_against_the_script(open
     at.button(key=f"{KEY}_classic").click().run()
     assert not at.exception and not at.error
     (tag, runs) = at.session_state[f"{KEY}_classic_runs"]
-    assert [r.system for r in runs] == ["PocketSphinx (HMM + n-gram)", "Whisper tiny.en"]
+    assert [r.system for r in runs] == ["PocketSphinx (HMM + n-gram)", f"Whisper {transcribe.DEFAULT_SIZE}"]
     assert [c.value for c in at.code] == [r.text for r in runs] and all(r.text for r in runs)
     first_turn = SCRIPT["turns"][0][1]
     shown = [m.value for m in at.metric if m.label == "Word error rate"]
@@ -409,7 +409,7 @@ def test_malformed_links_are_ignored_with_a_notice(open_page):
     assert "`whisper=../../etc/passwd` is not one of the choices" in notice
     assert dict(at.query_params) == {}
     assert at.number_input(key=f"{KEY}_speakers").value == 0
-    assert at.selectbox(key=f"{KEY}_whisper").value == "tiny.en"
+    assert at.selectbox(key=f"{KEY}_whisper").value == "base"
     assert at.session_state[f"{KEY}_pasted"] == ""
 
 

@@ -152,10 +152,10 @@ def model_card(key: str, expanded: bool = False) -> None:
 
 @st.cache_resource(max_entries=2, show_spinner="Loading Whisper (once for the whole class)…")
 def whisper(size: str, device_name: str):
-    """The class's Whisper: the bundled tiny.en, or a bigger size from the Hub."""
+    """The class's Whisper: a bundled size (base, tiny.en), or a bigger one from the Hub."""
     from lib.meeting_minutes import transcribe
 
-    return transcribe.load_whisper(model_registry.bundled_path("whisper-tiny.en") if size == "tiny.en" else size, device_name)
+    return transcribe.load_whisper(transcribe.model_source(size), device_name)
 
 
 @st.cache_resource(max_entries=1, show_spinner="Loading EfficientNet-Lite0 (once for the whole class)…")

@@ -53,7 +53,7 @@ def server_secrets() -> dict:
 
 
 def whisper_sizes() -> list[str]:
-    return ["tiny.en"] + (transcribe.HUB_SIZES if common.hub_enabled() else [])
+    return list(transcribe.BUNDLED_SIZES) + (transcribe.HUB_SIZES if common.hub_enabled() else [])
 
 
 def voice_choices() -> list[str]:
@@ -63,7 +63,7 @@ def voice_choices() -> list[str]:
 SHARED = {
     "src": urlstate.Choice(f"{KEY}_source", SOURCES[0], SOURCES),
     "text": urlstate.Text(f"{KEY}_pasted", ""),
-    "whisper": urlstate.Choice(f"{KEY}_whisper", "tiny.en", whisper_sizes),
+    "whisper": urlstate.Choice(f"{KEY}_whisper", transcribe.DEFAULT_SIZE, whisper_sizes),
     "split": urlstate.Bool(f"{KEY}_split", True),
     "spk": urlstate.Int(f"{KEY}_speakers", 0, 0, 8),
     "voices": urlstate.Choice(f"{KEY}_voices", VOICES[0], voice_choices),

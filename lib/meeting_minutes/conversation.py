@@ -510,8 +510,9 @@ def _deduplicated(items: list[ActionItem]) -> list[ActionItem]:
 
 LOCATION = re.compile(r"\b(?:we're|we are)\s+(?:meeting\s+)?in\s+(?P<place>[^.,?!]+?)(?:\s+(?:today|this time|"
                       r"this week|again))?[.,!]|\b(?:coming|welcome) to\s+(?P<place2>[^.,?!]+?)[.,!]", re.I)
-NEXT_MEETING = re.compile(r"\b(?:next meeting (?:is|will be)|(?:we'll|we will|let's|shall we) meet again|"
-                          r"see you (?:all )?(?:again )?(?:on|next))\s*(?P<when>[^.?!]*)", re.I)
+# "Next meeting is on Monday" (heard as "Next meeting in on Monday"); "see you next time" says no when.
+NEXT_MEETING = re.compile(r"\b(?:next meeting(?:\s+(?:is|will be|'s|in))*|(?:we'll|we will|let's|shall we) meet again|"
+                          r"see you (?:all )?(?:again )?(?:on|next)(?!\s+time\b))\s*(?P<when>[^.?!]*)", re.I)
 
 
 def location(segments: list[Segment]) -> str:
