@@ -59,6 +59,13 @@ def test_misheard_prepositions(heard):
     assert owners(segments) == [("Ana", "Send the list", "2026-03-06")]
 
 
+def test_end_of_heard_as_in_on_is_a_deadline_and_in_alone_is_not():
+    segments = talk("Speaker 1: Martin, could you collect the deposits in on the month?", "Speaker 2: Sure.",
+                    "Speaker 1: Could you meet the parents in the morning, Ana?", "Speaker 3: Sure.")
+    assert owners(segments) == [("Martin", "Collect the deposits", "2026-03-31"),
+                                ("Ana", "Meet the parents in the morning", "")]
+
+
 def test_reassigned_to_the_person_suggested():
     segments = talk("Speaker 1: Omar, could you fix the gate before the twentieth?",
                     "Speaker 2: Sorry, I can't, I'm away that week.", "Speaker 2: Maybe Zara could do it?",
@@ -108,7 +115,8 @@ def test_location_and_next_meeting():
     ("the twentieth of May", dt.date(2026, 5, 20)), ("January 3rd", dt.date(2027, 1, 3)),
     ("two weeks", dt.date(2026, 3, 18)), ("the end of the month", dt.date(2026, 3, 31)),
     ("the twenty-first", dt.date(2026, 3, 21)), ("next week", dt.date(2026, 3, 9)),
-    ("the 28", dt.date(2026, 3, 28)), ("the 24th on February", dt.date(2027, 2, 24))])
+    ("the 28", dt.date(2026, 3, 28)), ("the 24th on February", dt.date(2027, 2, 24)),
+    ("in on the month", dt.date(2026, 3, 31)), ("the end on the week", dt.date(2026, 3, 6))])
 def test_deadlines_resolve_against_the_meeting_date(said, expected):
     assert dates.resolve(said, dt.date(2026, 3, 4)) == expected
 
@@ -323,3 +331,12 @@ def test_a_piece_ending_on_a_word_no_sentence_ends_on_goes_on_in_the_next():
                     "Speaker 2: Yes, I'll take care of it.")
     assert owners(segments) == [("Oscar", "Copy the parts for the new song", "")]
 
+
+
+def test_a_voice_with_no_name_that_answers_a_decline_is_the_askers():
+    """Clustering split the asker's voice in two: the unnamed half says "No problem, I'll…"."""
+    segments = talk("Speaker 1: Ravi, would you put the opening hours on the door?",
+                    "Speaker 2: I can't do that one, sorry, I'm travelling.",
+                    "Speaker 3: No problem, I'll put the opening hours on the door then.")
+    assert owners(segments, {"Speaker 1": "Tariq", "Speaker 2": "Ravi"})[0][0] == "Tariq"
+    assert owners(segments, {"Speaker 1": "Tariq", "Speaker 2": "Ravi", "Speaker 3": "Simon"})[0][0] == "Simon"

@@ -77,6 +77,7 @@ DECLINE = re.compile(r"\b(?:I can't|I cannot|I can not|I won't be able|I'm not a
                      r"I'd rather not|sorry, no|unfortunately,? I|I'm afraid I)\b", re.I)
 DROPPED = re.compile(r"\b(?:leave (?:that|it|this) for now|(?:it|that) can wait|let's skip (?:it|that)|"
                      r"park (?:that|it)|drop (?:that|it))\b", re.I)
+ANSWERS_DECLINE = re.compile(r"^(?:no problem|no worries|never mind|don't worry|that's fine|okay|ok|fine)\b", re.I)
 ANAPHORIC = re.compile(r"^(?:do|take|handle|manage|cover|have|get) (?:it|that|this|one)\b|^take care of|^look after it",
                        re.I)
 NOT_TASKS = re.compile(r"^(?:do (?:that|it|this)|help|try|depend|be\b|see\b|think|have\b|guess|say|tell\b|"
@@ -86,6 +87,7 @@ SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 _RUN_ON = rf"(?:and|so|now|then|okay|ok)\s+{NAME},?\s+(?:{REQUEST_VERB}|please)\s"
 RUN_ON_REQUEST = re.compile(rf",?\s+(?={_RUN_ON})", re.I)
 STARTS_REQUEST = re.compile(rf"^{_RUN_ON}", re.I)
+UNNAMED_VOICE = re.compile(r"Speaker \d+")  # diarisation's label for a voice nobody has named
 WINDOW = 3  # sentences after a request in which its reply, a decline or thanks count
 
 
@@ -373,7 +375,8 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
         """The speaker of sentence k: thanked just after (before any new request), addressed just
         before, else the voice's name. With `asked_by` (the voice that made a declined request), k
         takes the task over: the asker's own voice is the asker, and being addressed before does not
-        count (the one addressed was the one who declined)."""
+        count (the one addressed was the one who declined); a voice with no name that answers the
+        decline ("No problem, I'll…") is taken for the asker's (clustering often splits a voice in two)."""
         for later in sents[k + 1:k + 3]:
             if _request(later.text):
                 break
@@ -381,7 +384,11 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
                 return canon.get(name, name)
         label = sents[k].speaker
         if asked_by:
-            return voice_names.get(label, label)
+            own, asker = voice_names.get(label, label), voice_names.get(asked_by, asked_by)
+            if UNNAMED_VOICE.fullmatch(own) and not UNNAMED_VOICE.fullmatch(asker) and \
+                    ANSWERS_DECLINE.match(sents[k].text):
+                return asker
+            return own
         for earlier in reversed(sents[max(0, k - 2):k]):
             name = addressed(earlier.text)
             if name and not _request(earlier.text):

@@ -32,6 +32,7 @@ _AMOUNT = "(?:" + "|".join(NUMBERS) + r"|\d+)"
 # The word before a deadline as heard: "by" often comes out as "my", "buy", "bye" or "I".
 PREPOSITION = r"(?:by|my|buy|bye|i|before|until|till|til|on|due|for|at|be|from|in|within)"
 DEADLINE = (rf"(?:the\s+)?end\s+o[fn]\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month)|end\s+of\s+day|"
+            rf"(?<=\s)in\s+o[fn]\s+(?:the|this|next)\s+(?:week|month)|"  # "end" heard as "in": "side in on the month"
             rf"(?:the\s+)?day\s+after\s+tomorrow|tomorrow|today|tonight|"
             rf"(?:next|this)\s+(?:week|month)|(?:next\s+|this\s+|coming\s+)?{_WEEKDAY}|"
             rf"(?:the\s+)?{_DAY_NUMBER}\s+o[fn]\s+{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY_NUMBER}|"
@@ -90,7 +91,7 @@ def resolve(due: str, meeting: dt.date) -> dt.date | None:
     """The calendar date a spoken deadline means, counted from the meeting's date (None if unclear)."""
     text = re.sub(r"[\s-]+", " ", due.lower()).strip()
     text = re.sub(r"^(?:the|this coming|coming) ", "", text).removesuffix("'s")
-    text = re.sub(r"\bend on\b", "end of", text)  # "end of" heard as "end on"
+    text = re.sub(r"^(?:end|in) o[fn]\b", "end of", text)  # "end of" heard as "end on" or "in on"
     if text in ("today", "tonight", "end of day", "end of the day", "end of today"):
         return meeting
     if text == "tomorrow":

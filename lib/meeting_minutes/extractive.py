@@ -115,14 +115,14 @@ def open_questions(sents: list[Sentence], lookahead: int = 3) -> list[Point]:
 def voice_names(segments: list[Segment]) -> dict[str, str]:
     """Names for the voices still labelled "Speaker N", from what was said (conversation.name_voices)."""
     return {label: name for label, (name, _) in conversation.name_voices(segments).items()
-            if re.fullmatch(r"Speaker \d+", label)}
+            if conversation.UNNAMED_VOICE.fullmatch(label)}
 
 
 def attendees_of(segments: list[Segment], names: dict[str, str]) -> list[str]:
     """The voices (by name where known) and every name heard as someone addressed, thanked or introduced."""
     voices = [names.get(s.speaker, s.speaker) for s in segments if s.speaker]
     people = list(dict.fromkeys(voices + conversation.candidate_attendees(segments)))
-    named = [p for p in people if not re.fullmatch(r"Speaker \d+", p)]
+    named = [p for p in people if not conversation.UNNAMED_VOICE.fullmatch(p)]
     return named or people  # voices nobody named are left out once anyone is named
 
 
