@@ -340,3 +340,16 @@ def test_a_voice_with_no_name_that_answers_a_decline_is_the_askers():
                     "Speaker 3: No problem, I'll put the opening hours on the door then.")
     assert owners(segments, {"Speaker 1": "Tariq", "Speaker 2": "Ravi"})[0][0] == "Tariq"
     assert owners(segments, {"Speaker 1": "Tariq", "Speaker 2": "Ravi", "Speaker 3": "Simon"})[0][0] == "Simon"
+
+
+def test_a_request_run_on_after_a_remark_and_a_reply_run_on_after_a_request():
+    remark_then_request = talk("Speaker 1: The freezer alarm went off twice this year, Peter, please book the cold room",
+                               "Speaker 2: by the end of the week.", "Speaker 3: Sure, I'll do it.")
+    assert owners(remark_then_request) == [("Peter", "Book the cold room", "2026-03-06")]
+    request_then_reply = talk("Speaker 2: Could you send the consent forms home by the end of next week, Hugo, of course.")
+    assert owners(request_then_reply) == [("Hugo", "Send the consent forms home", "2026-03-13")]
+    thanks_then_request = talk("Speaker 3: I'll order the chairs.", "Speaker 1: Great, thank you, Lea, could you also call the caterer?",
+                               "Speaker 3: Sure.")
+    name, evidence = conversation.name_voices(thanks_then_request)["Speaker 3"]
+    assert name == "Lea" and "was thanked just after speaking" in evidence  # the thanks keeps its name
+    assert owners(thanks_then_request)[1] == ("Lea", "Call the caterer", "")

@@ -83,10 +83,14 @@ ANAPHORIC = re.compile(r"^(?:do|take|handle|manage|cover|have|get) (?:it|that|th
 NOT_TASKS = re.compile(r"^(?:do (?:that|it|this)|help|try|depend|be\b|see\b|think|have\b|guess|say|tell\b|"
                        r"imagine|live with|hear|agree|check\?$|start\b|chair|run these)", re.I)
 SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
-# A request run on after another sentence with no full stop: "…in three days and Oscar, will you send…"
+# A request run on after another sentence with no full stop: "…in three days and Oscar, will you send…",
+# "The freezer alarm went off twice, Peter, please book…".
 _RUN_ON = rf"(?:and|so|now|then|okay|ok)\s+{NAME},?\s+(?:{REQUEST_VERB}|please)\s"
-RUN_ON_REQUEST = re.compile(rf",?\s+(?={_RUN_ON})", re.I)
+RUN_ON_REQUEST = re.compile(rf",?\s+(?={_RUN_ON})|,\s+(?=(?P<asked>{NAME}),\s+(?:{REQUEST_VERB}|please)\s)", re.I)
 STARTS_REQUEST = re.compile(rf"^{_RUN_ON}", re.I)
+# The reply run on after the name ending a request: "Could you send the forms home, Hugo, of course."
+REPLY_AFTER_NAME = re.compile(rf",\s*(?P<name>{NAME})[,.]\s+(?P<reply>(?:of course|sure|yes|yeah|okay|ok|no problem|"
+                              rf"will do|certainly|absolutely)\b[^?]*)$", re.I)
 UNNAMED_VOICE = re.compile(r"Speaker \d+")  # diarisation's label for a voice nobody has named
 WINDOW = 3  # sentences after a request in which its reply, a decline or thanks count
 
@@ -147,7 +151,7 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
     reply goes back to the request as the one addressed; "Yes, Peter." before a request that
     names nobody, in the same voice, is its start."""
     found = _continued([Sentence(text.strip(), i, s.speaker) for i, s in enumerate(segments)
-                        for text in SENTENCE_END.split(RUN_ON_REQUEST.sub(". ", s.text)) if text.strip()])
+                        for text in SENTENCE_END.split(_run_ons_split(s.text)) if text.strip()])
     _recapitalise(found)
     joined: list[Sentence] = []
     carried: Sentence | None = None
@@ -183,6 +187,23 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
             carried = None
         joined.append(sentence)
     return joined + ([carried] if carried else [])
+
+
+def _run_ons_split(text: str) -> str:
+    """Full stops where recognition ran a request on after another sentence, or a reply on after a
+    request; not after a word or two ("Okay Peter, please…"), and after thanks the name is said to
+    both ("Great, thank you, Lea, could you…": "…thank you, Lea." "Lea, could you…")."""
+    def cut(match: re.Match) -> str:
+        before = text[:match.start()]
+        if len(before.split()) < 3:
+            return match.group(0)
+        return f", {match.group('asked')}. " if match.group("asked") and THANKS_AT_END.search(before) else ". "
+
+    text = RUN_ON_REQUEST.sub(cut, text)
+    reply = REPLY_AFTER_NAME.search(text)
+    if reply and _is_name(reply.group("name")) and _request(f"{text[:reply.end('name')]}?"):
+        text = f"{text[:reply.end('name')]}? {_capital(reply.group('reply'))}"
+    return text
 
 
 DEADLINE_ALONE = re.compile(rf"^(?:{dates.PREPOSITION}\s+)?(?:{dates.DEADLINE})\b[\s?!.,]*$", re.I)
