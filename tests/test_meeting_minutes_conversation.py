@@ -353,3 +353,21 @@ def test_a_request_run_on_after_a_remark_and_a_reply_run_on_after_a_request():
     name, evidence = conversation.name_voices(thanks_then_request)["Speaker 3"]
     assert name == "Lea" and "was thanked just after speaking" in evidence  # the thanks keeps its name
     assert owners(thanks_then_request)[1] == ("Lea", "Call the caterer", "")
+
+
+def test_phrasings_the_phrase_banks_do_not_use():
+    """Written by hand in other words than the generator's: 'would you be able to', 'I can sort that
+    out', 'I'm on leave', a suggestion that passes a request on, chairing is no task, 'tomorrow morning'."""
+    segments = talk("Speaker 1: Hello everyone, I'm Rosa, I'll run today's meeting.",
+                    "Speaker 1: Nora, would you be able to contact the bouncy castle company before Friday?",
+                    "Speaker 2: Yes, I can sort that out.",
+                    "Speaker 1: Farid, can you ask the council about the parking permits by the 20th?",
+                    "Speaker 3: I'm on leave next week, sorry.", "Speaker 4: Sure, I'll ask the council then.",
+                    "Speaker 1: Dmitri, could you deploy the fix to production tomorrow morning?",
+                    "Speaker 5: Will do.",
+                    "Speaker 1: Tom, can you place the order?", "Speaker 6: Maybe Ben could?", "Speaker 7: Sure thing.")
+    names = {"Speaker 4": "Sam", "Speaker 7": "Ben"}
+    assert owners(segments, names) == [
+        ("Nora", "Contact the bouncy castle company", "2026-03-06"),
+        ("Sam", "Ask the council about the parking permits", "2026-03-20"),
+        ("Dmitri", "Deploy the fix to production", "2026-03-05"), ("Ben", "Place the order", "")]

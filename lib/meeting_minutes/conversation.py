@@ -44,7 +44,7 @@ Seriously Basically Personally Great Good Mm-hm Mmm Hmm Uh Um Eh Er Erm Ooh Oops
 Luckily Sadly Really Probably Surely Certainly Frankly Generally Usually Normally Ideally Last Yesterday Then Thus
 Everything Someone Somebody Anyone Anybody Nobody Congratulations Speaker""".split())
 _VOC_START = r"(?:(?:okay|ok|so|and|right|great|well|hi|hello|hey|now|then|also|alright|mm+|hmm+|um|uh),?\s+)?"
-REQUEST_VERB = r"(?:could|can|would|will|wouldn't|won't) you(?: please)?(?: also)?"
+REQUEST_VERB = r"(?:(?:could|can|would|will|wouldn't|won't) you|are you able to)(?: please)?(?: also)?(?: be able to)?"
 REQUESTS = [
     re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+(?:{REQUEST_VERB}|what (?:do )?you)\s+(?P<task>[^?!]+)", re.I),
     re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+please\s+(?P<task>[^?!]+)", re.I),
@@ -73,15 +73,17 @@ ACCEPT = re.compile(r"^(?:sure|yes|yeah|yep|okay|ok|of course|certainly|absolute
                     r"leave it with me|consider it done|i(?:'ll| will| can) (?:do|take|handle|manage) (?:it|that|this)|"
                     r"i(?:'ll| will) take care of it|on it|no worries|alright|definitely)\b", re.I)
 DECLINE = re.compile(r"\b(?:I can't|I cannot|I can not|I won't be able|I'm not able|I don't have (?:the )?time|"
-                     r"not this week|I'm away|I'm travelling|I'm traveling|I'm off|I'm on holiday|too busy|"
+                     r"not this week|I'm away|I'm travelling|I'm traveling|I'm off|I'm on (?:holiday|leave)|too busy|"
+                     r"I'm out of (?:the )?office|I'm not (?:around|available|here)|I won't be (?:here|there|around)|"
                      r"I'd rather not|sorry, no|unfortunately,? I|I'm afraid I)\b", re.I)
 DROPPED = re.compile(r"\b(?:leave (?:that|it|this) for now|(?:it|that) can wait|let's skip (?:it|that)|"
                      r"park (?:that|it)|drop (?:that|it))\b", re.I)
 ANSWERS_DECLINE = re.compile(r"^(?:no problem|no worries|never mind|don't worry|that's fine|okay|ok|fine)\b", re.I)
-ANAPHORIC = re.compile(r"^(?:do|take|handle|manage|cover|have|get) (?:it|that|this|one)\b|^take care of|^look after it",
-                       re.I)
+ANAPHORIC = re.compile(r"^(?:do|take|handle|manage|cover|have|get|sort|deal with|see to|look into) (?:it|that|this|one)\b|"
+                       r"^take care of|^look after it", re.I)
 NOT_TASKS = re.compile(r"^(?:do (?:that|it|this)|help|try|depend|be\b|see\b|think|have\b|guess|say|tell\b|"
-                       r"imagine|live with|hear|agree|check\?$|start\b|chair|run these)", re.I)
+                       r"imagine|live with|hear|agree|check\?$|start\b|chair|run these|"
+                       r"(?:run|lead|host|chair)\s+(?:the\s+|this\s+|today's\s+|our\s+)?(?:meeting|session|call)s?\b)", re.I)
 SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 # A request run on after another sentence with no full stop: "…in three days and Oscar, will you send…",
 # "The freezer alarm went off twice, Peter, please book…".
@@ -462,7 +464,9 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
                 if (name := _first_name(SUGGESTED, text)):
                     pending.suggested = canon.get(name, name)
                 continue
-            if pending.declined and (name := _first_name(SUGGESTED, text)) and not SELF.search(text):
+            if (name := _first_name(SUGGESTED, text)) and not SELF.search(text) and \
+                    (pending.declined or (not ACCEPT.match(text) and canon.get(name, name) != pending.item.owner)):
+                pending.declined = True  # "Maybe Ben could?" passes the request on without saying no
                 pending.suggested = canon.get(name, name)
                 continue
             if (name := thanked(text)):

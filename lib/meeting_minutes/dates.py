@@ -29,13 +29,14 @@ _ORDINAL = (r"(?:\d{1,2}(?:st|nd|rd|th)|(?:twenty|thirty|20|30)[- ](?:first|seco
             r"eighth|ninth)|thirtieth|" + "|".join(ORDINAL_WORDS) + ")")
 _DAY_NUMBER = rf"(?:{_ORDINAL}|\d{{1,2}})"
 _AMOUNT = "(?:" + "|".join(NUMBERS) + r"|\d+)"
+_PART_OF_DAY = r"(?:morning|afternoon|evening|night|lunchtime)"  # "tomorrow morning": still tomorrow
 # The word before a deadline as heard: "by" often comes out as "my", "buy", "bye" or "I".
 PREPOSITION = r"(?:by|my|buy|bye|i|before|until|till|til|on|due|for|at|be|from|in|within)"
 DEADLINE = (rf"(?:the\s+)?end\s+o[fn]\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month)|end\s+of\s+day|"
             rf"(?<=\s)in\s+o[fn]\s+(?:the|this|next)\s+(?:week|month)|"  # "end" heard as "in": "side in on the month"
-            rf"(?:the\s+)?day\s+after\s+tomorrow|tomorrow|today|tonight|"
-            rf"(?:next|this)\s+(?:week|month)|(?:next\s+|this\s+|coming\s+)?{_WEEKDAY}|"
-            rf"(?:the\s+)?{_DAY_NUMBER}\s+o[fn]\s+{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY_NUMBER}|"
+            rf"(?:(?:the\s+)?day\s+after\s+tomorrow|tomorrow|today|(?:next\s+|this\s+|coming\s+)?{_WEEKDAY})"
+            rf"(?:\s+{_PART_OF_DAY})?|tonight|(?:next|this)\s+(?:week|month)|"
+            rf"(?:the\s+)?{_DAY_NUMBER}\s+(?:o[fn]\s+)?{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY_NUMBER}|"
             rf"(?:the\s+)?{_ORDINAL}(?=\s*(?:$|[,.?!]|at\b|please\b|if\b|so\b|and\b|then\b))|"
             rf"the\s+\d{{1,2}}(?=\s*(?:$|[,.?!]))|"  # "by the 28": the ordinal's ending not written
             rf"(?<=in\s)(?:a|{_AMOUNT})\s+(?:days?|weeks?)(?:'?\s*time)?|"
@@ -92,6 +93,7 @@ def resolve(due: str, meeting: dt.date) -> dt.date | None:
     text = re.sub(r"[\s-]+", " ", due.lower()).strip()
     text = re.sub(r"^(?:the|this coming|coming) ", "", text).removesuffix("'s")
     text = re.sub(r"^(?:end|in) o[fn]\b", "end of", text)  # "end of" heard as "end on" or "in on"
+    text = re.sub(rf" {_PART_OF_DAY}$", "", text)
     if text in ("today", "tonight", "end of day", "end of the day", "end of today"):
         return meeting
     if text == "tomorrow":
@@ -120,7 +122,7 @@ def resolve(due: str, meeting: dt.date) -> dt.date | None:
     if amount:
         count = NUMBERS.get(amount.group(1)) or int(amount.group(1))
         return meeting + dt.timedelta(days=count * (7 if amount.group(2) == "week" else 1))
-    dated = re.fullmatch(rf"(?:({_DAY_NUMBER}) o[fn] ({_MONTH})|({_MONTH}) (?:the )?({_DAY_NUMBER}))", text)
+    dated = re.fullmatch(rf"(?:({_DAY_NUMBER}) (?:o[fn] )?({_MONTH})|({_MONTH}) (?:the )?({_DAY_NUMBER}))", text)
     if dated:
         day = _ordinal_day(dated.group(1) or dated.group(4))
         month = MONTHS.index(dated.group(2) or dated.group(3)) + 1
