@@ -116,7 +116,9 @@ def test_location_and_next_meeting():
     ("two weeks", dt.date(2026, 3, 18)), ("the end of the month", dt.date(2026, 3, 31)),
     ("the twenty-first", dt.date(2026, 3, 21)), ("next week", dt.date(2026, 3, 9)),
     ("the 28", dt.date(2026, 3, 28)), ("the 24th on February", dt.date(2027, 2, 24)),
-    ("in on the month", dt.date(2026, 3, 31)), ("the end on the week", dt.date(2026, 3, 6))])
+    ("in on the month", dt.date(2026, 3, 31)), ("the end on the week", dt.date(2026, 3, 6)),
+    ("the end of the next week", dt.date(2026, 3, 13)), ("tomorrow morning", dt.date(2026, 3, 5)),
+    ("the first October", dt.date(2026, 10, 1))])
 def test_deadlines_resolve_against_the_meeting_date(said, expected):
     assert dates.resolve(said, dt.date(2026, 3, 4)) == expected
 
@@ -371,3 +373,21 @@ def test_phrasings_the_phrase_banks_do_not_use():
         ("Nora", "Contact the bouncy castle company", "2026-03-06"),
         ("Sam", "Ask the council about the parking permits", "2026-03-20"),
         ("Dmitri", "Deploy the fix to production", "2026-03-05"), ("Ben", "Place the order", "")]
+
+
+def test_more_phrasings_from_meetings_written_by_hand():
+    segments = talk("Speaker 1: Jamal, can I leave the budget with you until Friday?", "Speaker 2: Yes, that's fine.",
+                    "Speaker 1: Could somebody water the tomatoes on Saturday?", "Speaker 3: I'll do it.",
+                    "Speaker 1: Brilliant, thank you Liam.",
+                    "Speaker 1: Wei, don't forget to pay the seed invoice by the fifth.", "Speaker 4: Okay, I won't.",
+                    "Speaker 1: Liam, are you able to pick up the compost next week?",
+                    "Speaker 3: I'm not sure I'll have the car. Wei, could you do it?", "Speaker 4: Yes, I'll get the compost.",
+                    "Speaker 1: Ana, could you update the mailing list before then?", "Speaker 5: Sure.",
+                    "Speaker 1: I'll send you the speaker list tonight, Tariq.",
+                    "Speaker 1: Freya, can you confirm the hotel booking by the end of the week?",
+                    "Speaker 6: Yes, I'll confirm it tomorrow.")
+    assert owners(segments, {"Speaker 1": "Olu"}) == [
+        ("Jamal", "The budget", "2026-03-06"), ("Liam", "Water the tomatoes", "2026-03-07"),
+        ("Wei", "Pay the seed invoice", "2026-03-05"), ("Wei", "Pick up the compost", "2026-03-09"),
+        ("Ana", "Update the mailing list", ""), ("Olu", "Send you the speaker list", "2026-03-04"),
+        ("Freya", "Confirm the hotel booking", "2026-03-05")]  # the one who accepts says when

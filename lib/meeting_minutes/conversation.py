@@ -47,7 +47,9 @@ _VOC_START = r"(?:(?:okay|ok|so|and|right|great|well|hi|hello|hey|now|then|also|
 REQUEST_VERB = r"(?:(?:could|can|would|will|wouldn't|won't) you|are you able to)(?: please)?(?: also)?(?: be able to)?"
 REQUESTS = [
     re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+(?:{REQUEST_VERB}|what (?:do )?you)\s+(?P<task>[^?!]+)", re.I),
-    re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+please\s+(?P<task>[^?!]+)", re.I),
+    re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+(?:please|don't forget to|remember to|make sure (?:you|to))\s+"
+               rf"(?P<task>[^?!]+)", re.I),
+    re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+can I leave (?P<task>[^?!]+)", re.I),  # "…the budget with you"
     re.compile(rf"^{_VOC_START}(?:please\s+)?{REQUEST_VERB}\s+(?P<task>[^?!]+?),\s*(?:[a-z]+\s+)?(?P<name>{NAME})\s*[?.!]*$",
                re.I),
     re.compile(rf"\bI(?:'d| would) like (?P<name>{NAME}) to\s+(?P<task>[^?!]+)", re.I),
@@ -128,7 +130,8 @@ INTERJECTION_AND_NAME = re.compile(rf"^(?:yes|okay|ok|so|right|and|now|well),?\s
 THANKS_AT_END = re.compile(r"\b(?:thanks|thank you)\s*[,.!]*$", re.I)  # "Sure, I'll do it, thank you," "Mei."
 # A request that names nobody: "Could you book the hall by Friday?", "Please print the flyers.",
 # and "I'd like him to…" (often a name misheard: "I'd like beater to…"); the first two are asked directly.
-NAMELESS_TASK = [re.compile(rf"^{_VOC_START}(?:please\s+)?{REQUEST_VERB}\s+(?P<task>[^?!]+)", re.I),
+NAMELESS_TASK = [re.compile(rf"^{_VOC_START}(?:please\s+)?(?:{REQUEST_VERB}|(?:could|can|would|will) (?:somebody|someone|"
+                            rf"anyone|one of you))\s+(?P<task>[^?!]+)", re.I),
                  re.compile(rf"^{_VOC_START}please\s+(?P<task>[^?!]+)", re.I),
                  re.compile(r"\b(?:I(?:'d| would) like|I need|I want) (?!(?:we|I|to)\b)[a-z]+ to\s+(?P<task>[^?!]+)")]
 # A reply that opens with a name: "Mei, sure, leave it with me."
@@ -360,7 +363,8 @@ def name_voices(segments: list[Segment]) -> dict[str, tuple[str, str]]:
 
 def _task(text: str) -> tuple[str, str]:
     task, due = dates.split_due(text.strip(" ,."))
-    task = re.sub(r"\s+(?:please|then|myself|instead|as well|too)$", "", task.strip(" ,."), flags=re.I)
+    task = re.sub(rf"(?:\s+(?:please|then|myself|instead|as well|too|(?:before|by|until) then|with you)|,\s*{NAME})$", "",
+                  task.strip(" ,."), flags=re.I)  # "…the speaker list tonight, Tariq": the one told, not the task
     task = re.sub(r"^(?:please\s+)", "", task, flags=re.I)
     return task.strip(" ,."), due
 
@@ -445,7 +449,7 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
         if request:
             name, raw = request
             task, due = _task(raw)
-            if pending and not pending.done and ANAPHORIC.match(task) and pending.declined and name:
+            if pending and not pending.done and ANAPHORIC.match(task) and name:  # "Wei, could you do it?"
                 pending.item.owner = canon.get(name, name)  # "Omar, could you take it instead?"
                 pending.declined = False
                 continue
@@ -480,7 +484,7 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
                 said = _words(task)
                 same = not _is_task(task) or len(said & _words(pending.item.task)) >= max(1, len(said) / 2)
                 if same:
-                    pending.item.due = pending.item.due or due
+                    pending.item.due = due or pending.item.due  # "Yes, I'll confirm it tomorrow": their word
                     accepted(k)
                     continue
             elif ACCEPT.search(text):

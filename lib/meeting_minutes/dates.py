@@ -32,7 +32,7 @@ _AMOUNT = "(?:" + "|".join(NUMBERS) + r"|\d+)"
 _PART_OF_DAY = r"(?:morning|afternoon|evening|night|lunchtime)"  # "tomorrow morning": still tomorrow
 # The word before a deadline as heard: "by" often comes out as "my", "buy", "bye" or "I".
 PREPOSITION = r"(?:by|my|buy|bye|i|before|until|till|til|on|due|for|at|be|from|in|within)"
-DEADLINE = (rf"(?:the\s+)?end\s+o[fn]\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month)|end\s+of\s+day|"
+DEADLINE = (rf"(?:the\s+)?end\s+o[fn]\s+(?:the\s+|this\s+|(?:the\s+)?next\s+)?(?:day|week|month)|end\s+of\s+day|"
             rf"(?<=\s)in\s+o[fn]\s+(?:the|this|next)\s+(?:week|month)|"  # "end" heard as "in": "side in on the month"
             rf"(?:(?:the\s+)?day\s+after\s+tomorrow|tomorrow|today|(?:next\s+|this\s+|coming\s+)?{_WEEKDAY})"
             rf"(?:\s+{_PART_OF_DAY})?|tonight|(?:next|this)\s+(?:week|month)|"
@@ -93,7 +93,7 @@ def resolve(due: str, meeting: dt.date) -> dt.date | None:
     text = re.sub(r"[\s-]+", " ", due.lower()).strip()
     text = re.sub(r"^(?:the|this coming|coming) ", "", text).removesuffix("'s")
     text = re.sub(r"^(?:end|in) o[fn]\b", "end of", text)  # "end of" heard as "end on" or "in on"
-    text = re.sub(rf" {_PART_OF_DAY}$", "", text)
+    text = re.sub(rf" {_PART_OF_DAY}$", "", text).replace("of the next ", "of next ")
     if text in ("today", "tonight", "end of day", "end of the day", "end of today"):
         return meeting
     if text == "tomorrow":
