@@ -12,7 +12,9 @@ recording (made by sox), and PocketSphinx beside Whisper on the same clips
 `--eval` scores the writers on the synthetic evaluation set (assets/meeting/eval/, made by
 `python -m lib.meeting_minutes.synthetic`) with the page's defaults: Whisper (each bundled size:
 base, the default, and tiny.en) split at pauses, voices clustered with the names heard as a guide
-and named from the conversation, the extractive writer; with `--llm N`, SmolLM2 (grammar-constrained) on the N shortest meetings.
+and named from the conversation, the extractive writer; the same on the meetings written by hand
+(assets/meeting/handwritten/, in other words than the generator's phrase banks); with `--llm N`,
+SmolLM2 (grammar-constrained) on the N shortest generated meetings.
 Transcripts are cached by the audio's SHA-1 under .cache/glassbox/meeting_eval/, so reruns and
 rule development do not run Whisper again. It also measures both voice prints (MFCC + pitch,
 Resemblyzer's GE2E) on the set and on real voices stitched from pocketsphinx-testdata.
@@ -192,8 +194,9 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: 
     rows, llm_rows = [], []
     scripts = synthetic.eval_scripts()
     skipped = []
+    sets = {"generated": scripts, "handwritten": synthetic.eval_scripts(synthetic.HANDWRITTEN_DIR)}
     for size in transcribe.BUNDLED_SIZES if extractive_too else ():
-        for name, script in scripts.items():
+        for set_name, name, script in ((k, n, sc) for k, found in sets.items() for n, sc in found.items()):
             path, turns = synthetic.rendered(script)
             if cached_only and not transcript_cache(path, size).exists():
                 skipped.append(f"{name} ({size})")
@@ -205,7 +208,7 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: 
                                            **diarize.count_from_names(segments))
                 ders[label] = round(evaluate.diarisation_error_rate(turns, labelled), 3)
             minutes = extractive.write(encoder, as_page_does(path, segments), date=script["date"])
-            rows.append({"meeting": name, "whisper": size, "minutes": round(turns[-1]["end"] / 60, 1),
+            rows.append({"set": set_name, "meeting": name, "whisper": size, "minutes": round(turns[-1]["end"] / 60, 1),
                          "speakers": len(script["voices"]), "introductions": script["introductions"],
                          "writer": "extractive", **evaluate.score_minutes(minutes, script["truth"]), "der": ders,
                          "location": [minutes.location, script["truth"]["location"]],
@@ -248,21 +251,22 @@ def eval_tables(report: dict) -> str:
     def total(key: str, of: str, items) -> str:
         return percent(sum(r[key] for r in items), sum(r[of] for r in items))
 
-    lines = ["| writer | Whisper | meetings | attendees recall | action items found | owner correct | due date correct | "
-             "decisions recall | DER, MFCC + pitch | DER, GE2E |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for size in transcribe.BUNDLED_SIZES:
-        sized = [r for r in report["extractive"] if r["whisper"] == size]
+    lines = ["| meetings | writer | Whisper | count | attendees recall | action items found | owner correct | "
+             "due date correct | decisions recall | DER, MFCC + pitch | DER, GE2E |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for set_name, size in ((k, z) for k in ("generated", "handwritten") for z in transcribe.BUNDLED_SIZES):
+        sized = [r for r in report["extractive"] if r["whisper"] == size and r["set"] == set_name]
         if sized:
             mean = {k: sum(r["der"][k] for r in sized) / len(sized) for k in sized[0]["der"]}
-            lines.append(f"| extractive | {size} | {len(sized)} | {total('attendees', 'attendees_total', sized)} | "
+            lines.append(f"| {set_name} | extractive | {size} | {len(sized)} | {total('attendees', 'attendees_total', sized)} | "
                          f"{total('found', 'actions', sized)} | {total('owner', 'actions', sized)} | "
                          f"{total('due', 'dated', sized)} | {total('decisions', 'decisions_total', sized)} | "
                          + " | ".join(f"{v:.3f}" for v in mean.values()) + " |")
-    rows = [r for r in report["extractive"] if r["whisper"] == transcribe.DEFAULT_SIZE]
+    rows = [r for r in report["extractive"] if r["whisper"] == transcribe.DEFAULT_SIZE]  # both sets
     llm_rows = report.get("llm", [])
     if llm_rows:
         valid = sum(r["schema_valid"] for r in llm_rows)
-        lines.append(f"| SmolLM2-135M, grammar-constrained ({valid}/{len(llm_rows)} schema-valid) | "
+        lines.append(f"| generated | SmolLM2-135M, grammar-constrained ({valid}/{len(llm_rows)} schema-valid) | "
                      f"{transcribe.DEFAULT_SIZE} | {len(llm_rows)} | "
                      f"{total('attendees', 'attendees_total', llm_rows)} | {total('found', 'actions', llm_rows)} | "
                      f"{total('owner', 'actions', llm_rows)} | {total('due', 'dated', llm_rows)} | "

@@ -184,10 +184,11 @@ def test_synthetic_meetings_carry_their_truth():
     assert synthetic.compose(7, 4, 2, False, MEETING, unnamed=1) == script  # seeded
 
 
-def test_rules_on_the_evaluation_scripts_as_written():
+@pytest.mark.parametrize("folder", [synthetic.EVAL_DIR, synthetic.HANDWRITTEN_DIR], ids=["generated", "handwritten"])
+def test_rules_on_the_evaluation_scripts_as_written(folder):
     """Before any recognition error: the rules on the scripts' own words, voices labelled by name."""
     totals = {"owner": 0, "actions": 0, "due": 0, "dated": 0}
-    for script in synthetic.eval_scripts().values():
+    for script in synthetic.eval_scripts(folder).values():
         segments = [Segment(i, i + 1, t["text"], t["speaker"]) for i, t in enumerate(script["turns"])]
         found = schema.Minutes(action_items=conversation.action_items(segments, None, script["date"]))
         score = evaluate.score_minutes(found, script["truth"])

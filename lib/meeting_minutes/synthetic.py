@@ -29,6 +29,9 @@ import numpy as np
 
 SAMPLE_RATE = 16_000
 EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "assets" / "meeting" / "eval"
+# Meetings written by hand in other words than the phrase banks (same format), to check the rules
+# on phrasing the generator never produces.
+HANDWRITTEN_DIR = EVAL_DIR.parent / "handwritten"
 CACHE_DIR = Path(__file__).resolve().parent.parent.parent / ".cache" / "glassbox" / "meeting_eval"
 
 NAMES = ["Ana", "Kwame", "Lea", "Priya", "Tomas", "Mei", "Omar", "Sofia", "Jonas", "Aisha", "Diego", "Hannah",
@@ -438,9 +441,9 @@ EVAL_SET = [(101, 3, 1, True, "2026-03-02", 0), (102, 4, 1, False, "2026-04-15",
             (109, 4, 2, False, "2026-02-27", 0), (110, 6, 5, True, "2026-07-30", 0)]
 
 
-def eval_scripts() -> dict[str, dict]:
-    """The committed evaluation set, {name: script}."""
-    return {p.stem: json.loads(p.read_text()) for p in sorted(EVAL_DIR.glob("meeting_*.json"))}
+def eval_scripts(folder: Path = EVAL_DIR) -> dict[str, dict]:
+    """The committed evaluation set, {name: script} (`HANDWRITTEN_DIR`: the meetings written by hand)."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("meeting_*.json"))}
 
 
 def main() -> None:
