@@ -392,3 +392,11 @@ def test_more_phrasings_from_meetings_written_by_hand():
         ("Wei", "Pay the seed invoice", "2026-03-05"), ("Wei", "Pick up the compost", "2026-03-09"),
         ("Ana", "Update the mailing list", ""), ("Olu", "Send you the speaker list", "2026-03-04"),
         ("Freya", "Confirm the hotel booking", "2026-03-05")]  # the one who accepts says when
+
+
+def test_will_do_heard_as_we_will_do_accepts_and_a_plan_of_ours_does_not():
+    accepted = talk("Speaker 1: Could you order the pipette tips by the end of the week?", "Speaker 2: We'll do.")
+    assert owners(accepted, {"Speaker 2": "Martin"}) == [("Martin", "Order the pipette tips", "2026-03-06")]
+    our_plan = talk("Speaker 1: Could you order the pipette tips by the end of the week?",
+                    "Speaker 2: We'll do the survey next week.")
+    assert owners(our_plan, {"Speaker 2": "Martin"}) == []

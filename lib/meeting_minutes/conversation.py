@@ -73,7 +73,8 @@ SELF = re.compile(r"\b(?:I will|I'll|I am going to|I'm going to|I shall|I can|le
                   r"(?:also\s+)?(?P<task>[^.?!]+)", re.I)
 ACCEPT = re.compile(r"^(?:sure|yes|yeah|yep|okay|ok|of course|certainly|absolutely|no problem|will do|fine|happy to|"
                     r"leave it with me|consider it done|i(?:'ll| will| can) (?:do|take|handle|manage) (?:it|that|this)|"
-                    r"i(?:'ll| will) take care of it|on it|no worries|alright|definitely)\b", re.I)
+                    r"i(?:'ll| will) take care of it|on it|no worries|alright|definitely|"
+                    r"we'll do(?=[,.!]*(?:\s+(?:great|thanks)\b|$)))\b", re.I)  # "Will do" as heard: "We'll do."
 DECLINE = re.compile(r"\b(?:I can't|I cannot|I can not|I won't be able|I'm not able|I don't have (?:the )?time|"
                      r"not this week|I'm away|I'm travelling|I'm traveling|I'm off|I'm on (?:holiday|leave)|too busy|"
                      r"I'm out of (?:the )?office|I'm not (?:around|available|here)|I won't be (?:here|there|around)|"
