@@ -106,6 +106,8 @@ def test_location_and_next_meeting():
     misheard = talk("Speaker 1: Next meeting in on Monday.", "Speaker 1: Thanks all. See you next time.")
     assert conversation.next_meeting(misheard, MEETING) == "on Monday (2026-03-09)"
     assert conversation.next_meeting(talk("Speaker 1: Thanks all, see you next time."), MEETING) == ""
+    assert conversation.next_meeting(talk("Speaker 1: See you all next Wednesday."), MEETING) == "next Wednesday (2026-03-11)"
+    assert conversation.location(talk("Speaker 1: We're at the clubhouse tonight. First, the kit.")) == "the clubhouse"
 
 
 @pytest.mark.parametrize("said, expected", [

@@ -545,11 +545,11 @@ def _deduplicated(items: list[ActionItem]) -> list[ActionItem]:
     return kept
 
 
-LOCATION = re.compile(r"\b(?:we're|we are)\s+(?:meeting\s+)?in\s+(?P<place>[^.,?!]+?)(?:\s+(?:today|this time|"
-                      r"this week|again))?[.,!]|\b(?:coming|welcome) to\s+(?P<place2>[^.,?!]+?)[.,!]", re.I)
+LOCATION = re.compile(r"\b(?:we're|we are)\s+(?:meeting\s+)?(?:in|at)\s+(?P<place>[^.,?!]+?)(?:\s+(?:today|tonight|"
+                      r"this time|this week|again))?[.,!]|\b(?:coming|welcome) to\s+(?P<place2>[^.,?!]+?)[.,!]", re.I)
 # "Next meeting is on Monday" (heard as "Next meeting in on Monday"); "see you next time" says no when.
 NEXT_MEETING = re.compile(r"\b(?:next meeting(?:\s+(?:is|will be|'s|in))*|(?:we'll|we will|let's|shall we) meet again|"
-                          r"see you (?:all )?(?:again )?(?:on|next)(?!\s+time\b))\s*(?P<when>[^.?!]*)", re.I)
+                          r"see you (?:all )?(?:again )?(?:on\b|(?=next\b)(?!next\s+time\b)))\s*(?P<when>[^.?!]*)", re.I)
 
 
 def location(segments: list[Segment]) -> str:
