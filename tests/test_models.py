@@ -325,6 +325,14 @@ def test_pieces_that_do_not_join_into_the_right_file_are_refused(split_model, mo
     assert not list((model_registry.CACHE_DIR / spec.key).glob("weights.bin*"))  # nothing half-written is left
 
 
+def test_a_cache_that_cannot_be_written_is_a_clear_message(split_model, monkeypatch, tmp_path):
+    spec, _ = split_model
+    (tmp_path / "a file").write_text("")
+    monkeypatch.setattr(model_registry, "CACHE_DIR", tmp_path / "a file")  # mkdir under a file fails
+    with pytest.raises(model_registry.ModelUnavailable, match="Could not join the pieces of 'A split model'.*GLASSBOX_CACHE"):
+        model_registry.bundled_path(spec.key)
+
+
 def test_a_missing_piece_says_which_packages_to_install(split_model, monkeypatch):
     spec, _ = split_model
     real_package_dir = model_registry.package_dir
