@@ -12,7 +12,8 @@ recording (made by sox), and PocketSphinx beside Whisper on the same clips
 `--eval` scores the writers on the synthetic evaluation set (assets/meeting/eval/, made by
 `python -m lib.meeting_minutes.synthetic`) with the page's defaults: Whisper (each bundled size:
 base, the default, and tiny.en) split at pauses, voices clustered with the names heard as a guide
-and named from the conversation, the extractive writer; the same on the meetings written by hand
+and named from the conversation, the extractive writer; the same on five meetings of new seeds
+(NEW_SEEDS, never looked at while writing rules) and on the meetings written by hand
 (assets/meeting/handwritten/, in other words than the generator's phrase banks); with `--llm N`,
 SmolLM2 (grammar-constrained) on the N shortest generated meetings.
 Transcripts are cached by the audio's SHA-1 under .cache/glassbox/meeting_eval/, so reruns and
@@ -185,6 +186,12 @@ def as_page_does(path: Path, segments: list[schema.Segment], printer=diarize.voi
     return diarize.rename(labelled, {label: name for label, (name, _) in conversation.name_voices(labelled).items()})
 
 
+# Meetings from the same generator that no rule was written against: scored beside the evaluation
+# set to show how much of its score is fitted to it (same fields as synthetic.EVAL_SET).
+NEW_SEEDS = [(201, 3, 2, False, "2026-05-20", 0), (202, 4, 2, True, "2026-08-12", 0), (203, 5, 2, False, "2026-10-01", 1),
+             (204, 2, 1, False, "2026-01-14", 0), (205, 6, 3, True, "2026-04-02", 0)]
+
+
 def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: bool = False) -> dict:
     """Every writer's scores on every meeting of the evaluation set, and the two voice prints' DER
     (`extractive_too=False`: the LLM runs alone; `cached_only`: meetings not transcribed yet are
@@ -194,7 +201,8 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: 
     rows, llm_rows = [], []
     scripts = synthetic.eval_scripts()
     skipped = []
-    sets = {"generated": scripts, "handwritten": synthetic.eval_scripts(synthetic.HANDWRITTEN_DIR)}
+    sets = {"generated": scripts, "new seeds": {f"meeting_{args[0]}": synthetic.compose(*args) for args in NEW_SEEDS},
+            "handwritten": synthetic.eval_scripts(synthetic.HANDWRITTEN_DIR)}
     for size in transcribe.BUNDLED_SIZES if extractive_too else ():
         for set_name, name, script in ((k, n, sc) for k, found in sets.items() for n, sc in found.items()):
             path, turns = synthetic.rendered(script)
@@ -254,7 +262,7 @@ def eval_tables(report: dict) -> str:
     lines = ["| meetings | writer | Whisper | count | attendees recall | action items found | owner correct | "
              "due date correct | decisions recall | DER, MFCC + pitch | DER, GE2E |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for set_name, size in ((k, z) for k in ("generated", "handwritten") for z in transcribe.BUNDLED_SIZES):
+    for set_name, size in ((k, z) for k in ("generated", "new seeds", "handwritten") for z in transcribe.BUNDLED_SIZES):
         sized = [r for r in report["extractive"] if r["whisper"] == size and r["set"] == set_name]
         if sized:
             mean = {k: sum(r["der"][k] for r in sized) / len(sized) for k in sized[0]["der"]}
