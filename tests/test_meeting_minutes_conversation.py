@@ -402,3 +402,23 @@ def test_will_do_heard_as_we_will_do_accepts_and_a_plan_of_ours_does_not():
     our_plan = talk("Speaker 1: Could you order the pipette tips by the end of the week?",
                     "Speaker 2: We'll do the survey next week.")
     assert owners(our_plan, {"Speaker 2": "Martin"}) == []
+
+
+def test_titles_dictated_actions_and_finding_out_what_was_asked():
+    segments = talk("Speaker 1: Doctor Okafor, could you review the charts this morning?",
+                    "Speaker 2: Yes, I'll look at them.",
+                    "Speaker 1: Thank you, Nurse Patel.",
+                    "Speaker 1: Action for Sara: send the quote by Tuesday.", "Speaker 3: Fine.",
+                    "Speaker 1: Nina to update the project plan before Friday.", "Speaker 4: Got it.",
+                    "Speaker 1: Omar, over to you for the sponsor letter, by Friday please.", "Speaker 5: No problem.",
+                    "Speaker 5: Elif, you do the methods section, right?", "Speaker 6: Yep.",
+                    "Speaker 6: Do we need a licence for the raffle?", "Speaker 1: I'll find out.",
+                    "Speaker 1: Any volunteers?", "Speaker 7: Me. I'll collect the prizes.")
+    assert sorted(owners(segments, {"Speaker 1": "Bella", "Speaker 7": "Chris"})) == sorted([
+        ("Okafor", "Review the charts", "2026-03-04"), ("Sara", "Send the quote", "2026-03-10"),
+        ("Nina", "Update the project plan", "2026-03-06"), ("Omar", "The sponsor letter", "2026-03-06"),
+        ("Elif", "Do the methods section", ""), ("Bella", "Find out: Do we need a licence for the raffle?", ""),
+        ("Chris", "Collect the prizes", "")])
+    assert "Me" not in conversation.candidate_attendees(segments) and "Patel" in conversation.candidate_attendees(segments)
+    unanswered = talk("Speaker 1: Six to two pupils want to go this year.", "Speaker 1: The museum is open.")
+    assert owners(unanswered) == []

@@ -42,14 +42,20 @@ Brilliant Excellent Awesome Super Indeed True Correct Done Noted Understood Got 
 Anything Something Nothing Welcome Hopefully Unfortunately Otherwise Meanwhile However Besides Finally Honestly
 Seriously Basically Personally Great Good Mm-hm Mmm Hmm Uh Um Eh Er Erm Ooh Oops Whoa Obviously Clearly Apparently
 Luckily Sadly Really Probably Surely Certainly Frankly Generally Usually Normally Ideally Last Yesterday Then Thus
-Everything Someone Somebody Anyone Anybody Nobody Congratulations Speaker""".split())
-_VOC_START = r"(?:(?:okay|ok|so|and|right|great|well|hi|hello|hey|now|then|also|alright|mm+|hmm+|um|uh),?\s+)?"
+Everything Someone Somebody Anyone Anybody Nobody Congratulations Speaker Me Us Him Her Them Mine Yours""".split())
+# A title before a name is not the name: "Doctor Okafor, could you…", "Thank you, Nurse Patel."
+TITLE = r"(?:(?:doctor|dr\.?|nurse|sister|mr\.?|mrs\.?|ms\.?|miss|professor|prof\.?|coach|captain)\s+)?"
+_VOC_START = rf"(?:(?:okay|ok|so|and|right|great|well|hi|hello|hey|now|then|also|alright|mm+|hmm+|um|uh),?\s+)?{TITLE}"
 REQUEST_VERB = r"(?:(?:could|can|would|will|wouldn't|won't) you|are you able to)(?: please)?(?: also)?(?: be able to)?"
 REQUESTS = [
     re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+(?:{REQUEST_VERB}|what (?:do )?you)\s+(?P<task>[^?!]+)", re.I),
     re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+(?:please|don't forget to|remember to|make sure (?:you|to))\s+"
                rf"(?P<task>[^?!]+)", re.I),
     re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+can I leave (?P<task>[^?!]+)", re.I),  # "…the budget with you"
+    re.compile(rf"^{_VOC_START}(?P<name>{NAME}),?\s+over to you for (?P<task>[^?!]+)", re.I),
+    re.compile(rf"^{_VOC_START}(?P<name>{NAME}),\s+you(?:'ll| will)? (?P<task>(?:do|take|handle|write|make|cover)\s+"
+               rf"[^?!]+?)(?:,\s*right)?\s*[?.!]*$", re.I),  # "Elif, you do the methods section, right?"
+    re.compile(rf"^(?:an? )?action(?: item)? (?:for|on) {TITLE}(?P<name>{NAME})\s*[:,-]?\s+(?P<task>[^?!]+)", re.I),
     re.compile(rf"^{_VOC_START}(?:please\s+)?{REQUEST_VERB}\s+(?P<task>[^?!]+?),\s*(?:[a-z]+\s+)?(?P<name>{NAME})\s*[?.!]*$",
                re.I),
     re.compile(rf"\bI(?:'d| would) like (?P<name>{NAME}) to\s+(?P<task>[^?!]+)", re.I),
@@ -63,17 +69,20 @@ OBJECT_OF = set("""to with for from call email phone ring text ask tell help mee
 at of on introduce contact pay visit""".split())
 ADDRESSED = [re.compile(rf"^{_VOC_START}(?P<name>{NAME}),\s+\S", re.I),
              re.compile(rf",\s*(?P<name>{NAME})\s*\?\s*$")]
-THANKED = re.compile(rf"\b(?:thanks|thank you|thank|cheers)(?: so much| very much)?(?: for [^,.]+,)?,?\s+(?P<name>{NAME})\b", re.I)
+THANKED = re.compile(rf"\b(?:thanks|thank you|thank|cheers)(?: so much| very much)?(?: for [^,.]+,)?,?\s+{TITLE}"
+                     rf"(?P<name>{NAME})\b", re.I)
 INTRODUCED = re.compile(rf"\b(?:I'm|I am|(?i:my name is|this is|it's))\s+(?P<name>{NAME})\b(?!\s+(?:and|from|of)\s+[a-z])?")
 SUGGESTED = [re.compile(rf"\b(?:maybe|perhaps|could|can|ask|how about|what about)\s+(?P<name>{NAME})\b"
                         rf"(?:\s+(?:could|can|do|take|might|would))?", re.I),
              re.compile(rf"^(?P<name>{NAME})\s+(?:knows|could|can|might|would be|is better)\b")]
 ANNOUNCED = re.compile(rf"\b(?P<name>{NAME}) (?:will|is going to|has agreed to|offered to)\s+(?P<task>[^.?!]+)")
+# As minutes are dictated: "Nina to update the project plan before Friday." "Fine." (only when accepted)
+DICTATED = re.compile(rf"^{TITLE}(?P<name>{NAME}) to (?P<task>[a-z]+\s[^.?!]+)")
 SELF = re.compile(r"\b(?:I will|I'll|I am going to|I'm going to|I shall|I can|let me|I'm happy to|I could)\s+"
                   r"(?:also\s+)?(?P<task>[^.?!]+)", re.I)
 ACCEPT = re.compile(r"^(?:sure|yes|yeah|yep|okay|ok|of course|certainly|absolutely|no problem|will do|fine|happy to|"
                     r"leave it with me|consider it done|i(?:'ll| will| can) (?:do|take|handle|manage) (?:it|that|this)|"
-                    r"i(?:'ll| will) take care of it|on it|no worries|alright|definitely|"
+                    r"i(?:'ll| will) take care of it|on it|no worries|alright|definitely|got it|"
                     r"we'll do(?=[,.!]*(?:\s+(?:great|thanks)\b|$)))\b", re.I)  # "Will do" as heard: "We'll do."
 DECLINE = re.compile(r"\b(?:I can't|I cannot|I can not|I won't be able|I'm not able|I don't have (?:the )?time|"
                      r"not this week|I'm away|I'm travelling|I'm traveling|I'm off|I'm on (?:holiday|leave)|too busy|"
@@ -81,9 +90,12 @@ DECLINE = re.compile(r"\b(?:I can't|I cannot|I can not|I won't be able|I'm not a
                      r"I'd rather not|sorry, no|unfortunately,? I|I'm afraid I)\b", re.I)
 DROPPED = re.compile(r"\b(?:leave (?:that|it|this) for now|(?:it|that) can wait|let's skip (?:it|that)|"
                      r"park (?:that|it)|drop (?:that|it))\b", re.I)
+FIND_OUT = re.compile(r"^(?:find (?:that |it )?out|check(?: that| it)?|look into (?:it|that)|ask around)$", re.I)
 ANSWERS_DECLINE = re.compile(r"^(?:no problem|no worries|never mind|don't worry|that's fine|okay|ok|fine)\b", re.I)
 ANAPHORIC = re.compile(r"^(?:do|take|handle|manage|cover|have|get|sort|deal with|see to|look into) (?:it|that|this|one)\b|"
                        r"^take care of|^look after it", re.I)
+# A promise whose object is only a pronoun answers the request before it: "Yes, I'll look at them."
+PRONOUN_OBJECT = re.compile(r"^[a-z]+(?:\s+(?:at|into|over|through|after|up|out))?\s+(?:it|them|those|these)$", re.I)
 NOT_TASKS = re.compile(r"^(?:do (?:that|it|this)|help|try|depend|be\b|see\b|think|have\b|guess|say|tell\b|"
                        r"imagine|live with|hear|agree|check\?$|start\b|chair|run these|"
                        r"(?:run|lead|host|chair)\s+(?:the\s+|this\s+|today's\s+|our\s+)?(?:meeting|session|call)s?\b)", re.I)
@@ -483,7 +495,8 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
             if promise:
                 task, due = _task(promise.group("task"))
                 said = _words(task)
-                same = not _is_task(task) or len(said & _words(pending.item.task)) >= max(1, len(said) / 2)
+                same = not _is_task(task) or PRONOUN_OBJECT.match(task) or \
+                    len(said & _words(pending.item.task)) >= max(1, len(said) / 2)
                 if same:
                     pending.item.due = due or pending.item.due  # "Yes, I'll confirm it tomorrow": their word
                     accepted(k)
@@ -493,15 +506,20 @@ def action_items(segments: list[Segment], voice_names: dict[str, str] | None = N
                 continue
         for promise in SELF.finditer(text):
             task, due = _task(promise.group("task"))
+            question = next((q.text for q in reversed(sents[max(0, k - 2):k]) if q.text.endswith("?")), "")
+            if FIND_OUT.match(task) and question and not _request(question):
+                task = f"{task}: {question}"  # "Do we need a licence?" "I'll find out."
             if _is_task(task):
                 finish(pending)
                 pending = None
                 items.append(ActionItem(speaker_name(k), _capital(task), due, [s.segment]))
-        for announced in ANNOUNCED.finditer(text):
+        answer = sents[k + 1] if k + 1 < len(sents) and sents[k + 1].speaker != s.speaker else None
+        answered = bool(answer and ACCEPT.match(answer.text))
+        for announced in [*ANNOUNCED.finditer(text), *(m for m in DICTATED.finditer(text) if answered)]:
             name = announced.group("name")
             task, due = _task(announced.group("task"))
-            if canon.get(name) and _is_task(task):
-                items.append(ActionItem(canon[name], _capital(task), due, [s.segment]))
+            if (canon.get(name) or answered) and _is_task(task) and _is_name(name):
+                items.append(ActionItem(canon.get(name, name), _capital(task), due, [s.segment]))
     finish(pending)
     for item in items:
         item.due_date = dates.iso(item.due, meeting_date)
@@ -548,7 +566,7 @@ def _deduplicated(items: list[ActionItem]) -> list[ActionItem]:
 LOCATION = re.compile(r"\b(?:we're|we are)\s+(?:meeting\s+)?(?:in|at)\s+(?P<place>[^.,?!]+?)(?:\s+(?:today|tonight|"
                       r"this time|this week|again))?[.,!]|\b(?:coming|welcome) to\s+(?P<place2>[^.,?!]+?)[.,!]", re.I)
 # "Next meeting is on Monday" (heard as "Next meeting in on Monday"); "see you next time" says no when.
-NEXT_MEETING = re.compile(r"\b(?:next meeting(?:\s+(?:is|will be|'s|in))*|(?:we'll|we will|let's|shall we) meet again|"
+NEXT_MEETING = re.compile(r"\b(?:next (?:meeting|call|session|catch-up|check-in)(?:\s+(?:is|will be|'s|in))*|(?:we'll|we will|let's|shall we) meet again|"
                           r"see you (?:all )?(?:again )?(?:on\b|(?=next\b)(?!next\s+time\b)))\s*(?P<when>[^.?!]*)", re.I)
 
 

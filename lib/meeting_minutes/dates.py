@@ -35,7 +35,7 @@ PREPOSITION = r"(?:by|my|buy|bye|i|before|until|till|til|on|due|for|at|be|from|i
 DEADLINE = (rf"(?:the\s+)?end\s+o[fn]\s+(?:the\s+|this\s+|(?:the\s+)?next\s+)?(?:day|week|month)|end\s+of\s+day|"
             rf"(?<=\s)in\s+o[fn]\s+(?:the|this|next)\s+(?:week|month)|"  # "end" heard as "in": "side in on the month"
             rf"(?:(?:the\s+)?day\s+after\s+tomorrow|tomorrow|today|(?:next\s+|this\s+|coming\s+)?{_WEEKDAY})"
-            rf"(?:\s+{_PART_OF_DAY})?|tonight|(?:next|this)\s+(?:week|month)|"
+            rf"(?:\s+{_PART_OF_DAY})?|tonight|this\s+{_PART_OF_DAY}|(?:next|this)\s+(?:week|month)|"
             rf"(?:the\s+)?{_DAY_NUMBER}\s+(?:o[fn]\s+)?{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY_NUMBER}|"
             rf"(?:the\s+)?{_ORDINAL}(?=\s*(?:$|[,.?!]|at\b|please\b|if\b|so\b|and\b|then\b))|"
             rf"the\s+\d{{1,2}}(?=\s*(?:$|[,.?!]))|"  # "by the 28": the ordinal's ending not written
@@ -93,6 +93,7 @@ def resolve(due: str, meeting: dt.date) -> dt.date | None:
     text = re.sub(r"[\s-]+", " ", due.lower()).strip()
     text = re.sub(r"^(?:the|this coming|coming) ", "", text).removesuffix("'s")
     text = re.sub(r"^(?:end|in) o[fn]\b", "end of", text)  # "end of" heard as "end on" or "in on"
+    text = re.sub(rf"^this {_PART_OF_DAY}$", "today", text)
     text = re.sub(rf" {_PART_OF_DAY}$", "", text).replace("of the next ", "of next ")
     if text in ("today", "tonight", "end of day", "end of the day", "end of today"):
         return meeting
@@ -100,7 +101,7 @@ def resolve(due: str, meeting: dt.date) -> dt.date | None:
         return meeting + dt.timedelta(days=1)
     if text == "day after tomorrow":
         return meeting + dt.timedelta(days=2)
-    if text in ("end of the week", "end of this week", "end of week"):
+    if text in ("end of the week", "end of this week", "end of week", "this week"):
         friday = _monday(meeting) + dt.timedelta(days=4)
         return friday if friday >= meeting else friday + dt.timedelta(days=7)
     if text == "end of next week":
