@@ -420,5 +420,7 @@ def test_titles_dictated_actions_and_finding_out_what_was_asked():
         ("Elif", "Do the methods section", ""), ("Bella", "Find out: Do we need a licence for the raffle?", ""),
         ("Chris", "Collect the prizes", "")])
     assert "Me" not in conversation.candidate_attendees(segments) and "Patel" in conversation.candidate_attendees(segments)
+    cut_off = talk("Speaker 1: Action for Sarah.", "Speaker 1: Send the quote by Tuesday.", "Speaker 2: Got it.")
+    assert owners(cut_off) == [("Sarah", "Send the quote", "2026-03-10")]
     unanswered = talk("Speaker 1: Six to two pupils want to go this year.", "Speaker 1: The museum is open.")
     assert owners(unanswered) == []

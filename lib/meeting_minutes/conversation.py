@@ -147,6 +147,7 @@ NAMELESS_TASK = [re.compile(rf"^{_VOC_START}(?:please\s+)?(?:{REQUEST_VERB}|(?:c
                             rf"anyone|one of you))\s+(?P<task>[^?!]+)", re.I),
                  re.compile(rf"^{_VOC_START}please\s+(?P<task>[^?!]+)", re.I),
                  re.compile(r"\b(?:I(?:'d| would) like|I need|I want) (?!(?:we|I|to)\b)[a-z]+ to\s+(?P<task>[^?!]+)")]
+ACTION_FOR_ALONE = re.compile(rf"^(?:an? )?action(?: item)? (?:for|on) {TITLE}{NAME}\s*[.:,]*$", re.I)
 # A reply that opens with a name: "Mei, sure, leave it with me."
 NAME_THEN_REPLY = re.compile(rf"^(?P<name>{NAME})[,.]?\s+(?P<reply>.+)$")
 
@@ -175,6 +176,9 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
     carried: Sentence | None = None
     for sentence in found:
         after_request = not carried and joined and _is_nameless_request(joined[-1].text)
+        if ACTION_FOR_ALONE.match(sentence.text) and not carried:  # "Action for Sarah." "Send the quote…"
+            carried = sentence
+            continue
         alone = NAME_ALONE.match(sentence.text)
         if alone and _is_name(alone.group("name")):
             if joined and THANKS_AT_END.search(joined[-1].text):
@@ -195,7 +199,7 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
             _vocative_to_request(joined[-1], opening.group("name"))
             rest = opening.group("reply")
             sentence = Sentence(rest[:1].upper() + rest[1:], sentence.segment, sentence.speaker)
-        if carried and opening and _is_name(opening.group("name")):
+        if carried and opening and _is_name(opening.group("name")) and NAME_ALONE.match(carried.text):
             joined.append(carried)  # "May." then "Emma, please print…": two people named, not one
             carried = None
         if carried:
