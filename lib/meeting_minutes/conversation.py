@@ -46,6 +46,7 @@ Everything Someone Somebody Anyone Anybody Nobody Congratulations Speaker Me Us 
 # A title before a name is not the name: "Doctor Okafor, could you…", "Thank you, Nurse Patel."
 TITLE = r"(?:(?:doctor|dr\.?|nurse|sister|mr\.?|mrs\.?|ms\.?|miss|professor|prof\.?|coach|captain)\s+)?"
 _VOC_START = rf"(?:(?:okay|ok|so|and|right|great|well|hi|hello|hey|now|then|also|alright|mm+|hmm+|um|uh),?\s+)?{TITLE}"
+_ACTION_FOR = rf"^(?:an? )?action(?: item)? (?:for|on) {TITLE}"  # minutes dictated: "Action for Sara: …"
 REQUEST_VERB = r"(?:(?:could|can|would|will|wouldn't|won't) you|are you able to)(?: please)?(?: also)?(?: be able to)?"
 REQUESTS = [
     re.compile(rf"^{_VOC_START}(?P<name>{NAME})[,.]?\s+(?:{REQUEST_VERB}|what (?:do )?you)\s+(?P<task>[^?!]+)", re.I),
@@ -55,7 +56,7 @@ REQUESTS = [
     re.compile(rf"^{_VOC_START}(?P<name>{NAME}),?\s+over to you for (?P<task>[^?!]+)", re.I),
     re.compile(rf"^{_VOC_START}(?P<name>{NAME}),\s+you(?:'ll| will)? (?P<task>(?:do|take|handle|write|make|cover)\s+"
                rf"[^?!]+?)(?:,\s*right)?\s*[?.!]*$", re.I),  # "Elif, you do the methods section, right?"
-    re.compile(rf"^(?:an? )?action(?: item)? (?:for|on) {TITLE}(?P<name>{NAME})\s*[:,-]?\s+(?P<task>[^?!]+)", re.I),
+    re.compile(rf"{_ACTION_FOR}(?P<name>{NAME})\s*[:,-]?\s+(?P<task>[^?!]+)", re.I),
     re.compile(rf"^{_VOC_START}(?:please\s+)?{REQUEST_VERB}\s+(?P<task>[^?!]+?),\s*(?:[a-z]+\s+)?(?P<name>{NAME})\s*[?.!]*$",
                re.I),
     re.compile(rf"\bI(?:'d| would) like (?P<name>{NAME}) to\s+(?P<task>[^?!]+)", re.I),
@@ -147,7 +148,7 @@ NAMELESS_TASK = [re.compile(rf"^{_VOC_START}(?:please\s+)?(?:{REQUEST_VERB}|(?:c
                             rf"anyone|one of you))\s+(?P<task>[^?!]+)", re.I),
                  re.compile(rf"^{_VOC_START}please\s+(?P<task>[^?!]+)", re.I),
                  re.compile(r"\b(?:I(?:'d| would) like|I need|I want) (?!(?:we|I|to)\b)[a-z]+ to\s+(?P<task>[^?!]+)")]
-ACTION_FOR_ALONE = re.compile(rf"^(?:an? )?action(?: item)? (?:for|on) {TITLE}{NAME}\s*[.:,]*$", re.I)
+ACTION_FOR_ALONE = re.compile(rf"{_ACTION_FOR}{NAME}\s*[.:,]*$", re.I)
 # A reply that opens with a name: "Mei, sure, leave it with me."
 NAME_THEN_REPLY = re.compile(rf"^(?P<name>{NAME})[,.]?\s+(?P<reply>.+)$")
 
