@@ -174,16 +174,26 @@ def cached_transcript(path: Path, size: str = transcribe.DEFAULT_SIZE) -> list[s
     return [schema.Segment(**d) for d in json.loads(cache.read_text())]
 
 
+PAGE_PRINTER = "MFCC + pitch"  # the page's default voice print
+
+
 def printers() -> dict:
-    return {"MFCC + pitch": diarize.voice_print,
+    return {PAGE_PRINTER: diarize.voice_print,
             "GE2E (Resemblyzer)": diarize.ge2e_printer(model_registry.bundled_path("resemblyzer-ge2e"))}
 
 
-def as_page_does(path: Path, segments: list[schema.Segment], printer=diarize.voice_print) -> list[schema.Segment]:
-    """Diarise with the names heard as a guide, then name the voices as the page fills its name boxes."""
-    labelled = diarize.diarize(audio.chunks(str(path)), segments, printer=printer,
-                               **diarize.count_from_names(segments))
+def diarised(path: Path, segments: list[schema.Segment], printer=diarize.voice_print) -> list[schema.Segment]:
+    """Voices clustered as the page does, the number of voices guided by the names heard."""
+    return diarize.diarize(audio.chunks(str(path)), segments, printer=printer, **diarize.count_from_names(segments))
+
+
+def page_named(labelled: list[schema.Segment]) -> list[schema.Segment]:
+    """The voices named as the page fills its name boxes."""
     return diarize.rename(labelled, {label: name for label, (name, _) in conversation.name_voices(labelled).items()})
+
+
+def as_page_does(path: Path, segments: list[schema.Segment], printer=diarize.voice_print) -> list[schema.Segment]:
+    return page_named(diarised(path, segments, printer))
 
 
 # Meetings from the same generator that no rule was written against: scored beside the evaluation
@@ -210,12 +220,9 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: 
                 skipped.append(f"{name} ({size})")
                 continue
             segments = cached_transcript(path, size)
-            ders = {}
-            for label, printer in voices.items():
-                labelled = diarize.diarize(audio.chunks(str(path)), segments, printer=printer,
-                                           **diarize.count_from_names(segments))
-                ders[label] = round(evaluate.diarisation_error_rate(turns, labelled), 3)
-            minutes = extractive.write(encoder, as_page_does(path, segments), date=script["date"])
+            labelled = {label: diarised(path, segments, printer) for label, printer in voices.items()}
+            ders = {label: round(evaluate.diarisation_error_rate(turns, found), 3) for label, found in labelled.items()}
+            minutes = extractive.write(encoder, page_named(labelled[PAGE_PRINTER]), date=script["date"])  # not clustered again
             rows.append({"set": set_name, "meeting": name, "whisper": size, "minutes": round(turns[-1]["end"] / 60, 1),
                          "speakers": len(script["voices"]), "introductions": script["introductions"],
                          "writer": "extractive", **evaluate.score_minutes(minutes, script["truth"]), "der": ders,
@@ -262,7 +269,8 @@ def eval_tables(report: dict) -> str:
     lines = ["| meetings | writer | Whisper | count | attendees recall | action items found | owner correct | "
              "due date correct | decisions recall | DER, MFCC + pitch | DER, GE2E |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for set_name, size in ((k, z) for k in ("generated", "new seeds", "handwritten") for z in transcribe.BUNDLED_SIZES):
+    set_names = dict.fromkeys(r["set"] for r in report["extractive"])
+    for set_name, size in ((k, z) for k in set_names for z in transcribe.BUNDLED_SIZES):
         sized = [r for r in report["extractive"] if r["whisper"] == size and r["set"] == set_name]
         if sized:
             mean = {k: sum(r["der"][k] for r in sized) / len(sized) for k in sized[0]["der"]}
@@ -270,7 +278,7 @@ def eval_tables(report: dict) -> str:
                          f"{total('found', 'actions', sized)} | {total('owner', 'actions', sized)} | "
                          f"{total('due', 'dated', sized)} | {total('decisions', 'decisions_total', sized)} | "
                          + " | ".join(f"{v:.3f}" for v in mean.values()) + " |")
-    rows = [r for r in report["extractive"] if r["whisper"] == transcribe.DEFAULT_SIZE]  # both sets
+    rows = [r for r in report["extractive"] if r["whisper"] == transcribe.DEFAULT_SIZE]  # every set
     llm_rows = report.get("llm", [])
     if llm_rows:
         valid = sum(r["schema_valid"] for r in llm_rows)
