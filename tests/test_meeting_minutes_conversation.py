@@ -424,3 +424,15 @@ def test_titles_dictated_actions_and_finding_out_what_was_asked():
     assert owners(cut_off) == [("Sarah", "Send the quote", "2026-03-10")]
     unanswered = talk("Speaker 1: Six to two pupils want to go this year.", "Speaker 1: The museum is open.")
     assert owners(unanswered) == []
+
+
+def test_a_name_misheard_as_other_words_still_asks_whoever_accepts():
+    misheard = talk("Speaker 1: You kid, will you test the new rye recipe tomorrow?", "Speaker 2: Yes, no problem.")
+    assert owners(misheard, {"Speaker 2": "Yuki"}) == [("Yuki", "Test the new rye recipe", "2026-03-05")]
+    please = talk("Speaker 1: MRR, please put the opening hours on the door by Friday.", "Speaker 2: Yes,",
+                  "Speaker 3: no problem.")
+    assert owners(please, {"Speaker 2": "Amara"}) == [("Amara", "Put the opening hours on the door", "2026-03-06")]
+    a_name_heard_still_wins = talk("Speaker 1: Okay Ana, could you book the hall?", "Speaker 2: Sure.")
+    assert owners(a_name_heard_still_wins, {"Speaker 2": "Ben"}) == [("Ana", "Book the hall", "")]
+    not_a_lead_in = talk("Speaker 1: Sorry, I can't, could you ask around?", "Speaker 2: Yes.")
+    assert owners(not_a_lead_in) == []

@@ -144,9 +144,11 @@ INTERJECTION_AND_NAME = re.compile(rf"^(?:yes|okay|ok|so|right|and|now|well),?\s
 THANKS_AT_END = re.compile(r"\b(?:thanks|thank you)\s*[,.!]*$", re.I)  # "Sure, I'll do it, thank you," "Mei."
 # A request that names nobody: "Could you book the hall by Friday?", "Please print the flyers.",
 # and "I'd like him to…" (often a name misheard: "I'd like beater to…"); the first two are asked directly.
-NAMELESS_TASK = [re.compile(rf"^{_VOC_START}(?:please\s+)?(?:{REQUEST_VERB}|(?:could|can|would|will) (?:somebody|someone|"
-                            rf"anyone|one of you))\s+(?P<task>[^?!]+)", re.I),
-                 re.compile(rf"^{_VOC_START}please\s+(?P<task>[^?!]+)", re.I),
+# A name misheard as other words still leaves its comma: "You kid, will you test…?" (Yuki), "MRR, please…"
+_LEAD_IN = r"(?:(?:[\w'-]+\s+){0,2}[\w'-]+,\s+)?"
+NAMELESS_TASK = [re.compile(rf"^{_VOC_START}{_LEAD_IN}(?:please\s+)?(?:{REQUEST_VERB}|(?:could|can|would|will) "
+                            rf"(?:somebody|someone|anyone|one of you))\s+(?P<task>[^?!]+)", re.I),
+                 re.compile(rf"^{_VOC_START}{_LEAD_IN}please\s+(?P<task>[^?!]+)", re.I),
                  re.compile(r"\b(?:I(?:'d| would) like|I need|I want) (?!(?:we|I|to)\b)[a-z]+ to\s+(?P<task>[^?!]+)")]
 ACTION_FOR_ALONE = re.compile(rf"{_ACTION_FOR}{NAME}\s*[.:,]*$", re.I)
 # A reply that opens with a name: "Mei, sure, leave it with me."
