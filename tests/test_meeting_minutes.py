@@ -164,6 +164,9 @@ def test_split_at_pauses():
              Word(start=2.0, end=2.5, word=" Next"), Word(start=2.6, end=3.0, word=" topic.")]
     got = transcribe.split_at_pauses(words, offset=10)
     assert [(s.start, s.end, s.text) for s in got] == [(10.0, 10.9, "Yes, fine."), (12.0, 13.0, "Next topic.")]
+    quick_answer = [Word(start=0.0, end=0.9, word=" Could you?"), Word(start=1.0, end=1.3, word=" Sure,"),
+                    Word(start=1.4, end=1.8, word=" fine.")]  # 0.1 s after a question, 0.1 s after a comma
+    assert [s.text for s in transcribe.split_at_pauses(quick_answer)] == ["Could you?", "Sure, fine."]
 
 
 @pytest.mark.slow

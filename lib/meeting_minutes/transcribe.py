@@ -83,6 +83,9 @@ def window_count(duration_s: float) -> int:
 
 
 PAUSE_S = 0.5  # a silence this long inside a Whisper segment starts a new one
+# After a full stop, question or exclamation mark any gap at all does: a new speaker often answers
+# within 0.2 s, shorter than the pauses inside one person's turn.
+SENTENCE_PAUSE_S = 0.0
 
 
 def split_at_pauses(words, offset: float = 0.0) -> list[Segment]:
@@ -90,7 +93,8 @@ def split_at_pauses(words, offset: float = 0.0) -> list[Segment]:
     pauses between words gives segments that each have one voice."""
     segments, current = [], []
     for word in list(words) + [None]:
-        if current and (word is None or word.start - current[-1].end > PAUSE_S):
+        if current and (word is None or word.start - current[-1].end >
+                        (SENTENCE_PAUSE_S if current[-1].word.rstrip().endswith((".", "?", "!")) else PAUSE_S)):
             text = "".join(w.word for w in current).strip()
             if text:
                 segments.append(Segment(round(offset + current[0].start, 2),
