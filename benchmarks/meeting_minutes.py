@@ -14,7 +14,8 @@ recording (made by sox), and PocketSphinx beside Whisper on the same clips
 base, the default, and tiny.en) split at pauses, voices clustered with the names heard as a guide
 and named from the conversation, the extractive writer; the same on five meetings of new seeds
 (NEW_SEEDS, never looked at while writing rules) and on the meetings written by hand
-(assets/meeting/handwritten/, in other words than the generator's phrase banks); with `--llm N`,
+(assets/meeting/handwritten/, in other words than the generator's phrase banks); the default size
+once more with each meeting's attendees typed in as its invitation would list them; with `--llm N`,
 SmolLM2 (grammar-constrained) on the N shortest generated meetings.
 Transcripts are cached by the audio's SHA-1 under .cache/glassbox/meeting_eval/, so reruns and
 rule development do not run Whisper again. It also measures both voice prints (MFCC + pitch,
@@ -156,9 +157,12 @@ def classic_versus_whisper() -> dict:
 
 
 def transcript_cache(path: Path, size: str = transcribe.DEFAULT_SIZE) -> Path:
+    """The cached transcript of `path`, named for the audio's SHA-1, the size and the pause rules
+    (a change to those rules is a new transcript)."""
     import hashlib
 
-    return synthetic.CACHE_DIR / f"{hashlib.sha1(path.read_bytes()).hexdigest()}.{size}.json"
+    split = f"pause{transcribe.PAUSE_S}-{transcribe.SENTENCE_PAUSE_S}"
+    return synthetic.CACHE_DIR / f"{hashlib.sha1(path.read_bytes()).hexdigest()}.{size}.{split}.json"
 
 
 def cached_transcript(path: Path, size: str = transcribe.DEFAULT_SIZE) -> list[schema.Segment]:
@@ -202,6 +206,12 @@ NEW_SEEDS = [(201, 3, 2, False, "2026-05-20", 0), (202, 4, 2, True, "2026-08-12"
              (204, 2, 1, False, "2026-01-14", 0), (205, 6, 3, True, "2026-04-02", 0)]
 
 
+# Each bundled size as a new user runs the page, and the default size once more with the meeting's
+# attendees typed in "Who is in the meeting?" (as from its invitation): names heard are spelled as given.
+NAMES_GIVEN = " + names"
+WHISPER_RUNS = [(size, False) for size in transcribe.BUNDLED_SIZES] + [(transcribe.DEFAULT_SIZE, True)]
+
+
 def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: bool = False) -> dict:
     """Every writer's scores on every meeting of the evaluation set, and the two voice prints' DER
     (`extractive_too=False`: the LLM runs alone; `cached_only`: meetings not transcribed yet are
@@ -213,17 +223,20 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: 
     skipped = []
     sets = {"generated": scripts, "new seeds": {f"meeting_{args[0]}": synthetic.compose(*args) for args in NEW_SEEDS},
             "handwritten": synthetic.eval_scripts(synthetic.HANDWRITTEN_DIR)}
-    for size in transcribe.BUNDLED_SIZES if extractive_too else ():
+    for size, given in WHISPER_RUNS if extractive_too else ():
         for set_name, name, script in ((k, n, sc) for k, found in sets.items() for n, sc in found.items()):
             path, turns = synthetic.rendered(script)
+            label = size + (NAMES_GIVEN if given else "")
             if cached_only and not transcript_cache(path, size).exists():
-                skipped.append(f"{name} ({size})")
+                skipped.append(f"{name} ({label})")
                 continue
             segments = cached_transcript(path, size)
+            if given:
+                segments, _ = conversation.spelled_as_given(segments, script["truth"]["attendees"])
             labelled = {label: diarised(path, segments, printer) for label, printer in voices.items()}
             ders = {label: round(evaluate.diarisation_error_rate(turns, found), 3) for label, found in labelled.items()}
             minutes = extractive.write(encoder, page_named(labelled[PAGE_PRINTER]), date=script["date"])  # not clustered again
-            rows.append({"set": set_name, "meeting": name, "whisper": size, "minutes": round(turns[-1]["end"] / 60, 1),
+            rows.append({"set": set_name, "meeting": name, "whisper": label, "minutes": round(turns[-1]["end"] / 60, 1),
                          "speakers": len(script["voices"]), "introductions": script["introductions"],
                          "writer": "extractive", **evaluate.score_minutes(minutes, script["truth"]), "der": ders,
                          "location": [minutes.location, script["truth"]["location"]],
@@ -270,7 +283,8 @@ def eval_tables(report: dict) -> str:
              "due date correct | decisions recall | DER, MFCC + pitch | DER, GE2E |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     set_names = dict.fromkeys(r["set"] for r in report["extractive"])
-    for set_name, size in ((k, z) for k in set_names for z in transcribe.BUNDLED_SIZES):
+    labels = dict.fromkeys(r["whisper"] for r in report["extractive"])
+    for set_name, size in ((k, z) for k in set_names for z in labels):
         sized = [r for r in report["extractive"] if r["whisper"] == size and r["set"] == set_name]
         if sized:
             mean = {k: sum(r["der"][k] for r in sized) / len(sized) for k in sized[0]["der"]}

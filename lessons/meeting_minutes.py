@@ -2,7 +2,7 @@ import streamlit as st
 
 from lessons.widgets import common
 from lessons.widgets import meeting_minutes as widgets
-from lib.meeting_minutes import SAMPLE_AUDIO, audio, transcript
+from lib.meeting_minutes import SAMPLE_AUDIO, audio, conversation, transcript
 
 KEY = "meeting_minutes"
 
@@ -49,11 +49,16 @@ else:
                           help="base and tiny.en are bundled; bigger ones come from the Hub when it is enabled.")
     split = middle.toggle("Split at pauses", key=f"{KEY}_split")
     speakers = right.number_input("Number of speakers (0 = guess)", 0, 8, key=f"{KEY}_speakers")
+    names = conversation.names_given(st.text_input(
+        "Who is in the meeting? (optional)", key=f"{KEY}_names", max_chars=600, placeholder="Ana, Kwame, Leila",
+        help="Names as the invitation writes them, separated by commas, typed before you press Transcribe: "
+             "a name Whisper spells by its sound ('Quame') is written as you typed it ('Kwame')."))
     voices = widgets.voice_picker()
     if st.button("Transcribe", type="primary", key=f"{KEY}_transcribe"):
         widgets.remember("minutes", None)
         found = widgets.run_transcription(audio_bytes, size, split)
         if found:
+            widgets.spell_names_as_given(names)
             widgets.run_diarization(audio_bytes, int(speakers), voices)
         elif found == 0:
             st.warning("No speech was found in this recording (is it silent?).")
@@ -63,6 +68,9 @@ segments = widgets.named_segments()
 if segments:
     st.subheader("Transcript")
     st.caption(f"{len(segments)} segments · language: {widgets.state('language', 'en')}")
+    if widgets.state("names_spelled"):
+        st.caption("Written as the names you gave: " + ", ".join(
+            f"{heard} → {given}" for heard, given in widgets.state("names_spelled").items()))
     if audio_bytes is not None:
         common.lesson_text(KEY, "speakers", **widgets.speaker_facts())
         widgets.speaker_names()

@@ -436,3 +436,34 @@ def test_a_name_misheard_as_other_words_still_asks_whoever_accepts():
     assert owners(a_name_heard_still_wins, {"Speaker 2": "Ben"}) == [("Ana", "Book the hall", "")]
     not_a_lead_in = talk("Speaker 1: Sorry, I can't, could you ask around?", "Speaker 2: Yes.")
     assert owners(not_a_lead_in) == []
+
+
+def test_names_given_are_read_from_what_a_student_types():
+    assert conversation.names_given("Ana, Kwame;  Leila   Haddad\nana,, 42, ") == ["Ana", "Kwame", "Leila Haddad"]
+    assert conversation.names_given("") == [] and conversation.names_given("x" * 41) == []
+    many = conversation.names_given(", ".join(f"Name{i}" for i in range(100)))
+    assert len(many) == conversation.MAX_GIVEN_NAMES and many[0] == "Name0"
+
+
+@pytest.mark.parametrize("a, b, alike", [("Quame", "Kwame", True), ("Catherine", "Katherine", True),
+                                         ("Philippa", "Filippa", True), ("Kofi", "Coffee", True),
+                                         ("Sara", "Kara", False), ("Ana", "Dan", False), ("Cecilia", "Kelly", False)])
+def test_sound_key_spells_a_first_k_or_f_one_way(a, b, alike):
+    assert (conversation.sound_key(a) == conversation.sound_key(b)) is alike
+    assert conversation.soundex("Robert") == conversation.soundex("Rupert") == "R163"  # Soundex's own examples
+    assert conversation.soundex("Tymczak") == "T522" and conversation.soundex("Pfister") == "P236"
+
+
+def test_names_heard_are_spelled_as_the_names_given():
+    segments = talk("Speaker 1: Quame, could you print the programmes by Friday?", "Speaker 2: Sure, I'll do it.",
+                    "Speaker 1: Thanks, Quame. Layla, please book the hall.", "Speaker 3: Yes, thanks Kwame.",
+                    "Speaker 2: Sure, I'm Mark.")
+    spelled, changed = conversation.spelled_as_given(segments, ["Kwame", "Leila Haddad", "Sara"])
+    assert changed == {"Quame": "Kwame", "Layla": "Leila"}
+    assert [s.text for s in spelled[:3]] == ["Kwame, could you print the programmes by Friday?", "Sure, I'll do it.",
+                                             "Thanks, Kwame. Leila, please book the hall."]
+    assert spelled[4].text == "Sure, I'm Mark."  # like no name given; "Sure" is no name heard
+    assert owners(spelled)[0] == ("Kwame", "Print the programmes", "2026-03-06")
+    two_alike = talk("Speaker 1: Thanks, Jon.")
+    assert conversation.spelled_as_given(two_alike, ["John", "Joan"]) == (two_alike, {})
+    assert conversation.spelled_as_given(segments, []) == (segments, {})

@@ -238,6 +238,17 @@ def quick_whisper(monkeypatch):
     monkeypatch.setattr(transcribe, "transcribe", turns)
 
 
+def test_names_typed_before_transcribing_are_how_the_transcript_spells_them(open_page, quick_whisper):
+    at = open_page(KEY, timeout=180)
+    at.button(key=f"{KEY}_transcribe").click().run()
+    assert "Tom" in " ".join(s.text for s in at.session_state[f"{KEY}_segments"])
+    at.text_input(key=f"{KEY}_names").input("Maria, Thom;  Priya\nmaria, 1234").run()
+    at.button(key=f"{KEY}_transcribe").click().run()
+    text = " ".join(s.text for s in at.session_state[f"{KEY}_segments"])
+    assert not at.exception and "Thom" in text and "Tom" not in text.replace("Thom", "")
+    assert any(c.value == "Written as the names you gave: Tom → Thom" for c in at.caption)
+
+
 @pytest.fixture
 def fake_hub(monkeypatch, tmp_path):
     """The Hub "on", and wavlm-sv resolving to a tiny random WavLM saved in tmp_path."""

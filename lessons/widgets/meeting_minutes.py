@@ -86,7 +86,7 @@ def remember(name: str, value) -> None:
 
 
 RESULTS = ("segments", "minutes", "language", "timings", "segment_table", "actions", "play_bullet", "name_evidence",
-           "llm_prompts")
+           "llm_prompts", "names_spelled")
 
 
 def keep_results_of(source: str, audio_bytes: bytes | None) -> None:
@@ -190,6 +190,13 @@ def voice_printer(voices: str) -> tuple[diarize.Printer, str]:
         st.warning(f"{err} Telling the voices apart with MFCC statistics instead.", icon=":material/cloud_off:")
         return diarize.voice_print, "MFCC statistics"
     return diarize.xvector_printer(loaded), "WavLM x-vectors"
+
+
+def spell_names_as_given(names: list[str]) -> None:
+    """Names Whisper spelled by their sound, written as the student typed them (kept to be shown)."""
+    segments, changed = conversation.spelled_as_given(state("segments", []), names)
+    remember("segments", segments)
+    remember("names_spelled", changed)
 
 
 def run_diarization(audio_bytes: bytes, num_speakers: int, voices: str = VOICES[0]) -> None:

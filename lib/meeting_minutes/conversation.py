@@ -596,3 +596,68 @@ def next_meeting(segments: list[Segment], meeting_date: str = "") -> str:
             date = dates.iso(due, meeting_date) if due else ""
             return f"{when} ({date})" if date else when
     return ""
+
+
+def soundex(name: str) -> str:
+    """American Soundex: the first letter and three digits for the consonant sounds that follow."""
+    codes = {**dict.fromkeys("bfpv", "1"), **dict.fromkeys("cgjkqsxz", "2"), **dict.fromkeys("dt", "3"),
+             "l": "4", **dict.fromkeys("mn", "5"), "r": "6"}
+    letters = [c for c in name.lower() if c.isalpha()]
+    if not letters:
+        return ""
+    digits, last = [], codes.get(letters[0], "")
+    for c in letters[1:]:
+        code = codes.get(c, "")
+        if code and code != last:
+            digits.append(code)
+        if c not in "hw":
+            last = code
+    return (letters[0].upper() + "".join(digits) + "000")[:4]
+
+
+def sound_key(name: str) -> str:
+    """Soundex after spelling a first /k/ or /f/ one way, so that "Quame" and "Kwame", "Catherine"
+    and "Katherine", "Philippa" and "Filippa" share a key (Soundex itself keeps the first letter)."""
+    lower = name.lower()
+    return soundex(re.sub(r"^(?:qu|q|c(?=[aoulr])|ch(?=r))", "k", re.sub(r"^ph", "f", lower)))
+
+
+# Names known before the meeting (from its invitation), typed by the student: at most this many.
+MAX_GIVEN_NAMES = 40
+_NAME_LIST = re.compile(r"[,;\n]+")
+
+
+def names_given(text: str) -> list[str]:
+    """'Ana, Kwame; Leila Haddad' → ['Ana', 'Kwame', 'Leila Haddad']: each once, the first
+    MAX_GIVEN_NAMES, only pieces with a letter in them and no longer than a name would be."""
+    names: dict[str, str] = {}
+    for piece in _NAME_LIST.split(text or ""):
+        name = " ".join(piece.split())
+        if any(c.isalpha() for c in name) and len(name) <= 40:
+            names.setdefault(name.casefold(), name)
+    return list(names.values())[:MAX_GIVEN_NAMES]
+
+
+def _alike(heard: str, given: str) -> bool:
+    """Spelled alike (difflib ratio ≥ 0.85, or ≥ 0.65 with the same first letter: "Mary", "Marta")
+    or sounding alike (sound_key: "Quame", "Kwame")."""
+    a, b = heard.lower(), given.lower()
+    ratio = difflib.SequenceMatcher(None, a, b).ratio()
+    return ratio >= 0.85 or (a[0] == b[0] and ratio >= 0.65) or sound_key(a) == sound_key(b)
+
+
+def spelled_as_given(segments: list[Segment], names: list[str]) -> tuple[list[Segment], dict[str, str]]:
+    """The transcript with each name heard (addressed, thanked, introduced) that is alike exactly one
+    of the names given written as given ("Quame" → "Kwame"), and {heard: given} for what changed.
+    Speech recognition spells an unfamiliar name by its sound; the invitation knows how it is written."""
+    given = list(dict.fromkeys(n.split()[0] for n in names))  # people are called by their first names
+    changed = {}
+    for heard in candidate_attendees(segments):
+        match = [n for n in given if _alike(heard, n)]
+        if heard not in given and len(match) == 1:
+            changed[heard] = match[0]
+    if not changed:
+        return segments, changed
+    heard_names = re.compile(r"\b(" + "|".join(map(re.escape, changed)) + r")\b")
+    return [Segment(s.start, s.end, heard_names.sub(lambda m: changed[m.group(1)], s.text), s.speaker)
+            for s in segments], changed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from lib.meeting_minutes.conversation import soundex
 from lib.meeting_minutes.schema import ActionItem
 
 FILLER = {"the", "a", "an", "to", "for", "all", "of"}
@@ -56,23 +57,6 @@ def unsupported(minutes, segments, support: float = 0.5) -> list[str]:
         if not backed(a.task) or not set(normalise_words(a.owner)) <= said:
             found.append(f"action item: {a.owner or '?'}: {a.task}")
     return found
-
-
-def soundex(name: str) -> str:
-    """American Soundex: the first letter and three digits for the consonant sounds that follow."""
-    codes = {**dict.fromkeys("bfpv", "1"), **dict.fromkeys("cgjkqsxz", "2"), **dict.fromkeys("dt", "3"),
-             "l": "4", **dict.fromkeys("mn", "5"), "r": "6"}
-    letters = [c for c in name.lower() if c.isalpha()]
-    if not letters:
-        return ""
-    digits, last = [], codes.get(letters[0], "")
-    for c in letters[1:]:
-        code = codes.get(c, "")
-        if code and code != last:
-            digits.append(code)
-        if c not in "hw":
-            last = code
-    return (letters[0].upper() + "".join(digits) + "000")[:4]
 
 
 def same_name(found: str, truth: str) -> bool:
