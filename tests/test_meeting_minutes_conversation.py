@@ -464,6 +464,12 @@ def test_names_heard_are_spelled_as_the_names_given():
                                              "Thanks, Kwame. Leila, please book the hall."]
     assert spelled[4].text == "Sure, I'm Mark."  # like no name given; "Sure" is no name heard
     assert owners(spelled)[0] == ("Kwame", "Print the programmes", "2026-03-06")
+    a_word_too = talk("Speaker 1: May, could you book the hall? We may need it.", "Speaker 2: Sure.",
+                      "Speaker 1: Thanks, May. May I ask one more thing?")
+    spelled, changed = conversation.spelled_as_given(a_word_too, ["Mei"])
+    assert changed == {"May": "Mei"}
+    assert [s.text for s in spelled] == ["Mei, could you book the hall? We may need it.", "Sure.",
+                                         "Thanks, Mei. May I ask one more thing?"]
     two_alike = talk("Speaker 1: Thanks, Jon.")
     assert conversation.spelled_as_given(two_alike, ["John", "Joan"]) == (two_alike, {})
     assert conversation.spelled_as_given(segments, []) == (segments, {})

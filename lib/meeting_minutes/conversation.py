@@ -42,7 +42,8 @@ Brilliant Excellent Awesome Super Indeed True Correct Done Noted Understood Got 
 Anything Something Nothing Welcome Hopefully Unfortunately Otherwise Meanwhile However Besides Finally Honestly
 Seriously Basically Personally Great Good Mm-hm Mmm Hmm Uh Um Eh Er Erm Ooh Oops Whoa Obviously Clearly Apparently
 Luckily Sadly Really Probably Surely Certainly Frankly Generally Usually Normally Ideally Last Yesterday Then Thus
-Everything Someone Somebody Anyone Anybody Nobody Congratulations Speaker Me Us Him Her Them Mine Yours""".split())
+Everything Someone Somebody Anyone Anybody Nobody Congratulations Speaker Me Us Him Her Them Mine Yours
+My Our Your His Its Their""".split())
 # A title before a name is not the name: "Doctor Okafor, could you…", "Thank you, Nurse Patel."
 TITLE = r"(?:(?:doctor|dr\.?|nurse|sister|mr\.?|mrs\.?|ms\.?|miss|professor|prof\.?|coach|captain)\s+)?"
 _VOC_START = rf"(?:(?:okay|ok|so|and|right|great|well|hi|hello|hey|now|then|also|alright|mm+|hmm+|um|uh),?\s+)?{TITLE}"
@@ -658,6 +659,11 @@ def spelled_as_given(segments: list[Segment], names: list[str]) -> tuple[list[Se
             changed[heard] = match[0]
     if not changed:
         return segments, changed
-    heard_names = re.compile(r"\b(" + "|".join(map(re.escape, changed)) + r")\b")
-    return [Segment(s.start, s.end, heard_names.sub(lambda m: changed[m.group(1)], s.text), s.speaker)
+    said = " ".join(s.text for s in segments)
+    # A heard "name" that is also a word said in lower case ("My" for Maya: "my name is…") is
+    # rewritten only where it stands as a name does, before a comma or a stop ("Thanks, My.").
+    heard_names = re.compile("|".join(
+        rf"\b{re.escape(heard)}\b" + (r"(?=\s*[,.?!]|\s*$)" if re.search(rf"\b{re.escape(heard.lower())}\b", said) else "")
+        for heard in changed))
+    return [Segment(s.start, s.end, heard_names.sub(lambda m: changed[m.group(0)], s.text), s.speaker)
             for s in segments], changed

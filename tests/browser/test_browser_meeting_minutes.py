@@ -56,3 +56,27 @@ def test_uploaded_generated_meeting_gets_owners_from_the_conversation(page, app_
     assert right >= 0.75 * len(truth), (cells, truth)
     markdown = page.locator('textarea[aria-label*="Minutes (Markdown"]').input_value()
     assert "**Location:**" in markdown and "**Next meeting:**" in markdown
+
+
+def test_names_typed_before_transcribing_spell_the_names_heard(page, app_url):
+    """meeting_104, where Whisper base writes "Quame" for Kwame: with the attendees typed in the
+    names box, the page says what it rewrote and the voices' names use the given spelling."""
+    from lib.meeting_minutes import synthetic
+
+    script = synthetic.eval_scripts()["meeting_104"]
+    path, _ = synthetic.rendered(script)
+    page.goto(f"{app_url}/meeting_minutes", wait_until="domcontentloaded")
+    page.get_by_text("1. The meeting").first.wait_for(timeout=120_000)
+    page.get_by_text("An audio file", exact=True).click()
+    page.locator('input[type="file"]').first.set_input_files(str(path))
+    names = page.get_by_role("textbox", name="Who is in the meeting? (optional)")
+    names.fill(", ".join(script["truth"]["attendees"]))
+    names.press("Enter")
+    page.get_by_role("button", name="Transcribe").click()
+    page.get_by_text("Rename the voices").first.wait_for(timeout=300_000)
+    changed = page.get_by_text("Written as the names you gave:")
+    changed.scroll_into_view_if_needed()
+    screenshot(page, "meeting_minutes-names-given")
+    assert "Quame → Kwame" in changed.inner_text()
+    voices = [page.locator(f'input[aria-label="{label}"]') for label in (f"Speaker {n}" for n in range(1, 9))]
+    assert "Kwame" in [v.input_value() for v in voices if v.count()]
