@@ -30,17 +30,25 @@ def test_pasted_transcript_to_minutes(page, app_url):
     assert page.get_by_text("The pipeline, measured", exact=True).is_visible()
 
 
-def test_uploaded_generated_meeting_gets_owners_from_the_conversation(page, app_url):
-    """A generated recording (the evaluation set's shortest meeting) uploaded as a new user would:
-    Transcribe, Write the minutes with the defaults, then the owners read from the action table."""
-    from lib.meeting_minutes import evaluate, schema, synthetic
+def upload_generated_meeting(page, app_url, name: str) -> dict:
+    """The page opened and a meeting of the evaluation set uploaded as an audio file; its script."""
+    from lib.meeting_minutes import synthetic
 
-    script = synthetic.eval_scripts()["meeting_101"]
+    script = synthetic.eval_scripts()[name]
     path, _ = synthetic.rendered(script)
     page.goto(f"{app_url}/meeting_minutes", wait_until="domcontentloaded")
     page.get_by_text("1. The meeting").first.wait_for(timeout=120_000)
     page.get_by_text("An audio file", exact=True).click()
     page.locator('input[type="file"]').first.set_input_files(str(path))
+    return script
+
+
+def test_uploaded_generated_meeting_gets_owners_from_the_conversation(page, app_url):
+    """A generated recording (the evaluation set's shortest meeting) uploaded as a new user would:
+    Transcribe, Write the minutes with the defaults, then the owners read from the action table."""
+    from lib.meeting_minutes import evaluate, schema
+
+    script = upload_generated_meeting(page, app_url, "meeting_101")
     page.get_by_role("button", name="Transcribe").click()
     page.get_by_text("Rename the voices").first.wait_for(timeout=300_000)
     page.get_by_role("button", name="Write the minutes").click()
@@ -61,14 +69,7 @@ def test_uploaded_generated_meeting_gets_owners_from_the_conversation(page, app_
 def test_names_typed_before_transcribing_spell_the_names_heard(page, app_url):
     """meeting_104, where Whisper base writes "Quame" for Kwame: with the attendees typed in the
     names box, the page says what it rewrote and the voices' names use the given spelling."""
-    from lib.meeting_minutes import synthetic
-
-    script = synthetic.eval_scripts()["meeting_104"]
-    path, _ = synthetic.rendered(script)
-    page.goto(f"{app_url}/meeting_minutes", wait_until="domcontentloaded")
-    page.get_by_text("1. The meeting").first.wait_for(timeout=120_000)
-    page.get_by_text("An audio file", exact=True).click()
-    page.locator('input[type="file"]').first.set_input_files(str(path))
+    script = upload_generated_meeting(page, app_url, "meeting_104")
     names = page.get_by_role("textbox", name="Who is in the meeting? (optional)")
     names.fill(", ".join(script["truth"]["attendees"]))
     names.press("Enter")
