@@ -473,3 +473,10 @@ def test_names_heard_are_spelled_as_the_names_given():
     two_alike = talk("Speaker 1: Thanks, Jon.")
     assert conversation.spelled_as_given(two_alike, ["John", "Joan"]) == (two_alike, {})
     assert conversation.spelled_as_given(segments, []) == (segments, {})
+
+
+@pytest.mark.parametrize("name", ["José", "Zoë", "Søren", "Łukasz", "Nguyễn", "Anne-Marie"])
+def test_names_with_letters_beyond_english_are_names(name):
+    asked = talk(f"Speaker 1: {name}, could you book the hall?", "Speaker 2: Sure.", f"Speaker 1: Thanks, {name}.")
+    assert owners(asked) == [(name, "Book the hall", "")]
+    assert conversation.candidate_attendees(talk(f"Speaker 2: Hi, I'm {name}.")) == [name]

@@ -18,7 +18,6 @@ clustering.
 """
 from __future__ import annotations
 
-import re
 from typing import Callable, Iterable
 
 import numpy as np
@@ -249,10 +248,6 @@ def diarize(chunks: Iterable[np.ndarray], segments: list[Segment], num_speakers:
     return [Segment(s.start, s.end, s.text, f"Speaker {label + 1}") for s, label in zip(segments, labels)]
 
 
-INTRODUCTION = re.compile(r"\b(?:I'm|I am|my name is|this is|it's)\s+([A-Z][a-z]+)")
-NOT_NAMES = {"Not", "Sure", "Sorry", "Here", "Fine", "Good", "Glad", "Happy", "Just", "Also", "Going", "The"}
-
-
 def count_from_names(segments: list[Segment]) -> dict:
     """diarize()'s count arguments from the names heard (people addressed, thanked or introduced):
     exactly that many voices when every one of them introduced themselves, else at least that many
@@ -269,18 +264,20 @@ def count_from_names(segments: list[Segment]) -> dict:
 
 def introduced_names(segments: list[Segment]) -> list[str]:
     """Names people gave for themselves ("I'm Priya"), in order: a hint for the number of voices."""
-    found = (INTRODUCTION.search(s.text) for s in segments)
-    return list(dict.fromkeys(m.group(1) for m in found if m and m.group(1) not in NOT_NAMES))
+    from lib.meeting_minutes import conversation
+
+    return list(dict.fromkeys(name for s in segments for name in conversation.introductions(s.text)))
 
 
 def names_from_introductions(segments: list[Segment]) -> dict[str, str]:
     """{"Speaker 2": "David"} for speakers who introduced themselves ("Hi, I'm David")."""
+    from lib.meeting_minutes import conversation
+
     names: dict[str, str] = {}
     for s in segments:
-        match = INTRODUCTION.search(s.text)
-        if match and match.group(1) not in NOT_NAMES and s.speaker and s.speaker not in names \
-                and match.group(1) not in names.values():
-            names[s.speaker] = match.group(1)
+        name = conversation.introduced(s.text)
+        if name and s.speaker and s.speaker not in names and name not in names.values():
+            names[s.speaker] = name
     return names
 
 
