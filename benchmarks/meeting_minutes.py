@@ -8,6 +8,7 @@ recording (made by sox), and PocketSphinx beside Whisper on the same clips
     PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --classic   # that comparison alone
     PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --eval [--llm 2] [--cached-only]   # the evaluation set
     PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --eval-llm 2   # SmolLM2 alone
+    PYTHONPATH=. .venv/bin/python benchmarks/meeting_minutes.py --true-speakers   # the voices' ceiling
 
 `--eval` scores the writers on the synthetic evaluation set (assets/meeting/eval/, made by
 `python -m lib.meeting_minutes.synthetic`) with the page's defaults: Whisper (each bundled size:
@@ -212,6 +213,30 @@ NAMES_GIVEN = " + names"
 WHISPER_RUNS = [(size, False) for size in transcribe.BUNDLED_SIZES] + [(transcribe.DEFAULT_SIZE, True)]
 
 
+def evaluation_sets() -> dict[str, dict]:
+    return {"generated": synthetic.eval_scripts(),
+            "new seeds": {f"meeting_{args[0]}": synthetic.compose(*args) for args in NEW_SEEDS},
+            "handwritten": synthetic.eval_scripts(synthetic.HANDWRITTEN_DIR)}
+
+
+def true_speakers_ceiling(size: str = transcribe.DEFAULT_SIZE) -> dict:
+    """Scores with each Whisper segment given the name of the true speaker it overlaps most: what
+    the rules make of these transcripts when clustering and naming the voices cannot be wrong."""
+    encoder = model_loading.load("minilm", "encoder")
+    totals = {}
+    for set_name, scripts in evaluation_sets().items():
+        for script in scripts.values():
+            path, turns = synthetic.rendered(script)
+
+            def speaker(segment, turns=turns) -> str:
+                return max(turns, key=lambda t: min(t["end"], segment.end) - max(t["start"], segment.start))["speaker"]
+
+            named = [schema.Segment(s.start, s.end, s.text, speaker(s)) for s in cached_transcript(path, size)]
+            scores = evaluate.score_minutes(extractive.write(encoder, named, date=script["date"]), script["truth"])
+            totals[set_name] = {k: totals.get(set_name, {}).get(k, 0) + v for k, v in scores.items()}
+    return totals
+
+
 def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: bool = False) -> dict:
     """Every writer's scores on every meeting of the evaluation set, and the two voice prints' DER
     (`extractive_too=False`: the LLM runs alone; `cached_only`: meetings not transcribed yet are
@@ -219,10 +244,8 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: 
     encoder = model_loading.load("minilm", "encoder")
     voices = printers()
     rows, llm_rows = [], []
-    scripts = synthetic.eval_scripts()
     skipped = []
-    sets = {"generated": scripts, "new seeds": {f"meeting_{args[0]}": synthetic.compose(*args) for args in NEW_SEEDS},
-            "handwritten": synthetic.eval_scripts(synthetic.HANDWRITTEN_DIR)}
+    sets = evaluation_sets()
     for size, given in WHISPER_RUNS if extractive_too else ():
         for set_name, name, script in ((k, n, sc) for k, found in sets.items() for n, sc in found.items()):
             path, turns = synthetic.rendered(script)
@@ -244,6 +267,7 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: 
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     if llm_meetings:
         decoder = model_loading.load("smollm2-135m", "decoder")
+        scripts = sets["generated"]
         shortest = sorted(scripts, key=lambda n: len(" ".join(t["text"] for t in scripts[n]["turns"])))[:llm_meetings]
         for name in shortest:
             script = scripts[name]
@@ -391,6 +415,8 @@ if __name__ == "__main__":
                                cached_only="--cached-only" in sys.argv)
         print(eval_tables(found), file=sys.stderr)
         print(json.dumps(found))
+    elif sys.argv[1:2] == ["--true-speakers"]:
+        print(json.dumps(true_speakers_ceiling()))
     elif sys.argv[1:2] == ["--eval-llm"]:
         print(json.dumps(evaluation_set(int(sys.argv[2]), extractive_too=False)))
     elif sys.argv[1:2] == ["--long"]:
