@@ -334,6 +334,9 @@ def test_pasted_transcript_carries_speakers():
     assert [(s.speaker, s.text) for s in got] == [("Maria", "Let's start."), ("David", "I will send it by Friday."),
                                                  ("David", "and the list too")]
     assert all(a.end <= b.start for a, b in zip(got, got[1:]))
+    accented = transcript.parse("Émile: Bonjour.\nŁukasz Nowak: Hi.\nnote: not a speaker")
+    assert [(s.speaker, s.text) for s in accented] == [("Émile", "Bonjour."), ("Łukasz Nowak", "Hi."),
+                                                      ("Łukasz Nowak", "note: not a speaker")]
 
 
 

@@ -31,8 +31,8 @@ from lib.meeting_minutes.schema import ActionItem, Segment
 
 # Letters of the Latin scripts, so that "José", "Zoë", "Łukasz" and "Nguyễn" are names too.
 _LATIN = [chr(c) for c in [*range(0x41, 0x250), *range(0x1E00, 0x1F00)]]
-_UPPER, _LOWER = "".join(c for c in _LATIN if c.isupper()), "".join(c for c in _LATIN if c.islower())
-NAME = rf"(?-i:[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?)"  # capitalised even inside case-blind patterns
+CAPITALS, _SMALL = "".join(c for c in _LATIN if c.isupper()), "".join(c for c in _LATIN if c.islower())
+NAME = rf"(?-i:[{CAPITALS}][{_SMALL}]+(?:-[{CAPITALS}][{_SMALL}]+)?)"  # capitalised even inside case-blind patterns
 # Capitalised words that start sentences or follow a comma but are not names.
 NOT_NAMES = set("""I I'm I'll Okay OK Ok So And But Or Yes Yeah Yep No Nope Right Great Good Well Sure Thanks Thank Hi
 Hello Hey Perfect Fine Maybe Also Then Now Let Let's Could Can Would Will Please Sorry Of The This That These Those It

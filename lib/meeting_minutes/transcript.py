@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from lib.meeting_minutes.conversation import CAPITALS
 from lib.meeting_minutes.schema import Segment
 
 # The sample meeting's pace: 2,025 characters of words in its 195.7 s (recomputed by the tests).
@@ -14,7 +15,7 @@ SPEECH_CHARS_PER_SECOND = 10.35
 MAX_TRANSCRIPT_CHARS = 180_000
 # A whole file, cue numbers, times and names included: the sample's turns as SRT are 1.6x their words.
 MAX_FILE_CHARS = 5 * MAX_TRANSCRIPT_CHARS
-SPEAKER_LINE = re.compile(r"^\s*([A-Z][\w .'-]{0,30}?)\s*:\s+(\S.*)$")
+SPEAKER_LINE = re.compile(rf"^\s*([{CAPITALS}][\w .'-]{{0,30}}?)\s*:\s+(\S.*)$")  # "Émile: …" too
 TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{3}))?"  # [hours:]minutes:seconds[,millis]
 CUE_TIME = re.compile(TIME + r"\s*-->\s*" + TIME)
 CUE_LINE = re.compile(r"^\s*\d\S*\s*-->")  # a line that means to be a cue time, valid or not
