@@ -249,9 +249,9 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: 
     for size, given in WHISPER_RUNS if extractive_too else ():
         for set_name, name, script in ((k, n, sc) for k, found in sets.items() for n, sc in found.items()):
             path, turns = synthetic.rendered(script)
-            label = size + (NAMES_GIVEN if given else "")
+            run = size + (NAMES_GIVEN if given else "")
             if cached_only and not transcript_cache(path, size).exists():
-                skipped.append(f"{name} ({label})")
+                skipped.append(f"{name} ({run})")
                 continue
             segments = cached_transcript(path, size)
             if given:
@@ -259,7 +259,7 @@ def evaluation_set(llm_meetings: int, extractive_too: bool = True, cached_only: 
             labelled = {label: diarised(path, segments, printer) for label, printer in voices.items()}
             ders = {label: round(evaluate.diarisation_error_rate(turns, found), 3) for label, found in labelled.items()}
             minutes = extractive.write(encoder, page_named(labelled[PAGE_PRINTER]), date=script["date"])  # not clustered again
-            rows.append({"set": set_name, "meeting": name, "whisper": label, "minutes": round(turns[-1]["end"] / 60, 1),
+            rows.append({"set": set_name, "meeting": name, "whisper": run, "minutes": round(turns[-1]["end"] / 60, 1),
                          "speakers": len(script["voices"]), "introductions": script["introductions"],
                          "writer": "extractive", **evaluate.score_minutes(minutes, script["truth"]), "der": ders,
                          "location": [minutes.location, script["truth"]["location"]],
