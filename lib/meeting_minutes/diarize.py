@@ -22,6 +22,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from lib.meeting_minutes import conversation
 from lib.meeting_minutes.audio import SAMPLE_RATE
 from lib.meeting_minutes.schema import Segment
 
@@ -252,8 +253,6 @@ def count_from_names(segments: list[Segment]) -> dict:
     """diarize()'s count arguments from the names heard (people addressed, thanked or introduced):
     exactly that many voices when every one of them introduced themselves, else at least that many
     (someone may never be named); nothing when fewer than two names were heard."""
-    from lib.meeting_minutes import conversation
-
     heard = conversation.candidate_attendees(segments)
     if len(heard) < 2:
         return {}
@@ -264,15 +263,11 @@ def count_from_names(segments: list[Segment]) -> dict:
 
 def introduced_names(segments: list[Segment]) -> list[str]:
     """Names people gave for themselves ("I'm Priya"), in order: a hint for the number of voices."""
-    from lib.meeting_minutes import conversation
-
     return list(dict.fromkeys(name for s in segments for name in conversation.introductions(s.text)))
 
 
 def names_from_introductions(segments: list[Segment]) -> dict[str, str]:
     """{"Speaker 2": "David"} for speakers who introduced themselves ("Hi, I'm David")."""
-    from lib.meeting_minutes import conversation
-
     names: dict[str, str] = {}
     for s in segments:
         name = conversation.introduced(s.text)
